@@ -1,0 +1,106 @@
+"""Bytes to clean text: sniff the format, decode with the declared or detected charset,
+repair mojibake and NFC-normalize."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+
+from schemas.errors import ParseError
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-.]+)""")
+_HTML_SNIFF = re.compile(
+    rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<article[\s>]|<p[\s>]|<div[\s>]|<meta\s",
+    re.IGNORECASE,
+)
+# Common mojibake: UTF-8 read as cp1252/latin-1 ("â€™", "Ã©").
+_MOJIBAKE = re.compile("[ÂÃâ][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def sniff_format(data: bytes) -> str:
+    """Return ``"html"`` if the bytes look like an HTML page or fragment, else ``"text"``."""
+    head = data[:4096].lstrip()
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[3:].lstrip()
+    if head[:1] == b"<" and _HTML_SNIFF.search(head):
+        return "html"
+    return "html" if _HTML_SNIFF.search(head[:1024]) and head.count(b"<") > 5 else "text"
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset an HTML/XML document declares in its first 4 KB, if Python knows it."""
+    head = data[:4096]
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    if not match:
+        return None
+    name = match.group(1).decode("ascii", "replace").lower()
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Decode ``data`` and return ``(text, charset used)``.
+
+    Order: byte-order mark, the charset the caller or document declares, strict UTF-8,
+    then detection (charset-normalizer). Raises ``ParseError("undecodable")`` when no
+    charset yields text, and ``ParseError("binary")`` for data that is not text at all.
+    """
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data.decode(name, errors="replace"), name
+    if b"\x00" in data[:8192]:
+        raise ParseError("binary", "NUL bytes in the first 8 KB: this is not a text or HTML story")
+    candidates = [c for c in (declared, declared_charset(data)) if c]
+    for name in candidates:
+        try:
+            return data.decode(name), name
+        except (UnicodeDecodeError, LookupError):
+            continue
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # only paid for non-UTF-8 input
+
+    best = from_bytes(data[:200_000]).best()
+    if best is None or best.encoding is None:
+        raise ParseError("undecodable", "no charset decodes these bytes; declare one in the source config")
+    try:
+        return data.decode(best.encoding), best.encoding
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ParseError("undecodable", f"detected {best.encoding} but decoding failed: {exc}") from exc
+
+
+def repair_text(text: str) -> str:
+    """Repair UTF-8-as-cp1252 mojibake when present, drop control characters, NFC-normalize."""
+    if _MOJIBAKE.search(text):
+        import ftfy  # only paid when the text shows mojibake
+
+        text = ftfy.fix_encoding(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = _CONTROL.sub("", text)
+    return unicodedata.normalize("NFC", text)
+
+
+_PLAIN = re.compile(r"[\w\s.,;:!?'\"()\[\]\-–—‘’“”«»/%&$€£@#*+=<>|]")
+
+
+def looks_binary(text: str) -> bool:
+    """True when the decoded text is mostly symbols or replacement characters (binary input)."""
+    sample = text[:20_000]
+    if not sample:
+        return False
+    plain = len(_PLAIN.findall(sample))
+    return plain / len(sample) < 0.85 or sample.count("\ufffd") / len(sample) > 0.01

@@ -1,0 +1,134 @@
+"""Boilerplate, wire-tag and trailer rules, kept as data.
+
+Each table holds named rules with an example the tests check the rule against.
+A rule's ``kind`` is the name that appears in the record's ``removed`` column, so
+a new site quirk is a new row here, not a new branch in the parsers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named pattern. ``kind`` is what ``removed`` records; ``example`` must match."""
+
+    kind: str
+    name: str
+    pattern: re.Pattern[str]
+    example: str
+
+
+def _rule(kind: str, name: str, pattern: str, example: str, flags: int = re.IGNORECASE) -> Rule:
+    return Rule(kind, name, re.compile(pattern, flags), example)
+
+
+# --- Whole lines (or whole HTML blocks) that are never story text --------------------
+# Matched against a line stripped of surrounding whitespace; the pattern must cover it all.
+LINE_RULES: tuple[Rule, ...] = (
+    _rule("advertisement", "advertisement", r"advertisement|\[?\s*ad\s*\]?|anzeige|publicité|reklama|publicidad|pubblicità", "ADVERTISEMENT"),
+    _rule("advertisement", "skip_advertisement", r"skip advertisement", "Skip Advertisement"),
+    _rule("advertisement", "continues_below_ad", r"(story|article|content) continues (below|after) (this )?(advertisement|ad)", "Story continues below advertisement"),
+    _rule("advertisement", "continue_reading", r"continue reading (the )?(main )?story", "Continue reading the main story"),
+    _rule("advertisement", "sponsored", r"sponsored( content| links?)?|paid (post|content)|promoted( content)?", "Sponsored content"),
+    _rule("advertisement", "scroll_to_continue", r"scroll (down )?to continue( with content| reading)?", "Scroll to continue with content"),
+    _rule("advertisement", "article_continues", r"(the )?article continues (below|after (the )?(ad|advertisement))", "Article continues below"),
+    _rule("navigation", "skip_to_content", r"skip to (main )?(content|navigation|search)", "Skip to main content"),
+    _rule("navigation", "back_to_top", r"back to top|go to top|top of page", "Back to top"),
+    _rule("navigation", "menu_words", r"(main )?menu|search|home|close|sections|log ?in|sign ?in|subscribe( now)?|register", "Subscribe"),
+    _rule("navigation", "breadcrumb", r"home\s*[>›»/|]\s*.{1,80}", "Home > World > Middle East"),
+    _rule("share_widget", "share_words", r"(share|tweet|email|print|copy link|pin|whatsapp|facebook|twitter|linkedin|reddit|x)(\s*[|·•/]\s*(share|tweet|email|print|copy link|pin|whatsapp|facebook|twitter|linkedin|reddit|x))*", "Share | Tweet | Email"),
+    _rule("share_widget", "share_this", r"share (this|the) (article|story|page)( on .{1,30})?|share on (facebook|twitter|x|linkedin|whatsapp)", "Share this article"),
+    _rule("share_widget", "comments_count", r"\d+\s+comments?|comments?( \(\d+\))?|view comments|add a comment|leave a comment", "View comments"),
+    _rule("newsletter", "newsletter_prompt", r"(sign up|subscribe) (for|to) (our|the|a)? ?.{0,40}newsletter.{0,80}|get (the|our) .{0,40}newsletter.{0,80}", "Sign up for our daily newsletter"),
+    _rule("newsletter", "follow_us", r"follow (us|@?\w+) on (twitter|x|facebook|instagram|linkedin|telegram|google news).{0,60}", "Follow us on Twitter"),
+    _rule("related_links", "read_more", r"(read|see) (more|also)\s*:?.{0,200}|related( (coverage|stories|articles|content|topics|reading))?\s*:?.{0,200}|more from .{1,60}|recommended( for you| stories)?\s*:?", "Read more: Turkey's lira slides"),
+    _rule("related_links", "click_here", r"click here (to|for) .{1,120}", "Click here to read the full report"),
+    _rule("boilerplate", "photo_credit", r"(photo|image|picture|file photo|video)\s*(credit)?\s*:\s*.{1,120}|\((photo|image)s?:? [^)]{1,80}\)|(ap|afp|reuters|getty images|bloomberg)( photo)?/[\w .'-]{1,60}", "Photo: AP/Jane Doe"),
+    _rule("boilerplate", "separator", r"[-_=*~#•·]{3,}", "___"),
+)
+
+# --- Agency tags: "(Bloomberg) --", "(Reuters) -", "(AP) —", "(AFP) -" ---------------------
+# (agency, the tag text inside parentheses, as a regex). The dateline may precede it.
+AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
+    ("bloomberg", r"Bloomberg(?: News)?", "ANKARA (Bloomberg) -- Turkey wants"),
+    ("reuters", r"Reuters?", "LONDON, Oct 3 (Reuters) - Oil rose"),
+    ("ap", r"AP|Associated Press", "NEW YORK (AP) — Stocks fell"),
+    ("afp", r"AFP|Agence France-Presse", "PARIS (AFP) - France said"),
+    ("dpa", r"dpa", "BERLIN (dpa) - Germany"),
+    ("upi", r"UPI", "WASHINGTON (UPI) -- The"),
+    ("xinhua", r"Xinhua", "BEIJING, May 3 (Xinhua) -- China"),
+    ("efe", r"EFE", "MADRID (EFE) - Spain"),
+    ("ansa", r"ANSA", "ROME (ANSA) - Italy"),
+    ("kyodo", r"Kyodo", "TOKYO (Kyodo) -- Japan"),
+    ("pa", r"PA(?: Media)?", "LONDON (PA) - Britain"),
+    ("cp", r"CP|The Canadian Press", "OTTAWA (CP) - Canada"),
+)
+_DASH = r"(?:--|—|–|-|:)"
+# Optional dateline: a city in capitals, then optional ", Country/Mon DD" parts.
+_DATELINE = r"(?P<dateline>[A-ZÀ-Ý][A-ZÀ-Ý.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
+
+AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (
+        agency,
+        re.compile(rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag})\s*\)\s*{_DASH}\s*"),
+    )
+    for agency, tag, _example in AGENCY_TAGS
+)
+
+# Old Reuters: "WASHINGTON, Oct 3 - text", signed off with a "Reuter" line.
+OLD_REUTERS_DATELINE = re.compile(
+    r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}?),\s*(?P<date>[A-Z][a-z]{2,8}\.? \d{1,2})\s*-\s+"
+)
+# Dateline without an agency tag: "ANKARA, Turkey —" or "NEW YORK —" (long dash only).
+PLAIN_DATELINE = re.compile(r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}?)(?:,\s*[A-Z][\w .]{1,30})?\s*(?:—|–|--)\s+")
+
+# --- Trailers and lifted lines (matched against a whole paragraph) -------------------
+CONTACT_LINE = re.compile(
+    r"^to contact the (?P<role>reporters?|editors?|authors?)(?: responsible)?(?: (?:on|for|of|about) this story)?\s*:\s*(?P<rest>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+CONTACT_LINE_EXAMPLE = "To contact the reporter on this story: Selcan Hacaoglu in Ankara at shacaoglu@bloomberg.net"
+
+#: Lines that name people: (kind, name, pattern, example). Group ``reporters`` and/or ``editors``.
+CREDIT_RULES: tuple[Rule, ...] = (
+    _rule("contributor_line", "bloomberg_assistance", r"^[-—–]{1,2}\s*with assistance from (?P<reporters>.+?)\.?$", "--With assistance from Jane Doe and John Roe."),
+    _rule("contributor_line", "reuters_reporting", r"^\((?P<inner>(?:additional )?(?:reporting|writing|editing|compiled)\b.+)\)$", "(Reporting by Jane Doe; Editing by John Roe)"),
+    _rule("contributor_line", "ap_contributed", r"^(?:the )?associated press (?:writers?|reporters?|journalists?|correspondents?) (?P<reporters>.+?) contributed(?: to this (?:report|story))?\.?$", "Associated Press writer Jane Doe in Paris contributed to this report."),
+    _rule("contributor_line", "contributed_generic", r"^(?P<reporters>[A-Z][\w.,'’\- ]{1,150}?) contributed (?:to )?this (?:report|story)\.?$", "Jane Doe contributed to this report."),
+    _rule("byline", "by_line", r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|bloomberg(?: news)?|reuters|afp|agence france-presse)(?: writers?)?)?\.?$", "By Jane Doe and John Roe, Associated Press"),
+    _rule("editor_line", "edited_by", r"^\(?edited by (?P<editors>.+?)\)?\.?$", "Edited by John Roe"),
+)
+
+COPYRIGHT_LINE = re.compile(
+    r"^(?:©|\(c\)|copyright\b|\u00a9)\s*.{0,120}$|^.{0,80}(?:©|\u00a9)\s*(?:19|20)\d\d.{0,80}$",
+    re.IGNORECASE,
+)
+COPYRIGHT_EXAMPLE = "©2019 Bloomberg L.P."
+COPYRIGHT_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+#: Sign-offs and standard trailers: (agency or "", pattern, example).
+TRAILER_RULES: tuple[Rule, ...] = (
+    _rule("trailer", "reuter_signoff", r"reuters?", "Reuter", flags=0),
+    _rule("trailer", "reuters_standards", r"our standards\s*:\s*the thomson reuters trust principles\.?", "Our Standards: The Thomson Reuters Trust Principles."),
+    _rule("trailer", "afp_codes", r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5}){1,4}", "bur-jm/ach", flags=0),
+    _rule("trailer", "end_marks", r"\(?(?:end|more|ends)\)?|-?\s*0\s*-|#+", "(END)"),
+    _rule("trailer", "ap_writer_sig", r"associated press", "Associated Press"),
+    _rule("trailer", "bloomberg_terminal", r"for more (articles|stories) like this, please visit us at bloomberg\.com.*", "For more articles like this, please visit us at bloomberg.com"),
+)
+
+#: Agency named by a trailer or copyright line when the story has no tag.
+AGENCY_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("bloomberg", re.compile(r"\bbloomberg\b", re.IGNORECASE)),
+    ("reuters", re.compile(r"\b(thomson )?reuters?\b", re.IGNORECASE)),
+    ("ap", re.compile(r"\bassociated press\b|\(AP\)")),
+    ("afp", re.compile(r"\bAFP\b|agence france-presse", re.IGNORECASE)),
+)
+
+#: Lines in a text header carrying a publication time: "Published: 2019-05-07T10:12:00Z".
+PUBLISHED_LINE = re.compile(
+    r"^(?:published|updated|date|posted|first published)(?: on| at)?\s*[:\-]\s*(?P<value>.{6,60})$",
+    re.IGNORECASE,
+)

@@ -1,0 +1,89 @@
+"""The parse stage: raw bytes in, a validated-shape Story out. Pure: no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from parsers.decode import decode_bytes, looks_binary, repair_text, sniff_format
+from parsers.fingerprint import compute_simhash, compute_story_id, content_sha256
+from parsers.language import detect_language
+from parsers.text import parse_text_document
+from parsers.wire import Draft, apply_wire_rules
+from schemas.errors import ParseError
+from schemas.story import Story
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“‘(])")
+
+
+def _fallback_headline(paragraphs: list[str]) -> str:
+    """First sentence of the body, for inputs that carry no headline of their own."""
+    first = _SENTENCE_END.split(paragraphs[0], maxsplit=1)[0]
+    return first if len(first) <= 200 else first[:200].rsplit(" ", 1)[0] + "…"
+
+
+def parse_document(text: str, input_format: str) -> Draft:
+    """Run the format parser and the wire rules over decoded, repaired text."""
+    if input_format == "html":
+        from parsers.html import parse_html_document  # lxml/bs4 only loaded for HTML
+
+        draft = parse_html_document(text)
+    else:
+        draft = parse_text_document(text)
+    return apply_wire_rules(draft)
+
+
+def parse_story(
+    data: bytes,
+    source_uri: str,
+    *,
+    default_agency: str | None = None,
+    declared_charset: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Story:
+    """Parse one raw input into a Story.
+
+    Raises ParseError with a stable ``reason`` (``empty``, ``too_large``, ``binary``,
+    ``undecodable``, ``no_body``) for inputs that belong in quarantine.
+    """
+    if len(data) > max_bytes:
+        raise ParseError("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit (--max-bytes)")
+    if not data.strip():
+        raise ParseError("empty", "the input has no content")
+    source_sha256 = hashlib.sha256(data).hexdigest()
+    input_format = sniff_format(data)
+    text, _charset = decode_bytes(data, declared_charset)
+    if looks_binary(text):
+        raise ParseError("binary", "the bytes decode to mostly non-text characters")
+    text = repair_text(text)
+    draft = parse_document(text, input_format)
+    paragraphs = [p for p in draft.paragraphs if p.strip()]
+    if not paragraphs:
+        raise ParseError("no_body", "no article text was found after removing boilerplate")
+    body = "\n\n".join(paragraphs)
+    headline = draft.headline or _fallback_headline(paragraphs)
+    agency = draft.agency or default_agency or "unknown"
+    return Story(
+        story_id=compute_story_id(agency, headline, body),
+        agency=agency,
+        headline=headline,
+        body=body,
+        paragraphs=paragraphs,
+        word_count=len(body.split()),
+        language=detect_language(body, draft.language),
+        input_format=input_format,
+        content_sha256=content_sha256(body),
+        simhash=compute_simhash(body),
+        source_uri=source_uri,
+        source_sha256=source_sha256,
+        dateline=draft.dateline,
+        byline=draft.byline,
+        editors=draft.editors,
+        contacts=draft.contacts,
+        published_at=draft.published_at,
+        copyright=draft.copyright,
+        copyright_year=draft.copyright_year,
+        removed=draft.removed,
+        url=draft.url,
+    )

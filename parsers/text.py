@@ -1,0 +1,88 @@
+"""Plain wire text: lines to paragraphs (unwrapping hard wraps), head and headline."""
+
+from __future__ import annotations
+
+from parsers import rules
+from parsers.dates import parse_datetime
+from parsers.wire import Draft, lift_agency_tag, looks_like_headline, match_line_rule, parse_credit_line
+from schemas.story import Removed
+
+_TERMINAL = (".", "!", "?", "…", '"', "”", "’", ":", ")")
+_HARD_WRAP_WIDTH = 100
+
+
+def unwrap_block(lines: list[str]) -> list[str]:
+    """Join hard-wrapped lines into paragraphs; long lines are each a paragraph already."""
+    if len(lines) == 1:
+        return [lines[0].strip()]
+    width = max(len(line.rstrip()) for line in lines)
+    if width > _HARD_WRAP_WIDTH:
+        return [line.strip() for line in lines if line.strip()]
+    paragraphs: list[str] = []
+    current: list[str] = []
+    previous = ""
+    for line in lines:
+        indented = line[:1] in (" ", "\t") and len(line) - len(line.lstrip()) >= 2
+        ends_sentence = previous.rstrip().endswith(_TERMINAL)
+        short_previous = len(previous.rstrip()) < 0.7 * width
+        if current and ((indented and ends_sentence) or (short_previous and ends_sentence)):
+            paragraphs.append(" ".join(current))
+            current = []
+        current.append(line.strip())
+        previous = line
+    if current:
+        paragraphs.append(" ".join(current))
+    return paragraphs
+
+
+def split_blocks(text: str, removed: list[Removed]) -> list[str]:
+    """Paragraphs of ``text``: blank lines and boilerplate lines end a block."""
+    paragraphs: list[str] = []
+    block: list[str] = []
+
+    def flush() -> None:
+        if block:
+            paragraphs.extend(p for p in unwrap_block(block) if p)
+            block.clear()
+
+    for line in text.split("\n"):
+        if not line.strip():
+            flush()
+            continue
+        rule = match_line_rule(line)
+        if rule:
+            flush()
+            removed.append(Removed(rule.kind, line.strip()))
+            continue
+        block.append(line.rstrip())
+    flush()
+    return paragraphs
+
+
+def parse_text_document(text: str) -> Draft:
+    """Turn decoded wire text into a Draft: headline, metadata lines and body paragraphs."""
+    removed: list[Removed] = []
+    paragraphs = split_blocks(text, removed)
+    draft = Draft(paragraphs=[], input_format="text", removed=removed)
+    consumed: set[int] = set()
+    for index, paragraph in enumerate(paragraphs[:8]):
+        published = rules.PUBLISHED_LINE.match(paragraph)
+        when = parse_datetime(published.group("value")) if published else None
+        if when is not None and draft.published_at is None:
+            draft.published_at = when
+            draft.removed.append(Removed("metadata", paragraph))
+            consumed.add(index)
+    for index, paragraph in enumerate(paragraphs[:6]):
+        if index in consumed:
+            continue
+        if (
+            looks_like_headline(paragraph)
+            and index < len(paragraphs) - 1
+            and not lift_agency_tag(paragraph)
+            and not parse_credit_line(paragraph)
+        ):
+            draft.headline = paragraph
+            consumed.add(index)
+        break
+    draft.paragraphs = [p for i, p in enumerate(paragraphs) if i not in consumed]
+    return draft

@@ -1,0 +1,251 @@
+"""Wire conventions shared by text and HTML inputs: agency tags, datelines, bylines,
+credit and contact trailers, copyright lines, duplicate headlines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from parsers import rules
+from parsers.fingerprint import normalize_for_compare
+from schemas.story import Contact, Removed
+
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_CONTACT_ITEM = re.compile(
+    r"^(?P<name>.+?)(?:\s+in\s+(?P<location>[^@]+?))?(?:\s+(?:at|on|via)\s+(?P<email>[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+))?\.?$"
+)
+_NAME_SPLIT = re.compile(r"\s*(?:;|,\s*(?:and\s+)?|\s+and\s+|\s+&\s+)\s*")
+_CREDIT_PART = re.compile(
+    r"^(?P<label>(?:additional )?(?:reporting|writing|editing|compiled|graphics|production)(?: by)?)(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_TERMINAL = (".", "!", "?", "…", '"', "”", "’", ":", ";", ")")
+
+
+@dataclass
+class Draft:
+    """A story being assembled: what the format parsers found, before wire rules run."""
+
+    paragraphs: list[str]
+    input_format: str
+    headline: str | None = None
+    removed: list[Removed] = field(default_factory=list)
+    agency: str | None = None
+    dateline: str | None = None
+    byline: list[str] = field(default_factory=list)
+    editors: list[str] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    copyright: str | None = None
+    copyright_year: int | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    url: str | None = None
+
+
+def match_line_rule(text: str) -> rules.Rule | None:
+    """The boilerplate rule a whole line/block matches, if any (short blocks only)."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > 240:
+        return None
+    for rule in rules.LINE_RULES:
+        if rule.pattern.fullmatch(stripped):
+            return rule
+    return None
+
+
+def split_names(text: str) -> list[str]:
+    """Split "A, B and C" / "A; B" into names, dropping empty parts and trailing periods."""
+    names = []
+    for part in _NAME_SPLIT.split(text.strip().rstrip(".")):
+        name = part.strip(" .;,")
+        if name and not name.lower().startswith(("in ", "at ")):
+            names.append(name)
+    return names
+
+
+def _strip_place(name: str) -> str:
+    """ "Jane Doe in Paris" -> "Jane Doe" (reporters often sign with their city)."""
+    return re.split(r"\s+in\s+(?=[A-Z])", name, maxsplit=1)[0].strip()
+
+
+def parse_contacts(role_word: str, rest: str) -> list[Contact]:
+    """Parse the people in a "To contact the reporter(s)/editor(s) ...: ..." trailer."""
+    role = "reporter" if role_word.lower().startswith(("reporter", "author")) else "editor"
+    contacts: list[Contact] = []
+    for item in re.split(r"\s*(?:[;,]|\s+and\s+)\s*", rest.strip()):
+        item = item.strip(" ,;.")
+        if not item:
+            continue
+        match = _CONTACT_ITEM.match(item)
+        if not match or not match.group("name").strip(" ,;"):
+            continue
+        email = match.group("email")
+        contacts.append(
+            Contact(
+                role=role,
+                name=match.group("name").strip(" ,;"),
+                email=email,
+                location=(match.group("location") or "").strip() or None,
+            )
+        )
+    return contacts
+
+
+def parse_credit_line(text: str) -> tuple[str, list[str], list[str]] | None:
+    """If ``text`` is a credit line, return ``(kind, reporters, editors)``."""
+    stripped = text.strip()
+    if len(stripped) > 400:
+        return None
+    for rule in rules.CREDIT_RULES:
+        match = rule.pattern.match(stripped)
+        if not match:
+            continue
+        groups = match.groupdict()
+        reporters: list[str] = []
+        editors: list[str] = []
+        if groups.get("inner"):
+            for part in groups["inner"].split(";"):
+                credit = _CREDIT_PART.match(part.strip())
+                if not credit:
+                    continue
+                names = [_strip_place(n) for n in split_names(credit.group("rest"))]
+                (editors if credit.group("label").lower().startswith("editing") else reporters).extend(names)
+        if groups.get("reporters"):
+            reporters.extend(_strip_place(n) for n in split_names(groups["reporters"]))
+        if groups.get("editors"):
+            editors.extend(split_names(groups["editors"]))
+        if rule.name == "by_line" and (len(reporters) > 6 or any(len(n.split()) > 5 for n in reporters)):
+            return None  # a sentence that starts with "By", not a byline
+        return rule.kind, reporters, editors
+    return None
+
+
+def parse_copyright(text: str) -> tuple[str, int | None] | None:
+    """If ``text`` is a copyright line, return it as printed with its year."""
+    stripped = text.strip()
+    if len(stripped) > 200 or not rules.COPYRIGHT_LINE.match(stripped):
+        return None
+    year = rules.COPYRIGHT_YEAR.search(stripped)
+    return stripped, int(year.group(1)) if year else None
+
+
+def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str] | None:
+    """Find a leading "CITY (Agency) --" tag: return ``(agency, dateline, tag text, rest)``."""
+    head = paragraph[:160]
+    for agency, pattern in rules.AGENCY_TAG_PATTERNS:
+        match = pattern.match(head)
+        if match:
+            dateline = match.group("dateline")
+            city = dateline.split(",")[0].strip() if dateline else None
+            return agency, city or None, match.group(0).strip(), paragraph[match.end() :]
+    return None
+
+
+def lift_plain_dateline(paragraph: str) -> tuple[str, str, str] | None:
+    """Old-Reuters "CITY, Mon DD -" or "CITY —": return ``(dateline, prefix, rest)``."""
+    for pattern in (rules.OLD_REUTERS_DATELINE, rules.PLAIN_DATELINE):
+        match = pattern.match(paragraph[:120])
+        if match:
+            return match.group("dateline").strip(), match.group(0).strip(), paragraph[match.end() :]
+    return None
+
+
+def is_trailer(text: str) -> bool:
+    """True for sign-offs and standard wire trailers ("Reuter", "(END)", AFP desk codes)."""
+    stripped = text.strip()
+    return len(stripped) < 120 and any(r.pattern.fullmatch(stripped) for r in rules.TRAILER_RULES)
+
+
+def agency_hint(text: str) -> str | None:
+    """The agency a trailer or copyright line names, if it names exactly one."""
+    found = [agency for agency, pattern in rules.AGENCY_HINTS if pattern.search(text)]
+    return found[0] if len(found) == 1 else None
+
+
+def same_headline(a: str, b: str) -> bool:
+    """Two headlines are repeats when they differ only in case, quotes or whitespace."""
+    return normalize_for_compare(a) == normalize_for_compare(b)
+
+
+def looks_like_headline(text: str) -> bool:
+    """A short line that does not read like a body sentence."""
+    words = text.split()
+    return 0 < len(words) <= 30 and len(text) <= 250 and "\n" not in text
+
+
+def _add_unique(target: list[str], names: list[str]) -> None:
+    for name in names:
+        if name and name not in target:
+            target.append(name)
+
+
+def apply_wire_rules(draft: Draft) -> Draft:
+    """Lift tags, datelines, credits, contacts and copyright out of ``draft.paragraphs``.
+
+    Every paragraph ends either in the body or in ``removed`` with its kind; lifted
+    values also reach their fields.
+    """
+    kept: list[str] = []
+    tag_seen = False
+    hint_text: list[str] = []
+    for index, paragraph in enumerate(draft.paragraphs):
+        text = paragraph.strip()
+        if not text:
+            continue
+        if draft.headline and same_headline(text, draft.headline):
+            draft.removed.append(Removed("duplicate_headline", text))
+            continue
+        rule = match_line_rule(text)
+        if rule:
+            draft.removed.append(Removed(rule.kind, text))
+            continue
+        contact = rules.CONTACT_LINE.match(text) if len(text) < 1200 else None
+        if contact:
+            people = parse_contacts(contact.group("role"), contact.group("rest"))
+            draft.contacts.extend(people)
+            for person in people:
+                _add_unique(draft.byline if person.role == "reporter" else draft.editors, [person.name])
+            draft.removed.append(Removed("contact_line", text))
+            continue
+        credit = parse_credit_line(text)
+        if credit and (credit[0] != "byline" or not kept):
+            kind, reporters, editors = credit
+            _add_unique(draft.byline, reporters)
+            _add_unique(draft.editors, editors)
+            draft.removed.append(Removed(kind, text))
+            hint_text.append(text)
+            continue
+        copyright_line = parse_copyright(text)
+        if copyright_line:
+            draft.copyright, draft.copyright_year = copyright_line
+            draft.removed.append(Removed("copyright_line", text))
+            hint_text.append(text)
+            continue
+        if is_trailer(text) and (index >= len(draft.paragraphs) - 4 or not kept):
+            draft.removed.append(Removed("trailer", text))
+            hint_text.append(text)
+            continue
+        if not tag_seen and len(kept) <= 3:
+            tagged = lift_agency_tag(text)
+            if tagged:
+                agency, dateline, tag, rest = tagged
+                tag_seen = True
+                draft.agency = draft.agency or agency
+                draft.dateline = draft.dateline or dateline
+                draft.removed.append(Removed("agency_tag", tag))
+                text = rest.strip()
+                if not text:
+                    continue
+            elif not kept:
+                plain = lift_plain_dateline(text)
+                if plain:
+                    dateline, prefix, rest = plain
+                    draft.dateline = draft.dateline or dateline
+                    draft.removed.append(Removed("dateline", prefix))
+                    text = rest.strip()
+        kept.append(text)
+    if draft.agency is None and hint_text:
+        draft.agency = agency_hint(" ".join(hint_text))
+    draft.paragraphs = kept
+    return draft

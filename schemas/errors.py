@@ -1,0 +1,32 @@
+"""The exception hierarchy: one base, a few subclasses that tell the user what to do."""
+
+from __future__ import annotations
+
+
+class WireIngestError(Exception):
+    """Base of every error wire-ingest raises on purpose."""
+
+
+class ParseError(WireIngestError):
+    """An input could not become a story. ``reason`` is a short stable code for quarantine."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class ValidationError(WireIngestError):
+    """A parsed record breaks the schema contract; ``problems`` lists each broken rule."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class StorageError(WireIngestError):
+    """Object storage failed after retries, or a root URI is unusable."""
+
+
+class ConfigError(WireIngestError):
+    """A command-line option or setting is wrong; the message says which and how to fix it."""

@@ -1,0 +1,221 @@
+"""The Story record and the stories dataset's Arrow schema, version 1.
+
+Everything else (Parquet files, JSON output of ``wire-ingest parse``, validation)
+derives from the definitions here. Changing a column's name or type is a schema
+version bump and a README note; adding a column is not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+#: Columns that live in the object key (hive style), not inside the Parquet file.
+PARTITION_COLUMNS = ("agency",)
+
+_DICT = pa.dictionary(pa.int32(), pa.string())
+
+CONTACT_TYPE = pa.struct(
+    [
+        pa.field("role", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("email", pa.string()),
+        pa.field("location", pa.string()),
+    ]
+)
+REMOVED_TYPE = pa.struct([pa.field("kind", pa.string()), pa.field("text", pa.string())])
+
+ARROW_SCHEMA = pa.schema(
+    [
+        pa.field("story_id", pa.string(), nullable=False),
+        pa.field("agency", _DICT, nullable=False),
+        pa.field("headline", pa.string(), nullable=False),
+        pa.field("dateline", pa.string()),
+        pa.field("byline", pa.list_(pa.string()), nullable=False),
+        pa.field("editors", pa.list_(pa.string()), nullable=False),
+        pa.field("contacts", pa.list_(CONTACT_TYPE), nullable=False),
+        pa.field("published_at", pa.timestamp("us", tz="UTC")),
+        pa.field("copyright", pa.string()),
+        pa.field("copyright_year", pa.int16()),
+        pa.field("language", _DICT, nullable=False),
+        pa.field("body", pa.string(), nullable=False),
+        pa.field("paragraphs", pa.list_(pa.string()), nullable=False),
+        pa.field("word_count", pa.int32(), nullable=False),
+        pa.field("removed", pa.list_(REMOVED_TYPE), nullable=False),
+        pa.field("content_sha256", pa.string(), nullable=False),
+        pa.field("simhash", pa.uint64(), nullable=False),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("input_format", _DICT, nullable=False),
+        pa.field("source_uri", pa.string(), nullable=False),
+        pa.field("source_sha256", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("pipeline_version", pa.string(), nullable=False),
+    ],
+    metadata={
+        "wire_ingest.schema": "stories",
+        "wire_ingest.schema_version": str(SCHEMA_VERSION),
+    },
+)
+
+#: The schema of one Parquet file: the dataset schema less the partition columns.
+FILE_SCHEMA = pa.schema(
+    [f for f in ARROW_SCHEMA if f.name not in PARTITION_COLUMNS], metadata=ARROW_SCHEMA.metadata
+)
+
+REMOVED_KINDS = frozenset(
+    {
+        "advertisement",
+        "duplicate_headline",
+        "agency_tag",
+        "dateline",
+        "byline",
+        "contact_line",
+        "contributor_line",
+        "editor_line",
+        "copyright_line",
+        "navigation",
+        "share_widget",
+        "newsletter",
+        "related_links",
+        "caption",
+        "trailer",
+        "script_style",
+        "boilerplate",
+        "empty",
+        "metadata",
+    }
+)
+CONTACT_ROLES = frozenset({"reporter", "editor", "contact"})
+INPUT_FORMATS = frozenset({"text", "html"})
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A person a reader may contact about the story, from a "To contact ..." trailer."""
+
+    role: str
+    name: str
+    email: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A piece of input that did not reach the body or a field, and why (``kind``)."""
+
+    kind: str
+    text: str
+
+
+@dataclass(slots=True)
+class Story:
+    """One row of the stories dataset. Field names are the schema's column names."""
+
+    story_id: str
+    agency: str
+    headline: str
+    body: str
+    paragraphs: list[str]
+    word_count: int
+    language: str
+    input_format: str
+    content_sha256: str
+    simhash: int
+    source_uri: str
+    source_sha256: str
+    dateline: str | None = None
+    byline: list[str] = field(default_factory=list)
+    editors: list[str] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    published_at: datetime | None = None
+    copyright: str | None = None
+    copyright_year: int | None = None
+    removed: list[Removed] = field(default_factory=list)
+    duplicate_of: str | None = None
+    url: str | None = None
+    ingested_at: datetime | None = None
+    pipeline_version: str = ""
+
+    def to_row(self) -> dict[str, Any]:
+        """The record as a plain dict keyed by column name (nested dataclasses as dicts)."""
+        return dataclasses.asdict(self)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The record with JSON-friendly values (timestamps as ISO 8601 strings)."""
+        row = self.to_row()
+        for key in ("published_at", "ingested_at"):
+            value = row[key]
+            if isinstance(value, datetime):
+                row[key] = value.isoformat().replace("+00:00", "Z")
+        return row
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_AGENCY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_LANG = re.compile(r"^[a-z]{2}$")
+_INT16_MAX = 2**15 - 1
+
+
+def validate_story(story: Story) -> list[str]:
+    """Return every way ``story`` breaks the schema contract; an empty list means valid.
+
+    Returning problems instead of raising lets the pipeline quarantine one record
+    with its reasons and go on with the batch.
+    """
+    problems: list[str] = []
+    if not _HEX64.match(story.story_id or ""):
+        problems.append("story_id is not a 64-character lowercase hex digest")
+    if not _AGENCY.match(story.agency or ""):
+        problems.append(f"agency {story.agency!r} is not a lowercase identifier")
+    if not story.headline or not story.headline.strip():
+        problems.append("headline is empty")
+    if not story.body.strip():
+        problems.append("body is empty")
+    if not story.paragraphs:
+        problems.append("no paragraphs")
+    elif "\n\n".join(story.paragraphs) != story.body:
+        problems.append("body is not the paragraphs joined by a blank line")
+    if story.word_count != len(story.body.split()):
+        problems.append("word_count does not match the body")
+    if not _LANG.match(story.language or ""):
+        problems.append(f"language {story.language!r} is not an ISO 639-1 code")
+    if story.input_format not in INPUT_FORMATS:
+        problems.append(f"input_format {story.input_format!r} is not one of {sorted(INPUT_FORMATS)}")
+    if not _HEX64.match(story.content_sha256 or ""):
+        problems.append("content_sha256 is not a sha256 hex digest")
+    if not _HEX64.match(story.source_sha256 or ""):
+        problems.append("source_sha256 is not a sha256 hex digest")
+    if not 0 <= story.simhash < 2**64:
+        problems.append("simhash is outside uint64")
+    if story.copyright_year is not None and not 0 < story.copyright_year <= _INT16_MAX:
+        problems.append(f"copyright_year {story.copyright_year} does not fit int16")
+    for name in ("published_at", "ingested_at"):
+        value = getattr(story, name)
+        if value is not None and (value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None)):
+            problems.append(f"{name} is not a UTC timestamp")
+    for contact in story.contacts:
+        if contact.role not in CONTACT_ROLES:
+            problems.append(f"contact role {contact.role!r} is unknown")
+        if not contact.name.strip():
+            problems.append("contact without a name")
+    for item in story.removed:
+        if item.kind not in REMOVED_KINDS:
+            problems.append(f"removed kind {item.kind!r} is unknown")
+    if not story.source_uri:
+        problems.append("source_uri is empty")
+    return problems
+
+
+def stories_to_table(stories: list[Story], schema: pa.Schema = ARROW_SCHEMA) -> pa.Table:
+    """Build an Arrow table of ``stories`` with ``schema`` (columns missing from it are dropped)."""
+    rows = [story.to_row() for story in stories]
+    columns = {f.name: [row[f.name] for row in rows] for f in schema}
+    return pa.Table.from_pydict(columns, schema=schema)
