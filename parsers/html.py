@@ -1,0 +1,311 @@
+"""HTML pages: prune the page, find the article region fast with lxml, then turn that
+region (only) into paragraphs with BeautifulSoup.
+
+BeautifulSoup's cost grows with the number of elements it builds, so it never sees the
+whole page: lxml scores the tree (readability-style paragraph scores, link density,
+class/id hints) and hands over the winning region's markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from lxml import etree
+from lxml import html as lxml_html
+
+from parsers.htmlmeta import PageMetadata, read_metadata
+from parsers.wire import Draft, agency_hint, same_headline
+from schemas.errors import ParseError
+from schemas.story import Removed
+
+# --- Rules as data ---------------------------------------------------------------------
+#: Elements dropped with everything inside them; their visible text is not story text.
+DROP_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "svg", "iframe", "form", "button", "input",
+     "select", "textarea", "canvas", "video", "audio", "object", "embed", "head", "link", "meta",
+     "picture", "source", "dialog", "menu"}
+)
+#: Structural tags and the ``removed`` kind their text gets.
+STRUCTURAL_KINDS = {"nav": "navigation", "footer": "navigation", "aside": "related_links",
+                    "figcaption": "caption", "figure": "caption", "header": "navigation"}
+#: class/id/role words that mark boilerplate, with the kind recorded in ``removed``.
+NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("advertisement", re.compile(r"(^|[\s_-])(ad|ads|adv|advert|advertisement|dfp|gpt|sponsor(ed)?|promo(tion)?s?|banner|outbrain|taboola|commercial)([\s_-]|$)|ad-?slot|adunit|ad-?container", re.I)),
+    ("share_widget", re.compile(r"share|social|sharing|toolbar|tools|print-?button|bookmark", re.I)),
+    ("newsletter", re.compile(r"newsletter|subscri(be|ption)|signup|sign-up|paywall|registration|cta", re.I)),
+    ("related_links", re.compile(r"related|recommend|more-?(stories|news|articles)|read-?more|also-?read|most-?(read|popular)|trending|popular|next-?article|teaser|rail|widget|carousel|tags?(-list)?$|topics", re.I)),
+    ("navigation", re.compile(r"(^|[\s_-])(nav|navbar|navigation|menu|breadcrumbs?|masthead|site-?header|footer|sidebar|skip|pagination|pager|cookie|consent|modal|popup|overlay|drawer|hidden|sr-only|visually-?hidden|offscreen)([\s_-]|$)", re.I)),
+    ("caption", re.compile(r"caption|credit|photo-?(info|meta)|image-?(info|meta)|media-?(info|meta)|gallery|slideshow|video-?(player|wrap)|lightbox", re.I)),
+    ("byline", re.compile(r"byline|author|contributor|dateline|timestamp|publish(ed)?-?(date|time)|article-?meta|post-?meta|entry-?meta|story-?meta|meta-?data", re.I)),
+    ("boilerplate", re.compile(r"comment|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav", re.I)),
+)
+POSITIVE_HINT = re.compile(r"article|body|content|entry|main|page|post|text|blog|story|prose|rich-?text|paragraph", re.I)
+#: Elements whose text is paragraph-like for scoring.
+SCORE_TAGS = frozenset({"p", "pre", "td", "blockquote"})
+BLOCK_TAGS = frozenset(
+    {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
+     "li", "blockquote", "pre", "table", "tr", "td", "th", "dl", "dt", "dd", "header", "footer",
+     "figure", "aside", "hr", "br", "address", "center", "body"}
+)
+_TAG_WEIGHT = {"div": 5, "article": 10, "main": 5, "section": 3, "pre": 3, "td": 3, "blockquote": 3,
+               "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "address": -3,
+               "form": -3, "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5}
+_SPACE = re.compile(r"\s+")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, encoding=None)
+
+
+def _text(element: etree._Element) -> str:
+    return _SPACE.sub(" ", element.text_content()).strip()
+
+
+def _hints(element: etree._Element) -> str:
+    return f"{element.get('class', '')} {element.get('id', '')} {element.get('role', '')} {element.get('itemprop', '')}"
+
+
+def negative_kind(element: etree._Element) -> str | None:
+    """The boilerplate kind an element's class/id/role names, unless it also looks like the story."""
+    hints = _hints(element).strip()
+    if not hints:
+        return None
+    for kind, pattern in NEGATIVE_HINTS:
+        if pattern.search(hints):
+            if kind not in ("advertisement", "navigation") and POSITIVE_HINT.search(hints):
+                return None
+            return kind
+    return None
+
+
+def _drop(element: etree._Element, kind: str | None, removed: list[Removed]) -> None:
+    if kind:
+        text = _text(element)
+        if text:
+            removed.append(Removed(kind, text))
+    element.drop_tree()
+
+
+def holds_story_text(element: etree._Element) -> bool:
+    """True for a container with several real paragraphs: a class name alone must not drop it."""
+    long_paragraphs = 0
+    for paragraph in element.iter("p"):
+        text = _text(paragraph)
+        if len(text) > 120 and _link_density(paragraph, len(text)) < 0.3:
+            long_paragraphs += 1
+            if long_paragraphs >= 2:
+                return True
+    return False
+
+
+def prune_page(body: etree._Element, removed: list[Removed], *, use_hints: bool = True) -> None:
+    """Drop non-content elements: scripts, hidden parts, navigation, widgets, ads, captions.
+
+    ``use_hints=False`` keeps elements that only their class/id marks as boilerplate (the
+    retry for pages whose markup names everything "content-sidebar-wrapper").
+    """
+    doomed: list[tuple[etree._Element, str | None]] = []
+    for element in body.iter():
+        if not isinstance(element.tag, str):
+            continue
+        tag = element.tag.lower()
+        if tag in DROP_TAGS:
+            doomed.append((element, None))
+        elif element.get("hidden") is not None or element.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(element.get("style", "")):
+            doomed.append((element, "boilerplate"))
+        elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not holds_story_text(element)):
+            doomed.append((element, STRUCTURAL_KINDS[tag]))
+        elif use_hints and tag not in ("body", "html", "article", "main", "p", "h1"):
+            kind = negative_kind(element)
+            if kind and not holds_story_text(element):
+                doomed.append((element, kind))
+    dropped: set[etree._Element] = set()
+    for element, kind in doomed:
+        if any(ancestor in dropped for ancestor in element.iterancestors()):
+            continue
+        dropped.add(element)
+        _drop(element, kind, removed)
+
+
+def _link_density(element: etree._Element, text_length: int) -> float:
+    if text_length == 0:
+        return 0.0
+    links = sum(len(_SPACE.sub(" ", a.text_content()).strip()) for a in element.iter("a"))
+    return min(1.0, links / text_length)
+
+
+def _is_paragraph_like(element: etree._Element) -> bool:
+    tag = element.tag
+    if tag in SCORE_TAGS:
+        return True
+    if tag in ("div", "section", "span") and (element.text or "").strip():
+        return not any(isinstance(child.tag, str) and child.tag in BLOCK_TAGS for child in element)
+    return False
+
+
+def find_article_region(body: etree._Element) -> list[etree._Element]:
+    """The element(s) holding the story: best-scored container plus its related siblings."""
+    scores: dict[etree._Element, float] = {}
+    for element in body.iter():
+        if not isinstance(element.tag, str) or not _is_paragraph_like(element):
+            continue
+        text = _text(element)
+        if len(text) < 25:
+            continue
+        score = 1 + text.count(",") + text.count("،") + text.count("，") + min(len(text) // 100, 3)
+        for level, ancestor in enumerate(element.iterancestors()):
+            if level > 3 or ancestor.tag == "html":
+                break
+            if ancestor not in scores:
+                base = _TAG_WEIGHT.get(ancestor.tag, 0)
+                hints = _hints(ancestor)
+                if POSITIVE_HINT.search(hints):
+                    base += 25
+                scores[ancestor] = float(base)
+            scores[ancestor] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
+    if not scores:
+        return [body]
+    final = {el: s * (1 - _link_density(el, len(_text(el)))) for el, s in scores.items()}
+    top = max(final, key=lambda el: final[el])
+    # Readability's rule: when the parent holds several strong candidates, the story spans them.
+    parent = top.getparent()
+    if parent is not None and parent.tag not in ("html",):
+        strong = [el for el in parent if el in final and final[el] >= final[top] * 0.75]
+        if len(strong) >= 3 or (parent in final and final[parent] >= final[top] * 0.9 and parent.tag != "body"):
+            top = parent
+    region = [top]
+    parent = top.getparent()
+    if parent is None:
+        return region
+    threshold = max(10.0, final[top] * 0.2)
+    region = []
+    for sibling in parent:
+        if not isinstance(sibling.tag, str):
+            continue
+        if sibling is top:
+            region.append(sibling)
+            continue
+        if final.get(sibling, 0.0) >= threshold:
+            region.append(sibling)
+            continue
+        if sibling.tag == "p":
+            text = _text(sibling)
+            density = _link_density(sibling, len(text))
+            if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0 and text.endswith(".")):
+                region.append(sibling)
+    return region
+
+
+def clean_region(region: list[etree._Element], removed: list[Removed]) -> None:
+    """Inside the region, drop link lists and widgets that survived pruning."""
+    for root in region:
+        for element in list(root.iter("ul", "ol", "div", "section", "table", "dl")):
+            if element.getparent() is None:
+                continue
+            text = _text(element)
+            if not text:
+                continue
+            density = _link_density(element, len(text))
+            paragraphs = len(element.findall(".//p"))
+            if density > 0.5 or (density > 0.25 and len(text) < 600 and paragraphs <= 1 and element.tag != "div"):
+                _drop(element, "related_links", removed)
+
+
+def _paragraphs_from_soup(soup: BeautifulSoup) -> list[str]:
+    """Walk the region's tree and cut text into paragraphs at block boundaries."""
+    paragraphs: list[str] = []
+    parts: list[str] = []
+
+    def flush() -> None:
+        text = _SPACE.sub(" ", "".join(parts)).strip()
+        if text:
+            paragraphs.append(text)
+        parts.clear()
+
+    def walk(node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                if type(child) is NavigableString:  # skip comments, CDATA, doctype
+                    parts.append(str(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            if child.name in BLOCK_TAGS:
+                flush()
+                walk(child)
+                flush()
+            else:
+                walk(child)
+
+    walk(soup)
+    flush()
+    return paragraphs
+
+
+def _outer_text_blocks(body: etree._Element, region: list[etree._Element]) -> list[str]:
+    """Visible text outside the region, one entry per text node, for ``removed``."""
+    inside: set[etree._Element] = set()
+    for root in region:
+        inside.update(root.iter())
+    blocks: list[str] = []
+    for element in body.iter():
+        if not isinstance(element.tag, str):
+            continue
+        parent = element.getparent()
+        # An element's text belongs to it; its tail belongs to its parent.
+        if element not in inside and element.text and element.text.strip():
+            blocks.append(_SPACE.sub(" ", element.text).strip())
+        if element is not body and parent is not None and parent not in inside and element.tail and element.tail.strip():
+            blocks.append(_SPACE.sub(" ", element.tail).strip())
+    return blocks
+
+
+def extract_paragraphs(body: etree._Element, *, use_hints: bool) -> tuple[list[Removed], list[str]]:
+    """Prune ``body`` in place, pick the article region, and return (removed, paragraphs)."""
+    removed: list[Removed] = []
+    prune_page(body, removed, use_hints=use_hints)
+    region = find_article_region(body)
+    clean_region(region, removed)
+    removed.extend(Removed("boilerplate", text) for text in _outer_text_blocks(body, region))
+    markup = "".join(etree.tostring(el, encoding="unicode", method="html", with_tail=False) for el in region)
+    soup = BeautifulSoup(markup, "lxml")
+    return removed, _paragraphs_from_soup(soup)
+
+
+def parse_html_document(page: str) -> Draft:
+    """Turn an HTML page into a Draft: metadata fields plus the article's paragraphs."""
+    try:
+        tree = lxml_html.document_fromstring(page, parser=_PARSER)
+    except (etree.ParserError, ValueError) as exc:
+        raise ParseError("bad_html", f"lxml could not parse the page: {exc}") from exc
+    meta: PageMetadata = read_metadata(tree)
+    body = tree.find("body")
+    if body is None:
+        body = tree
+    removed, paragraphs = extract_paragraphs(body, use_hints=True)
+    if sum(len(p) for p in paragraphs) < 250:
+        # Too little survived: the class/id hints probably hit a wrapper. Retry without them
+        # on a fresh tree (re-parsing is cheaper than copying every tree up front).
+        fresh = lxml_html.document_fromstring(page, parser=_PARSER)
+        fresh_body = fresh.find("body")
+        retry_removed, retry_paragraphs = extract_paragraphs(
+            fresh_body if fresh_body is not None else fresh, use_hints=False
+        )
+        if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
+            removed, paragraphs = retry_removed, retry_paragraphs
+    headline = meta.title or meta.h1
+    if meta.h1 and headline and not same_headline(meta.h1, headline) and len(meta.h1) > 10:
+        # The on-page headline is what readers saw; og:title often carries a site suffix.
+        headline = meta.h1
+    draft = Draft(
+        paragraphs=paragraphs,
+        input_format="html",
+        headline=headline,
+        removed=removed,
+        byline=list(meta.authors),
+        published_at=meta.published_at,
+        language=meta.language,
+        url=meta.url,
+    )
+    if meta.site_name:
+        draft.agency = agency_hint(meta.site_name) if len(meta.site_name) < 40 else None
+    return draft

@@ -1,0 +1,150 @@
+"""Page metadata: title, authors, publication time, canonical URL, language.
+
+Read from JSON-LD, Open Graph / article / Dublin Core meta tags and ``<time>``, in
+that order of trust. Nothing is invented: a value the page does not state stays None.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lxml import html as lxml_html
+
+from parsers.dates import parse_datetime
+
+# Rules as data: where each field may be found, most trusted first.
+TITLE_META = ("og:title", "twitter:title", "sailthru.title", "parsely-title", "dc.title", "title")
+DATE_META = (
+    "article:published_time", "og:article:published_time", "datepublished", "date",
+    "pubdate", "publishdate", "publish-date", "parsely-pub-date", "sailthru.date",
+    "dc.date", "dc.date.issued", "dcterms.created", "article.published", "originalpublicationdate",
+    "cxenseparse:recs:publishtime", "og:published_time", "article:modified_time",
+)
+AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl")
+URL_META = ("og:url", "twitter:url")
+SITE_META = ("og:site_name", "application-name", "publisher")
+LANG_META = ("content-language", "og:locale", "dc.language", "language")
+_ARTICLE_TYPES = re.compile(r"(News)?Article|BlogPosting|Report|LiveBlogPosting|WebPage", re.IGNORECASE)
+_TITLE_SUFFIX = re.compile(r"\s+[|\-–—:·•]\s+[^|\-–—:·•]{2,60}$")
+
+
+@dataclass
+class PageMetadata:
+    """What a page says about itself."""
+
+    title: str | None = None
+    h1: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    url: str | None = None
+    language: str | None = None
+    site_name: str | None = None
+    article_body: str | None = None
+
+
+def _meta_values(tree: lxml_html.HtmlElement) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or meta.get("http-equiv") or "").strip().lower()
+        content = (meta.get("content") or "").strip()
+        if key and content and key not in values:
+            values[key] = content
+    return values
+
+
+def _json_ld_objects(tree: lxml_html.HtmlElement) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for script in tree.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text.strip().rstrip(";"))
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                if "@graph" in item:
+                    stack.append(item["@graph"])
+                objects.append(item)
+    return objects
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() and not value.startswith("http") else []
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [name for item in value for name in _names(item)]
+    return []
+
+
+def _types(obj: dict[str, Any]) -> str:
+    value = obj.get("@type", "")
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
+def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
+    """Collect the page's own statements about the story."""
+    meta = _meta_values(tree)
+    found = PageMetadata()
+    for obj in _json_ld_objects(tree):
+        if not _ARTICLE_TYPES.search(_types(obj)):
+            continue
+        headline = obj.get("headline") or obj.get("name")
+        if isinstance(headline, str) and headline.strip() and found.title is None and "WebPage" not in _types(obj):
+            found.title = headline.strip()
+        if found.published_at is None and isinstance(obj.get("datePublished"), str):
+            found.published_at = parse_datetime(obj["datePublished"])
+        if not found.authors:
+            found.authors = _names(obj.get("author"))
+        if found.article_body is None and isinstance(obj.get("articleBody"), str):
+            found.article_body = obj["articleBody"]
+        if found.url is None and isinstance(obj.get("url"), str) and obj["url"].startswith("http"):
+            found.url = obj["url"]
+    if found.title is None:
+        found.title = next((meta[k] for k in TITLE_META if k in meta), None)
+    h1 = tree.find(".//h1")
+    if h1 is not None:
+        found.h1 = " ".join(h1.text_content().split()) or None
+    if found.title is None:
+        found.title = found.h1
+    if found.title is None:
+        title = tree.find(".//title")
+        if title is not None and title.text:
+            found.title = _TITLE_SUFFIX.sub("", " ".join(title.text.split())) or None
+    if found.published_at is None:
+        for key in DATE_META:
+            if key in meta:
+                found.published_at = parse_datetime(meta[key])
+                if found.published_at:
+                    break
+    if found.published_at is None:
+        for time in tree.iter("time"):
+            value = time.get("datetime") or ""
+            parsed = parse_datetime(value) if value else None
+            if parsed:
+                found.published_at = parsed
+                break
+    if not found.authors:
+        for key in AUTHOR_META:
+            value = meta.get(key, "")
+            if value and not value.startswith("http"):
+                found.authors = [a.strip() for a in re.split(r"\s*(?:,|\band\b|;)\s*", value) if a.strip()]
+                break
+    canonical = next(
+        (link.get("href") for link in tree.iter("link") if "canonical" in (link.get("rel") or "").lower().split()),
+        None,
+    )
+    found.url = canonical if canonical and canonical.startswith("http") else found.url or next((meta[k] for k in URL_META if k in meta), None)
+    found.language = tree.get("lang") or tree.get("xml:lang") or next((meta[k] for k in LANG_META if k in meta), None)
+    found.site_name = next((meta[k] for k in SITE_META if k in meta), None)
+    return found
