@@ -1,0 +1,278 @@
+"""One batch, start to finish, with the commit protocol that makes ingestion exactly-once.
+
+Order of writes for a batch (``<id>`` is derived from the batch's input keys):
+
+1. ``_manifests/_pending/<id>.json``: the intent (inputs, planned time) - before any data;
+   rewritten with the data keys it is about to write, before the first upload;
+2. ``stories/agency=../date=../part-<id>.parquet`` and ``quarantine/..`` objects;
+3. ``_manifests/<id>.json``: what the batch wrote, with checksums;
+4. ``_ledger/<id>.json``: the inputs are now done (the commit point);
+5. the intent is deleted.
+
+A crash anywhere leaves the intent behind; the next run rolls the batch forward first
+(same inputs, same keys, so retries overwrite instead of adding), removes keys the
+earlier attempt wrote that the new one did not, and only then plans new work.
+No Prefect here: the flow in ``flows.ingest`` calls these functions from tasks.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from flows.dataset import encode_parquet, group_by_partition, partition_key
+from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key
+from parsers import DEFAULT_MAX_BYTES, parse_story
+from schemas.errors import ParseError, StorageError
+from schemas.story import Story, validate_story
+from storage import Storage
+
+MANIFEST_PREFIX = "_manifests/"
+PENDING_PREFIX = "_manifests/_pending/"
+QUARANTINE_PREFIX = "quarantine/"
+RESERVED_PREFIXES = ("stories/", QUARANTINE_PREFIX, MANIFEST_PREFIX, "_ledger/")
+
+try:
+    PIPELINE_VERSION = version("wire-ingest")
+except PackageNotFoundError:  # running from a source tree without installing
+    PIPELINE_VERSION = "0+source"
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Knobs of the parse and write stages (all have CLI options)."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    default_agency: str | None = None
+    pattern: str = "*"
+
+
+@dataclass
+class BatchPlan:
+    """The inputs of one batch. Its id is derived from them, so a replan gives the same id."""
+
+    batch_id: str
+    source: str
+    inputs: list[str]
+    planned_at: str
+
+    def to_json(self, keys: list[str] | None = None) -> bytes:
+        return json.dumps({**asdict(self), "keys": keys or []}).encode("utf-8")
+
+
+@dataclass
+class BatchSummary:
+    """Counts and keys a batch produced: small, so Prefect can keep it in memory."""
+
+    batch_id: str
+    inputs: int = 0
+    stories: int = 0
+    duplicates: int = 0
+    near_duplicates: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    bytes_written: int = 0
+    recovered: bool = False
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+
+@dataclass
+class Quarantined:
+    """An input that did not become a story, and why."""
+
+    source_uri: str
+    source_sha256: str
+    size: int
+    reason: str
+    detail: str
+
+
+def make_batch_id(source_uri: str, keys: list[str]) -> str:
+    digest = hashlib.sha256(source_uri.encode("utf-8"))
+    for key in keys:
+        digest.update(b"\n" + key.encode("utf-8"))
+    return digest.hexdigest()[:24]
+
+
+def is_candidate(key: str, pattern: str) -> bool:
+    """Inputs are visible files matching ``pattern``; hidden and reserved paths are skipped."""
+    parts = key.split("/")
+    if any(part.startswith((".", "_")) for part in parts):
+        return False
+    if key.startswith(RESERVED_PREFIXES):
+        return False
+    return fnmatch.fnmatch(parts[-1], pattern)
+
+
+def plan_batches(
+    source: Storage, index: LedgerIndex, batch_size: int, settings: IngestSettings, now: datetime | None = None,
+    keys: list[str] | None = None,
+) -> list[BatchPlan]:
+    """Split the inputs not yet in the ledger into batches of ``batch_size``, in key order."""
+    planned_at = (now or datetime.now(UTC)).isoformat()
+    if keys is None:
+        keys = [info.key for info in source.list() if is_candidate(info.key, settings.pattern)]
+    pending = [k for k in keys if source.full_uri(k) not in index.done]
+    plans = []
+    for start in range(0, len(pending), batch_size):
+        chunk = pending[start : start + batch_size]
+        plans.append(BatchPlan(make_batch_id(source.uri, chunk), source.uri, chunk, planned_at))
+    return plans
+
+
+def _parse_one(source: Storage, key: str, settings: IngestSettings) -> Story | Quarantined:
+    uri = source.full_uri(key)
+    try:
+        data = source.get(key)
+    except StorageError as exc:
+        return Quarantined(uri, "", 0, "unreadable", str(exc))
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        story = parse_story(data, uri, default_agency=settings.default_agency, max_bytes=settings.max_bytes)
+    except ParseError as exc:
+        return Quarantined(uri, sha, len(data), exc.reason, exc.detail)
+    except Exception as exc:  # a parser bug must cost one input, not the batch
+        return Quarantined(uri, sha, len(data), "parser_error", f"{type(exc).__name__}: {exc}")
+    return story
+
+
+def quarantine_key(item: Quarantined, day: str) -> str:
+    # The design names entries <source_sha256>.json; two different inputs with the same bytes
+    # (two empty files, say) would collide there, so the key adds a hash of the source URI.
+    uri_id = hashlib.sha256(item.source_uri.encode("utf-8")).hexdigest()[:16]
+    return f"{QUARANTINE_PREFIX}date={day}/{item.source_sha256 or 'unread'}-{uri_id}.json"
+
+
+def run_batch(
+    plan: BatchPlan, source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings,
+    *, recovered: bool = False,
+) -> BatchSummary:
+    """Parse, validate, dedupe, write and commit one batch. Idempotent for a given plan."""
+    intent_key = f"{PENDING_PREFIX}{plan.batch_id}.json"
+    previous_keys: set[str] = set()
+    if dest.exists(intent_key):
+        previous_keys = set(json.loads(dest.get(intent_key)).get("keys", []))
+    dest.put(intent_key, plan.to_json(sorted(previous_keys)), "application/json")
+
+    planned_at = datetime.fromisoformat(plan.planned_at)
+    day = planned_at.strftime("%Y-%m-%d")
+    summary = BatchSummary(plan.batch_id, inputs=len(plan.inputs), recovered=recovered)
+    batch_index = LedgerIndex()  # this batch's stories; merged into ``index`` after the commit
+    stories: list[Story] = []
+    quarantined: list[Quarantined] = []
+    entries: list[LedgerEntry] = []
+    reasons: Counter[str] = Counter()
+
+    for key in plan.inputs:
+        result = _parse_one(source, key, settings)
+        if isinstance(result, Story):
+            problems = validate_story(result)
+            if problems:
+                result = Quarantined(result.source_uri, result.source_sha256, 0, "invalid_record", "; ".join(problems))
+        if isinstance(result, Quarantined):
+            quarantined.append(result)
+            reasons[result.reason] += 1
+            entries.append(LedgerEntry(result.source_uri, result.source_sha256, "quarantined", plan.batch_id,
+                                       reason=result.reason, key=quarantine_key(result, day)))
+            continue
+        story = result
+        if story.story_id in index.story_ids or story.story_id in batch_index.story_ids:
+            summary.duplicates += 1
+            entries.append(LedgerEntry(story.source_uri, story.source_sha256, "duplicate", plan.batch_id,
+                                       story_id=story.story_id, duplicate_of=story.story_id))
+            continue
+        story.duplicate_of = (
+            index.by_content.get(story.content_sha256)
+            or batch_index.by_content.get(story.content_sha256)
+            or index.near_duplicate_of(story.simhash, story.story_id)
+            or batch_index.near_duplicate_of(story.simhash, story.story_id)
+        )
+        if story.duplicate_of:
+            summary.near_duplicates += 1
+        story.ingested_at = planned_at
+        story.pipeline_version = PIPELINE_VERSION
+        batch_index.add_story(story.story_id, story.content_sha256, story.simhash)
+        stories.append(story)
+
+    objects: dict[str, bytes] = {}
+    story_key: dict[str, str] = {}
+    for (agency, date), group in group_by_partition(stories, planned_at).items():
+        key = partition_key(agency, date, plan.batch_id)
+        objects[key] = encode_parquet(group, plan.batch_id, PIPELINE_VERSION)
+        story_key.update({s.story_id: key for s in group})
+    for item in quarantined:
+        record = {**asdict(item), "batch_id": plan.batch_id, "quarantined_at": plan.planned_at,
+                  "pipeline_version": PIPELINE_VERSION}
+        objects[quarantine_key(item, day)] = json.dumps(record, indent=2).encode("utf-8")
+    for story in stories:
+        entries.append(LedgerEntry(story.source_uri, story.source_sha256, "story", plan.batch_id,
+                                   story_id=story.story_id, content_sha256=story.content_sha256,
+                                   simhash=story.simhash, duplicate_of=story.duplicate_of,
+                                   key=story_key[story.story_id]))
+
+    # From here on, every key this attempt may write is recorded first.
+    dest.put(intent_key, plan.to_json(sorted(previous_keys | set(objects))), "application/json")
+    checksums = {}
+    for key, data in objects.items():
+        checksums[key] = dest.put(key, data, "application/json" if key.endswith(".json") else "application/vnd.apache.parquet")
+        summary.bytes_written += len(data)
+    summary.stories = len(stories)
+    summary.quarantined = dict(reasons)
+    summary.files = sorted(objects)
+    manifest = {
+        "batch_id": plan.batch_id,
+        "source": plan.source,
+        "planned_at": plan.planned_at,
+        "committed_at": datetime.now(UTC).isoformat(),
+        "pipeline_version": PIPELINE_VERSION,
+        "inputs": summary.inputs,
+        "stories": summary.stories,
+        "duplicates": summary.duplicates,
+        "near_duplicates": summary.near_duplicates,
+        "quarantined": summary.quarantined,
+        "files": [{"key": k, "sha256": checksums[k], "bytes": len(objects[k])} for k in summary.files],
+    }
+    dest.put(f"{MANIFEST_PREFIX}{plan.batch_id}.json", json.dumps(manifest, indent=2).encode("utf-8"), "application/json")
+    dest.put(ledger_key(plan.batch_id), encode_ledger(plan.batch_id, entries), "application/json")
+    for stale in sorted(previous_keys - set(objects)):
+        dest.delete(stale)
+    dest.delete(intent_key)
+    index.batches.add(plan.batch_id)
+    for entry in entries:
+        index.add(entry)
+    return summary
+
+
+def pending_plans(dest: Storage) -> list[BatchPlan]:
+    """Batches that started writing but never committed (a crash or a kill)."""
+    plans = []
+    for info in dest.list(PENDING_PREFIX):
+        raw = json.loads(dest.get(info.key))
+        raw.pop("keys", None)
+        plans.append(BatchPlan(**raw))
+    return plans
+
+
+def recover_pending(source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings) -> list[BatchSummary]:
+    """Roll every uncommitted batch forward before new work is planned."""
+    summaries = []
+    for plan in pending_plans(dest):
+        if plan.batch_id in index.batches:
+            # Crashed after the ledger commit: the data is complete, only the intent is left.
+            dest.delete(f"{PENDING_PREFIX}{plan.batch_id}.json")
+            continue
+        batch_source = source if plan.source == source.uri else None
+        if batch_source is None:
+            from storage import open_storage
+
+            batch_source = open_storage(plan.source)
+        summaries.append(run_batch(plan, batch_source, dest, index, settings, recovered=True))
+    return summaries

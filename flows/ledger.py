@@ -1,0 +1,95 @@
+"""The ledger: which inputs are done, and the duplicate index built from it.
+
+One JSON object per committed batch under ``_ledger/<batch_id>.json``; a batch's ledger
+object is written after its data files and manifest, so an input is "done" only once
+everything it produced is stored. No Prefect here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from parsers.fingerprint import hamming_distance
+from storage import Storage
+
+LEDGER_PREFIX = "_ledger/"
+NEAR_DUPLICATE_BITS = 3
+_BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one band
+
+
+@dataclass
+class LedgerEntry:
+    """What became of one input."""
+
+    source_uri: str
+    source_sha256: str
+    outcome: str  # "story" | "duplicate" | "quarantined"
+    batch_id: str
+    story_id: str | None = None
+    content_sha256: str | None = None
+    simhash: int | None = None
+    duplicate_of: str | None = None
+    reason: str | None = None
+    key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LedgerIndex:
+    """In-memory view of the ledger: done inputs, known stories, and a simhash band index."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, LedgerEntry] = {}
+        self.story_ids: set[str] = set()
+        self.by_content: dict[str, str] = {}
+        self._bands: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
+        self.batches: set[str] = set()
+
+    def add(self, entry: LedgerEntry) -> None:
+        """Record one finished input (and, for a new story, its duplicate keys)."""
+        self.done[entry.source_uri] = entry
+        if entry.outcome == "story" and entry.story_id:
+            self.add_story(entry.story_id, entry.content_sha256 or "", entry.simhash or 0)
+
+    def add_story(self, story_id: str, content_sha: str, simhash: int) -> None:
+        """Index a story so later copies find it."""
+        self.story_ids.add(story_id)
+        self.by_content.setdefault(content_sha, story_id)
+        for band in range(_BANDS):
+            piece = (simhash >> (16 * band)) & 0xFFFF
+            self._bands[band].setdefault(piece, []).append((simhash, story_id))
+
+    def near_duplicate_of(self, simhash: int, exclude: str) -> str | None:
+        """The first indexed story within NEAR_DUPLICATE_BITS of ``simhash``, if any."""
+        for band in range(_BANDS):
+            piece = (simhash >> (16 * band)) & 0xFFFF
+            for other, story_id in self._bands[band].get(piece, ()):
+                if story_id != exclude and hamming_distance(simhash, other) <= NEAR_DUPLICATE_BITS:
+                    return story_id
+        return None
+
+
+def ledger_key(batch_id: str) -> str:
+    return f"{LEDGER_PREFIX}{batch_id}.json"
+
+
+def encode_ledger(batch_id: str, entries: list[LedgerEntry]) -> bytes:
+    return json.dumps(
+        {"batch_id": batch_id, "entries": [e.to_dict() for e in entries]}, ensure_ascii=False
+    ).encode("utf-8")
+
+
+def load_ledger(store: Storage) -> LedgerIndex:
+    """Read every committed batch's ledger object into an index."""
+    index = LedgerIndex()
+    for info in store.list(LEDGER_PREFIX):
+        if not info.key.endswith(".json"):
+            continue
+        data = json.loads(store.get(info.key))
+        index.batches.add(data["batch_id"])
+        for raw in data["entries"]:
+            index.add(LedgerEntry(**raw))
+    return index

@@ -1,0 +1,87 @@
+"""Run totals and their two renderings: a terminal table and a Prefect markdown artifact."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows.batch import BatchSummary
+
+
+@dataclass
+class RunTotals:
+    """What one ingest run did, summed over its batches."""
+
+    batches: int = 0
+    inputs: int = 0
+    stories: int = 0
+    duplicates: int = 0
+    near_duplicates: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    bytes_written: int = 0
+    files: int = 0
+    recovered_batches: int = 0
+
+    def add(self, summary: BatchSummary) -> None:
+        self.batches += 1
+        self.inputs += summary.inputs
+        self.stories += summary.stories
+        self.duplicates += summary.duplicates
+        self.near_duplicates += summary.near_duplicates
+        self.quarantined.update(summary.quarantined)
+        self.bytes_written += summary.bytes_written
+        self.files += len(summary.files)
+        self.recovered_batches += summary.recovered
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    @property
+    def balanced(self) -> bool:
+        """Nothing lost: every input is a story, a quarantine entry or an exact duplicate."""
+        return self.inputs == self.stories + self.quarantined_total + self.duplicates
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "inputs": self.inputs,
+            "stories": self.stories,
+            "duplicates": self.duplicates,
+            "near_duplicates": self.near_duplicates,
+            "quarantined": dict(self.quarantined),
+            "quarantined_total": self.quarantined_total,
+            "bytes_written": self.bytes_written,
+            "files": self.files,
+            "recovered_batches": self.recovered_batches,
+            "balanced": self.balanced,
+        }
+
+    def rows(self) -> list[tuple[str, str]]:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.quarantined.items())) or "-"
+        return [
+            ("inputs", str(self.inputs)),
+            ("stories written", str(self.stories)),
+            ("  of which near-duplicates (duplicate_of set)", str(self.near_duplicates)),
+            ("exact duplicates (not written again)", str(self.duplicates)),
+            ("quarantined", f"{self.quarantined_total} ({reasons})"),
+            ("batches", f"{self.batches} ({self.recovered_batches} recovered)"),
+            ("files written", str(self.files)),
+            ("bytes written", f"{self.bytes_written:,}"),
+            ("inputs = stories + quarantined + duplicates", "yes" if self.balanced else "NO"),
+        ]
+
+
+def render_table(totals: RunTotals) -> str:
+    """A plain-text two-column table for the terminal."""
+    rows = totals.rows()
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def render_markdown(totals: RunTotals, source: str, dest: str) -> str:
+    """The Prefect artifact: the same rows as a markdown table."""
+    lines = [f"### wire-ingest: `{source}` → `{dest}`", "", "| measure | value |", "|---|---|"]
+    lines += [f"| {name.strip()} | {value} |" for name, value in totals.rows()]
+    return "\n".join(lines)

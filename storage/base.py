@@ -1,0 +1,50 @@
+"""The storage protocol: the few verbs the pipeline needs from a local folder or a bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored object: its key relative to the root, size in bytes, modification time."""
+
+    key: str
+    size: int
+    modified: float
+
+
+class Storage(Protocol):
+    """A root (local folder or ``s3://bucket/prefix``) holding objects under relative keys.
+
+    Writes are atomic per object: a reader sees the old object, the new one, or none,
+    never a partial one. Keys use ``/`` whatever the platform.
+    """
+
+    uri: str
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Store ``data`` at ``key`` with an integrity check; return its sha256 hex digest."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes; raises StorageError if it is missing or unreadable."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """True if an object is stored at ``key``."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Objects whose key starts with ``prefix``, in key order."""
+        ...
+
+    def full_uri(self, key: str) -> str:
+        """The absolute URI of ``key`` (for lineage columns and messages)."""
+        ...

@@ -1,0 +1,107 @@
+"""S3 (or any S3-compatible endpoint) as object storage. The only module importing boto3.
+
+The endpoint comes from ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``) and credentials
+from the standard AWS chain, so MinIO, R2 and AWS work unchanged. Throttling, 5xx and
+dropped connections are retried by botocore with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from schemas.errors import StorageError
+from storage.base import ObjectInfo
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+#: Retries for throttling (503 SlowDown), 5xx and connection errors, with backoff.
+RETRY_CONFIG = Config(
+    retries={"max_attempts": int(os.environ.get("WIRE_INGEST_S3_MAX_ATTEMPTS", "8")), "mode": "standard"},
+    connect_timeout=10,
+    read_timeout=60,
+    tcp_keepalive=True,
+)
+
+
+def _describe(exc: Exception) -> str:
+    """An error message without request signatures or credentials."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
+    return type(exc).__name__ + (f": {exc}" if not isinstance(exc, BotoCoreError) else f": {exc.fmt if hasattr(exc, 'fmt') else ''}")
+
+
+class S3Storage:
+    """Objects under ``s3://bucket/prefix``."""
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        if not bucket:
+            raise StorageError("an S3 URI needs a bucket: s3://bucket/prefix")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.uri = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        self._client: S3Client = client or boto3.session.Session().client("s3", config=RETRY_CONFIG)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        digest = hashlib.sha256(data)
+        try:
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Body=data,
+                ContentType=content_type,
+                ChecksumSHA256=base64.b64encode(digest.digest()).decode("ascii"),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"cannot write {self.full_uri(key)}: {_describe(exc)}") from exc
+        return digest.hexdigest()
+
+    def get(self, key: str) -> bytes:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return response["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"cannot read {self.full_uri(key)}: {_describe(exc)}") from exc
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageError(f"cannot check {self.full_uri(key)}: {_describe(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot check {self.full_uri(key)}: {_describe(exc)}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"cannot delete {self.full_uri(key)}: {_describe(exc)}") from exc
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        full_prefix = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(item["Key"][strip:], item["Size"], item["LastModified"].timestamp())
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"cannot list {self.full_uri(prefix)}: {_describe(exc)}") from exc
+
+    def full_uri(self, key: str) -> str:
+        return f"{self.uri}/{key}"
