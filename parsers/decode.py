@@ -23,7 +23,7 @@ _HTML_SNIFF = re.compile(
     re.IGNORECASE,
 )
 # Common mojibake: UTF-8 read as cp1252/latin-1 ("â€™", "Ã©").
-_MOJIBAKE = re.compile("[ÂÃâ][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]")
+_MOJIBAKE = re.compile("[ÂÃâ][\u0080-\u00bf\u2018-\u203a\u20ac\u2122\ufffd\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -83,6 +83,16 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         raise ParseError("undecodable", f"detected {best.encoding} but decoding failed: {exc}") from exc
 
 
+_C1 = re.compile("[\u0080-\u009f]")
+
+
+def _c1_to_cp1252(match: re.Match[str]) -> str:
+    try:
+        return bytes([ord(match.group(0))]).decode("cp1252")
+    except UnicodeDecodeError:
+        return ""
+
+
 def repair_text(text: str) -> str:
     """Repair UTF-8-as-cp1252 mojibake when present, drop control characters, NFC-normalize."""
     if _MOJIBAKE.search(text):
@@ -90,6 +100,9 @@ def repair_text(text: str) -> str:
 
         text = ftfy.fix_encoding(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    if _C1.search(text):
+        # HTML maps C1 code points (&#146;, or cp1252 bytes read as latin-1) to cp1252.
+        text = _C1.sub(_c1_to_cp1252, text)
     text = _CONTROL.sub("", text)
     return unicodedata.normalize("NFC", text)
 

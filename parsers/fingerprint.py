@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "`": "'", "´": "'",
-                         "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "″": '"'})
+# Quotes of every style are dropped: a headline quoted ‘so’, "so" or “so” is one headline.
+_QUOTES = str.maketrans(dict.fromkeys("'\"‘’‚‛`´“”„«»″′"))
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 _EDGE_PUNCT = " \t\"'.,;:!?-–—"
 
 
 def normalize_for_compare(text: str) -> str:
-    """Case-, quote- and whitespace-insensitive form: two headlines that differ only so are equal."""
+    """Case-, quote- and whitespace-insensitive form: two texts that differ only so are equal."""
     return _SPACE.sub(" ", text.translate(_QUOTES)).strip(_EDGE_PUNCT).casefold()
 
 

@@ -15,7 +15,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from parsers.htmlmeta import PageMetadata, read_metadata
-from parsers.wire import Draft, agency_hint, same_headline
+from parsers.wire import Draft, agency_hint, find_copyright, parse_credit_line, same_headline
 from schemas.errors import ParseError
 from schemas.story import Removed
 
@@ -77,9 +77,14 @@ def negative_kind(element: etree._Element) -> str | None:
     return None
 
 
+def _visible_text(element: etree._Element) -> str:
+    """Text of an element with its text nodes kept apart ("Home World", not "HomeWorld")."""
+    return _SPACE.sub(" ", " ".join(element.itertext())).strip()
+
+
 def _drop(element: etree._Element, kind: str | None, removed: list[Removed]) -> None:
     if kind:
-        text = _text(element)
+        text = _visible_text(element)
         if text:
             removed.append(Removed(kind, text))
     element.drop_tree()
@@ -114,7 +119,7 @@ def prune_page(body: etree._Element, removed: list[Removed], *, use_hints: bool 
             doomed.append((element, "boilerplate"))
         elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not holds_story_text(element)):
             doomed.append((element, STRUCTURAL_KINDS[tag]))
-        elif use_hints and tag not in ("body", "html", "article", "main", "p", "h1"):
+        elif use_hints and tag not in ("body", "html", "article", "main", "h1"):
             kind = negative_kind(element)
             if kind and not holds_story_text(element):
                 doomed.append((element, kind))
@@ -306,6 +311,16 @@ def parse_html_document(page: str) -> Draft:
         language=meta.language,
         url=meta.url,
     )
+    # Lift what pruning took out but a field wants: bylines, and the page's copyright line.
+    for item in removed:
+        if item.kind == "byline":
+            credit = parse_credit_line(item.text)
+            if credit:
+                draft.byline.extend(n for n in credit[1] if n not in draft.byline)
+        elif draft.copyright is None and item.kind in ("navigation", "boilerplate"):
+            printed = find_copyright(item.text)
+            if printed:
+                draft.copyright, draft.copyright_year = printed
     if meta.site_name:
         draft.agency = agency_hint(meta.site_name) if len(meta.site_name) < 40 else None
     return draft

@@ -48,6 +48,7 @@ LINE_RULES: tuple[Rule, ...] = (
     _rule("related_links", "click_here", r"click here (to|for) .{1,120}", "Click here to read the full report"),
     _rule("boilerplate", "photo_credit", r"(photo|image|picture|file photo|video)\s*(credit)?\s*:\s*.{1,120}|\((photo|image)s?:? [^)]{1,80}\)|(ap|afp|reuters|getty images|bloomberg)( photo)?/[\w .'-]{1,60}", "Photo: AP/Jane Doe"),
     _rule("boilerplate", "separator", r"[-_=*~#•·]{3,}", "___"),
+    _rule("trailer", "reuters_update_note", r"\((?:adds|updates|recasts|changes|corrects|rewrites|fixes|removes|inserts|refiles|repeats|writes through|new throughout)\b[^()]{0,200}\)", "(Adds details on timing)"),
 )
 
 # --- Agency tags: "(Bloomberg) --", "(Reuters) -", "(AP) —", "(AFP) -" ---------------------
@@ -68,7 +69,7 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
 )
 _DASH = r"(?:--|—|–|-|:)"
 # Optional dateline: a city in capitals, then optional ", Country/Mon DD" parts.
-_DATELINE = r"(?P<dateline>[A-ZÀ-Ý][A-ZÀ-Ý.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
+_DATELINE = r"(?P<dateline>[A-ZÀ-Ý][A-Za-zÀ-ÿ.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
 
 AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (
@@ -96,6 +97,7 @@ CONTACT_LINE_EXAMPLE = "To contact the reporter on this story: Selcan Hacaoglu i
 CREDIT_RULES: tuple[Rule, ...] = (
     _rule("contributor_line", "bloomberg_assistance", r"^[-—–]{1,2}\s*with assistance from (?P<reporters>.+?)\.?$", "--With assistance from Jane Doe and John Roe."),
     _rule("contributor_line", "reuters_reporting", r"^\((?P<inner>(?:additional )?(?:reporting|writing|editing|compiled)\b.+)\)$", "(Reporting by Jane Doe; Editing by John Roe)"),
+    _rule("contributor_line", "reuters_reporting_bare", r"^(?P<inner>(?:additional )?(?:reporting|writing) by [^.;]{3,200}(?:;\s*(?:additional )?(?:reporting|writing|editing) by [^.;]{3,160})+)\.?$", "Reporting by Jane Doe in London; Editing by John Roe"),
     _rule("contributor_line", "ap_contributed", r"^(?:the )?associated press (?:writers?|reporters?|journalists?|correspondents?) (?P<reporters>.+?) contributed(?: to this (?:report|story))?\.?$", "Associated Press writer Jane Doe in Paris contributed to this report."),
     _rule("contributor_line", "contributed_generic", r"^(?P<reporters>[A-Z][\w.,'’\- ]{1,150}?) contributed (?:to )?this (?:report|story)\.?$", "Jane Doe contributed to this report."),
     _rule("byline", "by_line", r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|bloomberg(?: news)?|reuters|afp|agence france-presse)(?: writers?)?)?\.?$", "By Jane Doe and John Roe, Associated Press"),
@@ -103,7 +105,7 @@ CREDIT_RULES: tuple[Rule, ...] = (
 )
 
 COPYRIGHT_LINE = re.compile(
-    r"^(?:©|\(c\)|copyright\b|\u00a9)\s*.{0,120}$|^.{0,80}(?:©|\u00a9)\s*(?:19|20)\d\d.{0,80}$",
+    r"^(?:©|\(c\)|copyright\b|\u00a9)\s*.{0,240}$|^.{0,80}(?:©|\u00a9)\s*(?:19|20)\d\d.{0,80}$",
     re.IGNORECASE,
 )
 COPYRIGHT_EXAMPLE = "©2019 Bloomberg L.P."
@@ -111,7 +113,7 @@ COPYRIGHT_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 #: Sign-offs and standard trailers: (agency or "", pattern, example).
 TRAILER_RULES: tuple[Rule, ...] = (
-    _rule("trailer", "reuter_signoff", r"reuters?", "Reuter", flags=0),
+    _rule("trailer", "reuter_signoff", r"REUTERS?|Reuters?", "Reuter", flags=0),
     _rule("trailer", "reuters_standards", r"our standards\s*:\s*the thomson reuters trust principles\.?", "Our Standards: The Thomson Reuters Trust Principles."),
     _rule("trailer", "afp_codes", r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5}){1,4}", "bur-jm/ach", flags=0),
     _rule("trailer", "end_marks", r"\(?(?:end|more|ends)\)?|-?\s*0\s*-|#+", "(END)"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from parsers import rules
+from parsers.dates import parse_datetime
 from parsers.fingerprint import normalize_for_compare
 from schemas.story import Contact, Removed
 
@@ -19,6 +20,9 @@ _NAME_SPLIT = re.compile(r"\s*(?:;|,\s*(?:and\s+)?|\s+and\s+|\s+&\s+)\s*")
 _CREDIT_PART = re.compile(
     r"^(?P<label>(?:additional )?(?:reporting|writing|editing|compiled|graphics|production)(?: by)?)(?P<rest>.*)$",
     re.IGNORECASE,
+)
+_CREDIT_SPLIT = re.compile(
+    r"\s*;\s*|,\s*(?=(?:with |and )?(?:additional )?(?:reporting|writing|editing|compiled)\b)", re.IGNORECASE
 )
 _TERMINAL = (".", "!", "?", "…", '"', "”", "’", ":", ";", ")")
 
@@ -54,10 +58,13 @@ def match_line_rule(text: str) -> rules.Rule | None:
     return None
 
 
+_PLACE = re.compile(r"\s+in\s+[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*)*(?:,\s+[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*)*)*")
+
+
 def split_names(text: str) -> list[str]:
-    """Split "A, B and C" / "A; B" into names, dropping empty parts and trailing periods."""
+    """Split "A in Kabul, B and C" / "A; B" into names, dropping places and trailing periods."""
     names = []
-    for part in _NAME_SPLIT.split(text.strip().rstrip(".")):
+    for part in _NAME_SPLIT.split(_PLACE.sub("", text.strip().rstrip("."))):
         name = part.strip(" .;,")
         if name and not name.lower().startswith(("in ", "at ")):
             names.append(name)
@@ -105,8 +112,8 @@ def parse_credit_line(text: str) -> tuple[str, list[str], list[str]] | None:
         reporters: list[str] = []
         editors: list[str] = []
         if groups.get("inner"):
-            for part in groups["inner"].split(";"):
-                credit = _CREDIT_PART.match(part.strip())
+            for part in _CREDIT_SPLIT.split(groups["inner"]):
+                credit = _CREDIT_PART.match(part.strip().removeprefix("with ").removeprefix("With "))
                 if not credit:
                     continue
                 names = [_strip_place(n) for n in split_names(credit.group("rest"))]
@@ -124,10 +131,29 @@ def parse_credit_line(text: str) -> tuple[str, list[str], list[str]] | None:
 def parse_copyright(text: str) -> tuple[str, int | None] | None:
     """If ``text`` is a copyright line, return it as printed with its year."""
     stripped = text.strip()
-    if len(stripped) > 200 or not rules.COPYRIGHT_LINE.match(stripped):
+    if len(stripped) > 320 or not rules.COPYRIGHT_LINE.match(stripped):
         return None
     year = rules.COPYRIGHT_YEAR.search(stripped)
     return stripped, int(year.group(1)) if year else None
+
+
+_COPYRIGHT_START = re.compile(r"©|\(c\)|\bcopyright\b", re.IGNORECASE)
+_COPYRIGHT_ENDS = (
+    re.compile(r"reserved\.?|réservés\.?|vorbehalten\.?", re.IGNORECASE),
+    re.compile(r"L\.P\.|\.\s+(?=[A-Z])"),
+)
+
+
+def find_copyright(text: str) -> tuple[str, int | None] | None:
+    """A copyright line inside a longer block of page chrome (a footer), cut at its end."""
+    start = _COPYRIGHT_START.search(text)
+    if not start:
+        return None
+    snippet = text[start.start() : start.start() + 200]
+    end = next((m for m in (p.search(snippet) for p in _COPYRIGHT_ENDS) if m), None)
+    line = (snippet[: end.end()] if end else snippet).strip()
+    year = rules.COPYRIGHT_YEAR.search(line)
+    return (line, int(year.group(1))) if year else None
 
 
 def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str] | None:
@@ -221,6 +247,9 @@ def apply_wire_rules(draft: Draft) -> Draft:
             draft.copyright, draft.copyright_year = copyright_line
             draft.removed.append(Removed("copyright_line", text))
             hint_text.append(text)
+            continue
+        if len(text) <= 60 and parse_datetime(text) is not None:
+            draft.removed.append(Removed("metadata", text))
             continue
         if is_trailer(text) and (index >= len(draft.paragraphs) - 4 or not kept):
             draft.removed.append(Removed("trailer", text))

@@ -1,0 +1,88 @@
+"""Test setup: isolated Prefect (temporary home, analytics off, a local test server) and an
+S3-compatible server (moto) over real HTTP on 127.0.0.1. Nothing leaves the machine."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# Prefect reads its settings at import: isolate it before anything imports it.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="wire-ingest-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "WARNING"
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.pop("PREFECT_API_KEY", None)
+# Fake credentials: moto accepts anything, and no real account can be reached by mistake.
+os.environ["AWS_ACCESS_KEY_ID"] = "testing-access-key"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing-secret-key-do-not-log"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ.pop("AWS_PROFILE", None)
+os.environ["WIRE_INGEST_S3_MAX_ATTEMPTS"] = "3"
+
+GOLDEN = REPO / "tests" / "golden"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """A temporary Prefect API (prefect_test_harness) for the session; yields its URL."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = PREFECT_API_URL.value()
+        yield str(url)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3-compatible server on 127.0.0.1 over real HTTP; sets AWS_ENDPOINT_URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, request: pytest.FixtureRequest) -> str:
+    """A fresh bucket per test; returns its name."""
+    import boto3
+
+    name = "test-" + "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:50].strip("-")
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    client.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def subprocess_env(prefect_server: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for running ``wire-ingest`` as a child process against the test server."""
+    env = dict(os.environ)
+    env["PREFECT_API_URL"] = prefect_server
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    return env

@@ -1,0 +1,74 @@
+"""Golden pairs: a real input beside its expected record, compared field by field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from parsers import parse_story
+from schemas import validate_story
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+PAIRS = sorted(p for p in GOLDEN.glob("*.expected.json"))
+FIELDS = ("agency", "input_format", "headline", "dateline", "byline", "editors", "copyright",
+          "copyright_year", "language", "url")
+
+
+def _input_for(expected: Path) -> Path:
+    stem = expected.name.removesuffix(".expected.json")
+    matches = [p for p in GOLDEN.glob(stem + ".*") if p != expected and not p.name.endswith(".expected.json")]
+    assert len(matches) == 1, f"one input expected beside {expected.name}, found {matches}"
+    return matches[0]
+
+
+def test_there_are_enough_golden_pairs() -> None:
+    assert len(PAIRS) >= 21
+    agencies = {json.loads(p.read_text(encoding="utf-8"))["agency"] for p in PAIRS}
+    assert {"bloomberg", "reuters", "ap", "afp"} <= agencies
+    formats = {json.loads(p.read_text(encoding="utf-8"))["input_format"] for p in PAIRS}
+    assert formats == {"text", "html"}
+
+
+@pytest.mark.parametrize("expected_path", PAIRS, ids=[p.name.removesuffix(".expected.json") for p in PAIRS])
+def test_golden_pair(expected_path: Path) -> None:
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    source = _input_for(expected_path)
+    story = parse_story(source.read_bytes(), str(source))
+    assert validate_story(story) == []
+    for name in FIELDS:
+        if name in expected:
+            assert getattr(story, name) == expected[name], name
+    if "contacts" in expected:
+        got = [{"role": c.role, "name": c.name, "email": c.email, "location": c.location} for c in story.contacts]
+        assert got == expected["contacts"]
+    if "published_at" in expected:
+        assert story.to_json_dict()["published_at"] == expected["published_at"]
+    if "paragraph_count" in expected:
+        assert len(story.paragraphs) == expected["paragraph_count"]
+    if "word_count" in expected:
+        assert story.word_count == expected["word_count"]
+    assert story.body.startswith(expected["body_starts_with"])
+    assert story.body.endswith(expected["body_ends_with"])
+    for forbidden in expected.get("body_must_not_contain", []):
+        assert forbidden not in story.body, forbidden
+    kinds = {item.kind for item in story.removed}
+    for kind in expected.get("removed_kinds_include", []):
+        assert kind in kinds, kind
+
+
+def test_seed_story_parses_exactly_as_its_expected_file_says() -> None:
+    """The seed is named explicitly so that it can never silently drop out of the glob."""
+    expected = json.loads((GOLDEN / "bloomberg-idlib.expected.json").read_text(encoding="utf-8"))
+    story = parse_story((GOLDEN / "bloomberg-idlib.txt").read_bytes(), "seed")
+    assert story.agency == expected["agency"] == "bloomberg"
+    assert story.headline == expected["headline"]
+    assert story.dateline is None
+    assert story.byline == expected["byline"]
+    assert story.editors == expected["editors"]
+    assert len(story.contacts) == 6
+    assert story.copyright == "©2019 Bloomberg L.P." and story.copyright_year == 2019
+    assert len(story.paragraphs) == 8 and story.word_count == 303
+    assert story.body.count("Turkey Presses Russia") == 0
+    assert [r.kind for r in story.removed].count("duplicate_headline") == 1
