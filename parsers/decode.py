@@ -72,7 +72,10 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes  # only paid for non-UTF-8 input
+    western = _plausible_cp1252(data)
+    if western is not None:
+        return western, "cp1252"
+    from charset_normalizer import from_bytes  # only paid for non-UTF-8, non-Western input
 
     best = from_bytes(data[:200_000]).best()
     if best is None or best.encoding is None:
@@ -91,6 +94,25 @@ def _c1_to_cp1252(match: re.Match[str]) -> str:
         return bytes([ord(match.group(0))]).decode("cp1252")
     except UnicodeDecodeError:
         return ""
+
+
+_WESTERN = re.compile("[A-Za-zÀ-ÖØ-öø-ÿŒœŠšŸŽž‘’‚“”„–—…€•™°±²³µ·¹º¼½¾¿¡«»§©®¢£¥\\s\\d.,;:!?'\"()\\-/%&]")
+
+
+def _plausible_cp1252(data: bytes) -> str | None:
+    """cp1252 text when every non-ASCII character it yields is a Western letter or mark.
+
+    Short Western texts are where statistical detectors guess wrong most (cp1257, mac-roman),
+    and cp1252 is what undeclared non-UTF-8 wire copy overwhelmingly is.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    extended = [ch for ch in text if ord(ch) > 127]
+    if extended and all(_WESTERN.match(ch) for ch in extended):
+        return text
+    return None
 
 
 def repair_text(text: str) -> str:

@@ -12,9 +12,12 @@ _CODE = re.compile(r"^([a-zA-Z]{2})(?:[-_][A-Za-z0-9]+)*$")
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
     # py3langid loads its model (~0.5 s) on first use; the import stays off the start-up path.
-    import py3langid
+    import py3langid.langid as langid
 
-    return py3langid
+    langid.classify("")  # loads the model
+    # ISO 639-1 only: the model also knows 3-letter codes (wuu, yue, ...) the schema cannot hold.
+    langid.set_languages([code for code in langid.IDENTIFIER.nb_classes if len(code) == 2])
+    return langid
 
 
 def normalize_language_tag(tag: str | None) -> str | None:
@@ -31,7 +34,5 @@ def detect_language(text: str, declared: str | None = None) -> str:
     if code:
         return code
     sample = text[:3000]
-    if not sample.strip():
-        return "und"[:2]
     language, _score = _identifier().classify(sample)
     return str(language)

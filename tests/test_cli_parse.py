@@ -1,0 +1,45 @@
+"""`wire-ingest parse`: no Prefect, no storage, one JSON object per input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_parse_jsonl_over_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "seed.txt").write_bytes((GOLDEN / "bloomberg-idlib.txt").read_bytes())
+    result = run_cli("parse", "--jsonl", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 2
+    by_name = {Path(r["source_uri"]).name: r for r in records}
+    assert by_name["empty.txt"]["error"] == "empty"
+    seed = by_name["seed.txt"]
+    assert seed["agency"] == "bloomberg" and seed["word_count"] == 303
+    assert set(seed) >= {"story_id", "headline", "body", "contacts", "removed", "published_at"}
+
+
+def test_parse_does_not_import_prefect() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from flows.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main(['parse', '--jsonl', {str(GOLDEN / 'afp-paris.txt')!r}])\n"
+        "print('prefect' in sys.modules, 'boto3' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "False False"
+
+
+def test_missing_path_is_a_clear_error() -> None:
+    result = run_cli("parse", "/no/such/path")
+    assert result.returncode == 2
+    assert "no such file or folder" in result.stderr

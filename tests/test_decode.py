@@ -1,0 +1,71 @@
+"""Bytes to text: charsets declared and detected, BOMs, mojibake, binary and empty input."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers import parse_story
+from parsers.decode import decode_bytes, repair_text, sniff_format
+from schemas import ParseError
+
+STORY = "Café owners in Zürich said on Monday that prices had risen, officials said.\n\nA second paragraph follows here, with more detail on the change."
+
+
+def test_declared_html_charset_wins() -> None:
+    page = f"<html><head><meta charset='windows-1252'><title>Café</title></head><body><p>{STORY}</p></body></html>"
+    story = parse_story(page.encode("cp1252"), "x")
+    assert "Café owners in Zürich" in story.body
+
+
+def test_undeclared_latin1_text_is_detected() -> None:
+    text, charset = decode_bytes(("Headline\n\n" + STORY).encode("latin-1"))
+    assert "Zürich" in text and charset != "utf-8"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_byte_order_marks(encoding: str) -> None:
+    text, _ = decode_bytes(("Headline\n\n" + STORY).encode(encoding))
+    assert text.lstrip("\ufeff").startswith("Headline")
+
+
+def test_mojibake_is_repaired_and_text_nfc_normalized() -> None:
+    # UTF-8 read as cp1252, bytes cp1252 leaves undefined kept as C1 code points (as in the wild)
+    raw = "Wall Street’s “risk-off” day".encode()
+    broken = "".join(chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252") for b in raw)
+    assert repair_text(broken) == "Wall Street’s “risk-off” day"
+    assert repair_text("Cafe\u0301") == "Café"
+
+
+def test_html_c1_references_map_to_cp1252() -> None:
+    assert repair_text("Turkey\u0092s") == "Turkey’s"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"", "empty"), (b"   \n\t ", "empty"), (bytes(range(256)) * 16, "binary"), (b"\x00\x01\x02garbage" * 50, "binary"),
+     (b"<html><body><nav><a href='/'>Home</a></nav></body></html>", "no_body")],
+)
+def test_bad_inputs_raise_parse_error_with_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_story(data, "x")
+    assert info.value.reason == reason
+
+
+def test_size_limit_is_configurable() -> None:
+    data = ("Headline\n\n" + STORY).encode()
+    with pytest.raises(ParseError) as info:
+        parse_story(data, "x", max_bytes=50)
+    assert info.value.reason == "too_large" and "50" in info.value.detail
+    assert parse_story(data, "x", max_bytes=10_000).headline == "Headline"
+
+
+def test_truncated_html_still_yields_what_is_there() -> None:
+    page = b"<html><head><title>T</title></head><body><article><p>" + STORY.encode() + b"</p><p>Cut off mid"
+    story = parse_story(page, "x")
+    assert story.input_format == "html" and "Zürich" in story.body
+
+
+def test_sniffing() -> None:
+    assert sniff_format(b"<!DOCTYPE html><html><body></body></html>") == "html"
+    assert sniff_format(b"\xef\xbb\xbf<html><p>x</p></html>") == "html"
+    assert sniff_format(b"Headline\n\n(Reuters) - a < b and c > d") == "text"

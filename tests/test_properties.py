@@ -1,0 +1,88 @@
+"""What must hold for any input: parsing never crashes, is deterministic, loses no text."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parsers import parse_story
+from parsers.decode import decode_bytes, repair_text, sniff_format
+from schemas import ParseError, validate_story
+from schemas.story import Story
+
+WORD = re.compile(r"\w+")
+FRAGMENTS = [
+    "ADVERTISEMENT", "Advertisement", "Story continues below advertisement", "(Bloomberg) -- ",
+    "LONDON, Oct 3 (Reuters) - ", "NEW YORK (AP) — ", "PARIS (AFP) - ", "Reuter", "___",
+    "To contact the reporter on this story: Jane Doe in Paris at jdoe@example.com",
+    "To contact the editors responsible for this story: Tom Roe", "©2019 Bloomberg L.P.",
+    "(Reporting by Jane Doe; Editing by Tom Roe)", "--With assistance from Li Wei.",
+    "By JANE DOE", "Published: 2019-11-12T15:04:00Z", "Share this article", "Read more: x",
+    "Oil rose on Monday, traders said.", "The central bank cut rates, surprising markets.",
+    "Turkey Presses Russia", "turkey presses russia", "bur-jm/ach", "Copyright 2020 The Associated Press.",
+]
+lines = st.lists(
+    st.one_of(
+        st.sampled_from(FRAGMENTS),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80),
+        st.just(""),
+    ),
+    max_size=30,
+)
+HTML_BITS = ["<p>", "</p>", "<div class='share'>", "</div>", "<nav>", "</nav>", "<script>x=1</script>",
+             "<article>", "</article>", "<h1>Title here</h1>", "<br>", "<a href='/x'>link</a>", "&amp;", "<!-- c -->"]
+html_docs = st.lists(st.one_of(st.sampled_from(HTML_BITS), st.sampled_from(FRAGMENTS), st.text(max_size=40)), max_size=40)
+
+
+def _parse(data: bytes) -> Story | None:
+    try:
+        return parse_story(data, "mem://input")
+    except ParseError as exc:
+        assert exc.reason
+        return None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4000))
+def test_arbitrary_bytes_never_raise_anything_but_parse_error(data: bytes) -> None:
+    story = _parse(data)
+    if story is not None:
+        assert validate_story(story) == []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(html_docs)
+def test_html_like_input_never_crashes(parts: list[str]) -> None:
+    story = _parse(("<html><body>" + "".join(parts)).encode("utf-8"))
+    if story is not None:
+        assert validate_story(story) == []
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines)
+def test_parsing_is_deterministic(parts: list[str]) -> None:
+    data = "\n".join(parts).encode("utf-8")
+    first, second = _parse(data), _parse(data)
+    if first is None:
+        assert second is None
+    else:
+        assert second is not None and first.to_row() == second.to_row()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines)
+def test_text_not_in_the_body_is_in_removed_or_a_field(parts: list[str]) -> None:
+    data = "\n".join(parts).encode("utf-8")
+    story = _parse(data)
+    if story is None or sniff_format(data) != "text":
+        return
+    text = repair_text(decode_bytes(data)[0])
+    kept = [story.body, story.headline, story.dateline or "", story.copyright or "",
+            *story.byline, *story.editors, *(item.text for item in story.removed)]
+    for contact in story.contacts:
+        kept += [contact.name, contact.email or "", contact.location or ""]
+    have = set(WORD.findall(" ".join(kept)))
+    lost = set(WORD.findall(text)) - have
+    assert not lost, f"tokens lost: {sorted(lost)[:10]}"

@@ -1,0 +1,131 @@
+"""Every rule's own example must match it: rules are data, and their examples are the spec."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers import rules
+from parsers.wire import (
+    is_trailer,
+    lift_agency_tag,
+    match_line_rule,
+    parse_contacts,
+    parse_copyright,
+    parse_credit_line,
+    same_headline,
+)
+
+ALL_LINE_RULES = [pytest.param(r, id=r.name) for r in rules.LINE_RULES]
+
+
+@pytest.mark.parametrize("rule", ALL_LINE_RULES)
+def test_line_rule_matches_its_example(rule: rules.Rule) -> None:
+    assert rule.pattern.fullmatch(rule.example), rule.example
+    matched = match_line_rule(rule.example)
+    assert matched is not None and matched.kind == rule.kind
+
+
+@pytest.mark.parametrize("rule", [pytest.param(r, id=r.name) for r in rules.CREDIT_RULES])
+def test_credit_rule_matches_its_example(rule: rules.Rule) -> None:
+    parsed = parse_credit_line(rule.example)
+    assert parsed is not None
+    kind, reporters, editors = parsed
+    assert kind == rule.kind
+    assert reporters or editors
+
+
+@pytest.mark.parametrize("rule", [pytest.param(r, id=r.name) for r in rules.TRAILER_RULES])
+def test_trailer_rule_matches_its_example(rule: rules.Rule) -> None:
+    assert is_trailer(rule.example)
+
+
+@pytest.mark.parametrize(("agency", "tag", "example"), rules.AGENCY_TAGS, ids=[a for a, _, _ in rules.AGENCY_TAGS])
+def test_agency_tag_examples(agency: str, tag: str, example: str) -> None:
+    lifted = lift_agency_tag(example)
+    assert lifted is not None
+    assert lifted[0] == agency
+    assert "(" not in lifted[3] and lifted[3].strip()
+
+
+@pytest.mark.parametrize(
+    ("line", "agency", "dateline", "rest"),
+    [
+        ("(Bloomberg) -- Turkey wants", "bloomberg", None, "Turkey wants"),
+        ("LONDON, Oct 3 (Reuters) - Oil rose", "reuters", "LONDON", "Oil rose"),
+        ("NEW YORK (AP) — Stocks fell", "ap", "NEW YORK", "Stocks fell"),
+        ("PARIS (AFP) - France said", "afp", "PARIS", "France said"),
+        ("ST. JOSEPH, Mich. (AP) — Michigan", "ap", "ST. JOSEPH", "Michigan"),
+        ("Tokyo (AFP) – Le Japon", "afp", "Tokyo", "Le Japon"),
+    ],
+)
+def test_agency_tag_variants(line: str, agency: str, dateline: str | None, rest: str) -> None:
+    lifted = lift_agency_tag(line)
+    assert lifted is not None
+    assert (lifted[0], lifted[1], lifted[3]) == (agency, dateline, rest)
+
+
+def test_agency_tag_is_not_found_mid_sentence() -> None:
+    assert lift_agency_tag("The company told Reuters (Reuters) that it would") is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["ADVERTISEMENT", "Advertisement", "Story continues below advertisement", "Skip Advertisement",
+     "SKIP ADVERTISEMENT", "Continue reading the main story", "Anzeige", "Publicité"],
+)
+def test_advertisement_variants(line: str) -> None:
+    matched = match_line_rule(line)
+    assert matched is not None and matched.kind == "advertisement"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["The advertisement market grew 5% last year.", "Reuters reported the deal on Monday.", "Home prices rose."],
+)
+def test_story_sentences_are_not_boilerplate(line: str) -> None:
+    assert match_line_rule(line) is None
+
+
+def test_contacts_with_locations_emails_and_bare_names() -> None:
+    people = parse_contacts("editors", "James Ludden at jludden@bloomberg.net, ;Benjamin Harvey, Amy Teibel")
+    assert [(p.role, p.name, p.email) for p in people] == [
+        ("editor", "James Ludden", "jludden@bloomberg.net"),
+        ("editor", "Benjamin Harvey", None),
+        ("editor", "Amy Teibel", None),
+    ]
+    reporter = parse_contacts("reporter", "Selcan Hacaoglu in Ankara at shacaoglu@bloomberg.net")[0]
+    assert (reporter.name, reporter.location, reporter.email) == ("Selcan Hacaoglu", "Ankara", "shacaoglu@bloomberg.net")
+
+
+@pytest.mark.parametrize(
+    ("line", "reporters", "editors"),
+    [
+        ("(Reporting by Jane Doe in London; Additional reporting by Li Wei; Editing by Tom Roe)", ["Jane Doe", "Li Wei"], ["Tom Roe"]),
+        ("(Reporting by A One, B Two, with reporting by C Three, editing by D Four.)", ["A One", "B Two", "C Three"], ["D Four"]),
+        ("Associated Press writers Tameem Akhgar in Kabul and Rod McGuirk in Canberra, Australia, contributed to this report.", ["Tameem Akhgar", "Rod McGuirk"], []),
+        ("--With assistance from Constantine Courcoulas and Kerim Karakaya.", ["Constantine Courcoulas", "Kerim Karakaya"], []),
+    ],
+)
+def test_credit_lines(line: str, reporters: list[str], editors: list[str]) -> None:
+    parsed = parse_credit_line(line)
+    assert parsed is not None
+    assert parsed[1] == reporters and parsed[2] == editors
+
+
+def test_a_sentence_starting_with_by_is_not_a_byline() -> None:
+    assert parse_credit_line("By the end of the year, the central bank expects inflation to ease, officials said on Monday.") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "year"),
+    [("©2019 Bloomberg L.P.", 2019), ("© 2021 AFP", 2021), ("Copyright 2019 The Associated Press. All rights reserved.", 2019),
+     ("(c) Copyright Thomson Reuters 2018. Click For Restrictions", 2018)],
+)
+def test_copyright_lines(line: str, year: int) -> None:
+    assert parse_copyright(line) == (line, year)
+
+
+def test_headline_repeats_differ_only_in_case_quotes_and_space() -> None:
+    assert same_headline("Turkey Presses Russia to Restrain Assad’s Attacks", "turkey presses  russia to restrain assad's attacks")
+    assert same_headline("‘We will rebuild,’ mayor says", '"WE WILL REBUILD," MAYOR SAYS')
+    assert not same_headline("Oil rises", "Oil falls")

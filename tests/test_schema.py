@@ -1,0 +1,63 @@
+"""The schema: one Arrow definition, validation that reports instead of raising."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from flows.dataset import encode_parquet, read_table
+from parsers import parse_story
+from schemas import ARROW_SCHEMA, FILE_SCHEMA, SCHEMA_VERSION, stories_to_table, validate_story
+from schemas.story import Story
+
+SEED = Path(__file__).resolve().parent / "golden" / "bloomberg-idlib.txt"
+
+
+def seed() -> Story:
+    story = parse_story(SEED.read_bytes(), "seed")
+    story.ingested_at = datetime(2024, 1, 2, tzinfo=UTC)
+    story.pipeline_version = "test"
+    return story
+
+
+def test_contract_columns_and_types() -> None:
+    names = ARROW_SCHEMA.names
+    for column in ("story_id", "agency", "headline", "dateline", "byline", "editors", "contacts", "published_at",
+                   "copyright", "copyright_year", "language", "body", "paragraphs", "word_count", "removed",
+                   "content_sha256", "simhash", "duplicate_of", "input_format", "source_uri", "source_sha256",
+                   "url", "ingested_at", "pipeline_version"):
+        assert column in names
+    assert ARROW_SCHEMA.field("published_at").type == pa.timestamp("us", tz="UTC")
+    assert ARROW_SCHEMA.field("simhash").type == pa.uint64()
+    assert ARROW_SCHEMA.field("copyright_year").type == pa.int16()
+    assert ARROW_SCHEMA.field("word_count").type == pa.int32()
+    assert pa.types.is_dictionary(ARROW_SCHEMA.field("agency").type)
+    assert "agency" not in FILE_SCHEMA.names  # it lives in the hive partition path
+
+
+def test_valid_story_has_no_problems_and_round_trips_through_parquet() -> None:
+    story = seed()
+    assert validate_story(story) == []
+    table = read_table(encode_parquet([story], "b1", "test"))
+    meta = table.schema.metadata
+    assert meta[b"wire_ingest.schema_version"] == str(SCHEMA_VERSION).encode()
+    row = table.to_pylist()[0]
+    assert row["story_id"] == story.story_id
+    assert row["contacts"][0] == {"role": "reporter", "name": "Selcan Hacaoglu", "email": "shacaoglu@bloomberg.net", "location": "Ankara"}
+    assert row["simhash"] == story.simhash
+    assert stories_to_table([story]).num_rows == 1
+
+
+def test_malformed_records_yield_reasons_not_exceptions() -> None:
+    story = seed()
+    bad = dataclasses.replace(
+        story, headline=" ", word_count=1, language="english", agency="Bloomberg News",
+        published_at=datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=2))), copyright_year=70000,
+    )
+    problems = validate_story(bad)
+    joined = "; ".join(problems)
+    for fragment in ("headline is empty", "word_count", "language", "agency", "published_at", "copyright_year"):
+        assert fragment in joined
