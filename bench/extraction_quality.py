@@ -1,6 +1,6 @@
 """Article-body quality on the aeb-dev pages: ours next to trafilatura, same pages, same metric.
 
-    python bench/extraction_quality.py [--no-trafilatura] [--worst 10]
+python bench/extraction_quality.py [--no-trafilatura] [--worst 10]
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.aeb_metric import page_scores, score_pages  # noqa: E402
-from parsers import parse_story  # noqa: E402
-from schemas.errors import ParseError  # noqa: E402
+from bench.aeb_metric import page_scores, score_pages
+from parsers import parse_story
+from schemas.errors import ParseError
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "aeb-dev"
 
@@ -58,7 +58,10 @@ def main() -> None:
         outputs = [extract(data) for _, data, _ in pages]
         elapsed = time.perf_counter() - started
         score = score_pages([(out, truth) for out, (_, _, truth) in zip(outputs, pages, strict=True)])
-        print(f"{name:<14} {score.f1:6.3f} {score.precision:9.3f} {score.recall:7.3f} {score.accuracy:8.3f} {len(pages) / elapsed:8.1f}")
+        print(
+            f"{name:<14} {score.f1:6.3f} {score.precision:9.3f} {score.recall:7.3f} "
+            f"{score.accuracy:8.3f} {len(pages) / elapsed:8.1f}"
+        )
         if name == "wire-ingest" and args.worst:
             ranked = []
             for out, (page_id, _, truth) in zip(outputs, pages, strict=True):

@@ -113,7 +113,11 @@ def is_candidate(key: str, pattern: str) -> bool:
 
 
 def plan_batches(
-    source: Storage, index: LedgerIndex, batch_size: int, settings: IngestSettings, now: datetime | None = None,
+    source: Storage,
+    index: LedgerIndex,
+    batch_size: int,
+    settings: IngestSettings,
+    now: datetime | None = None,
     keys: list[str] | None = None,
 ) -> list[BatchPlan]:
     """Split the inputs not yet in the ledger into batches of ``batch_size``, in key order."""
@@ -152,8 +156,13 @@ def quarantine_key(item: Quarantined, day: str) -> str:
 
 
 def run_batch(
-    plan: BatchPlan, source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings,
-    *, recovered: bool = False,
+    plan: BatchPlan,
+    source: Storage,
+    dest: Storage,
+    index: LedgerIndex,
+    settings: IngestSettings,
+    *,
+    recovered: bool = False,
 ) -> BatchSummary:
     """Parse, validate, dedupe, write and commit one batch. Idempotent for a given plan."""
     intent_key = f"{PENDING_PREFIX}{plan.batch_id}.json"
@@ -180,14 +189,30 @@ def run_batch(
         if isinstance(result, Quarantined):
             quarantined.append(result)
             reasons[result.reason] += 1
-            entries.append(LedgerEntry(result.source_uri, result.source_sha256, "quarantined", plan.batch_id,
-                                       reason=result.reason, key=quarantine_key(result, day)))
+            entries.append(
+                LedgerEntry(
+                    result.source_uri,
+                    result.source_sha256,
+                    "quarantined",
+                    plan.batch_id,
+                    reason=result.reason,
+                    key=quarantine_key(result, day),
+                )
+            )
             continue
         story = result
         if story.story_id in index.story_ids or story.story_id in batch_index.story_ids:
             summary.duplicates += 1
-            entries.append(LedgerEntry(story.source_uri, story.source_sha256, "duplicate", plan.batch_id,
-                                       story_id=story.story_id, duplicate_of=story.story_id))
+            entries.append(
+                LedgerEntry(
+                    story.source_uri,
+                    story.source_sha256,
+                    "duplicate",
+                    plan.batch_id,
+                    story_id=story.story_id,
+                    duplicate_of=story.story_id,
+                )
+            )
             continue
         story.duplicate_of = (
             index.by_content.get(story.content_sha256)
@@ -209,20 +234,35 @@ def run_batch(
         objects[key] = encode_parquet(group, plan.batch_id, PIPELINE_VERSION)
         story_key.update({s.story_id: key for s in group})
     for item in quarantined:
-        record = {**asdict(item), "batch_id": plan.batch_id, "quarantined_at": plan.planned_at,
-                  "pipeline_version": PIPELINE_VERSION}
+        record = {
+            **asdict(item),
+            "batch_id": plan.batch_id,
+            "quarantined_at": plan.planned_at,
+            "pipeline_version": PIPELINE_VERSION,
+        }
         objects[quarantine_key(item, day)] = json.dumps(record, indent=2).encode("utf-8")
     for story in stories:
-        entries.append(LedgerEntry(story.source_uri, story.source_sha256, "story", plan.batch_id,
-                                   story_id=story.story_id, content_sha256=story.content_sha256,
-                                   simhash=story.simhash, duplicate_of=story.duplicate_of,
-                                   key=story_key[story.story_id]))
+        entries.append(
+            LedgerEntry(
+                story.source_uri,
+                story.source_sha256,
+                "story",
+                plan.batch_id,
+                story_id=story.story_id,
+                content_sha256=story.content_sha256,
+                simhash=story.simhash,
+                duplicate_of=story.duplicate_of,
+                key=story_key[story.story_id],
+            )
+        )
 
     # From here on, every key this attempt may write is recorded first.
     dest.put(intent_key, plan.to_json(sorted(previous_keys | set(objects))), "application/json")
     checksums = {}
     for key, data in objects.items():
-        checksums[key] = dest.put(key, data, "application/json" if key.endswith(".json") else "application/vnd.apache.parquet")
+        checksums[key] = dest.put(
+            key, data, "application/json" if key.endswith(".json") else "application/vnd.apache.parquet"
+        )
         summary.bytes_written += len(data)
     summary.stories = len(stories)
     summary.quarantined = dict(reasons)
@@ -240,7 +280,9 @@ def run_batch(
         "quarantined": summary.quarantined,
         "files": [{"key": k, "sha256": checksums[k], "bytes": len(objects[k])} for k in summary.files],
     }
-    dest.put(f"{MANIFEST_PREFIX}{plan.batch_id}.json", json.dumps(manifest, indent=2).encode("utf-8"), "application/json")
+    dest.put(
+        f"{MANIFEST_PREFIX}{plan.batch_id}.json", json.dumps(manifest, indent=2).encode("utf-8"), "application/json"
+    )
     dest.put(ledger_key(plan.batch_id), encode_ledger(plan.batch_id, entries), "application/json")
     for stale in sorted(previous_keys - set(objects)):
         dest.delete(stale)

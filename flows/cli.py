@@ -31,7 +31,9 @@ def iter_input_files(paths: Sequence[str]) -> Iterator[Path]:
             raise ConfigError(f"{raw}: no such file or folder")
 
 
-def parse(paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES, default_agency: str | None = None) -> Iterator[dict[str, Any]]:
+def parse(
+    paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES, default_agency: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Parse files (or folders of them) without Prefect or storage: one dict per input.
 
     A quarantined input yields ``{"source_uri": ..., "error": reason, "detail": ...}``.
@@ -58,8 +60,13 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def ingest(
-    source: str, dest: str, *, batch_size: int = 200, max_bytes: int = DEFAULT_MAX_BYTES,
-    default_agency: str | None = None, pattern: str = "*",
+    source: str,
+    dest: str,
+    *,
+    batch_size: int = 200,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    default_agency: str | None = None,
+    pattern: str = "*",
 ) -> dict[str, Any]:
     """Run the Prefect ingest flow once and return its totals."""
     from flows.environment import prepare_prefect_environment
@@ -68,8 +75,12 @@ def ingest(
     from flows.ingest import ingest_flow
 
     return ingest_flow(
-        source=source, dest=dest, batch_size=batch_size, max_bytes=max_bytes,
-        default_agency=default_agency, pattern=pattern,
+        source=source,
+        dest=dest,
+        batch_size=batch_size,
+        max_bytes=max_bytes,
+        default_agency=default_agency,
+        pattern=pattern,
     )
 
 
@@ -79,10 +90,15 @@ def print_totals(totals: dict[str, Any]) -> None:
     from flows.report import RunTotals, render_table
 
     run = RunTotals(
-        batches=totals["batches"], inputs=totals["inputs"], stories=totals["stories"],
-        duplicates=totals["duplicates"], near_duplicates=totals["near_duplicates"],
-        quarantined=Counter(totals["quarantined"]), bytes_written=totals["bytes_written"],
-        files=totals["files"], recovered_batches=totals["recovered_batches"],
+        batches=totals["batches"],
+        inputs=totals["inputs"],
+        stories=totals["stories"],
+        duplicates=totals["duplicates"],
+        near_duplicates=totals["near_duplicates"],
+        quarantined=Counter(totals["quarantined"]),
+        bytes_written=totals["bytes_written"],
+        files=totals["files"],
+        recovered_batches=totals["recovered_batches"],
     )
     print(render_table(run))
 
@@ -91,8 +107,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
     totals = ingest(
-        args.source, args.dest, batch_size=args.batch_size, max_bytes=args.max_bytes,
-        default_agency=args.agency, pattern=args.pattern,
+        args.source,
+        args.dest,
+        batch_size=args.batch_size,
+        max_bytes=args.max_bytes,
+        default_agency=args.agency,
+        pattern=args.pattern,
     )
     if args.json:
         print(json.dumps(totals))
@@ -117,7 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="parse files or folders and print one JSON object per input")
     p.add_argument("paths", nargs="+", help="files or folders of raw stories (text or HTML)")
     p.add_argument("--jsonl", action="store_true", help="one compact JSON object per line")
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined (default 20 MB)")
+    p.add_argument(
+        "--max-bytes",
+        type=int,
+        default=DEFAULT_MAX_BYTES,
+        help="inputs larger than this are quarantined (default 20 MB)",
+    )
     p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")
     p.set_defaults(func=_cmd_parse)
 

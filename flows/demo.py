@@ -59,4 +59,5 @@ def demo(output: Path) -> None:
 
     print("\nDuckDB:" + QUERY.format(root=store))
     result = duckdb.sql(QUERY.format(root=store))
-    result.show(max_width=160)
+    if result is not None:
+        result.show(max_width=160)

@@ -47,7 +47,9 @@ def plan_task(
     retry_delay_seconds=STORAGE_RETRY_DELAYS,
     task_run_name="batch-{plan.batch_id}",
 )
-def batch_task(plan: BatchPlan, source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings) -> BatchSummary:
+def batch_task(
+    plan: BatchPlan, source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings
+) -> BatchSummary:
     return run_batch(plan, source, dest, index, settings)
 
 
@@ -80,12 +82,18 @@ def ingest_flow(
         totals.add(summary)
         logger.info(
             "batch %d/%d %s: %d inputs, %d stories, %d duplicates, %d quarantined",
-            number, len(plans), plan.batch_id, summary.inputs, summary.stories,
-            summary.duplicates, summary.quarantined_total,
+            number,
+            len(plans),
+            plan.batch_id,
+            summary.inputs,
+            summary.stories,
+            summary.duplicates,
+            summary.quarantined_total,
         )
     if totals.batches:
         create_markdown_artifact(
-            key="wire-ingest-run", markdown=render_markdown(totals, source, dest),
+            key="wire-ingest-run",
+            markdown=render_markdown(totals, source, dest),
             description="inputs, stories, quarantined by reason, duplicates, bytes written",
         )
     return totals.to_dict()

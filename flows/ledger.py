@@ -77,9 +77,9 @@ def ledger_key(batch_id: str) -> str:
 
 
 def encode_ledger(batch_id: str, entries: list[LedgerEntry]) -> bytes:
-    return json.dumps(
-        {"batch_id": batch_id, "entries": [e.to_dict() for e in entries]}, ensure_ascii=False
-    ).encode("utf-8")
+    return json.dumps({"batch_id": batch_id, "entries": [e.to_dict() for e in entries]}, ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def load_ledger(store: Storage) -> LedgerIndex:

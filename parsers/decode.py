@@ -23,7 +23,9 @@ _HTML_SNIFF = re.compile(
     re.IGNORECASE,
 )
 # Common mojibake: UTF-8 read as cp1252/latin-1 ("â€™", "Ã©").
-_MOJIBAKE = re.compile("[ÂÃâ][\u0080-\u00bf\u2018-\u203a\u20ac\u2122\ufffd\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]")
+_MOJIBAKE = re.compile(
+    "[ÂÃâ][\u0080-\u00bf\u2018-\u203a\u20ac\u2122\ufffd\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]"
+)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

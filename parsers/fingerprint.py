@@ -33,10 +33,7 @@ def compute_story_id(agency: str, headline: str, body: str) -> str:
 # once (about 10x faster than a per-bit loop in Python).
 _LANE = 16
 _BYTE_TABLES: list[list[int]] = [
-    [
-        sum(((value >> bit) & 1) << (_LANE * (8 * byte_index + bit)) for bit in range(8))
-        for value in range(256)
-    ]
+    [sum(((value >> bit) & 1) << (_LANE * (8 * byte_index + bit)) for bit in range(8)) for value in range(256)]
     for byte_index in range(8)
 ]
 _LANE_MASK = (1 << _LANE) - 1

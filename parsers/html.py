@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup
+from bs4.element import NavigableString, Tag
 from lxml import etree
 from lxml import html as lxml_html
+from lxml.html import HtmlElement
 
 from parsers.htmlmeta import PageMetadata, read_metadata
 from parsers.wire import Draft, agency_hint, find_copyright, parse_credit_line, same_headline
@@ -22,49 +24,167 @@ from schemas.story import Removed
 # --- Rules as data ---------------------------------------------------------------------
 #: Elements dropped with everything inside them; their visible text is not story text.
 DROP_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "svg", "iframe", "form", "button", "input",
-     "select", "textarea", "canvas", "video", "audio", "object", "embed", "head", "link", "meta",
-     "picture", "source", "dialog", "menu"}
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "iframe",
+        "form",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "canvas",
+        "video",
+        "audio",
+        "object",
+        "embed",
+        "head",
+        "link",
+        "meta",
+        "picture",
+        "source",
+        "dialog",
+        "menu",
+    }
 )
 #: Structural tags and the ``removed`` kind their text gets.
-STRUCTURAL_KINDS = {"nav": "navigation", "footer": "navigation", "aside": "related_links",
-                    "figcaption": "caption", "figure": "caption", "header": "navigation"}
+STRUCTURAL_KINDS = {
+    "nav": "navigation",
+    "footer": "navigation",
+    "aside": "related_links",
+    "figcaption": "caption",
+    "figure": "caption",
+    "header": "navigation",
+}
 #: class/id/role words that mark boilerplate, with the kind recorded in ``removed``.
 NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("advertisement", re.compile(r"(^|[\s_-])(ad|ads|adv|advert|advertisement|dfp|gpt|sponsor(ed)?|promo(tion)?s?|banner|outbrain|taboola|commercial)([\s_-]|$)|ad-?slot|adunit|ad-?container", re.I)),
+    (
+        "advertisement",
+        re.compile(
+            r"(^|[\s_-])(ad|ads|adv|advert|advertisement|dfp|gpt|sponsor(ed)?|promo(tion)?s?|banner|outbrain|taboola|commercial)([\s_-]|$)|ad-?slot|adunit|ad-?container",
+            re.I,
+        ),
+    ),
     ("share_widget", re.compile(r"share|social|sharing|toolbar|tools|print-?button|bookmark", re.I)),
     ("newsletter", re.compile(r"newsletter|subscri(be|ption)|signup|sign-up|paywall|registration|cta", re.I)),
-    ("related_links", re.compile(r"related|recommend|more-?(stories|news|articles)|read-?more|also-?read|most-?(read|popular)|trending|popular|next-?article|teaser|rail|widget|carousel|tags?(-list)?$|topics", re.I)),
-    ("navigation", re.compile(r"(^|[\s_-])(nav|navbar|navigation|menu|breadcrumbs?|masthead|site-?header|footer|sidebar|skip|pagination|pager|cookie|consent|modal|popup|overlay|drawer|hidden|sr-only|visually-?hidden|offscreen)([\s_-]|$)", re.I)),
-    ("caption", re.compile(r"caption|credit|photo-?(info|meta)|image-?(info|meta)|media-?(info|meta)|gallery|slideshow|video-?(player|wrap)|lightbox", re.I)),
-    ("byline", re.compile(r"byline|author|contributor|dateline|timestamp|publish(ed)?-?(date|time)|article-?meta|post-?meta|entry-?meta|story-?meta|meta-?data", re.I)),
-    ("boilerplate", re.compile(r"comment|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav", re.I)),
+    (
+        "related_links",
+        re.compile(
+            r"related|recommend|more-?(stories|news|articles)|read-?more|also-?read|most-?(read|popular)|trending|popular|next-?article|teaser|rail|widget|carousel|tags?(-list)?$|topics",
+            re.I,
+        ),
+    ),
+    (
+        "navigation",
+        re.compile(
+            r"(^|[\s_-])(nav|navbar|navigation|menu|breadcrumbs?|masthead|site-?header|footer|sidebar|skip|pagination|pager|cookie|consent|modal|popup|overlay|drawer|hidden|sr-only|visually-?hidden|offscreen)([\s_-]|$)",
+            re.I,
+        ),
+    ),
+    (
+        "caption",
+        re.compile(
+            r"caption|credit|photo-?(info|meta)|image-?(info|meta)|media-?(info|meta)|gallery|slideshow|video-?(player|wrap)|lightbox",
+            re.I,
+        ),
+    ),
+    (
+        "byline",
+        re.compile(
+            r"byline|author|contributor|dateline|timestamp|publish(ed)?-?(date|time)|article-?meta|post-?meta|entry-?meta|story-?meta|meta-?data",
+            re.I,
+        ),
+    ),
+    (
+        "boilerplate",
+        re.compile(
+            r"comment|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav",
+            re.I,
+        ),
+    ),
 )
-POSITIVE_HINT = re.compile(r"article|body|content|entry|main|page|post|text|blog|story|prose|rich-?text|paragraph", re.I)
+POSITIVE_HINT = re.compile(
+    r"article|body|content|entry|main|page|post|text|blog|story|prose|rich-?text|paragraph", re.I
+)
 #: Elements whose text is paragraph-like for scoring.
 SCORE_TAGS = frozenset({"p", "pre", "td", "blockquote"})
 BLOCK_TAGS = frozenset(
-    {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
-     "li", "blockquote", "pre", "table", "tr", "td", "th", "dl", "dt", "dd", "header", "footer",
-     "figure", "aside", "hr", "br", "address", "center", "body"}
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "dl",
+        "dt",
+        "dd",
+        "header",
+        "footer",
+        "figure",
+        "aside",
+        "hr",
+        "br",
+        "address",
+        "center",
+        "body",
+    }
 )
-_TAG_WEIGHT = {"div": 5, "article": 10, "main": 5, "section": 3, "pre": 3, "td": 3, "blockquote": 3,
-               "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "address": -3,
-               "form": -3, "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5}
+_TAG_WEIGHT = {
+    "div": 5,
+    "article": 10,
+    "main": 5,
+    "section": 3,
+    "pre": 3,
+    "td": 3,
+    "blockquote": 3,
+    "ol": -3,
+    "ul": -3,
+    "dl": -3,
+    "dd": -3,
+    "dt": -3,
+    "li": -3,
+    "address": -3,
+    "form": -3,
+    "h1": -5,
+    "h2": -5,
+    "h3": -5,
+    "h4": -5,
+    "h5": -5,
+    "h6": -5,
+    "th": -5,
+}
 _SPACE = re.compile(r"\s+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, encoding=None)
 
 
-def _text(element: etree._Element) -> str:
+def _text(element: HtmlElement) -> str:
     return _SPACE.sub(" ", element.text_content()).strip()
 
 
-def _hints(element: etree._Element) -> str:
+def _hints(element: HtmlElement) -> str:
     return f"{element.get('class', '')} {element.get('id', '')} {element.get('role', '')} {element.get('itemprop', '')}"
 
 
-def negative_kind(element: etree._Element) -> str | None:
+def negative_kind(element: HtmlElement) -> str | None:
     """The boilerplate kind an element's class/id/role names, unless it also looks like the story."""
     hints = _hints(element).strip()
     if not hints:
@@ -77,12 +197,12 @@ def negative_kind(element: etree._Element) -> str | None:
     return None
 
 
-def _visible_text(element: etree._Element) -> str:
+def _visible_text(element: HtmlElement) -> str:
     """Text of an element with its text nodes kept apart ("Home World", not "HomeWorld")."""
-    return _SPACE.sub(" ", " ".join(element.itertext())).strip()
+    return _SPACE.sub(" ", " ".join(str(t) for t in element.itertext())).strip()
 
 
-def _drop(element: etree._Element, kind: str | None, removed: list[Removed]) -> None:
+def _drop(element: HtmlElement, kind: str | None, removed: list[Removed]) -> None:
     if kind:
         text = _visible_text(element)
         if text:
@@ -90,7 +210,7 @@ def _drop(element: etree._Element, kind: str | None, removed: list[Removed]) -> 
     element.drop_tree()
 
 
-def holds_story_text(element: etree._Element) -> bool:
+def holds_story_text(element: HtmlElement) -> bool:
     """True for a container with several real paragraphs: a class name alone must not drop it."""
     long_paragraphs = 0
     for paragraph in element.iter("p"):
@@ -102,20 +222,24 @@ def holds_story_text(element: etree._Element) -> bool:
     return False
 
 
-def prune_page(body: etree._Element, removed: list[Removed], *, use_hints: bool = True) -> None:
+def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = True) -> None:
     """Drop non-content elements: scripts, hidden parts, navigation, widgets, ads, captions.
 
     ``use_hints=False`` keeps elements that only their class/id marks as boilerplate (the
     retry for pages whose markup names everything "content-sidebar-wrapper").
     """
-    doomed: list[tuple[etree._Element, str | None]] = []
+    doomed: list[tuple[HtmlElement, str | None]] = []
     for element in body.iter():
         if not isinstance(element.tag, str):
             continue
         tag = element.tag.lower()
         if tag in DROP_TAGS:
             doomed.append((element, None))
-        elif element.get("hidden") is not None or element.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(element.get("style", "")):
+        elif (
+            element.get("hidden") is not None
+            or element.get("aria-hidden") == "true"
+            or _HIDDEN_STYLE.search(element.get("style", ""))
+        ):
             doomed.append((element, "boilerplate"))
         elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not holds_story_text(element)):
             doomed.append((element, STRUCTURAL_KINDS[tag]))
@@ -123,7 +247,7 @@ def prune_page(body: etree._Element, removed: list[Removed], *, use_hints: bool 
             kind = negative_kind(element)
             if kind and not holds_story_text(element):
                 doomed.append((element, kind))
-    dropped: set[etree._Element] = set()
+    dropped: set[HtmlElement] = set()
     for element, kind in doomed:
         if any(ancestor in dropped for ancestor in element.iterancestors()):
             continue
@@ -131,14 +255,14 @@ def prune_page(body: etree._Element, removed: list[Removed], *, use_hints: bool 
         _drop(element, kind, removed)
 
 
-def _link_density(element: etree._Element, text_length: int) -> float:
+def _link_density(element: HtmlElement, text_length: int) -> float:
     if text_length == 0:
         return 0.0
     links = sum(len(_SPACE.sub(" ", a.text_content()).strip()) for a in element.iter("a"))
     return min(1.0, links / text_length)
 
 
-def _is_paragraph_like(element: etree._Element) -> bool:
+def _is_paragraph_like(element: HtmlElement) -> bool:
     tag = element.tag
     if tag in SCORE_TAGS:
         return True
@@ -147,9 +271,9 @@ def _is_paragraph_like(element: etree._Element) -> bool:
     return False
 
 
-def find_article_region(body: etree._Element) -> list[etree._Element]:
+def find_article_region(body: HtmlElement) -> list[HtmlElement]:
     """The element(s) holding the story: best-scored container plus its related siblings."""
-    scores: dict[etree._Element, float] = {}
+    scores: dict[HtmlElement, float] = {}
     for element in body.iter():
         if not isinstance(element.tag, str) or not _is_paragraph_like(element):
             continue
@@ -200,7 +324,7 @@ def find_article_region(body: etree._Element) -> list[etree._Element]:
     return region
 
 
-def clean_region(region: list[etree._Element], removed: list[Removed]) -> None:
+def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
     """Inside the region, drop link lists and widgets that survived pruning."""
     for root in region:
         for element in list(root.iter("ul", "ol", "div", "section", "table", "dl")):
@@ -246,9 +370,9 @@ def _paragraphs_from_soup(soup: BeautifulSoup) -> list[str]:
     return paragraphs
 
 
-def _outer_text_blocks(body: etree._Element, region: list[etree._Element]) -> list[str]:
+def _outer_text_blocks(body: HtmlElement, region: list[HtmlElement]) -> list[str]:
     """Visible text outside the region, one entry per text node, for ``removed``."""
-    inside: set[etree._Element] = set()
+    inside: set[HtmlElement] = set()
     for root in region:
         inside.update(root.iter())
     blocks: list[str] = []
@@ -259,12 +383,18 @@ def _outer_text_blocks(body: etree._Element, region: list[etree._Element]) -> li
         # An element's text belongs to it; its tail belongs to its parent.
         if element not in inside and element.text and element.text.strip():
             blocks.append(_SPACE.sub(" ", element.text).strip())
-        if element is not body and parent is not None and parent not in inside and element.tail and element.tail.strip():
+        if (
+            element is not body
+            and parent is not None
+            and parent not in inside
+            and element.tail
+            and element.tail.strip()
+        ):
             blocks.append(_SPACE.sub(" ", element.tail).strip())
     return blocks
 
 
-def extract_paragraphs(body: etree._Element, *, use_hints: bool) -> tuple[list[Removed], list[str]]:
+def extract_paragraphs(body: HtmlElement, *, use_hints: bool) -> tuple[list[Removed], list[str]]:
     """Prune ``body`` in place, pick the article region, and return (removed, paragraphs)."""
     removed: list[Removed] = []
     prune_page(body, removed, use_hints=use_hints)

@@ -19,10 +19,23 @@ from parsers.dates import parse_datetime
 # Rules as data: where each field may be found, most trusted first.
 TITLE_META = ("og:title", "twitter:title", "sailthru.title", "parsely-title", "dc.title", "title")
 DATE_META = (
-    "article:published_time", "og:article:published_time", "datepublished", "date",
-    "pubdate", "publishdate", "publish-date", "parsely-pub-date", "sailthru.date",
-    "dc.date", "dc.date.issued", "dcterms.created", "article.published", "originalpublicationdate",
-    "cxenseparse:recs:publishtime", "og:published_time", "article:modified_time",
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.created",
+    "article.published",
+    "originalpublicationdate",
+    "cxenseparse:recs:publishtime",
+    "og:published_time",
+    "article:modified_time",
 )
 AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl")
 URL_META = ("og:url", "twitter:url")
@@ -49,7 +62,11 @@ class PageMetadata:
 def _meta_values(tree: lxml_html.HtmlElement) -> dict[str, str]:
     values: dict[str, str] = {}
     for meta in tree.iter("meta"):
-        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or meta.get("http-equiv") or "").strip().lower()
+        key = (
+            (meta.get("property") or meta.get("name") or meta.get("itemprop") or meta.get("http-equiv") or "")
+            .strip()
+            .lower()
+        )
         content = (meta.get("content") or "").strip()
         if key and content and key not in values:
             values[key] = content
@@ -144,7 +161,11 @@ def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
         (link.get("href") for link in tree.iter("link") if "canonical" in (link.get("rel") or "").lower().split()),
         None,
     )
-    found.url = canonical if canonical and canonical.startswith("http") else found.url or next((meta[k] for k in URL_META if k in meta), None)
+    found.url = (
+        canonical
+        if canonical and canonical.startswith("http")
+        else found.url or next((meta[k] for k in URL_META if k in meta), None)
+    )
     found.language = tree.get("lang") or tree.get("xml:lang") or next((meta[k] for k in LANG_META if k in meta), None)
     found.site_name = next((meta[k] for k in SITE_META if k in meta), None)
     return found

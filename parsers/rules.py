@@ -28,27 +28,99 @@ def _rule(kind: str, name: str, pattern: str, example: str, flags: int = re.IGNO
 # --- Whole lines (or whole HTML blocks) that are never story text --------------------
 # Matched against a line stripped of surrounding whitespace; the pattern must cover it all.
 LINE_RULES: tuple[Rule, ...] = (
-    _rule("advertisement", "advertisement", r"advertisement|\[?\s*ad\s*\]?|anzeige|publicité|reklama|publicidad|pubblicità", "ADVERTISEMENT"),
+    _rule(
+        "advertisement",
+        "advertisement",
+        r"advertisement|\[?\s*ad\s*\]?|anzeige|publicité|reklama|publicidad|pubblicità",
+        "ADVERTISEMENT",
+    ),
     _rule("advertisement", "skip_advertisement", r"skip advertisement", "Skip Advertisement"),
-    _rule("advertisement", "continues_below_ad", r"(story|article|content) continues (below|after) (this )?(advertisement|ad)", "Story continues below advertisement"),
-    _rule("advertisement", "continue_reading", r"continue reading (the )?(main )?story", "Continue reading the main story"),
-    _rule("advertisement", "sponsored", r"sponsored( content| links?)?|paid (post|content)|promoted( content)?", "Sponsored content"),
-    _rule("advertisement", "scroll_to_continue", r"scroll (down )?to continue( with content| reading)?", "Scroll to continue with content"),
-    _rule("advertisement", "article_continues", r"(the )?article continues (below|after (the )?(ad|advertisement))", "Article continues below"),
+    _rule(
+        "advertisement",
+        "continues_below_ad",
+        r"(story|article|content) continues (below|after) (this )?(advertisement|ad)",
+        "Story continues below advertisement",
+    ),
+    _rule(
+        "advertisement", "continue_reading", r"continue reading (the )?(main )?story", "Continue reading the main story"
+    ),
+    _rule(
+        "advertisement",
+        "sponsored",
+        r"sponsored( content| links?)?|paid (post|content)|promoted( content)?",
+        "Sponsored content",
+    ),
+    _rule(
+        "advertisement",
+        "scroll_to_continue",
+        r"scroll (down )?to continue( with content| reading)?",
+        "Scroll to continue with content",
+    ),
+    _rule(
+        "advertisement",
+        "article_continues",
+        r"(the )?article continues (below|after (the )?(ad|advertisement))",
+        "Article continues below",
+    ),
     _rule("navigation", "skip_to_content", r"skip to (main )?(content|navigation|search)", "Skip to main content"),
     _rule("navigation", "back_to_top", r"back to top|go to top|top of page", "Back to top"),
-    _rule("navigation", "menu_words", r"(main )?menu|search|home|close|sections|log ?in|sign ?in|subscribe( now)?|register", "Subscribe"),
+    _rule(
+        "navigation",
+        "menu_words",
+        r"(main )?menu|search|home|close|sections|log ?in|sign ?in|subscribe( now)?|register",
+        "Subscribe",
+    ),
     _rule("navigation", "breadcrumb", r"home\s*[>›»/|]\s*.{1,80}", "Home > World > Middle East"),
-    _rule("share_widget", "share_words", r"(share|tweet|email|print|copy link|pin|whatsapp|facebook|twitter|linkedin|reddit|x)(\s*[|·•/]\s*(share|tweet|email|print|copy link|pin|whatsapp|facebook|twitter|linkedin|reddit|x))*", "Share | Tweet | Email"),
-    _rule("share_widget", "share_this", r"share (this|the) (article|story|page)( on .{1,30})?|share on (facebook|twitter|x|linkedin|whatsapp)", "Share this article"),
-    _rule("share_widget", "comments_count", r"\d+\s+comments?|comments?( \(\d+\))?|view comments|add a comment|leave a comment", "View comments"),
-    _rule("newsletter", "newsletter_prompt", r"(sign up|subscribe) (for|to) (our|the|a)? ?.{0,40}newsletter.{0,80}|get (the|our) .{0,40}newsletter.{0,80}", "Sign up for our daily newsletter"),
-    _rule("newsletter", "follow_us", r"follow (us|@?\w+) on (twitter|x|facebook|instagram|linkedin|telegram|google news).{0,60}", "Follow us on Twitter"),
-    _rule("related_links", "read_more", r"(read|see) (more|also)\s*:?.{0,200}|related( (coverage|stories|articles|content|topics|reading))?\s*:?.{0,200}|more from .{1,60}|recommended( for you| stories)?\s*:?", "Read more: Turkey's lira slides"),
+    _rule(
+        "share_widget",
+        "share_words",
+        r"(share|tweet|email|print|copy link|pin|whatsapp|facebook|twitter|linkedin|reddit|x)(\s*[|·•/]\s*(share|tweet|email|print|copy link|pin|whatsapp|facebook|twitter|linkedin|reddit|x))*",
+        "Share | Tweet | Email",
+    ),
+    _rule(
+        "share_widget",
+        "share_this",
+        r"share (this|the) (article|story|page)( on .{1,30})?|share on (facebook|twitter|x|linkedin|whatsapp)",
+        "Share this article",
+    ),
+    _rule(
+        "share_widget",
+        "comments_count",
+        r"\d+\s+comments?|comments?( \(\d+\))?|view comments|add a comment|leave a comment",
+        "View comments",
+    ),
+    _rule(
+        "newsletter",
+        "newsletter_prompt",
+        r"(sign up|subscribe) (for|to) (our|the|a)? ?.{0,40}newsletter.{0,80}|get (the|our) .{0,40}newsletter.{0,80}",
+        "Sign up for our daily newsletter",
+    ),
+    _rule(
+        "newsletter",
+        "follow_us",
+        r"follow (us|@?\w+) on (twitter|x|facebook|instagram|linkedin|telegram|google news).{0,60}",
+        "Follow us on Twitter",
+    ),
+    _rule(
+        "related_links",
+        "read_more",
+        r"(read|see) (more|also)\s*:?.{0,200}|related( (coverage|stories|articles|content|topics|reading))?\s*:?.{0,200}|more from .{1,60}|recommended( for you| stories)?\s*:?",
+        "Read more: Turkey's lira slides",
+    ),
     _rule("related_links", "click_here", r"click here (to|for) .{1,120}", "Click here to read the full report"),
-    _rule("boilerplate", "photo_credit", r"(photo|image|picture|file photo|video)\s*(credit)?\s*:\s*.{1,120}|\((photo|image)s?:? [^)]{1,80}\)|(ap|afp|reuters|getty images|bloomberg)( photo)?/[\w .'-]{1,60}", "Photo: AP/Jane Doe"),
+    _rule(
+        "boilerplate",
+        "photo_credit",
+        r"(photo|image|picture|file photo|video)\s*(credit)?\s*:\s*.{1,120}|\((photo|image)s?:? [^)]{1,80}\)|(ap|afp|reuters|getty images|bloomberg)( photo)?/[\w .'-]{1,60}",
+        "Photo: AP/Jane Doe",
+    ),
     _rule("boilerplate", "separator", r"[-_=*~#•·]{3,}", "___"),
-    _rule("trailer", "reuters_update_note", r"\((?:adds|updates|recasts|changes|corrects|rewrites|fixes|removes|inserts|refiles|repeats|writes through|new throughout)\b[^()]{0,200}\)", "(Adds details on timing)"),
+    _rule(
+        "trailer",
+        "reuters_update_note",
+        r"\((?:adds|updates|recasts|changes|corrects|rewrites|fixes|removes|inserts|refiles|repeats|writes through|new throughout)\b[^()]{0,200}\)",
+        "(Adds details on timing)",
+    ),
 )
 
 # --- Agency tags: "(Bloomberg) --", "(Reuters) -", "(AP) —", "(AFP) -" ---------------------
@@ -95,12 +167,42 @@ CONTACT_LINE_EXAMPLE = "To contact the reporter on this story: Selcan Hacaoglu i
 
 #: Lines that name people: (kind, name, pattern, example). Group ``reporters`` and/or ``editors``.
 CREDIT_RULES: tuple[Rule, ...] = (
-    _rule("contributor_line", "bloomberg_assistance", r"^[-—–]{1,2}\s*with assistance from (?P<reporters>.+?)\.?$", "--With assistance from Jane Doe and John Roe."),
-    _rule("contributor_line", "reuters_reporting", r"^\((?P<inner>(?:additional )?(?:reporting|writing|editing|compiled)\b.+)\)$", "(Reporting by Jane Doe; Editing by John Roe)"),
-    _rule("contributor_line", "reuters_reporting_bare", r"^(?P<inner>(?:additional )?(?:reporting|writing) by [^.;]{3,200}(?:;\s*(?:additional )?(?:reporting|writing|editing) by [^.;]{3,160})+)\.?$", "Reporting by Jane Doe in London; Editing by John Roe"),
-    _rule("contributor_line", "ap_contributed", r"^(?:the )?associated press (?:writers?|reporters?|journalists?|correspondents?) (?P<reporters>.+?) contributed(?: to this (?:report|story))?\.?$", "Associated Press writer Jane Doe in Paris contributed to this report."),
-    _rule("contributor_line", "contributed_generic", r"^(?P<reporters>[A-Z][\w.,'’\- ]{1,150}?) contributed (?:to )?this (?:report|story)\.?$", "Jane Doe contributed to this report."),
-    _rule("byline", "by_line", r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|bloomberg(?: news)?|reuters|afp|agence france-presse)(?: writers?)?)?\.?$", "By Jane Doe and John Roe, Associated Press"),
+    _rule(
+        "contributor_line",
+        "bloomberg_assistance",
+        r"^[-—–]{1,2}\s*with assistance from (?P<reporters>.+?)\.?$",
+        "--With assistance from Jane Doe and John Roe.",
+    ),
+    _rule(
+        "contributor_line",
+        "reuters_reporting",
+        r"^\((?P<inner>(?:additional )?(?:reporting|writing|editing|compiled)\b.+)\)$",
+        "(Reporting by Jane Doe; Editing by John Roe)",
+    ),
+    _rule(
+        "contributor_line",
+        "reuters_reporting_bare",
+        r"^(?P<inner>(?:additional )?(?:reporting|writing) by [^.;]{3,200}(?:;\s*(?:additional )?(?:reporting|writing|editing) by [^.;]{3,160})+)\.?$",
+        "Reporting by Jane Doe in London; Editing by John Roe",
+    ),
+    _rule(
+        "contributor_line",
+        "ap_contributed",
+        r"^(?:the )?associated press (?:writers?|reporters?|journalists?|correspondents?) (?P<reporters>.+?) contributed(?: to this (?:report|story))?\.?$",
+        "Associated Press writer Jane Doe in Paris contributed to this report.",
+    ),
+    _rule(
+        "contributor_line",
+        "contributed_generic",
+        r"^(?P<reporters>[A-Z][\w.,'’\- ]{1,150}?) contributed (?:to )?this (?:report|story)\.?$",
+        "Jane Doe contributed to this report.",
+    ),
+    _rule(
+        "byline",
+        "by_line",
+        r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|bloomberg(?: news)?|reuters|afp|agence france-presse)(?: writers?)?)?\.?$",
+        "By Jane Doe and John Roe, Associated Press",
+    ),
     _rule("editor_line", "edited_by", r"^\(?edited by (?P<editors>.+?)\)?\.?$", "Edited by John Roe"),
 )
 
@@ -114,11 +216,21 @@ COPYRIGHT_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 #: Sign-offs and standard trailers: (agency or "", pattern, example).
 TRAILER_RULES: tuple[Rule, ...] = (
     _rule("trailer", "reuter_signoff", r"REUTERS?|Reuters?", "Reuter", flags=0),
-    _rule("trailer", "reuters_standards", r"our standards\s*:\s*the thomson reuters trust principles\.?", "Our Standards: The Thomson Reuters Trust Principles."),
+    _rule(
+        "trailer",
+        "reuters_standards",
+        r"our standards\s*:\s*the thomson reuters trust principles\.?",
+        "Our Standards: The Thomson Reuters Trust Principles.",
+    ),
     _rule("trailer", "afp_codes", r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5}){1,4}", "bur-jm/ach", flags=0),
     _rule("trailer", "end_marks", r"\(?(?:end|more|ends)\)?|-?\s*0\s*-|#+", "(END)"),
     _rule("trailer", "ap_writer_sig", r"associated press", "Associated Press"),
-    _rule("trailer", "bloomberg_terminal", r"for more (articles|stories) like this, please visit us at bloomberg\.com.*", "For more articles like this, please visit us at bloomberg.com"),
+    _rule(
+        "trailer",
+        "bloomberg_terminal",
+        r"for more (articles|stories) like this, please visit us at bloomberg\.com.*",
+        "For more articles like this, please visit us at bloomberg.com",
+    ),
 )
 
 #: Agency named by a trailer or copyright line when the story has no tag.

@@ -66,9 +66,7 @@ ARROW_SCHEMA = pa.schema(
 )
 
 #: The schema of one Parquet file: the dataset schema less the partition columns.
-FILE_SCHEMA = pa.schema(
-    [f for f in ARROW_SCHEMA if f.name not in PARTITION_COLUMNS], metadata=ARROW_SCHEMA.metadata
-)
+FILE_SCHEMA = pa.schema([f for f in ARROW_SCHEMA if f.name not in PARTITION_COLUMNS], metadata=ARROW_SCHEMA.metadata)
 
 REMOVED_KINDS = frozenset(
     {

@@ -37,7 +37,9 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
-    return type(exc).__name__ + (f": {exc}" if not isinstance(exc, BotoCoreError) else f": {exc.fmt if hasattr(exc, 'fmt') else ''}")
+    return type(exc).__name__ + (
+        f": {exc}" if not isinstance(exc, BotoCoreError) else f": {exc.fmt if hasattr(exc, 'fmt') else ''}"
+    )
 
 
 class S3Storage:

@@ -17,7 +17,9 @@ def golden_inputs() -> list[Path]:
     return sorted(p for p in GOLDEN.iterdir() if p.is_file() and not p.name.endswith(".expected.json"))
 
 
-def write_corpus(folder: Path, count: int, *, bad_every: int = 0, text_only: bool = False, dated: bool = False) -> list[Path]:
+def write_corpus(
+    folder: Path, count: int, *, bad_every: int = 0, text_only: bool = False, dated: bool = False
+) -> list[Path]:
     """Write ``count`` inputs under ``folder``; every ``bad_every``-th one is a bad input."""
     templates = [p for p in golden_inputs() if not text_only or p.suffix == ".txt"]
     raw = [(p.suffix, p.read_bytes()) for p in templates]

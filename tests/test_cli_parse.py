@@ -11,7 +11,9 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_parse_jsonl_over_a_folder(tmp_path: Path) -> None:
@@ -32,7 +34,8 @@ def test_parse_does_not_import_prefect() -> None:
     code = (
         "import sys, io, contextlib\n"
         "from flows.cli import main\n"
-        f"with contextlib.redirect_stdout(io.StringIO()): main(['parse', '--jsonl', {str(GOLDEN / 'afp-paris.txt')!r}])\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['parse', '--jsonl', {str(GOLDEN / 'afp-paris.txt')!r}])\n"
         "print('prefect' in sys.modules, 'boto3' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)

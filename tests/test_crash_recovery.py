@@ -22,8 +22,9 @@ BATCH = 8
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def snapshot(dest: str) -> dict[str, object]:
@@ -69,13 +70,15 @@ def test_sigkill_after_first_upload_then_rerun_equals_clean_run(
     process.wait(timeout=30)
     interrupted = snapshot(crashed)
     assert len(interrupted["outcomes"]) < INPUTS, "the kill came too late to test anything"
-    print(f"killed with {len(interrupted['outcomes'])} inputs committed, {len(interrupted['pending'])} batch(es) pending")
+    print(
+        f"killed with {len(interrupted['outcomes'])} inputs committed, {len(interrupted['pending'])} batch(es) pending"
+    )
 
     rerun = cli(subprocess_env, *args, "--dest", crashed, "--json")
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err.decode()
     clean_run = cli(subprocess_env, *args, "--dest", clean, "--json")
-    out_clean, err_clean = clean_run.communicate(timeout=300)
+    _, err_clean = clean_run.communicate(timeout=300)
     assert clean_run.returncode == 0, err_clean.decode()
 
     after, reference = snapshot(crashed), snapshot(clean)

@@ -8,7 +8,10 @@ from parsers import parse_story
 from parsers.decode import decode_bytes, repair_text, sniff_format
 from schemas import ParseError
 
-STORY = "Café owners in Zürich said on Monday that prices had risen, officials said.\n\nA second paragraph follows here, with more detail on the change."
+STORY = (
+    "Café owners in Zürich said on Monday that prices had risen, officials said.\n\n"
+    "A second paragraph follows here, with more detail on the change."
+)
 
 
 def test_declared_html_charset_wins() -> None:
@@ -42,8 +45,13 @@ def test_html_c1_references_map_to_cp1252() -> None:
 
 @pytest.mark.parametrize(
     ("data", "reason"),
-    [(b"", "empty"), (b"   \n\t ", "empty"), (bytes(range(256)) * 16, "binary"), (b"\x00\x01\x02garbage" * 50, "binary"),
-     (b"<html><body><nav><a href='/'>Home</a></nav></body></html>", "no_body")],
+    [
+        (b"", "empty"),
+        (b"   \n\t ", "empty"),
+        (bytes(range(256)) * 16, "binary"),
+        (b"\x00\x01\x02garbage" * 50, "binary"),
+        (b"<html><body><nav><a href='/'>Home</a></nav></body></html>", "no_body"),
+    ],
 )
 def test_bad_inputs_raise_parse_error_with_reason(data: bytes, reason: str) -> None:
     with pytest.raises(ParseError) as info:

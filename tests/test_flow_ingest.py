@@ -46,15 +46,21 @@ def read_stories(dest: str) -> list[dict[str, object]]:
     store = open_storage(dest)
     keys = [info.key for info in store.list("stories/")]
     if dest.startswith("s3://"):
-        import pyarrow.fs as pafs
         import os
 
-        fs = pafs.S3FileSystem(endpoint_override=os.environ["AWS_ENDPOINT_URL"], scheme="http",
-                               access_key=os.environ["AWS_ACCESS_KEY_ID"], secret_key=os.environ["AWS_SECRET_ACCESS_KEY"],
-                               region="us-east-1")
+        import pyarrow.fs as pafs
+
+        fs = pafs.S3FileSystem(
+            endpoint_override=os.environ["AWS_ENDPOINT_URL"],
+            scheme="http",
+            access_key=os.environ["AWS_ACCESS_KEY_ID"],
+            secret_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+            region="us-east-1",
+        )
         base = dest.removeprefix("s3://")
-        dataset = ds.dataset([f"{base}/{k}" for k in keys], filesystem=fs, format="parquet",
-                             partitioning="hive", partition_base_dir=base)
+        dataset = ds.dataset(
+            [f"{base}/{k}" for k in keys], filesystem=fs, format="parquet", partitioning="hive", partition_base_dir=base
+        )
     else:
         dataset = ds.dataset(Path(dest) / "stories", format="parquet", partitioning="hive")
     return dataset.to_table().to_pylist()
@@ -106,7 +112,8 @@ def test_duckdb_reads_the_local_dataset_with_hive_partitions(prefect_server: str
     con = duckdb.connect()
     pattern = str(tmp_path / "store" / "stories" / "**" / "*.parquet")
     rows = con.execute(
-        f"SELECT agency, date, count(*) FROM read_parquet('{pattern}', hive_partitioning = true) GROUP BY ALL ORDER BY ALL"
+        f"SELECT agency, date, count(*) FROM read_parquet('{pattern}', hive_partitioning = true) "
+        "GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     assert sum(r[2] for r in rows) == len(golden_inputs())
     dates = {str(r[1]) for r in rows}

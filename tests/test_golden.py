@@ -12,8 +12,18 @@ from schemas import validate_story
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PAIRS = sorted(p for p in GOLDEN.glob("*.expected.json"))
-FIELDS = ("agency", "input_format", "headline", "dateline", "byline", "editors", "copyright",
-          "copyright_year", "language", "url")
+FIELDS = (
+    "agency",
+    "input_format",
+    "headline",
+    "dateline",
+    "byline",
+    "editors",
+    "copyright",
+    "copyright_year",
+    "language",
+    "url",
+)
 
 
 def _input_for(expected: Path) -> Path:

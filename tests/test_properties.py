@@ -14,14 +14,30 @@ from schemas.story import Story
 
 WORD = re.compile(r"\w+")
 FRAGMENTS = [
-    "ADVERTISEMENT", "Advertisement", "Story continues below advertisement", "(Bloomberg) -- ",
-    "LONDON, Oct 3 (Reuters) - ", "NEW YORK (AP) — ", "PARIS (AFP) - ", "Reuter", "___",
+    "ADVERTISEMENT",
+    "Advertisement",
+    "Story continues below advertisement",
+    "(Bloomberg) -- ",
+    "LONDON, Oct 3 (Reuters) - ",
+    "NEW YORK (AP) — ",
+    "PARIS (AFP) - ",
+    "Reuter",
+    "___",
     "To contact the reporter on this story: Jane Doe in Paris at jdoe@example.com",
-    "To contact the editors responsible for this story: Tom Roe", "©2019 Bloomberg L.P.",
-    "(Reporting by Jane Doe; Editing by Tom Roe)", "--With assistance from Li Wei.",
-    "By JANE DOE", "Published: 2019-11-12T15:04:00Z", "Share this article", "Read more: x",
-    "Oil rose on Monday, traders said.", "The central bank cut rates, surprising markets.",
-    "Turkey Presses Russia", "turkey presses russia", "bur-jm/ach", "Copyright 2020 The Associated Press.",
+    "To contact the editors responsible for this story: Tom Roe",
+    "©2019 Bloomberg L.P.",
+    "(Reporting by Jane Doe; Editing by Tom Roe)",
+    "--With assistance from Li Wei.",
+    "By JANE DOE",
+    "Published: 2019-11-12T15:04:00Z",
+    "Share this article",
+    "Read more: x",
+    "Oil rose on Monday, traders said.",
+    "The central bank cut rates, surprising markets.",
+    "Turkey Presses Russia",
+    "turkey presses russia",
+    "bur-jm/ach",
+    "Copyright 2020 The Associated Press.",
 ]
 lines = st.lists(
     st.one_of(
@@ -31,9 +47,25 @@ lines = st.lists(
     ),
     max_size=30,
 )
-HTML_BITS = ["<p>", "</p>", "<div class='share'>", "</div>", "<nav>", "</nav>", "<script>x=1</script>",
-             "<article>", "</article>", "<h1>Title here</h1>", "<br>", "<a href='/x'>link</a>", "&amp;", "<!-- c -->"]
-html_docs = st.lists(st.one_of(st.sampled_from(HTML_BITS), st.sampled_from(FRAGMENTS), st.text(max_size=40)), max_size=40)
+HTML_BITS = [
+    "<p>",
+    "</p>",
+    "<div class='share'>",
+    "</div>",
+    "<nav>",
+    "</nav>",
+    "<script>x=1</script>",
+    "<article>",
+    "</article>",
+    "<h1>Title here</h1>",
+    "<br>",
+    "<a href='/x'>link</a>",
+    "&amp;",
+    "<!-- c -->",
+]
+html_docs = st.lists(
+    st.one_of(st.sampled_from(HTML_BITS), st.sampled_from(FRAGMENTS), st.text(max_size=40)), max_size=40
+)
 
 
 def _parse(data: bytes) -> Story | None:
@@ -79,8 +111,15 @@ def test_text_not_in_the_body_is_in_removed_or_a_field(parts: list[str]) -> None
     if story is None or sniff_format(data) != "text":
         return
     text = repair_text(decode_bytes(data)[0])
-    kept = [story.body, story.headline, story.dateline or "", story.copyright or "",
-            *story.byline, *story.editors, *(item.text for item in story.removed)]
+    kept = [
+        story.body,
+        story.headline,
+        story.dateline or "",
+        story.copyright or "",
+        *story.byline,
+        *story.editors,
+        *(item.text for item in story.removed),
+    ]
     for contact in story.contacts:
         kept += [contact.name, contact.email or "", contact.location or ""]
     have = set(WORD.findall(" ".join(kept)))

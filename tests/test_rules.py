@@ -70,8 +70,16 @@ def test_agency_tag_is_not_found_mid_sentence() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["ADVERTISEMENT", "Advertisement", "Story continues below advertisement", "Skip Advertisement",
-     "SKIP ADVERTISEMENT", "Continue reading the main story", "Anzeige", "Publicité"],
+    [
+        "ADVERTISEMENT",
+        "Advertisement",
+        "Story continues below advertisement",
+        "Skip Advertisement",
+        "SKIP ADVERTISEMENT",
+        "Continue reading the main story",
+        "Anzeige",
+        "Publicité",
+    ],
 )
 def test_advertisement_variants(line: str) -> None:
     matched = match_line_rule(line)
@@ -94,16 +102,37 @@ def test_contacts_with_locations_emails_and_bare_names() -> None:
         ("editor", "Amy Teibel", None),
     ]
     reporter = parse_contacts("reporter", "Selcan Hacaoglu in Ankara at shacaoglu@bloomberg.net")[0]
-    assert (reporter.name, reporter.location, reporter.email) == ("Selcan Hacaoglu", "Ankara", "shacaoglu@bloomberg.net")
+    assert (reporter.name, reporter.location, reporter.email) == (
+        "Selcan Hacaoglu",
+        "Ankara",
+        "shacaoglu@bloomberg.net",
+    )
 
 
 @pytest.mark.parametrize(
     ("line", "reporters", "editors"),
     [
-        ("(Reporting by Jane Doe in London; Additional reporting by Li Wei; Editing by Tom Roe)", ["Jane Doe", "Li Wei"], ["Tom Roe"]),
-        ("(Reporting by A One, B Two, with reporting by C Three, editing by D Four.)", ["A One", "B Two", "C Three"], ["D Four"]),
-        ("Associated Press writers Tameem Akhgar in Kabul and Rod McGuirk in Canberra, Australia, contributed to this report.", ["Tameem Akhgar", "Rod McGuirk"], []),
-        ("--With assistance from Constantine Courcoulas and Kerim Karakaya.", ["Constantine Courcoulas", "Kerim Karakaya"], []),
+        (
+            "(Reporting by Jane Doe in London; Additional reporting by Li Wei; Editing by Tom Roe)",
+            ["Jane Doe", "Li Wei"],
+            ["Tom Roe"],
+        ),
+        (
+            "(Reporting by A One, B Two, with reporting by C Three, editing by D Four.)",
+            ["A One", "B Two", "C Three"],
+            ["D Four"],
+        ),
+        (
+            "Associated Press writers Tameem Akhgar in Kabul and Rod McGuirk in Canberra, Australia, "
+            "contributed to this report.",
+            ["Tameem Akhgar", "Rod McGuirk"],
+            [],
+        ),
+        (
+            "--With assistance from Constantine Courcoulas and Kerim Karakaya.",
+            ["Constantine Courcoulas", "Kerim Karakaya"],
+            [],
+        ),
     ],
 )
 def test_credit_lines(line: str, reporters: list[str], editors: list[str]) -> None:
@@ -113,19 +142,30 @@ def test_credit_lines(line: str, reporters: list[str], editors: list[str]) -> No
 
 
 def test_a_sentence_starting_with_by_is_not_a_byline() -> None:
-    assert parse_credit_line("By the end of the year, the central bank expects inflation to ease, officials said on Monday.") is None
+    assert (
+        parse_credit_line(
+            "By the end of the year, the central bank expects inflation to ease, officials said on Monday."
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize(
     ("line", "year"),
-    [("©2019 Bloomberg L.P.", 2019), ("© 2021 AFP", 2021), ("Copyright 2019 The Associated Press. All rights reserved.", 2019),
-     ("(c) Copyright Thomson Reuters 2018. Click For Restrictions", 2018)],
+    [
+        ("©2019 Bloomberg L.P.", 2019),
+        ("© 2021 AFP", 2021),
+        ("Copyright 2019 The Associated Press. All rights reserved.", 2019),
+        ("(c) Copyright Thomson Reuters 2018. Click For Restrictions", 2018),
+    ],
 )
 def test_copyright_lines(line: str, year: int) -> None:
     assert parse_copyright(line) == (line, year)
 
 
 def test_headline_repeats_differ_only_in_case_quotes_and_space() -> None:
-    assert same_headline("Turkey Presses Russia to Restrain Assad’s Attacks", "turkey presses  russia to restrain assad's attacks")
+    assert same_headline(
+        "Turkey Presses Russia to Restrain Assad’s Attacks", "turkey presses  russia to restrain assad's attacks"
+    )
     assert same_headline("‘We will rebuild,’ mayor says", '"WE WILL REBUILD," MAYOR SAYS')
     assert not same_headline("Oil rises", "Oil falls")

@@ -25,10 +25,32 @@ def seed() -> Story:
 
 def test_contract_columns_and_types() -> None:
     names = ARROW_SCHEMA.names
-    for column in ("story_id", "agency", "headline", "dateline", "byline", "editors", "contacts", "published_at",
-                   "copyright", "copyright_year", "language", "body", "paragraphs", "word_count", "removed",
-                   "content_sha256", "simhash", "duplicate_of", "input_format", "source_uri", "source_sha256",
-                   "url", "ingested_at", "pipeline_version"):
+    for column in (
+        "story_id",
+        "agency",
+        "headline",
+        "dateline",
+        "byline",
+        "editors",
+        "contacts",
+        "published_at",
+        "copyright",
+        "copyright_year",
+        "language",
+        "body",
+        "paragraphs",
+        "word_count",
+        "removed",
+        "content_sha256",
+        "simhash",
+        "duplicate_of",
+        "input_format",
+        "source_uri",
+        "source_sha256",
+        "url",
+        "ingested_at",
+        "pipeline_version",
+    ):
         assert column in names
     assert ARROW_SCHEMA.field("published_at").type == pa.timestamp("us", tz="UTC")
     assert ARROW_SCHEMA.field("simhash").type == pa.uint64()
@@ -46,7 +68,12 @@ def test_valid_story_has_no_problems_and_round_trips_through_parquet() -> None:
     assert meta[b"wire_ingest.schema_version"] == str(SCHEMA_VERSION).encode()
     row = table.to_pylist()[0]
     assert row["story_id"] == story.story_id
-    assert row["contacts"][0] == {"role": "reporter", "name": "Selcan Hacaoglu", "email": "shacaoglu@bloomberg.net", "location": "Ankara"}
+    assert row["contacts"][0] == {
+        "role": "reporter",
+        "name": "Selcan Hacaoglu",
+        "email": "shacaoglu@bloomberg.net",
+        "location": "Ankara",
+    }
     assert row["simhash"] == story.simhash
     assert stories_to_table([story]).num_rows == 1
 
@@ -54,8 +81,13 @@ def test_valid_story_has_no_problems_and_round_trips_through_parquet() -> None:
 def test_malformed_records_yield_reasons_not_exceptions() -> None:
     story = seed()
     bad = dataclasses.replace(
-        story, headline=" ", word_count=1, language="english", agency="Bloomberg News",
-        published_at=datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=2))), copyright_year=70000,
+        story,
+        headline=" ",
+        word_count=1,
+        language="english",
+        agency="Bloomberg News",
+        published_at=datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=2))),
+        copyright_year=70000,
     )
     problems = validate_story(bad)
     joined = "; ".join(problems)
