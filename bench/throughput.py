@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,19 +40,23 @@ def time_in_process(items: list[bytes], parse: object) -> tuple[float, float]:
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Wall time (s), peak RSS of the process itself (MB), stdout."""
-    started = time.perf_counter()
-    process = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
-    peak = 0
-    while process.poll() is None:
-        try:
-            peak = max(peak, process.memory_info().rss)
-        except psutil.Error:
-            break
-        time.sleep(0.05)
-    out, err = process.communicate()
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{err.decode()[-2000:]}")
-    return time.perf_counter() - started, peak / 1e6, out.decode()
+    # Output goes to files: a pipe nobody reads while we poll would fill up and block the child.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = psutil.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
+        peak = 0
+        while process.poll() is None:
+            try:
+                peak = max(peak, process.memory_info().rss)
+            except psutil.Error:
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read().decode()[-2000:]}")
+        return elapsed, peak / 1e6, out.read().decode()
 
 
 def parse_section(quick: bool) -> None:
@@ -78,12 +81,24 @@ def parse_section(quick: bool) -> None:
         for label, folder, items in (("text", Path(tmp) / "text", texts), ("HTML", html_dir, pages)):
             elapsed, _, out = run_measured([*CLI, "parse", "--jsonl", str(folder)])
             assert out.count("\n") == len(items)
-            rows.append((f"wire-ingest parse --jsonl, {label}, whole process", len(items) / elapsed,
-                         sum(map(len, items)) / elapsed / 1e6))
-        elapsed, _, _ = run_measured([sys.executable, "-c", (
-            "import sys, pathlib, trafilatura\n"
-            "for p in sorted(pathlib.Path(sys.argv[1]).iterdir()): trafilatura.extract(p.read_bytes())\n"
-        ), str(html_dir)])
+            rows.append(
+                (
+                    f"wire-ingest parse --jsonl, {label}, whole process",
+                    len(items) / elapsed,
+                    sum(map(len, items)) / elapsed / 1e6,
+                )
+            )
+        elapsed, _, _ = run_measured(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import sys, pathlib, trafilatura\n"
+                    "for p in sorted(pathlib.Path(sys.argv[1]).iterdir()): trafilatura.extract(p.read_bytes())\n"
+                ),
+                str(html_dir),
+            ]
+        )
         rows.append(("trafilatura, HTML, whole process", len(pages) / elapsed, sum(map(len, pages)) / elapsed / 1e6))
     print(f"\n{'parse speed (1 core)':<52} {'stories/s':>10} {'MB/s':>8}")
     for label, rate, mbps in rows:
@@ -95,7 +110,9 @@ def parse_section(quick: bool) -> None:
 
 def ingest_section(quick: bool) -> None:
     counts = (200, 2000) if quick else (1000, 10000)
-    print(f"\n{'ingest (local store, batch 200)':<34} {'inputs':>8} {'seconds':>8} {'stories/s':>10} {'peak RSS MB':>12}")
+    print(
+        f"\n{'ingest (local store, batch 200)':<34} {'inputs':>8} {'seconds':>8} {'stories/s':>10} {'peak RSS MB':>12}"
+    )
     for count in counts:
         with tempfile.TemporaryDirectory() as tmp:
             write_corpus(Path(tmp) / "landing", count, bad_every=50)

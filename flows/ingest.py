@@ -7,6 +7,7 @@ memory until it exits.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -19,8 +20,9 @@ from flows.report import RunTotals, render_markdown
 from parsers import DEFAULT_MAX_BYTES
 from storage import Storage, open_storage
 
-STORAGE_RETRIES = 3
-STORAGE_RETRY_DELAYS = [2.0, 10.0, 30.0]
+# Task-level retries on top of botocore's own; an operator can tune both (README: Configuration).
+STORAGE_RETRY_DELAYS = [float(x) for x in os.environ.get("WIRE_INGEST_TASK_RETRY_DELAYS", "2,10,30").split(",")]
+STORAGE_RETRIES = len(STORAGE_RETRY_DELAYS)
 
 
 @task(name="load-ledger", cache_policy=NO_CACHE, retries=STORAGE_RETRIES, retry_delay_seconds=STORAGE_RETRY_DELAYS)

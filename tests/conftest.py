@@ -30,6 +30,7 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing-secret-key-do-not-log"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_PROFILE", None)
 os.environ["WIRE_INGEST_S3_MAX_ATTEMPTS"] = "3"
+os.environ["WIRE_INGEST_TASK_RETRY_DELAYS"] = "0.2,0.5"
 
 GOLDEN = REPO / "tests" / "golden"
 

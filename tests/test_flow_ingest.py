@@ -137,3 +137,22 @@ def test_new_inputs_are_picked_up_by_the_next_run(prefect_server: str, tmp_path:
     second = ingest_flow(source=str(landing), dest=str(tmp_path / "store"), batch_size=3)
     assert first["inputs"] == 5 and second["inputs"] == 4
     assert len(read_stories(str(tmp_path / "store"))) == first["stories"] + second["stories"]
+
+
+def test_each_run_publishes_a_markdown_artifact(prefect_server: str, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    stage(tmp_path / "landing")
+    totals = ingest_flow(
+        source=str(tmp_path / "landing"), dest=str(tmp_path / "store"), batch_size=50, max_bytes=1_000_000
+    )
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["wire-ingest-run"]))
+        )
+    latest = max(artifacts, key=lambda a: a.created or 0)
+    markdown = str(latest.data)
+    assert str(tmp_path / "store") in markdown
+    assert f"| inputs | {totals['inputs']} |" in markdown
+    assert "too_large: 1" in markdown and "| exact duplicates (not written again) | 1 |" in markdown

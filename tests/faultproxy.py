@@ -1,0 +1,121 @@
+"""A fault-injecting HTTP proxy on 127.0.0.1 in front of the S3 server, for fault tests.
+
+Every ``throttle_every``-th request gets a 503 SlowDown, every ``drop_every``-th has its
+connection closed without a response, and after ``fail_after`` requests every request
+gets a 500 until ``heal()`` is called. Real HTTP, real botocore retry behaviour.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+INTERNAL = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>boom</Message></Error>'
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, throttle_every: int = 0, drop_every: int = 0, fail_after: int = 0) -> None:
+        self.upstream = urlsplit(upstream)
+        self.throttle_every = throttle_every
+        self.drop_every = drop_every
+        self.fail_after = fail_after
+        self.requests = 0
+        self.faults = 0
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                return
+
+            def _read_body(self) -> bytes:
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass  # trailers
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _handle(self) -> None:
+                body = self._read_body()
+                with proxy._lock:
+                    proxy.requests += 1
+                    number = proxy.requests
+                fault = proxy._fault(number)
+                if fault == "drop":
+                    proxy.faults += 1
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if fault in ("throttle", "fail"):
+                    proxy.faults += 1
+                    payload = SLOW_DOWN if fault == "throttle" else INTERNAL
+                    self.send_response(503 if fault == "throttle" else 500)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("connection", "host", "transfer-encoding", "content-length")
+                }
+                headers["Host"] = proxy.upstream.netloc
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                # HEAD answers carry the object's length, not the (empty) body's.
+                length = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _fault(self, number: int) -> str | None:
+        if self.fail_after and number > self.fail_after:
+            return "fail"
+        if self.throttle_every and number % self.throttle_every == 0:
+            return "throttle"
+        if self.drop_every and number % self.drop_every == 0:
+            return "drop"
+        return None
+
+    def heal(self) -> None:
+        self.fail_after = 0
+        self.throttle_every = 0
+        self.drop_every = 0
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

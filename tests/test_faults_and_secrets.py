@@ -1,0 +1,107 @@
+"""Transient S3 faults are survived; a run that fails for good leaves nothing a reader sees
+twice and the next run finishes it; credentials never reach logs, records or artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flows.ingest import ingest_flow
+from storage import open_storage
+from tests.corpus import write_corpus
+from tests.faultproxy import FaultProxy
+from tests.test_flow_ingest import read_stories
+
+
+@contextmanager
+def endpoint(url: str) -> Iterator[None]:
+    previous = os.environ["AWS_ENDPOINT_URL"]
+    os.environ["AWS_ENDPOINT_URL"] = url
+    try:
+        yield
+    finally:
+        os.environ["AWS_ENDPOINT_URL"] = previous
+
+
+def test_throttling_and_dropped_connections_are_retried(
+    prefect_server: str, s3_endpoint: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    write_corpus(tmp_path / "landing", 40, bad_every=9)
+    dest = f"s3://{s3_bucket}/faulty"
+    with FaultProxy(s3_endpoint, throttle_every=4, drop_every=7) as proxy, endpoint(proxy.endpoint):
+        totals = ingest_flow(source=str(tmp_path / "landing"), dest=dest, batch_size=10)
+    assert proxy.faults >= 5, "the proxy injected too few faults to test anything"
+    assert totals["inputs"] == 40 and totals["balanced"]
+    rows = read_stories(dest)
+    assert len(rows) == totals["stories"]
+    assert len({r["story_id"] for r in rows}) == len(rows)
+
+
+def test_a_run_that_fails_is_finished_by_the_next(
+    prefect_server: str, s3_endpoint: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    write_corpus(tmp_path / "landing", 30)
+    dest = f"s3://{s3_bucket}/failing"
+    os.environ["WIRE_INGEST_S3_MAX_ATTEMPTS"] = "2"
+    with FaultProxy(s3_endpoint, fail_after=25) as proxy, endpoint(proxy.endpoint):
+        try:
+            ingest_flow.with_options(retries=0)(source=str(tmp_path / "landing"), dest=dest, batch_size=10)
+        except Exception as exc:  # the run must fail: storage is down for good
+            failure = exc
+        else:
+            failure = None
+        assert failure is not None
+        # Between the failure and the next run, no story is visible twice.
+        proxy.heal()
+        partial = read_stories(dest)
+        assert len({r["story_id"] for r in partial}) == len(partial)
+        totals = ingest_flow(source=str(tmp_path / "landing"), dest=dest, batch_size=10)
+    os.environ["WIRE_INGEST_S3_MAX_ATTEMPTS"] = "3"
+    store = open_storage(dest)
+    entries = [e for i in store.list("_ledger/") for e in json.loads(store.get(i.key))["entries"]]
+    assert len(entries) == 30 and len({e["source_uri"] for e in entries}) == 30
+    rows = read_stories(dest)
+    assert sorted(str(r["story_id"]) for r in rows) == sorted(e["story_id"] for e in entries if e["outcome"] == "story")
+    assert totals["recovered_batches"] >= 1
+    assert not list(store.list("_manifests/_pending/"))
+
+
+def test_credentials_never_appear_in_output_or_artifacts(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
+    key_id = os.environ["AWS_ACCESS_KEY_ID"]
+    write_corpus(tmp_path / "landing", 12, bad_every=5)
+    dest = f"s3://{s3_bucket}/secret-check"
+    subprocess_env["AWS_ENDPOINT_URL"] = s3_endpoint
+    subprocess_env["PREFECT_LOGGING_LEVEL"] = "DEBUG"
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "ingest", str(tmp_path / "landing"), "--dest", dest, "--json"],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # A failing run prints an error: it must not carry credentials either.
+    bad = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "ingest", str(tmp_path / "landing"), "--dest", "s3://no-such-bucket-x/p"],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert bad.returncode != 0
+    store = open_storage(dest)
+    stored = b"".join(store.get(i.key) for i in store.list())
+    for text in (result.stdout, result.stderr, bad.stdout, bad.stderr):
+        assert secret not in text and key_id not in text
+    assert secret.encode() not in stored and key_id.encode() not in stored
+    assert json.loads(result.stdout.strip().splitlines()[-1])["balanced"] is True
