@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,93 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from exc
+
+
+def backfill(
+    source: str,
+    dest: str,
+    start: date,
+    end: date,
+    *,
+    batch_size: int = 200,
+    chunk_size: int = 2000,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    default_agency: str | None = None,
+    pattern: str = "*",
+) -> dict[str, Any]:
+    """Ingest the inputs dated inside ``[start, end]``, one flow run per day; return totals."""
+    from flows.environment import prepare_prefect_environment
+
+    prepare_prefect_environment()
+    from flows.backfill import backfill as run_backfill
+    from flows.batch import IngestSettings
+
+    settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern)
+    return run_backfill(source, dest, start, end, batch_size=batch_size, chunk_size=chunk_size, settings=settings)
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    start, end = _parse_day(args.start, "--start"), _parse_day(args.end, "--end")
+    if args.batch_size < 1 or args.chunk_size < 1:
+        raise ConfigError("--batch-size and --chunk-size must be at least 1")
+    totals = backfill(
+        args.source,
+        args.dest,
+        start,
+        end,
+        batch_size=args.batch_size,
+        chunk_size=args.chunk_size,
+        max_bytes=args.max_bytes,
+        default_agency=args.agency,
+        pattern=args.pattern,
+    )
+    if args.json:
+        print(json.dumps(totals))
+    else:
+        if totals["inputs"] == 0:
+            print(f"nothing to backfill between {start} and {end}")
+        print_totals(totals)
+    return 0
+
+
+def serve(source: str, dest: str, cron: str, **options: Any) -> None:
+    """Serve the scheduled ingest deployment from this process (blocks until interrupted)."""
+    from flows.environment import prepare_prefect_environment
+
+    prepare_prefect_environment()
+    from flows.schedule import serve as serve_deployment
+
+    serve_deployment(source, dest, cron, **options)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from flows.environment import prepare_prefect_environment
+
+    prepare_prefect_environment()
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=args.cron)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(f"--cron {args.cron!r} is not a valid cron expression (e.g. '*/15 * * * *')") from exc
+    serve(
+        args.source,
+        args.dest,
+        args.cron,
+        name=args.name,
+        batch_size=args.batch_size,
+        max_bytes=args.max_bytes,
+        default_agency=args.agency,
+        pattern=args.pattern,
+    )
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import demo
 
@@ -155,6 +243,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pattern", default="*", help="only file names matching this glob (default: all)")
     p.add_argument("--json", action="store_true", help="print the run totals as JSON")
     p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("backfill", help="ingest the inputs dated inside a range, one flow run per day")
+    p.add_argument("source", help="local folder or s3://bucket/prefix holding raw stories")
+    p.add_argument("--dest", required=True, help="local folder or s3://bucket/prefix for the dataset")
+    p.add_argument("--start", required=True, help="first day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--batch-size", type=int, default=200, help="inputs per batch (one Prefect task each)")
+    p.add_argument("--chunk-size", type=int, default=2000, help="at most this many inputs per flow run")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
+    p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")
+    p.add_argument("--pattern", default="*", help="only file names matching this glob (default: all)")
+    p.add_argument("--json", action="store_true", help="print the totals as JSON")
+    p.set_defaults(func=_cmd_backfill)
+
+    p = sub.add_parser("serve", help="serve the scheduled ingest deployment from this process")
+    p.add_argument("--source", required=True, help="landing zone: local folder or s3://bucket/prefix")
+    p.add_argument("--dest", required=True, help="dataset root: local folder or s3://bucket/prefix")
+    p.add_argument("--cron", default="*/15 * * * *", help="cron schedule (default: every 15 minutes)")
+    p.add_argument("--name", default="scheduled", help="deployment name (default: scheduled)")
+    p.add_argument("--batch-size", type=int, default=200, help="inputs per batch")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
+    p.add_argument("--agency", default=None, help="agency for stories that name none")
+    p.add_argument("--pattern", default="*", help="only file names matching this glob")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("demo", help="ingest the bundled samples into a local store and query it")
     p.add_argument("--output", default="demo-output", help="folder for the landing zone and the store")

@@ -34,6 +34,27 @@ class RunTotals:
         self.files += len(summary.files)
         self.recovered_batches += summary.recovered
 
+    def merge(self, other: dict[str, Any]) -> None:
+        """Add another run's totals (as returned by the flow)."""
+        for name in (
+            "batches",
+            "inputs",
+            "stories",
+            "duplicates",
+            "near_duplicates",
+            "bytes_written",
+            "files",
+            "recovered_batches",
+        ):
+            setattr(self, name, getattr(self, name) + int(other[name]))
+        self.quarantined.update(other["quarantined"])
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunTotals:
+        totals = cls()
+        totals.merge(data)
+        return totals
+
     @property
     def quarantined_total(self) -> int:
         return sum(self.quarantined.values())

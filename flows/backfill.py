@@ -1,0 +1,140 @@
+"""Backfills: re-ingest the inputs dated inside a range, one Prefect flow run per day
+(split further into chunks of ``chunk_size`` inputs), with progress.
+
+An input's date comes from, in order: a ``YYYY/MM/DD`` or ``YYYY-MM-DD`` segment in its
+key, its publication time (the input is parsed), its modification time (UTC).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TextIO
+
+from flows.batch import IngestSettings, is_candidate
+from flows.ingest import ingest_flow
+from flows.ledger import load_ledger
+from flows.report import RunTotals
+from parsers import parse_story
+from schemas.errors import ConfigError, ParseError
+from storage import ObjectInfo, Storage, open_storage
+
+_PATH_DATE = re.compile(r"(?:^|/)(\d{4})[/-](\d{2})[/-](\d{2})(?=/|$|[^0-9])")
+
+
+def input_date(source: Storage, info: ObjectInfo, settings: IngestSettings) -> date:
+    """The date an input belongs to (see the module docstring for the order of sources)."""
+    match = _PATH_DATE.search(info.key)
+    if match:
+        try:
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            pass
+    try:
+        story = parse_story(source.get(info.key), source.full_uri(info.key), max_bytes=settings.max_bytes)
+        if story.published_at is not None:
+            return story.published_at.date()
+    except ParseError:
+        pass
+    return datetime.fromtimestamp(info.modified, UTC).date()
+
+
+class Progress:
+    """A one-line progress bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total = total
+        self.done = 0
+        self.stories = 0
+        self.started = time.monotonic()
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def update(self, inputs: int, stories: int, label: str) -> None:
+        self.done += inputs
+        self.stories += stories
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        if self.tty:
+            width = 30
+            filled = int(width * self.done / self.total) if self.total else width
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(
+                f"\r[{bar}] {self.done}/{self.total} inputs  {self.stories / elapsed:6.1f} stories/s  "
+                f"ETA {eta:5.0f}s  {label:<24}"
+            )
+            if self.done >= self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(
+                f"backfill: {label}: {self.done}/{self.total} inputs done, "
+                f"{self.stories / elapsed:.1f} stories/s, ETA {eta:.0f}s\n"
+            )
+        self.stream.flush()
+
+
+@dataclass
+class BackfillPlan:
+    """The inputs of a backfill, by day."""
+
+    by_day: dict[date, list[str]]
+
+    @property
+    def total(self) -> int:
+        return sum(len(keys) for keys in self.by_day.values())
+
+
+def plan_backfill(source: Storage, dest: Storage, start: date, end: date, settings: IngestSettings) -> BackfillPlan:
+    """Inputs dated inside ``[start, end]`` that are not in the ledger yet."""
+    if end < start:
+        raise ConfigError(f"--end {end} is before --start {start}")
+    done = set(load_ledger(dest).done)
+    by_day: dict[date, list[str]] = defaultdict(list)
+    for info in source.list():
+        if not is_candidate(info.key, settings.pattern) or source.full_uri(info.key) in done:
+            continue
+        day = input_date(source, info, settings)
+        if start <= day <= end:
+            by_day[day].append(info.key)
+    return BackfillPlan(dict(sorted(by_day.items())))
+
+
+def backfill(
+    source: str,
+    dest: str,
+    start: date,
+    end: date,
+    *,
+    batch_size: int = 200,
+    chunk_size: int = 2000,
+    settings: IngestSettings | None = None,
+    progress: Callable[[int], Progress] | None = None,
+) -> dict[str, Any]:
+    """Ingest the range as one flow run per day (and per ``chunk_size`` inputs); return totals."""
+    settings = settings or IngestSettings()
+    source_store, dest_store = open_storage(source), open_storage(dest)
+    plan = plan_backfill(source_store, dest_store, start, end, settings)
+    bar = (progress or Progress)(plan.total)
+    totals = RunTotals()
+    for day, keys in plan.by_day.items():
+        for offset in range(0, len(keys), chunk_size):
+            chunk = keys[offset : offset + chunk_size]
+            run = ingest_flow.with_options(flow_run_name=f"backfill-{day.isoformat()}-{offset // chunk_size}")
+            result = run(
+                source=source,
+                dest=dest,
+                batch_size=batch_size,
+                max_bytes=settings.max_bytes,
+                default_agency=settings.default_agency,
+                pattern=settings.pattern,
+                keys=chunk,
+            )
+            totals.merge(result)
+            bar.update(len(chunk), int(result["stories"]), day.isoformat())
+    return totals.to_dict()
