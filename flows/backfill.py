@@ -90,11 +90,13 @@ class BackfillPlan:
         return sum(len(keys) for keys in self.by_day.values())
 
 
-def plan_backfill(source: Storage, dest: Storage, start: date, end: date, settings: IngestSettings) -> BackfillPlan:
-    """Inputs dated inside ``[start, end]`` that are not in the ledger yet."""
+def plan_backfill(
+    source: Storage, dest: Storage, start: date, end: date, settings: IngestSettings, *, reprocess: bool = False
+) -> BackfillPlan:
+    """Inputs dated inside ``[start, end]``: those not in the ledger yet, or all with ``reprocess``."""
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
-    done = set(load_ledger(dest).done)
+    done = set() if reprocess else set(load_ledger(dest).done)
     by_day: dict[date, list[str]] = defaultdict(list)
     for info in source.list():
         if not is_candidate(info.key, settings.pattern) or source.full_uri(info.key) in done:
@@ -111,6 +113,7 @@ def backfill(
     start: date,
     end: date,
     *,
+    reprocess: bool = False,
     batch_size: int = 200,
     chunk_size: int = 2000,
     settings: IngestSettings | None = None,
@@ -119,7 +122,7 @@ def backfill(
     """Ingest the range as one flow run per day (and per ``chunk_size`` inputs); return totals."""
     settings = settings or IngestSettings()
     source_store, dest_store = open_storage(source), open_storage(dest)
-    plan = plan_backfill(source_store, dest_store, start, end, settings)
+    plan = plan_backfill(source_store, dest_store, start, end, settings, reprocess=reprocess)
     bar = (progress or Progress)(plan.total)
     totals = RunTotals()
     for day, keys in plan.by_day.items():
@@ -134,6 +137,7 @@ def backfill(
                 default_agency=settings.default_agency,
                 pattern=settings.pattern,
                 keys=chunk,
+                reprocess=reprocess,
             )
             totals.merge(result)
             bar.update(len(chunk), int(result["stories"]), day.isoformat())

@@ -25,7 +25,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
-from flows.dataset import encode_parquet, group_by_partition, partition_key
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from flows.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
 from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key
 from parsers import DEFAULT_MAX_BYTES, parse_story
 from schemas.errors import ParseError, StorageError
@@ -60,6 +63,7 @@ class BatchPlan:
     source: str
     inputs: list[str]
     planned_at: str
+    reprocess: bool = False
 
     def to_json(self, keys: list[str] | None = None) -> bytes:
         return json.dumps({**asdict(self), "keys": keys or []}).encode("utf-8")
@@ -95,8 +99,9 @@ class Quarantined:
     detail: str
 
 
-def make_batch_id(source_uri: str, keys: list[str]) -> str:
-    digest = hashlib.sha256(source_uri.encode("utf-8"))
+def make_batch_id(source_uri: str, keys: list[str], generation: str = "") -> str:
+    """Derived from the inputs (and, for a reprocess, its planned time): a replan, same id."""
+    digest = hashlib.sha256((source_uri + generation).encode("utf-8"))
     for key in keys:
         digest.update(b"\n" + key.encode("utf-8"))
     return digest.hexdigest()[:24]
@@ -119,16 +124,19 @@ def plan_batches(
     settings: IngestSettings,
     now: datetime | None = None,
     keys: list[str] | None = None,
+    reprocess: bool = False,
 ) -> list[BatchPlan]:
-    """Split the inputs not yet in the ledger into batches of ``batch_size``, in key order."""
+    """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches."""
     planned_at = (now or datetime.now(UTC)).isoformat()
     if keys is None:
         keys = [info.key for info in source.list() if is_candidate(info.key, settings.pattern)]
-    pending = [k for k in keys if source.full_uri(k) not in index.done]
+    pending = keys if reprocess else [k for k in keys if source.full_uri(k) not in index.done]
+    generation = f"reprocess@{planned_at}" if reprocess else ""
     plans = []
     for start in range(0, len(pending), batch_size):
         chunk = pending[start : start + batch_size]
-        plans.append(BatchPlan(make_batch_id(source.uri, chunk), source.uri, chunk, planned_at))
+        batch_id = make_batch_id(source.uri, chunk, generation)
+        plans.append(BatchPlan(batch_id, source.uri, chunk, planned_at, reprocess))
     return plans
 
 
@@ -170,6 +178,14 @@ def run_batch(
     if dest.exists(intent_key):
         previous_keys = set(json.loads(dest.get(intent_key)).get("keys", []))
     dest.put(intent_key, plan.to_json(sorted(previous_keys)), "application/json")
+    # A reprocess replaces what these inputs produced before: their old stories are not
+    # duplicates of the new ones, and their old rows are removed before the new are written.
+    superseded = {
+        uri: index.done[uri]
+        for uri in (source.full_uri(k) for k in plan.inputs)
+        if plan.reprocess and uri in index.done and index.done[uri].batch_id != plan.batch_id
+    }
+    own_ids = {e.story_id for e in superseded.values() if e.outcome == "story" and e.story_id}
 
     planned_at = datetime.fromisoformat(plan.planned_at)
     day = planned_at.strftime("%Y-%m-%d")
@@ -201,7 +217,8 @@ def run_batch(
             )
             continue
         story = result
-        if story.story_id in index.story_ids or story.story_id in batch_index.story_ids:
+        known = story.story_id in index.story_ids and story.story_id not in own_ids
+        if known or story.story_id in batch_index.story_ids:
             summary.duplicates += 1
             entries.append(
                 LedgerEntry(
@@ -214,11 +231,12 @@ def run_batch(
                 )
             )
             continue
+        same_body = index.by_content.get(story.content_sha256)
         story.duplicate_of = (
-            index.by_content.get(story.content_sha256)
+            (same_body if same_body not in own_ids else None)
             or batch_index.by_content.get(story.content_sha256)
-            or index.near_duplicate_of(story.simhash, story.story_id)
-            or batch_index.near_duplicate_of(story.simhash, story.story_id)
+            or index.near_duplicate_of(story.simhash, own_ids | {story.story_id})
+            or batch_index.near_duplicate_of(story.simhash, {story.story_id})
         )
         if story.duplicate_of:
             summary.near_duplicates += 1
@@ -258,6 +276,7 @@ def run_batch(
 
     # From here on, every key this attempt may write is recorded first.
     dest.put(intent_key, plan.to_json(sorted(previous_keys | set(objects))), "application/json")
+    rewritten = remove_superseded(dest, superseded, keep=set(objects))
     checksums = {}
     for key, data in objects.items():
         checksums[key] = dest.put(
@@ -279,11 +298,14 @@ def run_batch(
         "near_duplicates": summary.near_duplicates,
         "quarantined": summary.quarantined,
         "files": [{"key": k, "sha256": checksums[k], "bytes": len(objects[k])} for k in summary.files],
+        "reprocess": plan.reprocess,
+        "rewrote": rewritten,
     }
     dest.put(
         f"{MANIFEST_PREFIX}{plan.batch_id}.json", json.dumps(manifest, indent=2).encode("utf-8"), "application/json"
     )
-    dest.put(ledger_key(plan.batch_id), encode_ledger(plan.batch_id, entries), "application/json")
+    committed_at = datetime.now(UTC).isoformat()
+    dest.put(ledger_key(plan.batch_id), encode_ledger(plan.batch_id, entries, committed_at), "application/json")
     for stale in sorted(previous_keys - set(objects)):
         dest.delete(stale)
     dest.delete(intent_key)
@@ -291,6 +313,39 @@ def run_batch(
     for entry in entries:
         index.add(entry)
     return summary
+
+
+def remove_superseded(dest: Storage, superseded: dict[str, LedgerEntry], keep: set[str]) -> list[dict[str, object]]:
+    """Take the reprocessed inputs' earlier rows out of their old files (idempotent).
+
+    Runs before the new files are written, so a reader listing ``stories/`` may briefly
+    miss a story being reprocessed but never sees it twice. A file left with no rows is
+    deleted; a superseded quarantine entry is deleted unless the new attempt rewrites it.
+    """
+    by_key: dict[str, set[str]] = {}
+    for uri, entry in superseded.items():
+        if entry.key and entry.key not in keep:
+            by_key.setdefault(entry.key, set()).add(uri)
+    rewritten: list[dict[str, object]] = []
+    for key, uris in sorted(by_key.items()):
+        if not dest.exists(key):
+            continue
+        if not key.endswith(".parquet"):
+            dest.delete(key)
+            rewritten.append({"key": key, "deleted": True})
+            continue
+        data = dest.get(key)
+        table = read_table(data)
+        remaining = table.filter(pc.invert(pc.is_in(table["source_uri"], value_set=pa.array(sorted(uris)))))
+        if remaining.num_rows == table.num_rows:
+            continue
+        if remaining.num_rows == 0:
+            dest.delete(key)
+            rewritten.append({"key": key, "deleted": True})
+        else:
+            digest = dest.put(key, rewrite_parquet(remaining, data), "application/vnd.apache.parquet")
+            rewritten.append({"key": key, "sha256": digest, "rows": remaining.num_rows})
+    return rewritten
 
 
 def pending_plans(dest: Storage) -> list[BatchPlan]:

@@ -137,6 +137,7 @@ def backfill(
     start: date,
     end: date,
     *,
+    reprocess: bool = False,
     batch_size: int = 200,
     chunk_size: int = 2000,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -151,7 +152,9 @@ def backfill(
     from flows.batch import IngestSettings
 
     settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern)
-    return run_backfill(source, dest, start, end, batch_size=batch_size, chunk_size=chunk_size, settings=settings)
+    return run_backfill(
+        source, dest, start, end, reprocess=reprocess, batch_size=batch_size, chunk_size=chunk_size, settings=settings
+    )
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
@@ -163,6 +166,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         args.dest,
         start,
         end,
+        reprocess=args.reprocess,
         batch_size=args.batch_size,
         chunk_size=args.chunk_size,
         max_bytes=args.max_bytes,
@@ -250,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", required=True, help="first day, YYYY-MM-DD (inclusive)")
     p.add_argument("--end", required=True, help="last day, YYYY-MM-DD (inclusive)")
     p.add_argument("--batch-size", type=int, default=200, help="inputs per batch (one Prefect task each)")
+    p.add_argument(
+        "--reprocess", action="store_true", help="ingest inputs already done again, replacing their earlier rows"
+    )
     p.add_argument("--chunk-size", type=int, default=2000, help="at most this many inputs per flow run")
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
     p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")

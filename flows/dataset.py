@@ -60,6 +60,21 @@ def group_by_partition(stories: list[Story], ingest_day: datetime) -> dict[tuple
     return {key: sorted(group, key=lambda s: s.story_id) for key, group in sorted(groups.items())}
 
 
+def rewrite_parquet(table: pa.Table, original: bytes) -> bytes:
+    """Write ``table`` (rows kept from one of our files) with that file's metadata and settings."""
+    buffer = io.BytesIO()
+    table = table.replace_schema_metadata(pq.read_schema(io.BytesIO(original)).metadata)
+    pq.write_table(
+        table,
+        buffer,
+        compression="zstd",
+        use_dictionary=DICTIONARY_COLUMNS,
+        row_group_size=ROW_GROUP_ROWS,
+        write_statistics=True,
+    )
+    return buffer.getvalue()
+
+
 def read_table(data: bytes) -> pa.Table:
     """Read one of our Parquet files back (used by tests and tools)."""
     return pq.read_table(io.BytesIO(data))

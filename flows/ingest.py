@@ -37,9 +37,14 @@ def recover_task(source: Storage, dest: Storage, index: LedgerIndex, settings: I
 
 @task(name="plan-batches", cache_policy=NO_CACHE, retries=STORAGE_RETRIES, retry_delay_seconds=STORAGE_RETRY_DELAYS)
 def plan_task(
-    source: Storage, index: LedgerIndex, batch_size: int, settings: IngestSettings, keys: list[str] | None
+    source: Storage,
+    index: LedgerIndex,
+    batch_size: int,
+    settings: IngestSettings,
+    keys: list[str] | None,
+    reprocess: bool,
 ) -> list[BatchPlan]:
-    return plan_batches(source, index, batch_size, settings, keys=keys)
+    return plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess)
 
 
 @task(
@@ -64,10 +69,12 @@ def ingest_flow(
     default_agency: str | None = None,
     pattern: str = "*",
     keys: list[str] | None = None,
+    reprocess: bool = False,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
-    ``keys`` restricts the run to those source keys (backfills pass one day's inputs).
+    ``keys`` restricts the run to those source keys (backfills pass one day's inputs);
+    ``reprocess`` ingests them again even if done, replacing the rows they produced before.
     """
     logger = get_run_logger()
     settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern)
@@ -77,7 +84,7 @@ def ingest_flow(
     for summary in recover_task(source_store, dest_store, index, settings):
         logger.info("recovered batch %s: %d stories", summary.batch_id, summary.stories)
         totals.add(summary)
-    plans = plan_task(source_store, index, batch_size, settings, keys)
+    plans = plan_task(source_store, index, batch_size, settings, keys, reprocess)
     logger.info("%d new inputs in %d batches", sum(len(p.inputs) for p in plans), len(plans))
     for number, plan in enumerate(plans, start=1):
         summary = batch_task(plan, source_store, dest_store, index, settings)

@@ -62,12 +62,12 @@ class LedgerIndex:
             piece = (simhash >> (16 * band)) & 0xFFFF
             self._bands[band].setdefault(piece, []).append((simhash, story_id))
 
-    def near_duplicate_of(self, simhash: int, exclude: str) -> str | None:
+    def near_duplicate_of(self, simhash: int, exclude: set[str]) -> str | None:
         """The first indexed story within NEAR_DUPLICATE_BITS of ``simhash``, if any."""
         for band in range(_BANDS):
             piece = (simhash >> (16 * band)) & 0xFFFF
             for other, story_id in self._bands[band].get(piece, ()):
-                if story_id != exclude and hamming_distance(simhash, other) <= NEAR_DUPLICATE_BITS:
+                if story_id not in exclude and hamming_distance(simhash, other) <= NEAR_DUPLICATE_BITS:
                     return story_id
         return None
 
@@ -76,20 +76,25 @@ def ledger_key(batch_id: str) -> str:
     return f"{LEDGER_PREFIX}{batch_id}.json"
 
 
-def encode_ledger(batch_id: str, entries: list[LedgerEntry]) -> bytes:
-    return json.dumps({"batch_id": batch_id, "entries": [e.to_dict() for e in entries]}, ensure_ascii=False).encode(
-        "utf-8"
-    )
+def encode_ledger(batch_id: str, entries: list[LedgerEntry], committed_at: str) -> bytes:
+    record = {"batch_id": batch_id, "committed_at": committed_at, "entries": [e.to_dict() for e in entries]}
+    return json.dumps(record, ensure_ascii=False).encode("utf-8")
 
 
 def load_ledger(store: Storage) -> LedgerIndex:
-    """Read every committed batch's ledger object into an index."""
+    """Read every committed batch's ledger object into an index.
+
+    Batches apply in commit order, so an input reprocessed later is described by its
+    latest entry, and only stories that are still current feed the duplicate index.
+    """
     index = LedgerIndex()
-    for info in store.list(LEDGER_PREFIX):
-        if not info.key.endswith(".json"):
-            continue
-        data = json.loads(store.get(info.key))
+    batches = [json.loads(store.get(i.key)) for i in store.list(LEDGER_PREFIX) if i.key.endswith(".json")]
+    batches.sort(key=lambda data: (data.get("committed_at", ""), data["batch_id"]))
+    latest: dict[str, LedgerEntry] = {}
+    for data in batches:
         index.batches.add(data["batch_id"])
         for raw in data["entries"]:
-            index.add(LedgerEntry(**raw))
+            latest[raw["source_uri"]] = LedgerEntry(**raw)
+    for entry in latest.values():
+        index.add(entry)
     return index

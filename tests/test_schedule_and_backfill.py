@@ -219,3 +219,47 @@ def test_backfill_cli_prints_progress_lines_and_rejects_bad_ranges(
         check=False,
     )
     assert bad.returncode == 2 and "before --start" in bad.stderr
+
+
+def test_reprocess_replaces_earlier_rows_and_each_story_appears_once(prefect_server: str, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    files = write_corpus(landing, 56, dated=True)
+    dest = str(tmp_path / "store")
+    first = ingest_flow(source=str(landing), dest=dest, batch_size=9)
+    before = read_stories(dest)
+    assert len(before) == first["stories"]
+
+    # "A parser improvement": stories that name no agency now get one from the source config,
+    # which changes their story_id and their partition.
+    totals = backfill(
+        str(landing), dest, date(2024, 1, 1), date(2024, 1, 10), reprocess=True, batch_size=6, default_agency="wirex"
+    )
+    in_range = {str(f.resolve()) for f in files if int(f.parent.name) <= 10}
+    assert totals["inputs"] == len(in_range)
+
+    after = read_stories(dest)
+    uris = [str(r["source_uri"]) for r in after]
+    assert len(uris) == len(set(uris)), "a reprocessed input has two rows"
+    assert len({r["story_id"] for r in after}) == len(after)
+    assert len(after) == len(before)
+    first_ingest = {str(r["source_uri"]): r for r in before}
+    for row in after:
+        uri = str(row["source_uri"])
+        if uri in in_range:
+            assert row["ingested_at"] > first_ingest[uri]["ingested_at"]
+            if first_ingest[uri]["agency"] == "unknown":
+                assert row["agency"] == "wirex"
+        else:
+            assert row["ingested_at"] == first_ingest[uri]["ingested_at"]
+            assert row["agency"] == first_ingest[uri]["agency"]
+    assert any(r["agency"] == "wirex" for r in after)
+
+    # The ledger now describes each reprocessed input by its new entry; nothing is pending.
+    from flows.ledger import load_ledger
+
+    store = open_storage(dest)
+    index = load_ledger(store)
+    assert len(index.done) == len(files)
+    assert not list(store.list("_manifests/_pending/"))
+    again = ingest_flow(source=str(landing), dest=dest, batch_size=9)
+    assert again["inputs"] == 0
