@@ -90,3 +90,30 @@ def test_sigkill_after_first_upload_then_rerun_equals_clean_run(
     assert after["outcomes"] == reference["outcomes"]
     totals = json.loads(out.decode().strip().splitlines()[-1])
     assert totals["balanced"] is True
+
+
+def test_backfill_killed_mid_run_resumes_without_duplicates_or_gaps(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    landing = tmp_path / "landing"
+    write_corpus(landing, 160, dated=True, bad_every=23)
+    crashed, clean = str(tmp_path / "crashed"), str(tmp_path / "clean")
+    args = ("backfill", str(landing), "--start", "2024-01-02", "--end", "2024-01-20", "--batch-size", "4")
+    process = cli(subprocess_env, *args, "--dest", crashed)
+    store = open_storage(crashed)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        if next(iter(store.list("stories/")), None) is not None:
+            break
+        time.sleep(0.005)
+    assert process.poll() is None, "the backfill ended before its first upload was seen"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    for dest in (crashed, clean):
+        run = cli(subprocess_env, *args, "--dest", dest, "--json")
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err.decode()[-2000:]
+    after, reference = snapshot(crashed), snapshot(clean)
+    assert after["pending"] == [] and after["story_ids"] == reference["story_ids"]
+    assert after["outcomes"] == reference["outcomes"] and after["quarantine"] == reference["quarantine"]
+    assert len(set(after["story_ids"])) == len(after["story_ids"])
