@@ -222,6 +222,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that runs the ingest flow (ingest, backfill, serve)."""
+    p.add_argument("--batch-size", type=int, default=200, help="inputs per batch (one Prefect task each)")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
+    p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")
+    p.add_argument("--pattern", default="*", help="only file names matching this glob (default: all)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wire-ingest", description="News-wire stories to exactly-once Parquet.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -241,10 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="run the Prefect ingest flow: SOURCE -> Parquet under --dest")
     p.add_argument("source", help="local folder or s3://bucket/prefix holding raw stories")
     p.add_argument("--dest", required=True, help="local folder or s3://bucket/prefix for the dataset")
-    p.add_argument("--batch-size", type=int, default=200, help="inputs per batch (one Prefect task each)")
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
-    p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")
-    p.add_argument("--pattern", default="*", help="only file names matching this glob (default: all)")
+    add_run_options(p)
     p.add_argument("--json", action="store_true", help="print the run totals as JSON")
     p.set_defaults(func=_cmd_ingest)
 
@@ -253,14 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", required=True, help="local folder or s3://bucket/prefix for the dataset")
     p.add_argument("--start", required=True, help="first day, YYYY-MM-DD (inclusive)")
     p.add_argument("--end", required=True, help="last day, YYYY-MM-DD (inclusive)")
-    p.add_argument("--batch-size", type=int, default=200, help="inputs per batch (one Prefect task each)")
+    add_run_options(p)
     p.add_argument(
         "--reprocess", action="store_true", help="ingest inputs already done again, replacing their earlier rows"
     )
     p.add_argument("--chunk-size", type=int, default=2000, help="at most this many inputs per flow run")
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
-    p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")
-    p.add_argument("--pattern", default="*", help="only file names matching this glob (default: all)")
     p.add_argument("--json", action="store_true", help="print the totals as JSON")
     p.set_defaults(func=_cmd_backfill)
 
@@ -269,10 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", required=True, help="dataset root: local folder or s3://bucket/prefix")
     p.add_argument("--cron", default="*/15 * * * *", help="cron schedule (default: every 15 minutes)")
     p.add_argument("--name", default="scheduled", help="deployment name (default: scheduled)")
-    p.add_argument("--batch-size", type=int, default=200, help="inputs per batch")
-    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
-    p.add_argument("--agency", default=None, help="agency for stories that name none")
-    p.add_argument("--pattern", default="*", help="only file names matching this glob")
+    add_run_options(p)
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("demo", help="ingest the bundled samples into a local store and query it")

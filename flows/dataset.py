@@ -39,7 +39,11 @@ def encode_parquet(stories: list[Story], batch_id: str, pipeline_version: str) -
             b"wire_ingest.batch_id": batch_id.encode(),
         }
     )
-    table = table.replace_schema_metadata(metadata)
+    return write_parquet(table.replace_schema_metadata(metadata))
+
+
+def write_parquet(table: pa.Table) -> bytes:
+    """The Parquet bytes of ``table`` with the dataset's settings (zstd, dictionaries, row groups)."""
     buffer = io.BytesIO()
     pq.write_table(
         table,
@@ -62,17 +66,7 @@ def group_by_partition(stories: list[Story], ingest_day: datetime) -> dict[tuple
 
 def rewrite_parquet(table: pa.Table, original: bytes) -> bytes:
     """Write ``table`` (rows kept from one of our files) with that file's metadata and settings."""
-    buffer = io.BytesIO()
-    table = table.replace_schema_metadata(pq.read_schema(io.BytesIO(original)).metadata)
-    pq.write_table(
-        table,
-        buffer,
-        compression="zstd",
-        use_dictionary=DICTIONARY_COLUMNS,
-        row_group_size=ROW_GROUP_ROWS,
-        write_statistics=True,
-    )
-    return buffer.getvalue()
+    return write_parquet(table.replace_schema_metadata(pq.read_schema(io.BytesIO(original)).metadata))
 
 
 def read_table(data: bytes) -> pa.Table:

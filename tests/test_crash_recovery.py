@@ -27,6 +27,19 @@ def cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def kill_after_first_upload(process: subprocess.Popen[bytes], dest: str) -> None:
+    """SIGKILL ``process`` as soon as a story file appears under ``dest``."""
+    store = open_storage(dest)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        if next(iter(store.list("stories/")), None) is not None:
+            break
+        time.sleep(0.005)
+    assert process.poll() is None, "the run ended before its first upload was seen"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+
 def snapshot(dest: str) -> dict[str, object]:
     store = open_storage(dest)
     rows = read_stories(dest)
@@ -59,15 +72,7 @@ def test_sigkill_after_first_upload_then_rerun_equals_clean_run(
 
     args = ("ingest", str(landing), "--batch-size", str(BATCH))
     process = cli(subprocess_env, *args, "--dest", crashed)
-    store = open_storage(crashed)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        if next(iter(store.list("stories/")), None) is not None:
-            break
-        time.sleep(0.005)
-    assert process.poll() is None, "the run ended before its first upload was seen"
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    kill_after_first_upload(process, crashed)
     interrupted = snapshot(crashed)
     assert len(interrupted["outcomes"]) < INPUTS, "the kill came too late to test anything"
     print(
@@ -100,15 +105,7 @@ def test_backfill_killed_mid_run_resumes_without_duplicates_or_gaps(
     crashed, clean = str(tmp_path / "crashed"), str(tmp_path / "clean")
     args = ("backfill", str(landing), "--start", "2024-01-02", "--end", "2024-01-20", "--batch-size", "4")
     process = cli(subprocess_env, *args, "--dest", crashed)
-    store = open_storage(crashed)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        if next(iter(store.list("stories/")), None) is not None:
-            break
-        time.sleep(0.005)
-    assert process.poll() is None, "the backfill ended before its first upload was seen"
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    kill_after_first_upload(process, crashed)
     for dest in (crashed, clean):
         run = cli(subprocess_env, *args, "--dest", dest, "--json")
         _, err = run.communicate(timeout=300)
