@@ -115,9 +115,8 @@ def test_served_deployment_runs_on_trigger_and_keeps_its_cron(
                         time.sleep(0.5)
                 assert deployment is not None, "the deployment was never registered"
                 assert [s.schedule.cron for s in deployment.schedules] == ["0 3 * * *"]  # type: ignore[union-attr]
-                assert deployment.concurrency_limit == 1 or (
-                    deployment.global_concurrency_limit is not None and deployment.global_concurrency_limit.limit == 1
-                )
+                limit = deployment.global_concurrency_limit
+                assert limit is not None and limit.limit == 1
                 assert deployment.parameters["dest"] == dest
 
             first = run_deployment("wire-ingest/test-scheduled", timeout=180, poll_interval=1, as_subflow=False)
