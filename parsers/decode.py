@@ -26,7 +26,6 @@ _HTML_SNIFF = re.compile(
 _MOJIBAKE = re.compile(
     "[ÂÃâ][\u0080-\u00bf\u2018-\u203a\u20ac\u2122\ufffd\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]"
 )
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def sniff_format(data: bytes) -> str:
@@ -88,14 +87,16 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         raise ParseError("undecodable", f"detected {best.encoding} but decoding failed: {exc}") from exc
 
 
-_C1 = re.compile("[\u0080-\u009f]")
-
-
-def _c1_to_cp1252(match: re.Match[str]) -> str:
+def _cp1252_or_nothing(code: int) -> str:
     try:
-        return bytes([ord(match.group(0))]).decode("cp1252")
+        return bytes([code]).decode("cp1252")
     except UnicodeDecodeError:
         return ""
+
+
+_C1 = re.compile("[\u0080-\u009f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MOJIBAKE_LEADS = ("Ã", "â", "Â")
 
 
 _WESTERN = re.compile("[A-Za-zÀ-ÖØ-öø-ÿŒœŠšŸŽž‘’‚“”„–—…€•™°±²³µ·¹º¼½¾¿¡«»§©®¢£¥\\s\\d.,;:!?'\"()\\-/%&]")
@@ -119,19 +120,21 @@ def _plausible_cp1252(data: bytes) -> str | None:
 
 def repair_text(text: str) -> str:
     """Repair UTF-8-as-cp1252 mojibake when present, drop control characters, NFC-normalize."""
-    if _MOJIBAKE.search(text):
+    if any(lead in text for lead in _MOJIBAKE_LEADS) and _MOJIBAKE.search(text):
         import ftfy  # only paid when the text shows mojibake
 
         text = ftfy.fix_encoding(text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isascii():
+        return _CONTROL.sub("", text)  # ASCII is already NFC and has no C1 or no-break spaces
+    text = text.replace("\u00a0", " ")
     if _C1.search(text):
         # HTML maps C1 code points (&#146;, or cp1252 bytes read as latin-1) to cp1252.
-        text = _C1.sub(_c1_to_cp1252, text)
-    text = _CONTROL.sub("", text)
-    return unicodedata.normalize("NFC", text)
+        text = _C1.sub(lambda m: _cp1252_or_nothing(ord(m.group(0))), text)
+    return unicodedata.normalize("NFC", _CONTROL.sub("", text))
 
 
-_PLAIN = re.compile(r"[\w\s.,;:!?'\"()\[\]\-–—‘’“”«»/%&$€£@#*+=<>|]")
+_NOT_PLAIN = re.compile(r"[^\w\s.,;:!?'\"()\[\]\-–—‘’“”«»/%&$€£@#*+=<>|]")
 
 
 def looks_binary(text: str) -> bool:
@@ -139,5 +142,5 @@ def looks_binary(text: str) -> bool:
     sample = text[:20_000]
     if not sample:
         return False
-    plain = len(_PLAIN.findall(sample))
-    return plain / len(sample) < 0.85 or sample.count("\ufffd") / len(sample) > 0.01
+    odd = sum(1 for _ in _NOT_PLAIN.finditer(sample))
+    return odd / len(sample) > 0.15 or sample.count("\ufffd") / len(sample) > 0.01

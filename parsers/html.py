@@ -9,6 +9,7 @@ class/id hints) and hands over the winning region's markup.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
@@ -106,6 +107,8 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+# One pass to rule out the common case (no boilerplate hint at all) before the ordered loop.
+_ANY_NEGATIVE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in NEGATIVE_HINTS), re.I)
 POSITIVE_HINT = re.compile(
     r"article|body|content|entry|main|page|post|text|blog|story|prose|rich-?text|paragraph", re.I
 )
@@ -187,7 +190,13 @@ def _hints(element: HtmlElement) -> str:
 def negative_kind(element: HtmlElement) -> str | None:
     """The boilerplate kind an element's class/id/role names, unless it also looks like the story."""
     hints = _hints(element).strip()
-    if not hints:
+    return _kind_for_hints(hints) if hints else None
+
+
+@lru_cache(maxsize=16384)
+def _kind_for_hints(hints: str) -> str | None:
+    # Pages repeat the same class strings thousands of times: decide each string once.
+    if not _ANY_NEGATIVE.search(hints):
         return None
     for kind, pattern in NEGATIVE_HINTS:
         if pattern.search(hints):
