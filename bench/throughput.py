@@ -100,7 +100,22 @@ def parse_section(quick: bool) -> None:
             ]
         )
         rows.append(("trafilatura, HTML, whole process", len(pages) / elapsed, sum(map(len, pages)) / elapsed / 1e6))
-    print(f"\n{'parse speed (1 core)':<52} {'stories/s':>10} {'MB/s':>8}")
+        from flows.workers import parse_payloads
+
+        mixed = [(f"bench-{i}", data) for i, data in enumerate([*texts, *pages] * 2)]
+        for workers in (1, 2):
+            parse_payloads(mixed[:64], default_agency=None, max_bytes=1 << 30, workers=workers)  # start the pool
+            started = time.perf_counter()
+            parse_payloads(mixed, default_agency=None, max_bytes=1 << 30, workers=workers)
+            elapsed = time.perf_counter() - started
+            rows.append(
+                (
+                    f"parse_payloads, text+HTML, {workers} worker(s)",
+                    len(mixed) / elapsed,
+                    sum(len(d) for _, d in mixed) / elapsed / 1e6,
+                )
+            )
+    print(f"\n{'parse speed':<52} {'stories/s':>10} {'MB/s':>8}")
     for label, rate, mbps in rows:
         print(f"{label:<52} {rate:10.1f} {mbps:8.2f}")
     ours_html = next(r for r in rows if r[0] == "wire-ingest parse --jsonl, HTML, whole process")

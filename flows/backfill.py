@@ -136,6 +136,7 @@ def backfill(
                 max_bytes=settings.max_bytes,
                 default_agency=settings.default_agency,
                 pattern=settings.pattern,
+                workers=settings.workers,
                 keys=chunk,
                 reprocess=reprocess,
             )

@@ -30,8 +30,9 @@ import pyarrow.compute as pc
 
 from flows.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
 from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key
-from parsers import DEFAULT_MAX_BYTES, parse_story
-from schemas.errors import ParseError, StorageError
+from flows.workers import Quarantined, parse_payloads
+from parsers import DEFAULT_MAX_BYTES
+from schemas.errors import StorageError
 from schemas.story import Story, validate_story
 from storage import Storage
 
@@ -53,6 +54,7 @@ class IngestSettings:
     max_bytes: int = DEFAULT_MAX_BYTES
     default_agency: str | None = None
     pattern: str = "*"
+    workers: int = 0  # parse processes; 0 = one per core (batches under 32 inputs stay in-process)
 
 
 @dataclass
@@ -86,17 +88,6 @@ class BatchSummary:
     @property
     def quarantined_total(self) -> int:
         return sum(self.quarantined.values())
-
-
-@dataclass
-class Quarantined:
-    """An input that did not become a story, and why."""
-
-    source_uri: str
-    source_sha256: str
-    size: int
-    reason: str
-    detail: str
 
 
 def make_batch_id(source_uri: str, keys: list[str], generation: str = "") -> str:
@@ -140,20 +131,17 @@ def plan_batches(
     return plans
 
 
-def _parse_one(source: Storage, key: str, settings: IngestSettings) -> Story | Quarantined:
-    uri = source.full_uri(key)
-    try:
-        data = source.get(key)
-    except StorageError as exc:
-        return Quarantined(uri, "", 0, "unreadable", str(exc))
-    sha = hashlib.sha256(data).hexdigest()
-    try:
-        story = parse_story(data, uri, default_agency=settings.default_agency, max_bytes=settings.max_bytes)
-    except ParseError as exc:
-        return Quarantined(uri, sha, len(data), exc.reason, exc.detail)
-    except Exception as exc:  # a parser bug must cost one input, not the batch
-        return Quarantined(uri, sha, len(data), "parser_error", f"{type(exc).__name__}: {exc}")
-    return story
+def read_payloads(source: Storage, keys: list[str]) -> tuple[list[tuple[str, bytes]], list[Quarantined]]:
+    """Read the batch's inputs; one that cannot be read is quarantined as ``unreadable``."""
+    payloads: list[tuple[str, bytes]] = []
+    unreadable: list[Quarantined] = []
+    for key in keys:
+        uri = source.full_uri(key)
+        try:
+            payloads.append((uri, source.get(key)))
+        except StorageError as exc:
+            unreadable.append(Quarantined(uri, "", 0, "unreadable", str(exc)))
+    return payloads, unreadable
 
 
 def quarantine_key(item: Quarantined, day: str) -> str:
@@ -196,8 +184,11 @@ def run_batch(
     entries: list[LedgerEntry] = []
     reasons: Counter[str] = Counter()
 
-    for key in plan.inputs:
-        result = _parse_one(source, key, settings)
+    payloads, unreadable = read_payloads(source, plan.inputs)
+    parsed = parse_payloads(
+        payloads, default_agency=settings.default_agency, max_bytes=settings.max_bytes, workers=settings.workers
+    )
+    for result in [*parsed, *unreadable]:
         if isinstance(result, Story):
             problems = validate_story(result)
             if problems:

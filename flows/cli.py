@@ -68,6 +68,7 @@ def ingest(
     max_bytes: int = DEFAULT_MAX_BYTES,
     default_agency: str | None = None,
     pattern: str = "*",
+    workers: int = 0,
 ) -> dict[str, Any]:
     """Run the Prefect ingest flow once and return its totals."""
     from flows.environment import prepare_prefect_environment
@@ -82,6 +83,7 @@ def ingest(
         max_bytes=max_bytes,
         default_agency=default_agency,
         pattern=pattern,
+        workers=workers,
     )
 
 
@@ -114,6 +116,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes,
         default_agency=args.agency,
         pattern=args.pattern,
+        workers=args.workers,
     )
     if args.json:
         print(json.dumps(totals))
@@ -143,6 +146,7 @@ def backfill(
     max_bytes: int = DEFAULT_MAX_BYTES,
     default_agency: str | None = None,
     pattern: str = "*",
+    workers: int = 0,
 ) -> dict[str, Any]:
     """Ingest the inputs dated inside ``[start, end]``, one flow run per day; return totals."""
     from flows.environment import prepare_prefect_environment
@@ -151,7 +155,7 @@ def backfill(
     from flows.backfill import backfill as run_backfill
     from flows.batch import IngestSettings
 
-    settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern)
+    settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern, workers=workers)
     return run_backfill(
         source, dest, start, end, reprocess=reprocess, batch_size=batch_size, chunk_size=chunk_size, settings=settings
     )
@@ -172,6 +176,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes,
         default_agency=args.agency,
         pattern=args.pattern,
+        workers=args.workers,
     )
     if args.json:
         print(json.dumps(totals))
@@ -211,6 +216,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes,
         default_agency=args.agency,
         pattern=args.pattern,
+        workers=args.workers,
     )
     return 0
 
@@ -228,6 +234,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
     p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")
     p.add_argument("--pattern", default="*", help="only file names matching this glob (default: all)")
+    p.add_argument(
+        "--workers", type=int, default=0, help="parse processes per batch (default 0: one per core; 1: in-process)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

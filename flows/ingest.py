@@ -68,6 +68,7 @@ def ingest_flow(
     max_bytes: int = DEFAULT_MAX_BYTES,
     default_agency: str | None = None,
     pattern: str = "*",
+    workers: int = 0,
     keys: list[str] | None = None,
     reprocess: bool = False,
 ) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def ingest_flow(
     ``reprocess`` ingests them again even if done, replacing the rows they produced before.
     """
     logger = get_run_logger()
-    settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern)
+    settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern, workers=workers)
     source_store, dest_store = open_storage(source), open_storage(dest)
     index = load_ledger_task(dest_store)
     totals = RunTotals()

@@ -31,6 +31,7 @@ def build_deployment(
     max_bytes: int = DEFAULT_MAX_BYTES,
     default_agency: str | None = None,
     pattern: str = "*",
+    workers: int = 0,
 ) -> RunnerDeployment:
     """The deployment object: cron schedule, parameters, concurrency limit 1."""
     parameters: dict[str, Any] = {
@@ -40,6 +41,7 @@ def build_deployment(
         "max_bytes": max_bytes,
         "default_agency": default_agency,
         "pattern": pattern,
+        "workers": workers,
     }
     deployment = ingest_flow.to_deployment(
         name=name,

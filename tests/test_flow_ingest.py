@@ -156,3 +156,15 @@ def test_each_run_publishes_a_markdown_artifact(prefect_server: str, tmp_path: P
     assert str(tmp_path / "store") in markdown
     assert f"| inputs | {totals['inputs']} |" in markdown
     assert "too_large: 1" in markdown and "| exact duplicates (not written again) | 1 |" in markdown
+
+
+def test_worker_processes_parse_exactly_as_one_process_does(prefect_server: str, tmp_path: Path) -> None:
+    from tests.corpus import write_corpus
+
+    write_corpus(tmp_path / "landing", 80, bad_every=11)
+    one = ingest_flow(source=str(tmp_path / "landing"), dest=str(tmp_path / "one"), batch_size=40, workers=1)
+    two = ingest_flow(source=str(tmp_path / "landing"), dest=str(tmp_path / "two"), batch_size=40, workers=2)
+    assert one == two
+    rows_one = {r["story_id"]: (r["headline"], r["body"], r["agency"]) for r in read_stories(str(tmp_path / "one"))}
+    rows_two = {r["story_id"]: (r["headline"], r["body"], r["agency"]) for r in read_stories(str(tmp_path / "two"))}
+    assert rows_one == rows_two and len(rows_one) == one["stories"]
