@@ -19,6 +19,13 @@ SLOW_DOWN = (
 INTERNAL = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>boom</Message></Error>'
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Dropped connections are the point of this proxy: no tracebacks on stderr."""
+
+
 class FaultProxy:
     def __init__(self, upstream: str, throttle_every: int = 0, drop_every: int = 0, fail_after: int = 0) -> None:
         self.upstream = urlsplit(upstream)
@@ -94,7 +101,7 @@ class FaultProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
