@@ -12,7 +12,6 @@ from parsers.dates import parse_datetime
 from parsers.fingerprint import normalize_for_compare
 from schemas.story import Contact, Removed
 
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _CONTACT_ITEM = re.compile(
     r"^(?P<name>.+?)(?:\s+in\s+(?P<location>[^@]+?))?(?:\s+(?:at|on|via)\s+(?P<email>[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+))?\.?$"
 )
@@ -24,7 +23,6 @@ _CREDIT_PART = re.compile(
 _CREDIT_SPLIT = re.compile(
     r"\s*;\s*|,\s*(?=(?:with |and )?(?:additional )?(?:reporting|writing|editing|compiled)\b)", re.IGNORECASE
 )
-_TERMINAL = (".", "!", "?", "…", '"', "”", "’", ":", ";", ")")
 
 
 @dataclass

@@ -169,3 +169,9 @@ def test_headline_repeats_differ_only_in_case_quotes_and_space() -> None:
     )
     assert same_headline("‘We will rebuild,’ mayor says", '"WE WILL REBUILD," MAYOR SAYS')
     assert not same_headline("Oil rises", "Oil falls")
+
+
+def test_contact_and_copyright_examples_match_their_rules() -> None:
+    contact = rules.CONTACT_LINE.match(rules.CONTACT_LINE_EXAMPLE)
+    assert contact is not None and contact.group("role") == "reporter"
+    assert parse_copyright(rules.COPYRIGHT_EXAMPLE) == (rules.COPYRIGHT_EXAMPLE, 2019)
