@@ -118,12 +118,31 @@ def _plausible_cp1252(data: bytes) -> str | None:
     return None
 
 
-def repair_text(text: str) -> str:
-    """Repair UTF-8-as-cp1252 mojibake when present, drop control characters, NFC-normalize."""
+def repair_mojibake(text: str) -> str:
+    """Repair UTF-8-as-cp1252 mojibake when the text shows it (a whole-input property)."""
     if any(lead in text for lead in _MOJIBAKE_LEADS) and _MOJIBAKE.search(text):
         import ftfy  # only paid when the text shows mojibake
 
         text = ftfy.fix_encoding(text)
+    return text
+
+
+def repair_text(text: str) -> str:
+    """Repair mojibake when present, then `clean_text`."""
+    return clean_text(repair_mojibake(text))
+
+
+def strip_controls(text: str) -> str:
+    """Control characters removed (lxml refuses them in the text it is given)."""
+    return _CONTROL.sub("", text)
+
+
+def clean_text(text: str) -> str:
+    """Unix newlines, no control characters, C1 code points read as cp1252, NFC.
+
+    HTML pages get this per extracted string rather than over the whole page: most of a
+    page is markup and scripts, and lxml ignores control characters itself.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.isascii():
         return _CONTROL.sub("", text)  # ASCII is already NFC and has no C1 or no-break spaces

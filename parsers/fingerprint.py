@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+import numpy as np
+
 # Quotes of every style are dropped: a headline quoted ‘so’, "so" or “so” is one headline.
 _QUOTES = str.maketrans(dict.fromkeys("'\"‘’‚‛`´“”„«»″′"))
 _SPACE = re.compile(r"\s+")
@@ -28,40 +30,52 @@ def compute_story_id(agency: str, headline: str, body: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-# Bit-sliced accumulation: each byte of a shingle hash is looked up in a table that spreads
-# its 8 bits into 8 lanes of 16 bits, so summing big integers counts all 64 bit positions at
-# once (about 10x faster than a per-bit loop in Python).
-_LANE = 16
-_BYTE_TABLES: list[list[int]] = [
-    [sum(((value >> bit) & 1) << (_LANE * (8 * byte_index + bit)) for bit in range(8)) for value in range(256)]
-    for byte_index in range(8)
-]
-_LANE_MASK = (1 << _LANE) - 1
-_MAX_SHINGLES = (1 << (_LANE - 1)) - 1
+# Words repeat across stories (a news vocabulary is a few hundred thousand words), so each
+# word is hashed once per process; the shingle hashes are then mixed and counted in numpy.
+_WORD_HASHES: dict[str, int] = {}
+_WORD_CACHE_LIMIT = 500_000
+_K1, _K2, _K3 = (np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _word_hashes(words: list[str]) -> np.ndarray:
+    cache = _WORD_HASHES
+    hashes = [cache.get(word, -1) for word in words]
+    if -1 in hashes:
+        if len(cache) > _WORD_CACHE_LIMIT:
+            cache.clear()
+        for index, value in enumerate(hashes):
+            if value == -1:
+                word = words[index]
+                value = int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+                cache[word] = value
+                hashes[index] = value
+    return np.array(hashes, dtype=np.uint64)
 
 
 def compute_simhash(text: str, shingle: int = 3) -> int:
-    """64-bit simhash over word ``shingle``-grams of ``text`` (case-folded)."""
+    """64-bit simhash over word 3-grams of ``text`` (case-folded).
+
+    Each 3-gram's hash mixes its three word hashes by position (so word order counts) and
+    goes through the splitmix64 finalizer; bit i of the result is set when more than half
+    of the 3-grams have bit i set.
+    """
     words = _WORD.findall(text.casefold())
     if not words:
         return 0
-    grams = (
-        [" ".join(words[i : i + shingle]) for i in range(len(words) - shingle + 1)]
-        if len(words) >= shingle
-        else [" ".join(words)]
-    )
-    grams = grams[:_MAX_SHINGLES]
-    t0, t1, t2, t3, t4, t5, t6, t7 = _BYTE_TABLES
-    total = 0
-    for gram in grams:
-        d = hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest()
-        total += t0[d[0]] + t1[d[1]] + t2[d[2]] + t3[d[3]] + t4[d[4]] + t5[d[5]] + t6[d[6]] + t7[d[7]]
-    half = len(grams) / 2
-    result = 0
-    for position in range(64):
-        if ((total >> (_LANE * position)) & _LANE_MASK) > half:
-            result |= 1 << position
-    return result
+    w = _word_hashes(words)
+    if len(w) >= shingle:
+        grams = (w[:-2] * _K1) ^ (w[1:-1] * _K2) ^ (w[2:] * _K3)
+    else:
+        grams = np.bitwise_xor.reduce(w * _K1, keepdims=True)
+    grams ^= grams >> np.uint64(30)
+    grams *= _M1
+    grams ^= grams >> np.uint64(27)
+    grams *= _M2
+    grams ^= grams >> np.uint64(31)
+    bits = np.unpackbits(grams.astype("<u8").view(np.uint8), bitorder="little").reshape(-1, 64)
+    majority = bits.sum(axis=0, dtype=np.int64) * 2 > len(grams)
+    return int(np.packbits(majority, bitorder="little").view("<u8")[0])
 
 
 def hamming_distance(a: int, b: int) -> int:

@@ -9,14 +9,15 @@ class/id hints) and hands over the winning region's markup.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import cast
 
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 from lxml import etree
-from lxml import html as lxml_html
-from lxml.html import HtmlElement
 
+from parsers.decode import clean_text
 from parsers.htmlmeta import PageMetadata, read_metadata
 from parsers.wire import Draft, agency_hint, find_copyright, parse_credit_line, same_headline
 from schemas.errors import ParseError
@@ -107,11 +108,15 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
-# One pass to rule out the common case (no boilerplate hint at all) before the ordered loop.
-_ANY_NEGATIVE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in NEGATIVE_HINTS), re.I)
 POSITIVE_HINT = re.compile(
     r"article|body|content|entry|main|page|post|text|blog|story|prose|rich-?text|paragraph", re.I
 )
+# The same patterns without re.I, for hint strings lowered first: Python's case-insensitive
+# matching of long alternations is ~3x slower, and pages carry thousands of class strings.
+_NEGATIVE_LOWER = tuple((kind, re.compile(pattern.pattern)) for kind, pattern in NEGATIVE_HINTS)
+_POSITIVE_LOWER = re.compile(POSITIVE_HINT.pattern)
+# One pass to rule out the common case (no boilerplate hint at all) before the ordered loop.
+_ANY_NEGATIVE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in NEGATIVE_HINTS))
 #: Elements whose text is paragraph-like for scoring.
 SCORE_TAGS = frozenset({"p", "pre", "td", "blockquote"})
 BLOCK_TAGS = frozenset(
@@ -174,13 +179,30 @@ _TAG_WEIGHT = {
     "h6": -5,
     "th": -5,
 }
-_SPACE = re.compile(r"\s+")
+#: Inline elements: their text runs on inside the paragraph. They are unwrapped before the
+#: region goes to BeautifulSoup, whose cost follows the number of elements it builds.
+INLINE_TAGS = (
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins",
+    "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var",
+)  # fmt: skip
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, encoding=None)
+# The plain etree parser: lxml.html's element classes cost a Python lookup per node visited.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
+HtmlElement = etree._Element
+
+
+def _squash(text: str) -> str:
+    """Runs of whitespace folded to one space, ends trimmed (str.split is C, faster than re)."""
+    return " ".join(text.split())
+
+
+def _strings(element: HtmlElement) -> Iterator[str]:
+    """The element's text nodes (str: the tree was parsed from str)."""
+    return cast("Iterator[str]", element.itertext())
 
 
 def _text(element: HtmlElement) -> str:
-    return _SPACE.sub(" ", element.text_content()).strip()
+    return _squash("".join(_strings(element)))
 
 
 def _hints(element: HtmlElement) -> str:
@@ -196,11 +218,12 @@ def negative_kind(element: HtmlElement) -> str | None:
 @lru_cache(maxsize=16384)
 def _kind_for_hints(hints: str) -> str | None:
     # Pages repeat the same class strings thousands of times: decide each string once.
+    hints = hints.lower()
     if not _ANY_NEGATIVE.search(hints):
         return None
-    for kind, pattern in NEGATIVE_HINTS:
+    for kind, pattern in _NEGATIVE_LOWER:
         if pattern.search(hints):
-            if kind not in ("advertisement", "navigation") and POSITIVE_HINT.search(hints):
+            if kind not in ("advertisement", "navigation") and _POSITIVE_LOWER.search(hints):
                 return None
             return kind
     return None
@@ -208,7 +231,21 @@ def _kind_for_hints(hints: str) -> str | None:
 
 def _visible_text(element: HtmlElement) -> str:
     """Text of an element with its text nodes kept apart ("Home World", not "HomeWorld")."""
-    return _SPACE.sub(" ", " ".join(str(t) for t in element.itertext())).strip()
+    return _squash(" ".join(_strings(element)))
+
+
+def drop_tree(element: HtmlElement) -> None:
+    """Remove ``element`` and its subtree, keeping its tail text in the document."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
 
 
 def _drop(element: HtmlElement, kind: str | None, removed: list[Removed]) -> None:
@@ -216,7 +253,7 @@ def _drop(element: HtmlElement, kind: str | None, removed: list[Removed]) -> Non
         text = _visible_text(element)
         if text:
             removed.append(Removed(kind, text))
-    element.drop_tree()
+    drop_tree(element)
 
 
 def holds_story_text(element: HtmlElement) -> bool:
@@ -237,14 +274,13 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
     ``use_hints=False`` keeps elements that only their class/id marks as boilerplate (the
     retry for pages whose markup names everything "content-sidebar-wrapper").
     """
+    # Scripts, styles, embeds: gone in one C call (their tails stay), so the loop below
+    # visits fewer elements.
+    etree.strip_elements(body, *DROP_TAGS, with_tail=False)
     doomed: list[tuple[HtmlElement, str | None]] = []
-    for element in body.iter():
-        if not isinstance(element.tag, str):
-            continue
-        tag = element.tag.lower()
-        if tag in DROP_TAGS:
-            doomed.append((element, None))
-        elif (
+    for element in body.iter(etree.Element):
+        tag = element.tag
+        if (
             element.get("hidden") is not None
             or element.get("aria-hidden") == "true"
             or _HIDDEN_STYLE.search(element.get("style", ""))
@@ -267,7 +303,7 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
 def _link_density(element: HtmlElement, text_length: int) -> float:
     if text_length == 0:
         return 0.0
-    links = sum(len(_SPACE.sub(" ", a.text_content()).strip()) for a in element.iter("a"))
+    links = sum(len(_text(a)) for a in element.iter("a"))
     return min(1.0, links / text_length)
 
 
@@ -278,6 +314,42 @@ def _is_paragraph_like(element: HtmlElement) -> bool:
     if tag in ("div", "section", "span") and (element.text or "").strip():
         return not any(isinstance(child.tag, str) and child.tag in BLOCK_TAGS for child in element)
     return False
+
+
+class _FinalScores(dict[HtmlElement, float]):
+    """Scores discounted by link density, computed only for the elements that can matter.
+
+    Link density needs the text of a whole subtree, so it is worked out lazily: the best
+    element is found by visiting candidates from the highest raw score down and stopping
+    once a raw score (an upper bound: the discount only lowers a positive score) falls
+    below the best final score seen. Elements without a raw score have no final score.
+    """
+
+    def __init__(self, raw: dict[HtmlElement, float]) -> None:
+        super().__init__()
+        self.raw = raw
+
+    def __missing__(self, element: HtmlElement) -> float:
+        raw = self.raw[element]  # KeyError for elements that were never scored
+        value = raw * (1 - _link_density(element, len(_text(element))))
+        self[element] = value
+        return value
+
+    def __contains__(self, element: object) -> bool:
+        return element in self.raw
+
+    def get(self, element: HtmlElement, default: float = 0.0) -> float:  # type: ignore[override]
+        return self[element] if element in self.raw else default
+
+    def best(self) -> HtmlElement:
+        ranked = sorted(self.raw, key=self.raw.__getitem__, reverse=True)
+        top, top_score = ranked[0], self[ranked[0]]
+        for element in ranked[1:]:
+            if self.raw[element] <= top_score and top_score > 0:
+                break
+            if self[element] > top_score:
+                top, top_score = element, self[element]
+        return top
 
 
 def find_article_region(body: HtmlElement) -> list[HtmlElement]:
@@ -302,8 +374,8 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
             scores[ancestor] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
     if not scores:
         return [body]
-    final = {el: s * (1 - _link_density(el, len(_text(el)))) for el, s in scores.items()}
-    top = max(final, key=lambda el: final[el])
+    final = _FinalScores(scores)
+    top = final.best()
     # Readability's rule: when the parent holds several strong candidates, the story spans them.
     parent = top.getparent()
     if parent is not None and parent.tag not in ("html",):
@@ -354,7 +426,7 @@ def _paragraphs_from_soup(soup: BeautifulSoup) -> list[str]:
     parts: list[str] = []
 
     def flush() -> None:
-        text = _SPACE.sub(" ", "".join(parts)).strip()
+        text = _squash("".join(parts))
         if text:
             paragraphs.append(text)
         parts.clear()
@@ -391,7 +463,7 @@ def _outer_text_blocks(body: HtmlElement, region: list[HtmlElement]) -> list[str
         parent = element.getparent()
         # An element's text belongs to it; its tail belongs to its parent.
         if element not in inside and element.text and element.text.strip():
-            blocks.append(_SPACE.sub(" ", element.text).strip())
+            blocks.append(_squash(element.text))
         if (
             element is not body
             and parent is not None
@@ -399,7 +471,7 @@ def _outer_text_blocks(body: HtmlElement, region: list[HtmlElement]) -> list[str
             and element.tail
             and element.tail.strip()
         ):
-            blocks.append(_SPACE.sub(" ", element.tail).strip())
+            blocks.append(_squash(element.tail))
     return blocks
 
 
@@ -410,17 +482,28 @@ def extract_paragraphs(body: HtmlElement, *, use_hints: bool) -> tuple[list[Remo
     region = find_article_region(body)
     clean_region(region, removed)
     removed.extend(Removed("boilerplate", text) for text in _outer_text_blocks(body, region))
+    for root in region:
+        etree.strip_tags(root, *INLINE_TAGS)
+        for element in root.iter():
+            element.attrib.clear()
     markup = "".join(etree.tostring(el, encoding="unicode", method="html", with_tail=False) for el in region)
     soup = BeautifulSoup(markup, "lxml")
     return removed, _paragraphs_from_soup(soup)
 
 
+def _parse_page(page: str) -> HtmlElement:
+    try:
+        tree = etree.fromstring(page, parser=_PARSER)
+    except (etree.LxmlError, ValueError) as exc:
+        raise ParseError("bad_html", f"lxml could not parse the page: {exc}") from exc
+    if tree is None:
+        raise ParseError("bad_html", "lxml found no document in the page")
+    return tree
+
+
 def parse_html_document(page: str) -> Draft:
     """Turn an HTML page into a Draft: metadata fields plus the article's paragraphs."""
-    try:
-        tree = lxml_html.document_fromstring(page, parser=_PARSER)
-    except (etree.ParserError, ValueError) as exc:
-        raise ParseError("bad_html", f"lxml could not parse the page: {exc}") from exc
+    tree = _parse_page(page)
     meta: PageMetadata = read_metadata(tree)
     body = tree.find("body")
     if body is None:
@@ -429,13 +512,18 @@ def parse_html_document(page: str) -> Draft:
     if sum(len(p) for p in paragraphs) < 250:
         # Too little survived: the class/id hints probably hit a wrapper. Retry without them
         # on a fresh tree (re-parsing is cheaper than copying every tree up front).
-        fresh = lxml_html.document_fromstring(page, parser=_PARSER)
+        fresh = _parse_page(page)
         fresh_body = fresh.find("body")
         retry_removed, retry_paragraphs = extract_paragraphs(
             fresh_body if fresh_body is not None else fresh, use_hints=False
         )
         if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
             removed, paragraphs = retry_removed, retry_paragraphs
+    # The page itself was not cleaned (parsers.story): clean what was taken from it.
+    paragraphs = [clean_text(p) for p in paragraphs]
+    removed = [Removed(item.kind, clean_text(item.text)) for item in removed]
+    meta.title, meta.h1 = (clean_text(t) if t else t for t in (meta.title, meta.h1))
+    meta.authors = [clean_text(a) for a in meta.authors]
     headline = meta.title or meta.h1
     if meta.h1 and headline and not same_headline(meta.h1, headline) and len(meta.h1) > 10:
         # The on-page headline is what readers saw; og:title often carries a site suffix.

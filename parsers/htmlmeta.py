@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lxml import html as lxml_html
+from lxml import etree
 
 from parsers.dates import parse_datetime
 
@@ -59,7 +59,7 @@ class PageMetadata:
     article_body: str | None = None
 
 
-def _meta_values(tree: lxml_html.HtmlElement) -> dict[str, str]:
+def _meta_values(tree: etree._Element) -> dict[str, str]:
     values: dict[str, str] = {}
     for meta in tree.iter("meta"):
         key = (
@@ -73,7 +73,7 @@ def _meta_values(tree: lxml_html.HtmlElement) -> dict[str, str]:
     return values
 
 
-def _json_ld_objects(tree: lxml_html.HtmlElement) -> list[dict[str, Any]]:
+def _json_ld_objects(tree: etree._Element) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
     for script in tree.iter("script"):
         if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
@@ -109,7 +109,7 @@ def _types(obj: dict[str, Any]) -> str:
     return " ".join(value) if isinstance(value, list) else str(value)
 
 
-def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
+def read_metadata(tree: etree._Element) -> PageMetadata:
     """Collect the page's own statements about the story."""
     meta = _meta_values(tree)
     found = PageMetadata()
@@ -131,7 +131,7 @@ def read_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
         found.title = next((meta[k] for k in TITLE_META if k in meta), None)
     h1 = tree.find(".//h1")
     if h1 is not None:
-        found.h1 = " ".join(h1.text_content().split()) or None
+        found.h1 = " ".join("".join(str(t) for t in h1.itertext()).split()) or None
     if found.title is None:
         found.title = found.h1
     if found.title is None:

@@ -246,3 +246,28 @@ PUBLISHED_LINE = re.compile(
     r"^(?:published|updated|date|posted|first published)(?: on| at)?\s*[:\-]\s*(?P<value>.{6,60})$",
     re.IGNORECASE,
 )
+
+
+# --- One-pass prefilters --------------------------------------------------------------
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+_SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.DOTALL, "s"), (re.MULTILINE, "m"))
+
+
+def any_of(table: tuple[Rule, ...]) -> re.Pattern[str]:
+    """One pattern matching exactly what some rule of ``table`` matches.
+
+    Most paragraphs match no rule; one regex call rules them out instead of one call per
+    rule (each rule keeps its own flags as a scoped group). Callers then find the rule.
+    """
+    parts = []
+    for rule in table:
+        body = _NAMED_GROUP.sub("(?:", rule.pattern.pattern)
+        on = "".join(letter for flag, letter in _SCOPED_FLAGS if rule.pattern.flags & flag)
+        off = "".join(letter for flag, letter in _SCOPED_FLAGS if not rule.pattern.flags & flag)
+        parts.append(f"(?{on}-{off}:{body})" if off else f"(?{on}:{body})")
+    return re.compile("|".join(parts))
+
+
+ANY_LINE_RULE = any_of(LINE_RULES)
+ANY_CREDIT_RULE = any_of(CREDIT_RULES)
+ANY_TRAILER_RULE = any_of(TRAILER_RULES)

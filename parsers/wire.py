@@ -48,7 +48,7 @@ class Draft:
 def match_line_rule(text: str) -> rules.Rule | None:
     """The boilerplate rule a whole line/block matches, if any (short blocks only)."""
     stripped = text.strip()
-    if not stripped or len(stripped) > 240:
+    if not stripped or len(stripped) > 240 or not rules.ANY_LINE_RULE.fullmatch(stripped):
         return None
     for rule in rules.LINE_RULES:
         if rule.pattern.fullmatch(stripped):
@@ -100,7 +100,7 @@ def parse_contacts(role_word: str, rest: str) -> list[Contact]:
 def parse_credit_line(text: str) -> tuple[str, list[str], list[str]] | None:
     """If ``text`` is a credit line, return ``(kind, reporters, editors)``."""
     stripped = text.strip()
-    if len(stripped) > 400:
+    if len(stripped) > 400 or not rules.ANY_CREDIT_RULE.match(stripped):
         return None
     for rule in rules.CREDIT_RULES:
         match = rule.pattern.match(stripped)
@@ -178,7 +178,7 @@ def lift_plain_dateline(paragraph: str) -> tuple[str, str, str] | None:
 def is_trailer(text: str) -> bool:
     """True for sign-offs and standard wire trailers ("Reuter", "(END)", AFP desk codes)."""
     stripped = text.strip()
-    return len(stripped) < 120 and any(r.pattern.fullmatch(stripped) for r in rules.TRAILER_RULES)
+    return len(stripped) < 120 and rules.ANY_TRAILER_RULE.fullmatch(stripped) is not None
 
 
 def agency_hint(text: str) -> str | None:
@@ -212,12 +212,14 @@ def apply_wire_rules(draft: Draft) -> Draft:
     """
     kept: list[str] = []
     tag_seen = False
+    headline = normalize_for_compare(draft.headline) if draft.headline else None
     hint_text: list[str] = []
     for index, paragraph in enumerate(draft.paragraphs):
         text = paragraph.strip()
         if not text:
             continue
-        if draft.headline and same_headline(text, draft.headline):
+        # A repeat is never much longer than the headline: skip normalizing body paragraphs.
+        if headline and len(text) <= 2 * len(headline) + 16 and normalize_for_compare(text) == headline:
             draft.removed.append(Removed("duplicate_headline", text))
             continue
         rule = match_line_rule(text)

@@ -77,3 +77,16 @@ def test_sniffing() -> None:
     assert sniff_format(b"<!DOCTYPE html><html><body></body></html>") == "html"
     assert sniff_format(b"\xef\xbb\xbf<html><p>x</p></html>") == "html"
     assert sniff_format(b"Headline\n\n(Reuters) - a < b and c > d") == "text"
+
+
+def test_script_and_style_text_never_reaches_body_or_removed() -> None:
+    page = (
+        b"<html lang='en'><body><div class='ad-slot'><script>loadAd('top');</script></div>"
+        b"<article><h1>Port strike ends</h1><style>.x{color:red}</style>"
+        + b"<p>Dock workers returned to work on Monday after a week-long strike, the union said, "
+        b"ending a dispute that had stranded hundreds of containers at the port.</p>" * 3
+        + b"<script>var tracking = 1;</script></article></body></html>"
+    )
+    story = parse_story(page, "page.html")
+    assert "loadAd" not in story.body and "tracking" not in story.body and "color:red" not in story.body
+    assert all("loadAd" not in r.text and "tracking" not in r.text for r in story.removed)

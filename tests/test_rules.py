@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from parsers import rules
@@ -15,6 +18,7 @@ from parsers.wire import (
     same_headline,
 )
 
+GOLDEN = Path(__file__).parent / "golden"
 ALL_LINE_RULES = [pytest.param(r, id=r.name) for r in rules.LINE_RULES]
 
 
@@ -175,3 +179,24 @@ def test_contact_and_copyright_examples_match_their_rules() -> None:
     contact = rules.CONTACT_LINE.match(rules.CONTACT_LINE_EXAMPLE)
     assert contact is not None and contact.group("role") == "reporter"
     assert parse_copyright(rules.COPYRIGHT_EXAMPLE) == (rules.COPYRIGHT_EXAMPLE, 2019)
+
+
+PREFILTERS = [
+    pytest.param(rules.ANY_LINE_RULE, rules.LINE_RULES, "fullmatch", id="line"),
+    pytest.param(rules.ANY_CREDIT_RULE, rules.CREDIT_RULES, "match", id="credit"),
+    pytest.param(rules.ANY_TRAILER_RULE, rules.TRAILER_RULES, "fullmatch", id="trailer"),
+]
+
+
+@pytest.mark.parametrize(("combined", "table", "how"), PREFILTERS)
+def test_prefilter_agrees_with_its_rules(combined: re.Pattern[str], table: tuple[rules.Rule, ...], how: str) -> None:
+    """The one-pass prefilter matches a line exactly when one of its rules does."""
+    lines = {rule.example for table_ in (rules.LINE_RULES, rules.CREDIT_RULES, rules.TRAILER_RULES) for rule in table_}
+    for path in GOLDEN.iterdir():
+        if path.suffix == ".txt":
+            lines.update(line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines())
+    lines.update(example.lower() for example in list(lines)[:200])  # case variants meet the scoped flags
+    assert len(lines) > 200
+    for line in sorted(lines):
+        expected = any(getattr(rule.pattern, how)(line) for rule in table)
+        assert (getattr(combined, how)(line) is not None) == expected, line

@@ -1,0 +1,75 @@
+"""Language detection: declared tags win, detection covers agency languages, and the
+prepared-model cache is built once, reused, and never needed for correctness."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from parsers.language import detect_language, normalize_language_tag
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = {
+    "en": "The central bank raised interest rates on Thursday, citing stubborn inflation and a tight labour market.",
+    "de": "Die Zentralbank hat am Donnerstag die Zinsen angehoben und verwies auf die hartnäckige Inflation.",
+    "fr": "La banque centrale a relevé jeudi ses taux d'intérêt, invoquant une inflation persistante.",
+    "pl": "Bank centralny podniósł w czwartek stopy procentowe, powołując się na uporczywą inflację.",
+    "es": "El banco central subió el jueves los tipos de interés, citando una inflación persistente.",
+    "it": "La banca centrale ha alzato giovedì i tassi di interesse, citando un'inflazione persistente.",
+    "ru": "Центральный банк в четверг повысил процентные ставки, сославшись на устойчивую инфляцию.",
+    "ar": "رفع البنك المركزي أسعار الفائدة يوم الخميس مشيرا إلى استمرار التضخم.",
+}
+
+
+@pytest.mark.parametrize("code", sorted(SAMPLES))
+def test_detects_agency_languages(code: str) -> None:
+    assert detect_language(SAMPLES[code]) == code
+
+
+def test_declared_tag_wins_and_is_normalized() -> None:
+    assert detect_language(SAMPLES["de"], "en-GB") == "en"
+    assert normalize_language_tag("pt_BR") == "pt"
+    assert normalize_language_tag("x-klingon") is None
+    assert detect_language(SAMPLES["fr"], "not a tag") == "fr"
+
+
+def test_only_the_start_of_a_long_body_is_read() -> None:
+    # A German story with a long English quote block at the end is still German.
+    body = " ".join([SAMPLES["de"]] * 12) + " " + " ".join([SAMPLES["en"]] * 40)
+    assert detect_language(body) == "de"
+
+
+def _detect_in_child(cache: Path) -> dict[str, object]:
+    code = (
+        "import json, sys\n"
+        "from parsers.language import detect_language\n"
+        f"print(json.dumps({{c: detect_language(t) for c, t in {SAMPLES!r}.items()}}))\n"
+    )
+    env = dict(os.environ, WIRE_INGEST_CACHE_DIR=str(cache))
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    return {"detected": json.loads(done.stdout), "stderr": done.stderr}
+
+
+def test_model_cache_is_prepared_once_then_reused(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = _detect_in_child(cache)
+    folders = list(cache.iterdir())
+    assert len(folders) == 1 and folders[0].name.startswith("py3langid-")
+    files = {p.name: p.stat().st_mtime_ns for p in folders[0].iterdir()}
+    assert {"ptc.npy", "pc.npy", "classes.npy", "nextmove.npy", "row.npy", "output.npy"} <= set(files)
+    second = _detect_in_child(cache)
+    assert {p.name: p.stat().st_mtime_ns for p in folders[0].iterdir()} == files  # reused, not rewritten
+    assert first["detected"] == second["detected"] == {code: code for code in SAMPLES}
+
+
+def test_unusable_cache_falls_back_to_the_shipped_model(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    result = _detect_in_child(blocker)
+    assert result["detected"] == {code: code for code in SAMPLES}
+    assert "language model cache unusable" in str(result["stderr"])
