@@ -9,7 +9,8 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas.story import FILE_SCHEMA, SCHEMA_VERSION, Story, stories_to_table
+from schemas.arrow import FILE_SCHEMA, stories_to_table
+from schemas.story import SCHEMA_VERSION, Story
 
 STORIES_PREFIX = "stories/"
 #: Low-cardinality columns kept dictionary-encoded in Parquet.

@@ -50,15 +50,28 @@ def resolve_workers(workers: int) -> int:
     return min(os.cpu_count() or 1, 8) if workers <= 0 else workers
 
 
-_POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOLS: dict[tuple[int, bool], ProcessPoolExecutor] = {}
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    if workers not in _POOLS:
-        # forkserver: workers start from a clean process, not a fork of one running Prefect's threads.
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-    return _POOLS[workers]
+def _pool(workers: int, fork: bool = False) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes, started once per process.
+
+    The default start method is forkserver: workers start from a clean process, not a fork
+    of one running Prefect's threads. ``fork=True`` is for single-threaded callers (the
+    ``parse`` command): workers inherit the loaded parsers and language model at no cost.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    fork = fork and "fork" in methods
+    if (workers, fork) not in _POOLS:
+        if fork:
+            from parsers.language import preload
+
+            preload()  # loaded once here, shared copy-on-write by every worker
+            method = "fork"
+        else:
+            method = "forkserver" if "forkserver" in methods else "spawn"
+        _POOLS[workers, fork] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    return _POOLS[workers, fork]
 
 
 @atexit.register
@@ -69,9 +82,15 @@ def _shutdown_pools() -> None:
 
 
 def parse_payloads(
-    payloads: list[tuple[str, bytes]], *, default_agency: str | None, max_bytes: int, workers: int
+    payloads: list[tuple[str, bytes]],
+    *,
+    default_agency: str | None,
+    max_bytes: int,
+    workers: int,
+    fork: bool = False,
 ) -> list[Story | Quarantined]:
-    """Parse ``(uri, bytes)`` pairs, in order, in-process or on ``workers`` processes."""
+    """Parse ``(uri, bytes)`` pairs, in order, in-process or on ``workers`` processes
+    (``fork``: see `_pool`)."""
     count = resolve_workers(workers)
     if count <= 1 or len(payloads) < MIN_INPUTS_FOR_POOL:
         return [parse_payload(uri, data, default_agency, max_bytes) for uri, data in payloads]
@@ -79,7 +98,7 @@ def parse_payloads(
     blobs = [data for _, data in payloads]
     chunk = max(1, len(payloads) // (count * 4))
     return list(
-        _pool(count).map(
+        _pool(count, fork).map(
             parse_payload, uris, blobs, [default_agency] * len(uris), [max_bytes] * len(uris), chunksize=chunk
         )
     )

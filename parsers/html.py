@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 from lxml import etree
 
-from parsers.decode import clean_text
+from parsers.decode import clean_text, strip_controls
 from parsers.htmlmeta import PageMetadata, read_metadata
 from parsers.wire import Draft, agency_hint, find_copyright, parse_credit_line, same_headline
 from schemas.errors import ParseError
@@ -241,10 +241,16 @@ def drop_tree(element: HtmlElement) -> None:
         return
     if element.tail:
         previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
+        try:
+            if previous is not None:
+                previous.tail = (previous.tail or "") + element.tail
+            else:
+                parent.text = (parent.text or "") + element.tail
+        except ValueError:  # lxml keeps control characters it parsed but refuses them here
+            if previous is not None:
+                previous.tail = strip_controls((previous.tail or "") + element.tail)
+            else:
+                parent.text = strip_controls((parent.text or "") + element.tail)
     parent.remove(element)
 
 
@@ -268,6 +274,9 @@ def holds_story_text(element: HtmlElement) -> bool:
     return False
 
 
+_NO_ATTRS: dict[str, str] = {}
+
+
 def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = True) -> None:
     """Drop non-content elements: scripts, hidden parts, navigation, widgets, ads, captions.
 
@@ -280,16 +289,21 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
     doomed: list[tuple[HtmlElement, str | None]] = []
     for element in body.iter(etree.Element):
         tag = element.tag
-        if (
-            element.get("hidden") is not None
-            or element.get("aria-hidden") == "true"
-            or _HIDDEN_STYLE.search(element.get("style", ""))
+        # One C call for all attributes: most elements have none or only a class.
+        attrs = cast("dict[str, str]", dict(element.items())) if len(element.attrib) else _NO_ATTRS
+        if attrs and (
+            "hidden" in attrs
+            or attrs.get("aria-hidden") == "true"
+            or ("style" in attrs and _HIDDEN_STYLE.search(attrs["style"]))
         ):
             doomed.append((element, "boilerplate"))
         elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not holds_story_text(element)):
             doomed.append((element, STRUCTURAL_KINDS[tag]))
-        elif use_hints and tag not in ("body", "html", "article", "main", "h1"):
-            kind = negative_kind(element)
+        elif attrs and use_hints and tag not in ("body", "html", "article", "main", "h1"):
+            hints = (
+                f"{attrs.get('class', '')} {attrs.get('id', '')} {attrs.get('role', '')} {attrs.get('itemprop', '')}"
+            )
+            kind = _kind_for_hints(hints.strip())
             if kind and not holds_story_text(element):
                 doomed.append((element, kind))
     dropped: set[HtmlElement] = set()

@@ -112,6 +112,13 @@ def _identifier() -> Any:
     return identifier
 
 
+def preload() -> None:
+    """Load the model now (before forking workers that should share it)."""
+    import parsers.html  # noqa: F401  (the HTML parser's import is as costly; share it too)
+
+    _identifier()
+
+
 def normalize_language_tag(tag: str | None) -> str | None:
     """ "en-US" -> "en"; None for tags that are not ISO 639-1 based."""
     if not tag:

@@ -1,21 +1,17 @@
-"""The stories record, its Arrow schema (defined once) and validation."""
+"""The stories record and its validation; the Arrow schema is in schemas.arrow
+(imported on its own so that parsing never loads pyarrow)."""
 
 from schemas.errors import ConfigError, ParseError, StorageError, ValidationError, WireIngestError
 from schemas.story import (
-    ARROW_SCHEMA,
-    FILE_SCHEMA,
     PARTITION_COLUMNS,
     SCHEMA_VERSION,
     Contact,
     Removed,
     Story,
-    stories_to_table,
     validate_story,
 )
 
 __all__ = [
-    "ARROW_SCHEMA",
-    "FILE_SCHEMA",
     "PARTITION_COLUMNS",
     "SCHEMA_VERSION",
     "ConfigError",
@@ -26,6 +22,5 @@ __all__ = [
     "Story",
     "ValidationError",
     "WireIngestError",
-    "stories_to_table",
     "validate_story",
 ]

@@ -1,4 +1,4 @@
-"""The Story record and the stories dataset's Arrow schema, version 1.
+"""The Story record, version 1 of the stories schema (its Arrow form: schemas.arrow).
 
 Everything else (Parquet files, JSON output of ``wire-ingest parse``, validation)
 derives from the definitions here. Changing a column's name or type is a schema
@@ -13,60 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
 SCHEMA_VERSION = 1
 
 #: Columns that live in the object key (hive style), not inside the Parquet file.
 PARTITION_COLUMNS = ("agency",)
 
-_DICT = pa.dictionary(pa.int32(), pa.string())
-
-CONTACT_TYPE = pa.struct(
-    [
-        pa.field("role", pa.string()),
-        pa.field("name", pa.string()),
-        pa.field("email", pa.string()),
-        pa.field("location", pa.string()),
-    ]
-)
-REMOVED_TYPE = pa.struct([pa.field("kind", pa.string()), pa.field("text", pa.string())])
-
-ARROW_SCHEMA = pa.schema(
-    [
-        pa.field("story_id", pa.string(), nullable=False),
-        pa.field("agency", _DICT, nullable=False),
-        pa.field("headline", pa.string(), nullable=False),
-        pa.field("dateline", pa.string()),
-        pa.field("byline", pa.list_(pa.string()), nullable=False),
-        pa.field("editors", pa.list_(pa.string()), nullable=False),
-        pa.field("contacts", pa.list_(CONTACT_TYPE), nullable=False),
-        pa.field("published_at", pa.timestamp("us", tz="UTC")),
-        pa.field("copyright", pa.string()),
-        pa.field("copyright_year", pa.int16()),
-        pa.field("language", _DICT, nullable=False),
-        pa.field("body", pa.string(), nullable=False),
-        pa.field("paragraphs", pa.list_(pa.string()), nullable=False),
-        pa.field("word_count", pa.int32(), nullable=False),
-        pa.field("removed", pa.list_(REMOVED_TYPE), nullable=False),
-        pa.field("content_sha256", pa.string(), nullable=False),
-        pa.field("simhash", pa.uint64(), nullable=False),
-        pa.field("duplicate_of", pa.string()),
-        pa.field("input_format", _DICT, nullable=False),
-        pa.field("source_uri", pa.string(), nullable=False),
-        pa.field("source_sha256", pa.string(), nullable=False),
-        pa.field("url", pa.string()),
-        pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("pipeline_version", pa.string(), nullable=False),
-    ],
-    metadata={
-        "wire_ingest.schema": "stories",
-        "wire_ingest.schema_version": str(SCHEMA_VERSION),
-    },
-)
-
-#: The schema of one Parquet file: the dataset schema less the partition columns.
-FILE_SCHEMA = pa.schema([f for f in ARROW_SCHEMA if f.name not in PARTITION_COLUMNS], metadata=ARROW_SCHEMA.metadata)
 
 REMOVED_KINDS = frozenset(
     {
@@ -210,10 +161,3 @@ def validate_story(story: Story) -> list[str]:
     if not story.source_uri:
         problems.append("source_uri is empty")
     return problems
-
-
-def stories_to_table(stories: list[Story], schema: pa.Schema = ARROW_SCHEMA) -> pa.Table:
-    """Build an Arrow table of ``stories`` with ``schema`` (columns missing from it are dropped)."""
-    rows = [story.to_row() for story in stories]
-    columns = {f.name: [row[f.name] for row in rows] for f in schema}
-    return pa.Table.from_pydict(columns, schema=schema)

@@ -84,9 +84,23 @@ def test_script_and_style_text_never_reaches_body_or_removed() -> None:
         b"<html lang='en'><body><div class='ad-slot'><script>loadAd('top');</script></div>"
         b"<article><h1>Port strike ends</h1><style>.x{color:red}</style>"
         + b"<p>Dock workers returned to work on Monday after a week-long strike, the union said, "
-        b"ending a dispute that had stranded hundreds of containers at the port.</p>" * 3
+        b"ending a dispute that had stranded hundreds of containers at the port.</p>"
+        * 3
         + b"<script>var tracking = 1;</script></article></body></html>"
     )
     story = parse_story(page, "page.html")
     assert "loadAd" not in story.body and "tracking" not in story.body and "color:red" not in story.body
     assert all("loadAd" not in r.text and "tracking" not in r.text for r in story.removed)
+
+
+def test_control_characters_anywhere_in_html_are_dropped() -> None:
+    sentence = "Dock workers returned to work on Monday after a week-long strike, the union said.\x1f "
+    page = (
+        "<html><body><nav>Home\x01</nav><script>x=1</script>\x1f tail\x0b text"
+        f"<article class='story\x02'><h1>Strike\x07 ends</h1><p>{sentence * 4}</p>"
+        f"<aside>Related\x1e</aside>\x1f<p>{sentence * 3}</p></article></body></html>"
+    ).encode()
+    story = parse_story(page, "page.html")
+    everything = story.body + story.headline + "".join(r.text for r in story.removed)
+    assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in everything)
+    assert story.headline == "Strike ends"

@@ -10,7 +10,8 @@ import pyarrow as pa
 
 from flows.dataset import encode_parquet, read_table
 from parsers import parse_story
-from schemas import ARROW_SCHEMA, FILE_SCHEMA, SCHEMA_VERSION, stories_to_table, validate_story
+from schemas import SCHEMA_VERSION, validate_story
+from schemas.arrow import ARROW_SCHEMA, FILE_SCHEMA, stories_to_table
 from schemas.story import Story
 
 SEED = Path(__file__).resolve().parent / "golden" / "bloomberg-idlib.txt"
