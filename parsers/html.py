@@ -8,6 +8,7 @@ class/id hints) and hands over the winning region's markup.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -109,7 +110,7 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 POSITIVE_HINT = re.compile(
-    r"article|body|content|entry|main|page|post|text|blog|story|prose|rich-?text|paragraph", re.I
+    r"article|body|content|entry|main|page|post(?!s)|text|blog|story|prose|rich-?text|paragraph", re.I
 )
 # The same patterns without re.I, for hint strings lowered first: Python's case-insensitive
 # matching of long alternations is ~3x slower, and pages carry thousands of class strings.
@@ -275,6 +276,25 @@ def holds_story_text(element: HtmlElement) -> bool:
 
 
 _NO_ATTRS: dict[str, str] = {}
+_WHOLE_BLOCK = "related_links:parent"
+_HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+
+
+def _opened_block(element: HtmlElement, kind: str) -> str:
+    """A "related stories" heading that opens its block marks the whole block as related links
+    (the teasers under it carry no hint of their own); any other hit marks the element only."""
+    parent = element.getparent()
+    if (
+        kind == "related_links"
+        and element.tag in _HEADINGS
+        and element.getprevious() is None
+        and parent is not None
+        and parent.tag not in ("body", "html", "main")
+        and parent.find(".//h1") is None
+        and not (parent.text or "").strip()
+    ):
+        return _WHOLE_BLOCK
+    return kind
 
 
 def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = True) -> None:
@@ -305,9 +325,11 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             )
             kind = _kind_for_hints(hints.strip())
             if kind and not holds_story_text(element):
-                doomed.append((element, kind))
+                doomed.append((element, _opened_block(element, kind)))
     dropped: set[HtmlElement] = set()
     for element, kind in doomed:
+        if kind == _WHOLE_BLOCK:
+            element, kind = cast(HtmlElement, element.getparent()), "related_links"
         if any(ancestor in dropped for ancestor in element.iterancestors()):
             continue
         dropped.add(element)
@@ -328,6 +350,22 @@ def _is_paragraph_like(element: HtmlElement) -> bool:
     if tag in ("div", "section", "span") and (element.text or "").strip():
         return not any(isinstance(child.tag, str) and child.tag in BLOCK_TAGS for child in element)
     return False
+
+
+_LOOSE_TEXT_HOLDERS = frozenset({"div", "section", "article", "main", "td", "center"})
+
+
+def _loose_text(element: HtmlElement) -> str:
+    """Text of ``element`` outside its block children: its own text, its inline children,
+    and the tails between children."""
+    if element.tag not in _LOOSE_TEXT_HOLDERS:
+        return ""
+    parts = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS and child.tag != "img":
+            parts.extend(_strings(child))
+        parts.append(child.tail or "")
+    return _squash("".join(parts))
 
 
 class _FinalScores(dict[HtmlElement, float]):
@@ -369,14 +407,19 @@ class _FinalScores(dict[HtmlElement, float]):
 def find_article_region(body: HtmlElement) -> list[HtmlElement]:
     """The element(s) holding the story: best-scored container plus its related siblings."""
     scores: dict[HtmlElement, float] = {}
-    for element in body.iter():
-        if not isinstance(element.tag, str) or not _is_paragraph_like(element):
-            continue
-        text = _text(element)
+    for element in body.iter(etree.Element):
+        if _is_paragraph_like(element):
+            text = _text(element)
+            holders: Iterator[HtmlElement] = element.iterancestors()
+        else:
+            # Text written straight into a container between its blocks ("<div><h1/>Story
+            # text<br>more text<div class=share/></div>") is a paragraph of that container.
+            text = _loose_text(element)
+            holders = itertools.chain((element,), element.iterancestors())
         if len(text) < 25:
             continue
         score = 1 + text.count(",") + text.count("،") + text.count("，") + min(len(text) // 100, 3)
-        for level, ancestor in enumerate(element.iterancestors()):
+        for level, ancestor in enumerate(holders):
             if level > 3 or ancestor.tag == "html":
                 break
             if ancestor not in scores:
@@ -422,13 +465,18 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
 def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
     """Inside the region, drop link lists and widgets that survived pruning."""
     for root in region:
-        for element in list(root.iter("ul", "ol", "div", "section", "table", "dl")):
+        for element in list(root.iter("ul", "ol", "div", "section", "table", "dl", "p")):
             if element.getparent() is None:
                 continue
             text = _text(element)
             if not text:
                 continue
             density = _link_density(element, len(text))
+            if element.tag == "p":
+                # A paragraph that is nothing but a run of links: category tags, "see also".
+                if density > 0.9 and len(element.findall(".//a")) >= 2:
+                    _drop(element, "related_links", removed)
+                continue
             paragraphs = len(element.findall(".//p"))
             if density > 0.5 or (density > 0.25 and len(text) < 600 and paragraphs <= 1 and element.tag != "div"):
                 _drop(element, "related_links", removed)
