@@ -222,12 +222,13 @@ def _kind_for_hints(hints: str) -> str | None:
     hints = hints.lower()
     if not _ANY_NEGATIVE.search(hints):
         return None
-    for kind, pattern in _NEGATIVE_LOWER:
-        if pattern.search(hints):
-            if kind not in ("advertisement", "navigation") and _POSITIVE_LOWER.search(hints):
-                return None
+    matched = [kind for kind, pattern in _NEGATIVE_LOWER if pattern.search(hints)]
+    # Ads and navigation are never the story, whatever else the class says
+    # ("shunno-sidebar-articles"); other hints yield to a positive one ("article-tools").
+    for kind in matched:
+        if kind in ("advertisement", "navigation"):
             return kind
-    return None
+    return None if _POSITIVE_LOWER.search(hints) else matched[0]
 
 
 def _visible_text(element: HtmlElement) -> str:
@@ -263,12 +264,16 @@ def _drop(element: HtmlElement, kind: str | None, removed: list[Removed]) -> Non
     drop_tree(element)
 
 
+_ELLIPSES = ("...", "…", "[…]", "[...]")
+
+
 def holds_story_text(element: HtmlElement) -> bool:
     """True for a container with several real paragraphs: a class name alone must not drop it."""
     long_paragraphs = 0
     for paragraph in element.iter("p"):
         text = _text(paragraph)
-        if len(text) > 120 and _link_density(paragraph, len(text)) < 0.3:
+        # A teaser cut off with an ellipsis is a link to a story, not story text.
+        if len(text) > 120 and not text.endswith(_ELLIPSES) and _link_density(paragraph, len(text)) < 0.3:
             long_paragraphs += 1
             if long_paragraphs >= 2:
                 return True
