@@ -104,7 +104,7 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "boilerplate",
         re.compile(
-            r"comment|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav",
+            r"comment|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav|rollover|tool-?tip|popover|hover-?card",
             re.I,
         ),
     ),
@@ -444,11 +444,44 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
         strong = [el for el in parent if el in final and final[el] >= final[top] * 0.75]
         if len(strong) >= 3 or (parent in final and final[parent] >= final[top] * 0.9 and parent.tag != "body"):
             top = parent
-    region = [top]
+    threshold = max(10.0, final[top] * 0.2)
+    region = _with_siblings(top, final, threshold)
+    if len(region) == 1:
+        # A parent that holds little but the winner is a wrapper (grid cells, layout divs):
+        # the story's next chunk may be a sibling of the wrapper instead. Climb over
+        # wrappers, and keep the climb only if it finds such a sibling.
+        top_length = len(_text(top))
+        wrapper, parent = top, top.getparent()
+        while parent is not None and parent.tag not in ("body", "html") and len(_text(parent)) <= top_length * 1.1:
+            wrapper, parent = parent, parent.getparent()
+        if wrapper is not top:
+            wider = _with_siblings(wrapper, final, threshold)
+            if len(wider) > 1:
+                region = wider
+    return region
+
+
+def _with_siblings(top: HtmlElement, final: _FinalScores, threshold: float) -> list[HtmlElement]:
+    """``top`` plus the siblings that score above ``threshold`` or read like paragraphs."""
     parent = top.getparent()
     if parent is None:
-        return region
-    threshold = max(10.0, final[top] * 0.2)
+        return [top]
+    region = []
+    for sibling in parent:
+        if not isinstance(sibling.tag, str):
+            continue
+        if sibling is top:
+            region.append(sibling)
+            continue
+        if final.get(sibling, 0.0) >= threshold:
+            region.append(sibling)
+            continue
+        if sibling.tag == "p":
+            text = _text(sibling)
+            density = _link_density(sibling, len(text))
+            if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0 and text.endswith(".")):
+                region.append(sibling)
+    return region
     region = []
     for sibling in parent:
         if not isinstance(sibling.tag, str):
