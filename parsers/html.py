@@ -104,7 +104,7 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "boilerplate",
         re.compile(
-            r"comment|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav|rollover|tool-?tip|popover|hover-?card",
+            r"comment|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav|rollover[\w-]*(block|card|content)|tool-?tip|popover|hover-?card",
             re.I,
         ),
     ),
@@ -455,14 +455,17 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
         while parent is not None and parent.tag not in ("body", "html") and len(_text(parent)) <= top_length * 1.1:
             wrapper, parent = parent, parent.getparent()
         if wrapper is not top:
-            wider = _with_siblings(wrapper, final, threshold)
+            wider = _with_siblings(wrapper, final, threshold, same_shape=True)
             if len(wider) > 1:
                 region = wider
     return region
 
 
-def _with_siblings(top: HtmlElement, final: _FinalScores, threshold: float) -> list[HtmlElement]:
-    """``top`` plus the siblings that score above ``threshold`` or read like paragraphs."""
+def _with_siblings(
+    top: HtmlElement, final: _FinalScores, threshold: float, *, same_shape: bool = False
+) -> list[HtmlElement]:
+    """``top`` plus the siblings that score above ``threshold`` or read like paragraphs
+    (``same_shape``: or are built like ``top``, same tag and class, mostly unlinked text)."""
     parent = top.getparent()
     if parent is None:
         return [top]
@@ -476,6 +479,11 @@ def _with_siblings(top: HtmlElement, final: _FinalScores, threshold: float) -> l
         if final.get(sibling, 0.0) >= threshold:
             region.append(sibling)
             continue
+        if same_shape and top.get("class") and sibling.tag == top.tag and sibling.get("class") == top.get("class"):
+            text = _text(sibling)
+            if len(text) >= 25 and _link_density(sibling, len(text)) < 0.3:
+                region.append(sibling)
+                continue
         if sibling.tag == "p":
             text = _text(sibling)
             density = _link_density(sibling, len(text))
@@ -492,6 +500,11 @@ def _with_siblings(top: HtmlElement, final: _FinalScores, threshold: float) -> l
         if final.get(sibling, 0.0) >= threshold:
             region.append(sibling)
             continue
+        if same_shape and top.get("class") and sibling.tag == top.tag and sibling.get("class") == top.get("class"):
+            text = _text(sibling)
+            if len(text) >= 25 and _link_density(sibling, len(text)) < 0.3:
+                region.append(sibling)
+                continue
         if sibling.tag == "p":
             text = _text(sibling)
             density = _link_density(sibling, len(text))
@@ -500,9 +513,37 @@ def _with_siblings(top: HtmlElement, final: _FinalScores, threshold: float) -> l
     return region
 
 
+def _link_only(element: HtmlElement) -> bool:
+    text = _text(element)
+    return bool(text) and _link_density(element, len(text)) > 0.9
+
+
+def _drop_link_runs(root: HtmlElement, removed: list[Removed]) -> None:
+    """Three or more consecutive blocks that are each just a link form a link list ("You may
+    also like" as plain paragraphs); a short link-free line right before the run is its title."""
+    for parent in list(root.iter(etree.Element)):
+        if parent.getparent() is None and parent is not root:
+            continue  # inside a subtree dropped earlier in this loop
+        run: list[HtmlElement] = []
+        for child in [*parent, None]:
+            if child is not None and isinstance(child.tag, str) and child.tag in ("p", "div") and _link_only(child):
+                run.append(child)
+                continue
+            if len(run) >= 3:
+                title = run[0].getprevious()
+                if title is not None and title.tag in ("p", "div", "h2", "h3", "h4", "h5", "h6"):
+                    title_text = _text(title)
+                    if 0 < len(title_text) <= 80 and title.find(".//a") is None:
+                        _drop(title, "related_links", removed)
+                for element in run:
+                    _drop(element, "related_links", removed)
+            run = []
+
+
 def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
     """Inside the region, drop link lists and widgets that survived pruning."""
     for root in region:
+        _drop_link_runs(root, removed)
         for element in list(root.iter("ul", "ol", "div", "section", "table", "dl", "p")):
             if element.getparent() is None:
                 continue

@@ -1,6 +1,7 @@
 """Article-body quality on the aeb-dev pages, scored with the benchmark's metric.
 
-This guards the floor (F1 >= 0.93), not speed: quality is deterministic, timing is not.
+This guards the goal (F1 >= 0.97; measured 0.973), not speed: quality is deterministic,
+timing is not.
 """
 
 from __future__ import annotations
@@ -19,5 +20,5 @@ def test_html_extraction_f1_floor_on_aeb_dev() -> None:
     pages = load_pages()
     assert len(pages) == 92
     score = score_pages([(extract_ours(data), truth) for _, data, truth in pages])
-    assert score.f1 >= 0.93, score
-    assert score.precision >= 0.90 and score.recall >= 0.90, score
+    assert score.f1 >= 0.97, score
+    assert score.precision >= 0.96 and score.recall >= 0.97, score

@@ -1,0 +1,119 @@
+"""One small page per HTML extraction rule: the rule's reason to exist, checked.
+
+Each page has a story (several sentences, so it wins the scoring) and one piece of
+boilerplate that only the rule under test removes (or one piece of story that only the
+rule under test keeps). Pages are in several languages on purpose: the rules read
+structure, not English words.
+"""
+
+from __future__ import annotations
+
+from parsers import parse_story
+from parsers.html import _kind_for_hints
+
+STORY_EN = [
+    "The port of Rotterdam reopened on Tuesday after a three-day strike by crane operators, the union said.",
+    "Shipping lines had diverted dozens of vessels to Antwerp and Hamburg, adding days to delivery schedules.",
+    "The agreement raises wages by 6% over two years, and talks on pensions resume in March, officials said.",
+    "Traders said container rates on the Asia-Europe route rose for a second week as the backlog cleared.",
+]
+STORY_PT = [
+    "A equipe do Serviço de Atendimento Domiciliar registrou nesta manhã o arrombamento de dois veículos da unidade.",
+    "Os veículos estavam sem as respectivas baterias e com marcas de depredação, segundo a secretaria.",
+    "Foi feito boletim de ocorrência e a polícia foi até o local para verificar os danos nos veículos.",
+]
+
+
+def _page(body: str, lang: str = "en") -> bytes:
+    return f"<html lang='{lang}'><head><title>T</title></head><body>{body}</body></html>".encode()
+
+
+def _ps(paragraphs: list[str]) -> str:
+    return "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+def _body(body: str, lang: str = "en") -> str:
+    return parse_story(_page(body, lang), "page.html").body
+
+
+def test_text_written_straight_into_a_container_is_found() -> None:
+    # The story is bare text between an <img> and <br>s inside a layout column, next to a
+    # sidebar of short links: it must win even though it has no <p> of its own.
+    sidebar = "<div class='col-3'><ul>" + "".join(f"<li><a href='/a{i}'>Arquivo {i}</a></li>" for i in range(30))
+    sidebar += "</ul></div>"
+    story = " ".join(STORY_PT)
+    column = f"<div class='col-9'><p class='titulo'>Arrombamento</p><img src='x.jpg'>{story}<br><br></div>"
+    body = _body(sidebar + column, "pt")
+    assert story in body
+    assert "Arquivo" not in body
+
+
+def test_a_related_heading_takes_its_whole_block() -> None:
+    related = (
+        "<section><h3 class='relatedpoststitle'>Você pode gostar...</h3>"
+        + "".join(f"<article><p>{p} Leia mais sobre o caso {i}.</p></article>" for i, p in enumerate(STORY_PT))
+        + "</section>"
+    )
+    body = _body(f"<main><article><h1>Greve</h1>{_ps(STORY_EN)}</article>{related}</main>")
+    assert STORY_EN[0] in body
+    assert "Leia mais" not in body and "Você pode gostar" not in body
+
+
+def test_plural_posts_is_not_a_positive_hint() -> None:
+    assert _kind_for_hints("relatedposts") == "related_links"
+    assert _kind_for_hints("post-content related") is None  # a singular "post" still excuses
+
+
+def test_ads_and_navigation_beat_positive_words() -> None:
+    assert _kind_for_hints("shunno-sidebar-articles shunno-widget-deals") == "navigation"
+    assert _kind_for_hints("article-ad-slot") == "advertisement"
+    assert _kind_for_hints("article-tools") is None
+
+
+def test_ellipsis_teasers_do_not_make_a_sidebar_look_like_a_story() -> None:
+    teasers = "".join(
+        f"<div><h4><a href='/d{i}'>Deal {i}</a></h4><p>{STORY_EN[i % 4][:-1]} and a discount worth reading about "
+        f"before the weekend sale ends for good...</p></div>"
+        for i in range(8)
+    )
+    page = f"<aside><div class='site-sidebar-articles'>{teasers}</div></aside><article><h1>Strike</h1>{_ps(STORY_EN)}</article>"
+    body = _body(page)
+    assert STORY_EN[0] in body
+    assert "discount worth reading" not in body
+
+
+def test_a_paragraph_of_links_only_is_dropped() -> None:
+    tags = "<p><a href='/t/a'>Mensagens de Autoestima</a>, <a href='/t/b'>Reflexão Sobre a Vida</a></p>"
+    body = _body(f"<article><h1>Amor</h1>{_ps(STORY_PT)}{tags}</article>", "pt")
+    assert STORY_PT[0] in body
+    assert "Autoestima" not in body
+
+
+def test_a_run_of_single_link_paragraphs_and_its_title_are_dropped() -> None:
+    links = "<p>Sie könnten auch mögen</p>" + "".join(
+        f"<p><a href='/story/{i}'>Weitere Nachricht Nummer {i} aus der Region</a></p>" for i in range(4)
+    )
+    body = _body(f"<article><h1>Streik</h1>{_ps(STORY_EN)}{links}</article>", "de")
+    assert STORY_EN[-1] in body
+    assert "Weitere Nachricht" not in body and "könnten auch" not in body
+
+
+def test_a_story_split_across_wrapper_chunks_is_joined() -> None:
+    # Two grid rows, each a wrapper around one cell of the story, with an ad rail beside.
+    def row(paragraphs: list[str]) -> str:
+        return f"<div class='grid'><div class='grid-item body'>{_ps(paragraphs)}</div><div class='rail'></div></div>"
+
+    page = f"<h1>Strike</h1><div class='chunks'>{row(STORY_EN[:2])}{row(STORY_EN[2:])}</div>"
+    body = _body(page)
+    assert all(p in body for p in STORY_EN)
+
+
+def test_hover_cards_inside_a_paragraph_are_dropped() -> None:
+    card = (
+        "<span class='rollover-people'><a href='/people/x'>Jane Roe</a>"
+        "<span class='rollover-people-block'><a href='/x/1'>Other headline about Jane Roe</a></span></span>"
+    )
+    paragraphs = [f"Talks were led by {card}, the union's negotiator, who said the deal was fair.", *STORY_EN]
+    body = _body(f"<article><h1>Strike</h1>{_ps(paragraphs)}</article>")
+    assert "Talks were led by Jane Roe, the union's negotiator" in body
+    assert "Other headline" not in body
