@@ -76,7 +76,8 @@ def test_ellipsis_teasers_do_not_make_a_sidebar_look_like_a_story() -> None:
         f"before the weekend sale ends for good...</p></div>"
         for i in range(8)
     )
-    page = f"<aside><div class='site-sidebar-articles'>{teasers}</div></aside><article><h1>Strike</h1>{_ps(STORY_EN)}</article>"
+    sidebar = f"<aside><div class='site-sidebar-articles'>{teasers}</div></aside>"
+    page = f"{sidebar}<article><h1>Strike</h1>{_ps(STORY_EN)}</article>"
     body = _body(page)
     assert STORY_EN[0] in body
     assert "discount worth reading" not in body
