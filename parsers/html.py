@@ -344,8 +344,12 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
 def _link_density(element: HtmlElement, text_length: int) -> float:
     if text_length == 0:
         return 0.0
-    links = sum(len(_text(a)) for a in element.iter("a"))
+    # Text nodes under links, gathered by libxml2 in one call (edge whitespace not counted).
+    links = sum(len(t.strip()) for t in cast("list[str]", _LINK_TEXT(element)))
     return min(1.0, links / text_length)
+
+
+_LINK_TEXT = etree.XPath(".//a//text()", smart_strings=False)
 
 
 def _is_paragraph_like(element: HtmlElement) -> bool:
@@ -416,11 +420,13 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
         if _is_paragraph_like(element):
             text = _text(element)
             holders: Iterator[HtmlElement] = element.iterancestors()
-        else:
+        elif element.tag in _LOOSE_TEXT_HOLDERS and len(element):
             # Text written straight into a container between its blocks ("<div><h1/>Story
             # text<br>more text<div class=share/></div>") is a paragraph of that container.
             text = _loose_text(element)
             holders = itertools.chain((element,), element.iterancestors())
+        else:
+            continue
         if len(text) < 25:
             continue
         score = 1 + text.count(",") + text.count("،") + text.count("，") + min(len(text) // 100, 3)
