@@ -12,7 +12,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
@@ -265,6 +265,7 @@ def _drop(element: HtmlElement, kind: str | None, removed: list[Removed]) -> Non
 
 
 _ELLIPSES = ("...", "…", "[…]", "[...]")
+_SENTENCE_END = (".", "!", "?", "…", '"', "”", "’", "»", ")", ":", "。", "！", "？")
 
 
 def holds_story_text(element: HtmlElement) -> bool:
@@ -638,6 +639,32 @@ def extract_paragraphs(body: HtmlElement, *, use_hints: bool) -> tuple[list[Remo
     return removed, _paragraphs_from_soup(soup)
 
 
+_COPYRIGHT_NODES = etree.XPath(
+    "//text()[contains(., '©') or contains(., 'opyright') or contains(., 'OPYRIGHT')]"
+    "[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]",
+    smart_strings=True,
+)
+
+
+def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
+    """The page's copyright notice (the last one printed: the footer's), read from the
+    smallest element around the © so that the footer menu after it is not swallowed."""
+    found = None
+    for node in cast("list[Any]", _COPYRIGHT_NODES(body)):
+        holder = node.getparent()
+        while holder is not None and holder.tag in INLINE_TAGS:
+            holder = holder.getparent()
+        if holder is None:
+            continue
+        text = _visible_text(holder)
+        if len(text) > 400:
+            text = _squash(str(node))
+        printed = find_copyright(text)
+        if printed:
+            found = printed
+    return found
+
+
 def _parse_page(page: str) -> HtmlElement:
     try:
         tree = etree.fromstring(page, parser=_PARSER)
@@ -655,6 +682,7 @@ def parse_html_document(page: str) -> Draft:
     body = tree.find("body")
     if body is None:
         body = tree
+    printed_copyright = page_copyright(body)  # before pruning takes the footer apart
     removed, paragraphs = extract_paragraphs(body, use_hints=True)
     if sum(len(p) for p in paragraphs) < 250:
         # Too little survived: the class/id hints probably hit a wrapper. Retry without them
@@ -668,6 +696,15 @@ def parse_html_document(page: str) -> Draft:
             removed, paragraphs = retry_removed, retry_paragraphs
     # The page itself was not cleaned (parsers.story): clean what was taken from it.
     paragraphs = [clean_text(p) for p in paragraphs]
+    # A short unpunctuated last line after a real story is the title of a list that was
+    # dropped ("More Great WIRED Stories"), not the story's last sentence.
+    if (
+        len(paragraphs) > 3
+        and len(paragraphs[-1]) < 40
+        and not paragraphs[-1].endswith(_SENTENCE_END)
+        and paragraphs[-2].endswith(_SENTENCE_END)
+    ):
+        removed.append(Removed("related_links", paragraphs.pop()))
     removed = [Removed(item.kind, clean_text(item.text)) for item in removed]
     meta.title, meta.h1 = (clean_text(t) if t else t for t in (meta.title, meta.h1))
     meta.authors = [clean_text(a) for a in meta.authors]
@@ -685,6 +722,8 @@ def parse_html_document(page: str) -> Draft:
         language=meta.language,
         url=meta.url,
     )
+    if printed_copyright:
+        draft.copyright, draft.copyright_year = clean_text(printed_copyright[0]), printed_copyright[1]
     # Lift what pruning took out but a field wants: bylines, and the page's copyright line.
     for item in removed:
         if item.kind == "byline":

@@ -35,6 +35,14 @@ LINE_RULES: tuple[Rule, ...] = (
         "ADVERTISEMENT",
     ),
     _rule("advertisement", "skip_advertisement", r"skip advertisement", "Skip Advertisement"),
+    # A short line that opens with a numeric date and a separator is a page's meta line
+    # ("05/10/2018 - Publicado por: ... - Categoria: ..."), in any language.
+    _rule(
+        "metadata",
+        "dated_meta_line",
+        r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?:,?\s+(?:às\s+|um\s+|at\s+)?\d{1,2}[:h]\d{2})?\s*[-|·•–—]\s.{0,150}",
+        "05/10/2018 - Publicado por: Clarissa Borba - Categoria: Saúde",
+    ),
     _rule(
         "advertisement",
         "continues_below_ad",
@@ -200,11 +208,23 @@ CREDIT_RULES: tuple[Rule, ...] = (
     _rule(
         "byline",
         "by_line",
-        r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|bloomberg(?: news)?|reuters|afp|agence france-presse)(?: writers?)?)?\.?$",
+        r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|ap|bloomberg(?: news)?|reuters|afp|agence france-presse)\b(?: [\w ]{0,40})?)?\.?$",
         "By Jane Doe and John Roe, Associated Press",
     ),
     _rule("editor_line", "edited_by", r"^\(?edited by (?P<editors>.+?)\)?\.?$", "Edited by John Roe"),
 )
+
+#: "To contact the reporters on this story:" printed on a line of its own, the people below it.
+CONTACT_HEAD = re.compile(r"^to contact the (?:reporters?|editors?|authors?)\b[^:\n]{0,60}:\s*$", re.IGNORECASE)
+CONTACT_HEAD_EXAMPLE = "To contact the reporters on this story:"
+
+#: Reuters update and correction notes closing a paragraph: "(Adds union comment in paragraph 3)".
+UPDATE_NOTE = re.compile(
+    r"\s*\((?:adds|updates|corrects|recasts|changes|rewrites|removes|fixes|refiles|repeats|inserts|deletes|"
+    r"clarifies|writes through|new throughout|releads|overhauls)\b[^()]{0,240}\)\s*$",
+    re.IGNORECASE,
+)
+UPDATE_NOTE_EXAMPLE = "Port operator ECT said terminals would reopen. (Adds union comment in paragraph 3)"
 
 COPYRIGHT_LINE = re.compile(
     r"^(?:©|\(c\)|copyright\b|\u00a9)\s*.{0,240}$|^.{0,80}(?:©|\u00a9)\s*(?:19|20)\d\d.{0,80}$",

@@ -17,9 +17,11 @@ _CONTACT_ITEM = re.compile(
 )
 _NAME_SPLIT = re.compile(r"\s*(?:;|,\s*(?:and\s+)?|\s+and\s+|\s+&\s+)\s*")
 _CREDIT_PART = re.compile(
-    r"^(?P<label>(?:additional )?(?:reporting|writing|editing|compiled|graphics|production)(?: by)?)(?P<rest>.*)$",
+    r"^(?P<label>(?:additional )?(?:reporting|writing|editing|compiled|graphics|production)(?: by|\s*:)?"
+    r"|redigiert von|bearbeitet von|geschrieben von)(?P<rest>.*)$",
     re.IGNORECASE,
 )
+_EDITING_LABELS = ("editing", "redigiert", "bearbeitet")
 _CREDIT_SPLIT = re.compile(
     r"\s*;\s*|,\s*(?=(?:with |and )?(?:additional )?(?:reporting|writing|editing|compiled)\b)", re.IGNORECASE
 )
@@ -115,7 +117,7 @@ def parse_credit_line(text: str) -> tuple[str, list[str], list[str]] | None:
                 if not credit:
                     continue
                 names = [_strip_place(n) for n in split_names(credit.group("rest"))]
-                (editors if credit.group("label").lower().startswith("editing") else reporters).extend(names)
+                (editors if credit.group("label").lower().startswith(_EDITING_LABELS) else reporters).extend(names)
         if groups.get("reporters"):
             reporters.extend(_strip_place(n) for n in split_names(groups["reporters"]))
         if groups.get("editors"):
@@ -214,10 +216,18 @@ def apply_wire_rules(draft: Draft) -> Draft:
     tag_seen = False
     headline = normalize_for_compare(draft.headline) if draft.headline else None
     hint_text: list[str] = []
+    joined_next = False
     for index, paragraph in enumerate(draft.paragraphs):
+        if joined_next:
+            joined_next = False
+            continue
         text = paragraph.strip()
         if not text:
             continue
+        if rules.CONTACT_HEAD.match(text) and index + 1 < len(draft.paragraphs):
+            # The people are listed below the "To contact ...:" line: one contact line.
+            text = f"{text} {draft.paragraphs[index + 1].strip()}"
+            joined_next = True
         # A repeat is never much longer than the headline: skip normalizing body paragraphs.
         if headline and len(text) <= 2 * len(headline) + 16 and normalize_for_compare(text) == headline:
             draft.removed.append(Removed("duplicate_headline", text))
@@ -273,6 +283,12 @@ def apply_wire_rules(draft: Draft) -> Draft:
                     draft.dateline = draft.dateline or dateline
                     draft.removed.append(Removed("dateline", prefix))
                     text = rest.strip()
+        note = rules.UPDATE_NOTE.search(text)
+        if note:
+            draft.removed.append(Removed("update_note", note.group(0).strip()))
+            text = text[: note.start()].rstrip()
+            if not text:
+                continue
         kept.append(text)
     if draft.agency is None and hint_text:
         draft.agency = agency_hint(" ".join(hint_text))

@@ -40,6 +40,7 @@ REMOVED_KINDS = frozenset(
         "boilerplate",
         "empty",
         "metadata",
+        "update_note",
     }
 )
 CONTACT_ROLES = frozenset({"reporter", "editor", "contact"})

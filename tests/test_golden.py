@@ -34,7 +34,7 @@ def _input_for(expected: Path) -> Path:
 
 
 def test_there_are_enough_golden_pairs() -> None:
-    assert len(PAIRS) >= 21
+    assert len(PAIRS) >= 40
     agencies = {json.loads(p.read_text(encoding="utf-8"))["agency"] for p in PAIRS}
     assert {"bloomberg", "reuters", "ap", "afp"} <= agencies
     formats = {json.loads(p.read_text(encoding="utf-8"))["input_format"] for p in PAIRS}

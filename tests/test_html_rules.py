@@ -118,3 +118,25 @@ def test_hover_cards_inside_a_paragraph_are_dropped() -> None:
     body = _body(f"<article><h1>Strike</h1>{_ps(paragraphs)}</article>")
     assert "Talks were led by Jane Roe, the union's negotiator" in body
     assert "Other headline" not in body
+
+
+def test_the_footer_copyright_is_read_from_its_own_element() -> None:
+    footer = (
+        "<footer><div class='copyright'> © 2019 <a href='/'>Mensagens de Reflexão</a> <br></div>"
+        "<div class='menu'><a href='/c'>Contato</a> <a href='/k'>Categorias</a></div></footer>"
+    )
+    story = parse_story(_page(f"<article><h1>Amor</h1>{_ps(STORY_PT)}</article>{footer}", "pt"), "p.html")
+    assert story.copyright == "© 2019 Mensagens de Reflexão"
+    assert story.copyright_year == 2019
+
+
+def test_a_dated_meta_line_is_not_story_text() -> None:
+    meta = "<small>05/10/2018 - Publicado por: Clarissa Borba - Categoria: Saúde</small><br>"
+    body = _body(f"<div class='col'><p class='t'>Arrombamento</p>{meta}{' '.join(STORY_PT)}<br></div>", "pt")
+    assert STORY_PT[0] in body
+    assert "Publicado por" not in body
+
+
+def test_an_orphaned_list_title_at_the_end_is_dropped() -> None:
+    body = _body(f"<article><h1>Strike</h1>{_ps(STORY_EN)}<h3>More Great Stories</h3></article>")
+    assert body.endswith(STORY_EN[-1])

@@ -200,3 +200,63 @@ def test_prefilter_agrees_with_its_rules(combined: re.Pattern[str], table: tuple
     for line in sorted(lines):
         expected = any(getattr(rule.pattern, how)(line) for rule in table)
         assert (getattr(combined, how)(line) is not None) == expected, line
+
+
+def test_contact_head_on_its_own_line_takes_the_people_below() -> None:
+    from parsers import parse_story
+
+    assert rules.CONTACT_HEAD.match(rules.CONTACT_HEAD_EXAMPLE)
+    text = (
+        "Lagarde Urges Fiscal Push\n\n(Bloomberg) -- The ECB president urged governments to spend more.\n\n"
+        "To contact the reporters on this story:\nPiotr Skolimowski in Frankfurt at pskolimowski@bloomberg.net;\n"
+        "Alexander Weber in Frankfurt at aweber75@bloomberg.net\n"
+    )
+    story = parse_story(text.encode(), "x.txt")
+    assert [(c.name, c.email, c.location) for c in story.contacts] == [
+        ("Piotr Skolimowski", "pskolimowski@bloomberg.net", "Frankfurt"),
+        ("Alexander Weber", "aweber75@bloomberg.net", "Frankfurt"),
+    ]
+    assert "To contact" not in story.body and "bloomberg.net" not in story.body
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "kept", "note"),
+    [
+        (
+            rules.UPDATE_NOTE_EXAMPLE,
+            "Port operator ECT said terminals would reopen.",
+            "(Adds union comment in paragraph 3)",
+        ),
+        ("Rates rose to 5.9%. (Corrects jobless rate in headline to 5.9%)", "Rates rose to 5.9%.", None),
+        ("(Recasts with analyst comment)", "", "(Recasts with analyst comment)"),
+        (
+            "Officials said (without giving details) it would open.",
+            "Officials said (without giving details) it would open.",
+            "",
+        ),
+    ],
+)
+def test_update_notes_are_cut_from_paragraph_ends(paragraph: str, kept: str, note: str | None) -> None:
+    match = rules.UPDATE_NOTE.search(paragraph)
+    if note == "":
+        assert match is None
+        return
+    assert match is not None
+    assert paragraph[: match.start()].rstrip() == kept
+    if note:
+        assert match.group(0).strip() == note
+
+
+@pytest.mark.parametrize(
+    ("line", "reporters", "editors"),
+    [
+        ("(Reporting: Rene Wagner; redigiert von Christian Götz)", ["Rene Wagner"], ["Christian Götz"]),
+        ("(Reporting by Anna Lee; bearbeitet von Tom Kranz)", ["Anna Lee"], ["Tom Kranz"]),
+        ("By LISA MASCARO AP Congressional Correspondent", ["LISA MASCARO"], []),
+        ("By Apple Smith", ["Apple Smith"], []),
+    ],
+)
+def test_more_credit_shapes(line: str, reporters: list[str], editors: list[str]) -> None:
+    parsed = parse_credit_line(line)
+    assert parsed is not None
+    assert parsed[1] == reporters and parsed[2] == editors
