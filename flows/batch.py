@@ -32,6 +32,7 @@ from flows.dataset import encode_parquet, group_by_partition, partition_key, rea
 from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key
 from flows.workers import Quarantined, parse_payloads
 from parsers import DEFAULT_MAX_BYTES
+from parsers.fingerprint import paragraph_keys
 from schemas.errors import StorageError
 from schemas.story import Story, validate_story
 from storage import Storage
@@ -180,6 +181,7 @@ def run_batch(
     summary = BatchSummary(plan.batch_id, inputs=len(plan.inputs), recovered=recovered)
     batch_index = LedgerIndex()  # this batch's stories; merged into ``index`` after the commit
     stories: list[Story] = []
+    story_keys: dict[str, list[str]] = {}
     quarantined: list[Quarantined] = []
     entries: list[LedgerEntry] = []
     reasons: Counter[str] = Counter()
@@ -222,18 +224,20 @@ def run_batch(
                 )
             )
             continue
+        keys = paragraph_keys(story.paragraphs)
+        story_keys[story.story_id] = keys
         same_body = index.by_content.get(story.content_sha256)
         story.duplicate_of = (
             (same_body if same_body not in own_ids else None)
             or batch_index.by_content.get(story.content_sha256)
-            or index.near_duplicate_of(story.simhash, own_ids | {story.story_id})
-            or batch_index.near_duplicate_of(story.simhash, {story.story_id})
+            or index.near_duplicate_of(story.simhash, keys, own_ids | {story.story_id})
+            or batch_index.near_duplicate_of(story.simhash, keys, {story.story_id})
         )
         if story.duplicate_of:
             summary.near_duplicates += 1
         story.ingested_at = planned_at
         story.pipeline_version = PIPELINE_VERSION
-        batch_index.add_story(story.story_id, story.content_sha256, story.simhash)
+        batch_index.add_story(story.story_id, story.content_sha256, story.simhash, keys)
         stories.append(story)
 
     objects: dict[str, bytes] = {}
@@ -262,6 +266,7 @@ def run_batch(
                 simhash=story.simhash,
                 duplicate_of=story.duplicate_of,
                 key=story_key[story.story_id],
+                paragraph_keys=story_keys[story.story_id],
             )
         )
 

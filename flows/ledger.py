@@ -11,11 +11,10 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from parsers.fingerprint import hamming_distance
+from parsers.fingerprint import NEAR_DUPLICATE_BITS, hamming_distance, shares_paragraphs
 from storage import Storage
 
 LEDGER_PREFIX = "_ledger/"
-NEAR_DUPLICATE_BITS = 3
 _BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one band
 
 
@@ -33,6 +32,7 @@ class LedgerEntry:
     duplicate_of: str | None = None
     reason: str | None = None
     key: str | None = None
+    paragraph_keys: list[str] | None = None  # absent in ledgers written before it existed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,29 +46,43 @@ class LedgerIndex:
         self.story_ids: set[str] = set()
         self.by_content: dict[str, str] = {}
         self._bands: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
+        self._by_paragraph: dict[str, list[str]] = {}
+        self._paragraph_counts: dict[str, int] = {}
         self.batches: set[str] = set()
 
     def add(self, entry: LedgerEntry) -> None:
         """Record one finished input (and, for a new story, its duplicate keys)."""
         self.done[entry.source_uri] = entry
         if entry.outcome == "story" and entry.story_id:
-            self.add_story(entry.story_id, entry.content_sha256 or "", entry.simhash or 0)
+            self.add_story(entry.story_id, entry.content_sha256 or "", entry.simhash or 0, entry.paragraph_keys or [])
 
-    def add_story(self, story_id: str, content_sha: str, simhash: int) -> None:
+    def add_story(self, story_id: str, content_sha: str, simhash: int, paragraph_keys: list[str]) -> None:
         """Index a story so later copies find it."""
         self.story_ids.add(story_id)
         self.by_content.setdefault(content_sha, story_id)
         for band in range(_BANDS):
             piece = (simhash >> (16 * band)) & 0xFFFF
             self._bands[band].setdefault(piece, []).append((simhash, story_id))
+        self._paragraph_counts[story_id] = len(paragraph_keys)
+        for key in paragraph_keys:
+            self._by_paragraph.setdefault(key, []).append(story_id)
 
-    def near_duplicate_of(self, simhash: int, exclude: set[str]) -> str | None:
-        """The first indexed story within NEAR_DUPLICATE_BITS of ``simhash``, if any."""
+    def near_duplicate_of(self, simhash: int, paragraph_keys: list[str], exclude: set[str]) -> str | None:
+        """The first indexed story near ``simhash`` (within NEAR_DUPLICATE_BITS) or sharing
+        enough paragraphs (parsers.fingerprint.shares_paragraphs), if any."""
         for band in range(_BANDS):
             piece = (simhash >> (16 * band)) & 0xFFFF
             for other, story_id in self._bands[band].get(piece, ()):
                 if story_id not in exclude and hamming_distance(simhash, other) <= NEAR_DUPLICATE_BITS:
                     return story_id
+        shared: dict[str, int] = {}
+        for key in dict.fromkeys(paragraph_keys):
+            for story_id in self._by_paragraph.get(key, ()):
+                if story_id not in exclude:
+                    shared[story_id] = shared.get(story_id, 0) + 1
+        for story_id, count in shared.items():  # first indexed first: the earliest copy
+            if shares_paragraphs(count, len(paragraph_keys), self._paragraph_counts[story_id]):
+                return story_id
         return None
 
 

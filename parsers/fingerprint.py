@@ -81,3 +81,47 @@ def compute_simhash(text: str, shingle: int = 3) -> int:
 def hamming_distance(a: int, b: int) -> int:
     """Number of differing bits between two simhashes."""
     return (a ^ b).bit_count()
+
+
+# --- Near duplicates by shared paragraphs ------------------------------------------------
+# A simhash over the whole body moves by 6-20 bits when an update adds a paragraph or an
+# outlet trims the last one, as far as unrelated short stories sit apart. Paragraphs are
+# the unit wire copy is edited in, so a second key is the set of paragraph fingerprints:
+# an UPDATE 1, a corrected or trimmed copy, or a republication under other boilerplate
+# keeps most of its paragraphs word for word.
+_NOT_WORD = re.compile(r"\W+")
+#: Simhashes this close are near duplicates whatever their paragraphs.
+NEAR_DUPLICATE_BITS = 3
+#: Paragraphs shorter than this (normalized) are too generic to identify a story.
+MIN_PARAGRAPH_CHARS = 60
+#: Fingerprints kept per story (the head of a story is what copies share).
+MAX_PARAGRAPH_KEYS = 16
+
+
+def paragraph_keys(paragraphs: list[str]) -> list[str]:
+    """16-hex fingerprints of a story's substantial paragraphs, case/punctuation-blind."""
+    keys: list[str] = []
+    for paragraph in paragraphs:
+        normalized = _NOT_WORD.sub(" ", paragraph.casefold()).strip()
+        if len(normalized) < MIN_PARAGRAPH_CHARS:
+            continue
+        key = hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).hexdigest()
+        if key not in keys:
+            keys.append(key)
+            if len(keys) == MAX_PARAGRAPH_KEYS:
+                break
+    return keys
+
+
+def shares_paragraphs(shared: int, count_a: int, count_b: int) -> bool:
+    """Near duplicates by paragraphs: at least half of the smaller story's fingerprints are
+    shared, and at least two of them (one when the smaller story has only one)."""
+    smaller = min(count_a, count_b)
+    return smaller > 0 and shared >= min(2, smaller) and shared * 2 >= smaller
+
+
+def near_duplicates(simhash_a: int, keys_a: list[str], simhash_b: int, keys_b: list[str]) -> bool:
+    """The pipeline's near-duplicate test for two stories (flows.ledger indexes it)."""
+    if hamming_distance(simhash_a, simhash_b) <= NEAR_DUPLICATE_BITS:
+        return True
+    return shares_paragraphs(len(set(keys_a) & set(keys_b)), len(keys_a), len(keys_b))

@@ -27,7 +27,17 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, throttle_every: int = 0, drop_every: int = 0, fail_after: int = 0) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        throttle_every: int = 0,
+        drop_every: int = 0,
+        fail_after: int = 0,
+        fail_after_path: str = "",
+    ) -> None:
+        """``fail_after_path``: once a PUT whose path contains this has been passed on, every
+        later request fails (a store that goes down right after, say, an intent is written)."""
+        self.fail_after_path = fail_after_path
         self.upstream = urlsplit(upstream)
         self.throttle_every = throttle_every
         self.drop_every = drop_every
@@ -98,6 +108,9 @@ class FaultProxy:
                 if self.command != "HEAD":
                     self.wfile.write(data)
                 conn.close()
+                if proxy.fail_after_path and self.command == "PUT" and proxy.fail_after_path in self.path:
+                    with proxy._lock:
+                        proxy.fail_after = proxy.fail_after or number
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 
@@ -116,6 +129,7 @@ class FaultProxy:
 
     def heal(self) -> None:
         self.fail_after = 0
+        self.fail_after_path = ""
         self.throttle_every = 0
         self.drop_every = 0
 

@@ -48,7 +48,8 @@ def test_a_run_that_fails_is_finished_by_the_next(
     write_corpus(tmp_path / "landing", 30)
     dest = f"s3://{s3_bucket}/failing"
     os.environ["WIRE_INGEST_S3_MAX_ATTEMPTS"] = "2"
-    with FaultProxy(s3_endpoint, fail_after=25) as proxy, endpoint(proxy.endpoint):
+    # Storage goes down for good right after the first batch's intent is written.
+    with FaultProxy(s3_endpoint, fail_after_path="_manifests/_pending/") as proxy, endpoint(proxy.endpoint):
         try:
             ingest_flow.with_options(retries=0)(source=str(tmp_path / "landing"), dest=dest, batch_size=10)
         except Exception as exc:  # the run must fail: storage is down for good
