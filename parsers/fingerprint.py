@@ -16,12 +16,12 @@ _EDGE_PUNCT = " \t\"'.,;:!?-–—"
 
 def normalize_for_compare(text: str) -> str:
     """Case-, quote- and whitespace-insensitive form: two texts that differ only so are equal."""
-    return _SPACE.sub(" ", text.translate(_QUOTES)).strip(_EDGE_PUNCT).casefold()
+    return " ".join(text.translate(_QUOTES).split()).strip(_EDGE_PUNCT).casefold()
 
 
 def content_sha256(body: str) -> str:
     """The exact-duplicate key: sha256 of the body with runs of whitespace folded."""
-    return hashlib.sha256(_SPACE.sub(" ", body).strip().encode("utf-8")).hexdigest()
+    return hashlib.sha256(" ".join(body.split()).encode("utf-8")).hexdigest()
 
 
 def compute_story_id(agency: str, headline: str, body: str) -> str:

@@ -12,13 +12,13 @@ import itertools
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, cast
+from typing import cast
 
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 from lxml import etree
 
-from parsers.decode import clean_text, strip_controls
+from parsers.decode import clean_text, repair_mojibake, strip_controls
 from parsers.htmlmeta import PageMetadata, read_metadata
 from parsers.wire import Draft, agency_hint, find_copyright, parse_credit_line, same_headline
 from schemas.errors import ParseError
@@ -639,30 +639,36 @@ def extract_paragraphs(body: HtmlElement, *, use_hints: bool) -> tuple[list[Remo
     return removed, _paragraphs_from_soup(soup)
 
 
-_COPYRIGHT_NODES = etree.XPath(
-    "//text()[contains(., '©') or contains(., 'opyright') or contains(., 'OPYRIGHT')]"
-    "[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]",
-    smart_strings=True,
-)
+_COPYRIGHT_SIGNS = ("©", "opyright", "OPYRIGHT")
 
 
 def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
     """The page's copyright notice (the last one printed: the footer's), read from the
-    smallest element around the © so that the footer menu after it is not swallowed."""
+    smallest block around the © so that the footer menu after it is not swallowed.
+    Expects scripts and styles to be stripped already."""
     found = None
-    for node in cast("list[Any]", _COPYRIGHT_NODES(body)):
-        holder = node.getparent()
-        while holder is not None and holder.tag in INLINE_TAGS:
-            holder = holder.getparent()
-        if holder is None:
-            continue
-        text = _visible_text(holder)
-        if len(text) > 400:
-            text = _squash(str(node))
-        printed = find_copyright(text)
-        if printed:
-            found = printed
+    for element in body.iter(etree.Element):
+        for text, holder in ((element.text, element), (element.tail, element.getparent())):
+            if not text or holder is None or not any(sign in text for sign in _COPYRIGHT_SIGNS):
+                continue
+            parent = holder.getparent()
+            while holder.tag in INLINE_TAGS and parent is not None:
+                holder, parent = parent, parent.getparent()
+            block = _visible_text(holder)
+            printed = find_copyright(block if len(block) <= 400 else _squash(text))
+            if printed:
+                found = printed
     return found
+
+
+def _repair_strings(strings: list[str]) -> list[str]:
+    """`repair_mojibake` over many strings at once (one detection pass, one ftfy call)."""
+    joined = "\n".join(strings)
+    repaired = repair_mojibake(joined)
+    if repaired == joined:
+        return strings
+    parts = repaired.split("\n")
+    return parts if len(parts) == len(strings) else [repair_mojibake(s) for s in strings]
 
 
 def _parse_page(page: str) -> HtmlElement:
@@ -682,6 +688,7 @@ def parse_html_document(page: str) -> Draft:
     body = tree.find("body")
     if body is None:
         body = tree
+    etree.strip_elements(body, *DROP_TAGS, with_tail=False)  # after metadata: JSON-LD is a script
     printed_copyright = page_copyright(body)  # before pruning takes the footer apart
     removed, paragraphs = extract_paragraphs(body, use_hints=True)
     if sum(len(p) for p in paragraphs) < 250:
@@ -694,8 +701,14 @@ def parse_html_document(page: str) -> Draft:
         )
         if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
             removed, paragraphs = retry_removed, retry_paragraphs
-    # The page itself was not cleaned (parsers.story): clean what was taken from it.
-    paragraphs = [clean_text(p) for p in paragraphs]
+    # The page itself was not cleaned (parsers.story): repair and clean what was taken from
+    # it (a few KB) rather than the whole page (scripts and markup, ~100 KB).
+    head = [meta.title or "", meta.h1 or "", *meta.authors]
+    texts = [clean_text(t) for t in _repair_strings([*head, *paragraphs, *(item.text for item in removed)])]
+    meta.title, meta.h1 = texts[0] or None, texts[1] or None
+    meta.authors = texts[2 : len(head)]
+    paragraphs, removed_texts = texts[len(head) : len(head) + len(paragraphs)], texts[len(head) + len(paragraphs) :]
+    removed = [Removed(item.kind, text) for item, text in zip(removed, removed_texts, strict=True)]
     # A short unpunctuated last line after a real story is the title of a list that was
     # dropped ("More Great WIRED Stories"), not the story's last sentence.
     if (
@@ -705,9 +718,6 @@ def parse_html_document(page: str) -> Draft:
         and paragraphs[-2].endswith(_SENTENCE_END)
     ):
         removed.append(Removed("related_links", paragraphs.pop()))
-    removed = [Removed(item.kind, clean_text(item.text)) for item in removed]
-    meta.title, meta.h1 = (clean_text(t) if t else t for t in (meta.title, meta.h1))
-    meta.authors = [clean_text(a) for a in meta.authors]
     headline = meta.title or meta.h1
     if meta.h1 and headline and not same_headline(meta.h1, headline) and len(meta.h1) > 10:
         # The on-page headline is what readers saw; og:title often carries a site suffix.

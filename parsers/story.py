@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from parsers.decode import decode_bytes, looks_binary, repair_mojibake, repair_text, sniff_format
+from parsers.decode import decode_bytes, looks_binary, repair_text, sniff_format
 from parsers.fingerprint import compute_simhash, compute_story_id, content_sha256
 from parsers.language import detect_language
 from parsers.text import parse_text_document
@@ -56,8 +56,9 @@ def parse_story(
     text, _charset = decode_bytes(data, declared_charset)
     if looks_binary(text):
         raise ParseError("binary", "the bytes decode to mostly non-text characters")
-    # HTML is cleaned per extracted string (parsers.html); text is cleaned whole.
-    text = repair_mojibake(text) if input_format == "html" else repair_text(text)
+    # HTML is repaired and cleaned per extracted string (parsers.html); text is cleaned whole.
+    if input_format != "html":
+        text = repair_text(text)
     draft = parse_document(text, input_format)
     paragraphs = [p for p in draft.paragraphs if p.strip()]
     if not paragraphs:
