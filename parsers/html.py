@@ -218,17 +218,34 @@ def negative_kind(element: HtmlElement) -> str | None:
 
 @lru_cache(maxsize=16384)
 def _kind_for_hints(hints: str) -> str | None:
-    # Pages repeat the same class strings thousands of times: decide each string once.
-    hints = hints.lower()
-    if not _ANY_NEGATIVE.search(hints):
+    """Decide a whole class/id/role string from its words (each decided once per process:
+    pages repeat words far more than whole strings, and the patterns are costly)."""
+    kinds: set[str] = set()
+    positive = False
+    for word in hints.lower().split():
+        word_kinds, word_positive = _word_hints(word)
+        kinds.update(word_kinds)
+        positive = positive or word_positive
+    if not kinds:
         return None
-    matched = [kind for kind, pattern in _NEGATIVE_LOWER if pattern.search(hints)]
     # Ads and navigation are never the story, whatever else the class says
     # ("shunno-sidebar-articles"); other hints yield to a positive one ("article-tools").
-    for kind in matched:
-        if kind in ("advertisement", "navigation"):
+    for kind in _HINT_ORDER:
+        if kind in kinds and (kind in ("advertisement", "navigation") or not positive):
             return kind
-    return None if _POSITIVE_LOWER.search(hints) else matched[0]
+    return None
+
+
+_HINT_ORDER = tuple(kind for kind, _ in NEGATIVE_HINTS)
+
+
+@lru_cache(maxsize=65536)
+def _word_hints(word: str) -> tuple[frozenset[str], bool]:
+    """(boilerplate kinds, names-the-story) for one lower-case class/id word."""
+    if not _ANY_NEGATIVE.search(word):
+        return frozenset(), bool(_POSITIVE_LOWER.search(word))
+    kinds = frozenset(kind for kind, pattern in _NEGATIVE_LOWER if pattern.search(word))
+    return kinds, bool(_POSITIVE_LOWER.search(word))
 
 
 def _visible_text(element: HtmlElement) -> str:
@@ -639,9 +656,6 @@ def extract_paragraphs(body: HtmlElement, *, use_hints: bool) -> tuple[list[Remo
     return removed, _paragraphs_from_soup(soup)
 
 
-_COPYRIGHT_SIGNS = ("©", "opyright", "OPYRIGHT")
-
-
 def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
     """The page's copyright notice (the last one printed: the footer's), read from the
     smallest block around the © so that the footer menu after it is not swallowed.
@@ -649,7 +663,7 @@ def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
     found = None
     for element in body.iter(etree.Element):
         for text, holder in ((element.text, element), (element.tail, element.getparent())):
-            if not text or holder is None or not any(sign in text for sign in _COPYRIGHT_SIGNS):
+            if not text or holder is None or not ("©" in text or "opyright" in text or "OPYRIGHT" in text):
                 continue
             parent = holder.getparent()
             while holder.tag in INLINE_TAGS and parent is not None:

@@ -79,13 +79,15 @@ def _load_prepared(folder: Path) -> Any:
     def load(name: str, mmap: bool = False) -> Any:
         return np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
 
-    nextmove, row = load("nextmove"), load("row")
+    # The automaton's tables are read through memoryviews of the mapped files: no copy, and
+    # indexing one returns a plain int as fast as an array.array would.
+    nextmove, output, row = load("nextmove", mmap=True), load("output", mmap=True), load("row")
     return LanguageIdentifier(
         load("ptc", mmap=True),
         load("pc"),
         [str(code) for code in load("classes")],
-        array(nextmove.dtype.char, nextmove.tobytes()),
-        load("output").tolist(),
+        memoryview(nextmove),
+        memoryview(output),
         tk_row=array(row.dtype.char, row.tobytes()),
     )
 
