@@ -330,7 +330,10 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
     # visits fewer elements.
     etree.strip_elements(body, *DROP_TAGS, with_tail=False)
     doomed: list[tuple[HtmlElement, str | None]] = []
-    for element in body.iter(etree.Element):
+    # A walk that skips the inside of every element already doomed (menus, footers, ad
+    # blocks hold a large share of a page's elements).
+    walker = etree.iterwalk(body, events=("start",), tag=etree.Element)
+    for _event, element in walker:
         tag = element.tag
         # One C call for all attributes: most elements have none or only a class.
         attrs = cast("dict[str, str]", dict(element.items())) if len(element.attrib) else _NO_ATTRS
@@ -349,6 +352,8 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             kind = _kind_for_hints(hints.strip())
             if kind and not holds_story_text(element):
                 doomed.append((element, _opened_block(element, kind)))
+        if doomed and doomed[-1][0] is element:
+            walker.skip_subtree()
     dropped: set[HtmlElement] = set()
     for element, kind in doomed:
         if kind == _WHOLE_BLOCK:
@@ -380,6 +385,7 @@ def _is_paragraph_like(element: HtmlElement) -> bool:
 
 
 _LOOSE_TEXT_HOLDERS = frozenset({"div", "section", "article", "main", "td", "center"})
+_SCORED_TAGS = tuple(sorted(SCORE_TAGS | _LOOSE_TEXT_HOLDERS | {"span"}))
 
 
 def _loose_text(element: HtmlElement) -> str:
@@ -434,7 +440,8 @@ class _FinalScores(dict[HtmlElement, float]):
 def find_article_region(body: HtmlElement) -> list[HtmlElement]:
     """The element(s) holding the story: best-scored container plus its related siblings."""
     scores: dict[HtmlElement, float] = {}
-    for element in body.iter(etree.Element):
+    # Only tags that can be paragraph-like or hold loose text (lxml filters in C).
+    for element in body.iter(*_SCORED_TAGS):
         if _is_paragraph_like(element):
             text = _text(element)
             holders: Iterator[HtmlElement] = element.iterancestors()

@@ -283,7 +283,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
                     draft.dateline = draft.dateline or dateline
                     draft.removed.append(Removed("dateline", prefix))
                     text = rest.strip()
-        note = rules.UPDATE_NOTE.search(text)
+        note = rules.UPDATE_NOTE.search(text) if text.endswith(")") else None
         if note:
             draft.removed.append(Removed("update_note", note.group(0).strip()))
             text = text[: note.start()].rstrip()
