@@ -202,8 +202,13 @@ def _strings(element: HtmlElement) -> Iterator[str]:
     return cast("Iterator[str]", element.itertext())
 
 
+_STRING = etree.XPath("string()", smart_strings=False)
+
+
 def _text(element: HtmlElement) -> str:
-    return _squash("".join(_strings(element)))
+    """The element's text with whitespace folded (its text nodes joined by libxml2: twice
+    as fast as joining itertext() in Python)."""
+    return _squash(cast(str, _STRING(element)))
 
 
 def _hints(element: HtmlElement) -> str:
@@ -237,6 +242,11 @@ def _kind_for_hints(hints: str) -> str | None:
 
 
 _HINT_ORDER = tuple(kind for kind, _ in NEGATIVE_HINTS)
+
+
+def _names_the_story(hints: str) -> bool:
+    """Whether a class/id/role string has a positive word ("article-body", "story")."""
+    return any(_word_hints(word)[1] for word in hints.lower().split())
 
 
 @lru_cache(maxsize=65536)
@@ -460,8 +470,7 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
                 break
             if ancestor not in scores:
                 base = _TAG_WEIGHT.get(ancestor.tag, 0)
-                hints = _hints(ancestor)
-                if POSITIVE_HINT.search(hints):
+                if _names_the_story(_hints(ancestor)):
                     base += 25
                 scores[ancestor] = float(base)
             scores[ancestor] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
@@ -587,8 +596,9 @@ def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
                 if density > 0.9 and len(element.findall(".//a")) >= 2:
                     _drop(element, "related_links", removed)
                 continue
-            paragraphs = len(element.findall(".//p"))
-            if density > 0.5 or (density > 0.25 and len(text) < 600 and paragraphs <= 1 and element.tag != "div"):
+            if density > 0.5 or (
+                density > 0.25 and len(text) < 600 and element.tag != "div" and len(element.findall(".//p")) <= 1
+            ):
                 _drop(element, "related_links", removed)
 
 
