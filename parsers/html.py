@@ -330,6 +330,17 @@ def _opened_block(element: HtmlElement, kind: str) -> str:
     return kind
 
 
+#: A class/id that names a readers' comments section (not "comment-count", not "has-comments").
+COMMENT_SECTION_HINT = re.compile(
+    r"(^|\s)(comments?|comments?[-_](list|area|section|thread|wrap(per)?|container|block)|commentlist|disqus_thread|respond)(\s|$)",
+    re.I,
+)
+
+
+def _is_comment_section(hints: str, element: HtmlElement) -> bool:
+    return bool(COMMENT_SECTION_HINT.search(hints)) and element.find(".//h1") is None
+
+
 def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = True) -> None:
     """Drop non-content elements: scripts, hidden parts, navigation, widgets, ads, captions.
 
@@ -362,6 +373,10 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             kind = _kind_for_hints(hints.strip())
             if kind and not holds_story_text(element):
                 doomed.append((element, _opened_block(element, kind)))
+            elif kind and _is_comment_section(hints, element):
+                # Readers' comments are long paragraphs too; a comments section is never
+                # the story (unless it holds the headline: then the hint is on a wrapper).
+                doomed.append((element, "boilerplate"))
         if doomed and doomed[-1][0] is element:
             walker.skip_subtree()
     dropped: set[HtmlElement] = set()

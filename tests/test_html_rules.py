@@ -140,3 +140,34 @@ def test_a_dated_meta_line_is_not_story_text() -> None:
 def test_an_orphaned_list_title_at_the_end_is_dropped() -> None:
     body = _body(f"<article><h1>Strike</h1>{_ps(STORY_EN)}<h3>More Great Stories</h3></article>")
     assert body.endswith(STORY_EN[-1])
+
+
+def test_a_comments_section_with_long_comments_is_not_story() -> None:
+    comments = "".join(
+        f"<div class='comment'><p class='author'>user{i}</p><p>I have worked in shipping for twenty years and strikes "
+        f"like this one always end the same way, with a deal nobody likes but everybody signs, number {i}.</p>"
+        f"<p>The real question is what happens to the backlog and whether shipping lines pass the cost on to "
+        f"customers, which they always do in my experience, number {i}.</p></div>"
+        for i in range(5)
+    )
+    post = f"<article class='post'><h1>Why ports matter</h1>{_ps(STORY_EN)}</article>"
+    section = f"<section id='comments' class='comments-area'><h2>12 comments</h2>{comments}</section>"
+    story = parse_story(_page(f"<main>{post}{section}</main>"), "blog.html")
+    assert story.paragraphs == STORY_EN
+    assert any("twenty years" in r.text for r in story.removed)
+
+
+def test_a_polish_page_with_a_see_also_box() -> None:
+    paragraphs = [
+        f"Operatorzy dźwigów w porcie w Rotterdamie zaakceptowali w środę dwuletnie porozumienie płacowe, "
+        f"kończąc strajk, który unieruchomił setki kontenerów, część {i}."
+        for i in range(4)
+    ]
+    see_also = "<aside class='zobacz-takze'><h3>Zobacz także</h3><ul>" + "".join(
+        f"<li><a href='/a{i}'>Inny artykuł o portach numer {i}</a></li>" for i in range(6)
+    )
+    story = parse_story(
+        _page(f"<article><h1>Strajk zakończony</h1>{_ps(paragraphs)}</article>{see_also}</ul></aside>", "pl"), "p.html"
+    )
+    assert story.paragraphs == paragraphs
+    assert story.language == "pl"
