@@ -545,27 +545,6 @@ def _with_siblings(
             if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0 and text.endswith(".")):
                 region.append(sibling)
     return region
-    region = []
-    for sibling in parent:
-        if not isinstance(sibling.tag, str):
-            continue
-        if sibling is top:
-            region.append(sibling)
-            continue
-        if final.get(sibling, 0.0) >= threshold:
-            region.append(sibling)
-            continue
-        if same_shape and top.get("class") and sibling.tag == top.tag and sibling.get("class") == top.get("class"):
-            text = _text(sibling)
-            if len(text) >= 25 and _link_density(sibling, len(text)) < 0.3:
-                region.append(sibling)
-                continue
-        if sibling.tag == "p":
-            text = _text(sibling)
-            density = _link_density(sibling, len(text))
-            if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0 and text.endswith(".")):
-                region.append(sibling)
-    return region
 
 
 def _link_only(element: HtmlElement) -> bool:
