@@ -10,6 +10,12 @@ from schemas.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "tests" / "golden"
+#: Later versions of two golden stories (from the labelled near-duplicate set): an UPDATE 1
+#: and a copy republished under another outlet's boilerplate, to show `duplicate_of`.
+COPIES = [
+    REPO / "tests" / "dupes" / "stories" / "reuters-update1--update1.txt",
+    REPO / "tests" / "dupes" / "stories" / "bloomberg-hardwrapped--republished.txt",
+]
 #: Inputs that must end in quarantine, to show that nothing is lost.
 BAD_INPUTS = {
     "bad/empty.txt": b"",
@@ -25,7 +31,8 @@ GROUP BY agency ORDER BY stories DESC, agency
 
 
 def stage_landing(landing: Path) -> int:
-    """Copy the golden inputs and the bad inputs into a landing folder; return the count."""
+    """Copy the golden inputs, two later copies of them and the bad inputs into a landing
+    folder; return the count."""
     if not SAMPLES.is_dir():
         raise ConfigError(f"bundled samples not found at {SAMPLES}: run the demo from a clone of the repo")
     landing.mkdir(parents=True, exist_ok=True)
@@ -34,6 +41,10 @@ def stage_landing(landing: Path) -> int:
         if sample.is_file() and not sample.name.endswith(".expected.json"):
             shutil.copy2(sample, landing / sample.name)
             count += 1
+    for copy in COPIES:
+        (landing / "later").mkdir(exist_ok=True)
+        shutil.copy2(copy, landing / "later" / copy.name)
+        count += 1
     for name, data in BAD_INPUTS.items():
         path = landing / name
         path.parent.mkdir(parents=True, exist_ok=True)
