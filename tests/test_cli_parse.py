@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,27 @@ def test_missing_path_is_a_clear_error() -> None:
     result = run_cli("parse", "/no/such/path")
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr
+
+
+def test_parse_with_workers_matches_one_process_in_order(tmp_path: Path) -> None:
+    from tests.corpus import write_corpus
+
+    write_corpus(tmp_path / "in", 300, bad_every=40)  # > one chunk of 256, with bad inputs
+    unreadable = tmp_path / "in" / "part000" / "zzz-unreadable.txt"
+    unreadable.write_bytes(b"x")
+    unreadable.chmod(0)
+    try:
+        pooled = run_cli("parse", "--jsonl", "--workers", "2", str(tmp_path / "in"))
+        single = run_cli("parse", "--jsonl", "--workers", "1", str(tmp_path / "in"))
+    finally:
+        unreadable.chmod(0o644)
+    assert pooled.returncode == 0 and single.returncode == 0, pooled.stderr + single.stderr
+    assert pooled.stdout == single.stdout
+    records = [json.loads(line) for line in pooled.stdout.splitlines()]
+    assert len(records) == 301
+    uris = [r["source_uri"] for r in records]
+    assert uris == sorted(uris)  # input order
+    errors = {r["error"] for r in records if "error" in r}
+    assert {"empty", "binary", "no_body"} <= errors
+    if os.geteuid() != 0:  # root reads files whatever their mode
+        assert "unreadable" in errors
