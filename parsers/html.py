@@ -215,12 +215,6 @@ def _hints(element: HtmlElement) -> str:
     return f"{element.get('class', '')} {element.get('id', '')} {element.get('role', '')} {element.get('itemprop', '')}"
 
 
-def negative_kind(element: HtmlElement) -> str | None:
-    """The boilerplate kind an element's class/id/role names, unless it also looks like the story."""
-    hints = _hints(element).strip()
-    return _kind_for_hints(hints) if hints else None
-
-
 @lru_cache(maxsize=16384)
 def _kind_for_hints(hints: str) -> str | None:
     """Decide a whole class/id/role string from its words (each decided once per process:
