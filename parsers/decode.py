@@ -95,6 +95,7 @@ def _cp1252_or_nothing(code: int) -> str:
 
 
 _C1 = re.compile("[\u0080-\u009f]")
+_CONTROL_OR_C1 = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\u009f]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MOJIBAKE_LEADS = ("Ã", "â", "Â")
 
@@ -144,13 +145,14 @@ def clean_text(text: str) -> str:
     page is markup and scripts, and lxml ignores control characters itself.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    odd = _CONTROL_OR_C1.search(text) is not None  # one scan; most texts have neither
     if text.isascii():
-        return _CONTROL.sub("", text)  # ASCII is already NFC and has no C1 or no-break spaces
+        return _CONTROL.sub("", text) if odd else text  # ASCII is NFC, has no C1 or no-break spaces
     text = text.replace("\u00a0", " ")
-    if _C1.search(text):
+    if odd and _C1.search(text):
         # HTML maps C1 code points (&#146;, or cp1252 bytes read as latin-1) to cp1252.
         text = _C1.sub(lambda m: _cp1252_or_nothing(ord(m.group(0))), text)
-    return unicodedata.normalize("NFC", _CONTROL.sub("", text))
+    return unicodedata.normalize("NFC", _CONTROL.sub("", text) if odd else text)
 
 
 _NOT_PLAIN = re.compile(r"[^\w\s.,;:!?'\"()\[\]\-–—‘’“”«»/%&$€£@#*+=<>|]")
@@ -161,5 +163,7 @@ def looks_binary(text: str) -> bool:
     sample = text[:8_000]  # binary shows from the start (a PDF, an image, a zip)
     if not sample:
         return False
-    odd = sum(1 for _ in _NOT_PLAIN.finditer(sample))
+    if sample.isascii() and sample.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        return False  # plain ASCII without control characters: text (a fast path for wire copy)
+    odd = len(_NOT_PLAIN.findall(sample))
     return odd / len(sample) > 0.15 or sample.count("\ufffd") / len(sample) > 0.01
