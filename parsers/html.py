@@ -546,11 +546,19 @@ def _link_only(element: HtmlElement) -> bool:
     return bool(text) and _link_density(element, len(text)) > 0.9
 
 
+def _attached(element: HtmlElement, root: HtmlElement) -> bool:
+    """Whether ``element`` is still under ``root`` (not inside a subtree dropped since)."""
+    node: HtmlElement | None = element
+    while node is not None and node is not root:
+        node = node.getparent()
+    return node is root
+
+
 def _drop_link_runs(root: HtmlElement, removed: list[Removed]) -> None:
     """Three or more consecutive blocks that are each just a link form a link list ("You may
     also like" as plain paragraphs); a short link-free line right before the run is its title."""
     for parent in list(root.iter(etree.Element)):
-        if parent.getparent() is None and parent is not root:
+        if not _attached(parent, root):
             continue  # inside a subtree dropped earlier in this loop
         run: list[HtmlElement] = []
         for child in [*parent, None]:
@@ -573,8 +581,8 @@ def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
     for root in region:
         _drop_link_runs(root, removed)
         for element in list(root.iter("ul", "ol", "div", "section", "table", "dl", "p")):
-            if element.getparent() is None:
-                continue
+            if element is root or not _attached(element, root):
+                continue  # the region itself, or inside a block dropped earlier in this loop
             text = _text(element)
             if not text:
                 continue

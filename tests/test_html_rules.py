@@ -171,3 +171,17 @@ def test_a_polish_page_with_a_see_also_box() -> None:
     )
     assert story.paragraphs == paragraphs
     assert story.language == "pl"
+
+
+def test_nested_link_lists_are_recorded_once() -> None:
+    def group(g: int) -> str:
+        entries = "".join(f"<p><a href='/{g}/{i}'>Another story about ports, number {g}.{i}</a></p>" for i in range(4))
+        return f"<div><p><a href='/g{g}'>Group {g} of other stories about the harbour</a></p><div>{entries}</div></div>"
+
+    nested = "".join(group(g) for g in range(3))
+    story = parse_story(_page(f"<article><h1>Strike</h1>{_ps(STORY_EN)}{nested}</article>"), "p.html")
+    assert story.paragraphs == STORY_EN
+    for g in range(3):
+        for i in range(4):
+            holders = [r.text for r in story.removed if f"number {g}.{i}" in r.text]
+            assert len(holders) == 1, f"link {g}.{i} recorded {len(holders)} times: {holders}"
