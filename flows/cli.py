@@ -88,6 +88,9 @@ def _parse_chunk(
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    from flows.workers import tune_gc_for_parsing
+
+    tune_gc_for_parsing()  # this process only parses until it exits
     out = sys.stdout
     for record in parse(args.paths, max_bytes=args.max_bytes, default_agency=args.agency, workers=args.workers):
         if args.jsonl:

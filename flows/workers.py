@@ -9,6 +9,7 @@ process and reused by every batch.
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -45,6 +46,18 @@ def parse_payload(uri: str, data: bytes, default_agency: str | None, max_bytes: 
         return Quarantined(uri, sha, len(data), "parser_error", f"{type(exc).__name__}: {exc}")
 
 
+def tune_gc_for_parsing() -> None:
+    """Garbage-collect less often in a process that mostly parses (~4% of its CPU time).
+
+    Parsing allocates many short-lived objects and few reference cycles (BeautifulSoup's
+    region trees, freed a page at a time), so the default first-generation threshold
+    (700 allocations) runs collections far more often than there is garbage to find.
+    What is loaded so far (modules, the rule tables) is frozen out of every collection.
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 def resolve_workers(workers: int) -> int:
     """``0`` means one worker per core (at most 8); anything else is taken as given."""
     return min(os.cpu_count() or 1, 8) if workers <= 0 else workers
@@ -70,7 +83,9 @@ def _pool(workers: int, fork: bool = False) -> ProcessPoolExecutor:
             method = "fork"
         else:
             method = "forkserver" if "forkserver" in methods else "spawn"
-        _POOLS[workers, fork] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+        _POOLS[workers, fork] = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context(method), initializer=tune_gc_for_parsing
+        )
     return _POOLS[workers, fork]
 
 
