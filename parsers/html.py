@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import cast
 
@@ -211,8 +211,13 @@ def _text(element: HtmlElement) -> str:
     return _squash(cast(str, _STRING(element)))
 
 
-def _hints(element: HtmlElement) -> str:
-    return f"{element.get('class', '')} {element.get('id', '')} {element.get('role', '')} {element.get('itemprop', '')}"
+#: The attributes whose words hint at what an element is.
+HINT_ATTRIBUTES = ("class", "id", "role", "itemprop")
+
+
+def _hints(attributes: Mapping[str, str] | HtmlElement) -> str:
+    """The hint words of an element (or of its attributes, already read into a dict)."""
+    return " ".join(attributes.get(name) or "" for name in HINT_ATTRIBUTES)
 
 
 @lru_cache(maxsize=16384)
@@ -361,9 +366,7 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
         elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not holds_story_text(element)):
             doomed.append((element, STRUCTURAL_KINDS[tag]))
         elif attrs and use_hints and tag not in ("body", "html", "article", "main", "h1"):
-            hints = (
-                f"{attrs.get('class', '')} {attrs.get('id', '')} {attrs.get('role', '')} {attrs.get('itemprop', '')}"
-            )
+            hints = _hints(attrs)
             kind = _kind_for_hints(hints.strip())
             if kind and not holds_story_text(element):
                 doomed.append((element, _opened_block(element, kind)))
