@@ -51,13 +51,13 @@ def parse_datetime(value: str) -> datetime | None:
     iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
     try:
         return _plausible(_utc(datetime.fromisoformat(iso)))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 9999-12-31T23:59-12:00 leaves datetime's range
         pass
     try:
         parsed = parsedate_to_datetime(text)
         if parsed is not None:
             return _plausible(_utc(parsed))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
     match = _WRITTEN.search(text) or _DAY_FIRST.search(text)
     if not match:
@@ -75,7 +75,7 @@ def parse_datetime(value: str) -> datetime | None:
         hour = 0
     try:
         return _plausible(datetime(int(match.group("year")), month, int(match.group("day")), hour, minute, tzinfo=UTC))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

@@ -45,10 +45,25 @@ def declared_charset(data: bytes) -> str | None:
     if not match:
         return None
     name = match.group(1).decode("ascii", "replace").lower()
+    return text_charset(name)
+
+
+#: Codecs Python knows that no document's charset can honestly name: they turn escapes
+#: into code points (and so into lone surrogates), or are not text encodings at all.
+NOT_A_CHARSET = frozenset(
+    {"unicode-escape", "raw-unicode-escape", "punycode", "undefined", "idna", "utf-7", "palmos", "mbcs", "oem"}
+)
+
+
+def text_charset(name: str) -> str | None:
+    """Python's name for a charset a document may declare, or None (unknown or not a charset)."""
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
         return None
+    if info.name in NOT_A_CHARSET or not getattr(info, "_is_text_encoding", True):
+        return None
+    return info.name
 
 
 def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
@@ -63,11 +78,11 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
             return data.decode(name, errors="replace"), name
     if b"\x00" in data[:8192]:
         raise ParseError("binary", "NUL bytes in the first 8 KB: this is not a text or HTML story")
-    candidates = [c for c in (declared, declared_charset(data)) if c]
+    candidates = [c for c in (declared and text_charset(declared), declared_charset(data)) if c]
     for name in candidates:
         try:
             return data.decode(name), name
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # UnicodeError: codecs such as punycode raise it bare
             continue
     try:
         return data.decode("utf-8"), "utf-8"
@@ -138,6 +153,17 @@ def strip_controls(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_unencodable(text: str) -> str:
+    """Lone surrogates (from a JSON ``\\ud800`` or an escape codec) as U+FFFD: UTF-8, Parquet
+    and JSON output cannot hold them. ASCII text is returned as is, at no cost."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def clean_text(text: str) -> str:
     """Unix newlines, no control characters, C1 code points read as cp1252, NFC.
 
@@ -148,7 +174,7 @@ def clean_text(text: str) -> str:
     odd = _CONTROL_OR_C1.search(text) is not None  # one scan; most texts have neither
     if text.isascii():
         return _CONTROL.sub("", text) if odd else text  # ASCII is NFC, has no C1 or no-break spaces
-    text = text.replace("\u00a0", " ")
+    text = replace_unencodable(text.replace("\u00a0", " "))
     if odd and _C1.search(text):
         # HTML maps C1 code points (&#146;, or cp1252 bytes read as latin-1) to cp1252.
         text = _C1.sub(lambda m: _cp1252_or_nothing(ord(m.group(0))), text)
@@ -165,5 +191,12 @@ def looks_binary(text: str) -> bool:
         return False
     if sample.isascii() and sample.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
         return False  # plain ASCII without control characters: text (a fast path for wire copy)
-    odd = len(_NOT_PLAIN.findall(sample))
-    return odd / len(sample) > 0.15 or sample.count("\ufffd") / len(sample) > 0.01
+    if sample.count("\ufffd") / len(sample) > 0.01:
+        return True
+    odd = _NOT_PLAIN.findall(sample)
+    if len(odd) / len(sample) <= 0.15:
+        return False
+    # `\w` leaves out combining marks (Devanagari vowel signs, Thai, Arabic harakat, a
+    # decomposed accent): recount by category, only for the few texts that get this far.
+    symbols = sum(1 for ch in odd if unicodedata.category(ch)[0] not in "LMN")
+    return symbols / len(sample) > 0.15

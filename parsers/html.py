@@ -12,7 +12,7 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
@@ -459,6 +459,10 @@ class _FinalScores(dict[HtmlElement, float]):
         return top
 
 
+#: Wrapper levels the region may climb to find the story's next chunk (real grids: 2-5).
+MAX_WRAPPER_CLIMB = 12
+
+
 def find_article_region(body: HtmlElement) -> list[HtmlElement]:
     """The element(s) holding the story: best-scored container plus its related siblings."""
     scores: dict[HtmlElement, float] = {}
@@ -502,9 +506,13 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
         # A parent that holds little but the winner is a wrapper (grid cells, layout divs):
         # the story's next chunk may be a sibling of the wrapper instead. Climb over
         # wrappers, and keep the climb only if it finds such a sibling.
+        # At most MAX_WRAPPER_CLIMB levels: each reads the whole wrapper's text, and a page
+        # nested hundreds of levels deep would read itself once per level.
         top_length = len(_text(top))
         wrapper, parent = top, top.getparent()
-        while parent is not None and parent.tag not in ("body", "html") and len(_text(parent)) <= top_length * 1.1:
+        for _level in range(MAX_WRAPPER_CLIMB):
+            if parent is None or parent.tag in ("body", "html") or len(_text(parent)) > top_length * 1.1:
+                break
             wrapper, parent = parent, parent.getparent()
         if wrapper is not top:
             wider = _with_siblings(wrapper, final, threshold, same_shape=True)
@@ -677,6 +685,9 @@ def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
     smallest block around the © so that the footer menu after it is not swallowed.
     Expects scripts and styles to be stripped already."""
     found = None
+    # Many (c) strings may share one holder ("<p>(c) A<br>(c) B<br>..."): its text is read
+    # once, and a holder too long to be a notice is never joined whole (linear, not quadratic).
+    blocks: dict[HtmlElement, str] = {}
     for element in body.iter(etree.Element):
         for text, holder in ((element.text, element), (element.tail, element.getparent())):
             if not text or holder is None or not ("©" in text or "opyright" in text or "OPYRIGHT" in text):
@@ -684,8 +695,11 @@ def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
             parent = holder.getparent()
             while holder.tag in INLINE_TAGS and parent is not None:
                 holder, parent = parent, parent.getparent()
-            block = _visible_text(holder)
-            printed = find_copyright(block if len(block) <= 400 else _squash(text))
+            block = blocks.get(holder)
+            if block is None:
+                block = _visible_text(holder) if len(_STRING(holder)) <= 2000 else ""
+                blocks[holder] = block
+            printed = find_copyright(block if 0 < len(block) <= 400 else _squash(text))
             if printed:
                 found = printed
     return found
@@ -701,11 +715,31 @@ def _repair_strings(strings: list[str]) -> list[str]:
     return parts if len(parts) == len(strings) else [repair_mojibake(s) for s in strings]
 
 
+#: Every tag but the paragraph-level ones, for pages nested too deep for libxml2.
+_FLATTEN = re.compile(r"<(?!/?(?:p|h[1-6]|li|br|html|head|body|title|meta|script|style|pre)\b)/?[A-Za-z][^<>]{0,2000}>")
+
+
+def _too_deep(log: Any) -> bool:
+    return any("Excessive depth" in entry.message for entry in log.filter_from_fatals())
+
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
+
+
 def _parse_page(page: str) -> HtmlElement:
     try:
         tree = etree.fromstring(page, parser=_PARSER)
-    except (etree.LxmlError, ValueError) as exc:
+    except ValueError:
+        # lxml refuses a str that carries an encoding declaration ("<?xml ... encoding=koi8_r?>"):
+        # the bytes were decoded already, so the declaration has done its job.
+        tree = _parse_undeclared(page)
+    except etree.LxmlError as exc:
         raise ParseError("bad_html", f"lxml could not parse the page: {exc}") from exc
+    if _PARSER.error_log.filter_from_fatals() and _too_deep(_PARSER.error_log):
+        # libxml2 gives up on the whole page past 255 levels; keep the text, lose the nesting.
+        tree = _parse_undeclared(_FLATTEN.sub(" ", page))
+        if _PARSER.error_log.filter_from_fatals() and _too_deep(_PARSER.error_log):
+            raise ParseError("too_deep", "the page nests elements deeper than 255 levels even without its containers")
     if tree is None:
         raise ParseError("bad_html", "lxml found no document in the page")
     return tree
@@ -777,3 +811,10 @@ def parse_html_document(page: str) -> Draft:
     if meta.site_name:
         draft.agency = agency_hint(meta.site_name) if len(meta.site_name) < 40 else None
     return draft
+
+
+def _parse_undeclared(page: str) -> HtmlElement:
+    try:
+        return etree.fromstring(_XML_DECLARATION.sub("", page, count=1), parser=_PARSER)
+    except (etree.LxmlError, ValueError) as exc:
+        raise ParseError("bad_html", f"lxml could not parse the page: {exc}") from exc

@@ -80,7 +80,7 @@ def _json_ld_objects(tree: etree._Element) -> list[dict[str, Any]]:
             continue
         try:
             data = json.loads(script.text.strip().rstrip(";"))
-        except ValueError:
+        except (ValueError, RecursionError):  # broken or absurdly nested JSON-LD: no metadata from it
             continue
         stack = [data]
         while stack:

@@ -220,10 +220,11 @@ CONTACT_HEAD_EXAMPLE = "To contact the reporters on this story:"
 
 #: Reuters update and correction notes closing a paragraph: "(Adds union comment in paragraph 3)".
 UPDATE_NOTE = re.compile(
-    r"\s*\((?:adds|updates|corrects|recasts|changes|rewrites|removes|fixes|refiles|repeats|inserts|deletes|"
+    r"\((?:adds|updates|corrects|recasts|changes|rewrites|removes|fixes|refiles|repeats|inserts|deletes|"
     r"clarifies|writes through|new throughout|releads|overhauls)\b[^()]{0,240}\)\s*$",
     re.IGNORECASE,
 )
+UPDATE_NOTE_MAX = 300  # longest note: "(" + verb + 240 characters + ")"
 UPDATE_NOTE_EXAMPLE = "Port operator ECT said terminals would reopen. (Adds union comment in paragraph 3)"
 
 COPYRIGHT_LINE = re.compile(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from parsers.decode import decode_bytes, looks_binary, repair_text, sniff_format
+from parsers.decode import decode_bytes, looks_binary, repair_text, replace_unencodable, sniff_format
 from parsers.fingerprint import compute_simhash, compute_story_id, content_sha256
 from parsers.language import detect_language
 from parsers.text import parse_text_document
 from parsers.wire import Draft, apply_wire_rules
 from schemas.errors import ParseError
-from schemas.story import Story
+from schemas.story import Contact, Removed, Story
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“‘(])")
@@ -32,6 +32,25 @@ def parse_document(text: str, input_format: str) -> Draft:
     else:
         draft = parse_text_document(text)
     return apply_wire_rules(draft)
+
+
+def scrub_draft(draft: Draft) -> Draft:
+    """Every string of ``draft`` made encodable (`replace_unencodable`): metadata such as
+    JSON-LD may carry ``\\ud800`` escapes that the text cleaning never saw."""
+    fix = replace_unencodable
+    draft.headline = fix(draft.headline) if draft.headline else draft.headline
+    draft.dateline = fix(draft.dateline) if draft.dateline else draft.dateline
+    draft.copyright = fix(draft.copyright) if draft.copyright else draft.copyright
+    draft.url = fix(draft.url) if draft.url else draft.url
+    draft.paragraphs = [fix(p) for p in draft.paragraphs]
+    draft.byline = [fix(p) for p in draft.byline]
+    draft.editors = [fix(p) for p in draft.editors]
+    draft.removed = [item if item.text.isascii() else Removed(item.kind, fix(item.text)) for item in draft.removed]
+    draft.contacts = [
+        Contact(c.role, fix(c.name), fix(c.email) if c.email else None, fix(c.location) if c.location else None)
+        for c in draft.contacts
+    ]
+    return draft
 
 
 def parse_story(
@@ -59,7 +78,7 @@ def parse_story(
     # HTML is repaired and cleaned per extracted string (parsers.html); text is cleaned whole.
     if input_format != "html":
         text = repair_text(text)
-    draft = parse_document(text, input_format)
+    draft = scrub_draft(parse_document(text, input_format))
     paragraphs = [p for p in draft.paragraphs if p.strip()]
     if not paragraphs:
         raise ParseError("no_body", "no article text was found after removing boilerplate")

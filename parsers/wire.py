@@ -283,7 +283,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
                     draft.dateline = draft.dateline or dateline
                     draft.removed.append(Removed("dateline", prefix))
                     text = rest.strip()
-        note = rules.UPDATE_NOTE.search(text) if text.endswith(")") else None
+        note = find_update_note(text)
         if note:
             draft.removed.append(Removed("update_note", note.group(0).strip()))
             text = text[: note.start()].rstrip()
@@ -294,3 +294,12 @@ def apply_wire_rules(draft: Draft) -> Draft:
         draft.agency = agency_hint(" ".join(hint_text))
     draft.paragraphs = kept
     return draft
+
+
+def find_update_note(text: str) -> re.Match[str] | None:
+    """The update note closing ``text``, if any: matched from the last "(" only, so that a
+    paragraph of long whitespace runs costs one pass (a search would backtrack over each)."""
+    if not text.endswith(")"):
+        return None
+    start = text.rfind("(", max(0, len(text) - rules.UPDATE_NOTE_MAX))
+    return rules.UPDATE_NOTE.match(text, start) if start >= 0 else None

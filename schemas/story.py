@@ -161,4 +161,26 @@ def validate_story(story: Story) -> list[str]:
             problems.append(f"removed kind {item.kind!r} is unknown")
     if not story.source_uri:
         problems.append("source_uri is empty")
+    for name, value in _text_fields(story):
+        if _SURROGATE.search(value):
+            problems.append(f"{name} holds a lone surrogate (not encodable as UTF-8)")
+            break
     return problems
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_fields(story: Story) -> list[tuple[str, str]]:
+    """Every string the record holds, with its column name (for the encodability check)."""
+    fields = [
+        (name, value)
+        for name in ("headline", "body", "dateline", "copyright", "url", "source_uri", "agency", "language")
+        if isinstance(value := getattr(story, name), str)
+    ]
+    fields += [("paragraphs", p) for p in story.paragraphs]
+    fields += [("byline", p) for p in story.byline] + [("editors", p) for p in story.editors]
+    fields += [("removed", r.text) for r in story.removed]
+    for contact in story.contacts:
+        fields += [("contacts", v) for v in (contact.name, contact.email, contact.location) if v]
+    return fields
