@@ -697,7 +697,7 @@ def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
                 holder, parent = parent, parent.getparent()
             block = blocks.get(holder)
             if block is None:
-                block = _visible_text(holder) if len(_STRING(holder)) <= 2000 else ""
+                block = _visible_text(holder) if len(cast(str, _STRING(holder))) <= 2000 else ""
                 blocks[holder] = block
             printed = find_copyright(block if 0 < len(block) <= 400 else _squash(text))
             if printed:
