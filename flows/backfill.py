@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-from flows.batch import IngestSettings, is_candidate
-from flows.ingest import ingest_flow
+from flows.batch import IngestSettings
+from flows.ingest import check_quarantine_share, ingest_flow
+from flows.inputs import is_candidate
 from flows.ledger import load_ledger
 from flows.report import RunTotals
 from parsers import parse_story
@@ -118,6 +119,8 @@ def backfill(
     chunk_size: int = 2000,
     settings: IngestSettings | None = None,
     progress: Callable[[int], Progress] | None = None,
+    wait_lock: float = 0.0,
+    max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Ingest the range as one flow run per day (and per ``chunk_size`` inputs); return totals."""
     settings = settings or IngestSettings()
@@ -139,7 +142,10 @@ def backfill(
                 workers=settings.workers,
                 keys=chunk,
                 reprocess=reprocess,
+                parse_timeout=settings.parse_timeout,
+                wait_lock=wait_lock,
             )
             totals.merge(result)
             bar.update(len(chunk), int(result["stories"]), day.isoformat())
+    check_quarantine_share(totals, max_quarantine_share)
     return totals.to_dict()

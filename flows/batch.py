@@ -17,7 +17,6 @@ No Prefect here: the flow in ``flows.ingest`` calls these functions from tasks.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 from collections import Counter
@@ -29,18 +28,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
-from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key
-from flows.workers import Quarantined, parse_payloads
+from flows.inputs import QUARANTINE_PREFIX, is_candidate, read_payloads
+from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
+from flows.workers import DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import paragraph_keys
-from schemas.errors import StorageError
 from schemas.story import Story, validate_story
 from storage import Storage
+from storage.lease import Lease
 
 MANIFEST_PREFIX = "_manifests/"
 PENDING_PREFIX = "_manifests/_pending/"
-QUARANTINE_PREFIX = "quarantine/"
-RESERVED_PREFIXES = ("stories/", QUARANTINE_PREFIX, MANIFEST_PREFIX, "_ledger/")
 
 try:
     PIPELINE_VERSION = version("wire-ingest")
@@ -55,7 +53,8 @@ class IngestSettings:
     max_bytes: int = DEFAULT_MAX_BYTES
     default_agency: str | None = None
     pattern: str = "*"
-    workers: int = 0  # parse processes; 0 = one per core (batches under 32 inputs stay in-process)
+    workers: int = 0  # parse processes; 0 = one per core
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT  # seconds per input; 0 = no deadline
 
 
 @dataclass
@@ -99,16 +98,6 @@ def make_batch_id(source_uri: str, keys: list[str], generation: str = "") -> str
     return digest.hexdigest()[:24]
 
 
-def is_candidate(key: str, pattern: str) -> bool:
-    """Inputs are visible files matching ``pattern``; hidden and reserved paths are skipped."""
-    parts = key.split("/")
-    if any(part.startswith((".", "_")) for part in parts):
-        return False
-    if key.startswith(RESERVED_PREFIXES):
-        return False
-    return fnmatch.fnmatch(parts[-1], pattern)
-
-
 def plan_batches(
     source: Storage,
     index: LedgerIndex,
@@ -132,19 +121,6 @@ def plan_batches(
     return plans
 
 
-def read_payloads(source: Storage, keys: list[str]) -> tuple[list[tuple[str, bytes]], list[Quarantined]]:
-    """Read the batch's inputs; one that cannot be read is quarantined as ``unreadable``."""
-    payloads: list[tuple[str, bytes]] = []
-    unreadable: list[Quarantined] = []
-    for key in keys:
-        uri = source.full_uri(key)
-        try:
-            payloads.append((uri, source.get(key)))
-        except StorageError as exc:
-            unreadable.append(Quarantined(uri, "", 0, "unreadable", str(exc)))
-    return payloads, unreadable
-
-
 def quarantine_key(item: Quarantined, day: str) -> str:
     # The design names entries <source_sha256>.json; two different inputs with the same bytes
     # (two empty files, say) would collide there, so the key adds a hash of the source URI.
@@ -160,9 +136,15 @@ def run_batch(
     settings: IngestSettings,
     *,
     recovered: bool = False,
+    lease: Lease | None = None,
 ) -> BatchSummary:
-    """Parse, validate, dedupe, write and commit one batch. Idempotent for a given plan."""
+    """Parse, validate, dedupe, write and commit one batch. Idempotent for a given plan.
+
+    With ``lease``, the batch checks that its run still holds the store before its first
+    write and again before its commit point (the ledger object)."""
     intent_key = f"{PENDING_PREFIX}{plan.batch_id}.json"
+    if lease is not None:
+        lease.check()
     previous_keys: set[str] = set()
     if dest.exists(intent_key):
         previous_keys = set(json.loads(dest.get(intent_key)).get("keys", []))
@@ -186,9 +168,13 @@ def run_batch(
     entries: list[LedgerEntry] = []
     reasons: Counter[str] = Counter()
 
-    payloads, unreadable = read_payloads(source, plan.inputs)
+    payloads, unreadable = read_payloads(source, plan.inputs, settings.max_bytes)
     parsed = parse_payloads(
-        payloads, default_agency=settings.default_agency, max_bytes=settings.max_bytes, workers=settings.workers
+        payloads,
+        default_agency=settings.default_agency,
+        max_bytes=settings.max_bytes,
+        workers=settings.workers,
+        timeout=settings.parse_timeout,
     )
     for result in [*parsed, *unreadable]:
         if isinstance(result, Story):
@@ -301,6 +287,8 @@ def run_batch(
         f"{MANIFEST_PREFIX}{plan.batch_id}.json", json.dumps(manifest, indent=2).encode("utf-8"), "application/json"
     )
     committed_at = datetime.now(UTC).isoformat()
+    if lease is not None:
+        lease.check()
     dest.put(ledger_key(plan.batch_id), encode_ledger(plan.batch_id, entries, committed_at), "application/json")
     for stale in sorted(previous_keys - set(objects)):
         dest.delete(stale)
@@ -354,8 +342,11 @@ def pending_plans(dest: Storage) -> list[BatchPlan]:
     return plans
 
 
-def recover_pending(source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings) -> list[BatchSummary]:
-    """Roll every uncommitted batch forward before new work is planned."""
+def recover_pending(
+    source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings, lease: Lease | None = None
+) -> list[BatchSummary]:
+    """Roll every uncommitted batch forward before new work is planned (under the lease:
+    a batch still pending here was left by a run that is gone, never by a live one)."""
     summaries = []
     for plan in pending_plans(dest):
         if plan.batch_id in index.batches:
@@ -367,5 +358,41 @@ def recover_pending(source: Storage, dest: Storage, index: LedgerIndex, settings
             from storage import open_storage
 
             batch_source = open_storage(plan.source)
-        summaries.append(run_batch(plan, batch_source, dest, index, settings, recovered=True))
+        summaries.append(run_batch(plan, batch_source, dest, index, settings, recovered=True, lease=lease))
     return summaries
+
+
+def run_without_prefect(
+    source_uri: str,
+    dest_uri: str,
+    settings: IngestSettings,
+    batch_size: int,
+    *,
+    wait_lock: float = 0.0,
+    keys: list[str] | None = None,
+    reprocess: bool = False,
+) -> list[BatchSummary]:
+    """One ingest run, stage for stage what ``flows.ingest.ingest_flow`` does, without
+    Prefect: under the lease, clean the staging area, load the ledger, roll pending
+    batches forward, plan, run each batch. For tools and the crash-point sweep of the tests
+    (a process start per crash point is ~1 s here, ~4 s with Prefect)."""
+    from storage import open_storage
+    from storage.lease import Lease
+
+    source, dest = open_storage(source_uri), open_storage(dest_uri)
+    summaries: list[BatchSummary] = []
+    with Lease(dest, command="ingest") as lease:
+        lease.acquire(wait=wait_lock)
+        dest.clean_staging()
+        index = load_ledger(dest)
+        summaries += recover_pending(source, dest, index, settings, lease)
+        for plan in plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess):
+            summaries.append(run_batch(plan, source, dest, index, settings, lease=lease))
+    return summaries
+
+
+if __name__ == "__main__":  # python -m flows.batch SOURCE DEST BATCH_SIZE (the crash-point sweep)
+    import sys
+
+    done = run_without_prefect(sys.argv[1], sys.argv[2], IngestSettings(), int(sys.argv[3]))
+    print(json.dumps({"batches": len(done), "inputs": sum(s.inputs for s in done)}))

@@ -13,24 +13,33 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flows.inputs import is_candidate
+from flows.lifeline import start_lifeline
+from flows.workers import DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
-from schemas.errors import ConfigError, WireIngestError
+from schemas.errors import ConfigError, LeaseHeldError, QuarantineShareError, WireIngestError
+from storage.local import LocalStorage
 
 
-def iter_input_files(paths: Sequence[str]) -> Iterator[Path]:
-    """Files named, and every visible file under folders named, in sorted order."""
+def iter_input_files(paths: Sequence[str]) -> Iterator[tuple[Path, Path]]:
+    """``(input, folder it was found under)`` for files named and every visible entry under
+    folders named, in sorted order. Links and special files are yielded too (reading them
+    quarantines them with a reason); linked folders are not walked into."""
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path)
-                if child.is_file() and not any(part.startswith((".", "_")) for part in rel.parts):
-                    yield child
-        elif path.is_file():
-            yield path
+        if path.is_dir() and not path.is_symlink():
+            for child in LocalStorage(path).list():
+                if is_candidate(child.key, "*"):
+                    yield path / child.key, path
+        elif path.exists() or path.is_symlink():
+            yield path, path.parent
         else:
             raise ConfigError(f"{raw}: no such file or folder")
 
+
+#: Exit codes besides 0 (success) and 2 (usage or another error the message explains).
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the store; try again later
+EXIT_TOO_MUCH_QUARANTINED = 3
 
 #: Inputs read and parsed together by ``parse`` (bounded memory, steady output).
 PARSE_CHUNK = 256
@@ -41,50 +50,53 @@ def parse(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     default_agency: str | None = None,
-    workers: int = 1,
+    workers: int = 0,
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
 ) -> Iterator[dict[str, Any]]:
     """Parse files (or folders of them) without Prefect or storage: one dict per input, in order.
 
-    A quarantined input yields ``{"source_uri": ..., "error": reason, "detail": ...}``.
-    ``workers`` > 1 (or 0: one per core) parses chunks of inputs on worker processes.
+    A quarantined input yields ``{"source_uri": ..., "error": reason, "detail": ...}``; every
+    input yields exactly one dict. Parsing runs on ``workers`` processes (0: one per core),
+    each input within ``parse_timeout`` seconds (0: no deadline, and one worker parses here).
     """
-    chunk: list[Path] = []
-    for path in iter_input_files(paths):
-        chunk.append(path)
+    chunk: list[tuple[Path, Path]] = []
+    for item in iter_input_files(paths):
+        chunk.append(item)
         if len(chunk) == PARSE_CHUNK:
-            yield from _parse_chunk(chunk, max_bytes, default_agency, workers)
+            yield from _parse_chunk(chunk, max_bytes, default_agency, workers, parse_timeout)
             chunk = []
-    yield from _parse_chunk(chunk, max_bytes, default_agency, workers)
+    yield from _parse_chunk(chunk, max_bytes, default_agency, workers, parse_timeout)
 
 
 def _parse_chunk(
-    chunk: list[Path], max_bytes: int, default_agency: str | None, workers: int
+    chunk: list[tuple[Path, Path]], max_bytes: int, default_agency: str | None, workers: int, parse_timeout: float
 ) -> Iterator[dict[str, Any]]:
+    from flows.inputs import read_payloads
     from flows.workers import Quarantined, parse_payloads
 
+    results: dict[str, dict[str, Any]] = {}
     readable: list[tuple[str, bytes]] = []
-    unreadable: dict[str, str] = {}
     order: list[str] = []
-    for path in chunk:
-        uri = str(path.resolve())
+    for path, folder in chunk:
+        store = LocalStorage(folder)
+        key = path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name
+        uri = store.full_uri(key)
         order.append(uri)
-        try:
-            readable.append((uri, path.read_bytes()))
-        except OSError as exc:
-            unreadable[uri] = str(exc)
+        payloads, unreadable = read_payloads(store, [key], max_bytes)
+        readable.extend(payloads)
+        for item in unreadable:
+            results[uri] = {"source_uri": uri, "error": item.reason, "detail": item.detail}
     # This command runs no threads, so its workers may be plain forks of it.
-    parsed = iter(
-        parse_payloads(readable, default_agency=default_agency, max_bytes=max_bytes, workers=workers, fork=True)
+    parsed = parse_payloads(
+        readable, default_agency=default_agency, max_bytes=max_bytes, workers=workers, fork=True, timeout=parse_timeout
     )
-    for uri in order:
-        if uri in unreadable:
-            yield {"source_uri": uri, "error": "unreadable", "detail": unreadable[uri]}
-            continue
-        result = next(parsed)
+    for (uri, _), result in zip(readable, parsed, strict=True):
         if isinstance(result, Quarantined):
-            yield {"source_uri": uri, "error": result.reason, "detail": result.detail}
+            results[uri] = {"source_uri": uri, "error": result.reason, "detail": result.detail}
         else:
-            yield result.to_json_dict()
+            results[uri] = result.to_json_dict()
+    for uri in order:
+        yield results[uri]
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
@@ -92,7 +104,14 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
     tune_gc_for_parsing()  # this process only parses until it exits
     out = sys.stdout
-    for record in parse(args.paths, max_bytes=args.max_bytes, default_agency=args.agency, workers=args.workers):
+    records = parse(
+        args.paths,
+        max_bytes=args.max_bytes,
+        default_agency=args.agency,
+        workers=args.workers,
+        parse_timeout=args.parse_timeout,
+    )
+    for record in records:
         if args.jsonl:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
@@ -109,6 +128,9 @@ def ingest(
     default_agency: str | None = None,
     pattern: str = "*",
     workers: int = 0,
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    wait_lock: float = 0.0,
+    max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Run the Prefect ingest flow once and return its totals."""
     from flows.environment import prepare_prefect_environment
@@ -124,6 +146,9 @@ def ingest(
         default_agency=default_agency,
         pattern=pattern,
         workers=workers,
+        parse_timeout=parse_timeout,
+        wait_lock=wait_lock,
+        max_quarantine_share=max_quarantine_share,
     )
 
 
@@ -146,18 +171,30 @@ def print_totals(totals: dict[str, Any]) -> None:
     print(render_table(run))
 
 
-def _cmd_ingest(args: argparse.Namespace) -> int:
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options every flow-running command shares (see `add_run_options`), checked."""
     if args.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    totals = ingest(
-        args.source,
-        args.dest,
-        batch_size=args.batch_size,
-        max_bytes=args.max_bytes,
-        default_agency=args.agency,
-        pattern=args.pattern,
-        workers=args.workers,
-    )
+    if args.parse_timeout < 0 or args.wait_lock < 0:
+        raise ConfigError("--parse-timeout and --wait-lock take a number of seconds, 0 or more")
+    share = args.max_quarantine_share
+    if share is not None and not 0 <= share <= 1:
+        raise ConfigError("--max-quarantine-share takes a share between 0 and 1, e.g. 0.2")
+    return {
+        "batch_size": args.batch_size,
+        "max_bytes": args.max_bytes,
+        "default_agency": args.agency,
+        "pattern": args.pattern,
+        "workers": args.workers,
+        "parse_timeout": args.parse_timeout,
+        "wait_lock": args.wait_lock,
+        "max_quarantine_share": share,
+    }
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    start_lifeline()
+    totals = ingest(args.source, args.dest, **run_options(args))
     if args.json:
         print(json.dumps(totals))
     else:
@@ -187,6 +224,9 @@ def backfill(
     default_agency: str | None = None,
     pattern: str = "*",
     workers: int = 0,
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    wait_lock: float = 0.0,
+    max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Ingest the inputs dated inside ``[start, end]``, one flow run per day; return totals."""
     from flows.environment import prepare_prefect_environment
@@ -195,28 +235,35 @@ def backfill(
     from flows.backfill import backfill as run_backfill
     from flows.batch import IngestSettings
 
-    settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern, workers=workers)
+    settings = IngestSettings(
+        max_bytes=max_bytes,
+        default_agency=default_agency,
+        pattern=pattern,
+        workers=workers,
+        parse_timeout=parse_timeout,
+    )
     return run_backfill(
-        source, dest, start, end, reprocess=reprocess, batch_size=batch_size, chunk_size=chunk_size, settings=settings
+        source,
+        dest,
+        start,
+        end,
+        reprocess=reprocess,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        settings=settings,
+        wait_lock=wait_lock,
+        max_quarantine_share=max_quarantine_share,
     )
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     start, end = _parse_day(args.start, "--start"), _parse_day(args.end, "--end")
-    if args.batch_size < 1 or args.chunk_size < 1:
-        raise ConfigError("--batch-size and --chunk-size must be at least 1")
+    if args.chunk_size < 1:
+        raise ConfigError("--chunk-size must be at least 1")
+    options = run_options(args)
+    start_lifeline()
     totals = backfill(
-        args.source,
-        args.dest,
-        start,
-        end,
-        reprocess=args.reprocess,
-        batch_size=args.batch_size,
-        chunk_size=args.chunk_size,
-        max_bytes=args.max_bytes,
-        default_agency=args.agency,
-        pattern=args.pattern,
-        workers=args.workers,
+        args.source, args.dest, start, end, reprocess=args.reprocess, chunk_size=args.chunk_size, **options
     )
     if args.json:
         print(json.dumps(totals))
@@ -247,17 +294,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         CronSchedule(cron=args.cron)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(f"--cron {args.cron!r} is not a valid cron expression (e.g. '*/15 * * * *')") from exc
-    serve(
-        args.source,
-        args.dest,
-        args.cron,
-        name=args.name,
-        batch_size=args.batch_size,
-        max_bytes=args.max_bytes,
-        default_agency=args.agency,
-        pattern=args.pattern,
-        workers=args.workers,
-    )
+    options = run_options(args)
+    start_lifeline()
+    serve(args.source, args.dest, args.cron, name=args.name, **options)
     return 0
 
 
@@ -274,8 +313,32 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
     p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")
     p.add_argument("--pattern", default="*", help="only file names matching this glob (default: all)")
+    p.add_argument("--workers", type=int, default=0, help="parse processes per batch (default 0: one per core)")
+    add_timeout_option(p)
     p.add_argument(
-        "--workers", type=int, default=0, help="parse processes per batch (default 0: one per core; 1: in-process)"
+        "--wait-lock",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run is writing to --dest, wait up to this long for it (default 0: exit at once, code 75)",
+    )
+    p.add_argument(
+        "--max-quarantine-share",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="fail the run (after committing what is good) if more than this share of its inputs was quarantined",
+    )
+
+
+def add_timeout_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--parse-timeout",
+        type=float,
+        default=DEFAULT_PARSE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"an input still parsing after this long is quarantined 'timeout' (default {DEFAULT_PARSE_TIMEOUT:g}; "
+        "0: no deadline)",
     )
 
 
@@ -297,8 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=0,
-        help="parse processes (default 0: one per core, used from 32 inputs on; 1: in-process)",
+        help="parse processes (default 0: one per core)",
     )
+    add_timeout_option(p)
     p.set_defaults(func=_cmd_parse)
 
     p = sub.add_parser("ingest", help="run the Prefect ingest flow: SOURCE -> Parquet under --dest")
@@ -340,6 +404,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
+    except LeaseHeldError as exc:
+        print(f"wire-ingest: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except QuarantineShareError as exc:
+        print(f"wire-ingest: error: {exc}", file=sys.stderr)
+        return EXIT_TOO_MUCH_QUARANTINED
     except WireIngestError as exc:
         print(f"wire-ingest: error: {exc}", file=sys.stderr)
         return 2

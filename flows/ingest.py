@@ -17,8 +17,11 @@ from prefect.cache_policies import NO_CACHE
 from flows.batch import BatchPlan, BatchSummary, IngestSettings, plan_batches, recover_pending, run_batch
 from flows.ledger import LedgerIndex, load_ledger
 from flows.report import RunTotals, render_markdown
+from flows.workers import DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
+from schemas.errors import QuarantineShareError
 from storage import Storage, open_storage
+from storage.lease import Lease
 
 # Task-level retries on top of botocore's own; an operator can tune both (README: Configuration).
 STORAGE_RETRY_DELAYS = [float(x) for x in os.environ.get("WIRE_INGEST_TASK_RETRY_DELAYS", "2,10,30").split(",")]
@@ -31,8 +34,10 @@ def load_ledger_task(dest: Storage) -> LedgerIndex:
 
 
 @task(name="recover-pending", cache_policy=NO_CACHE, retries=STORAGE_RETRIES, retry_delay_seconds=STORAGE_RETRY_DELAYS)
-def recover_task(source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings) -> list[BatchSummary]:
-    return recover_pending(source, dest, index, settings)
+def recover_task(
+    source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings, lease: Lease
+) -> list[BatchSummary]:
+    return recover_pending(source, dest, index, settings, lease)
 
 
 @task(name="plan-batches", cache_policy=NO_CACHE, retries=STORAGE_RETRIES, retry_delay_seconds=STORAGE_RETRY_DELAYS)
@@ -55,9 +60,9 @@ def plan_task(
     task_run_name="batch-{plan.batch_id}",
 )
 def batch_task(
-    plan: BatchPlan, source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings
+    plan: BatchPlan, source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings, lease: Lease
 ) -> BatchSummary:
-    return run_batch(plan, source, dest, index, settings)
+    return run_batch(plan, source, dest, index, settings, lease=lease)
 
 
 @flow(name="wire-ingest", log_prints=False)
@@ -71,24 +76,66 @@ def ingest_flow(
     workers: int = 0,
     keys: list[str] | None = None,
     reprocess: bool = False,
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    wait_lock: float = 0.0,
+    max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
     ``keys`` restricts the run to those source keys (backfills pass one day's inputs);
     ``reprocess`` ingests them again even if done, replacing the rows they produced before.
+    The run holds the store's lease throughout (waiting up to ``wait_lock`` seconds for
+    another run to finish). With ``max_quarantine_share``, a run that quarantined more than
+    that share of its inputs fails after committing what was good (a feed turned bad).
     """
     logger = get_run_logger()
-    settings = IngestSettings(max_bytes=max_bytes, default_agency=default_agency, pattern=pattern, workers=workers)
+    settings = IngestSettings(
+        max_bytes=max_bytes,
+        default_agency=default_agency,
+        pattern=pattern,
+        workers=workers,
+        parse_timeout=parse_timeout,
+    )
     source_store, dest_store = open_storage(source), open_storage(dest)
-    index = load_ledger_task(dest_store)
+    lease = Lease(dest_store, command="backfill" if keys is not None else "ingest")
+    lease.acquire(wait=wait_lock)
+    try:
+        swept = dest_store.clean_staging()
+        if swept:
+            logger.info("removed %d staged file(s) an interrupted run left behind", swept)
+        totals = run_batches(source_store, dest_store, settings, lease, batch_size, keys, reprocess)
+    finally:
+        lease.release()
+    if totals.batches:
+        create_markdown_artifact(
+            key="wire-ingest-run",
+            markdown=render_markdown(totals, source, dest),
+            description="inputs, stories, quarantined by reason, duplicates, bytes written",
+        )
+    check_quarantine_share(totals, max_quarantine_share)
+    return totals.to_dict()
+
+
+def run_batches(
+    source: Storage,
+    dest: Storage,
+    settings: IngestSettings,
+    lease: Lease,
+    batch_size: int,
+    keys: list[str] | None,
+    reprocess: bool,
+) -> RunTotals:
+    """Recover what a dead run left pending, plan the new work, run it batch by batch."""
+    logger = get_run_logger()
+    index = load_ledger_task(dest)
     totals = RunTotals()
-    for summary in recover_task(source_store, dest_store, index, settings):
+    for summary in recover_task(source, dest, index, settings, lease):
         logger.info("recovered batch %s: %d stories", summary.batch_id, summary.stories)
         totals.add(summary)
-    plans = plan_task(source_store, index, batch_size, settings, keys, reprocess)
+    plans = plan_task(source, index, batch_size, settings, keys, reprocess)
     logger.info("%d new inputs in %d batches", sum(len(p.inputs) for p in plans), len(plans))
     for number, plan in enumerate(plans, start=1):
-        summary = batch_task(plan, source_store, dest_store, index, settings)
+        summary = batch_task(plan, source, dest, index, settings, lease)
         totals.add(summary)
         logger.info(
             "batch %d/%d %s: %d inputs, %d stories, %d duplicates, %d quarantined",
@@ -100,10 +147,18 @@ def ingest_flow(
             summary.duplicates,
             summary.quarantined_total,
         )
-    if totals.batches:
-        create_markdown_artifact(
-            key="wire-ingest-run",
-            markdown=render_markdown(totals, source, dest),
-            description="inputs, stories, quarantined by reason, duplicates, bytes written",
+    return totals
+
+
+def check_quarantine_share(totals: RunTotals, limit: float | None) -> None:
+    """Fail the run (its good batches are committed already) when too much was quarantined."""
+    if limit is None or totals.inputs == 0:
+        return
+    share = totals.quarantined_total / totals.inputs
+    if share > limit:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in totals.quarantined.most_common())
+        raise QuarantineShareError(
+            f"{totals.quarantined_total} of {totals.inputs} inputs ({share:.0%}) were quarantined, over the "
+            f"--max-quarantine-share {limit:g} ({reasons}). What parsed is committed; look at the quarantine "
+            "entries, fix the feed or the parser, then `wire-ingest replay`."
         )
-    return totals.to_dict()

@@ -16,6 +16,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.types.entrypoint import EntrypointType
 
 from flows.ingest import ingest_flow
+from flows.workers import DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
 
 DEFAULT_DEPLOYMENT = "scheduled"
@@ -32,6 +33,9 @@ def build_deployment(
     default_agency: str | None = None,
     pattern: str = "*",
     workers: int = 0,
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    wait_lock: float = 0.0,
+    max_quarantine_share: float | None = None,
 ) -> RunnerDeployment:
     """The deployment object: cron schedule, parameters, concurrency limit 1."""
     parameters: dict[str, Any] = {
@@ -42,6 +46,9 @@ def build_deployment(
         "default_agency": default_agency,
         "pattern": pattern,
         "workers": workers,
+        "parse_timeout": parse_timeout,
+        "wait_lock": wait_lock,
+        "max_quarantine_share": max_quarantine_share,
     }
     deployment = ingest_flow.to_deployment(
         name=name,

@@ -1,27 +1,48 @@
-"""The parse stage of a batch, on one core or on a pool of worker processes.
+"""The parse stage of a batch, on worker processes that one bad input cannot take down.
 
 Reading stays in the calling thread (it is I/O); parsing is pure CPU and runs in worker
-processes when the batch is large enough for the hand-off to pay (a story costs ~2-30 ms
-to parse; shipping it to a worker costs well under 1 ms). The pool is started once per
-process and reused by every batch.
+processes. Each worker has its own pipe, so the pool knows which input every worker is
+on: an input that runs past its deadline (``parse_timeout``) has its worker killed and
+replaced and is quarantined ``timeout``; an input that kills its worker (a crash in C, the
+out-of-memory killer) is quarantined ``worker_crashed``; the other inputs of the batch are
+parsed as if nothing happened. The pool is started once per process and reused.
+
+Workers never outlive the process that started them: they exit when their pipe closes
+(the parent died, however it died), and forked workers also ask the kernel to kill them
+with their parent (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
 import hashlib
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 from parsers import parse_story
+from parsers.decode import replace_unencodable
 from schemas.errors import ParseError
 from schemas.story import Story
 
-#: Below this many inputs a batch is parsed in-process (the pool would cost more than it saves).
+#: Seconds one input may take to parse before its worker is killed (``--parse-timeout``).
+#: The budget is 2 s per MB on this project's 2-core reference machine; the default leaves
+#: room for a loaded machine. 0 disables the deadline (and lets small batches parse in-process).
+DEFAULT_PARSE_TIMEOUT = 20.0
+#: Without a deadline, below this many inputs a batch is parsed in-process.
 MIN_INPUTS_FOR_POOL = 32
+#: Inputs queued on one worker at a time (keeps both cores busy without losing track).
+QUEUE_DEPTH = 4
 
 
 @dataclass
@@ -41,9 +62,14 @@ def parse_payload(uri: str, data: bytes, default_agency: str | None, max_bytes: 
     try:
         return parse_story(data, uri, default_agency=default_agency, max_bytes=max_bytes)
     except ParseError as exc:
-        return Quarantined(uri, sha, len(data), exc.reason, exc.detail)
+        return Quarantined(uri, sha, len(data), exc.reason, replace_unencodable(exc.detail))
+    except RecursionError:
+        return Quarantined(uri, sha, len(data), "too_deep", "the input nests deeper than the parser's recursion limit")
+    except MemoryError:
+        return Quarantined(uri, sha, len(data), "out_of_memory", "parsing this input ran out of memory")
     except Exception as exc:  # a parser bug must cost one input, not the batch
-        return Quarantined(uri, sha, len(data), "parser_error", f"{type(exc).__name__}: {exc}")
+        detail = replace_unencodable(f"{type(exc).__name__}: {exc}")[:2000]
+        return Quarantined(uri, sha, len(data), "parser_error", detail)
 
 
 def tune_gc_for_parsing() -> None:
@@ -63,36 +89,197 @@ def resolve_workers(workers: int) -> int:
     return min(os.cpu_count() or 1, 8) if workers <= 0 else workers
 
 
-_POOLS: dict[tuple[int, bool], ProcessPoolExecutor] = {}
+_PR_SET_PDEATHSIG = 1
 
 
-def _pool(workers: int, fork: bool = False) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes, started once per process.
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(0)
 
-    The default start method is forkserver: workers start from a clean process, not a fork
-    of one running Prefect's threads. ``fork=True`` is for single-threaded callers (the
-    ``parse`` command): workers inherit the loaded parsers and language model at no cost.
+
+def _worker_main(conn: Connection, parent_pid: int, inherited: Sequence[Connection], forked: bool) -> None:
+    """A worker: parse what arrives on ``conn`` until it closes (the parent is gone)."""
+    if forked:
+        die_with_parent(parent_pid)
+        for other in inherited:  # siblings' parent ends, copied by fork: they would hide EOF
+            other.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    tune_gc_for_parsing()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        index, uri, data, default_agency, max_bytes = task
+        result = parse_payload(uri, data, default_agency, max_bytes)
+        try:
+            conn.send((index, result))
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # a result that cannot be pickled
+            conn.send((index, Quarantined(uri, "", len(data), "parser_error", f"unsendable result: {exc}")))
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    assigned: deque[int] = field(default_factory=deque)
+    head_started: float = 0.0  # when the input at the head of ``assigned`` started
+
+
+class ParsePool:
+    """``size`` worker processes with a per-input deadline.
+
+    ``fork=True`` is for single-threaded callers (the ``parse`` command): workers are forks
+    that inherit the loaded parsers at no cost. Otherwise workers come from a forkserver,
+    a clean process, not a fork of one running Prefect's threads.
     """
-    methods = multiprocessing.get_all_start_methods()
-    fork = fork and "fork" in methods
-    if (workers, fork) not in _POOLS:
-        if fork:
+
+    def __init__(self, size: int, *, fork: bool = False, timeout: float = DEFAULT_PARSE_TIMEOUT) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        self.fork = fork and "fork" in methods
+        if self.fork:
             from parsers.language import preload
 
             preload()  # loaded once here, shared copy-on-write by every worker
-            method = "fork"
-        else:
-            method = "forkserver" if "forkserver" in methods else "spawn"
-        _POOLS[workers, fork] = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context(method), initializer=tune_gc_for_parsing
+        method = "fork" if self.fork else ("forkserver" if "forkserver" in methods else "spawn")
+        self.context: Any = multiprocessing.get_context(method)
+        self.size = size
+        self.timeout = timeout
+        self.workers: list[_Worker] = []
+        self.replaced = 0  # workers killed or lost and started anew (for tests and reports)
+
+    def _start_worker(self) -> _Worker:
+        parent_end, child_end = self.context.Pipe(duplex=True)
+        inherited = [w.conn for w in self.workers] if self.fork else []
+        process = self.context.Process(
+            target=_worker_main,
+            args=(child_end, os.getpid(), inherited, self.fork),
+            name="wire-ingest-parse",
+            daemon=True,
         )
-    return _POOLS[workers, fork]
+        process.start()
+        child_end.close()
+        return _Worker(process, parent_end)
+
+    def _ensure_workers(self) -> None:
+        self.workers = [w for w in self.workers if w.process.is_alive()]
+        while len(self.workers) < self.size:
+            self.workers.append(self._start_worker())
+
+    def _retire(self, worker: _Worker) -> None:
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+        self.workers.remove(worker)
+        self.replaced += 1
+
+    def map(
+        self, payloads: Sequence[tuple[str, bytes]], *, default_agency: str | None, max_bytes: int
+    ) -> list[Story | Quarantined]:
+        """Parse ``(uri, bytes)`` pairs; results in input order, one per input, always."""
+        results: list[Story | Quarantined | None] = [None] * len(payloads)
+        pending = deque(range(len(payloads)))
+        self._ensure_workers()
+        while pending or any(w.assigned for w in self.workers):
+            now = time.monotonic()
+            for worker in self.workers:
+                while pending and len(worker.assigned) < QUEUE_DEPTH:
+                    index = pending.popleft()
+                    uri, data = payloads[index]
+                    try:
+                        worker.conn.send((index, uri, data, default_agency, max_bytes))
+                    except (OSError, ValueError):  # the worker died under us: hand it on
+                        pending.appendleft(index)
+                        break
+                    if not worker.assigned:
+                        worker.head_started = now
+                    worker.assigned.append(index)
+            busy = [w for w in self.workers if w.assigned]
+            deadline = min(w.head_started for w in busy) + self.timeout if self.timeout > 0 else None
+            wait_for = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = wait([w.conn for w in busy], timeout=wait_for)
+            for worker in list(busy):
+                if worker.conn not in ready:
+                    continue
+                try:
+                    while worker.conn.poll():
+                        index, result = worker.conn.recv()
+                        results[index] = result
+                        worker.assigned.remove(index)
+                        worker.head_started = time.monotonic()
+                except (EOFError, OSError):
+                    self._lose_worker(worker, payloads, results, pending, "worker_crashed")
+            if self.timeout > 0:
+                now = time.monotonic()
+                for worker in list(self.workers):
+                    if worker.assigned and now - worker.head_started > self.timeout:
+                        self._lose_worker(worker, payloads, results, pending, "timeout")
+            self._ensure_workers()
+        return [r for r in results if r is not None]
+
+    def _lose_worker(
+        self,
+        worker: _Worker,
+        payloads: Sequence[tuple[str, bytes]],
+        results: list[Story | Quarantined | None],
+        pending: deque[int],
+        reason: str,
+    ) -> None:
+        """The input at the head of ``worker`` is quarantined; the rest go back in the queue."""
+        head, rest = worker.assigned[0], list(worker.assigned)[1:]
+        uri, data = payloads[head]
+        sha = hashlib.sha256(data).hexdigest()
+        self._retire(worker)
+        code = worker.process.exitcode
+        if reason == "timeout":
+            detail = f"parsing took longer than {self.timeout:g} s (--parse-timeout); the worker was stopped"
+        else:
+            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            detail = f"the parse worker died on this input ({how})"
+        results[head] = Quarantined(uri, sha, len(data), reason, detail)
+        pending.extendleft(reversed(rest))
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            try:
+                worker.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in list(self.workers):
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=2)
+            worker.conn.close()
+        self.workers.clear()
+
+
+_POOLS: dict[tuple[int, bool, float], ParsePool] = {}
+
+
+def get_pool(size: int, *, fork: bool = False, timeout: float = DEFAULT_PARSE_TIMEOUT) -> ParsePool:
+    """The process's pool of ``size`` workers (started on first use, reused after)."""
+    key = (size, fork, timeout)
+    if key not in _POOLS:
+        _POOLS[key] = ParsePool(size, fork=fork, timeout=timeout)
+    return _POOLS[key]
 
 
 @atexit.register
 def _shutdown_pools() -> None:
     for pool in _POOLS.values():
-        pool.shutdown(cancel_futures=True)
+        pool.close()
     _POOLS.clear()
 
 
@@ -103,20 +290,14 @@ def parse_payloads(
     max_bytes: int,
     workers: int,
     fork: bool = False,
+    timeout: float = DEFAULT_PARSE_TIMEOUT,
 ) -> list[Story | Quarantined]:
-    """Parse ``(uri, bytes)`` pairs, in order, in-process or on ``workers`` processes
-    (``fork``: see `_pool`)."""
+    """Parse ``(uri, bytes)`` pairs, in order, on ``workers`` processes (``fork``: see
+    `ParsePool`). With ``timeout`` 0 there is no deadline, and a single worker or a small
+    batch is parsed in this process instead."""
     count = resolve_workers(workers)
-    if count <= 1 or len(payloads) < MIN_INPUTS_FOR_POOL:
+    if timeout <= 0 and (count <= 1 or len(payloads) < MIN_INPUTS_FOR_POOL):
         return [parse_payload(uri, data, default_agency, max_bytes) for uri, data in payloads]
-    uris = [uri for uri, _ in payloads]
-    blobs = [data for _, data in payloads]
-    # Small chunks: one HTML page costs 10-30x a wire story, so big chunks leave one worker
-    # with the slow tail while the other idles (measured: 1.5x on 2 cores with chunks of a
-    # quarter of a worker's share, 1.95x with chunks of at most 8).
-    chunk = max(1, min(8, len(payloads) // (count * 8)))
-    return list(
-        _pool(count, fork).map(
-            parse_payload, uris, blobs, [default_agency] * len(uris), [max_bytes] * len(uris), chunksize=chunk
-        )
-    )
+    if not payloads:
+        return []
+    return get_pool(count, fork=fork, timeout=timeout).map(payloads, default_agency=default_agency, max_bytes=max_bytes)

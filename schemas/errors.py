@@ -28,5 +28,28 @@ class StorageError(WireIngestError):
     """Object storage failed after retries, or a root URI is unusable."""
 
 
+class InputError(StorageError):
+    """One input cannot be read as a story file (a link leaving the source, a device).
+    ``reason`` is its quarantine code; the run goes on."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+class LeaseHeldError(StorageError):
+    """Another run holds the store's lease; the message names it and says what to do."""
+
+
+class LeaseLostError(StorageError):
+    """This run's lease lapsed or was taken over; it stopped before committing more."""
+
+
+class QuarantineShareError(WireIngestError):
+    """A run quarantined more of its inputs than allowed (``--max-quarantine-share``);
+    what was good is committed, the run fails so that a schedule raises the alarm."""
+
+
 class ConfigError(WireIngestError):
     """A command-line option or setting is wrong; the message says which and how to fix it."""

@@ -29,8 +29,9 @@ class Storage(Protocol):
         """Store ``data`` at ``key`` with an integrity check; return its sha256 hex digest."""
         ...
 
-    def get(self, key: str) -> bytes:
-        """The object's bytes; raises StorageError if it is missing or unreadable."""
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        """The object's bytes (with ``limit``, at most ``limit`` + 1 of them); raises
+        StorageError if it is missing or unreadable, InputError if it is no story file."""
         ...
 
     def exists(self, key: str) -> bool:
@@ -47,4 +48,28 @@ class Storage(Protocol):
 
     def full_uri(self, key: str) -> str:
         """The absolute URI of ``key`` (for lineage columns and messages)."""
+        ...
+
+    # Conditional writes, for the store lease (storage.lease). A token names one version
+    # of an object (its ETag on S3, its content hash locally).
+
+    def put_if_absent(self, key: str, data: bytes) -> str | None:
+        """Create ``key`` only if no object is there; its token, or None if one was."""
+        ...
+
+    def get_with_token(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and token, or None if there is none."""
+        ...
+
+    def replace_if(self, key: str, data: bytes, token: str) -> str | None:
+        """Overwrite ``key`` only if it is still the version ``token``; the new token, or None."""
+        ...
+
+    def delete_if(self, key: str, token: str) -> bool:
+        """Delete ``key`` only if it is still the version ``token``."""
+        ...
+
+    def clean_staging(self) -> int:
+        """Remove what interrupted writes left behind; how many objects. Call only while
+        holding the store's lease (a running writer's staged files would go too)."""
         ...

@@ -2,58 +2,111 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from schemas.errors import StorageError
+from schemas.errors import InputError, StorageError
 from storage.base import ObjectInfo
+from storage.crashpoint import crash_point
+
+#: Where writes are staged before their rename: under the root (one filesystem, so the
+#: rename is atomic), outside every prefix a reader globs (``stories/**/*.parquet``).
+STAGING = "_staging"
+#: Left by versions before the staging folder, next to the object being written.
+_LEGACY_TEMP_PREFIX = ".tmp-"
+_SWEPT_MARKER = "legacy-temp-files-swept"
+
+
+def escape_path(path: str) -> str:
+    """``path`` as valid UTF-8 text: bytes that are not UTF-8 (carried by Python as lone
+    surrogates) become ``%XX``, and ``%`` itself ``%25``, so two names never meet."""
+    if "%" not in path and path.isascii():
+        return path
+    out = []
+    for ch in path:
+        if ch == "%":
+            out.append("%25")
+        elif "\udc80" <= ch <= "\udcff":  # os.fsdecode's surrogateescape for byte 0x80-0xff
+            out.append(f"%{ord(ch) - 0xDC00:02X}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 class LocalStorage:
-    """Objects are files under ``root``; writes go to a temporary file and are renamed."""
+    """Objects are files under ``root``; writes are staged in ``_staging/`` and renamed."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
-        self.uri = str(self.root)
+        self.uri = escape_path(str(self.root))
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if path != self.root and self.root not in path.parents:
-            raise StorageError(f"key {key!r} escapes the storage root {self.root}")
+            raise InputError(
+                "link_outside_root", f"{escape_path(key)} resolves to {escape_path(str(path))}, outside {self.uri}"
+            )
         return path
+
+    def _stage(self, data: bytes, suffix: str = "") -> Path:
+        """Write ``data`` to a fresh file in the staging folder, synced to disk."""
+        staging = self.root / STAGING
+        staging.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=staging, prefix="put-", suffix=suffix)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return Path(tmp)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+            tmp = self._stage(data, ".part")
+            crash_point(f"staged {key}")
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
                 os.replace(tmp, path)
             except BaseException:
-                Path(tmp).unlink(missing_ok=True)
+                tmp.unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            raise StorageError(f"cannot write {escape_path(str(path))}: {exc.strerror or exc}") from exc
+        crash_point(f"put {key}")
         return hashlib.sha256(data).hexdigest()
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        """The file's bytes (at most ``limit`` + 1 of them); links leaving the root and
+        anything that is not a regular file (a device, a FIFO) raise InputError."""
+        path = self._path(key)
+        if path.is_dir():
+            raise InputError("not_a_file", f"{escape_path(key)} is a folder (through a link)")
         try:
-            return self._path(key).read_bytes()
+            with open(path, "rb", buffering=0) as handle:
+                info = os.fstat(handle.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise InputError("not_a_file", f"{escape_path(key)} is not a regular file (a device or a pipe)")
+                if limit is None:
+                    return handle.read()
+                return handle.read(limit + 1)
         except OSError as exc:
-            raise StorageError(f"cannot read {self._path(key)}: {exc.strerror or exc}") from exc
+            raise StorageError(f"cannot read {escape_path(str(path))}: {exc.strerror or exc}") from exc
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+        crash_point(f"delete {key}")
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         if not self.root.is_dir():
@@ -67,15 +120,99 @@ class LocalStorage:
         found: list[ObjectInfo] = []
         for dirpath, dirnames, filenames in os.walk(start):
             dirnames.sort()
+            if Path(dirpath) == base and STAGING in dirnames:
+                dirnames.remove(STAGING)
+            for name in [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+                # A linked folder is not walked into; it is listed, so that reading it
+                # quarantines it with a reason instead of skipping it without a word.
+                dirnames.remove(name)
+                filenames.append(name)
             for name in filenames:
-                if name.startswith(".tmp-"):
+                if name.startswith(_LEGACY_TEMP_PREFIX):
                     continue
                 path = Path(dirpath) / name
                 key = path.relative_to(base).as_posix()
                 if key.startswith(prefix):
-                    stat = path.stat()
-                    found.append(ObjectInfo(key, stat.st_size, stat.st_mtime))
+                    try:
+                        info = path.lstat() if path.is_symlink() else path.stat()
+                    except OSError:
+                        continue  # removed while listing
+                    found.append(ObjectInfo(key, info.st_size, info.st_mtime))
         yield from sorted(found, key=lambda info: info.key)
 
     def full_uri(self, key: str) -> str:
-        return str(self.root / key)
+        return escape_path(str(self.root / key))
+
+    # --- conditional writes (the lease) ------------------------------------------------
+
+    def _cas_lock(self) -> int:
+        staging = self.root / STAGING
+        staging.mkdir(parents=True, exist_ok=True)
+        fd = os.open(staging / "cas.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    def put_if_absent(self, key: str, data: bytes) -> str | None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._stage(data)
+        try:
+            os.link(tmp, path)  # O_EXCL semantics, and the file is complete when it appears
+        except FileExistsError:
+            return None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return hashlib.sha256(data).hexdigest()
+
+    def get_with_token(self, key: str) -> tuple[bytes, str] | None:
+        try:
+            data = self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        return data, hashlib.sha256(data).hexdigest()
+
+    def replace_if(self, key: str, data: bytes, token: str) -> str | None:
+        fd = self._cas_lock()
+        try:
+            current = self.get_with_token(key)
+            if current is None or current[1] != token:
+                return None
+            return self.put(key, data)
+        finally:
+            os.close(fd)
+
+    def delete_if(self, key: str, token: str) -> bool:
+        fd = self._cas_lock()
+        try:
+            current = self.get_with_token(key)
+            if current is None or current[1] != token:
+                return False
+            self.delete(key)
+            return True
+        finally:
+            os.close(fd)
+
+    def clean_staging(self) -> int:
+        removed = 0
+        staging = self.root / STAGING
+        if staging.is_dir():
+            for path in staging.iterdir():
+                if path.name not in ("cas.lock", _SWEPT_MARKER) and path.is_file():
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        # Versions before the staging folder left ".tmp-*" files beside their targets:
+        # swept once per store (the marker keeps later runs from walking every partition).
+        marker = staging / _SWEPT_MARKER
+        if marker.exists():
+            return removed
+        for prefix in ("stories", "quarantine", "_manifests", "_ledger"):
+            folder = self.root / prefix
+            if folder.is_dir():
+                for dirpath, _dirs, files in os.walk(folder):
+                    for name in files:
+                        if name.startswith(_LEGACY_TEMP_PREFIX):
+                            (Path(dirpath) / name).unlink(missing_ok=True)
+                            removed += 1
+        staging.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        return removed

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from schemas.errors import StorageError
 from storage.base import ObjectInfo
+from storage.crashpoint import crash_point
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -68,11 +69,16 @@ class S3Storage:
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"cannot write {self.full_uri(key)}: {_describe(exc)}") from exc
+        crash_point(f"put {key}")
         return digest.hexdigest()
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        """The object's bytes (at most ``limit`` + 1 of them: a ranged GET)."""
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            if limit is None:
+                response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            else:
+                response = self._client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes=0-{limit}")
             return response["Body"].read()
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"cannot read {self.full_uri(key)}: {_describe(exc)}") from exc
@@ -93,6 +99,7 @@ class S3Storage:
             self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"cannot delete {self.full_uri(key)}: {_describe(exc)}") from exc
+        crash_point(f"delete {key}")
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         full_prefix = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
@@ -107,3 +114,59 @@ class S3Storage:
 
     def full_uri(self, key: str) -> str:
         return f"{self.uri}/{key}"
+
+    # --- conditional writes (the lease): S3's If-None-Match / If-Match ------------------
+
+    def put_if_absent(self, key: str, data: bytes) -> str | None:
+        try:
+            response = self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+        except ClientError as exc:
+            if _precondition_failed(exc):
+                return None
+            raise StorageError(f"cannot create {self.full_uri(key)}: {_describe(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot create {self.full_uri(key)}: {_describe(exc)}") from exc
+        return str(response["ETag"])
+
+    def get_with_token(self, key: str) -> tuple[bytes, str] | None:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return response["Body"].read(), str(response["ETag"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageError(f"cannot read {self.full_uri(key)}: {_describe(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot read {self.full_uri(key)}: {_describe(exc)}") from exc
+
+    def replace_if(self, key: str, data: bytes, token: str) -> str | None:
+        try:
+            response = self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfMatch=token)
+        except ClientError as exc:
+            if _precondition_failed(exc) or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return None
+            raise StorageError(f"cannot replace {self.full_uri(key)}: {_describe(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot replace {self.full_uri(key)}: {_describe(exc)}") from exc
+        return str(response["ETag"])
+
+    def delete_if(self, key: str, token: str) -> bool:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key), IfMatch=token)
+        except ClientError as exc:
+            if _precondition_failed(exc) or exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return False
+            raise StorageError(f"cannot delete {self.full_uri(key)}: {_describe(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot delete {self.full_uri(key)}: {_describe(exc)}") from exc
+        return True
+
+    def clean_staging(self) -> int:
+        return 0  # a PUT is atomic on S3: an interrupted upload leaves no object
+
+
+def _precondition_failed(exc: ClientError) -> bool:
+    """412 (the condition failed) or 409 (a concurrent conditional write won the race)."""
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status in (409, 412) or error.get("Code") in ("PreconditionFailed", "ConditionalRequestConflict")

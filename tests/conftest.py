@@ -30,6 +30,7 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing-secret-key-do-not-log"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_PROFILE", None)
 os.environ["WIRE_INGEST_S3_MAX_ATTEMPTS"] = "3"
+os.environ["WIRE_INGEST_LEASE_SECONDS"] = "10"  # a dead run on "another machine" lapses quickly
 os.environ["WIRE_INGEST_TASK_RETRY_DELAYS"] = "0.2,0.5"
 # The prepared language model goes to a per-session folder, not the user's ~/.cache.
 os.environ["WIRE_INGEST_CACHE_DIR"] = tempfile.mkdtemp(prefix="wire-ingest-cache-")

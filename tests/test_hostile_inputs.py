@@ -1,0 +1,237 @@
+"""Hostile and malformed inputs: each ends as one story or one quarantine reason, the
+others of its batch are unaffected, output is always encodable, nothing is skipped without
+a word, and no input stalls a batch (the repros of the reliability issue, one test each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.cli import parse
+from flows.workers import ParsePool, parse_payloads
+from parsers import parse_story
+from schemas.errors import ParseError
+from schemas.story import Story, validate_story
+
+GOOD = b"Oil rises\n\nOil prices rose on Tuesday as traders weighed supply risks, analysts said.\n"
+
+#: (file name, bytes, what it must become: "story" or a quarantine reason)
+REPROS: list[tuple[str, bytes, str]] = [
+    (
+        "unicode-escape.txt",
+        b"Oil rises\n\nOil prices rose on Tuesday as traders weighed risks, analysts said.\n\n"
+        b"Read more: \\ud800 x\n\n<meta charset=unicode_escape>\n",
+        "story",
+    ),
+    (
+        "date-max.txt",
+        b"Talks resume\n\nPublished: 9999-12-31T23:59:59-12:00\n\nOfficials said on Tuesday talks would resume.\n",
+        "story",
+    ),
+    (
+        "date-min.html",
+        b'<html><head><meta property="article:published_time" content="0001-01-01T00:00:00+14:00">'
+        b'<script type="application/ld+json">{"datePublished": "9999-12-31T23:59:59-12:00"}</script></head>'
+        b"<body><article><p>Officials said on Tuesday that talks would resume, analysts said.</p></article>"
+        b"</body></html>",
+        "story",
+    ),
+    (
+        "jsonld-deep.html",
+        b'<html><head><script type="application/ld+json">'
+        + b"[" * 10_000
+        + b"]" * 10_000
+        + b"</script></head><body><article><p>Officials said on Tuesday that talks would resume.</p>"
+        b"</article></body></html>",
+        "story",
+    ),
+    (
+        "jsonld-surrogate.html",
+        b'<html><head><script type="application/ld+json">'
+        b'{"@type": "NewsArticle", "headline": "Talks \\ud800 resume"}</script></head>'
+        b"<body><article><p>Officials said on Tuesday that talks would resume, analysts said.</p></article>"
+        b"</body></html>",
+        "story",
+    ),
+    (
+        "charset-undefined.html",
+        b'<html><head><meta charset="undefined"></head><body><article><p>Officials said on Tuesday that '
+        b"talks would resume.</p></article></body></html>",
+        "story",
+    ),
+    (
+        "charset-punycode.html",
+        b'<html><head><meta charset="punycode"></head><body><article><p>Officials said on Tuesday that '
+        b"talks would resume.</p></article></body></html>",
+        "story",
+    ),
+    (
+        "xml-koi8.html",
+        '<?xml version="1.0" encoding="koi8_r"?><html><body><article><p>Чиновники заявили во вторник, '
+        "что переговоры возобновятся.</p></article></body></html>".encode("koi8_r"),
+        "story",
+    ),
+    ("combining.txt", ("Headline\n\n" + "e\u0301" * 300 + " said officials.\n").encode(), "story"),
+    (
+        "deep-divs.html",
+        b"<html><body>"
+        + b"<div>" * 10_000
+        + b"<p>Officials said on Tuesday that talks would resume, analysts said.</p>"
+        + b"</div>" * 10_000
+        + b"</body></html>",
+        "story",
+    ),
+    # Quadratic before: seconds to minutes each. Scaled up so that a regression cannot hide
+    # under the deadline below.
+    (
+        "update-note-spaces.txt",
+        b"Headline here\n\nOfficials said talks would resume" + b" " * 300_000 + b")\n",
+        "story",
+    ),
+    ("copyright-br.html", b"<p>" + "© 2020 Wire<br>".encode() * 20_000 + b"</p>", "no_body"),
+    (
+        "deep-many-p.html",
+        b"<div>" * 250 + b"<p>This is a sentence of the story, said the officials.</p>" * 20_000,
+        "story",
+    ),
+    ("empty.txt", b"", "empty"),
+    ("binary.bin", bytes(range(256)) * 64, "binary"),
+]
+
+
+def outcome(result: dict[str, object]) -> str:
+    return "story" if "story_id" in result else str(result["error"])
+
+
+def test_every_repro_ends_as_its_expected_outcome_with_encodable_output(tmp_path: Path) -> None:
+    for name, data, _ in REPROS:
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "good.txt").write_bytes(GOOD)
+    # A generous deadline: the point is that nothing stalls (the quadratic inputs took
+    # minutes at this size), not how fast a shared machine runs.
+    results = {Path(str(r["source_uri"])).name: r for r in parse([str(tmp_path)], workers=2, parse_timeout=60)}
+    assert len(results) == len(REPROS) + 1
+    for name, _, expected in REPROS:
+        assert outcome(results[name]) == expected, (name, results[name].get("detail"))
+        json.dumps(results[name], ensure_ascii=False).encode("utf-8")  # encodable: no lone surrogate
+    assert outcome(results["good.txt"]) == "story"
+    assert "\ufffd" in results["jsonld-surrogate.html"]["headline"]  # type: ignore[operator]
+
+
+def test_lone_surrogates_never_reach_a_record() -> None:
+    story = parse_story(REPROS[0][1], "mem://s.txt")
+    assert validate_story(story) == []
+    for paragraph in story.paragraphs:
+        paragraph.encode("utf-8")
+
+
+def test_an_invalid_record_with_a_surrogate_is_caught_by_validation() -> None:
+    story = parse_story(GOOD, "mem://good.txt")
+    story.headline = "Oil \ud800 rises"
+    assert any("surrogate" in problem for problem in validate_story(story))
+
+
+def test_a_non_utf8_file_name_is_ingested_under_a_percent_escaped_uri(tmp_path: Path) -> None:
+    name = os.fsencode(tmp_path) + b"/latin1-\xe9t\xe9.txt"
+    with open(name, "wb") as handle:
+        handle.write(b"Headline\n\nOfficials said on Tuesday that talks would resume, analysts said.\n")
+    (result,) = list(parse([str(tmp_path)], workers=1))
+    assert result["source_uri"] == f"{tmp_path}/latin1-%E9t%E9.txt"
+    assert "story_id" in result
+
+
+def test_links_leaving_the_source_and_devices_are_quarantined_not_skipped(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(GOOD)
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "good.txt").write_bytes(GOOD)
+    (source / "zero.txt").symlink_to("/dev/zero")
+    (source / "escape.txt").symlink_to(outside)
+    (source / "linked-folder").symlink_to(tmp_path)
+    inside = source / "inside.txt"
+    inside.symlink_to(source / "good.txt")
+    results = {Path(str(r["source_uri"])).name: r for r in parse([str(source)], workers=1)}
+    assert set(results) == {"good.txt", "zero.txt", "escape.txt", "linked-folder", "inside.txt"}
+    assert outcome(results["zero.txt"]) == "link_outside_root"
+    assert outcome(results["escape.txt"]) == "link_outside_root"
+    assert outcome(results["linked-folder"]) == "link_outside_root"
+    assert outcome(results["inside.txt"]) == "story"  # a link that stays inside is an input like any
+    # A device named directly is refused by what it is, not by where it lives.
+    (direct,) = list(parse(["/dev/zero"], workers=1))
+    assert outcome(direct) == "not_a_file"
+
+
+def test_an_input_past_the_deadline_is_quarantined_timeout_and_the_rest_parse() -> None:
+    slow = b"<html><body>" + b"<p>Officials said it.</p>" * 100_000 + b"</body></html>"
+    payloads = [(f"mem://{i}.txt", GOOD.replace(b"Oil", f"Oil {i}".encode())) for i in range(6)]
+    payloads.insert(2, ("mem://slow.html", slow))
+    pool = ParsePool(2, timeout=0.3)
+    try:
+        results = pool.map(payloads, default_agency=None, max_bytes=1 << 30)
+    finally:
+        pool.close()
+    assert [getattr(r, "reason", "story") for r in results] == ["story"] * 2 + ["timeout"] + ["story"] * 4
+    assert [r.source_uri for r in results] == [uri for uri, _ in payloads]
+    assert pool.replaced == 1
+
+
+def test_a_worker_killed_mid_input_costs_that_input_only() -> None:
+    slow = b"<html><body>" + b"<p>Officials said it.</p>" * 100_000 + b"</body></html>"
+    payloads = [("mem://slow.html", slow)] + [(f"mem://{i}.txt", GOOD + str(i).encode()) for i in range(5)]
+    pool = ParsePool(1, timeout=0)
+
+    def kill_worker_soon() -> None:
+        time.sleep(0.5)
+        pid = pool.workers[0].process.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)  # what the OOM killer does to a worker
+
+    try:
+        pool._ensure_workers()
+        killer = threading.Thread(target=kill_worker_soon)
+        killer.start()
+        results = pool.map(payloads, default_agency=None, max_bytes=1 << 30)
+        killer.join()
+    finally:
+        pool.close()
+    assert results[0].reason == "worker_crashed"  # type: ignore[union-attr]
+    assert "signal 9" in results[0].detail  # type: ignore[union-attr]
+    assert all(isinstance(r, Story) for r in results[1:])
+
+
+def test_parse_payloads_without_deadline_isolates_any_exception_type() -> None:
+    # 100,000 paragraphs in-process, a recursion-limit JSON-LD, a bare UnicodeError codec:
+    # each is one result, never an exception out of the batch.
+    payloads = [(name, data) for name, data, _ in REPROS]
+    results = parse_payloads(payloads, default_agency=None, max_bytes=1 << 30, workers=1, timeout=0)
+    assert len(results) == len(payloads)
+
+
+def test_parse_error_reasons_are_stable_codes() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_story(b"   \n", "mem://blank.txt")
+    assert info.value.reason == "empty"
+
+
+def test_parse_command_reports_every_input_and_exits_zero(tmp_path: Path) -> None:
+    for name, data, _ in REPROS[:4]:
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    run = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "parse", str(tmp_path), "--jsonl"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    lines = run.stdout.decode("utf-8").splitlines()
+    assert len(lines) == 5
