@@ -274,6 +274,59 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def replay(
+    dest: str,
+    *,
+    reason: str | None = None,
+    since: date | None = None,
+    batch_size: int = 200,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    default_agency: str | None = None,
+    pattern: str = "*",
+    workers: int = 0,
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    wait_lock: float = 0.0,
+    max_quarantine_share: float | None = None,
+) -> dict[str, Any]:
+    """Re-ingest the quarantined inputs of ``dest`` (after a parser fix); return totals."""
+    from flows.environment import prepare_prefect_environment
+
+    prepare_prefect_environment()
+    from flows.batch import IngestSettings
+    from flows.replay import replay as run_replay
+
+    settings = IngestSettings(
+        max_bytes=max_bytes,
+        default_agency=default_agency,
+        pattern=pattern,
+        workers=workers,
+        parse_timeout=parse_timeout,
+    )
+    return run_replay(
+        dest,
+        reason=reason,
+        since=since,
+        batch_size=batch_size,
+        settings=settings,
+        wait_lock=wait_lock,
+        max_quarantine_share=max_quarantine_share,
+    )
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    since = _parse_day(args.since, "--since") if args.since else None
+    options = run_options(args)
+    start_lifeline()
+    totals = replay(args.root, reason=args.reason, since=since, **options)
+    if args.json:
+        print(json.dumps(totals))
+    else:
+        if totals["inputs"] == 0:
+            print("nothing in quarantine to replay" + (f" with reason {args.reason!r}" if args.reason else ""))
+        print_totals(totals)
+    return 0
+
+
 def serve(source: str, dest: str, cron: str, **options: Any) -> None:
     """Serve the scheduled ingest deployment from this process (blocks until interrupted)."""
     from flows.environment import prepare_prefect_environment
@@ -384,6 +437,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=2000, help="at most this many inputs per flow run")
     p.add_argument("--json", action="store_true", help="print the totals as JSON")
     p.set_defaults(func=_cmd_backfill)
+
+    p = sub.add_parser("replay", help="ingest quarantined inputs again (after a parser fix)")
+    p.add_argument("root", help="the dataset root (local folder or s3://bucket/prefix) whose quarantine to replay")
+    p.add_argument("--reason", default=None, help="only entries quarantined for this reason (e.g. timeout)")
+    p.add_argument("--since", default=None, help="only entries quarantined on or after this day, YYYY-MM-DD")
+    add_run_options(p)
+    p.add_argument("--json", action="store_true", help="print the totals as JSON")
+    p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("serve", help="serve the scheduled ingest deployment from this process")
     p.add_argument("--source", required=True, help="landing zone: local folder or s3://bucket/prefix")

@@ -38,6 +38,22 @@ def escape_path(path: str) -> str:
     return "".join(out)
 
 
+def unescape_path(text: str) -> str:
+    """The inverse of `escape_path`: ``%XX`` back to the byte (as Python carries it)."""
+    if "%" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "%" and i + 3 <= len(text):
+            value = int(text[i + 1 : i + 3], 16)
+            out.append("%" if value == 0x25 else chr(0xDC00 + value))
+            i += 3
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
 class LocalStorage:
     """Objects are files under ``root``; writes are staged in ``_staging/`` and renamed."""
 

@@ -1,0 +1,107 @@
+"""Replay: ingest quarantined inputs again after a parser fix.
+
+Each quarantine entry names its input (``source_uri``) and its batch, whose manifest
+names the source root, so the input's key is known. Replaying is a reprocess of exactly
+those keys: an input that now parses becomes a row and its quarantine entry is deleted
+in the same batch (the commit protocol's superseded-entry step); one that still fails gets
+a fresh entry with its current reason. Exactly once either way, and safe to re-run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flows.batch import MANIFEST_PREFIX, IngestSettings
+from flows.ingest import check_quarantine_share, ingest_flow
+from flows.inputs import QUARANTINE_PREFIX
+from flows.report import RunTotals
+from schemas.errors import ConfigError
+from storage import Storage, open_storage
+from storage.local import unescape_path
+
+
+@dataclass
+class ReplayPlan:
+    """Quarantined inputs to replay, by source root; and entries that cannot be replayed."""
+
+    by_source: dict[str, list[str]] = field(default_factory=dict)
+    orphans: list[str] = field(default_factory=list)  # entries whose source is unknown or gone
+
+    @property
+    def total(self) -> int:
+        return sum(len(keys) for keys in self.by_source.values())
+
+
+def plan_replay(dest: Storage, *, reason: str | None = None, since: date | None = None) -> ReplayPlan:
+    """The quarantined inputs of ``dest`` (with ``reason``, quarantined on or after ``since``)."""
+    sources: dict[str, str | None] = {}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    plan = ReplayPlan()
+    for info in dest.list(QUARANTINE_PREFIX):
+        day = info.key.removeprefix(QUARANTINE_PREFIX).split("/", 1)[0].removeprefix("date=")
+        if since is not None and day < since.isoformat():
+            continue
+        entry: dict[str, Any] = json.loads(dest.get(info.key))
+        if reason is not None and entry.get("reason") != reason:
+            continue
+        batch_id = str(entry.get("batch_id", ""))
+        if batch_id not in sources:
+            manifest_key = f"{MANIFEST_PREFIX}{batch_id}.json"
+            sources[batch_id] = json.loads(dest.get(manifest_key))["source"] if dest.exists(manifest_key) else None
+        source = sources[batch_id]
+        uri = str(entry["source_uri"])
+        if source is None or not uri.startswith(source.rstrip("/") + "/"):
+            plan.orphans.append(info.key)
+            continue
+        key = uri[len(source.rstrip("/")) + 1 :]
+        by_source[source].append(unescape_path(key) if not source.startswith("s3://") else key)
+    plan.by_source = {source: sorted(set(keys)) for source, keys in sorted(by_source.items())}
+    return plan
+
+
+def replay(
+    dest: str,
+    *,
+    reason: str | None = None,
+    since: date | None = None,
+    batch_size: int = 200,
+    chunk_size: int = 2000,
+    settings: IngestSettings | None = None,
+    wait_lock: float = 0.0,
+    max_quarantine_share: float | None = None,
+) -> dict[str, Any]:
+    """Re-ingest the quarantined inputs of ``dest`` (one flow run per ``chunk_size``); totals."""
+    settings = settings or IngestSettings()
+    plan = plan_replay(open_storage(dest), reason=reason, since=since)
+    if plan.orphans and not plan.by_source:
+        raise ConfigError(
+            f"{len(plan.orphans)} quarantine entries name inputs whose source root is unknown "
+            "(their batch manifest is missing): nothing can be replayed"
+        )
+    totals = RunTotals()
+    for source, keys in plan.by_source.items():
+        for offset in range(0, len(keys), chunk_size):
+            run = ingest_flow.with_options(flow_run_name=f"replay-{offset // chunk_size}")
+            totals.merge(
+                run(
+                    source=source,
+                    dest=dest,
+                    batch_size=batch_size,
+                    max_bytes=settings.max_bytes,
+                    default_agency=settings.default_agency,
+                    pattern=settings.pattern,
+                    workers=settings.workers,
+                    keys=keys[offset : offset + chunk_size],
+                    reprocess=True,
+                    parse_timeout=settings.parse_timeout,
+                    wait_lock=wait_lock,
+                )
+            )
+    check_quarantine_share(totals, max_quarantine_share)
+    result = totals.to_dict()
+    result["not_replayable"] = len(plan.orphans)
+    return result
