@@ -43,6 +43,10 @@ DEFAULT_PARSE_TIMEOUT = 20.0
 MIN_INPUTS_FOR_POOL = 32
 #: Inputs queued on one worker at a time (keeps both cores busy without losing track).
 QUEUE_DEPTH = 4
+#: Bytes of queued, unread inputs a worker's pipe may hold. Beyond the first input, more
+#: are queued only while they fit in the pipe's buffer (64 KB on Linux), so the pool never
+#: blocks writing to a worker that is itself blocked writing a large result back to it.
+QUEUE_BYTES = 48 * 1024
 
 
 @dataclass
@@ -134,6 +138,7 @@ class _Worker:
     conn: Connection
     assigned: deque[int] = field(default_factory=deque)
     head_started: float = 0.0  # when the input at the head of ``assigned`` started
+    queued_bytes: dict[int, int] = field(default_factory=dict)  # sizes of the inputs assigned
 
 
 class ParsePool:
@@ -195,6 +200,9 @@ class ParsePool:
             now = time.monotonic()
             for worker in self.workers:
                 while pending and len(worker.assigned) < QUEUE_DEPTH:
+                    size = len(payloads[pending[0]][1]) + 512
+                    if worker.assigned and sum(worker.queued_bytes.values()) + size > QUEUE_BYTES:
+                        break
                     index = pending.popleft()
                     uri, data = payloads[index]
                     try:
@@ -205,6 +213,7 @@ class ParsePool:
                     if not worker.assigned:
                         worker.head_started = now
                     worker.assigned.append(index)
+                    worker.queued_bytes[index] = size
             busy = [w for w in self.workers if w.assigned]
             deadline = min(w.head_started for w in busy) + self.timeout if self.timeout > 0 else None
             wait_for = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -217,6 +226,7 @@ class ParsePool:
                         index, result = worker.conn.recv()
                         results[index] = result
                         worker.assigned.remove(index)
+                        worker.queued_bytes.pop(index, None)
                         worker.head_started = time.monotonic()
                 except (EOFError, OSError):
                     self._lose_worker(worker, payloads, results, pending, "worker_crashed")
