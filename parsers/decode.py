@@ -77,6 +77,9 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         if data.startswith(bom):
             return data.decode(name, errors="replace"), name
     if b"\x00" in data[:8192]:
+        utf16 = _bomless_utf16(data)
+        if utf16 is not None:
+            return utf16
         raise ParseError("binary", "NUL bytes in the first 8 KB: this is not a text or HTML story")
     candidates = [c for c in (declared and text_charset(declared), declared_charset(data)) if c]
     for name in candidates:
@@ -100,6 +103,24 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode(best.encoding), best.encoding
     except (UnicodeDecodeError, LookupError) as exc:
         raise ParseError("undecodable", f"detected {best.encoding} but decoding failed: {exc}") from exc
+
+
+def _bomless_utf16(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 without a byte-order mark (as Windows tools write it): mostly-Latin text has
+    NUL on every other byte, on the odd positions for little-endian, the even for big."""
+    head = data[:8192]
+    if len(head) < 16 or len(head) % 2:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2
+    for name, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros > 0.3 * half and other < 0.02 * half:
+            try:
+                text = data.decode(name)
+            except UnicodeDecodeError:
+                return None
+            return (text, name) if "\x00" not in text else None
+    return None
 
 
 def _cp1252_or_nothing(code: int) -> str:

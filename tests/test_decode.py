@@ -104,3 +104,12 @@ def test_control_characters_anywhere_in_html_are_dropped() -> None:
     everything = story.body + story.headline + "".join(r.text for r in story.removed)
     assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in everything)
     assert story.headline == "Strike ends"
+
+
+def test_utf16_without_a_byte_order_mark_is_text_not_binary() -> None:
+    from parsers import parse_story
+
+    text = "Oil rises\n\nOil prices rose on Tuesday as traders weighed supply risks, analysts said.\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        story = parse_story(text.encode(encoding), f"mem://{encoding}.txt")
+        assert story.headline == "Oil rises" and story.body.startswith("Oil prices rose")
