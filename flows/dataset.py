@@ -14,7 +14,7 @@ from schemas.story import SCHEMA_VERSION, Story
 
 STORIES_PREFIX = "stories/"
 #: Low-cardinality columns kept dictionary-encoded in Parquet.
-DICTIONARY_COLUMNS = ["language", "input_format", "pipeline_version", "dateline", "copyright"]
+DICTIONARY_COLUMNS = ["language", "input_format", "pipeline_version", "dateline", "copyright", "category", "pubstatus"]
 ROW_GROUP_ROWS = 50_000
 
 

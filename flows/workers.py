@@ -230,6 +230,8 @@ class ParsePool:
                         worker.head_started = time.monotonic()
                 except (EOFError, OSError):
                     self._lose_worker(worker, payloads, results, pending, "worker_crashed")
+                except Exception:  # a result this process cannot unpickle: cost the input, not the batch
+                    self._lose_worker(worker, payloads, results, pending, "parser_error")
             if self.timeout > 0:
                 now = time.monotonic()
                 for worker in list(self.workers):

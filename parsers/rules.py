@@ -35,6 +35,8 @@ LINE_RULES: tuple[Rule, ...] = (
         "ADVERTISEMENT",
     ),
     _rule("advertisement", "skip_advertisement", r"skip advertisement", "Skip Advertisement"),
+    # The filler line a wire puts under a flash or brief that has no body of its own.
+    _rule("boilerplate", "brief_filler", r"blah(?: blah){1,4}\.?", "Blah blah blah."),
     # A short line that opens with a numeric date and a separator is a page's meta line
     # ("05/10/2018 - Publicado por: ... - Categoria: ..."), in any language.
     _rule(
@@ -254,6 +256,14 @@ TRAILER_RULES: tuple[Rule, ...] = (
     ),
 )
 
+#: Flash markers opening a headline line ("******Tokyo stock index down ..."): removed, kind "envelope".
+FLASH_MARKER = re.compile(r"^\*{3,}\s*")
+FLASH_MARKER_EXAMPLE = "******Tokyo stock index down 2,210.19 points"
+
+#: A sign-off on its own line, with the transmission time some copy adds ("REUTER 2325").
+SIGNOFF_LINE = re.compile(r"(?:REUTERS?|Reuters?)(?:\s+\d{3,4})?")
+SIGNOFF_EXAMPLE = " REUTER"
+
 #: Agency named by a trailer or copyright line when the story has no tag.
 AGENCY_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("bloomberg", re.compile(r"\bbloomberg\b", re.IGNORECASE)),
@@ -292,3 +302,33 @@ def any_of(table: tuple[Rule, ...]) -> re.Pattern[str]:
 ANY_LINE_RULE = any_of(LINE_RULES)
 ANY_CREDIT_RULE = any_of(CREDIT_RULES)
 ANY_TRAILER_RULE = any_of(TRAILER_RULES)
+
+
+# --- Transmission envelopes (parsers.envelope) -------------------------------------------
+#: ANPA-1312 priority code -> IPTC urgency (1 = flash ... 9 = lowest). (code, urgency, name).
+ANPA_PRIORITIES: tuple[tuple[str, int, str], ...] = (
+    ("f", 1, "flash"),
+    ("b", 2, "bulletin"),
+    ("u", 3, "urgent"),
+    ("s", 4, "special"),
+    ("r", 5, "regular"),
+    ("a", 6, "advisory / ahead of schedule"),
+    ("d", 7, "deferred"),
+    ("w", 8, "weekend advance"),
+)
+#: Envelope source code -> agency. (source code, agency, example header).
+ENVELOPE_SOURCES: tuple[tuple[str, str, str], ...] = (
+    ("reute", "reuters", "\x16\x16\x01f0001\x1freute"),
+    ("reuter", "reuters", "\x16\x16\x01f0001\x1freuter"),
+    ("apw", "ap", "\x16\x16\x01a0123\x1fapw"),
+    ("ap", "ap", "\x16\x16\x01a0123\x1fap"),
+    ("afp", "afp", "\x16\x16\x01a0123\x1fafp"),
+    ("bloom", "bloomberg", "\x16\x16\x01b0001\x1fbloom"),
+    ("upi", "upi", "\x16\x16\x01u0001\x1fupi"),
+    ("dpa", "dpa", "\x16\x16\x01d0001\x1fdpa"),
+)
+#: Routing prefixes of an ANPA slug ("BC-" = both cycles, "AM-"/"PM-" = cycle), not part of the slugline.
+SLUG_ROUTING = re.compile(r"^(?:BC|AM|PM|AP|AM-BC|PM-BC)-", re.IGNORECASE)
+#: Take keys that number a version: "1stLd-Writethru" (version 2), "2ndLd", "3rdAdd" is not one.
+TAKE_KEY_VERSION = re.compile(r"\b(\d+)(?:st|nd|rd|th)\s*Ld\b", re.IGNORECASE)
+TAKE_KEY_VERSION_EXAMPLE = "1stLd-Writethru"

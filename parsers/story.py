@@ -6,6 +6,7 @@ import hashlib
 import re
 
 from parsers.decode import decode_bytes, looks_binary, repair_text, replace_unencodable, sniff_format
+from parsers.envelope import looks_enveloped, read_envelope
 from parsers.fingerprint import compute_simhash, compute_story_id, content_sha256
 from parsers.language import detect_language
 from parsers.text import parse_text_document
@@ -75,17 +76,22 @@ def parse_story(
     text, _charset = decode_bytes(data, declared_charset)
     if looks_binary(text):
         raise ParseError("binary", "the bytes decode to mostly non-text characters")
+    envelope = None
+    if input_format == "text" and looks_enveloped(text):
+        envelope = read_envelope(text)  # before cleaning: the envelope is made of control characters
+        input_format, text = "anpa", envelope.text
     # HTML is repaired and cleaned per extracted string (parsers.html); text is cleaned whole.
     if input_format != "html":
         text = repair_text(text)
-    draft = scrub_draft(parse_document(text, input_format))
+    draft = scrub_draft(parse_document(text, "html" if input_format == "html" else "text"))
     paragraphs = [p for p in draft.paragraphs if p.strip()]
-    if not paragraphs:
+    if not paragraphs and not (input_format != "html" and draft.headline):
         raise ParseError("no_body", "no article text was found after removing boilerplate")
+    # A brief (a flash, a one-line item: headline and no body) is a row with an empty body.
     body = "\n\n".join(paragraphs)
     headline = draft.headline or _fallback_headline(paragraphs)
-    agency = draft.agency or default_agency or "unknown"
-    return Story(
+    agency = (envelope.agency if envelope else None) or draft.agency or default_agency or "unknown"
+    story = Story(
         story_id=compute_story_id(agency, headline, body),
         agency=agency,
         headline=headline,
@@ -105,6 +111,11 @@ def parse_story(
         published_at=draft.published_at,
         copyright=draft.copyright,
         copyright_year=draft.copyright_year,
-        removed=draft.removed,
+        removed=(envelope.removed if envelope else []) + draft.removed,
         url=draft.url,
     )
+    if envelope is not None:
+        story.wire_id, story.slugline, story.urgency = envelope.wire_id, envelope.slugline, envelope.urgency
+        story.category, story.version = envelope.category, envelope.version
+        story.thread_id = f"{agency}:{envelope.slugline}" if envelope.slugline else None
+    return story

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from parsers import rules
 from parsers.dates import parse_datetime
-from parsers.wire import Draft, lift_agency_tag, looks_like_headline, match_line_rule, parse_credit_line
+from parsers.wire import Draft, is_signoff, lift_agency_tag, looks_like_headline, match_line_rule, parse_credit_line
 from schemas.story import Removed
 
 _TERMINAL = (".", "!", "?", "…", '"', "”", "’", ":", ")")
@@ -35,14 +35,49 @@ def unwrap_block(lines: list[str]) -> list[str]:
     return paragraphs
 
 
+def _indented(line: str) -> bool:
+    return line[:1] == "\t" or line[:2] == "  "
+
+
+def split_indented_block(lines: list[str]) -> list[str] | None:
+    """Paragraphs of a block in the wire's own layout, or None if it is not in it.
+
+    Wire copy (Reuters, AP, ANPA feeds) marks a paragraph by indenting its first line and
+    puts no blank line between paragraphs; hard-wrapped lines continue at the margin. Read
+    by structure: at least two indented lines, and at least one line at the margin after
+    the first indented one (a wrapped continuation). Lines at the margin before the first
+    indented line are header lines (the headline, a repeated headline), one paragraph each.
+    """
+    indented = [i for i, line in enumerate(lines) if _indented(line)]
+    if len(indented) < 2 and not (indented and indented[0] > 0 and len(lines) > indented[0] + 1):
+        return None
+    first = indented[0]
+    if not any(not _indented(line) for line in lines[first + 1 :]) and len(indented) < 2:
+        return None
+    if not any(not _indented(line) for line in lines[first + 1 :]) and first == 0:
+        return None  # every line indented: a quoted or centred block, not the wire layout
+    paragraphs = [line.strip() for line in lines[:first]]
+    current: list[str] = []
+    for line in lines[first:]:
+        if _indented(line) and current:
+            paragraphs.append(" ".join(current))
+            current = []
+        current.append(line.strip())
+    if current:
+        paragraphs.append(" ".join(current))
+    return paragraphs
+
+
 def split_blocks(text: str, removed: list[Removed]) -> list[str]:
-    """Paragraphs of ``text``: blank lines and boilerplate lines end a block."""
+    """Paragraphs of ``text``: blank lines and boilerplate lines end a block; a sign-off
+    line ("REUTER", " Reuter 2325") stands alone, so the wire rules can take it off."""
     paragraphs: list[str] = []
     block: list[str] = []
 
     def flush() -> None:
         if block:
-            paragraphs.extend(p for p in unwrap_block(block) if p)
+            structured = split_indented_block(block)
+            paragraphs.extend(p for p in (structured if structured is not None else unwrap_block(block)) if p)
             block.clear()
 
     for line in text.split("\n"):
@@ -54,6 +89,10 @@ def split_blocks(text: str, removed: list[Removed]) -> list[str]:
             flush()
             removed.append(Removed(rule.kind, line.strip()))
             continue
+        if is_signoff(line):
+            flush()
+            paragraphs.append(line.strip())
+            continue
         block.append(line.rstrip())
     flush()
     return paragraphs
@@ -63,6 +102,11 @@ def parse_text_document(text: str) -> Draft:
     """Turn decoded wire text into a Draft: headline, metadata lines and body paragraphs."""
     removed: list[Removed] = []
     paragraphs = split_blocks(text, removed)
+    if paragraphs:
+        marker = rules.FLASH_MARKER.match(paragraphs[0])
+        if marker and len(paragraphs[0]) > marker.end():
+            removed.append(Removed("envelope", marker.group(0).strip()))
+            paragraphs[0] = paragraphs[0][marker.end() :]
     draft = Draft(paragraphs=[], input_format="text", removed=removed)
     consumed: set[int] = set()
     for index, paragraph in enumerate(paragraphs[:8]):

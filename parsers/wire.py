@@ -194,6 +194,12 @@ def same_headline(a: str, b: str) -> bool:
     return normalize_for_compare(a) == normalize_for_compare(b)
 
 
+def is_signoff(line: str) -> bool:
+    """A wire sign-off line: " REUTER", "Reuter 2325", "REUTERS" (rules.SIGNOFF_LINE)."""
+    stripped = line.strip()
+    return len(stripped) <= 20 and rules.SIGNOFF_LINE.fullmatch(stripped) is not None
+
+
 def looks_like_headline(text: str) -> bool:
     """A short line that does not read like a body sentence."""
     words = text.split()

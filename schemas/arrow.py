@@ -20,6 +20,9 @@ CONTACT_TYPE = pa.struct(
         pa.field("location", pa.string()),
     ]
 )
+SUBJECT_TYPE = pa.struct(
+    [pa.field("scheme", pa.string()), pa.field("code", pa.string()), pa.field("name", pa.string())]
+)
 REMOVED_TYPE = pa.struct([pa.field("kind", pa.string()), pa.field("text", pa.string())])
 
 ARROW_SCHEMA = pa.schema(
@@ -48,6 +51,17 @@ ARROW_SCHEMA = pa.schema(
         pa.field("url", pa.string()),
         pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("pipeline_version", pa.string(), nullable=False),
+        # Wire-feed columns (added with the feed formats; null where the input does not say).
+        pa.field("wire_id", pa.string()),
+        pa.field("version", pa.int32()),
+        pa.field("thread_id", pa.string()),
+        pa.field("slugline", pa.string()),
+        pa.field("urgency", pa.int8()),
+        pa.field("category", _DICT),
+        pa.field("subjects", pa.list_(SUBJECT_TYPE), nullable=False),
+        pa.field("ednote", pa.string()),
+        pa.field("pubstatus", _DICT),
+        pa.field("embargoed_until", pa.timestamp("us", tz="UTC")),
     ],
     metadata={
         "wire_ingest.schema": "stories",

@@ -41,10 +41,13 @@ REMOVED_KINDS = frozenset(
         "empty",
         "metadata",
         "update_note",
+        "envelope",
+        "signoff",
     }
 )
+PUBSTATUSES = frozenset({"usable", "withheld", "canceled"})
 CONTACT_ROLES = frozenset({"reporter", "editor", "contact"})
-INPUT_FORMATS = frozenset({"text", "html"})
+INPUT_FORMATS = frozenset({"text", "html", "anpa", "iptc7901", "nitf", "newsml-g2", "ninjs"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,15 @@ class Contact:
     name: str
     email: str | None = None
     location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A subject code of the feed (IPTC subject code or media topic, or the provider's own)."""
+
+    scheme: str
+    code: str
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +105,17 @@ class Story:
     url: str | None = None
     ingested_at: datetime | None = None
     pipeline_version: str = ""
+    # Wire-feed columns (design.md, "Wire-feed columns"): null where the input does not say.
+    wire_id: str | None = None
+    version: int | None = None
+    thread_id: str | None = None
+    slugline: str | None = None
+    urgency: int | None = None
+    category: str | None = None
+    subjects: list[Subject] = field(default_factory=list)
+    ednote: str | None = None
+    pubstatus: str | None = None
+    embargoed_until: datetime | None = None
 
     def to_row(self) -> dict[str, Any]:
         """The record as a plain dict keyed by column name (nested dataclasses as dicts)."""
@@ -101,7 +124,7 @@ class Story:
     def to_json_dict(self) -> dict[str, Any]:
         """The record with JSON-friendly values (timestamps as ISO 8601 strings)."""
         row = self.to_row()
-        for key in ("published_at", "ingested_at"):
+        for key in ("published_at", "ingested_at", "embargoed_until"):
             value = row[key]
             if isinstance(value, datetime):
                 row[key] = value.isoformat().replace("+00:00", "Z")
@@ -127,9 +150,9 @@ def validate_story(story: Story) -> list[str]:
         problems.append(f"agency {story.agency!r} is not a lowercase identifier")
     if not story.headline or not story.headline.strip():
         problems.append("headline is empty")
-    if not story.body.strip():
-        problems.append("body is empty")
-    if not story.paragraphs:
+    if not story.body.strip() and story.input_format == "html":
+        problems.append("body is empty")  # text briefs (a headline alone) are rows; a page never is
+    if story.body and not story.paragraphs:
         problems.append("no paragraphs")
     elif "\n\n".join(story.paragraphs) != story.body:
         problems.append("body is not the paragraphs joined by a blank line")
@@ -145,9 +168,15 @@ def validate_story(story: Story) -> list[str]:
         problems.append("source_sha256 is not a sha256 hex digest")
     if not 0 <= story.simhash < 2**64:
         problems.append("simhash is outside uint64")
+    if story.urgency is not None and not 1 <= story.urgency <= 9:
+        problems.append(f"urgency {story.urgency} is outside the IPTC scale 1-9")
+    if story.version is not None and not 1 <= story.version < 2**31:
+        problems.append(f"version {story.version} is not a positive int32")
+    if story.pubstatus is not None and story.pubstatus not in PUBSTATUSES:
+        problems.append(f"pubstatus {story.pubstatus!r} is not one of {sorted(PUBSTATUSES)}")
     if story.copyright_year is not None and not 0 < story.copyright_year <= _INT16_MAX:
         problems.append(f"copyright_year {story.copyright_year} does not fit int16")
-    for name in ("published_at", "ingested_at"):
+    for name in ("published_at", "ingested_at", "embargoed_until"):
         value = getattr(story, name)
         if value is not None and (value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None)):
             problems.append(f"{name} is not a UTC timestamp")
@@ -171,13 +200,16 @@ def validate_story(story: Story) -> list[str]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+#: The record's plain string columns (lists and structs are walked in `_text_fields`).
+_STRING_COLUMNS = (
+    "headline", "body", "dateline", "copyright", "url", "source_uri", "agency", "language",
+    "wire_id", "thread_id", "slugline", "category", "ednote",
+)  # fmt: skip
+
+
 def _text_fields(story: Story) -> list[tuple[str, str]]:
     """Every string the record holds, with its column name (for the encodability check)."""
-    fields = [
-        (name, value)
-        for name in ("headline", "body", "dateline", "copyright", "url", "source_uri", "agency", "language")
-        if isinstance(value := getattr(story, name), str)
-    ]
+    fields = [(name, value) for name in _STRING_COLUMNS if isinstance(value := getattr(story, name), str)]
     fields += [("paragraphs", p) for p in story.paragraphs]
     fields += [("byline", p) for p in story.byline] + [("editors", p) for p in story.editors]
     fields += [("removed", r.text) for r in story.removed]

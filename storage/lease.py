@@ -163,6 +163,16 @@ class Lease:
                     self._lost = f"renewals failed until the lease lapsed ({exc})"
                 return  # a transient fault: the next renewal tries again
             if token is None:
+                # A retried write whose first attempt went through fails its condition: the
+                # lease is still ours if it still names us (a takeover writes a new owner).
+                try:
+                    current = self.store.get_with_token(LEASE_KEY)
+                except StorageError:
+                    return  # the next renewal tries again
+                holder = LeaseRecord.decode(current[0]) if current else None
+                if current is not None and holder is not None and holder.owner == self.owner:
+                    self._token, self._expires_at = current[1], holder.expires_at
+                    return
                 self._lost = "another run took the lease over (this run was stalled past its ttl)"
                 return
             self._token, self._expires_at = token, record.expires_at

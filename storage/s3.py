@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 RETRY_CONFIG = Config(
     retries={"max_attempts": int(os.environ.get("WIRE_INGEST_S3_MAX_ATTEMPTS", "8")), "mode": "standard"},
     connect_timeout=10,
-    read_timeout=60,
+    read_timeout=float(os.environ.get("WIRE_INGEST_S3_READ_TIMEOUT", "60")),
     tcp_keepalive=True,
 )
 

@@ -2,13 +2,20 @@
 
 Every ``throttle_every``-th request gets a 503 SlowDown, every ``drop_every``-th has its
 connection closed without a response, and after ``fail_after`` requests every request
-gets a 500 until ``heal()`` is called. Real HTTP, real botocore retry behaviour.
+gets a 500 until ``heal()`` is called. With ``random_share``, that share of requests (drawn
+from ``seed``) gets one of: 503 SlowDown, 500, a closed connection, a reset connection, or
+its real answer only after ``slow_seconds`` (past the client's read timeout: the request
+did reach S3, the client retries it). Real HTTP, real botocore retry behaviour.
 """
 
 from __future__ import annotations
 
 import http.client
+import random
+import socket
+import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -34,10 +41,17 @@ class FaultProxy:
         drop_every: int = 0,
         fail_after: int = 0,
         fail_after_path: str = "",
+        random_share: float = 0.0,
+        seed: int = 0,
+        slow_seconds: float = 0.0,
     ) -> None:
         """``fail_after_path``: once a PUT whose path contains this has been passed on, every
         later request fails (a store that goes down right after, say, an intent is written)."""
         self.fail_after_path = fail_after_path
+        self.random_share = random_share
+        self.slow_seconds = slow_seconds
+        self._random = random.Random(seed)
+        self.by_kind: dict[str, int] = {}
         self.upstream = urlsplit(upstream)
         self.throttle_every = throttle_every
         self.drop_every = drop_every
@@ -55,7 +69,7 @@ class FaultProxy:
 
             def _read_body(self) -> bytes:
                 if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                    chunks = []
+                    chunks: list[bytes] = []
                     while True:
                         size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                         if size == 0:
@@ -73,11 +87,18 @@ class FaultProxy:
                     proxy.requests += 1
                     number = proxy.requests
                 fault = proxy._fault(number)
-                if fault == "drop":
+                if fault:
+                    with proxy._lock:
+                        proxy.by_kind[fault] = proxy.by_kind.get(fault, 0) + 1
+                if fault in ("drop", "reset"):
                     proxy.faults += 1
                     self.close_connection = True
+                    if fault == "reset":  # RST instead of FIN: "connection reset by peer"
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.connection.close()
                     return
+                if fault == "slow":
+                    proxy.faults += 1
                 if fault in ("throttle", "fail"):
                     proxy.faults += 1
                     payload = SLOW_DOWN if fault == "throttle" else INTERNAL
@@ -87,7 +108,7 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
+                conn = http.client.HTTPConnection(str(proxy.upstream.hostname), proxy.upstream.port, timeout=30)
                 headers = {
                     k: v
                     for k, v in self.headers.items()
@@ -97,6 +118,8 @@ class FaultProxy:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
+                if fault == "slow":
+                    time.sleep(proxy.slow_seconds)  # the write happened; the answer comes too late
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -121,6 +144,12 @@ class FaultProxy:
     def _fault(self, number: int) -> str | None:
         if self.fail_after and number > self.fail_after:
             return "fail"
+        if self.random_share:
+            with self._lock:
+                hit = self._random.random() < self.random_share
+                kind = self._random.choice(["throttle", "fail", "drop", "reset", "slow"])
+            if hit:
+                return kind if kind != "slow" or self.slow_seconds else "throttle"
         if self.throttle_every and number % self.throttle_every == 0:
             return "throttle"
         if self.drop_every and number % self.drop_every == 0:
@@ -132,6 +161,7 @@ class FaultProxy:
         self.fail_after_path = ""
         self.throttle_every = 0
         self.drop_every = 0
+        self.random_share = 0.0
 
     def __enter__(self) -> FaultProxy:
         self._thread.start()

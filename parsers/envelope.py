@@ -1,0 +1,108 @@
+"""Transmission envelopes: the ANPA-1312 header and trailer around a wire story.
+
+    SYN SYN SOH <sequence> US <source>                 ^V^V^Af0001^_reute
+    <priority> <category> <slug> [take key] <MM-DD> <words>   u f BC-IF-DOLLAR-FOLLOWS-WAL   10-19 0105
+    STX <the story> ETX [signature / time]            ^B ... ^C
+
+Fields go to the wire columns (wire_id, slugline, urgency, category, version) and every
+envelope line to ``removed`` (kind ``envelope``): nothing of it reaches headline or body.
+Tables (priorities, sources, slug routing) are data in ``parsers.rules``. Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsers import rules
+from schemas.errors import ParseError
+from schemas.story import Removed
+
+_SOH = "\x01"
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
+_STX, _ETX = "\x02", "\x03"
+_HEADER = re.compile(r"\x16*\x01(?P<sequence>[A-Za-z]?\d{3,5})\x1f(?P<source>[A-Za-z0-9-]{1,12})")
+_ROUTING = re.compile(
+    r"^\s*(?P<priority>[a-z])\s+(?P<category>[a-z])[\x11-\x14]*\s+(?P<slug>[^\s\x11-\x14]+)(?P<rest>.*?)"
+    r"\s+(?P<date>\d{1,2}-\d{1,2})\s+(?P<words>\d{2,5})\s*[<=]?\s*$",
+    re.IGNORECASE,
+)
+_PRIORITY = {code: urgency for code, urgency, _ in rules.ANPA_PRIORITIES}
+_SOURCES = {code: agency for code, agency, _ in rules.ENVELOPE_SOURCES}
+
+
+@dataclass
+class Envelope:
+    """What a transmission envelope says, and the story text it carried."""
+
+    text: str
+    wire_id: str | None = None
+    agency: str | None = None
+    slugline: str | None = None
+    urgency: int | None = None
+    category: str | None = None
+    take_key: str | None = None
+    version: int | None = None
+    removed: list[Removed] = field(default_factory=list)
+
+
+def looks_enveloped(text: str) -> bool:
+    """SOH (after optional SYNs) in the first lines, or a story between STX and ETX."""
+    head = text[:400]
+    return _SOH in head and _HEADER.search(head) is not None
+
+
+def read_envelope(text: str) -> Envelope:
+    """Split ``text`` into its envelope's fields and the story; raise ParseError
+    ("bad_envelope") when the story's STX has no ETX (a cut transmission)."""
+    header = _HEADER.search(text[:400])
+    start = text.find(_STX)
+    if start < 0:
+        raise ParseError("bad_envelope", "an ANPA envelope without STX: no story text was transmitted")
+    end = text.find(_ETX, start)
+    if end < 0:
+        raise ParseError("bad_envelope", "STX without ETX: the transmission was cut before the story ended")
+    envelope = Envelope(text=text[start + 1 : end])
+    before = [" ".join(_CONTROLS.sub(" ", line).split()) for line in text[:start].split("\n")]
+    envelope.removed += [Removed("envelope", line) for line in before if line]
+    after = " ".join(_CONTROLS.sub(" ", text[end + 1 :]).split())
+    if after:
+        envelope.removed.append(Removed("envelope", after))
+    if header is not None:
+        envelope.wire_id = header.group("sequence")
+        source = header.group("source").lower()
+        envelope.agency = _SOURCES.get(source)
+        routing_text = text[header.end() : start]
+        for line in routing_text.split("\n"):
+            match = _ROUTING.match(line.replace("\x1f", " "))
+            if match:
+                _read_routing(envelope, match)
+                break
+    envelope.text = _strip_line_marks(envelope.text)
+    return envelope
+
+
+def _read_routing(envelope: Envelope, match: re.Match[str]) -> None:
+    envelope.urgency = _PRIORITY.get(match.group("priority").lower())
+    envelope.category = match.group("category").lower()
+    envelope.slugline = rules.SLUG_ROUTING.sub("", match.group("slug")) or None
+    take = match.group("rest").strip(" \x11\x12\x13\x14")
+    if take:
+        envelope.take_key = take
+        lead = rules.TAKE_KEY_VERSION.search(take)
+        if lead:
+            envelope.version = int(lead.group(1)) + 1
+
+
+def _strip_line_marks(text: str) -> str:
+    """AP's line-end marks (``<`` and ``=``) and headline carets (``^``), and tabs that
+    open paragraphs, in the shapes the text parser reads (an indented line)."""
+    lines = []
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if line.endswith(("<", "=")) and not line.endswith(("<=", "==")):
+            line = line[:-1]
+        if line.startswith("^"):
+            line = line[1:]
+        lines.append(line)
+    return "\n".join(lines)
