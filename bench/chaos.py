@@ -39,6 +39,10 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "chaos-secret-key")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["WIRE_INGEST_LEASE_SECONDS"] = "10"
 
+import logging  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+
 from storage import open_storage  # noqa: E402
 from tests.corpus import write_corpus  # noqa: E402
 

@@ -39,6 +39,9 @@ from schemas.story import Story
 #: The budget is 2 s per MB on this project's 2-core reference machine; the default leaves
 #: room for a loaded machine. 0 disables the deadline (and lets small batches parse in-process).
 DEFAULT_PARSE_TIMEOUT = 20.0
+#: What a worker sends once it is warm, and how long the pool waits for that.
+READY = "ready"
+WARM_UP_SECONDS = 60.0
 #: Without a deadline, below this many inputs a batch is parsed in-process.
 MIN_INPUTS_FOR_POOL = 32
 #: Inputs queued on one worker at a time (keeps both cores busy without losing track).
@@ -114,7 +117,17 @@ def _worker_main(conn: Connection, parent_pid: int, inherited: Sequence[Connecti
         for other in inherited:  # siblings' parent ends, copied by fork: they would hide EOF
             other.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Warm up before the first deadline starts: imports and the language model cost a fresh
+    # worker up to a second, which no input should be charged for.
+    import parsers.html  # noqa: F401
+    from parsers.language import preload
+
+    preload()
     tune_gc_for_parsing()
+    try:
+        conn.send(READY)
+    except (EOFError, OSError):
+        return
     while True:
         try:
             task = conn.recv()
@@ -174,6 +187,12 @@ class ParsePool:
         )
         process.start()
         child_end.close()
+        # Wait for the worker to be warm (or dead): its first input's deadline starts after.
+        if parent_end.poll(WARM_UP_SECONDS):
+            try:
+                parent_end.recv()
+            except (EOFError, OSError):
+                pass  # died while starting: the pool's loop notices and replaces it
         return _Worker(process, parent_end)
 
     def _ensure_workers(self) -> None:

@@ -162,9 +162,13 @@ AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 # Old Reuters: "WASHINGTON, Oct 3 - text", signed off with a "Reuter" line.
+# A region may follow the city ("BEVERLY HILLS, Calif., Oct 20 -"); a table's dateline has
+# nothing after its dash ("SAN FRANCISCO, Oct 20 -" then the figures, one per line).
 OLD_REUTERS_DATELINE = re.compile(
-    r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}?),\s*(?P<date>[A-Z][a-z]{2,8}\.? \d{1,2})\s*-\s+"
+    r"^(?P<dateline>[A-Z][A-Za-z.'\- ]{1,40}?)(?:,\s*[A-Z][A-Za-z.]{1,14}(?: [A-Z][A-Za-z.]{1,14})?)?"
+    r",\s*(?P<date>[A-Z][a-z]{2,8}\.? \d{1,2})\s*-(?:\s+|$)"
 )
+OLD_REUTERS_DATELINE_EXAMPLE = "BEVERLY HILLS, Calif., Oct 20 - American Medical International said"
 # Dateline without an agency tag: "ANKARA, Turkey —" or "NEW YORK —" (long dash only).
 PLAIN_DATELINE = re.compile(r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}?)(?:,\s*[A-Z][\w .]{1,30})?\s*(?:—|–|--)\s+")
 

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from parsers import rules
 from parsers.dates import parse_datetime
-from parsers.wire import Draft, is_signoff, lift_agency_tag, looks_like_headline, match_line_rule, parse_credit_line
+from parsers.wire import (
+    Draft,
+    is_signoff,
+    lift_agency_tag,
+    looks_like_headline,
+    match_line_rule,
+    parse_credit_line,
+    same_headline,
+)
 from schemas.story import Removed
 
 _TERMINAL = (".", "!", "?", "…", '"', "”", "’", ":", ")")
+_SENTENCE_END = (".", "!", "?", "…", '"', "”")
 _HARD_WRAP_WIDTH = 100
 
 
 def unwrap_block(lines: list[str]) -> list[str]:
-    """Join hard-wrapped lines into paragraphs; long lines are each a paragraph already."""
+    """Join hard-wrapped lines into paragraphs; long lines are each a paragraph already.
+    A line repeated on the next (a headline sent twice) is never a hard wrap."""
     if len(lines) == 1:
         return [lines[0].strip()]
+    if same_headline(lines[0].strip(" *"), lines[1].strip(" *")):
+        return [lines[0].strip(), *unwrap_block(lines[1:])]
     width = max(len(line.rstrip()) for line in lines)
     if width > _HARD_WRAP_WIDTH:
         return [line.strip() for line in lines if line.strip()]
@@ -39,6 +51,22 @@ def _indented(line: str) -> bool:
     return line[:1] == "\t" or line[:2] == "  "
 
 
+def split_by_indent(lines: list[str]) -> list[str]:
+    """Paragraphs where each indented line opens one and margin lines continue it; margin
+    lines before the first indented line are one paragraph each (header lines)."""
+    first = next((i for i, line in enumerate(lines) if _indented(line)), len(lines))
+    paragraphs = [line.strip() for line in lines[:first]]
+    current: list[str] = []
+    for line in lines[first:]:
+        if _indented(line) and current:
+            paragraphs.append(" ".join(current))
+            current = []
+        current.append(line.strip())
+    if current:
+        paragraphs.append(" ".join(current))
+    return paragraphs
+
+
 def split_indented_block(lines: list[str]) -> list[str] | None:
     """Paragraphs of a block in the wire's own layout, or None if it is not in it.
 
@@ -56,28 +84,21 @@ def split_indented_block(lines: list[str]) -> list[str] | None:
         return None
     if not any(not _indented(line) for line in lines[first + 1 :]) and first == 0:
         return None  # every line indented: a quoted or centred block, not the wire layout
-    paragraphs = [line.strip() for line in lines[:first]]
-    current: list[str] = []
-    for line in lines[first:]:
-        if _indented(line) and current:
-            paragraphs.append(" ".join(current))
-            current = []
-        current.append(line.strip())
-    if current:
-        paragraphs.append(" ".join(current))
-    return paragraphs
+    return split_by_indent(lines)
 
 
 def split_blocks(text: str, removed: list[Removed]) -> list[str]:
     """Paragraphs of ``text``: blank lines and boilerplate lines end a block; a sign-off
     line ("REUTER", " Reuter 2325") stands alone, so the wire rules can take it off."""
-    paragraphs: list[str] = []
+    # Blocks first (a removed line or a sign-off stands for itself), then one decision for
+    # the whole document: once one block shows the wire layout, every block is read by its
+    # indentation (a table after an ADVERTISEMENT line is all indented rows).
+    pieces: list[list[str] | str] = []
     block: list[str] = []
 
     def flush() -> None:
         if block:
-            structured = split_indented_block(block)
-            paragraphs.extend(p for p in (structured if structured is not None else unwrap_block(block)) if p)
+            pieces.append(list(block))
             block.clear()
 
     for line in text.split("\n"):
@@ -91,10 +112,20 @@ def split_blocks(text: str, removed: list[Removed]) -> list[str]:
             continue
         if is_signoff(line):
             flush()
-            paragraphs.append(line.strip())
+            pieces.append(line.strip())
             continue
         block.append(line.rstrip())
     flush()
+    blocks = [piece for piece in pieces if isinstance(piece, list)]
+    wire_layout = any(split_indented_block(b) is not None for b in blocks)
+    paragraphs: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            paragraphs.append(piece)
+        elif wire_layout and any(_indented(line) for line in piece):
+            paragraphs.extend(p for p in split_by_indent(piece) if p)
+        else:
+            paragraphs.extend(p for p in unwrap_block(piece) if p)
     return paragraphs
 
 
@@ -102,11 +133,22 @@ def parse_text_document(text: str) -> Draft:
     """Turn decoded wire text into a Draft: headline, metadata lines and body paragraphs."""
     removed: list[Removed] = []
     paragraphs = split_blocks(text, removed)
+    flash = False
     if paragraphs:
         marker = rules.FLASH_MARKER.match(paragraphs[0])
         if marker and len(paragraphs[0]) > marker.end():
+            flash = True
             removed.append(Removed("envelope", marker.group(0).strip()))
             paragraphs[0] = paragraphs[0][marker.end() :]
+            if len(paragraphs) > 1 and same_headline(paragraphs[1].lstrip(" *"), paragraphs[0]):
+                removed.append(Removed("duplicate_headline", paragraphs.pop(1)))
+    body_lines = [p for p in paragraphs[1:] if not is_signoff(p)]
+    if paragraphs and not body_lines and looks_like_headline(paragraphs[0]):
+        if flash or not paragraphs[0].rstrip().endswith(_SENTENCE_END):
+            # A flash or brief: a headline and no body (a row with an empty body).
+            draft = Draft(paragraphs=[], input_format="text", removed=removed, headline=paragraphs[0].strip())
+            removed.extend(Removed("trailer", p) for p in paragraphs[1:])
+            return draft
     draft = Draft(paragraphs=[], input_format="text", removed=removed)
     consumed: set[int] = set()
     for index, paragraph in enumerate(paragraphs[:8]):

@@ -174,7 +174,7 @@ def test_an_input_past_the_deadline_is_quarantined_timeout_and_the_rest_parse() 
     slow = b"<html><body>" + b"<p>Officials said it.</p>" * 100_000 + b"</body></html>"
     payloads = [(f"mem://{i}.txt", GOOD.replace(b"Oil", f"Oil {i}".encode())) for i in range(6)]
     payloads.insert(2, ("mem://slow.html", slow))
-    pool = ParsePool(2, timeout=0.3)
+    pool = ParsePool(2, timeout=1.0)  # the slow page takes seconds; a story, milliseconds
     try:
         results = pool.map(payloads, default_agency=None, max_bytes=1 << 30)
     finally:
