@@ -31,11 +31,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from parsers import parse_story  # noqa: E402
+from parsers import parse_story, rules  # noqa: E402
 from schemas.errors import ParseError  # noqa: E402
 
 _STORY = re.compile(r"<REUTERS[^>]*NEWID=\"(\d+)\"[^>]*>(.*?)</REUTERS>", re.S)
-_URGENCY = {"f": 1, "b": 2, "u": 3, "r": 5, "d": 7}
+#: The documented ANPA priority -> IPTC urgency table (README, "Formats"); the letter is the truth.
+_URGENCY = {code: urgency for code, urgency, _ in rules.ANPA_PRIORITIES}
 
 
 def _tag(raw: str, name: str) -> str | None:
@@ -116,7 +117,7 @@ def load_cases(shared: Path) -> list[Case]:
                 envelope = unknown[unknown.index("\x16") :] if newid % 2 else unknown.lstrip(" \n")
                 case.rendered = envelope + "\n" + wire_text.lstrip(" ")
                 case.wire_id, case.urgency = header.group(1), _URGENCY.get(header.group(3))
-                case.slugline = re.sub(r"^(?:BC|AM|PM|AP)-", "", header.group(5))
+                case.slugline = re.sub(r"^(?:BC|AM|PM|AP)-", "", header.group(5)) or None
             elif mode == "advert":
                 lines = inner.split("\n")
                 starts = [i for i, line in enumerate(lines) if i > 3 and line.startswith("    ")]

@@ -43,6 +43,7 @@ class Envelope:
     category: str | None = None
     take_key: str | None = None
     version: int | None = None
+    ednote: str | None = None
     removed: list[Removed] = field(default_factory=list)
 
 
@@ -79,7 +80,34 @@ def read_envelope(text: str) -> Envelope:
                 _read_routing(envelope, match)
                 break
     envelope.text = _strip_line_marks(envelope.text)
+    _lift_head_lines(envelope)
     return envelope
+
+
+def _lift_head_lines(envelope: Envelope) -> None:
+    """AP puts the slug again (``^BC-Britain-Strike, 2nd Ld-Writethru,0412``) and the
+    editor's note (``^Eds: ...``) above the headline: to ``removed`` and ``ednote``."""
+    lines = envelope.text.split("\n")
+    kept: list[str] = []
+    slug = (envelope.slugline or "").lower()
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        head = number < 8 and not line.startswith(("\t", "  "))
+        if (
+            head
+            and slug
+            and rules.SLUG_ROUTING.match(stripped)
+            and rules.SLUG_ROUTING.sub("", stripped).lower().startswith(slug)
+        ):
+            envelope.removed.append(Removed("envelope", stripped))
+            continue
+        note = rules.EDNOTE_LINE.match(stripped) if head else None
+        if note:
+            envelope.ednote = note.group("note").strip()
+            envelope.removed.append(Removed("envelope", stripped))
+            continue
+        kept.append(line)
+    envelope.text = "\n".join(kept)
 
 
 def _read_routing(envelope: Envelope, match: re.Match[str]) -> None:

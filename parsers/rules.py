@@ -35,6 +35,13 @@ LINE_RULES: tuple[Rule, ...] = (
         "ADVERTISEMENT",
     ),
     _rule("advertisement", "skip_advertisement", r"skip advertisement", "Skip Advertisement"),
+    # The title line under an AP by-line ("By JANE ROE" / "Associated Press Writer").
+    _rule(
+        "byline",
+        "ap_writer_title",
+        r"(?:the )?associated press (?:[\w-]+ ){0,3}(?:writer|correspondent|reporter|editor)",
+        "Associated Press Writer",
+    ),
     # The filler line a wire puts under a flash or brief that has no body of its own.
     _rule("boilerplate", "brief_filler", r"blah(?: blah){1,4}\.?", "Blah blah blah."),
     # A short line that opens with a numeric date and a separator is a page's meta line
@@ -149,7 +156,7 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("pa", r"PA(?: Media)?", "LONDON (PA) - Britain"),
     ("cp", r"CP|The Canadian Press", "OTTAWA (CP) - Canada"),
 )
-_DASH = r"(?:--|—|–|-|:)"
+_DASH = r"(?:--|—|–|-|:|_)"  # old AP copy: "WASHINGTON (AP) _ text"
 # Optional dateline: a city in capitals, then optional ", Country/Mon DD" parts.
 _DATELINE = r"(?P<dateline>[A-ZÀ-Ý][A-Za-zÀ-ÿ.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
 
@@ -164,9 +171,12 @@ AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 # Old Reuters: "WASHINGTON, Oct 3 - text", signed off with a "Reuter" line.
 # A region may follow the city ("BEVERLY HILLS, Calif., Oct 20 -"); a table's dateline has
 # nothing after its dash ("SAN FRANCISCO, Oct 20 -" then the figures, one per line).
+# Real copy also has "Oct 20 -Qtr" (no space), "OCt 20" (a typo), "Oct 20, Reuter -", and
+# "NEW YORK - " with no date at all (a city in capitals, then a capitalised word).
 OLD_REUTERS_DATELINE = re.compile(
     r"^(?P<dateline>[A-Z][A-Za-z.'\- ]{1,40}?)(?:,\s*[A-Z][A-Za-z.]{1,14}(?: [A-Z][A-Za-z.]{1,14})?)?"
-    r",\s*(?P<date>[A-Z][a-z]{2,8}\.? \d{1,2})\s*-(?:\s+|$)"
+    r",\s*(?P<date>[A-Z][A-Za-z]{2,8}\.? \d{1,2})(?:,\s*Reuters?)?\s*-(?:\s*(?=\S)|\s*$)"
+    r"|^(?P<city>[A-Z][A-Z.'\-]{1,20}(?: [A-Z][A-Z.'\-]{1,20}){0,2}) - (?=[A-Z\"])"
 )
 OLD_REUTERS_DATELINE_EXAMPLE = "BEVERLY HILLS, Calif., Oct 20 - American Medical International said"
 # Dateline without an agency tag: "ANKARA, Turkey —" or "NEW YORK —" (long dash only).
@@ -242,7 +252,7 @@ COPYRIGHT_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 #: Sign-offs and standard trailers: (agency or "", pattern, example).
 TRAILER_RULES: tuple[Rule, ...] = (
-    _rule("trailer", "reuter_signoff", r"REUTERS?|Reuters?", "Reuter", flags=0),
+    _rule("trailer", "reuter_signoff", r"(?:REUTERS?|Reuters?)(?:\s+\d{3,4})?", "REUTER 2325", flags=0),
     _rule(
         "trailer",
         "reuters_standards",
@@ -331,6 +341,10 @@ ENVELOPE_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("upi", "upi", "\x16\x16\x01u0001\x1fupi"),
     ("dpa", "dpa", "\x16\x16\x01d0001\x1fdpa"),
 )
+#: Editor's note to subscribers at the head of wire copy ("Eds: With AP Photos."): to ednote.
+EDNOTE_LINE = re.compile(r"^\s*(?:eds?|editors?(?:'s)? note)\s*[:_-]\s*(?P<note>.+)$", re.IGNORECASE)
+EDNOTE_EXAMPLE = "Eds: UPDATES with union statement, picture."
+
 #: Routing prefixes of an ANPA slug ("BC-" = both cycles, "AM-"/"PM-" = cycle), not part of the slugline.
 SLUG_ROUTING = re.compile(r"^(?:BC|AM|PM|AP|AM-BC|PM-BC)-", re.IGNORECASE)
 #: Take keys that number a version: "1stLd-Writethru" (version 2), "2ndLd", "3rdAdd" is not one.

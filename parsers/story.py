@@ -98,7 +98,7 @@ def parse_story(
         body=body,
         paragraphs=paragraphs,
         word_count=len(body.split()),
-        language=detect_language(body, draft.language),
+        language=detect_language(body or headline, draft.language),  # a brief: its headline
         input_format=input_format,
         content_sha256=content_sha256(body),
         simhash=compute_simhash(body),
@@ -116,6 +116,6 @@ def parse_story(
     )
     if envelope is not None:
         story.wire_id, story.slugline, story.urgency = envelope.wire_id, envelope.slugline, envelope.urgency
-        story.category, story.version = envelope.category, envelope.version
+        story.category, story.version, story.ednote = envelope.category, envelope.version, envelope.ednote
         story.thread_id = f"{agency}:{envelope.slugline}" if envelope.slugline else None
     return story

@@ -119,19 +119,25 @@ def split_blocks(text: str, removed: list[Removed]) -> list[str]:
     blocks = [piece for piece in pieces if isinstance(piece, list)]
     wire_layout = any(split_indented_block(b) is not None for b in blocks)
     paragraphs: list[str] = []
+    in_header = wire_layout  # margin lines before the first indented one: header lines
     for piece in pieces:
         if isinstance(piece, str):
             paragraphs.append(piece)
-        elif wire_layout and any(_indented(line) for line in piece):
+            continue
+        indented = any(_indented(line) for line in piece)
+        if wire_layout and (indented or in_header):
             paragraphs.extend(p for p in split_by_indent(piece) if p)
         else:
             paragraphs.extend(p for p in unwrap_block(piece) if p)
+        in_header = in_header and not indented
     return paragraphs
 
 
 def parse_text_document(text: str) -> Draft:
     """Turn decoded wire text into a Draft: headline, metadata lines and body paragraphs."""
     removed: list[Removed] = []
+    if "``" in text:  # old AP copy quotes ``like this'': plain quotes
+        text = text.replace("``", '"').replace("''", '"')
     paragraphs = split_blocks(text, removed)
     flash = False
     if paragraphs:

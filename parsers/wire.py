@@ -173,8 +173,28 @@ def lift_plain_dateline(paragraph: str) -> tuple[str, str, str] | None:
     for pattern in (rules.OLD_REUTERS_DATELINE, rules.PLAIN_DATELINE):
         match = pattern.match(paragraph[:120])
         if match:
-            return match.group("dateline").strip(), match.group(0).strip(), paragraph[match.end() :]
+            city = match.groupdict().get("city") or match.group("dateline")
+            return city.strip(), match.group(0).strip(), paragraph[match.end() :]
     return None
+
+
+_NUMERIC = re.compile(r"^[\d:.,/|\-–—]+$")
+
+
+def is_date_line(text: str) -> bool:
+    """A paragraph that is a publication time and (almost) nothing else: "Published 12 May
+    2020", "May 12, 2020 10:15 AM". "NOTE: Company became public Dec 31, 1986" is a sentence."""
+    if len(text) > 60 or parse_datetime(text) is None:
+        return False
+    other = [w for w in text.split() if not _NUMERIC.match(w) and w.lower().strip(".,:") not in _DATE_NAMES]
+    return len(other) <= 1
+
+
+_DATE_NAMES = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august "
+    "september october november december mon tue wed thu fri sat sun monday tuesday wednesday thursday "
+    "friday saturday sunday am pm a.m p.m gmt utc est edt published updated posted date".split()
+)
 
 
 def is_trailer(text: str) -> bool:
@@ -264,7 +284,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
             draft.removed.append(Removed("copyright_line", text))
             hint_text.append(text)
             continue
-        if len(text) <= 60 and parse_datetime(text) is not None:
+        if is_date_line(text):
             draft.removed.append(Removed("metadata", text))
             continue
         if is_trailer(text) and (index >= len(draft.paragraphs) - 4 or not kept):

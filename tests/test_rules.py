@@ -260,3 +260,28 @@ def test_more_credit_shapes(line: str, reporters: list[str], editors: list[str])
     parsed = parse_credit_line(line)
     assert parsed is not None
     assert parsed[1] == reporters and parsed[2] == editors
+
+
+def test_an_envelope_cut_before_its_etx_is_quarantined_with_a_clear_reason() -> None:
+    from parsers import parse_story
+    from schemas.errors import ParseError
+
+    cut = b"\x16\x16\x01f0001\x1freute\nu f BC-TEST-SLUG   10-21 0100\n\x02\nHEADLINE HERE\n    LONDON, Oct 21 - Text"
+    with pytest.raises(ParseError) as info:
+        parse_story(cut, "mem://cut.txt")
+    assert info.value.reason == "bad_envelope" and "ETX" in info.value.detail
+
+
+def test_envelope_tables_have_examples_that_parse() -> None:
+    from parsers.envelope import read_envelope
+
+    for code, agency, example in rules.ENVELOPE_SOURCES:
+        envelope = read_envelope(example + "\nu f BC-SLUG   10-21 0100\n\x02\nText\n\x03")
+        assert envelope.agency == agency and envelope.wire_id, code
+    for code, urgency, _name in rules.ANPA_PRIORITIES:
+        envelope = read_envelope(f"\x16\x16\x01f0001\x1freute\n{code} f BC-SLUG   10-21 0100\n\x02\nText\n\x03")
+        assert envelope.urgency == urgency and envelope.slugline == "SLUG"
+    assert rules.TAKE_KEY_VERSION.search(rules.TAKE_KEY_VERSION_EXAMPLE)
+    assert rules.EDNOTE_LINE.match(rules.EDNOTE_EXAMPLE)
+    assert rules.FLASH_MARKER.match(rules.FLASH_MARKER_EXAMPLE)
+    assert rules.OLD_REUTERS_DATELINE.match(rules.OLD_REUTERS_DATELINE_EXAMPLE)
