@@ -28,11 +28,29 @@ _MOJIBAKE = re.compile(
 )
 
 
+#: Root element (local name) -> feed format; the element decides, never the file name.
+XML_ROOTS = {"nitf": "nitf", "newsItem": "newsml-g2", "newsMessage": "newsml-g2", "packageItem": "newsml-g2"}
+_ROOT = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
+_PROLOG = re.compile(rb"\s*(?:<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I)
+
+
 def sniff_format(data: bytes) -> str:
-    """Return ``"html"`` if the bytes look like an HTML page or fragment, else ``"text"``."""
+    """The input's format by its content: ``nitf`` / ``newsml-g2`` (the XML root element),
+    ``ninjs`` (a JSON object), ``html``, else ``text`` (plain or enveloped wire text)."""
     head = data[:4096].lstrip()
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:].lstrip()
+    if head[:1] == b"{":
+        return "ninjs"
+    if head[:1] == b"<":
+        position = 0
+        while (prolog := _PROLOG.match(head, position)) and prolog.end() > position:
+            position = prolog.end()
+        root = _ROOT.match(head, position)
+        if root:
+            name = root.group(1).decode("ascii", "replace").rsplit(":", 1)[-1]
+            if name in XML_ROOTS:
+                return XML_ROOTS[name]
     if head[:1] == b"<" and _HTML_SNIFF.search(head):
         return "html"
     return "html" if _HTML_SNIFF.search(head[:1024]) and head.count(b"<") > 5 else "text"

@@ -212,7 +212,7 @@ CREDIT_RULES: tuple[Rule, ...] = (
     _rule(
         "contributor_line",
         "ap_contributed",
-        r"^(?:the )?associated press (?:writers?|reporters?|journalists?|correspondents?) (?P<reporters>.+?) contributed(?: to this (?:report|story))?\.?$",
+        r"^(?:the )?(?:associated press|ap)(?: [\w-]+){0,2}? (?:writers?|reporters?|journalists?|correspondents?) (?P<reporters>.+?) contributed(?: to this (?:report|story))?\.?$",
         "Associated Press writer Jane Doe in Paris contributed to this report.",
     ),
     _rule(
@@ -350,3 +350,31 @@ SLUG_ROUTING = re.compile(r"^(?:BC|AM|PM|AP|AM-BC|PM-BC)-", re.IGNORECASE)
 #: Take keys that number a version: "1stLd-Writethru" (version 2), "2ndLd", "3rdAdd" is not one.
 TAKE_KEY_VERSION = re.compile(r"\b(\d+)(?:st|nd|rd|th)\s*Ld\b", re.IGNORECASE)
 TAKE_KEY_VERSION_EXAMPLE = "1stLd-Writethru"
+
+
+# --- Structured feeds (parsers.nitf, parsers.newsml, parsers.ninjs) -----------------------
+#: A provider's name, code or domain -> agency. (fragment, agency, example).
+FEED_AGENCIES: tuple[tuple[str, str, str], ...] = (
+    ("reuters", "reuters", "urn:newsml:reuters.com:20241021:nL8N3LF0AB"),
+    ("associated press", "ap", "The Associated Press"),
+    ("apnews", "ap", "https://apnews.com/article/0a1b2c"),
+    ("ap.org", "ap", "http://ap.org/item/8f3e"),
+    ("afp", "afp", "urn:newsml:afp.com:20241021:TX-PAR-ABC12"),
+    ("bloomberg", "bloomberg", "Bloomberg News"),
+    ("dpa", "dpa", "urn:newsml:dpa.com:20090101:241021-99-123456"),
+)
+#: Provider codes that name an agency exactly (too short to look for inside other words).
+FEED_AGENCY_CODES: tuple[tuple[str, str], ...] = (("ap", "ap"), ("apw", "ap"), ("rtrs", "reuters"), ("bn", "bloomberg"))
+
+#: Publication status as feeds write it -> the column's value. (code, pubstatus).
+PUBSTATUS_CODES: tuple[tuple[str, str], ...] = (
+    ("usable", "usable"),
+    ("stat:usable", "usable"),
+    ("embargoed", "usable"),  # usable once embargoed_until has passed
+    ("withheld", "withheld"),
+    ("stat:withheld", "withheld"),
+    ("canceled", "canceled"),
+    ("cancelled", "canceled"),
+    ("stat:canceled", "canceled"),
+    ("kill", "canceled"),
+)

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 
 from parsers.decode import decode_bytes, looks_binary, repair_text, replace_unencodable, sniff_format
 from parsers.envelope import looks_enveloped, read_envelope
+from parsers.feeditem import FeedItem
 from parsers.fingerprint import compute_simhash, compute_story_id, content_sha256
 from parsers.language import detect_language
 from parsers.text import parse_text_document
 from parsers.wire import Draft, apply_wire_rules
 from schemas.errors import ParseError
 from schemas.story import Contact, Removed, Story
+
+#: Feed format -> its module and function (imported on first use: plain text never loads lxml).
+FEED_FORMATS = {
+    "nitf": "parsers.nitf:parse_nitf",
+    "newsml-g2": "parsers.newsml:parse_newsml",
+    "ninjs": "parsers.ninjs:parse_ninjs",
+}
+
+
+def parse_feed(data: bytes, input_format: str) -> FeedItem:
+    """The feed item of ``data`` in ``input_format`` (one of FEED_FORMATS)."""
+    import importlib
+
+    module, _, function = FEED_FORMATS[input_format].partition(":")
+    parser: Callable[[bytes], FeedItem] = getattr(importlib.import_module(module), function)
+    return parser(data)
+
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“‘(])")
@@ -71,8 +90,10 @@ def parse_story(
         raise ParseError("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit (--max-bytes)")
     if not data.strip():
         raise ParseError("empty", "the input has no content")
-    source_sha256 = hashlib.sha256(data).hexdigest()
     input_format = sniff_format(data)
+    if input_format in FEED_FORMATS:
+        item = parse_feed(data, input_format)  # from bytes: an XML declaration is honoured
+        return build_story(item.draft, item, data, source_uri, input_format, default_agency)
     text, _charset = decode_bytes(data, declared_charset)
     if looks_binary(text):
         raise ParseError("binary", "the bytes decode to mostly non-text characters")
@@ -83,14 +104,44 @@ def parse_story(
     # HTML is repaired and cleaned per extracted string (parsers.html); text is cleaned whole.
     if input_format != "html":
         text = repair_text(text)
-    draft = scrub_draft(parse_document(text, "html" if input_format == "html" else "text"))
+    draft = parse_document(text, "html" if input_format == "html" else "text")
+    feed = None
+    if envelope is not None:
+        draft.removed[:0] = envelope.removed
+        draft.agency = envelope.agency or draft.agency
+        feed = FeedItem(
+            draft,
+            wire_id=envelope.wire_id,
+            version=envelope.version,
+            slugline=envelope.slugline,
+            urgency=envelope.urgency,
+            category=envelope.category,
+            ednote=envelope.ednote,
+        )
+    return build_story(draft, feed, data, source_uri, input_format, default_agency, wire_rules_done=True)
+
+
+def build_story(
+    draft: Draft,
+    feed: FeedItem | None,
+    data: bytes,
+    source_uri: str,
+    input_format: str,
+    default_agency: str | None,
+    *,
+    wire_rules_done: bool = False,
+) -> Story:
+    """The Story of a parsed draft (and the wire fields of its envelope or feed item)."""
+    if not wire_rules_done:
+        draft = apply_wire_rules(draft)
+    draft = scrub_draft(draft)
     paragraphs = [p for p in draft.paragraphs if p.strip()]
     if not paragraphs and not (input_format != "html" and draft.headline):
         raise ParseError("no_body", "no article text was found after removing boilerplate")
     # A brief (a flash, a one-line item: headline and no body) is a row with an empty body.
     body = "\n\n".join(paragraphs)
     headline = draft.headline or _fallback_headline(paragraphs)
-    agency = (envelope.agency if envelope else None) or draft.agency or default_agency or "unknown"
+    agency = draft.agency or default_agency or "unknown"
     story = Story(
         story_id=compute_story_id(agency, headline, body),
         agency=agency,
@@ -103,7 +154,7 @@ def parse_story(
         content_sha256=content_sha256(body),
         simhash=compute_simhash(body),
         source_uri=source_uri,
-        source_sha256=source_sha256,
+        source_sha256=hashlib.sha256(data).hexdigest(),
         dateline=draft.dateline,
         byline=draft.byline,
         editors=draft.editors,
@@ -111,11 +162,21 @@ def parse_story(
         published_at=draft.published_at,
         copyright=draft.copyright,
         copyright_year=draft.copyright_year,
-        removed=(envelope.removed if envelope else []) + draft.removed,
+        removed=draft.removed,
         url=draft.url,
     )
-    if envelope is not None:
-        story.wire_id, story.slugline, story.urgency = envelope.wire_id, envelope.slugline, envelope.urgency
-        story.category, story.version, story.ednote = envelope.category, envelope.version, envelope.ednote
-        story.thread_id = f"{agency}:{envelope.slugline}" if envelope.slugline else None
+    if feed is not None:
+        story.wire_id, story.version, story.slugline = feed.wire_id, feed.version, feed.slugline
+        story.urgency, story.category, story.subjects = feed.urgency, feed.category, feed.subjects
+        story.ednote, story.pubstatus, story.embargoed_until = feed.ednote, feed.pubstatus, feed.embargoed_until
+        story.thread_id = thread_of(agency, feed, input_format)
     return story
+
+
+def thread_of(agency: str, feed: FeedItem, input_format: str) -> str | None:
+    """One id for every version of a story: the feed's item id, which its versions share
+    (NewsML-G2 guid, ninjs uri, NITF doc-id); for ANPA, whose sequence number changes with
+    every take, the slug (later versions keep it)."""
+    if input_format == "anpa":
+        return f"{agency}:{feed.slugline}" if feed.slugline else None
+    return f"{agency}:{feed.wire_id}" if feed.wire_id else None
