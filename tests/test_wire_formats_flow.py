@@ -1,0 +1,60 @@
+"""Wire formats through the real flow: ANPA, NITF, NewsML-G2 and ninjs inputs and a brief
+become rows with their wire columns, read back with pyarrow and DuckDB, and the README's
+query returns the current version of each story."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow.dataset as ds
+
+from flows.ingest import ingest_flow
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+INPUTS = [
+    "anpa-reuters-basic.txt",
+    "anpa-ap-writethru.txt",
+    "reuters87-flash-brief.txt",
+    "nitf-reuters-version.xml",
+    "newsml-reuters-basic.xml",
+    "newsml-reuters-update.xml",
+    "newsml-afp-canceled.xml",
+    "ninjs2-bodies.json",
+]
+
+#: The README's query (section "Story versions"): the current text of every story.
+CURRENT = """
+SELECT coalesce(thread_id, story_id) AS thread, version, headline, pubstatus
+FROM read_parquet('{root}/stories/**/*.parquet', hive_partitioning = true)
+QUALIFY row_number() OVER (PARTITION BY coalesce(thread_id, story_id)
+                           ORDER BY coalesce(version, 1) DESC, published_at DESC NULLS LAST) = 1
+"""
+
+
+def test_wire_formats_land_with_their_columns_and_one_current_version_per_story(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    for name in INPUTS:
+        (landing / name).write_bytes((GOLDEN / name).read_bytes())
+    totals = ingest_flow(source=str(landing), dest=str(store))
+    assert totals["inputs"] == len(INPUTS) and totals["stories"] == len(INPUTS) and totals["balanced"]
+
+    table = ds.dataset(str(store / "stories"), format="parquet", partitioning="hive").to_table()
+    rows = {Path(str(r["source_uri"])).name: r for r in table.to_pylist()}
+    assert {r["input_format"] for r in rows.values()} == {"anpa", "text", "nitf", "newsml-g2", "ninjs"}
+    assert rows["anpa-reuters-basic.txt"]["slugline"] == "STEELMAKER-CUTS-OUTPUT"
+    assert rows["anpa-reuters-basic.txt"]["urgency"] == 3
+    assert rows["anpa-ap-writethru.txt"]["version"] == 3
+    assert rows["reuters87-flash-brief.txt"]["body"] == "" and rows["reuters87-flash-brief.txt"]["word_count"] == 0
+    assert rows["ninjs2-bodies.json"]["subjects"] == [{"scheme": "subj", "code": "17000000", "name": "tiempo"}]
+    assert str(table.schema.field("urgency").type) == "int8"
+
+    current = duckdb.sql(CURRENT.format(root=store)).fetchall()
+    threads = {thread: (version, headline, status) for thread, version, headline, status in current}
+    reuters = threads["reuters:tag:reuters.com,2024:newsml_L8N3LF1XY"]
+    assert reuters[0] == 3 and reuters[1].startswith("UPDATE 2-")  # the update, not version 1
+    assert threads["afp:urn:newsml:afp.com:20241021:TX-PAR-ZZ9"][2] == "canceled"
+    assert len(current) == len(INPUTS) - 1  # two versions of one story, one current
