@@ -378,3 +378,22 @@ PUBSTATUS_CODES: tuple[tuple[str, str], ...] = (
     ("stat:canceled", "canceled"),
     ("kill", "canceled"),
 )
+
+
+# --- Version labels of plain text (a feed's own version wins) -----------------------------
+#: (pattern over the headline, n, pubstatus or None, example): a numbered label's version is
+#: its number + n ("UPDATE 2-" -> 3; a correction of update 1 -> 3), an unnumbered one's is n
+#: (0: no version).
+VERSION_LABELS: tuple[tuple[re.Pattern[str], int, str | None, str], ...] = (
+    (re.compile(r"^(?:CORRECTED|REFILE)[- ]+UPDATE (\d+)\s*-"), 2, None, "CORRECTED-UPDATE 1-Oil rises"),
+    (re.compile(r"^UPDATE (\d+)\s*-"), 1, None, "UPDATE 2-Ceasefire talks resume"),
+    (re.compile(r"^(\d+)(?:st|nd|rd|th)\s*Ld\b", re.IGNORECASE), 1, None, "2ndLd-Writethru: Strikers return"),
+    (re.compile(r"^(?:CORRECTED|REFILE|CORRECTION)\b\s*[-:]"), 2, None, "CORRECTED-Oil rises on supply fears"),
+    (
+        re.compile(r"^(?:KILL|KILLED|WITHDRAWN|MANDATORY KILL)\b", re.IGNORECASE),
+        0,
+        "canceled",
+        "KILL: Earthquake report",
+    ),
+    (re.compile(r"^(?:WITHHOLD|WITHHELD)\b", re.IGNORECASE), 0, "withheld", "WITHHOLD: Plane crash story"),
+)

@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Callable
 
+from parsers import rules
 from parsers.decode import decode_bytes, looks_binary, repair_text, replace_unencodable, sniff_format
 from parsers.envelope import looks_enveloped, read_envelope
 from parsers.feeditem import FeedItem
@@ -165,12 +166,29 @@ def build_story(
         removed=draft.removed,
         url=draft.url,
     )
+    story.version, story.pubstatus = version_label(headline)  # a feed's own values win below
     if feed is not None:
-        story.wire_id, story.version, story.slugline = feed.wire_id, feed.version, feed.slugline
+        label_version, label_status = story.version, story.pubstatus
+        story.wire_id, story.version, story.slugline = feed.wire_id, feed.version or label_version, feed.slugline
         story.urgency, story.category, story.subjects = feed.urgency, feed.category, feed.subjects
-        story.ednote, story.pubstatus, story.embargoed_until = feed.ednote, feed.pubstatus, feed.embargoed_until
+        story.ednote, story.pubstatus, story.embargoed_until = (
+            feed.ednote,
+            feed.pubstatus or label_status,
+            feed.embargoed_until,
+        )
         story.thread_id = thread_of(agency, feed, input_format)
     return story
+
+
+def version_label(headline: str) -> tuple[int | None, str | None]:
+    """(version, pubstatus) a headline's label says: "UPDATE 2-..." is version 3,
+    "CORRECTED-..." version 2, "KILL: ..." canceled (rules.VERSION_LABELS)."""
+    for pattern, add, status, _example in rules.VERSION_LABELS:
+        match = pattern.match(headline)
+        if match:
+            version = int(match.group(1)) + add if match.groups() else add
+            return version or None, status
+    return None, None
 
 
 def thread_of(agency: str, feed: FeedItem, input_format: str) -> str | None:

@@ -285,3 +285,23 @@ def test_envelope_tables_have_examples_that_parse() -> None:
     assert rules.EDNOTE_LINE.match(rules.EDNOTE_EXAMPLE)
     assert rules.FLASH_MARKER.match(rules.FLASH_MARKER_EXAMPLE)
     assert rules.OLD_REUTERS_DATELINE.match(rules.OLD_REUTERS_DATELINE_EXAMPLE)
+
+
+@pytest.mark.parametrize(
+    ("headline", "version", "status"),
+    [
+        ("UPDATE 2-Ceasefire talks resume", 3, None),
+        ("CORRECTED-UPDATE 1-Oil rises", 3, None),
+        ("2ndLd-Writethru: Strikers return", 3, None),
+        ("CORRECTED-Oil rises on supply fears", 2, None),
+        ("KILL: Earthquake report", None, "canceled"),
+        ("WITHHOLD: Plane crash story", None, "withheld"),
+        ("Update on talks expected", None, None),
+    ],
+)
+def test_version_labels_of_plain_text(headline: str, version: int | None, status: str | None) -> None:
+    from parsers.story import version_label
+
+    assert version_label(headline) == (version, status)
+    for pattern, _add, _status, example in rules.VERSION_LABELS:
+        assert pattern.match(example), example
