@@ -391,8 +391,10 @@ def run_without_prefect(
     return summaries
 
 
-if __name__ == "__main__":  # python -m flows.batch SOURCE DEST BATCH_SIZE (the crash-point sweep)
+if __name__ == "__main__":  # python -m flows.batch SOURCE DEST BATCH_SIZE [--reprocess] (the crash-point sweep)
     import sys
 
-    done = run_without_prefect(sys.argv[1], sys.argv[2], IngestSettings(), int(sys.argv[3]))
+    done = run_without_prefect(
+        sys.argv[1], sys.argv[2], IngestSettings(), int(sys.argv[3]), reprocess="--reprocess" in sys.argv[4:]
+    )
     print(json.dumps({"batches": len(done), "inputs": sum(s.inputs for s in done)}))

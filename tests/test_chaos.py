@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from flows.ledger import load_ledger
 from flows.lifeline import descendants
 from storage import open_storage
 from tests.corpus import write_corpus
@@ -28,14 +30,16 @@ from tests.test_flow_ingest import read_stories
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_plain(env: dict[str, str], source: str, dest: str, batch: int, crash_at: int = 0) -> int:
+def run_plain(
+    env: dict[str, str], source: str, dest: str, batch: int, crash_at: int = 0, *, reprocess: bool = False
+) -> int:
     """One Prefect-free run (``python -m flows.batch``); its return code (-9: crashed)."""
     run_env = dict(env)
     run_env.pop("WIRE_INGEST_CRASH_AT", None)
     if crash_at:
         run_env["WIRE_INGEST_CRASH_AT"] = str(crash_at)
     done = subprocess.run(
-        [sys.executable, "-m", "flows.batch", source, dest, str(batch)],
+        [sys.executable, "-m", "flows.batch", source, dest, str(batch), *(["--reprocess"] if reprocess else [])],
         env=run_env,
         cwd=REPO,
         capture_output=True,
@@ -159,6 +163,28 @@ def test_crash_points_on_s3(tmp_path: Path, s3_bucket: str) -> None:
         assert after["story_ids"] == reference["story_ids"]
         assert after["outcomes"] == reference["outcomes"]
         assert after["quarantine"] == reference["quarantine"]
+
+
+def test_a_reprocess_killed_at_write_events_then_run_again_leaves_each_input_once(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    write_corpus(landing, 6, bad_every=4)
+    env = dict(os.environ)
+    base = tmp_path / "base"
+    assert run_plain(env, str(landing), str(base), 4) == 0
+    reference = state(str(base))
+    for k in (2, 5, 8, 11, 14, 17, 20):  # intent, superseded rows taken out, new files, ledger
+        dest = tmp_path / f"reprocess-{k}"
+        shutil.copytree(base, dest)
+        crashed = run_plain(env, str(landing), str(dest), 4, crash_at=k, reprocess=True) == -signal.SIGKILL
+        assert run_plain(env, str(landing), str(dest), 4, reprocess=True) == 0
+        rows = sorted(str(r["story_id"]) for r in read_stories(str(dest)))
+        assert rows == reference["story_ids"], k  # each story once, none lost
+        store = open_storage(str(dest))
+        latest = {uri: entry.outcome for uri, entry in load_ledger(store).done.items()}  # commit order
+        assert latest == reference["outcomes"], k
+        assert not list(store.list("_manifests/_pending/")), k
+        assert glob_rows(str(dest)) == reference["story_ids"], k
+        assert crashed or k > 14, f"crash point {k} was never reached"
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
