@@ -18,30 +18,39 @@ from typing import Any, TextIO
 
 from flows.batch import IngestSettings
 from flows.ingest import check_quarantine_share, ingest_flow
-from flows.inputs import is_candidate
+from flows.inputs import expand_bundles, is_candidate, read_input
 from flows.ledger import load_ledger
 from flows.report import RunTotals
 from parsers import parse_story
-from schemas.errors import ConfigError, ParseError
+from schemas.errors import ConfigError, InputError, ParseError, StorageError
 from storage import ObjectInfo, Storage, open_storage
 
 _PATH_DATE = re.compile(r"(?:^|/)(\d{4})[/-](\d{2})[/-](\d{2})(?=/|$|[^0-9])")
 
 
-def input_date(source: Storage, info: ObjectInfo, settings: IngestSettings) -> date:
-    """The date an input belongs to (see the module docstring for the order of sources)."""
-    match = _PATH_DATE.search(info.key)
+def input_date(
+    source: Storage,
+    info: ObjectInfo,
+    settings: IngestSettings,
+    key: str | None = None,
+    cache: dict[str, bytes] | None = None,
+) -> date:
+    """The date an input belongs to (see the module docstring for the order of sources).
+    ``key`` is the input when it is a member of the bundle ``info`` lists."""
+    key = key or info.key
+    match = _PATH_DATE.search(key)
     if match:
         try:
             return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         except ValueError:
             pass
     try:
-        story = parse_story(source.get(info.key), source.full_uri(info.key), max_bytes=settings.max_bytes)
+        data = read_input(source, key, settings.max_bytes, settings.bundle_limits, {} if cache is None else cache)
+        story = parse_story(data, source.full_uri(key), max_bytes=settings.max_bytes)
         if story.published_at is not None:
             return story.published_at.date()
-    except ParseError:
-        pass
+    except (ParseError, InputError, StorageError):
+        pass  # unreadable or unparsable: its file's time dates it; the ingest quarantines it
     return datetime.fromtimestamp(info.modified, UTC).date()
 
 
@@ -99,12 +108,16 @@ def plan_backfill(
         raise ConfigError(f"--end {end} is before --start {start}")
     done = set() if reprocess else set(load_ledger(dest).done)
     by_day: dict[date, list[str]] = defaultdict(list)
+    cache: dict[str, bytes] = {}
     for info in source.list():
-        if not is_candidate(info.key, settings.pattern) or source.full_uri(info.key) in done:
+        if not is_candidate(info.key, settings.pattern):
             continue
-        day = input_date(source, info, settings)
-        if start <= day <= end:
-            by_day[day].append(info.key)
+        for key in expand_bundles(source, [info.key], settings.bundle_limits):
+            if source.full_uri(key) in done:
+                continue
+            day = input_date(source, info, settings, key, cache)
+            if start <= day <= end:
+                by_day[day].append(key)
     return BackfillPlan(dict(sorted(by_day.items())))
 
 
@@ -136,14 +149,10 @@ def backfill(
                 source=source,
                 dest=dest,
                 batch_size=batch_size,
-                max_bytes=settings.max_bytes,
-                default_agency=settings.default_agency,
-                pattern=settings.pattern,
-                workers=settings.workers,
                 keys=chunk,
                 reprocess=reprocess,
-                parse_timeout=settings.parse_timeout,
                 wait_lock=wait_lock,
+                **settings.flow_parameters(),
             )
             totals.merge(result)
             bar.update(len(chunk), int(result["stories"]), day.isoformat())

@@ -23,12 +23,14 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flows.bundles import BundleLimits
 from flows.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
-from flows.inputs import QUARANTINE_PREFIX, is_candidate, read_payloads
+from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
 from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
 from flows.workers import DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
 from parsers import DEFAULT_MAX_BYTES
@@ -55,6 +57,20 @@ class IngestSettings:
     pattern: str = "*"
     workers: int = 0  # parse processes; 0 = one per core
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT  # seconds per input; 0 = no deadline
+    bundle_limits: BundleLimits = field(default_factory=BundleLimits)
+
+    def flow_parameters(self) -> dict[str, Any]:
+        """These settings as the ingest flow's parameters (what backfill and replay pass on)."""
+        return {
+            "max_bytes": self.max_bytes,
+            "default_agency": self.default_agency,
+            "pattern": self.pattern,
+            "workers": self.workers,
+            "parse_timeout": self.parse_timeout,
+            "bundle_max_members": self.bundle_limits.max_members,
+            "bundle_max_mb": self.bundle_limits.max_bytes // 1024**2,
+            "bundle_max_ratio": self.bundle_limits.max_ratio,
+        }
 
 
 @dataclass
@@ -111,6 +127,7 @@ def plan_batches(
     planned_at = (now or datetime.now(UTC)).isoformat()
     if keys is None:
         keys = [info.key for info in source.list() if is_candidate(info.key, settings.pattern)]
+    keys = expand_bundles(source, keys, settings.bundle_limits)
     pending = keys if reprocess else [k for k in keys if source.full_uri(k) not in index.done]
     generation = f"reprocess@{planned_at}" if reprocess else ""
     plans = []
@@ -168,7 +185,7 @@ def run_batch(
     entries: list[LedgerEntry] = []
     reasons: Counter[str] = Counter()
 
-    payloads, unreadable = read_payloads(source, plan.inputs, settings.max_bytes)
+    payloads, unreadable = read_payloads(source, plan.inputs, settings.max_bytes, settings.bundle_limits)
     parsed = parse_payloads(
         payloads,
         default_agency=settings.default_agency,

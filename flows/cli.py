@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flows.bundles import BundleLimits
 from flows.inputs import is_candidate
 from flows.lifeline import start_lifeline
 from flows.workers import DEFAULT_PARSE_TIMEOUT
@@ -71,7 +72,7 @@ def parse(
 def _parse_chunk(
     chunk: list[tuple[Path, Path]], max_bytes: int, default_agency: str | None, workers: int, parse_timeout: float
 ) -> Iterator[dict[str, Any]]:
-    from flows.inputs import read_payloads
+    from flows.inputs import expand_bundles, read_payloads
     from flows.workers import Quarantined, parse_payloads
 
     results: dict[str, dict[str, Any]] = {}
@@ -79,13 +80,13 @@ def _parse_chunk(
     order: list[str] = []
     for path, folder in chunk:
         store = LocalStorage(folder)
-        key = path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name
-        uri = store.full_uri(key)
-        order.append(uri)
-        payloads, unreadable = read_payloads(store, [key], max_bytes)
+        name = path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name
+        keys = expand_bundles(store, [name])  # a bundle is one input per member
+        order.extend(store.full_uri(key) for key in keys)
+        payloads, unreadable = read_payloads(store, keys, max_bytes)
         readable.extend(payloads)
         for item in unreadable:
-            results[uri] = {"source_uri": uri, "error": item.reason, "detail": item.detail}
+            results[item.source_uri] = {"source_uri": item.source_uri, "error": item.reason, "detail": item.detail}
     # This command runs no threads, so its workers may be plain forks of it.
     parsed = parse_payloads(
         readable, default_agency=default_agency, max_bytes=max_bytes, workers=workers, fork=True, timeout=parse_timeout
@@ -131,6 +132,9 @@ def ingest(
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    bundle_max_members: int = BundleLimits.max_members,
+    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
+    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> dict[str, Any]:
     """Run the Prefect ingest flow once and return its totals."""
     from flows.environment import prepare_prefect_environment
@@ -149,6 +153,9 @@ def ingest(
         parse_timeout=parse_timeout,
         wait_lock=wait_lock,
         max_quarantine_share=max_quarantine_share,
+        bundle_max_members=bundle_max_members,
+        bundle_max_mb=bundle_max_mb,
+        bundle_max_ratio=bundle_max_ratio,
     )
 
 
@@ -180,6 +187,8 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     share = args.max_quarantine_share
     if share is not None and not 0 <= share <= 1:
         raise ConfigError("--max-quarantine-share takes a share between 0 and 1, e.g. 0.2")
+    if args.bundle_max_members < 1 or args.bundle_max_mb < 1 or args.bundle_max_ratio < 1:
+        raise ConfigError("--bundle-max-members, --bundle-max-mb and --bundle-max-ratio must be at least 1")
     return {
         "batch_size": args.batch_size,
         "max_bytes": args.max_bytes,
@@ -189,6 +198,9 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         "parse_timeout": args.parse_timeout,
         "wait_lock": args.wait_lock,
         "max_quarantine_share": share,
+        "bundle_max_members": args.bundle_max_members,
+        "bundle_max_mb": args.bundle_max_mb,
+        "bundle_max_ratio": args.bundle_max_ratio,
     }
 
 
@@ -227,6 +239,9 @@ def backfill(
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    bundle_max_members: int = BundleLimits.max_members,
+    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
+    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> dict[str, Any]:
     """Ingest the inputs dated inside ``[start, end]``, one flow run per day; return totals."""
     from flows.environment import prepare_prefect_environment
@@ -241,6 +256,7 @@ def backfill(
         pattern=pattern,
         workers=workers,
         parse_timeout=parse_timeout,
+        bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
     )
     return run_backfill(
         source,
@@ -287,6 +303,9 @@ def replay(
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    bundle_max_members: int = BundleLimits.max_members,
+    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
+    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> dict[str, Any]:
     """Re-ingest the quarantined inputs of ``dest`` (after a parser fix); return totals."""
     from flows.environment import prepare_prefect_environment
@@ -301,6 +320,7 @@ def replay(
         pattern=pattern,
         workers=workers,
         parse_timeout=parse_timeout,
+        bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
     )
     return run_replay(
         dest,
@@ -381,6 +401,26 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SHARE",
         help="fail the run (after committing what is good) if more than this share of its inputs was quarantined",
+    )
+    add_bundle_options(p)
+
+
+def add_bundle_options(p: argparse.ArgumentParser) -> None:
+    limits = BundleLimits()
+    p.add_argument(
+        "--bundle-max-members", type=int, default=limits.max_members, help="a bundle with more members is quarantined"
+    )
+    p.add_argument(
+        "--bundle-max-mb",
+        type=int,
+        default=limits.max_bytes // 1024**2,
+        help="a bundle unpacking to more megabytes is quarantined",
+    )
+    p.add_argument(
+        "--bundle-max-ratio",
+        type=float,
+        default=limits.max_ratio,
+        help="a bundle unpacking to more than this many times its size is quarantined (a zip bomb)",
     )
 
 

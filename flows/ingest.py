@@ -15,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.batch import BatchPlan, BatchSummary, IngestSettings, plan_batches, recover_pending, run_batch
+from flows.bundles import BundleLimits
 from flows.ledger import LedgerIndex, load_ledger
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_TIMEOUT
@@ -79,6 +80,9 @@ def ingest_flow(
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    bundle_max_members: int = BundleLimits.max_members,
+    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
+    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
@@ -95,6 +99,7 @@ def ingest_flow(
         pattern=pattern,
         workers=workers,
         parse_timeout=parse_timeout,
+        bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
     )
     source_store, dest_store = open_storage(source), open_storage(dest)
     lease = Lease(dest_store, command="backfill" if keys is not None else "ingest")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 
+from flows.bundles import MEMBER_SEPARATOR, BundleLimits, is_bundle, list_members, read_member, split_member
 from flows.workers import Quarantined
 from schemas.errors import InputError, StorageError
 from storage import Storage
@@ -27,18 +28,64 @@ def is_candidate(key: str, pattern: str) -> bool:
     return fnmatch.fnmatch(parts[-1], pattern)
 
 
+def expand_bundles(source: Storage, keys: list[str], limits: BundleLimits | None = None) -> list[str]:
+    """``keys`` with every bundle replaced by its members (``bundle.zip#a/b.xml``, in the
+    bundle's order). A bundle that cannot be listed (corrupt, past a bomb limit, unreadable)
+    stays as itself, so reading it quarantines it with that reason: nothing is skipped."""
+    limits = limits or BundleLimits()
+    expanded: list[str] = []
+    for key in keys:
+        if not is_bundle(key):
+            expanded.append(key)
+            continue
+        try:
+            data = source.get(key, limit=BUNDLE_READ_LIMIT)
+            expanded.extend(f"{key}{MEMBER_SEPARATOR}{member}" for member in list_members(key, data, limits))
+        except StorageError:
+            expanded.append(key)
+    return expanded
+
+
+#: Bytes of a bundle file read at most (a bigger one is quarantined 'bundle_too_large').
+BUNDLE_READ_LIMIT = 1024**3
+
+
+def read_input(
+    source: Storage, key: str, max_bytes: int | None, limits: BundleLimits, cache: dict[str, bytes]
+) -> bytes:
+    """An input's bytes: a file or object, or a member of a bundle (read once per call site
+    through ``cache``). Raises InputError with the quarantine reason, or StorageError."""
+    member = split_member(key)
+    if member is None and not is_bundle(key):
+        return source.get(key, limit=max_bytes)
+    base = member[0] if member else key
+    if base not in cache:
+        cache.clear()  # one bundle at a time: members of a bundle are listed together
+        cache[base] = source.get(base, limit=BUNDLE_READ_LIMIT)
+    data = cache[base]
+    if len(data) > BUNDLE_READ_LIMIT:
+        raise InputError("bundle_too_large", f"{base} is over {BUNDLE_READ_LIMIT // 1024**2} MB")
+    if member is None:  # a bundle that could not be listed: say why
+        list_members(base, data, limits)
+        raise InputError("bad_bundle", f"{base} lists no members")
+    return read_member(base, data, member[1], limits, max_bytes)
+
+
 def read_payloads(
-    source: Storage, keys: list[str], max_bytes: int | None = None
+    source: Storage, keys: list[str], max_bytes: int | None = None, limits: BundleLimits | None = None
 ) -> tuple[list[tuple[str, bytes]], list[Quarantined]]:
     """Read the batch's inputs (at most ``max_bytes`` + 1 bytes each: the parser quarantines
     anything longer as ``too_large`` without the rest being read). One that cannot be read
-    is quarantined with its reason (``link_outside_root``, ``not_a_file``, ``unreadable``)."""
+    is quarantined with its reason (``link_outside_root``, ``not_a_file``, ``bad_bundle``,
+    ``bundle_too_large``, ``bundle_bomb``, ``bad_bundle_member``, ``unreadable``)."""
+    limits = limits or BundleLimits()
     payloads: list[tuple[str, bytes]] = []
     unreadable: list[Quarantined] = []
+    cache: dict[str, bytes] = {}
     for key in keys:
         uri = source.full_uri(key)
         try:
-            payloads.append((uri, source.get(key, limit=max_bytes)))
+            payloads.append((uri, read_input(source, key, max_bytes, limits, cache)))
         except InputError as exc:
             unreadable.append(Quarantined(uri, "", 0, exc.reason, exc.detail))
         except StorageError as exc:

@@ -91,14 +91,10 @@ def replay(
                     source=source,
                     dest=dest,
                     batch_size=batch_size,
-                    max_bytes=settings.max_bytes,
-                    default_agency=settings.default_agency,
-                    pattern=settings.pattern,
-                    workers=settings.workers,
                     keys=keys[offset : offset + chunk_size],
                     reprocess=True,
-                    parse_timeout=settings.parse_timeout,
                     wait_lock=wait_lock,
+                    **settings.flow_parameters(),
                 )
             )
     check_quarantine_share(totals, max_quarantine_share)

@@ -15,6 +15,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 from prefect.types.entrypoint import EntrypointType
 
+from flows.bundles import BundleLimits
 from flows.ingest import ingest_flow
 from flows.workers import DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
@@ -36,6 +37,9 @@ def build_deployment(
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    bundle_max_members: int = BundleLimits.max_members,
+    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
+    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> RunnerDeployment:
     """The deployment object: cron schedule, parameters, concurrency limit 1."""
     parameters: dict[str, Any] = {
@@ -49,6 +53,9 @@ def build_deployment(
         "parse_timeout": parse_timeout,
         "wait_lock": wait_lock,
         "max_quarantine_share": max_quarantine_share,
+        "bundle_max_members": bundle_max_members,
+        "bundle_max_mb": bundle_max_mb,
+        "bundle_max_ratio": bundle_max_ratio,
     }
     deployment = ingest_flow.to_deployment(
         name=name,

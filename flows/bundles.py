@@ -1,0 +1,137 @@
+"""Bundles: one file that holds many inputs (zip, tar, tar.gz, a single-file .gz, JSON lines).
+
+Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
+members are its line numbers), so each goes through the ledger exactly once and a corrupt
+member costs only itself. The bomb limits (members, total uncompressed bytes, compression
+ratio) are checked from the archive's own directory before anything is extracted, and again
+while a member is read; a bundle past one is quarantined whole with the limit it hit.
+Pure: bytes in, names and bytes out.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+from schemas.errors import InputError
+
+#: File name endings that make a key a bundle (checked against its bytes when read).
+BUNDLE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".jsonl", ".ndjson")
+MEMBER_SEPARATOR = "#"
+
+
+@dataclass(frozen=True)
+class BundleLimits:
+    """Bomb limits of one bundle (``--bundle-max-members``, ``--bundle-max-mb``, ``--bundle-max-ratio``)."""
+
+    max_members: int = 100_000
+    max_bytes: int = 2 * 1024**3  # total uncompressed
+    max_ratio: float = 200.0  # uncompressed / compressed, for the bundle as a whole
+
+    def check(self, members: int, total: int, compressed: int, what: str) -> None:
+        if members > self.max_members:
+            raise InputError(
+                "bundle_too_large", f"{what} has {members} members, over --bundle-max-members {self.max_members}"
+            )
+        if total > self.max_bytes:
+            raise InputError(
+                "bundle_too_large",
+                f"{what} unpacks to {total:,} bytes, over --bundle-max-mb {self.max_bytes // 1024**2}",
+            )
+        if compressed and total / compressed > self.max_ratio and total > 1024**2:
+            raise InputError(
+                "bundle_bomb",
+                f"{what} unpacks {total / compressed:.0f}x its size, over --bundle-max-ratio {self.max_ratio:g}",
+            )
+
+
+def is_bundle(key: str) -> bool:
+    """Whether ``key`` names a bundle (by its ending; its bytes confirm it when read)."""
+    return MEMBER_SEPARATOR not in key and key.lower().endswith(BUNDLE_SUFFIXES)
+
+
+def split_member(key: str) -> tuple[str, str] | None:
+    """``(bundle key, member)`` for a member key, else None."""
+    base, sep, member = key.partition(MEMBER_SEPARATOR)
+    return (base, member) if sep and is_bundle(base) and member else None
+
+
+def _kind(name: str, data: bytes) -> str:
+    lowered = name.lower()
+    if lowered.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        return "zip"
+    if data[:2] == b"\x1f\x8b":
+        return "tar.gz" if lowered.endswith((".tgz", ".tar.gz")) else "gz"
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return "tar"
+    raise InputError("bad_bundle", f"{name} is named like a bundle but is no zip, tar, gzip or JSON-lines file")
+
+
+def _open_tar(data: bytes, kind: str) -> tarfile.TarFile:
+    if kind == "tar.gz":
+        return tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
+    return tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+
+
+def list_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
+    """The members of the bundle ``name`` (its bytes ``data``), after the bomb checks."""
+    kind = _kind(name, data)
+    try:
+        if kind == "jsonl":
+            lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
+            limits.check(len(lines), len(data), 0, name)
+            return [str(n) for n in lines]
+        if kind == "zip":
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                infos = [i for i in archive.infolist() if not i.is_dir()]
+                limits.check(len(infos), sum(i.file_size for i in infos), len(data), name)
+                return [i.filename for i in infos]
+        if kind == "gz":
+            inner = name[: -len(".gz")].rsplit("/", 1)[-1] if name.lower().endswith(".gz") else "member"
+            return [inner or "member"]
+        with _open_tar(data, kind) as archive:
+            files = [m for m in archive.getmembers() if m.isfile()]
+            limits.check(len(files), sum(m.size for m in files), len(data), name)
+            return [m.name for m in files]
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
+        raise InputError("bad_bundle", f"{name} cannot be read as a {kind} bundle: {exc}") from exc
+
+
+def read_member(name: str, data: bytes, member: str, limits: BundleLimits, max_bytes: int | None) -> bytes:
+    """One member's bytes (at most ``max_bytes`` + 1 of them, like any input)."""
+    kind = _kind(name, data)
+    cap = (max_bytes + 1) if max_bytes is not None else limits.max_bytes + 1
+    try:
+        if kind == "jsonl":
+            lines = data.split(b"\n")
+            number = int(member)
+            if not 1 <= number <= len(lines):
+                raise InputError("bad_bundle", f"{name} has no line {member}")
+            return lines[number - 1][:cap]
+        if kind == "zip":
+            with zipfile.ZipFile(io.BytesIO(data)) as zipped, zipped.open(member) as handle:
+                return handle.read(cap)
+        if kind == "gz":
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+                out = handle.read(cap)
+                if handle.read(1) and max_bytes is None:
+                    raise InputError("bundle_too_large", f"{name} unpacks past --bundle-max-mb")
+                return out
+        with _open_tar(data, kind) as tarred:
+            extracted = tarred.extractfile(member)
+            if extracted is None:
+                raise InputError("not_a_file", f"{name}{MEMBER_SEPARATOR}{member} is not a regular file")
+            content: bytes = extracted.read(cap)
+            return content
+    except InputError:
+        raise
+    except (KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
+        raise InputError("bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}") from exc

@@ -1,0 +1,107 @@
+"""Bundles read as many inputs: zip, tar.gz, single-file .gz and JSON lines, each member with
+its own source_uri (``bundle.zip#member``) and exactly once through the ledger; a corrupt
+member is quarantined alone; a zip bomb is quarantined whole, never unpacked."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+
+from flows.cli import parse
+from flows.ingest import ingest_flow
+from flows.ledger import load_ledger
+from storage import open_storage
+from tests.test_flow_ingest import read_stories
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def story(n: int) -> bytes:
+    return f"Harbour plan {n}\n\nThe port authority said on Tuesday it would build terminal {n}, it said.\n".encode()
+
+
+def write_bundles(folder: Path) -> dict[str, str]:
+    """The bundles, and what each member must become ("story" or a quarantine reason)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    expected: dict[str, str] = {}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("a/one.txt", story(1))
+        archive.writestr("a/two.txt", story(2))
+        archive.writestr("feeds/item.xml", (GOLDEN / "newsml-reuters-basic.xml").read_bytes())
+        archive.writestr("broken.txt", story(3))
+    data = bytearray(buffer.getvalue())
+    at = data.index(b"terminal 3")  # corrupt one member's stored bytes: its CRC no longer matches
+    data[at : at + 8] = b"XXXXXXXX"
+    (folder / "wires.zip").write_bytes(bytes(data))
+    expected.update(
+        {"wires.zip#a/one.txt": "story", "wires.zip#a/two.txt": "story", "wires.zip#feeds/item.xml": "story"}
+    )
+    expected["wires.zip#broken.txt"] = "bad_bundle_member"
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for n in (4, 5):
+            info = tarfile.TarInfo(f"day/{n}.txt")
+            info.size = len(story(n))
+            tar.addfile(info, io.BytesIO(story(n)))
+    (folder / "archive.tar.gz").write_bytes(buffer.getvalue())
+    expected.update({"archive.tar.gz#day/4.txt": "story", "archive.tar.gz#day/5.txt": "story"})
+
+    (folder / "single.txt.gz").write_bytes(gzip.compress(story(6)))
+    expected["single.txt.gz#single.txt"] = "story"
+
+    item = json.loads((GOLDEN / "ninjs1-text-body.json").read_bytes())
+    lines = [
+        json.dumps(item),
+        "",
+        json.dumps({**item, "uri": item["uri"] + "-2", "headline": "Second item"}),
+        "{broken",
+    ]
+    (folder / "items.jsonl").write_text("\n".join(lines) + "\n")
+    expected.update({"items.jsonl#1": "story", "items.jsonl#3": "story", "items.jsonl#4": "bad_json"})
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("zeros.txt", b"0" * (64 * 1024**2))  # 64 MB of zeros in ~64 KB
+    (folder / "bomb.zip").write_bytes(buffer.getvalue())
+    expected["bomb.zip"] = "bundle_bomb"
+
+    (folder / "fake.zip").write_bytes(b"this is not a zip at all")
+    expected["fake.zip"] = "bad_bundle"
+    return expected
+
+
+def name_of(uri: str, folder: Path) -> str:
+    return uri.removeprefix(str(folder) + "/")
+
+
+def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Path) -> None:
+    expected = write_bundles(tmp_path / "in")
+    results = {name_of(str(r["source_uri"]), tmp_path / "in"): r for r in parse([str(tmp_path / "in")], workers=1)}
+    outcome = {name: ("story" if "story_id" in r else str(r["error"])) for name, r in results.items()}
+    assert outcome == expected
+    assert results["wires.zip#feeds/item.xml"]["input_format"] == "newsml-g2"
+    assert results["items.jsonl#3"]["headline"] == "Second item"
+
+
+def test_bundle_members_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:
+    expected = write_bundles(tmp_path / "landing")
+    store = tmp_path / "store"
+    first = ingest_flow(source=str(tmp_path / "landing"), dest=str(store), batch_size=4)
+    assert first["inputs"] == len(expected) and first["balanced"]
+    second = ingest_flow(source=str(tmp_path / "landing"), dest=str(store))
+    assert second["inputs"] == 0  # every member is in the ledger: nothing is new
+    done = load_ledger(open_storage(str(store))).done
+    outcomes = {name_of(uri, tmp_path / "landing"): entry for uri, entry in done.items()}
+    assert set(outcomes) == set(expected)
+    for name, want in expected.items():
+        entry = outcomes[name]
+        assert (entry.outcome if want == "story" else entry.reason) == (want if want != "story" else "story"), name
+    rows = read_stories(str(store))
+    assert len(rows) == sum(1 for v in expected.values() if v == "story")
+    assert all("#" in str(r["source_uri"]) for r in rows)
