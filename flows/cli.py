@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.bundles import BundleLimits
 from flows.inputs import is_candidate
@@ -20,6 +20,9 @@ from flows.workers import DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
 from schemas.errors import ConfigError, LeaseHeldError, QuarantineShareError, WireIngestError
 from storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from flows.batch import IngestSettings  # imports pyarrow: only the flow commands load it
 
 
 def iter_input_files(paths: Sequence[str]) -> Iterator[tuple[Path, Path]]:
@@ -125,38 +128,27 @@ def ingest(
     dest: str,
     *,
     batch_size: int = 200,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    default_agency: str | None = None,
-    pattern: str = "*",
-    workers: int = 0,
-    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
-    bundle_max_members: int = BundleLimits.max_members,
-    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
-    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> dict[str, Any]:
-    """Run the Prefect ingest flow once and return its totals."""
+    """Run the Prefect ingest flow once and return its totals (``settings``: the parse and
+    bundle knobs, `flows.batch.IngestSettings`; defaults when None)."""
     from flows.environment import prepare_prefect_environment
 
     prepare_prefect_environment()
+    from flows.batch import IngestSettings
     from flows.ingest import ingest_flow
 
-    return ingest_flow(
+    totals: dict[str, Any] = ingest_flow(
         source=source,
         dest=dest,
         batch_size=batch_size,
-        max_bytes=max_bytes,
-        default_agency=default_agency,
-        pattern=pattern,
-        workers=workers,
-        parse_timeout=parse_timeout,
         wait_lock=wait_lock,
         max_quarantine_share=max_quarantine_share,
-        bundle_max_members=bundle_max_members,
-        bundle_max_mb=bundle_max_mb,
-        bundle_max_ratio=bundle_max_ratio,
+        **(settings or IngestSettings()).flow_parameters(),
     )
+    return totals
 
 
 def print_totals(totals: dict[str, Any]) -> None:
@@ -179,7 +171,10 @@ def print_totals(totals: dict[str, Any]) -> None:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The options every flow-running command shares (see `add_run_options`), checked."""
+    """The options every flow-running command shares (see `add_run_options`), checked:
+    ``batch_size``, ``wait_lock``, ``max_quarantine_share`` and ``settings``."""
+    from flows.batch import IngestSettings
+
     if args.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
     if args.parse_timeout < 0 or args.wait_lock < 0:
@@ -189,18 +184,19 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError("--max-quarantine-share takes a share between 0 and 1, e.g. 0.2")
     if args.bundle_max_members < 1 or args.bundle_max_mb < 1 or args.bundle_max_ratio < 1:
         raise ConfigError("--bundle-max-members, --bundle-max-mb and --bundle-max-ratio must be at least 1")
+    settings = IngestSettings(
+        max_bytes=args.max_bytes,
+        default_agency=args.agency,
+        pattern=args.pattern,
+        workers=args.workers,
+        parse_timeout=args.parse_timeout,
+        bundle_limits=BundleLimits(args.bundle_max_members, args.bundle_max_mb * 1024**2, args.bundle_max_ratio),
+    )
     return {
         "batch_size": args.batch_size,
-        "max_bytes": args.max_bytes,
-        "default_agency": args.agency,
-        "pattern": args.pattern,
-        "workers": args.workers,
-        "parse_timeout": args.parse_timeout,
         "wait_lock": args.wait_lock,
         "max_quarantine_share": share,
-        "bundle_max_members": args.bundle_max_members,
-        "bundle_max_mb": args.bundle_max_mb,
-        "bundle_max_ratio": args.bundle_max_ratio,
+        "settings": settings,
     }
 
 
@@ -232,32 +228,16 @@ def backfill(
     reprocess: bool = False,
     batch_size: int = 200,
     chunk_size: int = 2000,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    default_agency: str | None = None,
-    pattern: str = "*",
-    workers: int = 0,
-    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
-    bundle_max_members: int = BundleLimits.max_members,
-    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
-    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> dict[str, Any]:
     """Ingest the inputs dated inside ``[start, end]``, one flow run per day; return totals."""
     from flows.environment import prepare_prefect_environment
 
     prepare_prefect_environment()
     from flows.backfill import backfill as run_backfill
-    from flows.batch import IngestSettings
 
-    settings = IngestSettings(
-        max_bytes=max_bytes,
-        default_agency=default_agency,
-        pattern=pattern,
-        workers=workers,
-        parse_timeout=parse_timeout,
-        bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
-    )
     return run_backfill(
         source,
         dest,
@@ -296,32 +276,16 @@ def replay(
     reason: str | None = None,
     since: date | None = None,
     batch_size: int = 200,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    default_agency: str | None = None,
-    pattern: str = "*",
-    workers: int = 0,
-    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
-    bundle_max_members: int = BundleLimits.max_members,
-    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
-    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> dict[str, Any]:
     """Re-ingest the quarantined inputs of ``dest`` (after a parser fix); return totals."""
     from flows.environment import prepare_prefect_environment
 
     prepare_prefect_environment()
-    from flows.batch import IngestSettings
     from flows.replay import replay as run_replay
 
-    settings = IngestSettings(
-        max_bytes=max_bytes,
-        default_agency=default_agency,
-        pattern=pattern,
-        workers=workers,
-        parse_timeout=parse_timeout,
-        bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
-    )
     return run_replay(
         dest,
         reason=reason,
@@ -347,14 +311,34 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve(source: str, dest: str, cron: str, **options: Any) -> None:
+def serve(
+    source: str,
+    dest: str,
+    cron: str,
+    *,
+    name: str = "scheduled",
+    batch_size: int = 200,
+    settings: IngestSettings | None = None,
+    wait_lock: float = 0.0,
+    max_quarantine_share: float | None = None,
+) -> None:
     """Serve the scheduled ingest deployment from this process (blocks until interrupted)."""
     from flows.environment import prepare_prefect_environment
 
     prepare_prefect_environment()
+    from flows.batch import IngestSettings
     from flows.schedule import serve as serve_deployment
 
-    serve_deployment(source, dest, cron, **options)
+    serve_deployment(
+        source,
+        dest,
+        cron,
+        name=name,
+        batch_size=batch_size,
+        wait_lock=wait_lock,
+        max_quarantine_share=max_quarantine_share,
+        **(settings or IngestSettings()).flow_parameters(),
+    )
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

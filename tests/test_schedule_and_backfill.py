@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.batch import IngestSettings
 from flows.cli import backfill
 from flows.ingest import ingest_flow
 from storage import open_storage
@@ -231,7 +232,13 @@ def test_reprocess_replaces_earlier_rows_and_each_story_appears_once(prefect_ser
     # "A parser improvement": stories that name no agency now get one from the source config,
     # which changes their story_id and their partition.
     totals = backfill(
-        str(landing), dest, date(2024, 1, 1), date(2024, 1, 10), reprocess=True, batch_size=6, default_agency="wirex"
+        str(landing),
+        dest,
+        date(2024, 1, 1),
+        date(2024, 1, 10),
+        reprocess=True,
+        batch_size=6,
+        settings=IngestSettings(default_agency="wirex"),
     )
     in_range = {str(f.resolve()) for f in files if int(f.parent.name) <= 10}
     assert totals["inputs"] == len(in_range)
