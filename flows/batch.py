@@ -32,7 +32,7 @@ from flows.bundles import BundleLimits
 from flows.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
 from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
 from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
-from flows.workers import DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
+from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import paragraph_keys
 from schemas.story import Story, validate_story
@@ -57,6 +57,7 @@ class IngestSettings:
     pattern: str = "*"
     workers: int = 0  # parse processes; 0 = one per core
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT  # seconds per input; 0 = no deadline
+    parse_memory_mb: int = DEFAULT_PARSE_MEMORY_MB  # address space per parse worker; 0 = no limit
     bundle_limits: BundleLimits = field(default_factory=BundleLimits)
 
     def flow_parameters(self) -> dict[str, Any]:
@@ -67,6 +68,7 @@ class IngestSettings:
             "pattern": self.pattern,
             "workers": self.workers,
             "parse_timeout": self.parse_timeout,
+            "parse_memory_mb": self.parse_memory_mb,
             "bundle_max_members": self.bundle_limits.max_members,
             "bundle_max_mb": self.bundle_limits.max_bytes // 1024**2,
             "bundle_max_ratio": self.bundle_limits.max_ratio,
@@ -192,6 +194,7 @@ def run_batch(
         max_bytes=settings.max_bytes,
         workers=settings.workers,
         timeout=settings.parse_timeout,
+        memory_mb=settings.parse_memory_mb,
     )
     for result in [*parsed, *unreadable]:
         if isinstance(result, Story):

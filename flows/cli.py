@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flows.bundles import BundleLimits
 from flows.inputs import is_candidate
 from flows.lifeline import start_lifeline
-from flows.workers import DEFAULT_PARSE_TIMEOUT
+from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
 from schemas.errors import ConfigError, LeaseHeldError, QuarantineShareError, WireIngestError
 from storage.local import LocalStorage
@@ -56,6 +56,7 @@ def parse(
     default_agency: str | None = None,
     workers: int = 0,
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    parse_memory_mb: int = DEFAULT_PARSE_MEMORY_MB,
 ) -> Iterator[dict[str, Any]]:
     """Parse files (or folders of them) without Prefect or storage: one dict per input, in order.
 
@@ -67,13 +68,18 @@ def parse(
     for item in iter_input_files(paths):
         chunk.append(item)
         if len(chunk) == PARSE_CHUNK:
-            yield from _parse_chunk(chunk, max_bytes, default_agency, workers, parse_timeout)
+            yield from _parse_chunk(chunk, max_bytes, default_agency, workers, parse_timeout, parse_memory_mb)
             chunk = []
-    yield from _parse_chunk(chunk, max_bytes, default_agency, workers, parse_timeout)
+    yield from _parse_chunk(chunk, max_bytes, default_agency, workers, parse_timeout, parse_memory_mb)
 
 
 def _parse_chunk(
-    chunk: list[tuple[Path, Path]], max_bytes: int, default_agency: str | None, workers: int, parse_timeout: float
+    chunk: list[tuple[Path, Path]],
+    max_bytes: int,
+    default_agency: str | None,
+    workers: int,
+    parse_timeout: float,
+    parse_memory_mb: int,
 ) -> Iterator[dict[str, Any]]:
     from flows.inputs import expand_bundles, read_payloads
     from flows.workers import Quarantined, parse_payloads
@@ -92,7 +98,13 @@ def _parse_chunk(
             results[item.source_uri] = {"source_uri": item.source_uri, "error": item.reason, "detail": item.detail}
     # This command runs no threads, so its workers may be plain forks of it.
     parsed = parse_payloads(
-        readable, default_agency=default_agency, max_bytes=max_bytes, workers=workers, fork=True, timeout=parse_timeout
+        readable,
+        default_agency=default_agency,
+        max_bytes=max_bytes,
+        workers=workers,
+        fork=True,
+        timeout=parse_timeout,
+        memory_mb=parse_memory_mb,
     )
     for (uri, _), result in zip(readable, parsed, strict=True):
         if isinstance(result, Quarantined):
@@ -114,6 +126,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         default_agency=args.agency,
         workers=args.workers,
         parse_timeout=args.parse_timeout,
+        parse_memory_mb=args.parse_memory_mb,
     )
     for record in records:
         if args.jsonl:
@@ -177,7 +190,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    if args.parse_timeout < 0 or args.wait_lock < 0:
+    if args.parse_timeout < 0 or args.wait_lock < 0 or args.parse_memory_mb < 0:
         raise ConfigError("--parse-timeout and --wait-lock take a number of seconds, 0 or more")
     share = args.max_quarantine_share
     if share is not None and not 0 <= share <= 1:
@@ -190,6 +203,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         pattern=args.pattern,
         workers=args.workers,
         parse_timeout=args.parse_timeout,
+        parse_memory_mb=args.parse_memory_mb,
         bundle_limits=BundleLimits(args.bundle_max_members, args.bundle_max_mb * 1024**2, args.bundle_max_ratio),
     )
     return {
@@ -416,6 +430,14 @@ def add_timeout_option(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"an input still parsing after this long is quarantined 'timeout' (default {DEFAULT_PARSE_TIMEOUT:g}; "
         "0: no deadline)",
+    )
+    p.add_argument(
+        "--parse-memory-mb",
+        type=int,
+        default=DEFAULT_PARSE_MEMORY_MB,
+        metavar="MB",
+        help=f"address space of one parse worker; an input needing more is quarantined 'out_of_memory' "
+        f"(default {DEFAULT_PARSE_MEMORY_MB}; 0: no limit)",
     )
 
 

@@ -18,7 +18,7 @@ from flows.batch import BatchPlan, BatchSummary, IngestSettings, plan_batches, r
 from flows.bundles import BundleLimits
 from flows.ledger import LedgerIndex, load_ledger
 from flows.report import RunTotals, render_markdown
-from flows.workers import DEFAULT_PARSE_TIMEOUT
+from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
 from schemas.errors import QuarantineShareError
 from storage import Storage, open_storage
@@ -80,6 +80,7 @@ def ingest_flow(
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    parse_memory_mb: int = DEFAULT_PARSE_MEMORY_MB,
     bundle_max_members: int = BundleLimits.max_members,
     bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
     bundle_max_ratio: float = BundleLimits.max_ratio,
@@ -99,6 +100,7 @@ def ingest_flow(
         pattern=pattern,
         workers=workers,
         parse_timeout=parse_timeout,
+        parse_memory_mb=parse_memory_mb,
         bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
     )
     source_store, dest_store = open_storage(source), open_storage(dest)

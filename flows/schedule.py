@@ -17,7 +17,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.bundles import BundleLimits
 from flows.ingest import ingest_flow
-from flows.workers import DEFAULT_PARSE_TIMEOUT
+from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
 
 DEFAULT_DEPLOYMENT = "scheduled"
@@ -37,6 +37,7 @@ def build_deployment(
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    parse_memory_mb: int = DEFAULT_PARSE_MEMORY_MB,
     bundle_max_members: int = BundleLimits.max_members,
     bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
     bundle_max_ratio: float = BundleLimits.max_ratio,
@@ -53,6 +54,7 @@ def build_deployment(
         "parse_timeout": parse_timeout,
         "wait_lock": wait_lock,
         "max_quarantine_share": max_quarantine_share,
+        "parse_memory_mb": parse_memory_mb,
         "bundle_max_members": bundle_max_members,
         "bundle_max_mb": bundle_max_mb,
         "bundle_max_ratio": bundle_max_ratio,

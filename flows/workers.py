@@ -39,6 +39,10 @@ from schemas.story import Story
 #: The budget is 2 s per MB on this project's 2-core reference machine; the default leaves
 #: room for a loaded machine. 0 disables the deadline (and lets small batches parse in-process).
 DEFAULT_PARSE_TIMEOUT = 20.0
+#: Address space one parse worker may map (``--parse-memory-mb``): an input needing more is
+#: quarantined ``out_of_memory`` instead of growing the worker until the kernel kills it. A
+#: warm worker maps ~250-350 MB; the largest hostile input of bench/hostile.py peaks ~850 MB.
+DEFAULT_PARSE_MEMORY_MB = 2048
 #: What a worker sends once it is warm, and how long the pool waits for that.
 READY = "ready"
 WARM_UP_SECONDS = 60.0
@@ -50,6 +54,14 @@ QUEUE_DEPTH = 4
 #: are queued only while they fit in the pipe's buffer (64 KB on Linux), so the pool never
 #: blocks writing to a worker that is itself blocked writing a large result back to it.
 QUEUE_BYTES = 48 * 1024
+
+
+#: Worker starts that may fail in a row before the pool gives up (a system fault, not an input's).
+MAX_START_FAILURES = 3
+
+
+class WorkerStartError(RuntimeError):
+    """Parse workers cannot start at all (the machine, not an input, is at fault)."""
 
 
 @dataclass
@@ -110,7 +122,9 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
-def _worker_main(conn: Connection, parent_pid: int, inherited: Sequence[Connection], forked: bool) -> None:
+def _worker_main(
+    conn: Connection, parent_pid: int, inherited: Sequence[Connection], forked: bool, memory_mb: int = 0
+) -> None:
     """A worker: parse what arrives on ``conn`` until it closes (the parent is gone)."""
     if forked:
         die_with_parent(parent_pid)
@@ -124,6 +138,8 @@ def _worker_main(conn: Connection, parent_pid: int, inherited: Sequence[Connecti
 
     preload()
     tune_gc_for_parsing()
+    if memory_mb > 0:
+        limit_memory(memory_mb)
     try:
         conn.send(READY)
     except (EOFError, OSError):
@@ -145,6 +161,17 @@ def _worker_main(conn: Connection, parent_pid: int, inherited: Sequence[Connecti
             conn.send((index, Quarantined(uri, "", len(data), "parser_error", f"unsendable result: {exc}")))
 
 
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space (RLIMIT_AS): past it, allocations raise MemoryError."""
+    try:
+        import resource
+
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass  # not on this platform, or already lower: the kernel's limits stand
+
+
 @dataclass
 class _Worker:
     process: BaseProcess
@@ -162,7 +189,9 @@ class ParsePool:
     a clean process, not a fork of one running Prefect's threads.
     """
 
-    def __init__(self, size: int, *, fork: bool = False, timeout: float = DEFAULT_PARSE_TIMEOUT) -> None:
+    def __init__(
+        self, size: int, *, fork: bool = False, timeout: float = DEFAULT_PARSE_TIMEOUT, memory_mb: int = 0
+    ) -> None:
         methods = multiprocessing.get_all_start_methods()
         self.fork = fork and "fork" in methods
         if self.fork:
@@ -173,6 +202,7 @@ class ParsePool:
         self.context: Any = multiprocessing.get_context(method)
         self.size = size
         self.timeout = timeout
+        self.memory_mb = memory_mb
         self.workers: list[_Worker] = []
         self.replaced = 0  # workers killed or lost and started anew (for tests and reports)
 
@@ -181,7 +211,7 @@ class ParsePool:
         inherited = [w.conn for w in self.workers] if self.fork else []
         process = self.context.Process(
             target=_worker_main,
-            args=(child_end, os.getpid(), inherited, self.fork),
+            args=(child_end, os.getpid(), inherited, self.fork, self.memory_mb),
             name="wire-ingest-parse",
             daemon=True,
         )
@@ -214,6 +244,7 @@ class ParsePool:
         """Parse ``(uri, bytes)`` pairs; results in input order, one per input, always."""
         results: list[Story | Quarantined | None] = [None] * len(payloads)
         pending = deque(range(len(payloads)))
+        start_failures = 0
         self._ensure_workers()
         while pending or any(w.assigned for w in self.workers):
             now = time.monotonic()
@@ -234,6 +265,16 @@ class ParsePool:
                     worker.assigned.append(index)
                     worker.queued_bytes[index] = size
             busy = [w for w in self.workers if w.assigned]
+            if not busy:  # every worker died before taking work: start new ones, a few times
+                start_failures += 1
+                if start_failures > MAX_START_FAILURES:
+                    raise WorkerStartError(
+                        f"parse workers die as they start ({start_failures} times); run with --workers 1 "
+                        "--parse-timeout 0 to parse in this process and see the error"
+                    )
+                self._ensure_workers()
+                continue
+            start_failures = 0
             deadline = min(w.head_started for w in busy) + self.timeout if self.timeout > 0 else None
             wait_for = None if deadline is None else max(0.0, deadline - time.monotonic())
             ready = wait([w.conn for w in busy], timeout=wait_for)
@@ -296,14 +337,14 @@ class ParsePool:
         self.workers.clear()
 
 
-_POOLS: dict[tuple[int, bool, float], ParsePool] = {}
+_POOLS: dict[tuple[int, bool, float, int], ParsePool] = {}
 
 
-def get_pool(size: int, *, fork: bool = False, timeout: float = DEFAULT_PARSE_TIMEOUT) -> ParsePool:
+def get_pool(size: int, *, fork: bool = False, timeout: float = DEFAULT_PARSE_TIMEOUT, memory_mb: int = 0) -> ParsePool:
     """The process's pool of ``size`` workers (started on first use, reused after)."""
-    key = (size, fork, timeout)
+    key = (size, fork, timeout, memory_mb)
     if key not in _POOLS:
-        _POOLS[key] = ParsePool(size, fork=fork, timeout=timeout)
+        _POOLS[key] = ParsePool(size, fork=fork, timeout=timeout, memory_mb=memory_mb)
     return _POOLS[key]
 
 
@@ -322,6 +363,7 @@ def parse_payloads(
     workers: int,
     fork: bool = False,
     timeout: float = DEFAULT_PARSE_TIMEOUT,
+    memory_mb: int = DEFAULT_PARSE_MEMORY_MB,
 ) -> list[Story | Quarantined]:
     """Parse ``(uri, bytes)`` pairs, in order, on ``workers`` processes (``fork``: see
     `ParsePool`). With ``timeout`` 0 there is no deadline, and a single worker or a small
@@ -331,4 +373,5 @@ def parse_payloads(
         return [parse_payload(uri, data, default_agency, max_bytes) for uri, data in payloads]
     if not payloads:
         return []
-    return get_pool(count, fork=fork, timeout=timeout).map(payloads, default_agency=default_agency, max_bytes=max_bytes)
+    pool = get_pool(count, fork=fork, timeout=timeout, memory_mb=memory_mb)
+    return pool.map(payloads, default_agency=default_agency, max_bytes=max_bytes)

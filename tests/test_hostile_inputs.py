@@ -235,3 +235,16 @@ def test_parse_command_reports_every_input_and_exits_zero(tmp_path: Path) -> Non
     assert run.returncode == 0, run.stderr.decode()
     lines = run.stdout.decode("utf-8").splitlines()
     assert len(lines) == 5
+
+
+def test_an_input_past_the_memory_budget_is_quarantined_and_the_worker_goes_on() -> None:
+    # A 10 MB one-line story needs ~850 MB to parse; a worker allowed 500 MB cannot.
+    heavy = b"Headline\n\n" + b"word " * 2_000_000
+    payloads = [("mem://heavy.txt", heavy), ("mem://good.txt", GOOD)]
+    pool = ParsePool(1, timeout=120, memory_mb=500)
+    try:
+        results = pool.map(payloads, default_agency=None, max_bytes=1 << 30)
+    finally:
+        pool.close()
+    assert getattr(results[0], "reason", "story") in ("out_of_memory", "worker_crashed")
+    assert isinstance(results[1], Story)
