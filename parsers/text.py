@@ -25,7 +25,8 @@ def unwrap_block(lines: list[str]) -> list[str]:
     A line repeated on the next (a headline sent twice) is never a hard wrap."""
     if len(lines) == 1:
         return [lines[0].strip()]
-    if same_headline(lines[0].strip(" *"), lines[1].strip(" *")):
+    first, second = lines[0].strip(" *"), lines[1].strip(" *")
+    if abs(len(first) - len(second)) <= 4 and same_headline(first, second):
         return [lines[0].strip(), *unwrap_block(lines[1:])]
     width = max(len(line.rstrip()) for line in lines)
     if width > _HARD_WRAP_WIDTH:
@@ -110,26 +111,30 @@ def split_blocks(text: str, removed: list[Removed]) -> list[str]:
             flush()
             removed.append(Removed(rule.kind, line.strip()))
             continue
-        if is_signoff(line):
+        if len(line) <= 24 and is_signoff(line):
             flush()
             pieces.append(line.strip())
             continue
         block.append(line.rstrip())
     flush()
-    blocks = [piece for piece in pieces if isinstance(piece, list)]
+    # Only a text with indented lines can be in the wire layout (one scan rules most out).
+    indented_text = text[:1] in (" ", "\t") or "\n  " in text or "\n\t" in text
+    blocks = [piece for piece in pieces if isinstance(piece, list)] if indented_text else []
     wire_layout = any(split_indented_block(b) is not None for b in blocks)
     paragraphs: list[str] = []
     in_header = wire_layout  # margin lines before the first indented one: header lines
     for piece in pieces:
         if isinstance(piece, str):
             paragraphs.append(piece)
-            continue
-        indented = any(_indented(line) for line in piece)
-        if wire_layout and (indented or in_header):
-            paragraphs.extend(p for p in split_by_indent(piece) if p)
-        else:
+        elif not wire_layout:
             paragraphs.extend(p for p in unwrap_block(piece) if p)
-        in_header = in_header and not indented
+        else:
+            indented = any(_indented(line) for line in piece)
+            if indented or in_header:
+                paragraphs.extend(p for p in split_by_indent(piece) if p)
+            else:
+                paragraphs.extend(p for p in unwrap_block(piece) if p)
+            in_header = in_header and not indented
     return paragraphs
 
 
@@ -148,8 +153,8 @@ def parse_text_document(text: str) -> Draft:
             paragraphs[0] = paragraphs[0][marker.end() :]
             if len(paragraphs) > 1 and same_headline(paragraphs[1].lstrip(" *"), paragraphs[0]):
                 removed.append(Removed("duplicate_headline", paragraphs.pop(1)))
-    body_lines = [p for p in paragraphs[1:] if not is_signoff(p)]
-    if paragraphs and not body_lines and looks_like_headline(paragraphs[0]):
+    short = 0 < len(paragraphs) <= 3  # only a document this short can be a brief
+    if short and not [p for p in paragraphs[1:] if not is_signoff(p)] and looks_like_headline(paragraphs[0]):
         if flash or not paragraphs[0].rstrip().endswith(_SENTENCE_END):
             # A flash or brief: a headline and no body (a row with an empty body).
             draft = Draft(paragraphs=[], input_format="text", removed=removed, headline=paragraphs[0].strip())
