@@ -340,7 +340,6 @@ def serve(
     from flows.environment import prepare_prefect_environment
 
     prepare_prefect_environment()
-    from flows.batch import IngestSettings
     from flows.schedule import serve as serve_deployment
 
     serve_deployment(
@@ -349,9 +348,9 @@ def serve(
         cron,
         name=name,
         batch_size=batch_size,
+        settings=settings,
         wait_lock=wait_lock,
         max_quarantine_share=max_quarantine_share,
-        **(settings or IngestSettings()).flow_parameters(),
     )
 
 

@@ -15,10 +15,8 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 from prefect.types.entrypoint import EntrypointType
 
-from flows.bundles import BundleLimits
+from flows.batch import IngestSettings
 from flows.ingest import ingest_flow
-from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
-from parsers import DEFAULT_MAX_BYTES
 
 DEFAULT_DEPLOYMENT = "scheduled"
 
@@ -30,34 +28,19 @@ def build_deployment(
     *,
     name: str = DEFAULT_DEPLOYMENT,
     batch_size: int = 200,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    default_agency: str | None = None,
-    pattern: str = "*",
-    workers: int = 0,
-    parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+    settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
-    parse_memory_mb: int = DEFAULT_PARSE_MEMORY_MB,
-    bundle_max_members: int = BundleLimits.max_members,
-    bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
-    bundle_max_ratio: float = BundleLimits.max_ratio,
 ) -> RunnerDeployment:
-    """The deployment object: cron schedule, parameters, concurrency limit 1."""
+    """The deployment object: cron schedule, parameters (``settings`` as the flow's
+    parameters, `IngestSettings.flow_parameters`), concurrency limit 1."""
     parameters: dict[str, Any] = {
         "source": source,
         "dest": dest,
         "batch_size": batch_size,
-        "max_bytes": max_bytes,
-        "default_agency": default_agency,
-        "pattern": pattern,
-        "workers": workers,
-        "parse_timeout": parse_timeout,
         "wait_lock": wait_lock,
         "max_quarantine_share": max_quarantine_share,
-        "parse_memory_mb": parse_memory_mb,
-        "bundle_max_members": bundle_max_members,
-        "bundle_max_mb": bundle_max_mb,
-        "bundle_max_ratio": bundle_max_ratio,
+        **(settings or IngestSettings()).flow_parameters(),
     }
     deployment = ingest_flow.to_deployment(
         name=name,
