@@ -435,7 +435,7 @@ def add_timeout_option(p: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_PARSE_MEMORY_MB,
         metavar="MB",
-        help=f"address space of one parse worker; an input needing more is quarantined 'out_of_memory' "
+        help=f"memory one input may add to its warm parse worker; past it the input is quarantined 'out_of_memory' "
         f"(default {DEFAULT_PARSE_MEMORY_MB}; 0: no limit)",
     )
 

@@ -39,9 +39,9 @@ from schemas.story import Story
 #: The budget is 2 s per MB on this project's 2-core reference machine; the default leaves
 #: room for a loaded machine. 0 disables the deadline (and lets small batches parse in-process).
 DEFAULT_PARSE_TIMEOUT = 20.0
-#: Address space one parse worker may map (``--parse-memory-mb``): an input needing more is
-#: quarantined ``out_of_memory`` instead of growing the worker until the kernel kills it. A
-#: warm worker maps ~250-350 MB; the largest hostile input of bench/hostile.py peaks ~850 MB.
+#: Memory one input may add to its warm parse worker (``--parse-memory-mb``): an input needing
+#: more is quarantined ``out_of_memory`` instead of growing the worker until the kernel kills
+#: it. The largest hostile input of bench/hostile.py (a 10 MB line) adds ~600 MB.
 DEFAULT_PARSE_MEMORY_MB = 2048
 #: What a worker sends once it is warm, and how long the pool waits for that.
 READY = "ready"
@@ -162,14 +162,29 @@ def _worker_main(
 
 
 def limit_memory(megabytes: int) -> None:
-    """Cap this process's address space (RLIMIT_AS): past it, allocations raise MemoryError."""
+    """Let this (warm) process map at most ``megabytes`` more (RLIMIT_AS): past it,
+    allocations raise MemoryError. Relative to its size now, because a forked worker
+    inherits its parent's whole address space (a test runner's or a busy CLI's can be
+    gigabytes of reserved thread stacks and mappings), which an absolute cap would eat."""
     try:
         import resource
 
-        limit = megabytes * 1024 * 1024
+        limit = current_address_space() + megabytes * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass  # not on this platform, or already lower: the kernel's limits stand
+
+
+def current_address_space() -> int:
+    """Bytes this process maps now (VmSize), 0 where /proc does not say."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 @dataclass
