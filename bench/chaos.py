@@ -164,7 +164,9 @@ def crash_point_trials(row: Row, source: str, dest_of: Any, batch: int, trials: 
 def random_kill_trials(row: Row, env: dict[str, str], source: str, dest_of: Any, trials: int, args: list[str]) -> None:
     """``wire-ingest`` (real Prefect) SIGKILLed (process group) at a random moment."""
     clean = dest_of("clean")
+    started = time.monotonic()
     assert cli(env, *args, "--dest", clean).wait(timeout=600) == 0
+    duration = time.monotonic() - started  # kills are drawn inside a run's own length
     reference = snapshot(clean)
     rng = random.Random(11)
     for trial in range(trials):
@@ -177,7 +179,7 @@ def random_kill_trials(row: Row, env: dict[str, str], source: str, dest_of: Any,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        time.sleep(rng.uniform(1.0, 6.0))
+        time.sleep(rng.uniform(0.2, 0.9) * duration)
         row.trials += 1
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
