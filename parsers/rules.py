@@ -273,6 +273,13 @@ TRAILER_RULES: tuple[Rule, ...] = (
 #: Flash markers opening a headline line ("******Tokyo stock index down ..."): removed, kind "envelope".
 FLASH_MARKER = re.compile(r"^\*{3,}\s*")
 FLASH_MARKER_EXAMPLE = "******Tokyo stock index down 2,210.19 points"
+#: A flash marker that names its wire when nothing else does: Reuters' 1980s feed opened an
+#: alert (a one-line brief) with three to six asterisks, more for higher priority.
+#: (marker pattern, agency, example). Weaker than a tag, a trailer or a copyright line;
+#: stronger than ``--agency``, which is for stories naming none.
+FLASH_MARKER_AGENCIES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"\*{3,6}"), "reuters", "******"),
+)
 
 #: A sign-off on its own line, with the transmission time some copy adds ("REUTER 2325").
 SIGNOFF_LINE = re.compile(r"(?:REUTERS?|Reuters?)(?:\s+\d{3,4})?")

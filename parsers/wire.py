@@ -318,8 +318,20 @@ def apply_wire_rules(draft: Draft) -> Draft:
         kept.append(text)
     if draft.agency is None and hint_text:
         draft.agency = agency_hint(" ".join(hint_text))
+    if draft.agency is None:
+        draft.agency = _marker_agency(draft.removed)
     draft.paragraphs = kept
     return draft
+
+
+def _marker_agency(removed: list[Removed]) -> str | None:
+    """The agency a flash marker names (``rules.FLASH_MARKER_AGENCIES``), if one was lifted."""
+    for entry in removed[:4]:
+        if entry.kind == "envelope":
+            for pattern, agency, _ in rules.FLASH_MARKER_AGENCIES:
+                if pattern.fullmatch(entry.text):
+                    return agency
+    return None
 
 
 def find_update_note(text: str) -> re.Match[str] | None:

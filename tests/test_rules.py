@@ -287,6 +287,22 @@ def test_envelope_tables_have_examples_that_parse() -> None:
     assert rules.OLD_REUTERS_DATELINE.match(rules.OLD_REUTERS_DATELINE_EXAMPLE)
 
 
+def test_flash_marker_names_its_wire_only_when_nothing_else_does() -> None:
+    from parsers import parse_story
+
+    for pattern, agency, example in rules.FLASH_MARKER_AGENCIES:
+        assert pattern.fullmatch(example)
+        brief = parse_story(f"{example}AMOCO RAISES CRUDE POSTINGS 50 CTS\nBlah blah blah.\n".encode(), "x")
+        assert (brief.agency, brief.headline, brief.paragraphs) == (agency, "AMOCO RAISES CRUDE POSTINGS 50 CTS", [])
+    # A tag in the story wins over the marker; a row of asterisks inside the body is no marker.
+    tagged = parse_story(
+        b"***Quake shakes city\n\nNEW YORK (AP) _ A quake shook the city on Monday, officials said.\n", "x"
+    )
+    assert tagged.agency == "ap"
+    plain = parse_story(b"Quake shakes city\n\nA quake shook the city.\n\n***\n\nMore later today.\n", "x")
+    assert plain.agency == "unknown"
+
+
 @pytest.mark.parametrize(
     ("headline", "version", "status"),
     [
