@@ -187,7 +187,8 @@ def main() -> None:
                 if story is not None:
                     print(f"--- {case.newid} ({case.mode}) {name}")
                     print(repr(case.rendered[:600]))
-                    print("expected:", repr((getattr(case, name) if name not in ("body", "agency") else case.paragraphs if name == "body" else "reuters"))[:400])
+                    wanted = {"body": case.paragraphs, "agency": "reuters"}
+                    print("expected:", repr(wanted[name] if name in wanted else getattr(case, name))[:400])
                     print("got:     ", repr(getattr(story, name if name != "body" else "paragraphs"))[:400])
     briefs = sum(1 for c in cases if not c.paragraphs)
     print(f"{len(cases)} stories ({briefs} briefs); modes {Counter(c.mode for c in cases)}\n")

@@ -277,9 +277,7 @@ FLASH_MARKER_EXAMPLE = "******Tokyo stock index down 2,210.19 points"
 #: alert (a one-line brief) with three to six asterisks, more for higher priority.
 #: (marker pattern, agency, example). Weaker than a tag, a trailer or a copyright line;
 #: stronger than ``--agency``, which is for stories naming none.
-FLASH_MARKER_AGENCIES: tuple[tuple[re.Pattern[str], str, str], ...] = (
-    (re.compile(r"\*{3,6}"), "reuters", "******"),
-)
+FLASH_MARKER_AGENCIES: tuple[tuple[re.Pattern[str], str, str], ...] = ((re.compile(r"\*{3,6}"), "reuters", "******"),)
 
 #: A sign-off on its own line, with the transmission time some copy adds ("REUTER 2325").
 SIGNOFF_LINE = re.compile(r"(?:REUTERS?|Reuters?)(?:\s+\d{3,4})?")
