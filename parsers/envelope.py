@@ -1,8 +1,16 @@
-"""Transmission envelopes: the ANPA-1312 header and trailer around a wire story.
+"""Transmission envelopes: the ANPA-1312 or IPTC 7901 header and trailer around a wire story.
+
+ANPA-1312 (the US wires, Reuters' 1980s feed):
 
     SYN SYN SOH <sequence> US <source>                 ^V^V^Af0001^_reute
     <priority> <category> <slug> [take key] <MM-DD> <words>   u f BC-IF-DOLLAR-FOLLOWS-WAL   10-19 0105
     STX <the story> ETX [signature / time]            ^B ... ^C
+
+IPTC 7901 (the European agencies):
+
+    SOH <source><number> <priority digit> <category> <words> [optional]   ^AAFP0457 4 POL 0395 /AFP-DZ45
+    <keyword line>                                                         FRANCE-PENSIONS-VOTE
+    STX <the story> ETX [post-text]                                        ^B ... ^C
 
 Fields go to the wire columns (wire_id, slugline, urgency, category, version) and every
 envelope line to ``removed`` (kind ``envelope``): nothing of it reaches headline or body.
@@ -27,6 +35,10 @@ _ROUTING = re.compile(
     r"\s+(?P<date>\d{1,2}-\d{1,2})\s+(?P<words>\d{2,5})\s*[<=]?\s*$",
     re.IGNORECASE,
 )
+_IPTC_HEADER = re.compile(
+    r"\x01[ \t]*(?P<source>[A-Za-z]{2,6})(?P<number>\d{3,6})[ \t]+(?P<priority>[1-9])[ \t]+"
+    r"(?P<category>[A-Za-z]{1,3})[ \t]+(?P<words>\d{2,5})(?P<rest>[^\n\x02]*)"
+)
 _PRIORITY = {code: urgency for code, urgency, _ in rules.ANPA_PRIORITIES}
 _SOURCES = {code: agency for code, agency, _ in rules.ENVELOPE_SOURCES}
 
@@ -36,6 +48,7 @@ class Envelope:
     """What a transmission envelope says, and the story text it carried."""
 
     text: str
+    kind: str = "anpa"
     wire_id: str | None = None
     agency: str | None = None
     slugline: str | None = None
@@ -47,28 +60,30 @@ class Envelope:
     removed: list[Removed] = field(default_factory=list)
 
 
-def looks_enveloped(text: str) -> bool:
-    """SOH (after optional SYNs) in the first lines, or a story between STX and ETX."""
+def envelope_kind(text: str) -> str | None:
+    """``anpa`` or ``iptc7901`` when a transmission header opens ``text``, else None."""
     head = text[:400]
-    return _SOH in head and _HEADER.search(head) is not None
+    if _SOH not in head:
+        return None
+    if _HEADER.search(head) is not None:
+        return "anpa"
+    if _IPTC_HEADER.search(head) is not None:
+        return "iptc7901"
+    return None
+
+
+def looks_enveloped(text: str) -> bool:
+    """SOH (after optional SYNs) and a header of either kind in the first lines."""
+    return envelope_kind(text) is not None
 
 
 def read_envelope(text: str) -> Envelope:
     """Split ``text`` into its envelope's fields and the story; raise ParseError
     ("bad_envelope") when the story's STX has no ETX (a cut transmission)."""
+    if envelope_kind(text) == "iptc7901":
+        return _read_iptc7901(text)
     header = _HEADER.search(text[:400])
-    start = text.find(_STX)
-    if start < 0:
-        raise ParseError("bad_envelope", "an ANPA envelope without STX: no story text was transmitted")
-    end = text.find(_ETX, start)
-    if end < 0:
-        raise ParseError("bad_envelope", "STX without ETX: the transmission was cut before the story ended")
-    envelope = Envelope(text=text[start + 1 : end])
-    before = [" ".join(_CONTROLS.sub(" ", line).split()) for line in text[:start].split("\n")]
-    envelope.removed += [Removed("envelope", line) for line in before if line]
-    after = " ".join(_CONTROLS.sub(" ", text[end + 1 :]).split())
-    if after:
-        envelope.removed.append(Removed("envelope", after))
+    envelope, start = _story_between(text, "anpa")
     if header is not None:
         envelope.wire_id = header.group("sequence")
         source = header.group("source").lower()
@@ -79,6 +94,51 @@ def read_envelope(text: str) -> Envelope:
             if match:
                 _read_routing(envelope, match)
                 break
+    envelope.text = _strip_line_marks(envelope.text)
+    _lift_head_lines(envelope)
+    return envelope
+
+
+def _story_between(text: str, kind: str) -> tuple[Envelope, int]:
+    """The story between STX and ETX, and the envelope lines around it to ``removed``."""
+    name = "an ANPA" if kind == "anpa" else "an IPTC 7901"
+    start = text.find(_STX)
+    if start < 0:
+        raise ParseError("bad_envelope", f"{name} envelope without STX: no story text was transmitted")
+    end = text.find(_ETX, start)
+    if end < 0:
+        raise ParseError("bad_envelope", "STX without ETX: the transmission was cut before the story ended")
+    envelope = Envelope(text=text[start + 1 : end], kind=kind)
+    before = [" ".join(_CONTROLS.sub(" ", line).split()) for line in text[:start].split("\n")]
+    envelope.removed += [Removed("envelope", line) for line in before if line]
+    after = " ".join(_CONTROLS.sub(" ", text[end + 1 :]).split())
+    if after:
+        envelope.removed.append(Removed("envelope", after))
+    return envelope, start
+
+
+def _read_iptc7901(text: str) -> Envelope:
+    """IPTC 7901: the header line after SOH, then keyword line(s), then STX story ETX.
+    The priority digit is the urgency (both count 1 as most urgent); the first keyword
+    line is the slug, and a take key on it (``2ndLd``) numbers the version."""
+    header = _IPTC_HEADER.search(text[:400])
+    envelope, start = _story_between(text, "iptc7901")
+    if header is not None:
+        source = header.group("source")
+        envelope.wire_id = source + header.group("number")
+        envelope.agency = _SOURCES.get(source.lower())
+        envelope.urgency = int(header.group("priority"))
+        envelope.category = header.group("category").lower()
+        keywords = [" ".join(_CONTROLS.sub(" ", line).split()) for line in text[header.end() : start].split("\n")]
+        keyword = next((line for line in keywords if line), None)
+        if keyword:
+            slug, _, take = keyword.partition(" ")
+            envelope.slugline = slug
+            if take.strip():
+                envelope.take_key = take.strip()
+                lead = rules.TAKE_KEY_VERSION.search(take)
+                if lead:
+                    envelope.version = int(lead.group(1)) + 1
     envelope.text = _strip_line_marks(envelope.text)
     _lift_head_lines(envelope)
     return envelope

@@ -345,6 +345,10 @@ ENVELOPE_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("bloom", "bloomberg", "\x16\x16\x01b0001\x1fbloom"),
     ("upi", "upi", "\x16\x16\x01u0001\x1fupi"),
     ("dpa", "dpa", "\x16\x16\x01d0001\x1fdpa"),
+    ("efe", "efe", "\x16\x16\x01e0001\x1fefe"),
+    ("ansa", "ansa", "\x16\x16\x01a0001\x1fansa"),
+    ("apa", "apa", "\x16\x16\x01a0001\x1fapa"),
+    ("belga", "belga", "\x16\x16\x01b0001\x1fbelga"),
 )
 #: Editor's note to subscribers at the head of wire copy ("Eds: With AP Photos."): to ednote.
 EDNOTE_LINE = re.compile(r"^\s*(?:eds?|editors?(?:'s)? note)\s*[:_-]\s*(?P<note>.+)$", re.IGNORECASE)

@@ -101,7 +101,7 @@ def parse_story(
     envelope = None
     if input_format == "text" and looks_enveloped(text):
         envelope = read_envelope(text)  # before cleaning: the envelope is made of control characters
-        input_format, text = "anpa", envelope.text
+        input_format, text = envelope.kind, envelope.text
     # HTML is repaired and cleaned per extracted string (parsers.html); text is cleaned whole.
     if input_format != "html":
         text = repair_text(text)
@@ -194,7 +194,7 @@ def version_label(headline: str) -> tuple[int | None, str | None]:
 def thread_of(agency: str, feed: FeedItem, input_format: str) -> str | None:
     """One id for every version of a story: the feed's item id, which its versions share
     (NewsML-G2 guid, ninjs uri, NITF doc-id); for ANPA, whose sequence number changes with
-    every take, the slug (later versions keep it)."""
-    if input_format == "anpa":
+    every take, the slug (later versions keep it); the same for IPTC 7901's keyword line."""
+    if input_format in ("anpa", "iptc7901"):
         return f"{agency}:{feed.slugline}" if feed.slugline else None
     return f"{agency}:{feed.wire_id}" if feed.wire_id else None

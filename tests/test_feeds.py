@@ -41,6 +41,26 @@ def test_format_is_decided_by_content_not_by_name(tmp_path: Path) -> None:
         renamed.write_bytes(data)
         assert parse_story(renamed.read_bytes(), str(renamed)).input_format == fmt
     assert parse_story((GOLDEN / "anpa-reuters-basic.txt").read_bytes(), "x").input_format == "anpa"
+    assert parse_story((GOLDEN / "iptc-afp-basic.txt").read_bytes(), "x").input_format == "iptc7901"
+
+
+def test_an_iptc7901_envelope_cut_before_etx_is_quarantined() -> None:
+    data = (GOLDEN / "iptc-afp-basic.txt").read_bytes()
+    assert reason(data[: data.index(b"\x03")]) == "bad_envelope"
+    assert reason(data.replace(b"\x02", b"")) == "bad_envelope"  # no STX: nothing was transmitted
+
+
+def test_a_stray_soh_without_a_header_is_plain_text() -> None:
+    story = parse_story(b"\x01Quake shakes city\n\nA quake shook the city on Monday, officials said.\n", "x")
+    assert story.input_format == "text" and story.headline == "Quake shakes city"
+
+
+def test_iptc7901_versions_share_a_thread_by_keyword() -> None:
+    first = parse_story((GOLDEN / "iptc-afp-writethru.txt").read_bytes(), "mem://1")
+    data = (GOLDEN / "iptc-afp-writethru.txt").read_bytes().replace(b"AFP0533 3", b"AFP0540 3")
+    later = parse_story(data.replace(b"2ndLd", b"3rdLd"), "mem://2")
+    assert (first.version, later.version) == (3, 4)
+    assert first.wire_id != later.wire_id and first.thread_id == later.thread_id == "afp:Climate-UN-talks"
 
 
 def test_an_entity_bomb_is_refused_not_expanded() -> None:
