@@ -112,7 +112,7 @@ def plan_backfill(
     for info in source.list():
         if not is_candidate(info.key, settings.pattern):
             continue
-        for key in expand_bundles(source, [info.key], settings.bundle_limits):
+        for key in expand_bundles(source, [info.key], settings.bundle_limits, done=done.__contains__):
             if source.full_uri(key) in done:
                 continue
             day = input_date(source, info, settings, key, cache)

@@ -129,7 +129,8 @@ def plan_batches(
     planned_at = (now or datetime.now(UTC)).isoformat()
     if keys is None:
         keys = [info.key for info in source.list() if is_candidate(info.key, settings.pattern)]
-    keys = expand_bundles(source, keys, settings.bundle_limits)
+    done = None if reprocess else (lambda key: source.full_uri(key) in index.done)
+    keys = expand_bundles(source, keys, settings.bundle_limits, done=done)
     pending = keys if reprocess else [k for k in keys if source.full_uri(k) not in index.done]
     generation = f"reprocess@{planned_at}" if reprocess else ""
     plans = []

@@ -1,7 +1,9 @@
-"""Bundles: one file that holds many inputs (zip, tar, tar.gz, a single-file .gz, JSON lines).
+"""Bundles: one file that holds many inputs (zip, tar, tar.gz, a single-file .gz, JSON lines,
+a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements).
 
 Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
-members are its line numbers), so each goes through the ledger exactly once and a corrupt
+members are its line numbers, a NewsML-G2 message's are ``newsItem[n]``), so each goes
+through the ledger exactly once and a corrupt
 member costs only itself. The bomb limits (members, total uncompressed bytes, compression
 ratio) are checked from the archive's own directory before anything is extracted, and again
 while a member is read; a bundle past one is quarantined whole with the limit it hit.
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 
-from schemas.errors import InputError
+from schemas.errors import InputError, ParseError
 
 #: File name endings that make a key a bundle (checked against its bytes when read).
 BUNDLE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".jsonl", ".ndjson")
@@ -49,19 +52,84 @@ class BundleLimits:
             )
 
 
+#: A NewsML-G2 message member: its n-th ``newsItem`` (1-based, document order).
+MESSAGE_MEMBER = re.compile(r"newsItem\[(\d+)\]")
+#: Root elements of NewsML-G2 documents that may hold several items.
+_MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem)[\s>/]")
+#: Bytes of an XML file looked at to tell a message from a single item.
+MESSAGE_PEEK_BYTES = 4096
+
+
 def is_bundle(key: str) -> bool:
     """Whether ``key`` names a bundle (by its ending; its bytes confirm it when read)."""
     return MEMBER_SEPARATOR not in key and key.lower().endswith(BUNDLE_SUFFIXES)
 
 
+def may_be_message(key: str) -> bool:
+    """Whether ``key`` may be a NewsML-G2 message (an XML file; its head decides)."""
+    return MEMBER_SEPARATOR not in key and key.lower().endswith(".xml")
+
+
+def is_message_head(head: bytes) -> bool:
+    """Whether the first bytes of an XML file open a ``newsMessage`` or ``packageItem``."""
+    return _MESSAGE_ROOT.search(head[:MESSAGE_PEEK_BYTES]) is not None
+
+
 def split_member(key: str) -> tuple[str, str] | None:
     """``(bundle key, member)`` for a member key, else None."""
     base, sep, member = key.partition(MEMBER_SEPARATOR)
-    return (base, member) if sep and is_bundle(base) and member else None
+    if not (sep and member):
+        return None
+    if is_bundle(base) or (may_be_message(base) and MESSAGE_MEMBER.fullmatch(member)):
+        return base, member
+    return None
+
+
+def message_items(name: str, data: bytes, limits: BundleLimits) -> list[str]:
+    """The members of a NewsML-G2 message: ``newsItem[1]`` ... (empty for one item or none:
+    such a file is one input, parsed as itself)."""
+    from parsers.xmltree import find_all, parse_xml
+
+    try:
+        root = parse_xml(data)
+    except ParseError:
+        return []  # parsed as itself, it is quarantined bad_xml with the parser's words
+    count = len(find_all(root, "newsItem"))
+    if count < 2:
+        return []
+    limits.check(count, len(data), 0, name)
+    return [f"newsItem[{n}]" for n in range(1, count + 1)]
+
+
+def read_message_item(name: str, data: bytes, member: str) -> bytes:
+    """One ``newsItem`` of a message as a document of its own (namespaces and the message's
+    ``xml:lang`` carried over), so it parses exactly as a lone item would."""
+    from lxml import etree
+
+    from parsers.xmltree import find_all, parse_xml
+
+    match = MESSAGE_MEMBER.fullmatch(member)
+    try:
+        items = find_all(parse_xml(data), "newsItem")
+    except ParseError as exc:
+        raise InputError("bad_bundle", f"{name} is no longer well-formed XML: {exc.detail}") from exc
+    number = int(match.group(1)) if match else 0
+    if not 1 <= number <= len(items):
+        raise InputError("bad_bundle_member", f"{name} has no {member} (it holds {len(items)} items)")
+    item = items[number - 1]
+    lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    if item.get(lang) is None:
+        inherited = next((e.get(lang) for e in item.iterancestors() if e.get(lang)), None)
+        if inherited:
+            item.set(lang, inherited)
+    document: bytes = etree.tostring(item, encoding="UTF-8", xml_declaration=True)
+    return document
 
 
 def _kind(name: str, data: bytes) -> str:
     lowered = name.lower()
+    if may_be_message(name):
+        return "newsml"
     if lowered.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
@@ -83,6 +151,8 @@ def list_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
     """The members of the bundle ``name`` (its bytes ``data``), after the bomb checks."""
     kind = _kind(name, data)
     try:
+        if kind == "newsml":
+            return message_items(name, data, limits)
         if kind == "jsonl":
             lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
             limits.check(len(lines), len(data), 0, name)
@@ -110,6 +180,8 @@ def read_member(name: str, data: bytes, member: str, limits: BundleLimits, max_b
     kind = _kind(name, data)
     cap = (max_bytes + 1) if max_bytes is not None else limits.max_bytes + 1
     try:
+        if kind == "newsml":
+            return read_message_item(name, data, member)[:cap]
         if kind == "jsonl":
             lines = data.split(b"\n")
             number = int(member)

@@ -7,8 +7,19 @@ Light on purpose (no pyarrow, no Prefect): ``wire-ingest parse`` uses it too.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 
-from flows.bundles import MEMBER_SEPARATOR, BundleLimits, is_bundle, list_members, read_member, split_member
+from flows.bundles import (
+    MEMBER_SEPARATOR,
+    MESSAGE_PEEK_BYTES,
+    BundleLimits,
+    is_bundle,
+    is_message_head,
+    list_members,
+    may_be_message,
+    read_member,
+    split_member,
+)
 from flows.workers import Quarantined
 from schemas.errors import InputError, StorageError
 from storage import Storage
@@ -28,13 +39,34 @@ def is_candidate(key: str, pattern: str) -> bool:
     return fnmatch.fnmatch(parts[-1], pattern)
 
 
-def expand_bundles(source: Storage, keys: list[str], limits: BundleLimits | None = None) -> list[str]:
+def expand_bundles(
+    source: Storage,
+    keys: list[str],
+    limits: BundleLimits | None = None,
+    done: Callable[[str], bool] | None = None,
+) -> list[str]:
     """``keys`` with every bundle replaced by its members (``bundle.zip#a/b.xml``, in the
     bundle's order). A bundle that cannot be listed (corrupt, past a bomb limit, unreadable)
-    stays as itself, so reading it quarantines it with that reason: nothing is skipped."""
+    stays as itself, so reading it quarantines it with that reason: nothing is skipped.
+
+    An XML file is a bundle when its head opens a NewsML-G2 ``newsMessage`` or package with
+    two or more items (``msg.xml#newsItem[2]``); telling costs a read of its first 4 KB, done
+    only for XML keys ``done`` (the ledger) does not already hold as themselves."""
     limits = limits or BundleLimits()
     expanded: list[str] = []
     for key in keys:
+        if may_be_message(key) and not (done is not None and done(key)):
+            try:
+                if is_message_head(source.get(key, limit=MESSAGE_PEEK_BYTES)):
+                    data = source.get(key, limit=BUNDLE_READ_LIMIT)
+                    members = list_members(key, data, limits)
+                    if members:
+                        expanded.extend(f"{key}{MEMBER_SEPARATOR}{member}" for member in members)
+                        continue
+            except StorageError:  # InputError too
+                pass  # read as itself, it is quarantined with the reason
+            expanded.append(key)
+            continue
         if not is_bundle(key):
             expanded.append(key)
             continue

@@ -1,4 +1,4 @@
-"""NewsML-G2: a ``newsItem`` (or the first of a ``newsMessage``'s items; see below) with its
+"""NewsML-G2: a ``newsItem`` (or a ``newsMessage`` / package holding one; see below) with its
 body in ``contentSet/inlineXML`` (XHTML or NITF).
 
 Field mapping:
@@ -21,8 +21,10 @@ Field mapping:
 | copyright | rightsInfo/copyrightNotice |
 | body | contentSet/inlineXML block elements |
 
-A ``newsMessage`` or package holding several items is refused (``multi_item``) until bundles
-of items are read as many inputs: taking one item would silently lose the others.
+A ``newsMessage`` or package holding several items is many inputs: planning splits it into
+``file.xml#newsItem[n]`` members (``flows.bundles``), each parsed here as a lone item. One
+that reaches this parser whole (inside a zip, or given as bytes) is refused (``multi_item``):
+taking one item would silently lose the others.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ def parse_newsml(data: bytes) -> FeedItem:
         raise ParseError("no_body", f"a NewsML-G2 {local(root.tag)} without a newsItem")
     if len(items) > 1:
         raise ParseError(
-            "multi_item", f"a NewsML-G2 {local(root.tag)} with {len(items)} newsItems: not read as many inputs yet"
+            "multi_item",
+            f"a NewsML-G2 {local(root.tag)} with {len(items)} newsItems inside another bundle: "
+            "put the message in the landing zone as its own .xml file to read each item as an input",
         )
     item_el = items[0]
     item_meta, content_meta = find(item_el, "itemMeta"), find(item_el, "contentMeta")

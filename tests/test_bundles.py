@@ -1,5 +1,6 @@
 """Bundles read as many inputs: zip, tar.gz, single-file .gz and JSON lines, each member with
-its own source_uri (``bundle.zip#member``) and exactly once through the ledger; a corrupt
+its own source_uri (``bundle.zip#member``, ``message.xml#newsItem[2]`` for a NewsML-G2
+message's items) and exactly once through the ledger; a corrupt
 member is quarantined alone; a zip bomb is quarantined whole, never unpacked."""
 
 from __future__ import annotations
@@ -73,6 +74,31 @@ def write_bundles(folder: Path) -> dict[str, str]:
 
     (folder / "fake.zip").write_bytes(b"this is not a zip at all")
     expected["fake.zip"] = "bad_bundle"
+
+    # NewsML-G2 messages: several items are several inputs; one item is the file itself.
+    def item(name: str) -> bytes:
+        return (GOLDEN / name).read_bytes().split(b"?>", 1)[1]
+
+    empty = item("newsml-reuters-basic.xml").replace(b"newsml_L8N3LF0AB", b"newsml_EMPTY")
+    empty = empty[: empty.index(b"<contentMeta")] + b"</newsItem>"  # no headline, no body
+    message = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<newsMessage xmlns="http://iptc.org/std/nar/2006-10-01/">'
+        b"<header><sent>2024-10-21T10:00:00Z</sent></header><itemSet>"
+        + item("newsml-reuters-update.xml")
+        + empty
+        + item("newsml-dpa-german-embargo.xml")
+        + b"</itemSet></newsMessage>\n"
+    )
+    (folder / "message.xml").write_bytes(message)
+    expected.update(
+        {"message.xml#newsItem[1]": "story", "message.xml#newsItem[2]": "no_body", "message.xml#newsItem[3]": "story"}
+    )
+    single = message.replace(empty, b"").replace(item("newsml-dpa-german-embargo.xml"), b"")
+    single = single.replace(item("newsml-reuters-update.xml"), item("newsml-afp-canceled.xml"))
+    (folder / "single-message.xml").write_bytes(single)
+    expected["single-message.xml"] = "story"
+    (folder / "cut-message.xml").write_bytes(message[: len(message) // 2])
+    expected["cut-message.xml"] = "bad_xml"
     return expected
 
 
@@ -87,6 +113,9 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
     assert outcome == expected
     assert results["wires.zip#feeds/item.xml"]["input_format"] == "newsml-g2"
     assert results["items.jsonl#3"]["headline"] == "Second item"
+    german = results["message.xml#newsItem[3]"]
+    assert (german["input_format"], german["language"], german["agency"]) == ("newsml-g2", "de", "dpa")
+    assert results["message.xml#newsItem[1]"]["wire_id"] != german["wire_id"]
 
 
 def test_bundle_members_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:
@@ -104,4 +133,4 @@ def test_bundle_members_are_ingested_exactly_once(prefect_server: str, tmp_path:
         assert (entry.outcome if want == "story" else entry.reason) == (want if want != "story" else "story"), name
     rows = read_stories(str(store))
     assert len(rows) == sum(1 for v in expected.values() if v == "story")
-    assert all("#" in str(r["source_uri"]) for r in rows)
+    assert all("#" in str(r["source_uri"]) for r in rows if "message.xml" not in str(r["source_uri"]))
