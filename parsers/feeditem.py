@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from parsers import rules
 from parsers.wire import Draft
 from schemas.errors import ParseError
 from schemas.story import Subject
@@ -62,7 +63,12 @@ def load_json(data: bytes | str) -> Any:
         raise ParseError("bad_json", f"malformed JSON: {exc}") from exc
 
 
-_BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
+#: "By" always; another language's by-word when two words follow ("Von Anna Schmidt"; not
+#: "Di Stefano", a name).
+_BY = re.compile(
+    r"^\s*(?:by\s+|(?:" + "|".join(word for word, _ in rules.BYLINE_WORDS if word != "by") + r")\s+(?=\S+\s+\S))",
+    re.IGNORECASE,
+)
 
 
 def bylines(values: list[str]) -> list[str]:
@@ -72,7 +78,7 @@ def bylines(values: list[str]) -> list[str]:
         value = _BY.sub("", value).strip().rstrip(",")
         for part in re.split(r"\s*(?:,| and | & )\s*", value):
             part = part.strip()
-            if part and part.lower() not in ("reuters", "ap", "afp", "associated press", "bloomberg"):
+            if part and part.lower() not in rules.BYLINE_AGENCY_NAMES:
                 names.append(part)
     return names
 

@@ -1,16 +1,17 @@
-"""ninjs 1.x and 2.x JSON: one news item.
+"""ninjs 1.x and 2.x JSON: one news item; and AP's media API item JSON, which is ninjs 1.x
+with AP's own fields, inside ``{"api_version": ..., "data": {"item": {...}}}``.
 
-Field mapping (1.x name / 2.x name):
+Field mapping (1.x name / 2.x name / AP media API where it differs):
 | column | from |
 |---|---|
-| wire_id | uri |
+| wire_id | uri / altids.itemid (AP's uri changes with every version: it holds the etag) |
 | version | version |
 | headline | headline / headlines[0].value |
-| byline | byline / by |
-| dateline | located |
+| byline | byline / by / bylines[].by |
+| dateline | located / datelinelocation.city |
 | published_at | firstcreated, else versioncreated |
 | language | language |
-| urgency | urgency |
+| urgency | urgency / editorialpriority (an ANPA priority letter, rules.ANPA_PRIORITIES) |
 | pubstatus | pubstatus |
 | embargoed_until | embargoed |
 | ednote | ednote |
@@ -18,13 +19,18 @@ Field mapping (1.x name / 2.x name):
 | subjects | subject[] / subjects[] (scheme, code, name) |
 | copyright | copyrightnotice |
 | agency | copyrightholder, infosources[].name, uri (rules.FEED_AGENCIES) |
-| body | body_html, else body_text / bodies[] (role main, HTML or text) |
+| body | body_html, else body_text / bodies[] (role main, HTML or text) / body_nitf |
+
+An AP item that carries only metadata (its text is a NITF rendition to download,
+``renditions.nitf.href``) is ``no_body`` with that advice: no row is invented from a headline.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from parsers import rules
 from parsers.dates import parse_datetime
 from parsers.feeditem import FeedItem, bylines, dateline_city, load_json
 from parsers.mapping import agency_named, pubstatus_of, urgency_of, version_of
@@ -39,31 +45,52 @@ def looks_like_ninjs(value: Any) -> bool:
     return (
         isinstance(value, dict)
         and "uri" in value
-        and any(key in value for key in ("headline", "headlines", "body_html", "body_text", "bodies"))
+        and any(key in value for key in ("headline", "headlines", "body_html", "body_text", "bodies", "body_nitf"))
     )
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
+_ANPA_PRIORITY = {code: urgency for code, urgency, _ in rules.ANPA_PRIORITIES}
+
+
+def unwrap(value: Any) -> Any:
+    """The item of an AP media API response (``data.item``), else ``value`` itself."""
+    if isinstance(value, dict) and isinstance(value.get("data"), dict) and isinstance(value["data"].get("item"), dict):
+        return value["data"]["item"]
+    return value
 
 
 def _text(value: Any) -> str | None:
     return " ".join(value.split()) or None if isinstance(value, str) else None
 
 
+def _text_paragraphs(text: str) -> list[str]:
+    """Paragraphs of a plain-text body: blank lines part them, whatever the line ends
+    (CR LF, CR, LF; a blank line may hold spaces)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return [" ".join(p.split()) for p in _BLANK_LINE.split(text) if p.strip()]
+
+
 def _body(item: dict[str, Any]) -> list[str]:
     if isinstance(item.get("body_html"), str):
         return paragraphs_of_html(item["body_html"])
+    if isinstance(item.get("body_nitf"), str):  # AP: a NITF body.content fragment
+        return paragraphs_of_html(item["body_nitf"])
     if isinstance(item.get("body_text"), str):
-        return [" ".join(p.split()) for p in item["body_text"].split("\n\n") if p.strip()]
+        return _text_paragraphs(item["body_text"])
     for body in item.get("bodies") or []:
         if isinstance(body, dict) and body.get("role", "main") == "main" and isinstance(body.get("value"), str):
             if "html" in str(body.get("contenttype", "text/html")):
                 return paragraphs_of_html(body["value"])
-            return [" ".join(p.split()) for p in body["value"].split("\n\n") if p.strip()]
+            return _text_paragraphs(body["value"])
     return []
 
 
 def parse_ninjs(data: bytes) -> FeedItem:
-    item = load_json(data)
+    item = unwrap(load_json(data))
     if not looks_like_ninjs(item):
         raise ParseError("bad_json", "a JSON object without ninjs's uri and headline or body")
+    _refuse_metadata_only(item)
     headline = _text(item.get("headline"))
     if headline is None and isinstance(item.get("headlines"), list) and item["headlines"]:
         first = item["headlines"][0]
@@ -71,7 +98,13 @@ def parse_ninjs(data: bytes) -> FeedItem:
     draft = Draft(paragraphs=_body(item), input_format="ninjs", headline=headline)
     byline = item.get("byline") or item.get("by")
     draft.byline = bylines([byline]) if isinstance(byline, str) else []
+    if not draft.byline and isinstance(item.get("bylines"), list):  # AP: [{"by": "By NAME", "title": ...}]
+        draft.byline = bylines(
+            [b["by"] for b in item["bylines"] if isinstance(b, dict) and isinstance(b.get("by"), str)]
+        )
     located = item.get("located")
+    if not isinstance(located, str) and isinstance(item.get("datelinelocation"), dict):
+        located = item["datelinelocation"].get("city")
     draft.dateline = dateline_city(located if isinstance(located, str) else None)
     created = item.get("firstcreated") or item.get("versioncreated")
     draft.published_at = parse_datetime(created) if isinstance(created, str) else None
@@ -83,12 +116,17 @@ def parse_ninjs(data: bytes) -> FeedItem:
     holder = item.get("copyrightholder")
     draft.agency = agency_named(holder if isinstance(holder, str) else None, *[s for s in sources if s], item["uri"])
     embargo = item.get("embargoed")
+    altids = item.get("altids") if isinstance(item.get("altids"), dict) else {}
+    urgency = urgency_of(item.get("urgency"))
+    priority = item.get("editorialpriority")
+    if urgency is None and isinstance(priority, str):
+        urgency = _ANPA_PRIORITY.get(priority.strip().lower())
     feed_item = FeedItem(
         draft,
-        wire_id=str(item["uri"]),
+        wire_id=str(altids.get("itemid") or item["uri"]),
         version=version_of(item.get("version")),
         slugline=_text(item.get("slugline")),
-        urgency=urgency_of(item.get("urgency")),
+        urgency=urgency,
         ednote=_text(item.get("ednote")),
         pubstatus=pubstatus_of(item.get("pubstatus") if isinstance(item.get("pubstatus"), str) else None),
         embargoed_until=parse_datetime(embargo) if isinstance(embargo, str) else None,
@@ -99,3 +137,19 @@ def parse_ninjs(data: bytes) -> FeedItem:
                 Subject(str(subject.get("scheme") or ""), str(subject["code"]), _text(subject.get("name")))
             )
     return feed_item
+
+
+def _refuse_metadata_only(item: dict[str, Any]) -> None:
+    """AP's search and feed responses list items by their metadata; the story text is a
+    rendition of its own. Such an item is quarantined with the way to get the text (the
+    href without its query string, which may hold a signed token)."""
+    if any(isinstance(item.get(k), str | list) for k in ("body_html", "body_text", "bodies", "body_nitf")):
+        return
+    renditions = item.get("renditions")
+    nitf = renditions.get("nitf") if isinstance(renditions, dict) else None
+    if isinstance(nitf, dict) and nitf.get("href"):
+        raise ParseError(
+            "no_body",
+            "an AP media API item with metadata only: its text is the NITF rendition "
+            f"(renditions.nitf.href {str(nitf['href']).split('?')[0][:200]}); download that and ingest the NITF file",
+        )

@@ -262,6 +262,7 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule("trailer", "afp_codes", r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5}){1,4}", "bur-jm/ach", flags=0),
     _rule("trailer", "end_marks", r"\(?(?:end|more|ends)\)?|-?\s*0\s*-|#+", "(END)"),
     _rule("trailer", "ap_writer_sig", r"associated press", "Associated Press"),
+    _rule("trailer", "ap_advisory_sig", r"the ap", "The AP"),  # AP's advisories to editors sign off so
     _rule(
         "trailer",
         "bloomberg_terminal",
@@ -371,9 +372,46 @@ FEED_AGENCIES: tuple[tuple[str, str, str], ...] = (
     ("afp", "afp", "urn:newsml:afp.com:20241021:TX-PAR-ABC12"),
     ("bloomberg", "bloomberg", "Bloomberg News"),
     ("dpa", "dpa", "urn:newsml:dpa.com:20090101:241021-99-123456"),
+    ("belga", "belga", "urn:newsml:belga.be:20240611:BELGA-0998"),
 )
 #: Provider codes that name an agency exactly (too short to look for inside other words).
-FEED_AGENCY_CODES: tuple[tuple[str, str], ...] = (("ap", "ap"), ("apw", "ap"), ("rtrs", "reuters"), ("bn", "bloomberg"))
+FEED_AGENCY_CODES: tuple[tuple[str, str], ...] = (
+    ("ap", "ap"),
+    ("apw", "ap"),
+    ("rtrs", "reuters"),
+    ("bn", "bloomberg"),
+    ("efe", "efe"),
+    ("ansa", "ansa"),
+    ("nprov:efe", "efe"),
+)
+
+#: The word before the names in a feed's by-line field, by language ("By", "Par", "Von"):
+#: dropped. Only a field known to be a by-line is read this way. (word, language).
+BYLINE_WORDS: tuple[tuple[str, str], ...] = (
+    ("by", "en"),
+    ("par", "fr"),
+    ("por", "es/pt"),
+    ("von", "de"),
+    ("di", "it"),
+    ("door", "nl"),
+    ("av", "sv/no"),
+    ("af", "da"),
+)
+#: Names in a by-line that are the agency, not a reporter ("Von Anna Schmidt, dpa").
+BYLINE_AGENCY_NAMES = frozenset(
+    {
+        "reuters",
+        "ap",
+        "afp",
+        "associated press",
+        "the associated press",
+        "bloomberg",
+        "bloomberg news",
+        "dpa",
+        "efe",
+        "ansa",
+    }
+)
 
 #: Publication status as feeds write it -> the column's value. (code, pubstatus).
 PUBSTATUS_CODES: tuple[tuple[str, str], ...] = (

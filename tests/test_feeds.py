@@ -4,6 +4,7 @@ themselves are checked by the golden pairs (tests/golden/nitf-*, newsml-*, ninjs
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,25 @@ def test_versions_of_one_item_share_a_thread() -> None:
     assert first.thread_id == update.thread_id and (first.version, update.version) == (1, 3)
     killed = parse_story((GOLDEN / "newsml-afp-canceled.xml").read_bytes(), "mem://3")
     assert killed.pubstatus == "canceled"  # a kill is a row too, so analysts can drop it
+
+
+def test_an_ap_media_api_item_without_its_text_says_where_the_text_is() -> None:
+    response = json.loads((GOLDEN / "ninjs-apmedia-basic.json").read_bytes())
+    del response["data"]["item"]["body_nitf"]
+    with pytest.raises(ParseError) as info:
+        parse_story(json.dumps(response).encode(), "mem://ap")
+    assert info.value.reason == "no_body"
+    assert "renditions.nitf" in info.value.detail and "download" in info.value.detail
+    assert "qt=" not in info.value.detail  # the href's query (a token) is not echoed
+
+
+def test_ap_media_api_versions_share_a_thread_though_their_uri_changes() -> None:
+    response = json.loads((GOLDEN / "ninjs-apmedia-basic.json").read_bytes())
+    first = parse_story(json.dumps(response).encode(), "mem://1")
+    item = response["data"]["item"]
+    item.update(version=2, uri=item["uri"].replace("et=0a1a1a1a", "et=0b2b2b2b"))
+    item["body_nitf"] = item["body_nitf"].replace("Wednesday night", "Thursday")
+    later = parse_story(json.dumps(response).encode(), "mem://2")
+    assert (first.version, later.version) == (1, 2)
+    assert first.thread_id == later.thread_id == "ap:5e1f0d6c2ab94f1e8c3a1b2c3d4e5f60"
+    assert first.story_id != later.story_id
