@@ -242,6 +242,10 @@ def run_batch(
         )
         if story.duplicate_of:
             summary.near_duplicates += 1
+            batch_index.add_copy(story.story_id, index.cluster_root(story.duplicate_of) or story.duplicate_of)
+        if story.thread_id is None:  # no feed id, slug or keyword: the near-duplicate cluster's first story
+            root = story.duplicate_of or story.story_id
+            story.thread_id = batch_index.cluster_root(root) or index.cluster_root(root) or root
         story.ingested_at = planned_at
         story.pipeline_version = PIPELINE_VERSION
         batch_index.add_story(story.story_id, story.content_sha256, story.simhash, keys)

@@ -49,12 +49,26 @@ class LedgerIndex:
         self._by_paragraph: dict[str, list[str]] = {}
         self._paragraph_counts: dict[str, int] = {}
         self.batches: set[str] = set()
+        #: story -> the earliest story of its near-duplicate cluster, for copies only.
+        self._roots: dict[str, str] = {}
 
     def add(self, entry: LedgerEntry) -> None:
         """Record one finished input (and, for a new story, its duplicate keys)."""
         self.done[entry.source_uri] = entry
         if entry.outcome == "story" and entry.story_id:
             self.add_story(entry.story_id, entry.content_sha256 or "", entry.simhash or 0, entry.paragraph_keys or [])
+            if entry.duplicate_of:
+                self.add_copy(entry.story_id, entry.duplicate_of)
+
+    def add_copy(self, story_id: str, duplicate_of: str) -> None:
+        """Record that ``story_id`` is a near copy of ``duplicate_of`` (same cluster)."""
+        self._roots[story_id] = self._roots.get(duplicate_of, duplicate_of)
+
+    def cluster_root(self, story_id: str) -> str | None:
+        """The earliest story of ``story_id``'s near-duplicate cluster, if it is indexed here."""
+        if story_id in self._roots:
+            return self._roots[story_id]
+        return story_id if story_id in self.story_ids else None
 
     def add_story(self, story_id: str, content_sha: str, simhash: int, paragraph_keys: list[str]) -> None:
         """Index a story so later copies find it."""

@@ -58,3 +58,29 @@ def test_wire_formats_land_with_their_columns_and_one_current_version_per_story(
     assert reuters[0] == 3 and reuters[1].startswith("UPDATE 2-")  # the update, not version 1
     assert threads["afp:urn:newsml:afp.com:20241021:TX-PAR-ZZ9"][2] == "canceled"
     assert len(current) == len(INPUTS) - 1  # two versions of one story, one current
+
+
+def test_versions_of_plain_text_share_the_thread_of_their_first_story(prefect_server: str, tmp_path: Path) -> None:
+    """Text has no feed id: a later version joins the near-duplicate cluster of the first,
+    across runs, and the README's query returns the later one as current."""
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    update = (GOLDEN / "reuters-update1.txt").read_text(encoding="utf-8")
+    paragraphs = update.split("\n\n")
+    first = "\n\n".join([paragraphs[0].removeprefix("UPDATE 1-"), paragraphs[1], paragraphs[2], paragraphs[5]])
+    (landing / "first.txt").write_text(first, encoding="utf-8")
+    (landing / "other.txt").write_bytes((GOLDEN / "reuters-corrected.txt").read_bytes())
+    assert ingest_flow(source=str(landing), dest=str(store))["stories"] == 2
+    (landing / "update.txt").write_text(update, encoding="utf-8")
+    assert ingest_flow(source=str(landing), dest=str(store))["stories"] == 1
+
+    table = ds.dataset(str(store / "stories"), format="parquet", partitioning="hive").to_table()
+    rows = {Path(str(r["source_uri"])).name: r for r in table.to_pylist()}
+    assert rows["update.txt"]["version"] == 2 and rows["first.txt"]["version"] is None
+    assert rows["update.txt"]["duplicate_of"] == rows["first.txt"]["story_id"]
+    assert rows["update.txt"]["thread_id"] == rows["first.txt"]["thread_id"] == rows["first.txt"]["story_id"]
+    assert rows["other.txt"]["thread_id"] == rows["other.txt"]["story_id"]
+    current = duckdb.sql(CURRENT.format(root=store)).fetchall()
+    assert sorted(headline for _, _, headline, _ in current) == sorted(
+        [rows["update.txt"]["headline"], rows["other.txt"]["headline"]]
+    )
