@@ -3,8 +3,9 @@
     python bench/near_duplicates.py
 
 Each story is parsed by the real parser; a pair counts as detected when the pipeline's
-rule calls it a copy: same body (content hash), simhash within NEAR_DUPLICATE_BITS, or
-enough shared paragraphs (parsers.fingerprint.near_duplicates). Printed per kind of
+rule calls it a copy: same body (content hash), or parsers.fingerprint.near_duplicates
+(same day, and simhash within NEAR_DUPLICATE_BITS, enough shared paragraphs, or MinHash
+resemblance of 5-word shingles at least MIN_RESEMBLANCE). Printed per kind of
 edit, for the simhash rule alone and for the rule the pipeline uses.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from parsers import parse_story
-from parsers.fingerprint import NEAR_DUPLICATE_BITS, hamming_distance, near_duplicates, paragraph_keys
+from parsers.fingerprint import NEAR_DUPLICATE_BITS, fingerprint_of, hamming_distance, near_duplicates
 
 DUPES = Path(__file__).resolve().parents[1] / "tests" / "dupes"
 
@@ -55,15 +56,15 @@ def evaluate() -> tuple[dict[str, Counts], dict[str, Counts]]:
     parsed = {}
     for path in sorted((DUPES / "stories").glob("*.txt")):
         story = parse_story(path.read_bytes(), str(path))
-        parsed[path.name] = (story.content_sha256, story.simhash, paragraph_keys(story.paragraphs))
+        parsed[path.name] = (story.content_sha256, fingerprint_of(story))
     simhash_only: dict[str, Counts] = defaultdict(Counts)
     pipeline: dict[str, Counts] = defaultdict(Counts)
     for line in (DUPES / "pairs.jsonl").read_text(encoding="utf-8").splitlines():
         pair = json.loads(line)
-        (sha_a, hash_a, keys_a), (sha_b, hash_b, keys_b) = parsed[pair["a"]], parsed[pair["b"]]
+        (sha_a, print_a), (sha_b, print_b) = parsed[pair["a"]], parsed[pair["b"]]
         truth = bool(pair["duplicate"])
-        by_simhash = sha_a == sha_b or hamming_distance(hash_a, hash_b) <= NEAR_DUPLICATE_BITS
-        by_rule = sha_a == sha_b or near_duplicates(hash_a, keys_a, hash_b, keys_b)
+        by_simhash = sha_a == sha_b or hamming_distance(print_a.simhash, print_b.simhash) <= NEAR_DUPLICATE_BITS
+        by_rule = sha_a == sha_b or near_duplicates(print_a, print_b)
         for kind in (pair["kind"], "all"):
             simhash_only[kind].add(truth, by_simhash)
             pipeline[kind].add(truth, by_rule)

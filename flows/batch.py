@@ -34,7 +34,7 @@ from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_p
 from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
 from parsers import DEFAULT_MAX_BYTES
-from parsers.fingerprint import paragraph_keys
+from parsers.fingerprint import Fingerprint, fingerprint_of
 from schemas.story import Story, validate_story
 from storage import Storage
 from storage.lease import Lease
@@ -183,7 +183,7 @@ def run_batch(
     summary = BatchSummary(plan.batch_id, inputs=len(plan.inputs), recovered=recovered)
     batch_index = LedgerIndex()  # this batch's stories; merged into ``index`` after the commit
     stories: list[Story] = []
-    story_keys: dict[str, list[str]] = {}
+    prints: dict[str, Fingerprint] = {}
     quarantined: list[Quarantined] = []
     entries: list[LedgerEntry] = []
     reasons: Counter[str] = Counter()
@@ -231,14 +231,14 @@ def run_batch(
                 )
             )
             continue
-        keys = paragraph_keys(story.paragraphs)
-        story_keys[story.story_id] = keys
+        print_ = fingerprint_of(story)
+        prints[story.story_id] = print_
         same_body = index.by_content.get(story.content_sha256)
         story.duplicate_of = (
             (same_body if same_body not in own_ids else None)
             or batch_index.by_content.get(story.content_sha256)
-            or index.near_duplicate_of(story.simhash, keys, own_ids | {story.story_id})
-            or batch_index.near_duplicate_of(story.simhash, keys, {story.story_id})
+            or index.near_duplicate_of(print_, own_ids | {story.story_id})
+            or batch_index.near_duplicate_of(print_, {story.story_id})
         )
         if story.duplicate_of:
             summary.near_duplicates += 1
@@ -248,7 +248,7 @@ def run_batch(
             story.thread_id = batch_index.cluster_root(root) or index.cluster_root(root) or root
         story.ingested_at = planned_at
         story.pipeline_version = PIPELINE_VERSION
-        batch_index.add_story(story.story_id, story.content_sha256, story.simhash, keys)
+        batch_index.add_story(story.story_id, story.content_sha256, print_)
         stories.append(story)
 
     objects: dict[str, bytes] = {}
@@ -277,7 +277,9 @@ def run_batch(
                 simhash=story.simhash,
                 duplicate_of=story.duplicate_of,
                 key=story_key[story.story_id],
-                paragraph_keys=story_keys[story.story_id],
+                paragraph_keys=list(prints[story.story_id].keys),
+                minhash=prints[story.story_id].signature.hex() or None,
+                day=prints[story.story_id].day,
             )
         )
 

@@ -11,11 +11,22 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from parsers.fingerprint import NEAR_DUPLICATE_BITS, hamming_distance, shares_paragraphs
+from parsers.fingerprint import (
+    MIN_RESEMBLANCE,
+    NEAR_DUPLICATE_BITS,
+    Fingerprint,
+    hamming_distance,
+    paragraphs_match,
+    resemblance,
+    same_day,
+)
 from storage import Storage
 
 LEDGER_PREFIX = "_ledger/"
 _BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one band
+#: MinHash LSH: 16 bands of 4 positions (8 bytes). Two stories of resemblance 0.7 share a
+#: band with probability 1 - (1 - 0.7**4)**16 = 0.998; of 0.3, 0.12 (then checked).
+_SIGNATURE_BANDS, _SIGNATURE_BAND_BYTES = 16, 8
 
 
 @dataclass
@@ -33,6 +44,13 @@ class LedgerEntry:
     reason: str | None = None
     key: str | None = None
     paragraph_keys: list[str] | None = None  # absent in ledgers written before it existed
+    minhash: str | None = None  # hex of parsers.fingerprint.minhash_signature; absent before it existed
+    day: str | None = None  # parsers.fingerprint.story_day
+
+    def fingerprint(self) -> Fingerprint:
+        return Fingerprint(
+            self.simhash or 0, tuple(self.paragraph_keys or ()), bytes.fromhex(self.minhash or ""), self.day
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +65,9 @@ class LedgerIndex:
         self.by_content: dict[str, str] = {}
         self._bands: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
         self._by_paragraph: dict[str, list[str]] = {}
-        self._paragraph_counts: dict[str, int] = {}
+        #: story -> (paragraph key count, MinHash signature, day)
+        self._prints: dict[str, tuple[int, bytes, str | None]] = {}
+        self._signature_bands: list[dict[bytes, list[str]]] = [{} for _ in range(_SIGNATURE_BANDS)]
         self.batches: set[str] = set()
         #: story -> the earliest story of its near-duplicate cluster, for copies only.
         self._roots: dict[str, str] = {}
@@ -56,7 +76,7 @@ class LedgerIndex:
         """Record one finished input (and, for a new story, its duplicate keys)."""
         self.done[entry.source_uri] = entry
         if entry.outcome == "story" and entry.story_id:
-            self.add_story(entry.story_id, entry.content_sha256 or "", entry.simhash or 0, entry.paragraph_keys or [])
+            self.add_story(entry.story_id, entry.content_sha256 or "", entry.fingerprint())
             if entry.duplicate_of:
                 self.add_copy(entry.story_id, entry.duplicate_of)
 
@@ -70,34 +90,60 @@ class LedgerIndex:
             return self._roots[story_id]
         return story_id if story_id in self.story_ids else None
 
-    def add_story(self, story_id: str, content_sha: str, simhash: int, paragraph_keys: list[str]) -> None:
+    def add_story(self, story_id: str, content_sha: str, print_: Fingerprint) -> None:
         """Index a story so later copies find it."""
         self.story_ids.add(story_id)
         self.by_content.setdefault(content_sha, story_id)
         for band in range(_BANDS):
-            piece = (simhash >> (16 * band)) & 0xFFFF
-            self._bands[band].setdefault(piece, []).append((simhash, story_id))
-        self._paragraph_counts[story_id] = len(paragraph_keys)
-        for key in paragraph_keys:
+            piece = (print_.simhash >> (16 * band)) & 0xFFFF
+            self._bands[band].setdefault(piece, []).append((print_.simhash, story_id))
+        self._prints[story_id] = (len(print_.keys), print_.signature, print_.day)
+        for key in print_.keys:
             self._by_paragraph.setdefault(key, []).append(story_id)
+        for band, chunk in enumerate(_signature_bands(print_.signature)):
+            self._signature_bands[band].setdefault(chunk, []).append(story_id)
 
-    def near_duplicate_of(self, simhash: int, paragraph_keys: list[str], exclude: set[str]) -> str | None:
-        """The first indexed story near ``simhash`` (within NEAR_DUPLICATE_BITS) or sharing
-        enough paragraphs (parsers.fingerprint.shares_paragraphs), if any."""
+    def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
+        """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
+        of ``print_``: by simhash band, then by shared paragraphs, then by MinHash band."""
         for band in range(_BANDS):
-            piece = (simhash >> (16 * band)) & 0xFFFF
+            piece = (print_.simhash >> (16 * band)) & 0xFFFF
             for other, story_id in self._bands[band].get(piece, ()):
-                if story_id not in exclude and hamming_distance(simhash, other) <= NEAR_DUPLICATE_BITS:
+                if (
+                    story_id not in exclude
+                    and hamming_distance(print_.simhash, other) <= NEAR_DUPLICATE_BITS
+                    and same_day(print_.day, self._prints[story_id][2])
+                ):
                     return story_id
         shared: dict[str, int] = {}
-        for key in dict.fromkeys(paragraph_keys):
+        for key in dict.fromkeys(print_.keys):
             for story_id in self._by_paragraph.get(key, ()):
                 if story_id not in exclude:
                     shared[story_id] = shared.get(story_id, 0) + 1
-        for story_id, count in shared.items():  # first indexed first: the earliest copy
-            if shares_paragraphs(count, len(paragraph_keys), self._paragraph_counts[story_id]):
+        for story_id in shared:  # first indexed first: the earliest copy
+            count, signature, day = self._prints[story_id]
+            if not same_day(print_.day, day):
+                continue
+            signed = bool(signature and print_.signature)
+            resembles = resemblance(print_.signature, signature) if signed else 0.0
+            if paragraphs_match(shared[story_id], len(print_.keys), count, resembles, signed):
+                return story_id
+        candidates: dict[str, None] = {}
+        for band, chunk in enumerate(_signature_bands(print_.signature)):
+            for story_id in self._signature_bands[band].get(chunk, ()):
+                if story_id not in exclude:
+                    candidates.setdefault(story_id)
+        for story_id in candidates:
+            _count, signature, day = self._prints[story_id]
+            if same_day(print_.day, day) and resemblance(print_.signature, signature) >= MIN_RESEMBLANCE:
                 return story_id
         return None
+
+
+def _signature_bands(signature: bytes) -> list[bytes]:
+    if not signature:
+        return []
+    return [signature[i * _SIGNATURE_BAND_BYTES : (i + 1) * _SIGNATURE_BAND_BYTES] for i in range(_SIGNATURE_BANDS)]
 
 
 def ledger_key(batch_id: str) -> str:

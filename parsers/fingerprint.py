@@ -5,8 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from schemas.story import Story
 
 # Quotes of every style are dropped: a headline quoted ‘so’, "so" or “so” is one headline.
 _QUOTES = re.compile("[" + re.escape("'\"‘’‚‛`´“”„«»″′") + "]")  # re: 10x faster than str.translate here
@@ -123,8 +129,162 @@ def shares_paragraphs(shared: int, count_a: int, count_b: int) -> bool:
     return smaller > 0 and shared >= min(2, smaller) and shared * 2 >= smaller
 
 
-def near_duplicates(simhash_a: int, keys_a: list[str], simhash_b: int, keys_b: list[str]) -> bool:
-    """The pipeline's near-duplicate test for two stories (flows.ledger indexes it)."""
-    if hamming_distance(simhash_a, simhash_b) <= NEAR_DUPLICATE_BITS:
+# --- Near copies by word shingles (short stories, tables) --------------------------------
+# A short story or a results table re-sent with a ticker dropped, a word changed or a line
+# added keeps most of its 5-word shingles, while its simhash moves by more than
+# NEAR_DUPLICATE_BITS and every paragraph key changes (or it has no paragraph long enough
+# to be keyed). A MinHash signature estimates the Jaccard resemblance of two stories'
+# shingle sets from MINHASH_SIZE 16-bit minima: the share of equal positions.
+#: Words per shingle.
+SHINGLE_WORDS = 5
+#: Signature length (positions); bytes = 2 x this.
+MINHASH_SIZE = 64
+#: Estimated resemblance at or above which two stories are near copies (true Jaccard 0.8
+#: is seen at >= 0.70 with probability ~0.97 at this signature length).
+MIN_RESEMBLANCE = 0.7
+#: Stories with fewer shingles than this are too short to call copies by resemblance.
+MIN_SHINGLES = 8
+_PERMUTE_A = np.random.default_rng(0x5EED).integers(1, 2**63, size=MINHASH_SIZE, dtype=np.uint64) | np.uint64(1)
+_PERMUTE_B = np.random.default_rng(0xB0B).integers(0, 2**63, size=MINHASH_SIZE, dtype=np.uint64)
+_NUMBER_GLUE = re.compile(r"(?<=\d)[.,](?=\d)")
+
+
+def minhash_signature(text: str) -> bytes:
+    """MINHASH_SIZE x 16-bit minima over the 5-word shingles of ``text`` (case-folded;
+    ``7,800,000`` and ``747.0`` are one word each), or b"" when it has too few shingles."""
+    words = _WORD.findall(_NUMBER_GLUE.sub("", text.casefold()))
+    if len(words) < SHINGLE_WORDS + MIN_SHINGLES - 1:
+        return b""
+    w = _word_hashes(words)
+    n = len(w) - SHINGLE_WORDS + 1
+    grams = w[:n] * _K1
+    for offset, key in ((1, _K2), (2, _K3), (3, _M1), (4, _M2)):
+        grams = grams ^ (w[offset : offset + n] * key)
+    grams = np.unique(grams)
+    with np.errstate(over="ignore"):
+        permuted = grams[:, None] * _PERMUTE_A[None, :] + _PERMUTE_B[None, :]
+    minima = (permuted >> np.uint64(48)).min(axis=0).astype("<u2")
+    return bytes(minima.tobytes())
+
+
+def resemblance(signature_a: bytes, signature_b: bytes) -> float:
+    """Estimated Jaccard resemblance of two signatures (0.0 when either is empty)."""
+    if not signature_a or len(signature_a) != len(signature_b):
+        return 0.0
+    a = np.frombuffer(signature_a, dtype="<u2")
+    b = np.frombuffer(signature_b, dtype="<u2")
+    return float((a == b).mean())
+
+
+# --- The decision -------------------------------------------------------------------
+#: Month names of a dateline (English, French, German, Spanish, Italian, Portuguese, Dutch
+#: abbreviations and names that datelines use), to the month number.
+_MONTH_NAMES: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "jan january janv janvier januar enero ene gennaio gen janeiro januari",
+        "feb february fev fevr fevrier février februar febrero febbraio fevereiro februari",
+        "mar march mars märz marz marzo março maart",
+        "apr april avr avril abril aprile",
+        "may mai mayo maggio maio mei",
+        "jun june juin juni junio giugno giu junho",
+        "jul july juil juillet juli julio luglio lug julho",
+        "aug august aout août agosto ago augustus",
+        "sep sept september septembre settembre set setembro septiembre",
+        "oct october octobre oktober octubre ottobre ott outubro okt",
+        "nov november novembre noviembre novembro",
+        "dec december decembre décembre dezember diciembre dic dicembre dezembro",
+    ),
+    start=1,
+):
+    for _name in _names.split():
+        _MONTH_NAMES[_name] = _number
+_DATELINE_DATE = re.compile(r"\b(?P<a>[^\W\d_]{3,9}|\d{1,2})\.?\s+(?P<b>[^\W\d_]{3,9}|\d{1,2})\.?(?=[\s,)(-]|$)")
+_ENVELOPE_DATE = re.compile(r"\s(?P<month>\d{1,2})-(?P<day>\d{1,2})\s+\d{2,5}\s*[<=]?$")
+
+
+def _month_day(month: str, day: str) -> str | None:
+    number = _MONTH_NAMES.get(month.casefold())
+    if number is None or not day.isdigit() or not 1 <= int(day) <= 31:
+        return None
+    return f"{number:02d}-{int(day):02d}"
+
+
+def story_day(published_at: datetime | None, removed: list[tuple[str, str]]) -> str | None:
+    """The day a story reports on, as ``MM-DD``: the date its dateline prints ("NEW YORK,
+    Oct 20 -", "PARIS, 21 oct (AFP) -"), else its publication time's UTC date, else its
+    ANPA envelope's date ("... 10-20 0105"). None when nothing dates it. ``removed`` holds
+    (kind, text) of what the parser lifted out."""
+    for kind, text in removed[:12]:
+        if kind in ("dateline", "agency_tag"):
+            for match in _DATELINE_DATE.finditer(text):
+                a, b = match.group("a"), match.group("b")
+                day = _month_day(a, b) if b.isdigit() else _month_day(b, a) if a.isdigit() else None
+                if day:
+                    return day
+    if published_at is not None:
+        return f"{published_at.month:02d}-{published_at.day:02d}"
+    for kind, text in removed[:6]:
+        if kind == "envelope":
+            found = _ENVELOPE_DATE.search(text)
+            if found and 1 <= int(found.group("month")) <= 12 and 1 <= int(found.group("day")) <= 31:
+                return f"{int(found.group('month')):02d}-{int(found.group('day')):02d}"
+    return None
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What the near-duplicate decision reads of a story."""
+
+    simhash: int
+    keys: tuple[str, ...]  # paragraph_keys
+    signature: bytes = b""  # minhash_signature of the body
+    day: str | None = None  # story_day
+
+
+def same_day(a: str | None, b: str | None) -> bool:
+    """Two stories may be copies unless both are dated and the dates differ: one
+    template's reports on two days (``FED ADDS RESERVES ...``) are two stories."""
+    return a is None or b is None or a == b
+
+
+def near_duplicates(a: Fingerprint, b: Fingerprint) -> bool:
+    """The pipeline's near-duplicate test for two stories (flows.ledger indexes it):
+    on the same day (or undated), and one of
+    - simhashes within NEAR_DUPLICATE_BITS;
+    - shared paragraphs (shares_paragraphs); when the smaller story has a single keyed
+      paragraph, its shingles must agree too (a boilerplate note shared by two results
+      tables is not a copy);
+    - estimated shingle resemblance at least MIN_RESEMBLANCE (short stories and tables
+      re-sent with a ticker dropped, a word changed or a line added)."""
+    if not same_day(a.day, b.day):
+        return False
+    if hamming_distance(a.simhash, b.simhash) <= NEAR_DUPLICATE_BITS:
         return True
-    return shares_paragraphs(len(set(keys_a) & set(keys_b)), len(keys_a), len(keys_b))
+    resembles = resemblance(a.signature, b.signature)
+    shared = len(set(a.keys) & set(b.keys))
+    if paragraphs_match(shared, len(a.keys), len(b.keys), resembles, bool(a.signature and b.signature)):
+        return True
+    return resembles >= MIN_RESEMBLANCE
+
+
+#: With a single keyed paragraph shared, the shingle resemblance the stories need as well.
+SINGLE_PARAGRAPH_RESEMBLANCE = 0.3
+
+
+def paragraphs_match(shared: int, count_a: int, count_b: int, resembles: float, signed: bool) -> bool:
+    """The paragraph rule, checked by resemblance when only one paragraph is shared
+    (``signed``: both stories have a signature to check it by)."""
+    if not shares_paragraphs(shared, count_a, count_b):
+        return False
+    return shared >= 2 or not signed or resembles >= SINGLE_PARAGRAPH_RESEMBLANCE
+
+
+def fingerprint_of(story: Story) -> Fingerprint:
+    """A parsed story's fingerprint (its body's paragraphs, shingles and day)."""
+    return Fingerprint(
+        story.simhash,
+        tuple(paragraph_keys(story.paragraphs)),
+        minhash_signature(story.body),
+        story_day(story.published_at, [(r.kind, r.text) for r in story.removed]),
+    )
