@@ -28,15 +28,14 @@ import itertools
 import re
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
 
-from wire_text import load_cases  # noqa: E402
-
+from bench.wire_text import load_cases  # noqa: E402
 from parsers import parse_story  # noqa: E402
 from parsers.fingerprint import (  # noqa: E402
     NEAR_DUPLICATE_BITS,
@@ -108,11 +107,15 @@ def next_day_template(text: str) -> str | None:
     return moved + rest[: figure.start()] + changed + rest[figure.end() :]
 
 
-EDITS = {
+def all_three(text: str) -> str | None:
+    return add_line(reword(drop_ticker(text) or text) or text)
+
+
+EDITS: dict[str, Callable[[str], str | None]] = {
     "ticker_dropped": drop_ticker,
     "reworded": reword,
     "line_added": add_line,
-    "all_three": lambda t: add_line(reword(drop_ticker(t) or t) or t),
+    "all_three": all_three,
 }
 
 

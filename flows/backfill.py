@@ -106,14 +106,15 @@ def plan_backfill(
     """Inputs dated inside ``[start, end]``: those not in the ledger yet, or all with ``reprocess``."""
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
-    done = set() if reprocess else set(load_ledger(dest).done)
+    done = None if reprocess else load_ledger(dest).done
     by_day: dict[date, list[str]] = defaultdict(list)
     cache: dict[str, bytes] = {}
     for info in source.list():
         if not is_candidate(info.key, settings.pattern):
             continue
-        for key in expand_bundles(source, [info.key], settings.bundle_limits, done=done.__contains__):
-            if source.full_uri(key) in done:
+        is_done = (lambda key: source.full_uri(key) in done) if done is not None else None
+        for key in expand_bundles(source, [info.key], settings.bundle_limits, done=is_done):
+            if is_done is not None and is_done(key):
                 continue
             day = input_date(source, info, settings, key, cache)
             if start <= day <= end:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -32,6 +33,7 @@ from flows.bundles import BundleLimits
 from flows.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
 from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
 from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
+from flows.snapshot import fold
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import Fingerprint, fingerprint_of
@@ -116,6 +118,21 @@ def make_batch_id(source_uri: str, keys: list[str], generation: str = "") -> str
     return digest.hexdigest()[:24]
 
 
+#: Listed keys checked against the ledger at a time.
+PLAN_CHUNK = 10_000
+
+
+def chunked(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def plan_batches(
     source: Storage,
     index: LedgerIndex,
@@ -125,13 +142,21 @@ def plan_batches(
     keys: list[str] | None = None,
     reprocess: bool = False,
 ) -> list[BatchPlan]:
-    """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches."""
+    """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches.
+
+    The source listing is streamed in chunks and each chunk checked against the ledger in
+    one lookup, so planning over millions of done inputs holds only what is pending."""
     planned_at = (now or datetime.now(UTC)).isoformat()
-    if keys is None:
-        keys = [info.key for info in source.list() if is_candidate(info.key, settings.pattern)]
+    listing = keys if keys is not None else (i.key for i in source.list() if is_candidate(i.key, settings.pattern))
     done = None if reprocess else (lambda key: source.full_uri(key) in index.done)
-    keys = expand_bundles(source, keys, settings.bundle_limits, done=done)
-    pending = keys if reprocess else [k for k in keys if source.full_uri(k) not in index.done]
+    pending: list[str] = []
+    for chunk in chunked(listing, PLAN_CHUNK):
+        expanded = expand_bundles(source, chunk, settings.bundle_limits, done=done)
+        if reprocess:
+            pending += expanded
+            continue
+        flags = index.done.contains_many([source.full_uri(k) for k in expanded])
+        pending += [k for k, is_done in zip(expanded, flags, strict=True) if not is_done]
     generation = f"reprocess@{planned_at}" if reprocess else ""
     plans = []
     for start in range(0, len(pending), batch_size):
@@ -415,6 +440,7 @@ def run_without_prefect(
         summaries += recover_pending(source, dest, index, settings, lease)
         for plan in plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess):
             summaries.append(run_batch(plan, source, dest, index, settings, lease=lease))
+        fold(dest, check=lease.check)
     return summaries
 
 

@@ -18,6 +18,7 @@ from flows.batch import BatchPlan, BatchSummary, IngestSettings, plan_batches, r
 from flows.bundles import BundleLimits
 from flows.ledger import LedgerIndex, load_ledger
 from flows.report import RunTotals, render_markdown
+from flows.snapshot import fold
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
 from schemas.errors import QuarantineShareError
@@ -64,6 +65,12 @@ def batch_task(
     plan: BatchPlan, source: Storage, dest: Storage, index: LedgerIndex, settings: IngestSettings, lease: Lease
 ) -> BatchSummary:
     return run_batch(plan, source, dest, index, settings, lease=lease)
+
+
+@task(name="fold-ledger", cache_policy=NO_CACHE, retries=STORAGE_RETRIES, retry_delay_seconds=STORAGE_RETRY_DELAYS)
+def fold_ledger_task(dest: Storage, lease: Lease) -> dict[str, Any] | None:
+    """Fold the committed batch objects into the ledger snapshot once enough have gathered."""
+    return fold(dest, check=lease.check)
 
 
 @flow(name="wire-ingest", log_prints=False)
@@ -154,6 +161,9 @@ def run_batches(
             summary.duplicates,
             summary.quarantined_total,
         )
+    folded = fold_ledger_task(dest, lease)
+    if folded is not None:
+        logger.info("ledger: folded into a snapshot of %d inputs", folded["rows"])
     return totals
 
 

@@ -2,15 +2,20 @@
 
 One JSON object per committed batch under ``_ledger/<batch_id>.json``; a batch's ledger
 object is written after its data files and manifest, so an input is "done" only once
-everything it produced is stored. No Prefect here.
+everything it produced is stored. Runs fold the batch objects into a snapshot
+(``flows.snapshot``) every ``WIRE_INGEST_LEDGER_FOLD_AFTER`` batches; the index reads the
+snapshot's sorted key hashes for planning and its entries only when a run has stories to
+deduplicate. No Prefect here.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from flows.snapshot import LEDGER_PREFIX, Snapshot, batch_id_of, read_pointer, uri_hash
 from parsers.fingerprint import (
     MIN_RESEMBLANCE,
     NEAR_DUPLICATE_BITS,
@@ -22,7 +27,6 @@ from parsers.fingerprint import (
 )
 from storage import Storage
 
-LEDGER_PREFIX = "_ledger/"
 _BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one band
 #: MinHash LSH: 16 bands of 4 positions (8 bytes). Two stories of resemblance 0.7 share a
 #: band with probability 1 - (1 - 0.7**4)**16 = 0.998; of 0.3, 0.12 (then checked).
@@ -56,25 +60,107 @@ class LedgerEntry:
         return asdict(self)
 
 
-class LedgerIndex:
-    """In-memory view of the ledger: done inputs, known stories, and a simhash band index."""
+class DoneEntries:
+    """Which inputs are done: the snapshot's (looked up by hash, in bulk) and the unfolded
+    batches' (held as entries). A mapping from source URI to its latest LedgerEntry."""
 
-    def __init__(self) -> None:
-        self.done: dict[str, LedgerEntry] = {}
-        self.story_ids: set[str] = set()
-        self.by_content: dict[str, str] = {}
+    def __init__(self, snapshot: Snapshot | None = None) -> None:
+        self.snapshot = snapshot
+        self.recent: dict[str, LedgerEntry] = {}
+
+    def contains_many(self, uris: list[str]) -> list[bool]:
+        """For each URI, whether it is done (one vectorised snapshot lookup for them all)."""
+        if self.snapshot is None:
+            return [uri in self.recent for uri in uris]
+        folded = self.snapshot.contains([uri_hash(uri) for uri in uris])
+        return [bool(f) or uri in self.recent for uri, f in zip(uris, folded, strict=True)]
+
+    def __contains__(self, uri: object) -> bool:
+        if not isinstance(uri, str):
+            return False
+        return uri in self.recent or (self.snapshot is not None and bool(self.snapshot.contains([uri_hash(uri)])[0]))
+
+    def get(self, uri: str) -> LedgerEntry | None:
+        if uri in self.recent:
+            return self.recent[uri]
+        if self.snapshot is None or uri not in self:
+            return None
+        row = self.snapshot.entry_row(uri)
+        return LedgerEntry(**row) if row is not None else None
+
+    def __getitem__(self, uri: str) -> LedgerEntry:
+        entry = self.get(uri)
+        if entry is None:
+            raise KeyError(uri)
+        return entry
+
+    def __setitem__(self, uri: str, entry: LedgerEntry) -> None:
+        self.recent.pop(uri, None)  # a reprocessed input moves to its latest place
+        self.recent[uri] = entry
+
+    def items(self) -> Iterator[tuple[str, LedgerEntry]]:
+        """Every done input and its latest entry, in commit order."""
+        if self.snapshot is not None:
+            for row in self.snapshot.iter_rows():
+                if row["source_uri"] not in self.recent:
+                    yield row["source_uri"], LedgerEntry(**row)
+        yield from self.recent.items()
+
+    def __iter__(self) -> Iterator[str]:
+        return (uri for uri, _ in self.items())
+
+    def __len__(self) -> int:
+        if self.snapshot is None:
+            return len(self.recent)
+        overlap = sum(self.snapshot.contains([uri_hash(u) for u in self.recent])) if self.recent else 0
+        return self.snapshot.rows + len(self.recent) - int(overlap)
+
+
+class LedgerIndex:
+    """View of the ledger: done inputs, known stories, and the near-duplicate indexes.
+
+    The duplicate indexes of a loaded ledger are built on first use: a run with nothing new
+    reads only which inputs are done."""
+
+    def __init__(self, snapshot: Snapshot | None = None, *, lazy: bool = False) -> None:
+        self.done = DoneEntries(snapshot)
+        self._built = not lazy
+        self._story_ids: set[str] = set()
+        self._by_content: dict[str, str] = {}
         self._bands: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
         self._by_paragraph: dict[str, list[str]] = {}
         #: story -> (paragraph key count, MinHash signature, day)
         self._prints: dict[str, tuple[int, bytes, str | None]] = {}
         self._signature_bands: list[dict[bytes, list[str]]] = [{} for _ in range(_SIGNATURE_BANDS)]
-        self.batches: set[str] = set()
+        self.batches: set[str] = set(snapshot.folded) if snapshot is not None else set()
         #: story -> the earliest story of its near-duplicate cluster, for copies only.
         self._roots: dict[str, str] = {}
+
+    def _ensure(self) -> None:
+        """Build the duplicate indexes from the snapshot and the unfolded entries (once)."""
+        if self._built:
+            return
+        self._built = True
+        for _, entry in self.done.items():
+            self._index(entry)
+
+    @property
+    def story_ids(self) -> set[str]:
+        self._ensure()
+        return self._story_ids
+
+    @property
+    def by_content(self) -> dict[str, str]:
+        self._ensure()
+        return self._by_content
 
     def add(self, entry: LedgerEntry) -> None:
         """Record one finished input (and, for a new story, its duplicate keys)."""
         self.done[entry.source_uri] = entry
+        if self._built:
+            self._index(entry)
+
+    def _index(self, entry: LedgerEntry) -> None:
         if entry.outcome == "story" and entry.story_id:
             self.add_story(entry.story_id, entry.content_sha256 or "", entry.fingerprint())
             if entry.duplicate_of:
@@ -82,18 +168,21 @@ class LedgerIndex:
 
     def add_copy(self, story_id: str, duplicate_of: str) -> None:
         """Record that ``story_id`` is a near copy of ``duplicate_of`` (same cluster)."""
+        self._ensure()
         self._roots[story_id] = self._roots.get(duplicate_of, duplicate_of)
 
     def cluster_root(self, story_id: str) -> str | None:
         """The earliest story of ``story_id``'s near-duplicate cluster, if it is indexed here."""
+        self._ensure()
         if story_id in self._roots:
             return self._roots[story_id]
         return story_id if story_id in self.story_ids else None
 
     def add_story(self, story_id: str, content_sha: str, print_: Fingerprint) -> None:
         """Index a story so later copies find it."""
-        self.story_ids.add(story_id)
-        self.by_content.setdefault(content_sha, story_id)
+        self._ensure()
+        self._story_ids.add(story_id)
+        self._by_content.setdefault(content_sha, story_id)
         for band in range(_BANDS):
             piece = (print_.simhash >> (16 * band)) & 0xFFFF
             self._bands[band].setdefault(piece, []).append((print_.simhash, story_id))
@@ -106,6 +195,7 @@ class LedgerIndex:
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
         of ``print_``: by simhash band, then by shared paragraphs, then by MinHash band."""
+        self._ensure()
         for band in range(_BANDS):
             piece = (print_.simhash >> (16 * band)) & 0xFFFF
             for other, story_id in self._bands[band].get(piece, ()):
@@ -156,19 +246,20 @@ def encode_ledger(batch_id: str, entries: list[LedgerEntry], committed_at: str) 
 
 
 def load_ledger(store: Storage) -> LedgerIndex:
-    """Read every committed batch's ledger object into an index.
+    """The ledger as an index: the snapshot (if a run has folded one) and every committed
+    batch object it does not fold.
 
     Batches apply in commit order, so an input reprocessed later is described by its
     latest entry, and only stories that are still current feed the duplicate index.
     """
-    index = LedgerIndex()
-    batches = [json.loads(store.get(i.key)) for i in store.list(LEDGER_PREFIX) if i.key.endswith(".json")]
+    found = read_pointer(store)
+    snapshot = Snapshot(store, found[0]) if found is not None else None
+    index = LedgerIndex(snapshot, lazy=True)
+    keys = [info.key for info in store.list(LEDGER_PREFIX)]
+    batches = [json.loads(store.get(key)) for key in keys if (bid := batch_id_of(key)) and bid not in index.batches]
     batches.sort(key=lambda data: (data.get("committed_at", ""), data["batch_id"]))
-    latest: dict[str, LedgerEntry] = {}
     for data in batches:
         index.batches.add(data["batch_id"])
         for raw in data["entries"]:
-            latest[raw["source_uri"]] = LedgerEntry(**raw)
-    for entry in latest.values():
-        index.add(entry)
+            index.add(LedgerEntry(**raw))
     return index

@@ -125,36 +125,48 @@ class LocalStorage:
         crash_point(f"delete {key}")
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Files under the root whose key starts with ``prefix``, streamed in key order
+        (byte order of the whole key, as S3 lists): a folder's entries are sorted with a
+        ``/`` after folder names, so ``a.txt`` comes before ``a/b.txt``. Nothing is held
+        but the folders being walked, so a listing of millions of files stays small."""
         if not self.root.is_dir():
             return
-        base = self.root
         # Walk only the folder the prefix names, then filter by the rest of it.
         folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        start = base / folder if folder else base
+        start = self.root / folder if folder else self.root
         if not start.is_dir():
             return
-        found: list[ObjectInfo] = []
-        for dirpath, dirnames, filenames in os.walk(start):
-            dirnames.sort()
-            if Path(dirpath) == base and STAGING in dirnames:
-                dirnames.remove(STAGING)
-            for name in [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
-                # A linked folder is not walked into; it is listed, so that reading it
-                # quarantines it with a reason instead of skipping it without a word.
-                dirnames.remove(name)
-                filenames.append(name)
-            for name in filenames:
-                if name.startswith(_LEGACY_TEMP_PREFIX):
-                    continue
-                path = Path(dirpath) / name
-                key = path.relative_to(base).as_posix()
-                if key.startswith(prefix):
-                    try:
-                        info = path.lstat() if path.is_symlink() else path.stat()
-                    except OSError:
-                        continue  # removed while listing
-                    found.append(ObjectInfo(key, info.st_size, info.st_mtime))
-        yield from sorted(found, key=lambda info: info.key)
+        yield from self._walk(start, folder + "/" if folder else "", prefix)
+
+    def _walk(self, folder: Path, key_prefix: str, prefix: str) -> Iterator[ObjectInfo]:
+        try:
+            with os.scandir(folder) as scan:
+                entries = list(scan)
+        except OSError:
+            return  # removed while listing
+        order = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith(_LEGACY_TEMP_PREFIX) or (not key_prefix and name == STAGING):
+                continue
+            # A linked folder is not walked into; it is listed, so that reading it
+            # quarantines it with a reason instead of skipping it without a word.
+            is_dir = entry.is_dir(follow_symlinks=False)
+            order.append((name + "/" if is_dir else name, entry, is_dir))
+        order.sort(key=lambda item: item[0].encode("utf-8", "surrogateescape"))
+        for sort_name, entry, is_dir in order:
+            key = key_prefix + sort_name
+            if is_dir:
+                if key.startswith(prefix) or prefix.startswith(key):
+                    yield from self._walk(Path(entry.path), key, prefix)
+                continue
+            if not key.startswith(prefix):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False) if entry.is_symlink() else entry.stat()
+            except OSError:
+                continue  # removed while listing, or a link to nowhere
+            yield ObjectInfo(key, info.st_size, info.st_mtime)
 
     def full_uri(self, key: str) -> str:
         return escape_path(str(self.root / key))

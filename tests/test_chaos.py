@@ -23,6 +23,7 @@ import pytest
 
 from flows.ledger import load_ledger
 from flows.lifeline import descendants
+from flows.snapshot import Snapshot, batch_id_of, read_pointer
 from storage import open_storage
 from tests.corpus import write_corpus
 from tests.test_flow_ingest import read_stories
@@ -56,7 +57,16 @@ def state(dest: str) -> dict[str, Any]:
     rows = read_stories(dest)
     ids = [str(r["story_id"]) for r in rows]
     outcomes: dict[str, str] = {}
+    pointer = read_pointer(store)
+    folded = set(pointer[0]["folded"]) if pointer else set()
+    if pointer:  # the snapshot: one row per input
+        for row in Snapshot(store, pointer[0]).iter_rows():
+            assert row["source_uri"] not in outcomes, "an input is in the snapshot twice"
+            outcomes[row["source_uri"]] = row["outcome"]
     for info in store.list("_ledger/"):
+        batch_id = batch_id_of(info.key)
+        if batch_id is None or batch_id in folded:
+            continue  # the pointer and snapshot files; batch objects a fold swapped in but left
         for entry in json.loads(store.get(info.key))["entries"]:
             assert entry["source_uri"] not in outcomes, "an input is in the ledger twice"
             outcomes[entry["source_uri"]] = entry["outcome"]
@@ -96,14 +106,19 @@ def crash_then_recover(env: dict[str, str], landing: str, dest: str, k: int, twi
     return True
 
 
-def test_a_kill_at_every_write_of_the_protocol_then_a_rerun_equals_a_clean_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fold_after", ["50", "1"], ids=["no-fold", "fold-every-run"])
+def test_a_kill_at_every_write_of_the_protocol_then_a_rerun_equals_a_clean_run(tmp_path: Path, fold_after: str) -> None:
+    """With ``fold-every-run`` each run ends by folding its batch objects into the ledger
+    snapshot, so the kills land in the fold's writes too (snapshot files, pointer swap,
+    deletes of the folded objects)."""
     landing = tmp_path / "landing"
     write_corpus(landing, 6, bad_every=4)
-    env = dict(os.environ)
+    env = {**os.environ, "WIRE_INGEST_LEDGER_FOLD_AFTER": fold_after}
     clean = tmp_path / "clean"
     assert run_plain(env, str(landing), str(clean), 4) == 0
     reference = state(str(clean))
     assert len(reference["outcomes"]) == 6 and reference["quarantine"]
+    assert (read_pointer(open_storage(str(clean))) is not None) == (fold_after == "1")
 
     def trial(k: int) -> bool:
         return crash_then_recover(env, str(landing), str(tmp_path / f"crashed-{k}"), k, twice=k % 3 == 0)

@@ -1,0 +1,224 @@
+"""Ledger snapshots: the JSON ledger objects of many batches folded into two files, so a
+run plans against millions of done inputs without reading millions of JSON entries.
+
+    _ledger/<batch_id>.json              a batch's commit point (as before)
+    _ledger/snapshot.json                the pointer: which snapshot is current, which batches it folds
+    _ledger/snapshots/<id>.keys          the folded inputs' source-URI hashes (16 bytes each, sorted)
+    _ledger/snapshots/<id>.parquet       the folded entries (one row per input, latest entry)
+
+Planning reads only the ``.keys`` file (16 bytes per done input) and checks the source
+listing against it in vectorised lookups; the ``.parquet`` entries are read only when a run
+has work to deduplicate. A batch's JSON object stays its commit point: a fold writes the new
+snapshot's two files, then swaps the pointer with a compare-and-swap (the commit point of
+the fold), then deletes the JSON objects it folded and the previous snapshot's files. A fold
+that dies before the swap leaves files nobody points at (the next fold removes them); one
+that dies after it leaves JSON objects the pointer already lists as folded, which readers
+skip and the next fold deletes. Either way nothing is read twice or lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from schemas.errors import StorageError
+from storage import Storage
+
+LEDGER_PREFIX = "_ledger/"
+SNAPSHOT_POINTER = f"{LEDGER_PREFIX}snapshot.json"
+SNAPSHOT_PREFIX = f"{LEDGER_PREFIX}snapshots/"
+HASH_BYTES = 16
+#: Unfolded batch objects after which a run folds them (``WIRE_INGEST_LEDGER_FOLD_AFTER``).
+DEFAULT_FOLD_AFTER = 50
+
+ENTRY_SCHEMA = pa.schema(
+    [
+        ("uri_hash", pa.binary(HASH_BYTES)),
+        ("source_uri", pa.string()),
+        ("source_sha256", pa.string()),
+        ("outcome", pa.string()),
+        ("batch_id", pa.string()),
+        ("story_id", pa.string()),
+        ("content_sha256", pa.string()),
+        ("simhash", pa.uint64()),
+        ("duplicate_of", pa.string()),
+        ("reason", pa.string()),
+        ("key", pa.string()),
+        ("paragraph_keys", pa.list_(pa.string())),
+        ("minhash", pa.string()),
+        ("day", pa.string()),
+    ]
+)
+ENTRY_FIELDS = [f.name for f in ENTRY_SCHEMA if f.name != "uri_hash"]
+
+
+def fold_after() -> int:
+    return max(1, int(os.environ.get("WIRE_INGEST_LEDGER_FOLD_AFTER", DEFAULT_FOLD_AFTER)))
+
+
+def uri_hash(uri: str) -> bytes:
+    """The 16-byte key of a source URI in a snapshot (blake2b)."""
+    return hashlib.blake2b(uri.encode("utf-8", "surrogateescape"), digest_size=HASH_BYTES).digest()
+
+
+def batch_id_of(key: str) -> str | None:
+    """The batch id of a ledger object key, or None for the pointer and snapshot files."""
+    name = key[len(LEDGER_PREFIX) :] if key.startswith(LEDGER_PREFIX) else ""
+    if not name.endswith(".json") or "/" in name or key == SNAPSHOT_POINTER:
+        return None
+    return name[: -len(".json")]
+
+
+def read_pointer(store: Storage) -> tuple[dict[str, Any], str] | None:
+    """The current snapshot pointer and its token, or None before the first fold."""
+    found = store.get_with_token(SNAPSHOT_POINTER)
+    if found is None:
+        return None
+    return json.loads(found[0]), found[1]
+
+
+class Snapshot:
+    """The folded part of the ledger: sorted key hashes, and the entries read on demand."""
+
+    def __init__(self, store: Storage, pointer: dict[str, Any]) -> None:
+        self.store = store
+        self.pointer = pointer
+        self.folded: set[str] = set(pointer["folded"])
+        self.rows: int = int(pointer["rows"])
+        self._keys: np.ndarray | None = None
+        self._table: pa.Table | None = None
+        self._row_of: dict[str, int] | None = None
+
+    @property
+    def keys(self) -> np.ndarray:
+        """The folded inputs' URI hashes, sorted (numpy ``S16``)."""
+        if self._keys is None:
+            data = self.store.get(self.pointer["keys"])
+            if len(data) != self.rows * HASH_BYTES:
+                raise StorageError(
+                    f"{self.pointer['keys']} holds {len(data)} bytes, not {self.rows} keys: the ledger snapshot is "
+                    "damaged. Restore _ledger/snapshots/ from a backup or an object version; do not delete it "
+                    "(the batch objects it folds are gone, and without it every input would be ingested again)"
+                )
+            self._keys = np.frombuffer(data, dtype=f"S{HASH_BYTES}")
+        return self._keys
+
+    def contains(self, hashes: list[bytes]) -> np.ndarray:
+        """For each hash, whether the snapshot holds it (one vectorised lookup)."""
+        keys = self.keys
+        if not len(keys) or not hashes:
+            return np.zeros(len(hashes), dtype=bool)
+        query = np.array(hashes, dtype=f"S{HASH_BYTES}")
+        at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+        found: np.ndarray = keys[at] == query
+        return found
+
+    @property
+    def table(self) -> pa.Table:
+        """Every folded entry (read once, when a run has stories to deduplicate)."""
+        if self._table is None:
+            self._table = pq.read_table(io.BytesIO(self.store.get(self.pointer["entries"])))
+        return self._table
+
+    def entry_row(self, uri: str) -> dict[str, Any] | None:
+        if self._row_of is None:
+            self._row_of = {u: i for i, u in enumerate(self.table.column("source_uri").to_pylist())}
+        row = self._row_of.get(uri)
+        if row is None:
+            return None
+        values: dict[str, Any] = self.table.slice(row, 1).select(ENTRY_FIELDS).to_pylist()[0]
+        return values
+
+    def iter_rows(self, batch_rows: int = 8192) -> Iterator[dict[str, Any]]:
+        """The folded entries in fold order (commit order), as dicts of LedgerEntry fields."""
+        for batch in self.table.select(ENTRY_FIELDS).to_batches(max_chunksize=batch_rows):
+            yield from batch.to_pylist()
+
+
+def entries_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
+    columns: dict[str, list[Any]] = {name: [] for name in ENTRY_SCHEMA.names}
+    for row in rows:
+        columns["uri_hash"].append(uri_hash(row["source_uri"]))
+        for name in ENTRY_FIELDS:
+            columns[name].append(row.get(name))
+    return pa.table(columns, schema=ENTRY_SCHEMA)
+
+
+def fold(
+    store: Storage, *, min_batches: int | None = None, check: Callable[[], None] | None = None
+) -> dict[str, Any] | None:
+    """Fold the committed batch objects not yet in the snapshot into a new snapshot, when
+    there are at least ``min_batches`` of them (default ``fold_after()``). Returns the new
+    pointer, or None when there was too little to fold. Call under the store's lease;
+    ``check`` (the lease's) runs before the first write and before the pointer swap."""
+    current = read_pointer(store)
+    pointer, token = current if current else (None, None)
+    folded = set(pointer["folded"]) if pointer else set()
+    batch_keys = [(info.key, batch_id_of(info.key)) for info in store.list(LEDGER_PREFIX)]
+    fresh = [(key, bid) for key, bid in batch_keys if bid is not None and bid not in folded]
+    stale = [key for key, bid in batch_keys if bid is not None and bid in folded]
+    if len(fresh) < (min_batches if min_batches is not None else fold_after()):
+        if stale and check is not None:
+            check()
+            for key in stale:  # left by a fold that died after its pointer swap
+                store.delete(key)
+        return None
+    records = [json.loads(store.get(key)) for key, _ in fresh]
+    records.sort(key=lambda data: (data.get("committed_at", ""), data["batch_id"]))
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        for raw in record["entries"]:
+            latest.pop(raw["source_uri"], None)  # a reprocessed input moves to its latest place
+            latest[raw["source_uri"]] = raw
+    new = entries_table(latest.values())
+    tables = [new]
+    if pointer is not None:
+        old = Snapshot(store, pointer).table
+        kept = old.filter(pc.invert(pc.is_in(old.column("uri_hash"), value_set=new.column("uri_hash"))))
+        tables.insert(0, kept.cast(ENTRY_SCHEMA))
+    merged = pa.concat_tables(tables)
+    keys = np.sort(np.array(merged.column("uri_hash").to_pylist(), dtype=f"S{HASH_BYTES}"))
+    folded_now = sorted(folded | {bid for _, bid in fresh if bid})
+    snapshot_id = hashlib.sha256("\n".join(folded_now).encode()).hexdigest()[:20]
+    buffer = io.BytesIO()
+    pq.write_table(merged, buffer, compression="zstd")
+    new_pointer = {
+        "version": 1,
+        "keys": f"{SNAPSHOT_PREFIX}{snapshot_id}.keys",
+        "entries": f"{SNAPSHOT_PREFIX}{snapshot_id}.parquet",
+        "rows": merged.num_rows,
+        "folded": folded_now,
+        "folded_at": datetime.now(UTC).isoformat(),
+    }
+    if check is not None:
+        check()
+    store.put(new_pointer["entries"], buffer.getvalue(), "application/vnd.apache.parquet")
+    store.put(new_pointer["keys"], keys.tobytes(), "application/octet-stream")
+    if check is not None:
+        check()
+    data = json.dumps(new_pointer).encode("utf-8")
+    swapped = store.replace_if(SNAPSHOT_POINTER, data, token) if token else store.put_if_absent(SNAPSHOT_POINTER, data)
+    if swapped is None:
+        raise StorageError(
+            "the ledger snapshot pointer changed during this fold: another writer holds the store; "
+            "nothing was lost (the batch objects are still the commit points), run again"
+        )
+    keep = {new_pointer["keys"], new_pointer["entries"]}
+    for key, _ in fresh:
+        store.delete(key)
+    for key in stale:
+        store.delete(key)
+    for info in list(store.list(SNAPSHOT_PREFIX)):
+        if info.key not in keep:
+            store.delete(info.key)
+    return new_pointer
