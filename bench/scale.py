@@ -1,0 +1,127 @@
+"""Planning at scale: a no-op rerun over N done inputs against one over an empty source.
+
+    .venv/bin/python bench/scale.py [--done 1000000] [--keep DIR]
+
+Builds a landing zone of N small files (1,000 per folder) and a store whose ledger already
+holds all N as done (batch objects of 1,000 realistic entries, with paragraph keys and a
+MinHash signature, folded into a snapshot the way runs fold them), then times whole
+processes, best of 3, with the peak RSS of the process and its children:
+
+- ``python -m flows.batch`` (the run without Prefect: lease, staging sweep, ledger load,
+  recovery, planning, fold check);
+- ``wire-ingest ingest`` (the same inside the Prefect flow, with its temporary server).
+
+Each against an empty landing zone and empty store, and against the N done. The goal
+(issue 11): at 1,000,000 done, at most 15 s and at most 50 MB more peak RSS than empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.throughput import run_measured  # noqa: E402
+from flows.snapshot import fold  # noqa: E402
+from storage.local import LocalStorage  # noqa: E402
+
+PER_FOLDER = 1000
+PER_BATCH = 1000
+
+
+def build(root: Path, done: int) -> tuple[Path, Path]:
+    landing, store = root / "landing", root / "store"
+    landing.mkdir(parents=True)
+    dest = LocalStorage(str(store))
+    source = LocalStorage(str(landing))
+    started = time.perf_counter()
+    entries: list[dict[str, object]] = []
+    batch = 0
+    for n in range(done):
+        folder = landing / f"d{n // PER_FOLDER:05d}"
+        if n % PER_FOLDER == 0:
+            folder.mkdir()
+        key = f"{folder.name}/s{n:07d}.txt"
+        (landing / key).write_bytes(b"x")
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        entries.append(
+            {
+                "source_uri": source.full_uri(key),
+                "source_sha256": digest,
+                "outcome": "story",
+                "batch_id": f"b{batch:06d}",
+                "story_id": digest,
+                "content_sha256": hashlib.sha256(digest.encode()).hexdigest(),
+                "simhash": int(digest[:16], 16),
+                "duplicate_of": None,
+                "reason": None,
+                "key": f"stories/agency=reuters/date=2024-10-21/part-b{batch:06d}.parquet",
+                "paragraph_keys": [digest[i : i + 16] for i in range(0, 48, 16)],
+                "minhash": (digest * 4)[:256],
+                "day": "10-21",
+            }
+        )
+        if len(entries) == PER_BATCH or n == done - 1:
+            record = {"batch_id": f"b{batch:06d}", "committed_at": f"2024-10-21T00:{batch:06d}", "entries": entries}
+            dest.put(f"_ledger/b{batch:06d}.json", json.dumps(record).encode())
+            entries, batch = [], batch + 1
+            if batch % 100 == 0:
+                fold(dest, min_batches=1)
+    fold(dest, min_batches=1)
+    print(f"built {done:,} done inputs in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return landing, store
+
+
+def measure(landing: Path, store: Path, repeats: int = 3) -> list[tuple[str, float, float]]:
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    rows = []
+    plain = [sys.executable, "-m", "flows.batch", str(landing), str(store), "200"]
+    flow = [sys.executable, "-m", "flows.cli", "ingest", str(landing), "--dest", str(store)]
+    for name, cmd in (("python -m flows.batch (no Prefect)", plain), ("wire-ingest ingest (Prefect flow)", flow)):
+        best = min((run_measured(cmd, env)[:2] for _ in range(repeats)), key=lambda r: r[0])
+        rows.append((name, best[0], best[1]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--done", type=int, default=200_000, help="done inputs (the issue's goal is at 1,000,000)")
+    parser.add_argument("--keep", help="build (or reuse) the data in this folder instead of a temporary one")
+    args = parser.parse_args()
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="wire-scale-"))
+    try:
+        empty_landing, empty_store = root / "empty" / "landing", root / "empty" / "store"
+        empty_landing.mkdir(parents=True, exist_ok=True)
+        full = root / f"done-{args.done}"
+        if not (full / "store" / "_ledger" / "snapshot.json").exists():
+            shutil.rmtree(full, ignore_errors=True)
+            build(full, args.done)
+        empty = measure(empty_landing, empty_store)
+        done = measure(full / "landing", full / "store")
+        print(
+            f"| command | empty: s | empty: peak MB | {args.done:,} done: s | {args.done:,} done: peak MB | extra MB |"
+        )
+        print("|---|---|---|---|---|---|")
+        for (name, t0, m0), (_, t1, m1) in zip(empty, done, strict=True):
+            print(f"| {name} | {t0:.1f} | {m0:.0f} | {t1:.1f} | {m1:.0f} | {m1 - m0:+.0f} |")
+        snapshot = full / "store" / "_ledger" / "snapshots"
+        sizes = {p.suffix: p.stat().st_size for p in snapshot.iterdir()}
+        keys_mb, entries_mb = sizes.get(".keys", 0) / 1e6, sizes.get(".parquet", 0) / 1e6
+        per_input = (keys_mb + entries_mb) * 1e6 / max(1, args.done)
+        print(f"\nsnapshot: keys {keys_mb:.1f} MB, entries {entries_mb:.1f} MB ({per_input:.0f} bytes per input)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
