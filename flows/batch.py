@@ -147,7 +147,7 @@ def plan_batches(
     The source listing is streamed in chunks and each chunk checked against the ledger in
     one lookup, so planning over millions of done inputs holds only what is pending."""
     planned_at = (now or datetime.now(UTC)).isoformat()
-    listing = keys if keys is not None else (i.key for i in source.list() if is_candidate(i.key, settings.pattern))
+    listing = keys if keys is not None else (k for k in source.keys() if is_candidate(k, settings.pattern))
     done = None if reprocess else (lambda key: source.full_uri(key) in index.done)
     pending: list[str] = []
     for chunk in chunked(listing, PLAN_CHUNK):

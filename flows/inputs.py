@@ -31,12 +31,11 @@ RESERVED_PREFIXES = ("stories/", QUARANTINE_PREFIX, "_manifests/", "_ledger/", "
 
 def is_candidate(key: str, pattern: str) -> bool:
     """Inputs are visible files matching ``pattern``; hidden and reserved paths are skipped."""
-    parts = key.split("/")
-    if any(part.startswith((".", "_")) for part in parts):
+    if key[0] in "._" or "/." in key or "/_" in key:  # a hidden or private part
         return False
     if key.startswith(RESERVED_PREFIXES):
         return False
-    return fnmatch.fnmatch(parts[-1], pattern)
+    return pattern == "*" or fnmatch.fnmatch(key.rsplit("/", 1)[-1], pattern)
 
 
 def expand_bundles(

@@ -101,6 +101,9 @@ class S3Storage:
             raise StorageError(f"cannot delete {self.full_uri(key)}: {_describe(exc)}") from exc
         crash_point(f"delete {key}")
 
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        return (info.key for info in self.list(prefix))
+
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         full_prefix = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
