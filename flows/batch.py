@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.bundles import BundleLimits
+from flows.compaction import key_map, recover_compactions
 from flows.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
 from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
 from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
@@ -359,9 +360,11 @@ def remove_superseded(dest: Storage, superseded: dict[str, LedgerEntry], keep: s
     deleted; a superseded quarantine entry is deleted unless the new attempt rewrites it.
     """
     by_key: dict[str, set[str]] = {}
+    resolve = key_map(dest) if superseded else (lambda key: key)  # a compacted row lives in the merged file
     for uri, entry in superseded.items():
-        if entry.key and entry.key not in keep:
-            by_key.setdefault(entry.key, set()).add(uri)
+        key = resolve(entry.key) if entry.key else None
+        if key and key not in keep:
+            by_key.setdefault(key, set()).add(uri)
     rewritten: list[dict[str, object]] = []
     for key, uris in sorted(by_key.items()):
         if not dest.exists(key):
@@ -400,6 +403,7 @@ def recover_pending(
     """Roll every uncommitted batch forward before new work is planned (under the lease:
     a batch still pending here was left by a run that is gone, never by a live one)."""
     summaries = []
+    recover_compactions(dest)  # a merge a dead `compact` left half done: forward or back
     for plan in pending_plans(dest):
         if plan.batch_id in index.batches:
             # Crashed after the ledger commit: the data is complete, only the intent is left.

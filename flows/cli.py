@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -440,6 +441,32 @@ def add_timeout_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _cmd_compact(args: argparse.Namespace) -> int:
+    from flows.compaction import parse_size, run_compaction
+
+    try:
+        target = parse_size(args.target_size)
+    except ValueError as exc:
+        raise ConfigError(f"--target-size: {exc}") from exc
+    if args.partition and not re.fullmatch(r"agency=[^/]+/date=\d{4}-\d{2}-\d{2}/?", args.partition):
+        raise ConfigError(f"--partition {args.partition!r}: write it as agency=NAME/date=YYYY-MM-DD")
+    summary = run_compaction(
+        args.root,
+        target_bytes=target,
+        partition=args.partition,
+        wait_lock=args.wait_lock,
+        progress=None if args.json else (lambda line: print(line, file=sys.stderr)),
+    )
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        before = f"{summary.files_before} files ({summary.bytes_before / 1e6:.1f} MB)"
+        after = f"{summary.files_after} files ({summary.bytes_after / 1e6:.1f} MB)"
+        recovered = f"; rolled {summary.recovered} interrupted merges forward or back" if summary.recovered else ""
+        print(f"compacted {summary.partitions} partitions: {before} -> {after}{recovered}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wire-ingest", description="News-wire stories to exactly-once Parquet.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -490,6 +517,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(p)
     p.add_argument("--json", action="store_true", help="print the totals as JSON")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("compact", help="merge each partition's small Parquet files into files near a target size")
+    p.add_argument("root", help="the dataset root (local folder or s3://bucket/prefix)")
+    p.add_argument("--partition", default=None, metavar="agency=X/date=Y", help="only this partition")
+    p.add_argument("--target-size", default="128MB", help="merged file size to aim for (default 128MB)")
+    p.add_argument(
+        "--wait-lock", type=float, default=0.0, metavar="SECONDS", help="wait this long for a run writing to ROOT"
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_cmd_compact)
 
     p = sub.add_parser("serve", help="serve the scheduled ingest deployment from this process")
     p.add_argument("--source", required=True, help="landing zone: local folder or s3://bucket/prefix")

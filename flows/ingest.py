@@ -179,3 +179,20 @@ def check_quarantine_share(totals: RunTotals, limit: float | None) -> None:
             f"--max-quarantine-share {limit:g} ({reasons}). What parsed is committed; look at the quarantine "
             "entries, fix the feed or the parser, then `wire-ingest replay`."
         )
+
+
+@flow(name="wire-ingest-compact", log_prints=False)
+def compact_flow(
+    dest: str, target_size: str = "128MB", partition: str | None = None, wait_lock: float = 600.0
+) -> dict[str, Any]:
+    """Merge each partition's small files (``wire-ingest compact``), for a scheduled deployment."""
+    from flows.compaction import parse_size, run_compaction
+
+    logger = get_run_logger()
+    summary = run_compaction(
+        dest, target_bytes=parse_size(target_size), partition=partition, wait_lock=wait_lock, progress=logger.info
+    )
+    logger.info(
+        "compacted %d partitions: %d files -> %d", summary.partitions, summary.files_before, summary.files_after
+    )
+    return {k: v for k, v in summary.to_dict().items() if k != "merged"}

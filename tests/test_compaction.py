@@ -1,0 +1,131 @@
+"""``wire-ingest compact``: small files merged per partition, read back with DuckDB and
+pyarrow; a kill at every write of a merge never shows a row twice and is rolled forward or
+back; a reprocess after a merge still leaves each story once; the scheduled deployment's
+flow runs for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from flows.batch import IngestSettings, run_without_prefect
+from flows.cli import main as cli_main
+from flows.compaction import parse_size, plan_groups, run_compaction
+from tests.corpus import write_corpus
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def story_ids(store: Path) -> list[str]:
+    query = f"SELECT story_id FROM read_parquet('{store}/stories/**/*.parquet', hive_partitioning = true)"
+    return sorted(str(row[0]) for row in duckdb.sql(query).fetchall())
+
+
+def files(store: Path) -> list[Path]:
+    return sorted((store / "stories").rglob("*.parquet"))
+
+
+def ingested(tmp_path: Path, count: int = 40) -> tuple[Path, Path]:
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    write_corpus(landing, count, dated=True, text_only=True)
+    run_without_prefect(str(landing), str(store), IngestSettings(), 3)  # many small files
+    return landing, store
+
+
+def test_compact_merges_each_partition_sorted_by_time_and_a_rerun_is_a_no_op(tmp_path: Path) -> None:
+    _, store = ingested(tmp_path)
+    before_ids, before_files = story_ids(store), files(store)
+    partitions = {p.parent for p in before_files}
+    assert len(before_files) > len(partitions)  # something to merge
+    summary = run_compaction(str(store))
+    assert summary.files_before == len(before_files) and summary.files_after == len(files(store))
+    after_files = files(store)
+    assert {p.parent for p in after_files} == partitions
+    assert len(after_files) == len(partitions)  # one file per partition at this size
+    assert story_ids(store) == before_ids  # same rows, none twice
+    for path in after_files:
+        table = pq.read_table(path)
+        stamps = [t for t in table.column("published_at").to_pylist() if t is not None]
+        assert stamps == sorted(stamps)
+    again = run_compaction(str(store))
+    assert (again.partitions, again.files_after) == (0, len(after_files))
+    assert [p.name for p in files(store)] == [p.name for p in after_files]
+
+
+def test_a_reprocess_after_compaction_leaves_each_story_once(tmp_path: Path) -> None:
+    landing, store = ingested(tmp_path, 18)
+    reference = story_ids(store)
+    run_compaction(str(store))
+    run_without_prefect(str(landing), str(store), IngestSettings(), 5, reprocess=True)
+    assert story_ids(store) == reference
+    run_compaction(str(store))
+    assert story_ids(store) == reference
+
+
+def run_compact(store: Path, crash_at: int = 0) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "WIRE_INGEST_CRASH_AT"}
+    if crash_at:
+        env["WIRE_INGEST_CRASH_AT"] = str(crash_at)
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "compact", str(store), "--json"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (0, -signal.SIGKILL), done.stderr.decode()[-2000:]
+    return done.returncode
+
+
+def test_a_kill_at_every_write_of_a_merge_never_shows_a_row_twice_and_is_finished_later(tmp_path: Path) -> None:
+    _, original = ingested(tmp_path, 12)
+    reference = story_ids(original)
+    kills = 0
+    for k in range(1, 60):
+        store = tmp_path / f"kill-{k}"
+        subprocess.run(["cp", "-a", str(original), str(store)], check=True)
+        if run_compact(store, crash_at=k) == 0:
+            break
+        kills += 1
+        seen = story_ids(store)
+        assert len(seen) == len(set(seen)), f"a row twice after a kill at write {k}"
+        assert set(seen) <= set(reference)
+        assert run_compact(store) == 0  # the next run rolls the merge forward or back, then merges
+        assert story_ids(store) == reference, k
+        assert not list((store / "_compact").glob("*")) and not list((store / "_manifests").rglob("_pending_compact/*"))
+    assert kills >= 6, f"only {kills} write events: the merge protocol has more"
+
+
+def test_cli_compact_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, store = ingested(tmp_path, 9)
+    assert cli_main(["compact", str(store), "--partition", "reuters/2024"]) == 2
+    assert "agency=NAME/date=YYYY-MM-DD" in capsys.readouterr().err
+    assert cli_main(["compact", str(store), "--target-size", "lots"]) == 2
+    partition = files(store)[0].parent.relative_to(store / "stories").as_posix()
+    assert cli_main(["compact", str(store), "--partition", partition, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["files_after"] == 1 and printed["partitions"] in (0, 1)
+    assert parse_size("128MB") == 128 * 1024**2 and parse_size("500k") == 500 * 1024
+    # Files near the target stay; a lone small file is no merge.
+    assert plan_groups({"a": 90, "b": 10, "c": 15, "d": 5}, 100) == [["b", "c", "d"]]
+    assert plan_groups({"a": 10}, 100) == []
+
+
+def test_the_compaction_flow_runs_under_prefect(prefect_server: str, tmp_path: Path) -> None:
+    from flows.ingest import compact_flow
+
+    _, store = ingested(tmp_path, 9)
+    reference = story_ids(store)
+    result = compact_flow(dest=str(store), target_size="64MB")
+    assert result["files_after"] < result["files_before"] and story_ids(store) == reference
+    with open(REPO / "infra" / "prefect.yaml", encoding="utf-8") as handle:
+        assert "entrypoint: flows/ingest.py:compact_flow" in handle.read()
