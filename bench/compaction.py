@@ -23,12 +23,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from flows.batch import IngestSettings, run_without_prefect  # noqa: E402
-from flows.compaction import run_compaction  # noqa: E402
+from table.compaction import run_compaction  # noqa: E402
 from tests.corpus import write_corpus  # noqa: E402
 
 QUERIES = {
     "count by agency": "SELECT agency, count(*) FROM read_parquet('{root}/stories/**/*.parquet', "
-    "hive_partitioning = true) GROUP BY ALL",
+    "hive_partitioning = true) GROUP BY ALL ORDER BY ALL",
     "one day, by time": "SELECT count(*), sum(word_count) FROM read_parquet('{root}/stories/**/*.parquet', "
     "hive_partitioning = true) WHERE published_at >= TIMESTAMP '2024-01-05 00:00:00' "
     "AND published_at < TIMESTAMP '2024-01-06 00:00:00'",
@@ -75,7 +75,7 @@ def main() -> None:
             results.append([r for _, r in timings])
             cells = " | ".join(f"{t * 1000:.0f} ms" for t, _ in timings)
             print(f"| {name} | {count:,} | {size / 1e6:.1f} | {cells} |")
-        assert results[0] == results[1], "the two layouts must answer the same"
+        assert results[0] == results[1], f"the two layouts must answer the same: {results}"
         print(f"\ncompact: {summary.partitions} partitions, {summary.rows:,} rows merged in {took:.1f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)

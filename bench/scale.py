@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.throughput import run_measured  # noqa: E402
-from flows.snapshot import fold  # noqa: E402
 from storage.local import LocalStorage  # noqa: E402
+from table.snapshot import fold  # noqa: E402
 
 PER_FOLDER = 1000
 PER_BATCH = 1000

@@ -19,11 +19,11 @@ from typing import Any, TextIO
 from flows.batch import IngestSettings
 from flows.ingest import check_quarantine_share, ingest_flow
 from flows.inputs import expand_bundles, is_candidate, read_input
-from flows.ledger import load_ledger
 from flows.report import RunTotals
 from parsers import parse_story
 from schemas.errors import ConfigError, InputError, ParseError, StorageError
 from storage import ObjectInfo, Storage, open_storage
+from table.ledger import load_ledger
 
 _PATH_DATE = re.compile(r"(?:^|/)(\d{4})[/-](\d{2})[/-](\d{2})(?=/|$|[^0-9])")
 

@@ -30,17 +30,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.bundles import BundleLimits
-from flows.compaction import key_map, recover_compactions
-from flows.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
 from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
-from flows.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
-from flows.snapshot import fold
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import Fingerprint, fingerprint_of
 from schemas.story import Story, validate_story
 from storage import Storage
 from storage.lease import Lease
+from table.compaction import key_map, recover_compactions
+from table.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
+from table.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
+from table.snapshot import fold
 
 MANIFEST_PREFIX = "_manifests/"
 PENDING_PREFIX = "_manifests/_pending/"

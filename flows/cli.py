@@ -442,7 +442,7 @@ def add_timeout_option(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_compact(args: argparse.Namespace) -> int:
-    from flows.compaction import parse_size, run_compaction
+    from table.compaction import parse_size, run_compaction
 
     try:
         target = parse_size(args.target_size)

@@ -16,14 +16,14 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.batch import BatchPlan, BatchSummary, IngestSettings, plan_batches, recover_pending, run_batch
 from flows.bundles import BundleLimits
-from flows.ledger import LedgerIndex, load_ledger
 from flows.report import RunTotals, render_markdown
-from flows.snapshot import fold
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
 from schemas.errors import QuarantineShareError
 from storage import Storage, open_storage
 from storage.lease import Lease
+from table.ledger import LedgerIndex, load_ledger
+from table.snapshot import fold
 
 # Task-level retries on top of botocore's own; an operator can tune both (README: Configuration).
 STORAGE_RETRY_DELAYS = [float(x) for x in os.environ.get("WIRE_INGEST_TASK_RETRY_DELAYS", "2,10,30").split(",")]
@@ -186,7 +186,7 @@ def compact_flow(
     dest: str, target_size: str = "128MB", partition: str | None = None, wait_lock: float = 600.0
 ) -> dict[str, Any]:
     """Merge each partition's small files (``wire-ingest compact``), for a scheduled deployment."""
-    from flows.compaction import parse_size, run_compaction
+    from table.compaction import parse_size, run_compaction
 
     logger = get_run_logger()
     summary = run_compaction(

@@ -249,7 +249,7 @@ def same_day(a: str | None, b: str | None) -> bool:
 
 
 def near_duplicates(a: Fingerprint, b: Fingerprint) -> bool:
-    """The pipeline's near-duplicate test for two stories (flows.ledger indexes it):
+    """The pipeline's near-duplicate test for two stories (table.ledger indexes it):
     on the same day (or undated), and one of
     - simhashes within NEAR_DUPLICATE_BITS;
     - shared paragraphs (shares_paragraphs); when the smaller story has a single keyed

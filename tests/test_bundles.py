@@ -14,8 +14,8 @@ from pathlib import Path
 
 from flows.cli import parse
 from flows.ingest import ingest_flow
-from flows.ledger import load_ledger
 from storage import open_storage
+from table.ledger import load_ledger
 from tests.test_flow_ingest import read_stories
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -21,10 +21,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from flows.ledger import load_ledger
 from flows.lifeline import descendants
-from flows.snapshot import Snapshot, batch_id_of, read_pointer
 from storage import open_storage
+from table.ledger import load_ledger
+from table.snapshot import Snapshot, batch_id_of, read_pointer
 from tests.corpus import write_corpus
 from tests.test_flow_ingest import read_stories
 

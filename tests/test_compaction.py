@@ -18,7 +18,7 @@ import pytest
 
 from flows.batch import IngestSettings, run_without_prefect
 from flows.cli import main as cli_main
-from flows.compaction import parse_size, plan_groups, run_compaction
+from table.compaction import parse_size, plan_groups, run_compaction
 from tests.corpus import write_corpus
 
 REPO = Path(__file__).resolve().parents[1]

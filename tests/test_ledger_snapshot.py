@@ -12,11 +12,11 @@ import pytest
 
 from bench.near_duplicates import DUPES
 from flows.batch import IngestSettings, plan_batches, run_without_prefect
-from flows.ledger import load_ledger
-from flows.snapshot import LEDGER_PREFIX, SNAPSHOT_POINTER, batch_id_of, read_pointer
 from schemas.errors import StorageError
 from storage import open_storage
 from storage.local import LocalStorage
+from table.ledger import load_ledger
+from table.snapshot import LEDGER_PREFIX, SNAPSHOT_POINTER, batch_id_of, read_pointer
 
 STORIES = sorted(p for p in (DUPES / "stories").glob("*.txt") if "--" not in p.name)[:12]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from flows.batch import IngestSettings
 from flows.ingest import ingest_flow
-from flows.ledger import load_ledger
 from flows.replay import replay
 from storage import open_storage
+from table.ledger import load_ledger
 from tests.corpus import write_corpus
 from tests.test_flow_ingest import read_stories
 

@@ -261,7 +261,7 @@ def test_reprocess_replaces_earlier_rows_and_each_story_appears_once(prefect_ser
     assert any(r["agency"] == "wirex" for r in after)
 
     # The ledger now describes each reprocessed input by its new entry; nothing is pending.
-    from flows.ledger import load_ledger
+    from table.ledger import load_ledger
 
     store = open_storage(dest)
     index = load_ledger(store)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.dataset import encode_parquet, read_table
 from parsers import parse_story
 from schemas import SCHEMA_VERSION, validate_story
 from schemas.arrow import ARROW_SCHEMA, FILE_SCHEMA, stories_to_table
 from schemas.story import Story
+from table.dataset import encode_parquet, read_table
 
 SEED = Path(__file__).resolve().parent / "golden" / "bloomberg-idlib.txt"
 

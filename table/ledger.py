@@ -3,7 +3,7 @@
 One JSON object per committed batch under ``_ledger/<batch_id>.json``; a batch's ledger
 object is written after its data files and manifest, so an input is "done" only once
 everything it produced is stored. Runs fold the batch objects into a snapshot
-(``flows.snapshot``) every ``WIRE_INGEST_LEDGER_FOLD_AFTER`` batches; the index reads the
+(``table.snapshot``) every ``WIRE_INGEST_LEDGER_FOLD_AFTER`` batches; the index reads the
 snapshot's sorted key hashes for planning and its entries only when a run has stories to
 deduplicate. No Prefect here.
 """
@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from flows.snapshot import LEDGER_PREFIX, Snapshot, batch_id_of, read_pointer, uri_hash
 from parsers.fingerprint import (
     MIN_RESEMBLANCE,
     NEAR_DUPLICATE_BITS,
@@ -26,6 +25,7 @@ from parsers.fingerprint import (
     same_day,
 )
 from storage import Storage
+from table.snapshot import LEDGER_PREFIX, Snapshot, batch_id_of, read_pointer, uri_hash
 
 _BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one band
 #: MinHash LSH: 16 bands of 4 positions (8 bytes). Two stories of resemblance 0.7 share a

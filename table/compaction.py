@@ -37,8 +37,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.dataset import DICTIONARY_COLUMNS, STORIES_PREFIX
 from storage import Storage
+from table.dataset import DICTIONARY_COLUMNS, STORIES_PREFIX
 
 PENDING_PREFIX = "_manifests/_pending_compact/"
 RECORD_PREFIX = "_manifests/compact-"
