@@ -11,6 +11,7 @@ deduplicate. No Prefect here.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -31,6 +32,8 @@ _BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one ba
 #: MinHash LSH: 16 bands of 4 positions (8 bytes). Two stories of resemblance 0.7 share a
 #: band with probability 1 - (1 - 0.7**4)**16 = 0.998; of 0.3, 0.12 (then checked).
 _SIGNATURE_BANDS, _SIGNATURE_BAND_BYTES = 16, 8
+#: Stories kept per posting list of the near-duplicate indexes (the latest ones).
+MAX_POSTINGS = 64
 
 
 @dataclass
@@ -127,11 +130,14 @@ class LedgerIndex:
         self._built = not lazy
         self._story_ids: set[str] = set()
         self._by_content: dict[str, str] = {}
-        self._bands: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
-        self._by_paragraph: dict[str, list[str]] = {}
+        # Posting lists keep the latest MAX_POSTINGS stories each: a paragraph or band that
+        # recurs in thousands of stories (boilerplate that escaped the rules, one template's
+        # reports) costs a bounded lookup, and copies, sent within hours, are among the latest.
+        self._bands: list[dict[int, deque[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
+        self._by_paragraph: dict[str, deque[str]] = {}
         #: story -> (paragraph key count, MinHash signature, day)
         self._prints: dict[str, tuple[int, bytes, str | None]] = {}
-        self._signature_bands: list[dict[bytes, list[str]]] = [{} for _ in range(_SIGNATURE_BANDS)]
+        self._signature_bands: list[dict[bytes, deque[str]]] = [{} for _ in range(_SIGNATURE_BANDS)]
         self.batches: set[str] = set(snapshot.folded) if snapshot is not None else set()
         #: story -> the earliest story of its near-duplicate cluster, for copies only.
         self._roots: dict[str, str] = {}
@@ -185,12 +191,12 @@ class LedgerIndex:
         self._by_content.setdefault(content_sha, story_id)
         for band in range(_BANDS):
             piece = (print_.simhash >> (16 * band)) & 0xFFFF
-            self._bands[band].setdefault(piece, []).append((print_.simhash, story_id))
+            self._bands[band].setdefault(piece, deque(maxlen=MAX_POSTINGS)).append((print_.simhash, story_id))
         self._prints[story_id] = (len(print_.keys), print_.signature, print_.day)
         for key in print_.keys:
-            self._by_paragraph.setdefault(key, []).append(story_id)
+            self._by_paragraph.setdefault(key, deque(maxlen=MAX_POSTINGS)).append(story_id)
         for band, chunk in enumerate(_signature_bands(print_.signature)):
-            self._signature_bands[band].setdefault(chunk, []).append(story_id)
+            self._signature_bands[band].setdefault(chunk, deque(maxlen=MAX_POSTINGS)).append(story_id)
 
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy

@@ -84,3 +84,21 @@ def test_flow_links_a_short_resend_but_not_the_next_days_template_report(prefect
     assert rows["wire87-fed-reserves--next-day.txt"]["duplicate_of"] is None
     # Two companies' tables sharing a boilerplate NOTE line are two stories.
     assert rows["wire87-harlow-results.txt"]["duplicate_of"] is None
+
+
+def test_posting_lists_stay_bounded_and_copies_are_still_found() -> None:
+    """A paragraph in every story (boilerplate that escaped the rules) keeps only the latest
+    MAX_POSTINGS stories; a copy is still found by what identifies it."""
+    from parsers.fingerprint import Fingerprint
+    from table.ledger import MAX_POSTINGS, LedgerIndex
+
+    index = LedgerIndex()
+    common = "c0ffee0000000000"
+    for n in range(10 * MAX_POSTINGS):
+        keys = (common, f"{n:016x}", f"{n + 10**6:016x}")
+        index.add_story(f"s{n}", f"sha{n}", Fingerprint(n * 0x9E3779B97F4A7C15 % 2**64, keys, b"", None))
+    assert max(len(v) for v in index._by_paragraph.values()) == MAX_POSTINGS
+    first = Fingerprint(2**64 - 1, (common, f"{0:016x}", f"{10**6:016x}"), b"", None)  # simhash far: by paragraphs
+    assert index.near_duplicate_of(first, set()) == "s0"
+    unrelated = Fingerprint(2**63 + 12345, (common, "f" * 16, "e" * 16), b"", None)
+    assert index.near_duplicate_of(unrelated, set()) is None  # one boilerplate paragraph is no copy
