@@ -26,9 +26,6 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from flows.bundles import BundleLimits
 from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
@@ -37,13 +34,11 @@ from parsers.fingerprint import Fingerprint, fingerprint_of
 from schemas.story import Story, validate_story
 from storage import Storage
 from storage.lease import Lease
-from table.compaction import key_map, recover_compactions
-from table.dataset import encode_parquet, group_by_partition, partition_key, read_table, rewrite_parquet
-from table.ledger import LedgerEntry, LedgerIndex, encode_ledger, ledger_key, load_ledger
+from table.commit import PENDING_PREFIX, BatchPlan, commit, open_intent, pending_plans
+from table.compaction import recover_compactions
+from table.dataset import encode_parquet, group_by_partition, partition_key
+from table.ledger import LedgerEntry, LedgerIndex, load_ledger
 from table.snapshot import fold
-
-MANIFEST_PREFIX = "_manifests/"
-PENDING_PREFIX = "_manifests/_pending/"
 
 try:
     PIPELINE_VERSION = version("wire-ingest")
@@ -76,20 +71,6 @@ class IngestSettings:
             "bundle_max_mb": self.bundle_limits.max_bytes // 1024**2,
             "bundle_max_ratio": self.bundle_limits.max_ratio,
         }
-
-
-@dataclass
-class BatchPlan:
-    """The inputs of one batch. Its id is derived from them, so a replan gives the same id."""
-
-    batch_id: str
-    source: str
-    inputs: list[str]
-    planned_at: str
-    reprocess: bool = False
-
-    def to_json(self, keys: list[str] | None = None) -> bytes:
-        return json.dumps({**asdict(self), "keys": keys or []}).encode("utf-8")
 
 
 @dataclass
@@ -188,13 +169,9 @@ def run_batch(
 
     With ``lease``, the batch checks that its run still holds the store before its first
     write and again before its commit point (the ledger object)."""
-    intent_key = f"{PENDING_PREFIX}{plan.batch_id}.json"
     if lease is not None:
         lease.check()
-    previous_keys: set[str] = set()
-    if dest.exists(intent_key):
-        previous_keys = set(json.loads(dest.get(intent_key)).get("keys", []))
-    dest.put(intent_key, plan.to_json(sorted(previous_keys)), "application/json")
+    previous_keys = open_intent(dest, plan)
     # A reprocess replaces what these inputs produced before: their old stories are not
     # duplicates of the new ones, and their old rows are removed before the new are written.
     superseded = {
@@ -309,92 +286,32 @@ def run_batch(
             )
         )
 
-    # From here on, every key this attempt may write is recorded first.
-    dest.put(intent_key, plan.to_json(sorted(previous_keys | set(objects))), "application/json")
-    rewritten = remove_superseded(dest, superseded, keep=set(objects))
-    checksums = {}
-    for key, data in objects.items():
-        checksums[key] = dest.put(
-            key, data, "application/json" if key.endswith(".json") else "application/vnd.apache.parquet"
-        )
-        summary.bytes_written += len(data)
-    summary.stories = len(stories)
-    summary.quarantined = dict(reasons)
-    summary.files = sorted(objects)
-    manifest = {
-        "batch_id": plan.batch_id,
-        "source": plan.source,
-        "planned_at": plan.planned_at,
-        "committed_at": datetime.now(UTC).isoformat(),
-        "pipeline_version": PIPELINE_VERSION,
+    counts = {
         "inputs": summary.inputs,
-        "stories": summary.stories,
+        "stories": len(stories),
         "duplicates": summary.duplicates,
         "near_duplicates": summary.near_duplicates,
-        "quarantined": summary.quarantined,
-        "files": [{"key": k, "sha256": checksums[k], "bytes": len(objects[k])} for k in summary.files],
-        "reprocess": plan.reprocess,
-        "rewrote": rewritten,
+        "quarantined": dict(reasons),
     }
-    dest.put(
-        f"{MANIFEST_PREFIX}{plan.batch_id}.json", json.dumps(manifest, indent=2).encode("utf-8"), "application/json"
+    checksums = commit(
+        dest,
+        plan,
+        objects,
+        entries,
+        counts,
+        previous_keys=previous_keys,
+        superseded=superseded,
+        pipeline_version=PIPELINE_VERSION,
+        check=lease.check if lease is not None else None,
     )
-    committed_at = datetime.now(UTC).isoformat()
-    if lease is not None:
-        lease.check()
-    dest.put(ledger_key(plan.batch_id), encode_ledger(plan.batch_id, entries, committed_at), "application/json")
-    for stale in sorted(previous_keys - set(objects)):
-        dest.delete(stale)
-    dest.delete(intent_key)
+    summary.bytes_written = sum(len(data) for data in objects.values())
+    summary.stories = len(stories)
+    summary.quarantined = dict(reasons)
+    summary.files = sorted(checksums)
     index.batches.add(plan.batch_id)
     for entry in entries:
         index.add(entry)
     return summary
-
-
-def remove_superseded(dest: Storage, superseded: dict[str, LedgerEntry], keep: set[str]) -> list[dict[str, object]]:
-    """Take the reprocessed inputs' earlier rows out of their old files (idempotent).
-
-    Runs before the new files are written, so a reader listing ``stories/`` may briefly
-    miss a story being reprocessed but never sees it twice. A file left with no rows is
-    deleted; a superseded quarantine entry is deleted unless the new attempt rewrites it.
-    """
-    by_key: dict[str, set[str]] = {}
-    resolve = key_map(dest) if superseded else (lambda key: key)  # a compacted row lives in the merged file
-    for uri, entry in superseded.items():
-        key = resolve(entry.key) if entry.key else None
-        if key and key not in keep:
-            by_key.setdefault(key, set()).add(uri)
-    rewritten: list[dict[str, object]] = []
-    for key, uris in sorted(by_key.items()):
-        if not dest.exists(key):
-            continue
-        if not key.endswith(".parquet"):
-            dest.delete(key)
-            rewritten.append({"key": key, "deleted": True})
-            continue
-        data = dest.get(key)
-        table = read_table(data)
-        remaining = table.filter(pc.invert(pc.is_in(table["source_uri"], value_set=pa.array(sorted(uris)))))
-        if remaining.num_rows == table.num_rows:
-            continue
-        if remaining.num_rows == 0:
-            dest.delete(key)
-            rewritten.append({"key": key, "deleted": True})
-        else:
-            digest = dest.put(key, rewrite_parquet(remaining, data), "application/vnd.apache.parquet")
-            rewritten.append({"key": key, "sha256": digest, "rows": remaining.num_rows})
-    return rewritten
-
-
-def pending_plans(dest: Storage) -> list[BatchPlan]:
-    """Batches that started writing but never committed (a crash or a kill)."""
-    plans = []
-    for info in dest.list(PENDING_PREFIX):
-        raw = json.loads(dest.get(info.key))
-        raw.pop("keys", None)
-        plans.append(BatchPlan(**raw))
-    return plans
 
 
 def recover_pending(

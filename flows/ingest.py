@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.batch import BatchPlan, BatchSummary, IngestSettings, plan_batches, recover_pending, run_batch
+from flows.batch import BatchSummary, IngestSettings, plan_batches, recover_pending, run_batch
 from flows.bundles import BundleLimits
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
@@ -22,6 +22,7 @@ from parsers import DEFAULT_MAX_BYTES
 from schemas.errors import QuarantineShareError
 from storage import Storage, open_storage
 from storage.lease import Lease
+from table.commit import BatchPlan
 from table.ledger import LedgerIndex, load_ledger
 from table.snapshot import fold
 

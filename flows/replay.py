@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flows.batch import MANIFEST_PREFIX, IngestSettings
+from flows.batch import IngestSettings
 from flows.ingest import check_quarantine_share, ingest_flow
 from flows.inputs import QUARANTINE_PREFIX
 from flows.report import RunTotals
 from schemas.errors import ConfigError
 from storage import Storage, open_storage
 from storage.local import unescape_path
+from table.commit import MANIFEST_PREFIX
 
 
 @dataclass
