@@ -57,6 +57,7 @@ class IngestSettings:
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT  # seconds per input; 0 = no deadline
     parse_memory_mb: int = DEFAULT_PARSE_MEMORY_MB  # address space per parse worker; 0 = no limit
     bundle_limits: BundleLimits = field(default_factory=BundleLimits)
+    dask_address: str | None = None  # parse on this Dask cluster instead of the local pool
 
     def flow_parameters(self) -> dict[str, Any]:
         """These settings as the ingest flow's parameters (what backfill and replay pass on)."""
@@ -70,6 +71,7 @@ class IngestSettings:
             "bundle_max_members": self.bundle_limits.max_members,
             "bundle_max_mb": self.bundle_limits.max_bytes // 1024**2,
             "bundle_max_ratio": self.bundle_limits.max_ratio,
+            "dask_address": self.dask_address,
         }
 
 
@@ -192,14 +194,24 @@ def run_batch(
     reasons: Counter[str] = Counter()
 
     payloads, unreadable = read_payloads(source, plan.inputs, settings.max_bytes, settings.bundle_limits)
-    parsed = parse_payloads(
-        payloads,
-        default_agency=settings.default_agency,
-        max_bytes=settings.max_bytes,
-        workers=settings.workers,
-        timeout=settings.parse_timeout,
-        memory_mb=settings.parse_memory_mb,
-    )
+    if settings.dask_address:
+        from flows.dask_parse import parse_on_dask
+
+        parsed = parse_on_dask(
+            payloads,
+            address=settings.dask_address,
+            default_agency=settings.default_agency,
+            max_bytes=settings.max_bytes,
+        )
+    else:
+        parsed = parse_payloads(
+            payloads,
+            default_agency=settings.default_agency,
+            max_bytes=settings.max_bytes,
+            workers=settings.workers,
+            timeout=settings.parse_timeout,
+            memory_mb=settings.parse_memory_mb,
+        )
     for result in [*parsed, *unreadable]:
         if isinstance(result, Story):
             problems = validate_story(result)
@@ -352,6 +364,10 @@ def run_without_prefect(
     from storage import open_storage
     from storage.lease import Lease
 
+    if settings.dask_address:
+        from flows.dask_parse import client_for
+
+        client_for(settings.dask_address)
     source, dest = open_storage(source_uri), open_storage(dest_uri)
     summaries: list[BatchSummary] = []
     with Lease(dest, command="ingest") as lease:

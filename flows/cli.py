@@ -206,7 +206,10 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         parse_timeout=args.parse_timeout,
         parse_memory_mb=args.parse_memory_mb,
         bundle_limits=BundleLimits(args.bundle_max_members, args.bundle_max_mb * 1024**2, args.bundle_max_ratio),
+        dask_address=args.dask_address,
     )
+    if args.dask_address and not args.dask_address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+        raise ConfigError(f"--dask-address {args.dask_address!r}: give the scheduler's address, e.g. tcp://HOST:8786")
     return {
         "batch_size": args.batch_size,
         "wait_lock": args.wait_lock,
@@ -401,6 +404,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         help="fail the run (after committing what is good) if more than this share of its inputs was quarantined",
     )
     add_bundle_options(p)
+    p.add_argument(
+        "--dask-address",
+        default=None,
+        metavar="tcp://HOST:8786",
+        help="parse on this existing Dask cluster instead of local worker processes (needs the dask extra)",
+    )
 
 
 def add_bundle_options(p: argparse.ArgumentParser) -> None:

@@ -92,6 +92,7 @@ def ingest_flow(
     bundle_max_members: int = BundleLimits.max_members,
     bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
     bundle_max_ratio: float = BundleLimits.max_ratio,
+    dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
@@ -110,7 +111,12 @@ def ingest_flow(
         parse_timeout=parse_timeout,
         parse_memory_mb=parse_memory_mb,
         bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
+        dask_address=dask_address,
     )
+    if dask_address:  # fail fast, before the lease and any batch, when the cluster is not there
+        from flows.dask_parse import client_for
+
+        client_for(dask_address)
     source_store, dest_store = open_storage(source), open_storage(dest)
     lease = Lease(dest_store, command="backfill" if keys is not None else "ingest")
     lease.acquire(wait=wait_lock)

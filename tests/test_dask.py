@@ -1,0 +1,141 @@
+"""Parsing on an existing Dask cluster (``--dask-address``): a real ``dask scheduler`` and
+two ``dask worker`` processes started here on loopback. The output equals the local pool's,
+through the Prefect flow; a worker killed mid-batch costs nothing (its tasks run on the
+other); an unreachable scheduler is a clear error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.batch import IngestSettings, run_without_prefect
+from flows.cli import main as cli_main
+from tests.corpus import write_corpus
+
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Cluster:
+    def __init__(self, tmp: Path) -> None:
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING": "True"}
+        log = (tmp / "dask.log").open("ab")
+        port = self.address.rsplit(":", 1)[1]
+        self.scheduler = subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+            stdout=log,
+            stderr=log,
+            env=env,
+        )
+        self.workers = [
+            subprocess.Popen(
+                [DASK, "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--name", f"w{n}"],
+                stdout=log,
+                stderr=log,
+                env=env,
+                cwd=Path(__file__).resolve().parents[1],
+            )
+            for n in (1, 2)
+        ]
+        from distributed import Client
+
+        self.client = Client(self.address, timeout=60, set_as_default=False)
+        self.client.wait_for_workers(2, timeout=60)
+
+    def close(self) -> None:
+        self.client.close()
+        for process in [*self.workers, self.scheduler]:
+            process.terminate()
+        for process in [*self.workers, self.scheduler]:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    started = Cluster(tmp_path)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+def rows(store: Path) -> list[tuple[str, str, str | None]]:
+    query = (
+        "SELECT source_uri, story_id, duplicate_of FROM read_parquet("
+        f"'{store}/stories/**/*.parquet', hive_partitioning = true) ORDER BY source_uri"
+    )
+    return [(Path(str(u)).name, str(s), d) for u, s, d in duckdb.sql(query).fetchall()]
+
+
+def test_the_flow_parses_on_dask_with_the_same_output(prefect_server: str, cluster: Cluster, tmp_path: Path) -> None:
+    from flows.ingest import ingest_flow
+
+    landing = tmp_path / "landing"
+    write_corpus(landing, 40, bad_every=7)
+    local = ingest_flow(source=str(landing), dest=str(tmp_path / "local"), batch_size=20)
+    remote = ingest_flow(source=str(landing), dest=str(tmp_path / "dask"), batch_size=20, dask_address=cluster.address)
+    assert (
+        remote["balanced"] and remote["stories"] == local["stories"] and remote["quarantined"] == local["quarantined"]
+    )
+    assert rows(tmp_path / "dask") == rows(tmp_path / "local")
+    # Both workers took part.
+    assert len(cluster.client.run(lambda: os.getpid())) == 2
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    write_corpus(landing, 300)
+    run_without_prefect(str(landing), str(tmp_path / "local"), IngestSettings(workers=1), 300)
+    reference = rows(tmp_path / "local")
+    victim = cluster.workers[0]
+    killed = threading.Event()
+
+    def kill_when_busy() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            busy = cluster.client.processing()
+            if sum(len(tasks) for tasks in busy.values()) >= 2:
+                victim.send_signal(signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=kill_when_busy)
+    watcher.start()
+    settings = IngestSettings(dask_address=cluster.address)
+    summaries = run_without_prefect(str(landing), str(tmp_path / "dask"), settings, 300)
+    watcher.join()
+    assert killed.is_set() and victim.wait(timeout=10) == -signal.SIGKILL
+    assert sum(s.inputs for s in summaries) == 300
+    assert rows(tmp_path / "dask") == reference
+    assert len(cluster.client.scheduler_info(n_workers=-1)["workers"]) == 1
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    landing = tmp_path / "landing"
+    write_corpus(landing, 2)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    code = cli_main(["ingest", str(landing), "--dest", str(tmp_path / "store"), "--dask-address", address])
+    assert code == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+    assert cli_main(["ingest", str(landing), "--dest", str(tmp_path / "store"), "--dask-address", "localhost"]) == 2
