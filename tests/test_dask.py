@@ -65,9 +65,10 @@ class Cluster:
             process.terminate()
         for process in [*self.workers, self.scheduler]:
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
 
 
 @pytest.fixture
