@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.wire_text import load_cases  # noqa: E402
+from bench.wire_text import load_cases, require_reuters_dev  # noqa: E402
 from parsers import parse_story  # noqa: E402
 from parsers.fingerprint import (  # noqa: E402
     NEAR_DUPLICATE_BITS,
@@ -150,11 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default=str(REPO.parent / "shared"))
     args = parser.parse_args()
-    shared = Path(args.shared)
-    if not (shared / "eval" / "reuters-dev").is_dir():
-        print(f"reuters-dev is not at {shared}/eval/reuters-dev (it is research-only and not in this repository): "
-              "pass --shared PATH to the folder that holds eval/reuters-dev", file=sys.stderr)  # fmt: skip
-        sys.exit(2)
+    shared = require_reuters_dev(Path(args.shared))
     originals: dict[int, tuple[str, Parsed]] = {}
     for case in load_cases(shared):
         if case.paragraphs and case.mode != "envelope":  # edits apply to the story's own layout

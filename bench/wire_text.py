@@ -79,6 +79,15 @@ def expected_paragraphs(body: str) -> list[str]:
     return [" ".join(" ".join(p).split()) for p in paragraphs]
 
 
+def require_reuters_dev(shared: Path) -> Path:
+    """``shared`` if it holds eval/reuters-dev; else say where it was looked for, and exit 2."""
+    if not (shared / "eval" / "reuters-dev").is_dir():
+        print(f"reuters-dev is not at {shared}/eval/reuters-dev (it is research-only and not in this repository): "
+              "pass --shared PATH to the folder that holds eval/reuters-dev", file=sys.stderr)  # fmt: skip
+        sys.exit(2)
+    return shared
+
+
 def load_cases(shared: Path) -> list[Case]:
     cases: list[Case] = []
     for name in ("reut2-020.sgm.gz", "reut2-021.sgm.gz"):
@@ -163,11 +172,7 @@ def main() -> None:
     parser.add_argument("--field", default="body")
     parser.add_argument("--half", default="A", help="half whose misses to show")
     args = parser.parse_args()
-    shared = Path(args.shared)
-    if not (shared / "eval" / "reuters-dev").is_dir():
-        print(f"reuters-dev is not at {shared}/eval/reuters-dev (it is research-only and not in this repository): "
-              "pass --shared PATH to the folder that holds eval/reuters-dev", file=sys.stderr)  # fmt: skip
-        sys.exit(2)
+    shared = require_reuters_dev(Path(args.shared))
     cases = load_cases(shared)
     totals: dict[str, Counter[str]] = {"A": Counter(), "B": Counter()}
     counts: dict[str, Counter[str]] = {"A": Counter(), "B": Counter()}
