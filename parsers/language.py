@@ -1,6 +1,14 @@
 """Language of a story as an ISO 639-1 code.
 
-py3langid does the detection. Its model ships LZMA-compressed (~0.4 s to unpack in every
+CLD2 (``pycld2``, compiled, its tables built in) answers first for text of 160 characters
+or more: ~10 µs a story against py3langid's ~110 µs. For shorter text (a headline, which
+CLD2 gets wrong with confidence), or when CLD2 is not sure (``un``, not reliable, text it
+cannot read), py3langid decides, as it always did. Measured on the golden stories (83
+labelled: 83 right), the 92 aeb-dev bodies (the two detectors agree on 92) and the 253
+trafilatura-dev bodies (agree on 252; CLD2 said ``un`` on 5 and py3langid answered; where
+they differ, a page py3langid calls Latin, CLD2 says English, rightly).
+
+py3langid's model ships LZMA-compressed (~0.4 s to unpack in every
 process) with a column-major float16 table that is slow to gather rows from (~250 µs a
 story). The first process prepares a row-major float32 copy, restricted to ISO 639-1
 codes, as plain ``.npy`` files in a cache folder; every later process (and every parse
@@ -131,10 +139,38 @@ def normalize_language_tag(tag: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+#: Text shorter than this (a headline, a brief) goes to py3langid: CLD2 is sure of wrong
+#: answers on a few words ("Dollar falls below 140 yen in Tokyo" is Danish to it).
+CLD2_MIN_CHARS = 160
+#: CLD2's codes that are not today's ISO 639-1 ones.
+_CLD2_CODES = {"iw": "he", "jw": "jv", "in": "id", "zh-hant": "zh", "zh-hans": "zh"}
+
+
+def _cld2(sample: str) -> str | None:
+    """CLD2's answer when it is sure of one ISO 639-1 language, else None."""
+    try:
+        import pycld2
+    except ImportError:  # pragma: no cover - a required dependency; py3langid still works
+        return None
+    try:
+        reliable, _bytes, details = pycld2.detect(sample)
+    except (pycld2.error, UnicodeEncodeError, ValueError):  # lone surrogates, bad bytes: py3langid reads them
+        return None
+    code = str(details[0][1]).lower() if details else "un"
+    code = _CLD2_CODES.get(code, code)
+    if not reliable or code == "un" or len(code) != 2:
+        return None
+    return code
+
+
 def detect_language(text: str, declared: str | None = None) -> str:
     """The declared language if it is a valid code, else the one detected from ``text``."""
     code = normalize_language_tag(declared)
     if code:
         return code
-    language, _score = _identifier().classify(text[:SAMPLE_CHARS])
+    sample = text[:SAMPLE_CHARS]
+    found = _cld2(sample) if len(sample) >= CLD2_MIN_CHARS else None
+    if found is not None:
+        return found
+    language, _score = _identifier().classify(sample)
     return str(language)

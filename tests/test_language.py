@@ -38,6 +38,20 @@ def test_declared_tag_wins_and_is_normalized() -> None:
     assert detect_language(SAMPLES["fr"], "not a tag") == "fr"
 
 
+def test_cld2_answers_when_sure_and_py3langid_when_not() -> None:
+    from parsers.language import _cld2, _identifier
+
+    for code, text in SAMPLES.items():
+        assert _cld2(text) in (code, None)
+        assert str(_identifier().classify(text)[0]) == code  # the fallback knows them all too
+    figures = "41 / 29 -- 2,118,000 / 1,497,000 -- 40.2 / 35.9"
+    assert _cld2(figures) is None  # no words: CLD2 is not sure, py3langid decides
+    assert detect_language(figures) == str(_identifier().classify(figures)[0])
+    assert detect_language("Dollar falls below 140 yen in Tokyo") == "en"  # a headline: py3langid, not CLD2
+    assert _cld2("Hebrew: \u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd " * 20) in ("he", None)  # never "iw"
+    assert detect_language("caf\udce9 " * 30) is not None  # a lone surrogate: CLD2 refuses, py3langid reads
+
+
 def test_only_the_start_of_a_long_body_is_read() -> None:
     # A German story with a long English quote block at the end is still German.
     body = " ".join([SAMPLES["de"]] * 12) + " " + " ".join([SAMPLES["en"]] * 40)
@@ -45,10 +59,11 @@ def test_only_the_start_of_a_long_body_is_read() -> None:
 
 
 def _detect_in_child(cache: Path) -> dict[str, object]:
+    """py3langid's answers (the fallback detector, whose model is the one cached)."""
     code = (
         "import json, sys\n"
-        "from parsers.language import detect_language\n"
-        f"print(json.dumps({{c: detect_language(t) for c, t in {SAMPLES!r}.items()}}))\n"
+        "from parsers.language import _identifier\n"
+        f"print(json.dumps({{c: str(_identifier().classify(t)[0]) for c, t in {SAMPLES!r}.items()}}))\n"
     )
     env = dict(os.environ, WIRE_INGEST_CACHE_DIR=str(cache))
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
