@@ -56,13 +56,28 @@ def parse_chunk(
     return [parse_payload(uri, data, default_agency, max_bytes) for uri, data in items]
 
 
+def _parse_alone(client: Any, uri: str, data: bytes, default_agency: str | None, max_bytes: int) -> Story | Quarantined:
+    from distributed.scheduler import KilledWorker
+
+    try:
+        result: list[Story | Quarantined] = client.submit(
+            parse_chunk, [(uri, data)], default_agency=default_agency, max_bytes=max_bytes, pure=False
+        ).result()
+        return result[0]
+    except KilledWorker:
+        sha = hashlib.sha256(data).hexdigest()
+        detail = "the Dask workers given this input died while parsing it, alone (distributed allowed-failures)"
+        return Quarantined(uri, sha, len(data), "worker_crashed", detail)
+
+
 def parse_on_dask(
     payloads: list[tuple[str, bytes]], *, address: str, default_agency: str | None, max_bytes: int
 ) -> list[Story | Quarantined]:
     """Parse ``(uri, bytes)`` pairs on the cluster at ``address``, results in input order.
 
     Inputs go in chunks of CHUNK; a chunk whose workers all died is parsed again one input
-    a task, so only the input that kills workers is quarantined (``worker_crashed``)."""
+    a task, and an input that fails so is parsed once more alone on the cluster, so only
+    the input that kills workers is quarantined (``worker_crashed``)."""
     if not payloads:
         return []
     from distributed.client import FutureCancelledError
@@ -87,9 +102,9 @@ def parse_on_dask(
                 try:
                     results += single.result()
                 except KilledWorker:
-                    sha = hashlib.sha256(data).hexdigest()
-                    detail = "every Dask worker given this input died while parsing it (distributed allowed-failures)"
-                    results.append(Quarantined(uri, sha, len(data), "worker_crashed", detail))
+                    # It may only have queued behind the culprit on a dying worker: alone
+                    # on the cluster, only the input that kills workers fails again.
+                    results.append(_parse_alone(client, uri, data, default_agency, max_bytes))
     finally:
         client.cancel(futures)
     return results

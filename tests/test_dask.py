@@ -140,3 +140,76 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path, capsys: pytes
     assert code == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
     assert cli_main(["ingest", str(landing), "--dest", str(tmp_path / "store"), "--dask-address", "localhost"]) == 2
+
+
+def test_an_input_that_kills_its_workers_is_quarantined_alone(tmp_path: Path) -> None:
+    """Workers under nannies (restarted when killed) and no allowed failures: whichever
+    worker sits on one task for over a second is killed, as an OOM killer would; the chunk
+    holding the slow input is retried one input a task, and only that input is lost."""
+    from flows.dask_parse import parse_on_dask
+    from flows.workers import Quarantined
+    from schemas.story import Story
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    port = address.rsplit(":", 1)[1]
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    log = (tmp_path / "dask.log").open("ab")
+    processes = [
+        subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+            stdout=log,
+            stderr=log,
+            env=env,
+        ),
+        subprocess.Popen(
+            [DASK, "worker", address, "--nthreads", "1", "--nworkers", "2", "--no-dashboard"],
+            stdout=log,
+            stderr=log,
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+        ),
+    ]
+    from distributed import Client
+
+    client = Client(address, timeout=60, set_as_default=False)
+    stop = threading.Event()
+    kills: list[str] = []
+
+    def kill_stuck_workers() -> None:
+        since: dict[str, tuple[frozenset[str], float]] = {}
+        while not stop.is_set():
+            for worker, tasks in client.processing().items():
+                current = frozenset(tasks)
+                seen, at = since.get(worker, (frozenset(), time.monotonic()))
+                if not current or current != seen:
+                    since[worker] = (current, time.monotonic())
+                elif time.monotonic() - at > 1.0:
+                    pids = client.run(os.getpid, workers=[worker])
+                    for pid in pids.values():
+                        os.kill(pid, signal.SIGKILL)
+                    kills.append(worker)
+                    since.pop(worker, None)
+            time.sleep(0.05)
+
+    try:
+        client.wait_for_workers(2, timeout=60)
+        slow = b"<html><body>" + b"<p>Officials said it was a long day at the port.</p>" * 300_000 + b"</body></html>"
+        good = (Path(__file__).resolve().parent / "golden" / "reuters87-basic.txt").read_bytes()
+        payloads = [(f"mem://{n}.txt", good.replace(b"ROTTERDAM", f"PORT{n}".encode())) for n in range(20)]
+        payloads.insert(5, ("mem://slow.html", slow))
+        watcher = threading.Thread(target=kill_stuck_workers)
+        watcher.start()
+        results = parse_on_dask(payloads, address=address, default_agency=None, max_bytes=1 << 30)
+    finally:
+        stop.set()
+        client.close()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    assert kills, "no worker was stuck on an input"
+    assert isinstance(results[5], Quarantined) and results[5].reason == "worker_crashed"
+    assert all(isinstance(r, Story) for i, r in enumerate(results) if i != 5)
