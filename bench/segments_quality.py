@@ -18,8 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from parsers import parse_story
-from schemas.errors import ParseError
+from bench.extraction_quality import extract_ours
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "trafilatura-dev"
 
@@ -74,13 +73,6 @@ def score_page(body: str, with_: list[str], without: list[str], score: Score) ->
     score.fp += len(leaked)
     score.tn += len(without) - len(leaked)
     return missed, leaked
-
-
-def extract_ours(data: bytes) -> str:
-    try:
-        return parse_story(data, "bench").body
-    except ParseError:
-        return ""
 
 
 def extract_trafilatura(data: bytes) -> str:

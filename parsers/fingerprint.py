@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from parsers import rules
+
 if TYPE_CHECKING:
     from schemas.story import Story
 
@@ -177,29 +179,11 @@ def resemblance(signature_a: bytes, signature_b: bytes) -> float:
 
 
 # --- The decision -------------------------------------------------------------------
-#: Month names of a dateline (English, French, German, Spanish, Italian, Portuguese, Dutch
-#: abbreviations and names that datelines use), to the month number.
-_MONTH_NAMES: dict[str, int] = {}
-for _number, _names in enumerate(
-    (
-        "jan january janv janvier januar enero ene gennaio gen janeiro januari",
-        "feb february fev fevr fevrier février februar febrero febbraio fevereiro februari",
-        "mar march mars märz marz marzo março maart",
-        "apr april avr avril abril aprile",
-        "may mai mayo maggio maio mei",
-        "jun june juin juni junio giugno giu junho",
-        "jul july juil juillet juli julio luglio lug julho",
-        "aug august aout août agosto ago augustus",
-        "sep sept september septembre settembre set setembro septiembre",
-        "oct october octobre oktober octubre ottobre ott outubro okt",
-        "nov november novembre noviembre novembro",
-        "dec december decembre décembre dezember diciembre dic dicembre dezembro",
-    ),
-    start=1,
-):
-    for _name in _names.split():
-        _MONTH_NAMES[_name] = _number
-_DATELINE_DATE = re.compile(r"\b(?P<a>[^\W\d_]{3,9}|\d{1,2})\.?\s+(?P<b>[^\W\d_]{3,9}|\d{1,2})\.?(?=[\s,)(-]|$)")
+#: Month name or abbreviation of a dateline -> month number (rules.DATELINE_MONTHS).
+_MONTH_NAMES: dict[str, int] = {
+    name: number for number, names in enumerate(rules.DATELINE_MONTHS, start=1) for name in names.split()
+}
+_DATELINE_DATE = re.compile(r"\b(?P<a>[^\W\d_]{3,10}|\d{1,2})\.?\s+(?P<b>[^\W\d_]{3,10}|\d{1,2})\.?(?=[\s,)(-]|$)")
 _ENVELOPE_DATE = re.compile(r"\s(?P<month>\d{1,2})-(?P<day>\d{1,2})\s+\d{2,5}\s*[<=]?$")
 
 

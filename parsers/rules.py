@@ -324,6 +324,27 @@ ANY_CREDIT_RULE = any_of(CREDIT_RULES)
 ANY_TRAILER_RULE = any_of(TRAILER_RULES)
 
 
+# --- Dates datelines print (parsers.fingerprint.story_day) -------------------------------
+#: Month names and abbreviations datelines use, January to December (English, French,
+#: German, Spanish, Italian, Portuguese, Dutch; case-folded): "NEW YORK, Oct 20 -",
+#: "PARIS, 21 oct (AFP) -", "Madrid, 18 jun (EFE).-". One template's reports on two days
+#: are told apart by these dates.
+DATELINE_MONTHS: tuple[str, ...] = (
+    "jan january janv janvier januar enero ene gennaio gen janeiro januari",
+    "feb february fev fevr fevrier février februar febrero febbraio fevereiro februari",
+    "mar march mars märz marz marzo março maart",
+    "apr april avr avril abril aprile",
+    "may mai mayo maggio maio mei",
+    "jun june juin juni junio giugno giu junho",
+    "jul july juil juillet juli julio luglio lug julho",
+    "aug august aout août agosto ago augustus",
+    "sep sept september septembre settembre set setembro septiembre",
+    "oct october octobre oktober octubre ottobre ott outubro okt",
+    "nov november novembre noviembre novembro",
+    "dec december decembre décembre dezember diciembre dic dicembre dezembro",
+)
+
+
 # --- Transmission envelopes (parsers.envelope) -------------------------------------------
 #: ANPA-1312 priority code -> IPTC urgency (1 = flash ... 9 = lowest). (code, urgency, name).
 ANPA_PRIORITIES: tuple[tuple[str, int, str], ...] = (

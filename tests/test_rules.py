@@ -321,3 +321,12 @@ def test_version_labels_of_plain_text(headline: str, version: int | None, status
     assert version_label(headline) == (version, status)
     for pattern, _add, _status, example in rules.VERSION_LABELS:
         assert pattern.match(example), example
+
+
+def test_every_dateline_month_name_dates_a_story() -> None:
+    from parsers.fingerprint import story_day
+
+    for number, names in enumerate(rules.DATELINE_MONTHS, start=1):
+        for name in names.split():
+            assert story_day(None, [("dateline", f"PARIS, {name.title()} 7 -")]) == f"{number:02d}-07", name
+            assert story_day(None, [("agency_tag", f"PARIS, 7 {name} 2024 (AFP) -")]) == f"{number:02d}-07", name
