@@ -72,7 +72,10 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("share_widget", re.compile(r"share|social|sharing|toolbar|tools|print-?button|bookmark", re.I)),
-    ("newsletter", re.compile(r"newsletter|subscri(be|ption)|signup|sign-up|paywall|registration|cta", re.I)),
+    (
+        "newsletter",
+        re.compile(r"newsletter|subscri(be|ption)|signup|sign-up|paywall|registration|(^|[\s_-])cta([\s_-]|$)", re.I),
+    ),
     (
         "related_links",
         re.compile(
@@ -307,6 +310,22 @@ def holds_story_text(element: HtmlElement) -> bool:
     return False
 
 
+#: Unlinked text a page <header> may hold and still be a header (title, standfirst, byline).
+HEADER_TEXT_LIMIT = 500
+
+
+def _holds_story(element: HtmlElement) -> bool:
+    """``holds_story_text``, or, for a <header> without a headline, more unlinked text than a
+    header holds: libxml2 (an HTML4 parser) can leave a <header> open on malformed markup, and
+    it then swallows what follows it (a forum post's whole text)."""
+    if holds_story_text(element):
+        return True
+    if element.tag != "header" or element.find(".//h1") is not None:
+        return False  # the story's own head (headline, standfirst, byline): not body text
+    text = _text(element)
+    return len(text) > HEADER_TEXT_LIMIT and _link_density(element, len(text)) < 0.3
+
+
 _NO_ATTRS: dict[str, str] = {}
 _WHOLE_BLOCK = "related_links:parent"
 _HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
@@ -363,7 +382,7 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             or ("style" in attrs and _HIDDEN_STYLE.search(attrs["style"]))
         ):
             doomed.append((element, "boilerplate"))
-        elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not holds_story_text(element)):
+        elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not _holds_story(element)):
             doomed.append((element, STRUCTURAL_KINDS[tag]))
         elif attrs and use_hints and tag not in ("body", "html", "article", "main", "h1"):
             hints = _hints(attrs)
@@ -521,6 +540,22 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
     return region
 
 
+_DIGITS = re.compile(r"\d+")
+
+
+def _shape(element: HtmlElement) -> tuple[str, str] | None:
+    """What marks siblings as built alike: tag and class, or tag and id with its numbers taken
+    out (``block-4647400``, ``block-4647401``: a CMS's numbered story blocks); None for neither."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return None
+    cls = element.get("class")
+    if cls:
+        return tag, cls
+    ident = element.get("id")
+    return (tag, "#" + _DIGITS.sub("", ident)) if ident and _DIGITS.search(ident) else None
+
+
 def _with_siblings(
     top: HtmlElement, final: _FinalScores, threshold: float, *, same_shape: bool = False
 ) -> list[HtmlElement]:
@@ -530,6 +565,7 @@ def _with_siblings(
     if parent is None:
         return [top]
     region = []
+    shape = _shape(top)
     for sibling in parent:
         if not isinstance(sibling.tag, str):
             continue
@@ -539,7 +575,7 @@ def _with_siblings(
         if final.get(sibling, 0.0) >= threshold:
             region.append(sibling)
             continue
-        if same_shape and top.get("class") and sibling.tag == top.tag and sibling.get("class") == top.get("class"):
+        if same_shape and shape is not None and _shape(sibling) == shape:
             text = _text(sibling)
             if len(text) >= 25 and _link_density(sibling, len(text)) < 0.3:
                 region.append(sibling)

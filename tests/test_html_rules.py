@@ -185,3 +185,40 @@ def test_nested_link_lists_are_recorded_once() -> None:
         for i in range(4):
             holders = [r.text for r in story.removed if f"number {g}.{i}" in r.text]
             assert len(holders) == 1, f"link {g}.{i} recorded {len(holders)} times: {holders}"
+
+
+def test_cta_is_a_word_not_any_three_letters() -> None:
+    # "produCTAmodomio", "aCTA", "oCTAne": a product text block named after the product.
+    assert _kind_for_hints("productamodomio parbase section") is None
+    assert _kind_for_hints("footer-cta") == "newsletter"
+    story = f"<div class='productamodomio parbase'><h2>Zubereitung</h2>{_ps(STORY_EN)}</div>"
+    assert STORY_EN[0] in _body(f"<h1>Kaffee</h1>{story}<div class='cta'><p>Jetzt bestellen!</p></div>", "de")
+
+
+def test_a_header_that_swallowed_a_post_keeps_its_text() -> None:
+    # libxml2 can leave a forum post's <header> open, so the post's text ends up inside it.
+    # Without a headline and with that much unlinked text, it is not the page's header.
+    posts = "".join(
+        f"<article class='message'><header class='message-attribution'><a href='/p/{i}'>Sep {i}, 2020</a>"
+        f"<div class='bb'>{'<br>'.join(STORY_EN + STORY_PT)} Post {i}.</div></header></article>"
+        for i in range(1, 4)
+    )
+    head = "<header class='site'><h1>Patch notes</h1><p>A standfirst the header holds, not story.</p></header>"
+    body = _body(f"{head}<div class='thread'>{posts}</div>")
+    assert STORY_EN[0] in body and "Post 3." in body
+    assert "not story." not in body
+
+
+def test_numbered_story_blocks_are_joined() -> None:
+    # A CMS writes each chunk of the story as its own block, div#block-<n>, nested deep enough
+    # that paragraph scores never reach the blocks' common parent.
+    def block(n: int, paragraphs: list[str]) -> str:
+        inner = f"<div class='txt'>{_ps(paragraphs)}</div>"
+        return f"<div id='blockid-46474{n:02d}'><section class='cs'><div class='w'><h3>Part {n}</h3>" + (
+            f"<div class='row'><div class='col'>{inner}</div></div></div></section></div>"
+        )
+
+    chunks = [STORY_EN[:1], STORY_PT[:2], STORY_EN[1:3], STORY_PT[2:]]
+    page = "<h1>Strike</h1><div class='container'>" + "".join(block(n, c) for n, c in enumerate(chunks))
+    body = _body(page + "<div id='blockid-4647499'></div></div>")
+    assert all(p in body for c in chunks for p in c)
