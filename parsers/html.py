@@ -537,7 +537,43 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
             wider = _with_siblings(wrapper, final, threshold, same_shape=True)
             if len(wider) > 1:
                 region = wider
+    if region:
+        entries = _entry_list(region[0])  # an ancestor of region[0], so of its siblings too
+        if entries is not None:
+            region = [entries]
     return region
+
+
+#: A list of entries (a live blog's updates, a thread's posts): at least this many siblings
+#: built alike, holding this many times the text of the entry that won the scoring.
+ENTRY_LIST_MIN, ENTRY_LIST_GAIN = 5, 2.0
+
+
+def _first_class(element: HtmlElement) -> tuple[str, str] | None:
+    cls = element.get("class")
+    return (element.tag, cls.split()[0]) if cls and cls.split() else None
+
+
+def _entry_list(top: HtmlElement) -> HtmlElement | None:
+    """The parent of ``top``'s entry when ``top`` is one entry of a list of unlinked entries
+    built alike (same tag and first class word, within three levels up, each with text): the
+    story is the list. Lists of links (teasers, results) are not entry lists; layout rows
+    (``row-fluid``) are alike but mostly empty, so too few of them count."""
+    length = len(_text(top))
+    entry = top
+    for _level in range(3):
+        parent = entry.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            return None
+        key = _first_class(entry)
+        if key is not None:
+            alike = [child for child in parent if _first_class(child) == key and len(_text(child)) >= 25]
+            if len(alike) >= ENTRY_LIST_MIN:
+                text = _text(parent)
+                if len(text) >= length * ENTRY_LIST_GAIN and _link_density(parent, len(text)) < 0.2:
+                    return parent
+        entry = parent
+    return None
 
 
 _DIGITS = re.compile(r"\d+")

@@ -222,3 +222,22 @@ def test_numbered_story_blocks_are_joined() -> None:
     page = "<h1>Strike</h1><div class='container'>" + "".join(block(n, c) for n, c in enumerate(chunks))
     body = _body(page + "<div id='blockid-4647499'></div></div>")
     assert all(p in body for c in chunks for p in c)
+
+
+def test_a_live_blog_is_its_list_of_entries() -> None:
+    # Each update is a short entry built like the others (div.item ...); one entry wins the
+    # scoring, but the story is the whole list. A list of linked teasers is not an entry list.
+    # The real page's winner is an entry with a results table and comma-rich text; the short
+    # updates around it score too little to join it as siblings.
+    updates = [" ".join(STORY_EN)] + [f"Update {i}: the cranes at terminal {i} are moving again" for i in range(12)]
+    kinds = ("item item--composite rendered", "item item--special", "item")
+    entries = "".join(
+        f"<div class='{kinds[i % 3]}'><div class='item__inner'><div class='item__copy'>{u}</div></div></div>"
+        for i, u in enumerate(updates)
+    )
+    teasers = "<div class='more'>" + "".join(
+        f"<div class='teaser'><a href='/t{i}'>Another live report, part {i}</a></div>" for i in range(8)
+    )
+    body = _body(f"<h1>Live: port strike</h1><div class='live'>{entries}</div>{teasers}</div>")
+    assert all(u in body for u in updates)
+    assert "Another live report" not in body
