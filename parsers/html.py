@@ -442,6 +442,12 @@ def _loose_text(element: HtmlElement) -> str:
     return _squash("".join(parts))
 
 
+#: The score a story-naming class/id ("article-body") adds, and the text an element needs
+#: for the name to count.
+POSITIVE_BONUS = 25
+NAMED_MIN_TEXT = 100
+
+
 class _FinalScores(dict[HtmlElement, float]):
     """Scores discounted by link density, computed only for the elements that can matter.
 
@@ -451,13 +457,19 @@ class _FinalScores(dict[HtmlElement, float]):
     below the best final score seen. Elements without a raw score have no final score.
     """
 
-    def __init__(self, raw: dict[HtmlElement, float]) -> None:
+    def __init__(self, raw: dict[HtmlElement, float], named: set[HtmlElement]) -> None:
         super().__init__()
         self.raw = raw
+        self.named = named
 
     def __missing__(self, element: HtmlElement) -> float:
         raw = self.raw[element]  # KeyError for elements that were never scored
-        value = raw * (1 - _link_density(element, len(_text(element))))
+        length = len(_text(element))
+        if element in self.named and length < NAMED_MIN_TEXT:
+            # A class that names the story ("accordion-content") around a line or two of
+            # text is a widget: the name alone must not outscore the story's paragraphs.
+            raw -= POSITIVE_BONUS
+        value = raw * (1 - _link_density(element, length))
         self[element] = value
         return value
 
@@ -485,6 +497,7 @@ MAX_WRAPPER_CLIMB = 12
 def find_article_region(body: HtmlElement) -> list[HtmlElement]:
     """The element(s) holding the story: best-scored container plus its related siblings."""
     scores: dict[HtmlElement, float] = {}
+    named: set[HtmlElement] = set()
     # Only tags that can be paragraph-like or hold loose text (lxml filters in C).
     for element in body.iter(*_SCORED_TAGS):
         if _is_paragraph_like(element):
@@ -506,12 +519,13 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
             if ancestor not in scores:
                 base = _TAG_WEIGHT.get(ancestor.tag, 0)
                 if _names_the_story(_hints(ancestor)):
-                    base += 25
+                    base += POSITIVE_BONUS
+                    named.add(ancestor)
                 scores[ancestor] = float(base)
             scores[ancestor] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
     if not scores:
         return [body]
-    final = _FinalScores(scores)
+    final = _FinalScores(scores, named)
     top = final.best()
     # Readability's rule: when the parent holds several strong candidates, the story spans them.
     parent = top.getparent()
@@ -519,7 +533,7 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
         strong = [el for el in parent if el in final and final[el] >= final[top] * 0.75]
         if len(strong) >= 3 or (parent in final and final[parent] >= final[top] * 0.9 and parent.tag != "body"):
             top = parent
-    threshold = max(10.0, final[top] * 0.2)
+    threshold = max(10.0, final.get(top, 0.0) * 0.2)
     region = _with_siblings(top, final, threshold)
     if len(region) == 1:
         # A parent that holds little but the winner is a wrapper (grid cells, layout divs):

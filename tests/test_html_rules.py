@@ -241,3 +241,13 @@ def test_a_live_blog_is_its_list_of_entries() -> None:
     body = _body(f"<h1>Live: port strike</h1><div class='live'>{entries}</div>{teasers}</div>")
     assert all(u in body for u in updates)
     assert "Another live report" not in body
+
+
+def test_a_story_naming_class_does_not_make_a_widget_the_story() -> None:
+    # "accordion-content" names content; around one line of text it is a rating widget, and
+    # the recipe's steps (in a box with no such name) are the story.
+    widget = "<div class='accordion-content'><div>Bitte bewerte das Rezept, jetzt, hier, gern.</div></div>"
+    steps = "<div class='box'>" + "".join(f"<p>{p}</p>" for p in STORY_PT) + "</div>"
+    body = _body(f"<h1>Kuchen</h1><div class='right'>{widget}</div><div class='box-wrap'>{steps}</div>", "pt")
+    assert STORY_PT[0] in body
+    assert "bewerte" not in body
