@@ -34,6 +34,10 @@ _ROOT = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
 _PROLOG = re.compile(rb"\s*(?:<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I)
 
 
+#: How far into a document that opens with markup to look for an HTML tag.
+HTML_SNIFF_DEEP = 65536
+
+
 def sniff_format(data: bytes) -> str:
     """The input's format by its content: ``nitf`` / ``newsml-g2`` (the XML root element),
     ``ninjs`` (a JSON object), ``html``, else ``text`` (plain or enveloped wire text)."""
@@ -51,7 +55,9 @@ def sniff_format(data: bytes) -> str:
             name = root.group(1).decode("ascii", "replace").rsplit(":", 1)[-1]
             if name in XML_ROOTS:
                 return XML_ROOTS[name]
-    if head[:1] == b"<" and _HTML_SNIFF.search(head):
+    if head[:1] == b"<" and (_HTML_SNIFF.search(head) or _HTML_SNIFF.search(data, 0, HTML_SNIFF_DEEP)):
+        # Deeper for markup that opens with something else: a server's warnings printed as
+        # "<br /><b>Deprecated</b>: ..." lines before the page's own <!DOCTYPE html>.
         return "html"
     return "html" if _HTML_SNIFF.search(head[:1024]) and head.count(b"<") > 5 else "text"
 

@@ -251,3 +251,14 @@ def test_a_story_naming_class_does_not_make_a_widget_the_story() -> None:
     body = _body(f"<h1>Kuchen</h1><div class='right'>{widget}</div><div class='box-wrap'>{steps}</div>", "pt")
     assert STORY_PT[0] in body
     assert "bewerte" not in body
+
+
+def test_a_page_after_server_warnings_is_html() -> None:
+    # A PHP site printing its warnings before the page: more than 4 KB of "<br /><b>..." lines.
+    warning = "<br />\n<b>Deprecated</b>:  Assigning the return value of new by reference is deprecated in <b>x.php</b>"
+    warnings = "".join(f"{warning} on line <b>{n}</b><br />\n" for n in range(40))
+    html = _page(f"<article><h1>Strike</h1>{_ps(STORY_EN)}</article>").decode()
+    page = f"{warnings}<!DOCTYPE html>{html}".encode()
+    story = parse_story(page, "blog")
+    assert story.input_format == "html"
+    assert story.paragraphs == STORY_EN
