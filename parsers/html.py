@@ -107,7 +107,7 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "boilerplate",
         re.compile(
-            r"comment|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav|rollover[\w-]*(block|card|content)|tool-?tip|popover|hover-?card",
+            r"comment|kommentar|comentario|community|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav|rollover[\w-]*(block|card|content)|tool-?tip|popover|hover-?card",
             re.I,
         ),
     ),
@@ -350,7 +350,7 @@ def _opened_block(element: HtmlElement, kind: str) -> str:
 
 #: A class/id that names a readers' comments section (not "comment-count", not "has-comments").
 COMMENT_SECTION_HINT = re.compile(
-    r"(^|\s)(comments?|comments?[-_](list|area|section|thread|wrap(per)?|container|block)|commentlist|disqus_thread|respond)(\s|$)",
+    r"(^|\s)((comments?|kommentare?|comentarios?|commentaires?|commenti|community)([-_](list|area|section|thread|wrap(per)?|container|block))?|commentlist|disqus_thread|respond)(\s|$)",
     re.I,
 )
 
@@ -389,7 +389,7 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             kind = _kind_for_hints(hints.strip())
             if kind and not holds_story_text(element):
                 doomed.append((element, _opened_block(element, kind)))
-            elif kind and _is_comment_section(hints, element):
+            elif _is_comment_section(hints, element):
                 # Readers' comments are long paragraphs too; a comments section is never
                 # the story (unless it holds the headline: then the hint is on a wrapper).
                 doomed.append((element, "boilerplate"))

@@ -262,3 +262,18 @@ def test_a_page_after_server_warnings_is_html() -> None:
     story = parse_story(page, "blog")
     assert story.input_format == "html"
     assert story.paragraphs == STORY_EN
+
+
+def test_a_comments_section_is_known_by_its_name_in_several_languages() -> None:
+    # taz names its readers' comments "community page": "page" is a word that names the story,
+    # so the name of the section must count on its own.
+    comments = "".join(
+        f"<div class='c'><p>Ich arbeite seit zwanzig Jahren im Hafen, und solche Streiks enden immer "
+        f"gleich, mit einem Abschluss, den niemand mag, aber alle unterschreiben, Nummer {i}.</p>"
+        f"<p>Die eigentliche Frage ist, was mit dem Rückstau passiert und wer die Kosten trägt, Nummer {i}.</p></div>"
+        for i in range(5)
+    )
+    for name in ("full community page last", "kommentare", "comentarios"):
+        post = f"<div class='full article page'><h1>Streik</h1>{_ps(STORY_EN)}</div>"
+        story = parse_story(_page(f"<div id='pages'>{post}<div class='{name}'>{comments}</div></div>", "de"), "p")
+        assert story.paragraphs == STORY_EN, name
