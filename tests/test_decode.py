@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parsers import parse_story
-from parsers.decode import decode_bytes, repair_text, sniff_format
+from parsers.decode import clean_text, decode_bytes, repair_text, sniff_format
 from schemas import ParseError
 
 STORY = (
@@ -113,3 +113,12 @@ def test_utf16_without_a_byte_order_mark_is_text_not_binary() -> None:
     for encoding in ("utf-16-le", "utf-16-be"):
         story = parse_story(text.encode(encoding), f"mem://{encoding}.txt")
         assert story.headline == "Oil rises" and story.body.startswith("Oil prices rose")
+
+
+def test_line_break_hints_are_not_text() -> None:
+    # Soft hyphens as a German wine site sets them ("Mag&shy;da&shy;le&shy;ner"), a zero width
+    # space, a word joiner; zero width (non-)joiners stay, they change how text is drawn.
+    assert clean_text("St. Mag\u00adda\u00adle\u00adner \u00fcber\u200bzeugen\u2060.") == "St. Magdalener überzeugen."
+    assert clean_text("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001f469\u200d\U0001f4bb") == (
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001f469\u200d\U0001f4bb"
+    )
