@@ -359,6 +359,27 @@ def _is_comment_section(hints: str, element: HtmlElement) -> bool:
     return bool(COMMENT_SECTION_HINT.search(hints)) and element.find(".//h1") is None
 
 
+#: The text an image's block may hold and still be the image's caption and credit.
+CAPTION_TEXT_LIMIT = 250
+_IMAGE_BLOCK = "data-wi-image-block"
+
+
+def mark_image_blocks(body: HtmlElement) -> None:
+    """Mark the blocks that hold an image and a caption's worth of text ("<div><picture/>
+    <div>A caption. © Photographer</div></div>") for pruning: a figure without the tag."""
+    for image in body.iter("picture", "img"):
+        holder = image.getparent()
+        while holder is not None and holder.tag in ("a", "picture", "span"):
+            holder = holder.getparent()
+        if holder is None or holder.tag not in ("div", "section") or holder.get(_IMAGE_BLOCK):
+            continue
+        if holder.find(".//p") is not None or holder.find(".//h1") is not None:
+            continue
+        text = _text(holder)
+        if 0 < len(text) <= CAPTION_TEXT_LIMIT:
+            holder.set(_IMAGE_BLOCK, "1")
+
+
 def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = True) -> None:
     """Drop non-content elements: scripts, hidden parts, navigation, widgets, ads, captions.
 
@@ -376,7 +397,9 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
         tag = element.tag
         # One C call for all attributes: most elements have none or only a class.
         attrs = cast("dict[str, str]", dict(element.items())) if len(element.attrib) else _NO_ATTRS
-        if attrs and (
+        if attrs and _IMAGE_BLOCK in attrs:
+            doomed.append((element, "caption"))
+        elif attrs and (
             "hidden" in attrs
             or attrs.get("aria-hidden") == "true"
             or ("style" in attrs and _HIDDEN_STYLE.search(attrs["style"]))
@@ -838,6 +861,7 @@ def parse_html_document(page: str) -> Draft:
     body = tree.find("body")
     if body is None:
         body = tree
+    mark_image_blocks(body)  # before <picture> goes with the other embeds
     etree.strip_elements(body, *DROP_TAGS, with_tail=False)  # after metadata: JSON-LD is a script
     printed_copyright = page_copyright(body)  # before pruning takes the footer apart
     removed, paragraphs = extract_paragraphs(body, use_hints=True)
@@ -846,6 +870,7 @@ def parse_html_document(page: str) -> Draft:
         # on a fresh tree (re-parsing is cheaper than copying every tree up front).
         fresh = _parse_page(page)
         fresh_body = fresh.find("body")
+        mark_image_blocks(fresh_body if fresh_body is not None else fresh)
         retry_removed, retry_paragraphs = extract_paragraphs(
             fresh_body if fresh_body is not None else fresh, use_hints=False
         )

@@ -277,3 +277,14 @@ def test_a_comments_section_is_known_by_its_name_in_several_languages() -> None:
         post = f"<div class='full article page'><h1>Streik</h1>{_ps(STORY_EN)}</div>"
         story = parse_story(_page(f"<div id='pages'>{post}<div class='{name}'>{comments}</div></div>", "de"), "p")
         assert story.paragraphs == STORY_EN, name
+
+
+def test_an_image_with_its_caption_in_plain_divs_is_a_figure() -> None:
+    # No <figure>, no caption class: a block holding an image and a line of text is one.
+    visual = (
+        "<div class='visual inline'><picture><img src='x.jpg' alt=''></picture><div class='description'>"
+        "<strong class='title'>Eine kleine runde Aussparung im Display.</strong><span>© Jon Prosser</span></div></div>"
+    )
+    body = _body(f"<article><h1>iPhone</h1>{_ps(STORY_EN[:2])}{visual}{_ps(STORY_EN[2:])}</article>")
+    assert all(p in body for p in STORY_EN)
+    assert "Aussparung" not in body and "Prosser" not in body
