@@ -312,6 +312,8 @@ def holds_story_text(element: HtmlElement) -> bool:
 
 #: Unlinked text a page <header> may hold and still be a header (title, standfirst, byline).
 HEADER_TEXT_LIMIT = 500
+#: A <header> with no link, a subheading (h2-h6) and at most this much text heads a section.
+SECTION_HEADING_LIMIT = 200
 
 
 def _holds_story(element: HtmlElement) -> bool:
@@ -323,6 +325,14 @@ def _holds_story(element: HtmlElement) -> bool:
     if element.tag != "header" or element.find(".//h1") is not None:
         return False  # the story's own head (headline, standfirst, byline): not body text
     text = _text(element)
+    if 0 < len(text) <= SECTION_HEADING_LIMIT and _link_density(element, len(text)) == 0:
+        # The head of a section inside the story (an FAQ entry's question) is a subheading
+        # when what follows it is text, not a list of links ("Trending").
+        following = element.getnext()
+        if following is None or not any(child.tag in _HEADINGS for child in element.iter(etree.Element)):
+            return False
+        after = _text(following)
+        return len(after) >= 25 and _link_density(following, len(after)) < 0.5
     return len(text) > HEADER_TEXT_LIMIT and _link_density(element, len(text)) < 0.3
 
 

@@ -288,3 +288,22 @@ def test_an_image_with_its_caption_in_plain_divs_is_a_figure() -> None:
     body = _body(f"<article><h1>iPhone</h1>{_ps(STORY_EN[:2])}{visual}{_ps(STORY_EN[2:])}</article>")
     assert all(p in body for p in STORY_EN)
     assert "Aussparung" not in body and "Prosser" not in body
+
+
+def test_a_section_header_inside_the_story_is_a_subheading() -> None:
+    # An FAQ accordion: each entry's <header> holds its question, the answer follows it. A
+    # header over a list of links ("Trending") is still not story text.
+    entries = "".join(
+        f"<li class='acc'><header class='acc_head'><h3>Question {i}: what changes for shippers?</h3></header>"
+        f"<div class='acc_answer'><p>{p}</p></div></li>"
+        for i, p in enumerate(STORY_EN)
+    )
+    trending = "<div><header><h3>Trending</h3></header><ul>" + "".join(
+        f"<li><a href='/t{i}'>Other story number {i} about ports</a></li>" for i in range(5)
+    )
+    page = (
+        f"<article><h1>FAQ</h1><div class='faq-wrap'>{_ps(STORY_PT)}<ul class='faq'>{entries}</ul>{trending}</ul></div>"
+    )
+    body = _body(page + "</div></article>")
+    assert "Question 2: what changes for shippers?" in body and STORY_EN[2] in body
+    assert "Trending" not in body
