@@ -365,8 +365,13 @@ COMMENT_SECTION_HINT = re.compile(
 )
 
 
+@lru_cache(maxsize=16384)
+def _names_comments(hints: str) -> bool:
+    return bool(COMMENT_SECTION_HINT.search(hints))
+
+
 def _is_comment_section(hints: str, element: HtmlElement) -> bool:
-    return bool(COMMENT_SECTION_HINT.search(hints)) and element.find(".//h1") is None
+    return _names_comments(hints) and element.find(".//h1") is None
 
 
 #: The text an image's block may hold and still be the image's caption and credit.
@@ -613,7 +618,8 @@ def _entry_list(top: HtmlElement) -> HtmlElement | None:
         if parent is None or parent.tag in ("body", "html"):
             return None
         key = _first_class(entry)
-        if key is not None:
+        # Counted without their text first: most parents have few children built alike.
+        if key is not None and sum(_first_class(child) == key for child in parent) >= ENTRY_LIST_MIN:
             alike = [child for child in parent if _first_class(child) == key and len(_text(child)) >= 25]
             if len(alike) >= ENTRY_LIST_MIN:
                 text = _text(parent)
