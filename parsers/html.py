@@ -113,7 +113,7 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 POSITIVE_HINT = re.compile(
-    r"article|body|content|entry|main|page|post(?!s)|text|blog|story|prose|rich-?text|paragraph", re.I
+    r"article(?!s)|body|content|entry|main|page|post(?!s)|text|blog|story|prose|rich-?text|paragraph", re.I
 )
 # The same patterns without re.I, for hint strings lowered first: Python's case-insensitive
 # matching of long alternations is ~3x slower, and pages carry thousands of class strings.

@@ -64,6 +64,12 @@ def test_plural_posts_is_not_a_positive_hint() -> None:
     assert _kind_for_hints("post-content related") is None  # a singular "post" still excuses
 
 
+def test_plural_articles_is_not_a_positive_hint() -> None:
+    # "ce_relatedArticles": a list of other articles, like "relatedposts".
+    assert _kind_for_hints("ce_relatedArticles block") == "related_links"
+    assert _kind_for_hints("article-body related") is None
+
+
 def test_ads_and_navigation_beat_positive_words() -> None:
     assert _kind_for_hints("shunno-sidebar-articles shunno-widget-deals") == "navigation"
     assert _kind_for_hints("article-ad-slot") == "advertisement"
