@@ -71,7 +71,7 @@ def test_plural_articles_is_not_a_positive_hint() -> None:
 
 
 def test_ads_and_navigation_beat_positive_words() -> None:
-    assert _kind_for_hints("shunno-sidebar-articles shunno-widget-deals") == "navigation"
+    assert _kind_for_hints("shunno-sidebar-article shunno-widget-deals") == "navigation"
     assert _kind_for_hints("article-ad-slot") == "advertisement"
     assert _kind_for_hints("article-tools") is None
 
