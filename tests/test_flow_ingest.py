@@ -168,3 +168,53 @@ def test_worker_processes_parse_exactly_as_one_process_does(prefect_server: str,
     rows_one = {r["story_id"]: (r["headline"], r["body"], r["agency"]) for r in read_stories(str(tmp_path / "one"))}
     rows_two = {r["story_id"]: (r["headline"], r["body"], r["agency"]) for r in read_stories(str(tmp_path / "two"))}
     assert rows_one == rows_two and len(rows_one) == one["stories"]
+
+
+def test_a_task_of_several_batches_retried_mid_way_runs_each_batch_once(prefect_server: str, tmp_path: Path) -> None:
+    # A task runs several batches (a task run costs ~50 ms against a server); when one of
+    # them fails, Prefect retries the task: the batches committed before the failure are
+    # skipped and counted once, the failed one and those after it run.
+    from prefect import flow
+
+    from flows.batch import BatchSummary, IngestSettings, plan_batches
+    from flows.ingest import batch_task, task_groups
+    from schemas.errors import StorageError
+    from storage.lease import Lease
+    from storage.local import LocalStorage
+    from table.ledger import load_ledger
+    from tests.corpus import write_corpus
+
+    class FailsOnce(LocalStorage):
+        failed = False
+
+        def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+            if key.startswith("_ledger/") and self.exists_ledger_count() == 1 and not FailsOnce.failed:
+                FailsOnce.failed = True
+                raise StorageError("storage went away at the second batch's commit point")
+            return super().put(key, data, content_type)
+
+        def exists_ledger_count(self) -> int:
+            return sum(1 for k in self.keys("_ledger/") if k.count("/") == 1)
+
+    write_corpus(tmp_path / "landing", 30, text_only=True)
+    source, dest = LocalStorage(tmp_path / "landing"), FailsOnce(tmp_path / "store")
+    index, settings = load_ledger(dest), IngestSettings(workers=1)
+    plans = plan_batches(source, index, 10, settings)
+    groups = task_groups(plans, task_inputs=1000)
+    assert [len(g) for g in groups] == [3]
+    assert [len(g) for g in task_groups(plans, task_inputs=10)] == [1, 1, 1]
+    committed: dict[str, BatchSummary] = {}
+    with Lease(dest, command="ingest") as lease:
+        lease.acquire()
+
+        @flow
+        def one_task_two_tries() -> int:
+            retried = batch_task.with_options(retries=1, retry_delay_seconds=0)
+            return retried(groups[0], source, dest, index, settings, lease, committed)
+
+        assert one_task_two_tries() == 2  # the retry ran the failed batch and the one after it
+    assert FailsOnce.failed
+    assert list(committed) == [p.batch_id for p in plans]
+    assert sum(s.inputs for s in committed.values()) == 30
+    ledger = [k for k in dest.keys("_ledger/") if k.count("/") == 1]
+    assert sorted(ledger) == sorted(f"_ledger/{p.batch_id}.json" for p in plans)
