@@ -54,6 +54,20 @@ def unescape_path(text: str) -> str:
     return "".join(out)
 
 
+_PROC_FD = Path("/proc/self/fd")
+_HAS_PROC_FD = _PROC_FD.is_dir()
+
+
+def _opened_path(fd: int, path: str) -> str:
+    """Where an open file really is: the kernel's answer on Linux, else the path resolved."""
+    if _HAS_PROC_FD:
+        try:
+            return os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass
+    return os.path.realpath(path)
+
+
 class LocalStorage:
     """Objects are files under ``root``; writes are staged in ``_staging/`` and renamed."""
 
@@ -103,20 +117,34 @@ class LocalStorage:
 
     def get(self, key: str, limit: int | None = None) -> bytes:
         """The file's bytes (at most ``limit`` + 1 of them); links leaving the root and
-        anything that is not a regular file (a device, a FIFO) raise InputError."""
-        path = self._path(key)
-        if path.is_dir():
-            raise InputError("not_a_file", f"{escape_path(key)} is a folder (through a link)")
+        anything that is not a regular file (a device, a FIFO) raise InputError.
+
+        The file is opened first and where it really is asked of the open descriptor (one
+        readlink of /proc/self/fd on Linux): resolving the path component by component
+        first (pathlib's resolve) cost a tenth of an ingest's time on small files."""
+        full = self._root_text + key
         try:
-            with open(path, "rb", buffering=0) as handle:
-                info = os.fstat(handle.fileno())
-                if not stat.S_ISREG(info.st_mode):
-                    raise InputError("not_a_file", f"{escape_path(key)} is not a regular file (a device or a pipe)")
-                if limit is None:
-                    return handle.read()
-                return handle.read(limit + 1)
+            fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
+            path = self._path(key)  # a link leaving the root is refused as such, even a dangling one
             raise StorageError(f"cannot read {escape_path(str(path))}: {exc.strerror or exc}") from exc
+        try:
+            real = _opened_path(fd, full)
+            if real != str(self.root) and not real.startswith(self._root_text):
+                raise InputError(
+                    "link_outside_root", f"{escape_path(key)} resolves to {escape_path(real)}, outside {self.uri}"
+                )
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise InputError("not_a_file", f"{escape_path(key)} is a folder (through a link)")
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError("not_a_file", f"{escape_path(key)} is not a regular file (a device or a pipe)")
+            with open(fd, "rb", buffering=0, closefd=False) as handle:
+                return handle.read() if limit is None else handle.read(limit + 1)
+        except OSError as exc:
+            raise StorageError(f"cannot read {escape_path(full)}: {exc.strerror or exc}") from exc
+        finally:
+            os.close(fd)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
