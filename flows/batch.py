@@ -28,10 +28,17 @@ from typing import Any
 
 from flows.bundles import BundleLimits
 from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
-from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT, Quarantined, parse_payloads
+from flows.workers import (
+    DEFAULT_PARSE_MEMORY_MB,
+    DEFAULT_PARSE_TIMEOUT,
+    Prepared,
+    Quarantined,
+    prepare,
+    prepare_payloads,
+)
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import Fingerprint, fingerprint_of
-from schemas.story import Story, validate_story
+from schemas.story import Story
 from storage import Storage
 from storage.lease import Lease
 from table.commit import PENDING_PREFIX, BatchPlan, commit, open_intent, pending_plans
@@ -194,17 +201,20 @@ def run_batch(
     reasons: Counter[str] = Counter()
 
     payloads, unreadable = read_payloads(source, plan.inputs, settings.max_bytes, settings.bundle_limits)
+    parsed: list[Prepared | Quarantined]
     if settings.dask_address:
         from flows.dask_parse import parse_on_dask
 
-        parsed = parse_on_dask(
+        on_dask = parse_on_dask(
             payloads,
             address=settings.dask_address,
             default_agency=settings.default_agency,
             max_bytes=settings.max_bytes,
         )
+        parsed = [prepare(result) for result in on_dask]
     else:
-        parsed = parse_payloads(
+        # Validation and fingerprints are worked out by the parse workers, in parallel.
+        parsed = prepare_payloads(
             payloads,
             default_agency=settings.default_agency,
             max_bytes=settings.max_bytes,
@@ -212,11 +222,15 @@ def run_batch(
             timeout=settings.parse_timeout,
             memory_mb=settings.parse_memory_mb,
         )
-    for result in [*parsed, *unreadable]:
-        if isinstance(result, Story):
-            problems = validate_story(result)
-            if problems:
-                result = Quarantined(result.source_uri, result.source_sha256, 0, "invalid_record", "; ".join(problems))
+    for prepared in [*parsed, *unreadable]:
+        result: Story | Quarantined
+        if isinstance(prepared, Prepared):
+            result = prepared.story
+            if prepared.problems:
+                problems = "; ".join(prepared.problems)
+                result = Quarantined(result.source_uri, result.source_sha256, 0, "invalid_record", problems)
+        else:
+            result = prepared
         if isinstance(result, Quarantined):
             quarantined.append(result)
             reasons[result.reason] += 1
@@ -246,7 +260,7 @@ def run_batch(
                 )
             )
             continue
-        print_ = fingerprint_of(story)
+        print_ = prepared.fingerprint if isinstance(prepared, Prepared) else fingerprint_of(story)
         prints[story.story_id] = print_
         same_body = index.by_content.get(story.content_sha256)
         story.duplicate_of = (
