@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from parsers.fingerprint import (
@@ -60,7 +60,23 @@ class LedgerEntry:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``dataclasses.asdict``'s dict (same keys, same order), without its generic deep copy."""
+        row = {name: getattr(self, name) for name in _ENTRY_FIELDS}
+        if self.paragraph_keys is not None:
+            row["paragraph_keys"] = list(self.paragraph_keys)
+        return row
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(LedgerEntry))
+
+
+def _posting(lists: dict[Any, deque[Any]], key: Any) -> deque[Any]:
+    """The posting list of ``key``, made on first use (``setdefault`` would build a deque
+    on every call, ~36 a story)."""
+    found = lists.get(key)
+    if found is None:
+        found = lists[key] = deque(maxlen=MAX_POSTINGS)
+    return found
 
 
 class DoneEntries:
@@ -191,12 +207,12 @@ class LedgerIndex:
         self._by_content.setdefault(content_sha, story_id)
         for band in range(_BANDS):
             piece = (print_.simhash >> (16 * band)) & 0xFFFF
-            self._bands[band].setdefault(piece, deque(maxlen=MAX_POSTINGS)).append((print_.simhash, story_id))
+            _posting(self._bands[band], piece).append((print_.simhash, story_id))
         self._prints[story_id] = (len(print_.keys), print_.signature, print_.day)
         for key in print_.keys:
-            self._by_paragraph.setdefault(key, deque(maxlen=MAX_POSTINGS)).append(story_id)
+            _posting(self._by_paragraph, key).append(story_id)
         for band, chunk in enumerate(_signature_bands(print_.signature)):
-            self._signature_bands[band].setdefault(chunk, deque(maxlen=MAX_POSTINGS)).append(story_id)
+            _posting(self._signature_bands[band], chunk).append(story_id)
 
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy

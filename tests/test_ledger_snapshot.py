@@ -5,6 +5,7 @@ are read back with DuckDB. Kills during a fold: ``tests/test_chaos.py`` (fold-ev
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -105,3 +106,24 @@ def test_local_listing_streams_in_key_byte_order(tmp_path: Path) -> None:
     )
     assert [i.key for i in LocalStorage(str(tmp_path)).list("a/")] == ["a/b.txt"]
     assert [i.key for i in LocalStorage(str(tmp_path)).list("b/c")] == ["b/c/d.txt"]
+
+
+def test_ledger_entries_serialize_as_asdict_did() -> None:
+    # to_dict is written out by hand (asdict's deep copy was a tenth of a batch's commit):
+    # the ledger's bytes must not change.
+    import dataclasses
+
+    from table.ledger import LedgerEntry, encode_ledger
+
+    entries = [
+        LedgerEntry("/a.txt", "s" * 64, "story", "b1", "i" * 64, "c" * 64, 123, None, None, "x", ["k1"], "ab", "10-20"),
+        LedgerEntry("/b.txt", "t" * 64, "quarantined", "b1", reason="no_body", key="quarantine/x.json"),
+        LedgerEntry("/c.txt", "u" * 64, "duplicate", "b1", story_id="i" * 64, duplicate_of="i" * 64),
+    ]
+    for entry in entries:
+        row = entry.to_dict()
+        assert row == dataclasses.asdict(entry) and list(row) == list(dataclasses.asdict(entry))
+        if entry.paragraph_keys:
+            assert row["paragraph_keys"] is not entry.paragraph_keys
+    record = {"batch_id": "b1", "committed_at": "t", "entries": [dataclasses.asdict(e) for e in entries]}
+    assert encode_ledger("b1", entries, "t") == json.dumps(record, ensure_ascii=False).encode("utf-8")
