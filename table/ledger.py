@@ -70,15 +70,6 @@ class LedgerEntry:
 _ENTRY_FIELDS = tuple(f.name for f in fields(LedgerEntry))
 
 
-def _posting(lists: dict[Any, deque[Any]], key: Any) -> deque[Any]:
-    """The posting list of ``key``, made on first use (``setdefault`` would build a deque
-    on every call, ~36 a story)."""
-    found = lists.get(key)
-    if found is None:
-        found = lists[key] = deque(maxlen=MAX_POSTINGS)
-    return found
-
-
 class DoneEntries:
     """Which inputs are done: the snapshot's (looked up by hash, in bulk) and the unfolded
     batches' (held as entries). A mapping from source URI to its latest LedgerEntry."""
@@ -205,14 +196,28 @@ class LedgerIndex:
         self._ensure()
         self._story_ids.add(story_id)
         self._by_content.setdefault(content_sha, story_id)
+        # Posting lists are made on first use, inline (setdefault would build a deque on
+        # every call, ~36 a story; a helper function call costs as much).
+        simhash = print_.simhash
         for band in range(_BANDS):
-            piece = (print_.simhash >> (16 * band)) & 0xFFFF
-            _posting(self._bands[band], piece).append((print_.simhash, story_id))
+            lists, piece = self._bands[band], (simhash >> (16 * band)) & 0xFFFF
+            found = lists.get(piece)
+            if found is None:
+                found = lists[piece] = deque(maxlen=MAX_POSTINGS)
+            found.append((simhash, story_id))
         self._prints[story_id] = (len(print_.keys), print_.signature, print_.day)
+        paragraphs = self._by_paragraph
         for key in print_.keys:
-            _posting(self._by_paragraph, key).append(story_id)
+            found = paragraphs.get(key)
+            if found is None:
+                found = paragraphs[key] = deque(maxlen=MAX_POSTINGS)
+            found.append(story_id)
         for band, chunk in enumerate(_signature_bands(print_.signature)):
-            _posting(self._signature_bands[band], chunk).append(story_id)
+            lists = self._signature_bands[band]
+            found = lists.get(chunk)
+            if found is None:
+                found = lists[chunk] = deque(maxlen=MAX_POSTINGS)
+            found.append(story_id)
 
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
