@@ -208,16 +208,16 @@ class LedgerIndex:
         self._prints[story_id] = (len(print_.keys), print_.signature, print_.day)
         paragraphs = self._by_paragraph
         for key in print_.keys:
-            found = paragraphs.get(key)
-            if found is None:
-                found = paragraphs[key] = deque(maxlen=MAX_POSTINGS)
-            found.append(story_id)
+            by_key = paragraphs.get(key)
+            if by_key is None:
+                by_key = paragraphs[key] = deque(maxlen=MAX_POSTINGS)
+            by_key.append(story_id)
         for band, chunk in enumerate(_signature_bands(print_.signature)):
-            lists = self._signature_bands[band]
-            found = lists.get(chunk)
-            if found is None:
-                found = lists[chunk] = deque(maxlen=MAX_POSTINGS)
-            found.append(story_id)
+            signature_lists = self._signature_bands[band]
+            by_chunk = signature_lists.get(chunk)
+            if by_chunk is None:
+                by_chunk = signature_lists[chunk] = deque(maxlen=MAX_POSTINGS)
+            by_chunk.append(story_id)
 
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
