@@ -11,7 +11,6 @@ deduplicate. No Prefect here.
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -140,11 +139,11 @@ class LedgerIndex:
         # Posting lists keep the latest MAX_POSTINGS stories each: a paragraph or band that
         # recurs in thousands of stories (boilerplate that escaped the rules, one template's
         # reports) costs a bounded lookup, and copies, sent within hours, are among the latest.
-        self._bands: list[dict[int, deque[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
-        self._by_paragraph: dict[str, deque[str]] = {}
+        self._bands: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
+        self._by_paragraph: dict[str, list[str]] = {}
         #: story -> (paragraph key count, MinHash signature, day)
         self._prints: dict[str, tuple[int, bytes, str | None]] = {}
-        self._signature_bands: list[dict[bytes, deque[str]]] = [{} for _ in range(_SIGNATURE_BANDS)]
+        self._signature_bands: list[dict[bytes, list[str]]] = [{} for _ in range(_SIGNATURE_BANDS)]
         self.batches: set[str] = set(snapshot.folded) if snapshot is not None else set()
         #: story -> the earliest story of its near-duplicate cluster, for copies only.
         self._roots: dict[str, str] = {}
@@ -196,28 +195,39 @@ class LedgerIndex:
         self._ensure()
         self._story_ids.add(story_id)
         self._by_content.setdefault(content_sha, story_id)
-        # Posting lists are made on first use, inline (setdefault would build a deque on
-        # every call, ~36 a story; a helper function call costs as much).
+        # Posting lists are plain lists trimmed to the latest MAX_POSTINGS, made on first
+        # use, inline: a deque(maxlen) allocates a 64-slot block up front (~630 bytes) and
+        # most keys only ever hold one story, so deques made the index ~15 KB a story
+        # (1 GB of flow process at 100,000 stories); a one-story list is ~64 bytes.
         simhash = print_.simhash
         for band in range(_BANDS):
             lists, piece = self._bands[band], (simhash >> (16 * band)) & 0xFFFF
             found = lists.get(piece)
             if found is None:
-                found = lists[piece] = deque(maxlen=MAX_POSTINGS)
-            found.append((simhash, story_id))
+                lists[piece] = [(simhash, story_id)]
+            else:
+                found.append((simhash, story_id))
+                if len(found) > MAX_POSTINGS:
+                    del found[0]
         self._prints[story_id] = (len(print_.keys), print_.signature, print_.day)
         paragraphs = self._by_paragraph
         for key in print_.keys:
             by_key = paragraphs.get(key)
             if by_key is None:
-                by_key = paragraphs[key] = deque(maxlen=MAX_POSTINGS)
-            by_key.append(story_id)
+                paragraphs[key] = [story_id]
+            else:
+                by_key.append(story_id)
+                if len(by_key) > MAX_POSTINGS:
+                    del by_key[0]
         for band, chunk in enumerate(_signature_bands(print_.signature)):
             signature_lists = self._signature_bands[band]
             by_chunk = signature_lists.get(chunk)
             if by_chunk is None:
-                by_chunk = signature_lists[chunk] = deque(maxlen=MAX_POSTINGS)
-            by_chunk.append(story_id)
+                signature_lists[chunk] = [story_id]
+            else:
+                by_chunk.append(story_id)
+                if len(by_chunk) > MAX_POSTINGS:
+                    del by_chunk[0]
 
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
