@@ -35,7 +35,7 @@ _SIGNATURE_BANDS, _SIGNATURE_BAND_BYTES = 16, 8
 MAX_POSTINGS = 64
 
 
-@dataclass
+@dataclass(slots=True)
 class LedgerEntry:
     """What became of one input."""
 

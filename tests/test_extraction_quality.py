@@ -1,7 +1,7 @@
 """Article-body quality on the aeb-dev pages, scored with the benchmark's metric.
 
-This guards the goal (F1 >= 0.97; measured 0.973), not speed: quality is deterministic,
-timing is not.
+This guards the level reached (aeb-dev F1 0.974, exact 0.380; trafilatura-dev F 0.924 on
+half A, 0.903 on half B), not speed: quality is deterministic, timing is not.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def test_html_extraction_f1_floor_on_aeb_dev() -> None:
     score = score_pages([(extract_ours(data), truth) for _, data, truth in pages])
     assert score.f1 >= 0.97, score
     assert score.precision >= 0.96 and score.recall >= 0.97, score
+    assert score.accuracy >= 0.37, score
 
 
 def test_segment_metric_counts_as_the_corpus_defines_it() -> None:
@@ -35,6 +36,7 @@ def test_segment_metric_counts_as_the_corpus_defines_it() -> None:
 
 def test_html_extraction_floor_on_trafilatura_dev_both_halves() -> None:
     # A regression guard at today's level (issue 9 aims higher: F >= trafilatura's + 0.03).
+    floors = {"A": 0.92, "B": 0.90}
     from bench.segments_quality import Score, extract_ours, half_of, load_pages, score_page
 
     pages = load_pages()
@@ -43,4 +45,4 @@ def test_html_extraction_floor_on_trafilatura_dev_both_halves() -> None:
     for page_id, data, with_, without in pages:
         score_page(extract_ours(data), with_, without, scores[half_of(page_id)])
     for half, score in scores.items():
-        assert score.f >= 0.88 and score.precision >= 0.90, (half, score)
+        assert score.f >= floors[half] and score.precision >= 0.92, (half, score)

@@ -8,8 +8,11 @@ structure, not English words.
 
 from __future__ import annotations
 
+import pytest
+
 from parsers import parse_story
 from parsers.html import _kind_for_hints
+from schemas.errors import ParseError
 
 STORY_EN = [
     "The port of Rotterdam reopened on Tuesday after a three-day strike by crane operators, the union said.",
@@ -313,3 +316,37 @@ def test_a_section_header_inside_the_story_is_a_subheading() -> None:
     body = _body(page + "</div></article>")
     assert "Question 2: what changes for shippers?" in body and STORY_EN[2] in body
     assert "Trending" not in body
+
+
+def test_a_page_that_is_only_links_is_no_body_with_nothing_invented() -> None:
+    # An index page: a menu, a list of headlines, a footer. No story text: quarantined.
+    menu = "<nav>" + "".join(f"<a href='/s{i}'>Section {i}</a> " for i in range(8)) + "</nav>"
+    headlines = "<ul class='list'>" + "".join(
+        f"<li><a href='/story/{i}'>Port strike ends after three days, union says, part {i}</a></li>" for i in range(20)
+    )
+    with pytest.raises(ParseError) as raised:
+        parse_story(_page(f"{menu}<h1>Latest news</h1>{headlines}</ul><footer>© 2026 Site</footer>"), "index.html")
+    assert raised.value.reason == "no_body"
+
+
+def test_a_forum_thread_yields_its_posts() -> None:
+    # Not an article, but its main text is the posts (as the corpus expects), in order.
+    posts = "".join(
+        f"<div class='post' id='post-{i}'><div class='author'><a href='/u/{i}'>user{i}</a></div>"
+        f"<div class='message'>{p}</div></div>"
+        for i, p in enumerate(STORY_EN)
+    )
+    body = _body(f"<h1>Port strike thread</h1><div class='thread'>{posts}</div>")
+    assert [p for p in STORY_EN if p in body] == STORY_EN
+    assert body.index(STORY_EN[0]) < body.index(STORY_EN[-1])
+
+
+def test_a_product_page_yields_its_description() -> None:
+    # Not an article: its main text is the product's description; price, cart and the
+    # other products' links are not text.
+    shop = "<div class='buy'><span class='price'>4,99 €</span><button>In den Warenkorb</button></div>"
+    others = "<div class='more'>" + "".join(f"<a href='/p/{i}'>Kaffee Nummer {i}</a>" for i in range(10)) + "</div>"
+    description = f"<div class='product-info'><h2>Beschreibung</h2>{_ps(STORY_PT)}</div>"
+    body = _body(f"<h1>Qualità Oro</h1>{shop}{description}{others}", "de")
+    assert all(p in body for p in STORY_PT)
+    assert "Warenkorb" not in body and "Kaffee Nummer" not in body
