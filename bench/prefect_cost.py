@@ -108,7 +108,11 @@ def main() -> None:
         env.pop("PREFECT_API_URL", None)
         moto = None
         if args.s3:
+            import logging
+
             from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
 
             port = free_port()
             moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
