@@ -419,13 +419,8 @@ def parse_payloads(
     """Parse ``(uri, bytes)`` pairs, in order, on ``workers`` processes (``fork``: see
     `ParsePool`). With ``timeout`` 0 there is no deadline, and a single worker or a small
     batch is parsed in this process instead."""
-    count = resolve_workers(workers)
-    if timeout <= 0 and (count <= 1 or len(payloads) < MIN_INPUTS_FOR_POOL):
-        return [parse_payload(uri, data, default_agency, max_bytes) for uri, data in payloads]
-    if not payloads:
-        return []
-    pool = get_pool(count, fork=fork, timeout=timeout, memory_mb=memory_mb)
-    return cast("list[Story | Quarantined]", pool.map(payloads, default_agency=default_agency, max_bytes=max_bytes))
+    results = _parse_all(payloads, default_agency, max_bytes, workers, fork, timeout, memory_mb, prepared=False)
+    return cast("list[Story | Quarantined]", results)
 
 
 def prepare_payloads(
@@ -439,11 +434,26 @@ def prepare_payloads(
 ) -> list[Prepared | Quarantined]:
     """``parse_payloads`` for a batch: each story comes back Prepared (validated and
     fingerprinted by the worker that parsed it)."""
+    results = _parse_all(payloads, default_agency, max_bytes, workers, False, timeout, memory_mb, prepared=True)
+    return cast("list[Prepared | Quarantined]", results)
+
+
+def _parse_all(
+    payloads: list[tuple[str, bytes]],
+    default_agency: str | None,
+    max_bytes: int,
+    workers: int,
+    fork: bool,
+    timeout: float,
+    memory_mb: int,
+    *,
+    prepared: bool,
+) -> list[Any]:
     count = resolve_workers(workers)
     if timeout <= 0 and (count <= 1 or len(payloads) < MIN_INPUTS_FOR_POOL):
-        return [prepare(parse_payload(uri, data, default_agency, max_bytes)) for uri, data in payloads]
+        parsed = [parse_payload(uri, data, default_agency, max_bytes) for uri, data in payloads]
+        return [prepare(result) for result in parsed] if prepared else parsed
     if not payloads:
         return []
-    pool = get_pool(count, timeout=timeout, memory_mb=memory_mb)
-    results = pool.map(payloads, default_agency=default_agency, max_bytes=max_bytes, prepared=True)
-    return cast("list[Prepared | Quarantined]", results)
+    pool = get_pool(count, fork=fork, timeout=timeout, memory_mb=memory_mb)
+    return pool.map(payloads, default_agency=default_agency, max_bytes=max_bytes, prepared=prepared)
