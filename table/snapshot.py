@@ -154,6 +154,42 @@ def entries_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
     return pa.table(columns, schema=ENTRY_SCHEMA)
 
 
+def latest_entries(store: Storage, batch_keys: list[str]) -> pa.Table:
+    """The entries of these batch objects as one table in commit order, each input once,
+    at its latest place (a reprocessed input moves to its latest batch). Each object is
+    turned into columns as it is read, so the fold holds Arrow columns, not a dict per
+    entry (that took ~340 MB at 100,000 entries, more than the rest of the run)."""
+    pieces: list[tuple[str, str, pa.Table]] = []
+    for key in batch_keys:
+        record = json.loads(store.get(key))
+        pieces.append((record.get("committed_at", ""), record["batch_id"], entries_table(record["entries"])))
+        del record
+    pieces.sort(key=lambda piece: (piece[0], piece[1]))
+    every = pa.concat_tables([table for _, _, table in pieces])  # no copy: one chunk a batch
+    del pieces
+    hashes = _hash_array(every)
+    seen: set[bytes] = set()
+    keep: list[int] = []
+    for row in range(len(hashes) - 1, -1, -1):  # the last occurrence of each input wins
+        digest = bytes(hashes[row])  # numpy drops trailing NULs: still one value per 16-byte key
+        if digest not in seen:
+            seen.add(digest)
+            keep.append(row)
+    if len(keep) == every.num_rows:
+        return every
+    keep.reverse()
+    return every.take(pa.array(keep, type=pa.int64()))
+
+
+def _hash_array(table: pa.Table) -> np.ndarray:
+    """The uri_hash column as a numpy array of 16-byte strings, without a Python object each."""
+    column = table.column("uri_hash").combine_chunks()
+    if column.null_count:
+        raise StorageError("the ledger snapshot has an entry without its key; rebuild it from the batch objects")
+    data = np.frombuffer(column.buffers()[1], dtype=f"S{HASH_BYTES}")
+    return data[column.offset : column.offset + len(column)]
+
+
 def fold(
     store: Storage, *, min_batches: int | None = None, check: Callable[[], None] | None = None
 ) -> dict[str, Any] | None:
@@ -173,21 +209,14 @@ def fold(
             for key in stale:  # left by a fold that died after its pointer swap
                 store.delete(key)
         return None
-    records = [json.loads(store.get(key)) for key, _ in fresh]
-    records.sort(key=lambda data: (data.get("committed_at", ""), data["batch_id"]))
-    latest: dict[str, dict[str, Any]] = {}
-    for record in records:
-        for raw in record["entries"]:
-            latest.pop(raw["source_uri"], None)  # a reprocessed input moves to its latest place
-            latest[raw["source_uri"]] = raw
-    new = entries_table(latest.values())
+    new = latest_entries(store, [key for key, _ in fresh])
     tables = [new]
     if pointer is not None:
         old = Snapshot(store, pointer).table
         kept = old.filter(pc.invert(pc.is_in(old.column("uri_hash"), value_set=new.column("uri_hash"))))
         tables.insert(0, kept.cast(ENTRY_SCHEMA))
     merged = pa.concat_tables(tables)
-    keys = np.sort(np.array(merged.column("uri_hash").to_pylist(), dtype=f"S{HASH_BYTES}"))
+    keys = np.sort(_hash_array(merged))
     folded_now = sorted(folded | {bid for _, bid in fresh if bid})
     snapshot_id = hashlib.sha256("\n".join(folded_now).encode()).hexdigest()[:20]
     buffer = io.BytesIO()

@@ -127,3 +127,23 @@ def test_ledger_entries_serialize_as_asdict_did() -> None:
             assert row["paragraph_keys"] is not entry.paragraph_keys
     record = {"batch_id": "b1", "committed_at": "t", "entries": [dataclasses.asdict(e) for e in entries]}
     assert encode_ledger("b1", entries, "t") == json.dumps(record, ensure_ascii=False).encode("utf-8")
+
+
+def test_a_fold_keeps_each_input_once_at_its_latest_commit(tmp_path: Path) -> None:
+    # The fold turns each batch object into columns as it reads it; an input reprocessed in
+    # a later batch keeps only that batch's entry, placed where that batch commits.
+    from table.ledger import LedgerEntry, encode_ledger
+    from table.snapshot import latest_entries
+
+    store = LocalStorage(tmp_path / "store")
+
+    def batch(batch_id: str, committed_at: str, uris: list[str]) -> str:
+        entries = [LedgerEntry(u, "s" * 64, "story", batch_id, story_id=f"{batch_id}-{u}") for u in uris]
+        key = f"_ledger/{batch_id}.json"
+        store.put(key, encode_ledger(batch_id, entries, committed_at))
+        return key
+
+    keys = [batch("b-late", "2026-11-26T10:00:02", ["/b", "/x"]), batch("a-early", "2026-11-26T10:00:01", ["/a", "/b"])]
+    table = latest_entries(store, keys)
+    assert table.column("source_uri").to_pylist() == ["/a", "/b", "/x"]
+    assert table.column("batch_id").to_pylist() == ["a-early", "b-late", "b-late"]
