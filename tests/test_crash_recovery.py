@@ -103,7 +103,7 @@ def test_backfill_killed_mid_run_resumes_without_duplicates_or_gaps(
     landing = tmp_path / "landing"
     write_corpus(landing, 160, dated=True, bad_every=23)
     crashed, clean = str(tmp_path / "crashed"), str(tmp_path / "clean")
-    args = ("backfill", str(landing), "--start", "2024-01-02", "--end", "2024-01-20", "--batch-size", "4")
+    args = ("backfill", str(landing), "--start", "2024-01-02", "--end", "2024-01-09", "--batch-size", "4")
     process = cli(subprocess_env, *args, "--dest", crashed)
     kill_after_first_upload(process, crashed)
     for dest in (crashed, clean):
