@@ -37,7 +37,7 @@ from flows.workers import (
     prepare_payloads,
 )
 from parsers import DEFAULT_MAX_BYTES
-from parsers.fingerprint import Fingerprint, fingerprint_of
+from parsers.fingerprint import Fingerprint
 from schemas.story import Story
 from storage import Storage
 from storage.lease import Lease
@@ -222,15 +222,11 @@ def run_batch(
             timeout=settings.parse_timeout,
             memory_mb=settings.parse_memory_mb,
         )
-    for prepared in [*parsed, *unreadable]:
-        result: Story | Quarantined
-        if isinstance(prepared, Prepared):
-            result = prepared.story
-            if prepared.problems:
-                problems = "; ".join(prepared.problems)
-                result = Quarantined(result.source_uri, result.source_sha256, 0, "invalid_record", problems)
-        else:
-            result = prepared
+    for result in [*parsed, *unreadable]:
+        if isinstance(result, Prepared) and result.problems:
+            invalid = result.story
+            problems = "; ".join(result.problems)
+            result = Quarantined(invalid.source_uri, invalid.source_sha256, 0, "invalid_record", problems)
         if isinstance(result, Quarantined):
             quarantined.append(result)
             reasons[result.reason] += 1
@@ -245,7 +241,7 @@ def run_batch(
                 )
             )
             continue
-        story = result
+        story, print_ = result.story, result.fingerprint
         known = story.story_id in index.story_ids and story.story_id not in own_ids
         if known or story.story_id in batch_index.story_ids:
             summary.duplicates += 1
@@ -260,7 +256,6 @@ def run_batch(
                 )
             )
             continue
-        print_ = prepared.fingerprint if isinstance(prepared, Prepared) else fingerprint_of(story)
         prints[story.story_id] = print_
         same_body = index.by_content.get(story.content_sha256)
         story.duplicate_of = (

@@ -870,26 +870,28 @@ def _parse_page(page: str) -> HtmlElement:
     return tree
 
 
+def _marked_body(tree: HtmlElement) -> HtmlElement:
+    """The page's <body> (the whole tree without one), its image blocks marked while the
+    images are still there (``mark_image_blocks``: <picture> goes with the other embeds)."""
+    body = tree.find("body")
+    if body is None:
+        body = tree
+    mark_image_blocks(body)
+    return body
+
+
 def parse_html_document(page: str) -> Draft:
     """Turn an HTML page into a Draft: metadata fields plus the article's paragraphs."""
     tree = _parse_page(page)
     meta: PageMetadata = read_metadata(tree)
-    body = tree.find("body")
-    if body is None:
-        body = tree
-    mark_image_blocks(body)  # before <picture> goes with the other embeds
+    body = _marked_body(tree)
     etree.strip_elements(body, *DROP_TAGS, with_tail=False)  # after metadata: JSON-LD is a script
     printed_copyright = page_copyright(body)  # before pruning takes the footer apart
     removed, paragraphs = extract_paragraphs(body, use_hints=True)
     if sum(len(p) for p in paragraphs) < 250:
         # Too little survived: the class/id hints probably hit a wrapper. Retry without them
         # on a fresh tree (re-parsing is cheaper than copying every tree up front).
-        fresh = _parse_page(page)
-        fresh_body = fresh.find("body")
-        mark_image_blocks(fresh_body if fresh_body is not None else fresh)
-        retry_removed, retry_paragraphs = extract_paragraphs(
-            fresh_body if fresh_body is not None else fresh, use_hints=False
-        )
+        retry_removed, retry_paragraphs = extract_paragraphs(_marked_body(_parse_page(page)), use_hints=False)
         if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
             removed, paragraphs = retry_removed, retry_paragraphs
     # The page itself was not cleaned (parsers.story): repair and clean what was taken from

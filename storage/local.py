@@ -54,8 +54,7 @@ def unescape_path(text: str) -> str:
     return "".join(out)
 
 
-_PROC_FD = Path("/proc/self/fd")
-_HAS_PROC_FD = _PROC_FD.is_dir()
+_HAS_PROC_FD = os.path.isdir("/proc/self/fd")
 
 
 def _opened_path(fd: int, path: str) -> str:
@@ -78,11 +77,14 @@ class LocalStorage:
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
-        if path != self.root and self.root not in path.parents:
-            raise InputError(
-                "link_outside_root", f"{escape_path(key)} resolves to {escape_path(str(path))}, outside {self.uri}"
-            )
+        self._check_inside(key, str(path))
         return path
+
+    def _check_inside(self, key: str, real: str) -> None:
+        """Refuse ``key`` when where it really is (``real``, links followed) is outside the root."""
+        if real != str(self.root) and not real.startswith(self._root_text):
+            where = f"{escape_path(key)} resolves to {escape_path(real)}, outside {self.uri}"
+            raise InputError("link_outside_root", where)
 
     def _stage(self, data: bytes, suffix: str = "") -> Path:
         """Write ``data`` to a fresh file in the staging folder, synced to disk."""
@@ -129,11 +131,7 @@ class LocalStorage:
             path = self._path(key)  # a link leaving the root is refused as such, even a dangling one
             raise StorageError(f"cannot read {escape_path(str(path))}: {exc.strerror or exc}") from exc
         try:
-            real = _opened_path(fd, full)
-            if real != str(self.root) and not real.startswith(self._root_text):
-                raise InputError(
-                    "link_outside_root", f"{escape_path(key)} resolves to {escape_path(real)}, outside {self.uri}"
-                )
+            self._check_inside(key, _opened_path(fd, full))
             info = os.fstat(fd)
             if stat.S_ISDIR(info.st_mode):
                 raise InputError("not_a_file", f"{escape_path(key)} is a folder (through a link)")
