@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -31,10 +31,11 @@ from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_p
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
     DEFAULT_PARSE_TIMEOUT,
+    PendingParse,
     Prepared,
     Quarantined,
     prepare,
-    prepare_payloads,
+    start_prepare,
 )
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import Fingerprint
@@ -164,6 +165,77 @@ def quarantine_key(item: Quarantined, day: str) -> str:
     return f"{QUARANTINE_PREFIX}date={day}/{item.source_sha256 or 'unread'}-{uri_id}.json"
 
 
+class ParseJob:
+    """A batch's inputs read and their parse started (``start_parse``); ``collect`` gives
+    one result per input: the parsed ones in input order, then those that could not be read."""
+
+    def __init__(self, parsing: PendingParse, unreadable: list[Quarantined]) -> None:
+        self.parsing, self.unreadable = parsing, unreadable
+
+    def collect(self) -> list[Prepared | Quarantined]:
+        return [*self.parsing.collect(), *self.unreadable]
+
+    def cancel(self) -> None:
+        self.parsing.cancel()
+
+
+def start_parse(plan: BatchPlan, source: Storage, settings: IngestSettings) -> ParseJob:
+    """Read ``plan``'s inputs and start parsing them: on the local pool it runs while the
+    caller commits the batch before (writes nothing, so it may start before that commit)."""
+    payloads, unreadable = read_payloads(source, plan.inputs, settings.max_bytes, settings.bundle_limits)
+    if settings.dask_address:
+        address = settings.dask_address
+
+        def on_dask() -> list[Prepared | Quarantined]:
+            from flows.dask_parse import parse_on_dask
+
+            results = parse_on_dask(
+                payloads, address=address, default_agency=settings.default_agency, max_bytes=settings.max_bytes
+            )
+            return [prepare(result) for result in results]
+
+        return ParseJob(PendingParse(on_dask), unreadable)
+    # Validation and fingerprints are worked out by the parse workers, in parallel.
+    parsing = start_prepare(
+        payloads,
+        default_agency=settings.default_agency,
+        max_bytes=settings.max_bytes,
+        workers=settings.workers,
+        timeout=settings.parse_timeout,
+        memory_mb=settings.parse_memory_mb,
+    )
+    return ParseJob(parsing, unreadable)
+
+
+def run_plans(
+    plans: list[BatchPlan],
+    source: Storage,
+    dest: Storage,
+    index: LedgerIndex,
+    settings: IngestSettings,
+    *,
+    lease: Lease | None = None,
+    on_commit: Callable[[BatchPlan, BatchSummary], None] = lambda plan, summary: None,
+) -> None:
+    """``run_batch`` over ``plans`` in order, each batch's parse started before the batch
+    ahead of it is deduplicated and committed, so the workers parse while this process
+    writes. Results and output are those of running the batches one after another."""
+    ahead: ParseJob | None = start_parse(plans[0], source, settings) if plans else None
+    try:
+        for number, plan in enumerate(plans):
+            job = ahead
+            ahead = start_parse(plans[number + 1], source, settings) if number + 1 < len(plans) else None
+            try:
+                summary = run_batch(plan, source, dest, index, settings, lease=lease, job=job)
+            finally:
+                if job is not None:
+                    job.cancel()  # a no-op once collected; frees the workers after a failure
+            on_commit(plan, summary)
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+
+
 def run_batch(
     plan: BatchPlan,
     source: Storage,
@@ -173,11 +245,13 @@ def run_batch(
     *,
     recovered: bool = False,
     lease: Lease | None = None,
+    job: ParseJob | None = None,
 ) -> BatchSummary:
     """Parse, validate, dedupe, write and commit one batch. Idempotent for a given plan.
 
     With ``lease``, the batch checks that its run still holds the store before its first
-    write and again before its commit point (the ledger object)."""
+    write and again before its commit point (the ledger object). ``job`` is the batch's
+    parse if it was started ahead (``start_parse``); it is started here otherwise."""
     if lease is not None:
         lease.check()
     previous_keys = open_intent(dest, plan)
@@ -200,29 +274,9 @@ def run_batch(
     entries: list[LedgerEntry] = []
     reasons: Counter[str] = Counter()
 
-    payloads, unreadable = read_payloads(source, plan.inputs, settings.max_bytes, settings.bundle_limits)
-    parsed: list[Prepared | Quarantined]
-    if settings.dask_address:
-        from flows.dask_parse import parse_on_dask
-
-        on_dask = parse_on_dask(
-            payloads,
-            address=settings.dask_address,
-            default_agency=settings.default_agency,
-            max_bytes=settings.max_bytes,
-        )
-        parsed = [prepare(result) for result in on_dask]
-    else:
-        # Validation and fingerprints are worked out by the parse workers, in parallel.
-        parsed = prepare_payloads(
-            payloads,
-            default_agency=settings.default_agency,
-            max_bytes=settings.max_bytes,
-            workers=settings.workers,
-            timeout=settings.parse_timeout,
-            memory_mb=settings.parse_memory_mb,
-        )
-    for result in [*parsed, *unreadable]:
+    job = job if job is not None else start_parse(plan, source, settings)
+    parsed = job.collect()
+    for result in parsed:
         if isinstance(result, Prepared) and result.problems:
             invalid = result.story
             problems = "; ".join(result.problems)
@@ -331,7 +385,7 @@ def run_batch(
     summary.files = sorted(checksums)
     index.batches.add(plan.batch_id)
     for entry in entries:
-        index.add(entry)
+        index.add(entry, prints.get(entry.story_id) if entry.outcome == "story" and entry.story_id else None)
     return summary
 
 
@@ -384,8 +438,8 @@ def run_without_prefect(
         dest.clean_staging()
         index = load_ledger(dest)
         summaries += recover_pending(source, dest, index, settings, lease)
-        for plan in plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess):
-            summaries.append(run_batch(plan, source, dest, index, settings, lease=lease))
+        plans = plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess)
+        run_plans(plans, source, dest, index, settings, lease=lease, on_commit=lambda _, s: summaries.append(s))
         fold(dest, check=lease.check)
     return summaries
 

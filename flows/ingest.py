@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.batch import BatchSummary, IngestSettings, plan_batches, recover_pending, run_batch
+from flows.batch import BatchSummary, IngestSettings, plan_batches, recover_pending, run_plans
 from flows.bundles import BundleLimits
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
@@ -94,15 +94,15 @@ def batch_task(
     """Run ``plans`` in order, each batch committed on its own, its summary put in
     ``committed`` as it commits. A retry of the task skips the batches committed before
     the failure (so none is done twice, and none is counted twice). Returns the batches run."""
-    ran = 0
-    for plan in plans:
-        if plan.batch_id in committed:
-            continue
-        summary = run_batch(plan, source, dest, index, settings, lease=lease)
+    todo = [plan for plan in plans if plan.batch_id not in committed]
+
+    def done(plan: BatchPlan, summary: BatchSummary) -> None:
         committed[plan.batch_id] = summary
         log_batch(plan, summary)
-        ran += 1
-    return ran
+
+    # Each batch's parse starts while the batch before it is deduplicated and committed.
+    run_plans(todo, source, dest, index, settings, lease=lease, on_commit=done)
+    return len(todo)
 
 
 def log_batch(plan: BatchPlan, summary: BatchSummary) -> None:

@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -49,11 +49,17 @@ READY = "ready"
 WARM_UP_SECONDS = 60.0
 #: Without a deadline, below this many inputs a batch is parsed in-process.
 MIN_INPUTS_FOR_POOL = 32
-#: Inputs queued on one worker at a time (keeps both cores busy without losing track).
-QUEUE_DEPTH = 4
-#: Bytes of queued, unread inputs a worker's pipe may hold. Beyond the first input, more
-#: are queued only while they fit in the pipe's buffer (64 KB on Linux), so the pool never
-#: blocks writing to a worker that is itself blocked writing a large result back to it.
+#: Inputs queued on one worker at a time, at most (within ``PIPE_BYTES``).
+QUEUE_DEPTH = 512
+#: Each worker's input and result pipes are grown to this (Linux allows 1 MB without
+#: privileges, /proc/sys/fs/pipe-max-size): room for a whole batch of inputs beyond the one
+#: the worker is on, and for its results while the caller is busy committing the last batch.
+PIPE_BYTES = 1024 * 1024
+#: A pipe's size where it cannot be grown (Linux's default).
+DEFAULT_PIPE_BYTES = 64 * 1024
+#: Bytes of queued, unread inputs a worker's pipe may hold at least. Beyond the first input,
+#: more are queued only while they fit in the pipe's buffer, so the pool never blocks
+#: writing to a worker.
 QUEUE_BYTES = 48 * 1024
 
 
@@ -147,9 +153,15 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def _worker_main(
-    conn: Connection, parent_pid: int, inherited: Sequence[Connection], forked: bool, memory_mb: int = 0
+    tasks: Connection,
+    results: Connection,
+    parent_pid: int,
+    inherited: Sequence[Connection],
+    forked: bool,
+    memory_mb: int = 0,
 ) -> None:
-    """A worker: parse what arrives on ``conn`` until it closes (the parent is gone)."""
+    """A worker: parse what arrives on ``tasks`` until it closes (the parent is gone),
+    answering each input on ``results``, in order."""
     if forked:
         die_with_parent(parent_pid)
         for other in inherited:  # siblings' parent ends, copied by fork: they would hide EOF
@@ -165,12 +177,12 @@ def _worker_main(
     if memory_mb > 0:
         limit_memory(memory_mb)
     try:
-        conn.send(READY)
+        results.send(READY)
     except (EOFError, OSError):
         return
     while True:
         try:
-            task = conn.recv()
+            task = tasks.recv()
         except (EOFError, OSError):
             return
         if task is None:
@@ -179,11 +191,11 @@ def _worker_main(
         parsed = parse_payload(uri, data, default_agency, max_bytes)
         result = prepare(parsed) if prepared else parsed
         try:
-            conn.send((index, result))
+            results.send((index, result))
         except (EOFError, OSError):
             return
         except Exception as exc:  # a result that cannot be pickled
-            conn.send((index, Quarantined(uri, "", len(data), "parser_error", f"unsendable result: {exc}")))
+            results.send((index, Quarantined(uri, "", len(data), "parser_error", f"unsendable result: {exc}")))
 
 
 def limit_memory(megabytes: int) -> None:
@@ -215,14 +227,58 @@ def current_address_space() -> int:
 @dataclass
 class _Worker:
     process: BaseProcess
-    conn: Connection
-    assigned: deque[int] = field(default_factory=deque)
+    tasks: Connection  # inputs go out on this pipe
+    results: Connection  # results come back on this one
+    assigned: deque[tuple[Ticket, int, int]] = field(default_factory=deque)  # (ticket, index, bytes) in order
+    queued: int = 0  # bytes of the inputs assigned and not yet answered
     head_started: float = 0.0  # when the input at the head of ``assigned`` started
-    queued_bytes: dict[int, int] = field(default_factory=dict)  # sizes of the inputs assigned
+
+
+class Ticket:
+    """One ``ParsePool.submit``: its inputs, and their results as they arrive (in input order)."""
+
+    def __init__(
+        self, payloads: Sequence[tuple[str, bytes]], default_agency: str | None, max_bytes: int, prepared: bool
+    ) -> None:
+        self.payloads = payloads
+        self.task_options = (default_agency, max_bytes, prepared)
+        self.results: list[Any] = [None] * len(payloads)
+        self.missing = len(payloads)
+        self.cancelled = False
+
+    def put(self, index: int, result: Any) -> None:
+        if self.results[index] is None:
+            self.missing -= 1
+        self.results[index] = result
+
+
+def _pipe_capacity(conn: Connection, wanted: int) -> int:
+    """Grow the pipe under ``conn`` to ``wanted`` bytes where Linux allows; return its size."""
+    try:
+        import fcntl
+
+        set_size, get_size = getattr(fcntl, "F_SETPIPE_SZ", None), getattr(fcntl, "F_GETPIPE_SZ", None)
+        if set_size is None or get_size is None:
+            return DEFAULT_PIPE_BYTES
+        try:
+            fcntl.fcntl(conn.fileno(), set_size, wanted)
+        except OSError:  # above /proc/sys/fs/pipe-max-size or the user's pipe quota: keep the default
+            pass
+        return int(fcntl.fcntl(conn.fileno(), get_size))
+    except (ImportError, OSError):
+        return DEFAULT_PIPE_BYTES
 
 
 class ParsePool:
     """``size`` worker processes with a per-input deadline.
+
+    Work is submitted as tickets (``submit``) and collected in input order (``collect``);
+    a ticket submitted before the one being collected is parsed meanwhile, so a caller can
+    start the next batch's parse and do its own work on this one while the workers parse.
+    Each worker has a pipe for inputs and one for results, both grown to ``PIPE_BYTES``
+    where Linux allows: the pool hands a worker inputs only while their bytes fit in its
+    input pipe (so sending never blocks), and a worker can write a batch's results without
+    waiting for the caller to read them.
 
     ``fork=True`` is for single-threaded callers (the ``parse`` command): workers are forks
     that inherit the loaded parsers at no cost. Otherwise workers come from a forkserver,
@@ -240,43 +296,90 @@ class ParsePool:
             preload()  # loaded once here, shared copy-on-write by every worker
         method = "fork" if self.fork else ("forkserver" if "forkserver" in methods else "spawn")
         self.context: Any = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # The fork server imports the parsers once; each worker forked from it starts
+            # warm instead of importing them again (~0.4 s of CPU a worker). No effect on a
+            # fork server this process already started.
+            self.context.set_forkserver_preload(["__main__", "parsers.html", "parsers.language"])
         self.size = size
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.workers: list[_Worker] = []
         self.replaced = 0  # workers killed or lost and started anew (for tests and reports)
+        self.queue_bytes = QUEUE_BYTES  # input bytes a worker may hold unread; set from the real pipe size
+        self._pending: deque[tuple[Ticket, int]] = deque()
+        self._start_failures = 0
 
     def _start_worker(self) -> _Worker:
-        parent_end, child_end = self.context.Pipe(duplex=True)
-        inherited = [w.conn for w in self.workers] if self.fork else []
+        task_out, task_in = self.context.Pipe(duplex=False)  # (reader, writer)
+        result_out, result_in = self.context.Pipe(duplex=False)
+        capacity = _pipe_capacity(task_in, PIPE_BYTES)
+        _pipe_capacity(result_in, PIPE_BYTES)
+        # Leave a quarter for what the estimate of a message's size misses (pickling overhead).
+        self.queue_bytes = max(QUEUE_BYTES, capacity * 3 // 4)
+        inherited = [c for w in self.workers for c in (w.tasks, w.results)] if self.fork else []
         process = self.context.Process(
             target=_worker_main,
-            args=(child_end, os.getpid(), inherited, self.fork, self.memory_mb),
+            args=(task_out, result_in, os.getpid(), inherited, self.fork, self.memory_mb),
             name="wire-ingest-parse",
             daemon=True,
         )
         process.start()
-        child_end.close()
-        # Wait for the worker to be warm (or dead): its first input's deadline starts after.
-        if parent_end.poll(WARM_UP_SECONDS):
-            try:
-                parent_end.recv()
-            except (EOFError, OSError):
-                pass  # died while starting: the pool's loop notices and replaces it
-        return _Worker(process, parent_end)
+        task_out.close()
+        result_in.close()
+        return _Worker(process, task_in, result_out)
 
     def _ensure_workers(self) -> None:
         self.workers = [w for w in self.workers if w.process.is_alive()]
-        while len(self.workers) < self.size:
-            self.workers.append(self._start_worker())
+        started = []
+        while len(self.workers) < self.size:  # all started first: they warm up side by side
+            started.append(self._start_worker())
+            self.workers.append(started[-1])
+        for worker in started:
+            # Wait for each to be warm (or dead): its first input's deadline starts after.
+            if worker.results.poll(WARM_UP_SECONDS):
+                try:
+                    worker.results.recv()
+                except (EOFError, OSError):
+                    pass  # died while starting: the pool's loop notices and replaces it
 
     def _retire(self, worker: _Worker) -> None:
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(timeout=5)
-        worker.conn.close()
+        worker.tasks.close()
+        worker.results.close()
         self.workers.remove(worker)
         self.replaced += 1
+
+    def submit(
+        self,
+        payloads: Sequence[tuple[str, bytes]],
+        *,
+        default_agency: str | None,
+        max_bytes: int,
+        prepared: bool = False,
+    ) -> Ticket:
+        """Queue ``(uri, bytes)`` pairs for parsing and hand out what the workers can take
+        now; returns at once. Every ticket must be collected or cancelled."""
+        ticket = Ticket(payloads, default_agency, max_bytes, prepared)
+        self._pending.extend((ticket, index) for index in range(len(payloads)))
+        if payloads:
+            self._ensure_workers()
+            self._dispatch()
+        return ticket
+
+    def collect(self, ticket: Ticket) -> list[Any]:
+        """``ticket``'s results in input order, one per input, always (Story or Quarantined;
+        with ``prepared``, Prepared or Quarantined), waiting for the workers as needed."""
+        while ticket.missing:
+            self._step()
+        return list(ticket.results)
+
+    def cancel(self, ticket: Ticket) -> None:
+        """Drop ``ticket``: its unsent inputs are not parsed, results still to come are discarded."""
+        ticket.cancelled = True
+        self._pending = deque(item for item in self._pending if item[0] is not ticket)
 
     def map(
         self,
@@ -286,82 +389,90 @@ class ParsePool:
         max_bytes: int,
         prepared: bool = False,
     ) -> list[Any]:
-        """Parse ``(uri, bytes)`` pairs; results in input order, one per input, always
-        (Story or Quarantined; with ``prepared``, Prepared or Quarantined)."""
-        results: list[Any] = [None] * len(payloads)
-        pending = deque(range(len(payloads)))
-        start_failures = 0
-        self._ensure_workers()
-        while pending or any(w.assigned for w in self.workers):
-            now = time.monotonic()
-            lost = False
-            for worker in self.workers:
-                while pending and len(worker.assigned) < QUEUE_DEPTH:
-                    size = len(payloads[pending[0]][1]) + 512
-                    if worker.assigned and sum(worker.queued_bytes.values()) + size > QUEUE_BYTES:
-                        break
-                    index = pending.popleft()
-                    uri, data = payloads[index]
-                    try:
-                        worker.conn.send((index, uri, data, default_agency, max_bytes, prepared))
-                    except (OSError, ValueError):  # the worker died under us: hand it on
-                        pending.appendleft(index)
-                        lost = True
-                        break
-                    if not worker.assigned:
-                        worker.head_started = now
-                    worker.assigned.append(index)
-                    worker.queued_bytes[index] = size
-            busy = [w for w in self.workers if w.assigned]
-            if not busy:  # every worker died before taking work: start new ones, a few times
-                start_failures += 1
-                if start_failures > MAX_START_FAILURES:
-                    raise WorkerStartError(
-                        f"parse workers die as they start ({start_failures} times); run with --workers 1 "
-                        "--parse-timeout 0 to parse in this process and see the error"
-                    )
-                self._ensure_workers()
-                continue
-            start_failures = 0
-            deadline = min(w.head_started for w in busy) + self.timeout if self.timeout > 0 else None
-            wait_for = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready = wait([w.conn for w in busy], timeout=wait_for)
-            for worker in list(busy):
-                if worker.conn not in ready:
-                    continue
-                try:
-                    while worker.conn.poll():
-                        index, result = worker.conn.recv()
-                        results[index] = result
-                        worker.assigned.remove(index)
-                        worker.queued_bytes.pop(index, None)
-                        worker.head_started = time.monotonic()
-                except (EOFError, OSError):
-                    self._lose_worker(worker, payloads, results, pending, "worker_crashed")
-                except Exception:  # a result this process cannot unpickle: cost the input, not the batch
-                    self._lose_worker(worker, payloads, results, pending, "parser_error")
-            if self.timeout > 0:
-                now = time.monotonic()
-                for worker in list(self.workers):
-                    if worker.assigned and now - worker.head_started > self.timeout:
-                        self._lose_worker(worker, payloads, results, pending, "timeout")
-            if lost or len(self.workers) < self.size:
-                # A worker lost on this pass is replaced (asking every worker whether it is
-                # alive on every pass cost ~0.1 ms each time: 6,000 passes a 10,000-story run).
-                self._ensure_workers()
-        return [r for r in results if r is not None]
+        """Parse ``(uri, bytes)`` pairs; results in input order, one per input, always."""
+        ticket = self.submit(payloads, default_agency=default_agency, max_bytes=max_bytes, prepared=prepared)
+        try:
+            return self.collect(ticket)
+        finally:
+            self.cancel(ticket)  # a no-op once collected; stops the rest after an exception
 
-    def _lose_worker(
-        self,
-        worker: _Worker,
-        payloads: Sequence[tuple[str, bytes]],
-        results: list[Any],
-        pending: deque[int],
-        reason: str,
-    ) -> None:
+    def _dispatch(self) -> bool:
+        """Send pending inputs, each to the worker with the fewest bytes queued, while they
+        fit in its pipe (a worker with nothing queued takes any size: it is reading).
+        Returns False when a worker died under us."""
+        now = time.monotonic()
+        while self._pending:
+            ticket, index = self._pending[0]
+            if ticket.cancelled:
+                self._pending.popleft()
+                continue
+            uri, data = ticket.payloads[index]
+            size = len(data) + len(uri) + 256
+            room = [
+                w
+                for w in self.workers
+                if not w.assigned or (len(w.assigned) < QUEUE_DEPTH and w.queued + size <= self.queue_bytes)
+            ]
+            if not room:
+                return True
+            worker = min(room, key=lambda w: w.queued)
+            try:
+                worker.tasks.send((index, uri, data, *ticket.task_options))
+            except (OSError, ValueError):  # the worker died under us: its inputs are handed on
+                return False
+            self._pending.popleft()
+            if not worker.assigned:
+                worker.head_started = now
+            worker.assigned.append((ticket, index, size))
+            worker.queued += size
+        return True
+
+    def _step(self) -> None:
+        """Hand out inputs, wait for results (up to the nearest deadline), file them."""
+        alive = self._dispatch()
+        busy = [w for w in self.workers if w.assigned]
+        if not busy:  # every worker died before taking work: start new ones, a few times
+            self._start_failures += 1
+            if self._start_failures > MAX_START_FAILURES:
+                raise WorkerStartError(
+                    f"parse workers die as they start ({self._start_failures} times); run with --workers 1 "
+                    "--parse-timeout 0 to parse in this process and see the error"
+                )
+            self._ensure_workers()
+            return
+        self._start_failures = 0
+        deadline = min(w.head_started for w in busy) + self.timeout if self.timeout > 0 else None
+        wait_for = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready = wait([w.results for w in busy], timeout=wait_for)
+        for worker in busy:
+            if worker.results not in ready:
+                continue
+            try:
+                while worker.assigned and worker.results.poll():
+                    _, result = worker.results.recv()
+                    ticket, index, size = worker.assigned.popleft()
+                    worker.queued -= size
+                    worker.head_started = time.monotonic()
+                    if not ticket.cancelled:
+                        ticket.put(index, result)
+            except (EOFError, OSError):
+                self._lose_worker(worker, "worker_crashed")
+            except Exception:  # a result this process cannot unpickle: cost the input, not the batch
+                self._lose_worker(worker, "parser_error")
+        if self.timeout > 0:
+            now = time.monotonic()
+            for worker in list(self.workers):
+                if worker.assigned and now - worker.head_started > self.timeout:
+                    self._lose_worker(worker, "timeout")
+        if not alive or len(self.workers) < self.size:
+            # A worker lost on this pass is replaced (asking every worker whether it is
+            # alive on every pass cost ~0.1 ms each time: 6,000 passes a 10,000-story run).
+            self._ensure_workers()
+
+    def _lose_worker(self, worker: _Worker, reason: str) -> None:
         """The input at the head of ``worker`` is quarantined; the rest go back in the queue."""
-        head, rest = worker.assigned[0], list(worker.assigned)[1:]
-        uri, data = payloads[head]
+        (ticket, head, _), rest = worker.assigned[0], list(worker.assigned)[1:]
+        uri, data = ticket.payloads[head]
         sha = hashlib.sha256(data).hexdigest()
         self._retire(worker)
         code = worker.process.exitcode
@@ -370,13 +481,14 @@ class ParsePool:
         else:
             how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
             detail = f"the parse worker died on this input ({how})"
-        results[head] = Quarantined(uri, sha, len(data), reason, detail)
-        pending.extendleft(reversed(rest))
+        if not ticket.cancelled:
+            ticket.put(head, Quarantined(uri, sha, len(data), reason, detail))
+        self._pending.extendleft(reversed([(t, i) for t, i, _ in rest]))
 
     def close(self) -> None:
         for worker in list(self.workers):
             try:
-                worker.conn.send(None)
+                worker.tasks.send(None)
             except (OSError, ValueError):
                 pass
         for worker in list(self.workers):
@@ -384,8 +496,10 @@ class ParsePool:
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(timeout=2)
-            worker.conn.close()
+            worker.tasks.close()
+            worker.results.close()
         self.workers.clear()
+        self._pending.clear()
 
 
 _POOLS: dict[tuple[int, bool, float, int], ParsePool] = {}
@@ -434,8 +548,52 @@ def prepare_payloads(
 ) -> list[Prepared | Quarantined]:
     """``parse_payloads`` for a batch: each story comes back Prepared (validated and
     fingerprinted by the worker that parsed it)."""
-    results = _parse_all(payloads, default_agency, max_bytes, workers, False, timeout, memory_mb, prepared=True)
-    return cast("list[Prepared | Quarantined]", results)
+    return start_prepare(
+        payloads,
+        default_agency=default_agency,
+        max_bytes=max_bytes,
+        workers=workers,
+        timeout=timeout,
+        memory_mb=memory_mb,
+    ).collect()
+
+
+class PendingParse:
+    """A batch's parse, started: ``collect`` its results (in input order) or ``cancel`` it."""
+
+    def __init__(self, collect: Callable[[], list[Any]], cancel: Callable[[], None] = lambda: None) -> None:
+        self._collect, self._cancel = collect, cancel
+
+    def collect(self) -> list[Prepared | Quarantined]:
+        try:
+            return cast("list[Prepared | Quarantined]", self._collect())
+        finally:
+            self._cancel()
+
+    def cancel(self) -> None:
+        self._cancel()
+
+
+def start_prepare(
+    payloads: list[tuple[str, bytes]],
+    *,
+    default_agency: str | None,
+    max_bytes: int,
+    workers: int,
+    timeout: float = DEFAULT_PARSE_TIMEOUT,
+    memory_mb: int = DEFAULT_PARSE_MEMORY_MB,
+) -> PendingParse:
+    """``prepare_payloads``, started on the pool and returned at once, so the caller can
+    work on the last batch while the workers parse this one (parsed at ``collect`` where
+    ``_parse_all`` would parse in this process)."""
+    count = resolve_workers(workers)
+    if not payloads or (timeout <= 0 and (count <= 1 or len(payloads) < MIN_INPUTS_FOR_POOL)):
+        return PendingParse(
+            lambda: _parse_all(payloads, default_agency, max_bytes, workers, False, timeout, memory_mb, prepared=True)
+        )
+    pool = get_pool(count, fork=False, timeout=timeout, memory_mb=memory_mb)
+    ticket = pool.submit(payloads, default_agency=default_agency, max_bytes=max_bytes, prepared=True)
+    return PendingParse(lambda: pool.collect(ticket), lambda: pool.cancel(ticket))
 
 
 def _parse_all(

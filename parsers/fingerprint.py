@@ -175,7 +175,7 @@ def resemblance(signature_a: bytes, signature_b: bytes) -> float:
         return 0.0
     a = np.frombuffer(signature_a, dtype="<u2")
     b = np.frombuffer(signature_b, dtype="<u2")
-    return float((a == b).mean())
+    return int(np.count_nonzero(a == b)) / len(a)  # (a == b).mean(), without its ~10 us of set-up
 
 
 # --- The decision -------------------------------------------------------------------

@@ -59,6 +59,11 @@ class Contact:
     email: str | None = None
     location: str | None = None
 
+    def __reduce__(self) -> tuple[type[Contact], tuple[str, str, str | None, str | None]]:
+        # Pickled by constructor: dataclasses' own state functions for frozen slotted
+        # classes call fields() per object (a story's results cross a process boundary).
+        return (Contact, (self.role, self.name, self.email, self.location))
+
 
 @dataclass(frozen=True, slots=True)
 class Subject:
@@ -68,6 +73,9 @@ class Subject:
     code: str
     name: str | None = None
 
+    def __reduce__(self) -> tuple[type[Subject], tuple[str, str, str | None]]:
+        return (Subject, (self.scheme, self.code, self.name))
+
 
 @dataclass(frozen=True, slots=True)
 class Removed:
@@ -75,6 +83,9 @@ class Removed:
 
     kind: str
     text: str
+
+    def __reduce__(self) -> tuple[type[Removed], tuple[str, str]]:
+        return (Removed, (self.kind, self.text))
 
 
 @dataclass(slots=True)

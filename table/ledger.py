@@ -166,15 +166,16 @@ class LedgerIndex:
         self._ensure()
         return self._by_content
 
-    def add(self, entry: LedgerEntry) -> None:
-        """Record one finished input (and, for a new story, its duplicate keys)."""
+    def add(self, entry: LedgerEntry, print_: Fingerprint | None = None) -> None:
+        """Record one finished input (and, for a new story, its duplicate keys; ``print_``
+        is the story's fingerprint when the caller has it, rebuilt from ``entry`` if not)."""
         self.done[entry.source_uri] = entry
         if self._built:
-            self._index(entry)
+            self._index(entry, print_)
 
-    def _index(self, entry: LedgerEntry) -> None:
+    def _index(self, entry: LedgerEntry, print_: Fingerprint | None = None) -> None:
         if entry.outcome == "story" and entry.story_id:
-            self.add_story(entry.story_id, entry.content_sha256 or "", entry.fingerprint())
+            self.add_story(entry.story_id, entry.content_sha256 or "", print_ or entry.fingerprint())
             if entry.duplicate_of:
                 self.add_copy(entry.story_id, entry.duplicate_of)
 

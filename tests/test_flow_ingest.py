@@ -221,11 +221,12 @@ def test_a_task_of_several_batches_retried_mid_way_runs_each_batch_once(prefect_
 
 
 def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(tmp_path: Path) -> None:
-    # Validation and fingerprints are worked out by the parse workers; the batch's objects
-    # must be byte for byte those of a batch prepared in this process, one story at a time.
+    # Validation and fingerprints are worked out by the parse workers, each batch parsed
+    # while the one before it is committed; the objects must be byte for byte those of
+    # batches prepared in this process, one story at a time, one batch after another.
     from datetime import UTC, datetime
 
-    from flows.batch import IngestSettings, plan_batches, run_batch
+    from flows.batch import IngestSettings, plan_batches, run_batch, run_plans
     from storage.local import LocalStorage
     from table.ledger import load_ledger
     from tests.corpus import write_corpus
@@ -240,8 +241,12 @@ def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(tmp
     ):
         dest = LocalStorage(tmp_path / name)
         index = load_ledger(dest)
-        for plan in plan_batches(source, index, 40, settings, now=planned):
-            run_batch(plan, source, dest, index, settings)
+        plans = plan_batches(source, index, 40, settings, now=planned)
+        if name == "pool":
+            run_plans(plans, source, dest, index, settings)
+        else:
+            for plan in plans:
+                run_batch(plan, source, dest, index, settings)
         stores[name] = {k: dest.get(k) for k in dest.keys("") if not k.startswith("_staging/")}
     assert any(k.startswith("stories/") for k in stores["pool"])
     assert stores["pool"].keys() == stores["in-process"].keys()
@@ -250,3 +255,60 @@ def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(tmp
         if key.startswith(("_ledger/", "_manifests/")):  # their commit times differ, nothing else
             data, other = (json.dumps({**json.loads(d), "committed_at": None}).encode() for d in (data, other))
         assert data == other, key
+
+
+def test_a_failed_batch_drops_the_parse_started_ahead_and_the_pool_stays_usable(tmp_path: Path) -> None:
+    # The third batch's parse is started before the second is committed; when that commit
+    # fails, the third is not committed and its parse is dropped: its results, still coming
+    # back from the workers, must not be taken for the next run's on the same pool.
+    from flows.batch import BatchSummary, IngestSettings, plan_batches, run_plans
+    from flows.workers import get_pool, resolve_workers
+    from schemas.errors import StorageError
+    from storage.local import LocalStorage
+    from table.commit import BatchPlan
+    from table.ledger import load_ledger
+    from tests.corpus import write_corpus
+
+    class FailsAtSecondCommit(LocalStorage):
+        armed = True
+
+        def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+            committed = sum(1 for k in self.keys("_ledger/") if k.count("/") == 1)
+            if key.startswith("_ledger/") and committed == 1 and FailsAtSecondCommit.armed:
+                FailsAtSecondCommit.armed = False
+                raise StorageError("storage went away at the second batch's commit point")
+            return super().put(key, data, content_type)
+
+    write_corpus(tmp_path / "landing", 90, text_only=True)
+    source, dest = LocalStorage(tmp_path / "landing"), FailsAtSecondCommit(tmp_path / "store")
+    settings = IngestSettings(workers=2)
+    index = load_ledger(dest)
+    plans = plan_batches(source, index, 30, settings)
+    done: list[str] = []
+
+    def on_commit(plan: BatchPlan, summary: BatchSummary) -> None:
+        done.append(plan.batch_id)
+
+    with pytest.raises(StorageError):
+        run_plans(plans, source, dest, index, settings, on_commit=on_commit)
+    assert done == [plans[0].batch_id]
+    pool = get_pool(resolve_workers(2))
+    # The next run rolls the second batch forward, then plans only the third.
+    from flows.batch import recover_pending
+
+    index = load_ledger(dest)
+    assert [s.batch_id for s in recover_pending(source, dest, index, settings)] == [plans[1].batch_id]
+    again = plan_batches(source, index, 30, settings)
+    assert [p.batch_id for p in again] == [p.batch_id for p in plans[2:]]
+    run_plans(again, source, dest, index, settings, on_commit=on_commit)
+    assert not any(w.assigned for w in pool.workers)  # nothing of the dropped parse is still out
+    clean = LocalStorage(tmp_path / "clean")
+    clean_index = load_ledger(clean)
+    run_plans(plan_batches(source, clean_index, 30, settings), source, clean, clean_index, settings)
+
+    def outcomes(store: LocalStorage) -> dict[str, tuple[str, str | None, str | None]]:
+        return {uri: (e.outcome, e.story_id, e.duplicate_of) for uri, e in load_ledger(store).done.items()}
+
+    assert len(outcomes(dest)) == 90
+    assert outcomes(dest) == outcomes(clean)
+    assert len([k for k in dest.keys("_ledger/") if k.count("/") == 1]) == 3
