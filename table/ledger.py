@@ -11,7 +11,7 @@ deduplicate. No Prefect here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -139,7 +139,13 @@ class LedgerIndex:
         # Posting lists keep the latest MAX_POSTINGS stories each: a paragraph or band that
         # recurs in thousands of stories (boilerplate that escaped the rules, one template's
         # reports) costs a bounded lookup, and copies, sent within hours, are among the latest.
-        self._bands: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(_BANDS)]
+        # Simhash bands are keyed by band value and day (``_band_key``): a copy is only ever
+        # looked for on its own day and among undated stories, and 16-bit band values recur
+        # past 65,536 stories, so lists keyed by value alone grew with the index (a lookup
+        # at 1,000,000 stories scanned ~60 of them). Entries are (order added, simhash, story).
+        self._bands: list[dict[int, list[tuple[int, int, str]]]] = [{} for _ in range(_BANDS)]
+        self._band_days: set[int] = set()  # day codes in the bands (an undated story looks in each)
+        self._added = 0
         self._by_paragraph: dict[str, list[str]] = {}
         #: story -> (paragraph key count, MinHash signature, day)
         self._prints: dict[str, tuple[int, bytes, str | None]] = {}
@@ -202,8 +208,12 @@ class LedgerIndex:
         # the index ~21 KB a story (1 GB of flow process at 100,000 stories).
         simhash = print_.simhash
         self._prints[story_id] = (len(print_.keys), print_.signature, print_.day)
+        day = _day_code(print_.day)
+        self._band_days.add(day)
+        self._added += 1
+        entry = (self._added, simhash, story_id)  # one tuple, shared by the bands
         postings: list[tuple[dict[Any, list[Any]], Any, Any]] = [
-            (self._bands[band], (simhash >> (16 * band)) & 0xFFFF, (simhash, story_id)) for band in range(_BANDS)
+            (self._bands[band], _band_key(simhash, band, day), entry) for band in range(_BANDS)
         ]
         postings += [(self._by_paragraph, key, story_id) for key in print_.keys]
         postings += [
@@ -223,15 +233,24 @@ class LedgerIndex:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
         of ``print_``: by simhash band, then by shared paragraphs, then by MinHash band."""
         self._ensure()
+        simhash = print_.simhash
+        day_code = _day_code(print_.day)
+        # Same day or undated: that day's list and the undated one; undated: every day's.
+        if day_code == 0:
+            days: Iterable[int] = self._band_days
+        else:
+            days = (day_code, 0) if 0 in self._band_days else (day_code,)
         for band in range(_BANDS):
-            piece = (print_.simhash >> (16 * band)) & 0xFFFF
-            for other, story_id in self._bands[band].get(piece, ()):
-                if (
-                    story_id not in exclude
-                    and hamming_distance(print_.simhash, other) <= NEAR_DUPLICATE_BITS
-                    and same_day(print_.day, self._prints[story_id][2])
-                ):
-                    return story_id
+            lists = self._bands[band]
+            first: tuple[int, int, str] | None = None  # the earliest added match in this band
+            for code in days:
+                for entry in lists.get(_band_key(simhash, band, code), ()):
+                    if (first is None or entry[0] < first[0]) and entry[2] not in exclude:
+                        if hamming_distance(simhash, entry[1]) <= NEAR_DUPLICATE_BITS:
+                            first = entry
+                            break  # later ones in this list were added after it
+            if first is not None:
+                return first[2]
         shared: dict[str, int] = {}
         for key in dict.fromkeys(print_.keys):
             for story_id in self._by_paragraph.get(key, ()):
@@ -255,6 +274,21 @@ class LedgerIndex:
             if same_day(print_.day, day) and resemblance(print_.signature, signature) >= MIN_RESEMBLANCE:
                 return story_id
         return None
+
+
+def _day_code(day: str | None) -> int:
+    """A story's ``MM-DD`` day as 1..415 (month * 32 + day), 0 when undated."""
+    if not day:
+        return 0
+    try:
+        return int(day[:2]) * 32 + int(day[3:5])
+    except ValueError:  # not a day this pipeline writes: looked for as an undated story is
+        return 0
+
+
+def _band_key(simhash: int, band: int, day: int) -> int:
+    """The posting key of ``simhash``'s 16-bit ``band`` on ``day`` (a ``_day_code``)."""
+    return ((simhash >> (16 * band)) & 0xFFFF) | day << 16
 
 
 def _signature_bands(signature: bytes) -> list[bytes]:

@@ -102,3 +102,28 @@ def test_posting_lists_stay_bounded_and_copies_are_still_found() -> None:
     assert index.near_duplicate_of(first, set()) == "s0"
     unrelated = Fingerprint(2**63 + 12345, (common, "f" * 16, "e" * 16), b"", None)
     assert index.near_duplicate_of(unrelated, set()) is None  # one boilerplate paragraph is no copy
+
+
+def test_simhash_lookup_keeps_to_the_story_day_and_returns_the_earliest_copy() -> None:
+    """The simhash bands are kept per day: a dated story is matched against its own day and
+    undated stories, an undated one against every day, and among matches in a band the
+    story indexed first wins, wherever its day put it."""
+    from parsers.fingerprint import Fingerprint
+    from table.ledger import LedgerIndex
+
+    base = 0x0123_4567_89AB_CDEF
+    index = LedgerIndex()
+    index.add_story("other-day", "sha1", Fingerprint(base, (), b"", "03-01"))
+    index.add_story("undated", "sha2", Fingerprint(base ^ 0b1, (), b"", None))
+    index.add_story("same-day", "sha3", Fingerprint(base ^ 0b10, (), b"", "03-02"))
+    index.add_story("far", "sha4", Fingerprint(base ^ 0xFFFF_0000_FFFF_0000, (), b"", "03-02"))
+
+    def copy_of(day: str | None, exclude: set[str] | None = None) -> str | None:
+        return index.near_duplicate_of(Fingerprint(base ^ 0b100, (), b"", day), exclude or set())
+
+    assert copy_of("03-02") == "undated"  # indexed before "same-day"; "other-day" is another day
+    assert copy_of("03-02", {"undated"}) == "same-day"
+    assert copy_of("03-01") == "other-day"
+    assert copy_of("04-09", {"undated"}) is None  # nobody else on that day
+    assert copy_of(None) == "other-day"  # undated: any day, the first indexed
+    assert copy_of(None, {"other-day", "undated", "same-day"}) is None  # 32 bits off is no copy
