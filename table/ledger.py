@@ -143,13 +143,14 @@ class LedgerIndex:
         # looked for on its own day and among undated stories, and 16-bit band values recur
         # past 65,536 stories, so lists keyed by value alone grew with the index (a lookup
         # at 1,000,000 stories scanned ~60 of them). Entries are (order added, simhash, story).
-        self._bands: list[dict[int, list[tuple[int, int, str]]]] = [{} for _ in range(_BANDS)]
+        # Each posting key maps to its one story, bare, or to a list of its latest ones.
+        self._bands: list[dict[int, Any]] = [{} for _ in range(_BANDS)]
         self._band_days: set[int] = set()  # day codes in the bands (an undated story looks in each)
         self._added = 0
-        self._by_paragraph: dict[str, list[str]] = {}
+        self._by_paragraph: dict[str, Any] = {}
         #: story -> (paragraph key count, MinHash signature, day)
         self._prints: dict[str, tuple[int, bytes, str | None]] = {}
-        self._signature_bands: list[dict[bytes, list[str]]] = [{} for _ in range(_SIGNATURE_BANDS)]
+        self._signature_bands: list[dict[bytes, Any]] = [{} for _ in range(_SIGNATURE_BANDS)]
         self.batches: set[str] = set(snapshot.folded) if snapshot is not None else set()
         #: story -> the earliest story of its near-duplicate cluster, for copies only.
         self._roots: dict[str, str] = {}
@@ -220,14 +221,19 @@ class LedgerIndex:
             (self._signature_bands[band], chunk, story_id)
             for band, chunk in enumerate(_signature_bands(print_.signature))
         ]
+        # A key's first story is stored bare and becomes a list only when a second one
+        # comes: most MinHash bands and paragraph keys only ever hold one story, and a list
+        # each cost ~72 bytes (21 of them a story: ~1.5 KB of the index's ~4.3 KB).
         for lists, key, value in postings:
             found = lists.get(key)
             if found is None:
-                lists[key] = [value]
-            else:
+                lists[key] = value
+            elif type(found) is list:
                 found.append(value)
                 if len(found) > MAX_POSTINGS:
                     del found[0]
+            else:
+                lists[key] = [found, value]
 
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
@@ -244,7 +250,7 @@ class LedgerIndex:
             lists = self._bands[band]
             first: tuple[int, int, str] | None = None  # the earliest added match in this band
             for code in days:
-                for entry in lists.get(_band_key(simhash, band, code), ()):
+                for entry in _postings(lists.get(_band_key(simhash, band, code))):
                     if (first is None or entry[0] < first[0]) and entry[2] not in exclude:
                         if hamming_distance(simhash, entry[1]) <= NEAR_DUPLICATE_BITS:
                             first = entry
@@ -253,7 +259,7 @@ class LedgerIndex:
                 return first[2]
         shared: dict[str, int] = {}
         for key in dict.fromkeys(print_.keys):
-            for story_id in self._by_paragraph.get(key, ()):
+            for story_id in _postings(self._by_paragraph.get(key)):
                 if story_id not in exclude:
                     shared[story_id] = shared.get(story_id, 0) + 1
         for story_id in shared:  # first indexed first: the earliest copy
@@ -266,7 +272,7 @@ class LedgerIndex:
                 return story_id
         candidates: dict[str, None] = {}
         for band, chunk in enumerate(_signature_bands(print_.signature)):
-            for story_id in self._signature_bands[band].get(chunk, ()):
+            for story_id in _postings(self._signature_bands[band].get(chunk)):
                 if story_id not in exclude:
                     candidates.setdefault(story_id)
         for story_id in candidates:
@@ -274,6 +280,14 @@ class LedgerIndex:
             if same_day(print_.day, day) and resemblance(print_.signature, signature) >= MIN_RESEMBLANCE:
                 return story_id
         return None
+
+
+def _postings(found: Any) -> Any:
+    """A posting key's stories: its list, or its one story stored bare (a story id, or a
+    simhash band's (order, simhash, story) tuple), or none."""
+    if found is None:
+        return ()
+    return found if type(found) is list else (found,)
 
 
 def _day_code(day: str | None) -> int:
