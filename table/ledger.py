@@ -162,6 +162,7 @@ class LedgerIndex:
         self._built = True
         for _, entry in self.done.items():
             self._index(entry)
+            entry.paragraph_keys = entry.minhash = None  # indexed: see ``add``
 
     @property
     def story_ids(self) -> set[str]:
@@ -175,10 +176,17 @@ class LedgerIndex:
 
     def add(self, entry: LedgerEntry, print_: Fingerprint | None = None) -> None:
         """Record one finished input (and, for a new story, its duplicate keys; ``print_``
-        is the story's fingerprint when the caller has it, rebuilt from ``entry`` if not)."""
+        is the story's fingerprint when the caller has it, rebuilt from ``entry`` if not).
+        Once the duplicate index is built, ``entry`` is kept without its fingerprint fields
+        (call this after ``entry`` was written to the ledger)."""
         self.done[entry.source_uri] = entry
         if self._built:
             self._index(entry, print_)
+            # Indexed: the entry's fingerprint now lives in the duplicate index, and what is
+            # kept in ``done`` (planning, reprocessing, recovery) never reads it again. Its
+            # paragraph keys and MinHash hex were ~600 bytes a story of the flow's memory.
+            entry.paragraph_keys = None
+            entry.minhash = None
 
     def _index(self, entry: LedgerEntry, print_: Fingerprint | None = None) -> None:
         if entry.outcome == "story" and entry.story_id:

@@ -248,3 +248,29 @@ def test_an_input_past_the_memory_budget_is_quarantined_and_the_worker_goes_on()
         pool.close()
     assert getattr(results[0], "reason", "story") in ("out_of_memory", "worker_crashed")
     assert isinstance(results[1], Story)
+
+
+def test_worker_pipes_grow_where_allowed_and_the_pool_queues_by_their_real_size() -> None:
+    # The pool sizes how much it queues on a worker from the pipe's real size: grown to
+    # 1 MB where Linux allows it; a pipe it cannot ask is taken as the 64 KB default.
+    import multiprocessing
+
+    from flows.workers import DEFAULT_PIPE_BYTES, PIPE_BYTES, _pipe_capacity
+
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    try:
+        assert _pipe_capacity(writer, PIPE_BYTES) == PIPE_BYTES
+    finally:
+        reader.close()
+        writer.close()
+    assert _pipe_capacity(writer, PIPE_BYTES) == DEFAULT_PIPE_BYTES  # closed: no size to ask
+    pool = ParsePool(1, timeout=5.0)
+    try:
+        pool._ensure_workers()
+        assert pool.queue_bytes == PIPE_BYTES * 3 // 4
+        payloads = [(f"mem://{i}.txt", GOOD + str(i).encode()) for i in range(300)]
+        results = pool.map(payloads, default_agency=None, max_bytes=1 << 30)
+    finally:
+        pool.close()
+    assert [r.source_uri for r in results] == [uri for uri, _ in payloads]
+    assert all(isinstance(r, Story) for r in results)
