@@ -184,6 +184,14 @@ def print_totals(totals: dict[str, Any]) -> None:
     print(render_table(run))
 
 
+def warm_workers(settings: IngestSettings) -> None:
+    """Start the parse workers now, so they are warm when the flow's first batch needs them."""
+    if not settings.dask_address:
+        from flows.workers import warm_pool
+
+        warm_pool(settings.workers, timeout=settings.parse_timeout, memory_mb=settings.parse_memory_mb)
+
+
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options every flow-running command shares (see `add_run_options`), checked:
     ``batch_size``, ``wait_lock``, ``max_quarantine_share`` and ``settings``."""
@@ -220,7 +228,9 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     start_lifeline()
-    totals = ingest(args.source, args.dest, **run_options(args))
+    options = run_options(args)
+    warm_workers(options["settings"])
+    totals = ingest(args.source, args.dest, **options)
     if args.json:
         print(json.dumps(totals))
     else:

@@ -309,6 +309,7 @@ class ParsePool:
         self.queue_bytes = QUEUE_BYTES  # input bytes a worker may hold unread; set from the real pipe size
         self._pending: deque[tuple[Ticket, int]] = deque()
         self._start_failures = 0
+        self._warming: list[_Worker] = []  # started, their "ready" not read yet
 
     def _start_worker(self) -> _Worker:
         task_out, task_in = self.context.Pipe(duplex=False)  # (reader, writer)
@@ -329,12 +330,17 @@ class ParsePool:
         result_in.close()
         return _Worker(process, task_in, result_out)
 
-    def _ensure_workers(self) -> None:
+    def launch(self) -> None:
+        """Start the missing workers and return without waiting for them to be warm (a
+        command starts them before importing Prefect; the first batch finds them ready)."""
         self.workers = [w for w in self.workers if w.process.is_alive()]
-        started = []
         while len(self.workers) < self.size:  # all started first: they warm up side by side
-            started.append(self._start_worker())
-            self.workers.append(started[-1])
+            self.workers.append(self._start_worker())
+            self._warming.append(self.workers[-1])
+
+    def _ensure_workers(self) -> None:
+        self.launch()
+        started, self._warming = self._warming, []
         for worker in started:
             # Wait for each to be warm (or dead): its first input's deadline starts after.
             if worker.results.poll(WARM_UP_SECONDS):
@@ -500,6 +506,7 @@ class ParsePool:
             worker.results.close()
         self.workers.clear()
         self._pending.clear()
+        self._warming.clear()
 
 
 _POOLS: dict[tuple[int, bool, float, int], ParsePool] = {}
@@ -518,6 +525,15 @@ def _shutdown_pools() -> None:
     for pool in _POOLS.values():
         pool.close()
     _POOLS.clear()
+
+
+def warm_pool(workers: int, *, timeout: float, memory_mb: int) -> None:
+    """Start the pool a batch's parse will use (``start_prepare``'s), without waiting: its
+    workers import the parsers while this process imports the rest (Prefect: ~1.5 s)."""
+    count = resolve_workers(workers)
+    if timeout <= 0 and count <= 1:
+        return  # parsed in this process
+    get_pool(count, fork=False, timeout=timeout, memory_mb=memory_mb).launch()
 
 
 def parse_payloads(
