@@ -11,6 +11,11 @@ processes, best of 3, with the peak RSS of the process and its children:
   recovery, planning, fold check);
 - ``wire-ingest ingest`` (the same inside the Prefect flow, with its temporary server).
 
+With ``--new-inputs N``, then one run each with N new stories over the done history:
+with the default duplicate window and with the whole history's fingerprints loaded
+(``WIRE_INGEST_DUPLICATE_WINDOW=0``, how every run worked before the window). Build with
+``WIRE_INGEST_DUPLICATE_WINDOW=0`` set to keep every fingerprint in the snapshot.
+
 Each against an empty landing zone and empty store, and against the N done. The goal
 (issue 11): at 1,000,000 done, at most 15 s and at most 50 MB more peak RSS than empty.
 """
@@ -92,10 +97,32 @@ def measure(landing: Path, store: Path, repeats: int = 3) -> list[tuple[str, flo
     return rows
 
 
+def measure_new_inputs(landing: Path, store: Path, count: int = 100) -> list[tuple[str, float, float]]:
+    """One run each (it commits) with ``count`` new text stories over the done history: with
+    the default duplicate window and with the whole history indexed (window 0)."""
+    from tests.corpus import write_corpus
+
+    env = {k: v for k, v in os.environ.items() if k != "WIRE_INGEST_DUPLICATE_WINDOW"}
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    rows = []
+    for name, window in (("default window (100,000 stories)", None), ("whole history indexed (window 0)", "0")):
+        folder = landing / f"new-{window or 'default'}"
+        shutil.rmtree(folder, ignore_errors=True)
+        write_corpus(folder, count, text_only=True)
+        run_env = {**env, "WIRE_INGEST_DUPLICATE_WINDOW": window} if window else env
+        plain = [sys.executable, "-m", "flows.batch", str(landing), str(store), "200"]
+        seconds, peak, _ = run_measured(plain, run_env)
+        rows.append((f"python -m flows.batch, {count} new inputs, {name}", seconds, peak))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--done", type=int, default=200_000, help="done inputs (the issue's goal is at 1,000,000)")
     parser.add_argument("--keep", help="build (or reuse) the data in this folder instead of a temporary one")
+    parser.add_argument(
+        "--new-inputs", type=int, default=0, help="then time a run with this many new stories (commits: use --keep)"
+    )
     args = parser.parse_args()
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="wire-scale-"))
     try:
@@ -113,6 +140,11 @@ def main() -> None:
         print("|---|---|---|---|---|---|")
         for (name, t0, m0), (_, t1, m1) in zip(empty, done, strict=True):
             print(f"| {name} | {t0:.1f} | {m0:.0f} | {t1:.1f} | {m1:.0f} | {m1 - m0:+.0f} |")
+        if args.new_inputs:
+            print(f"\n| run with new inputs over {args.done:,} done | s | peak MB |")
+            print("|---|---|---|")
+            for name, seconds, peak in measure_new_inputs(full / "landing", full / "store", args.new_inputs):
+                print(f"| {name} | {seconds:.1f} | {peak:.0f} |")
         snapshot = full / "store" / "_ledger" / "snapshots"
         sizes = {p.suffix: p.stat().st_size for p in snapshot.iterdir()}
         keys_mb, entries_mb = sizes.get(".keys", 0) / 1e6, sizes.get(".parquet", 0) / 1e6

@@ -276,6 +276,9 @@ def run_batch(
 
     job = job if job is not None else start_parse(plan, source, settings)
     parsed = job.collect()
+    # Stories older than the index's window are matched by id and body hash a batch at a time.
+    ready = [r.story for r in parsed if isinstance(r, Prepared) and not r.problems]
+    old_ids, old_bodies = index.history_matches([s.story_id for s in ready], [s.content_sha256 for s in ready])
     for result in parsed:
         if isinstance(result, Prepared) and result.problems:
             invalid = result.story
@@ -296,7 +299,7 @@ def run_batch(
             )
             continue
         story, print_ = result.story, result.fingerprint
-        known = story.story_id in index.story_ids and story.story_id not in own_ids
+        known = (story.story_id in index.story_ids or story.story_id in old_ids) and story.story_id not in own_ids
         if known or story.story_id in batch_index.story_ids:
             summary.duplicates += 1
             entries.append(
@@ -311,7 +314,7 @@ def run_batch(
             )
             continue
         prints[story.story_id] = print_
-        same_body = index.by_content.get(story.content_sha256)
+        same_body = old_bodies.get(story.content_sha256) or index.by_content.get(story.content_sha256)
         story.duplicate_of = (
             (same_body if same_body not in own_ids else None)
             or batch_index.by_content.get(story.content_sha256)

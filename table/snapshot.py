@@ -66,6 +66,53 @@ def fold_after() -> int:
     return max(1, int(os.environ.get("WIRE_INGEST_LEDGER_FOLD_AFTER", DEFAULT_FOLD_AFTER)))
 
 
+#: The latest stories of the history whose fingerprints a run loads for the near-duplicate
+#: lookup (``WIRE_INGEST_DUPLICATE_WINDOW``; 0 = all). Near copies arrive within hours or
+#: days; exact copies (same story id or body) are found across the whole history.
+DEFAULT_DUPLICATE_WINDOW = 100_000
+
+
+def duplicate_window() -> int:
+    return max(0, int(os.environ.get("WIRE_INGEST_DUPLICATE_WINDOW", DEFAULT_DUPLICATE_WINDOW)))
+
+
+SNAPSHOT_ROW_GROUP = 65_536
+
+
+def read_rows(file: pq.ParquetFile, positions: np.ndarray, columns: list[str]) -> pa.Table:
+    """The rows at ``positions`` (ascending) of ``file``, reading only the row groups
+    from the one holding the first of them on."""
+    if not len(positions):
+        return file.schema_arrow.empty_table().select(columns)
+    sizes = [file.metadata.row_group(g).num_rows for g in range(file.metadata.num_row_groups)]
+    ends = np.cumsum(sizes)
+    first_group = int(np.searchsorted(ends, positions[0], side="right"))
+    offset = int(ends[first_group - 1]) if first_group else 0
+    table = file.read_row_groups(list(range(first_group, len(sizes))), columns=columns)
+    return table.take(pa.array(positions - offset, type=pa.int64()))
+
+
+def story_positions(table: pa.Table) -> np.ndarray:
+    """Row numbers of ``table``'s story entries, in order."""
+    return np.flatnonzero(pc.equal(table.column("outcome"), "story").to_numpy(zero_copy_only=False))
+
+
+def without_old_fingerprints(table: pa.Table, window: int) -> pa.Table:
+    """``table`` with the paragraph keys and MinHash of every story before its latest
+    ``window`` emptied (no run loads them; ~600 bytes a story the snapshot no longer holds)."""
+    positions = story_positions(table)
+    if not window or len(positions) <= window:
+        return table
+    old = np.zeros(table.num_rows, dtype=bool)
+    old[: positions[-window]] = True
+    mask = pa.array(old)
+    for name in ("paragraph_keys", "minhash"):
+        column = table.column(name)
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, pc.if_else(mask, pa.nulls(table.num_rows, column.type), column))
+    return table
+
+
 def uri_hash(uri: str) -> bytes:
     """The 16-byte key of a source URI in a snapshot (blake2b)."""
     return hashlib.blake2b(uri.encode("utf-8", "surrogateescape"), digest_size=HASH_BYTES).digest()
@@ -122,6 +169,10 @@ class Snapshot:
         at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
         found: np.ndarray = keys[at] == query
         return found
+
+    def entries_file(self) -> pq.ParquetFile:
+        """The entries file, read once more (not kept: ``table`` keeps what it reads)."""
+        return pq.ParquetFile(io.BytesIO(self.store.get(self.pointer["entries"])))
 
     @property
     def table(self) -> pa.Table:
@@ -212,12 +263,13 @@ def fold(
         old = Snapshot(store, pointer).table
         kept = old.filter(pc.invert(pc.is_in(old.column("uri_hash"), value_set=new.column("uri_hash"))))
         tables.insert(0, kept.cast(ENTRY_SCHEMA))
-    merged = pa.concat_tables(tables)
+    merged = without_old_fingerprints(pa.concat_tables(tables), duplicate_window())
     keys = np.sort(_hash_array(merged))
     folded_now = sorted(folded | {bid for _, bid in fresh if bid})
     snapshot_id = hashlib.sha256("\n".join(folded_now).encode()).hexdigest()[:20]
     buffer = io.BytesIO()
-    pq.write_table(merged, buffer, compression="zstd")
+    # Row groups of 64K entries: a run reads the duplicate window's rows without the rest.
+    pq.write_table(merged, buffer, compression="zstd", row_group_size=SNAPSHOT_ROW_GROUP)
     new_pointer = {
         "version": 1,
         "keys": f"{SNAPSHOT_PREFIX}{snapshot_id}.keys",

@@ -147,3 +147,71 @@ def test_a_fold_keeps_each_input_once_at_its_latest_commit(tmp_path: Path) -> No
     table = latest_entries(store, keys)
     assert table.column("source_uri").to_pylist() == ["/a", "/b", "/x"]
     assert table.column("batch_id").to_pylist() == ["a-early", "b-late", "b-late"]
+
+
+def test_a_run_indexes_the_latest_stories_in_full_and_finds_exact_copies_in_all_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WIRE_INGEST_DUPLICATE_WINDOW: a run loads the fingerprints of the history's latest
+    stories only; older ones are matched by story id and body hash. So an exact repeat
+    or a same-body copy of the oldest story is still caught; a near copy of it is caught
+    only with the window covering it (here: 0 = all history, the control)."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "2")
+    headline, _, body = STORIES[1].read_bytes().partition(b"\n")
+    new = {
+        "z-repeat.txt": STORIES[0].read_bytes(),
+        "z-same-body.txt": b"Another headline over the same story" + b"\n" + body,
+        "z-old-update.txt": (DUPES / "stories" / f"{STORIES[0].stem}--update1.txt").read_bytes(),
+        "z-new-update.txt": (DUPES / "stories" / f"{STORIES[-1].stem}--update1.txt").read_bytes(),
+    }
+
+    def scenario(window: int) -> dict[str, tuple[str, str | None]]:
+        monkeypatch.setenv("WIRE_INGEST_DUPLICATE_WINDOW", str(window))
+        landing, store = tmp_path / f"landing{window}", tmp_path / f"store{window}"
+        landing.mkdir()
+        for path in STORIES:
+            (landing / path.name).write_bytes(path.read_bytes())
+        run_without_prefect(str(landing), str(store), IngestSettings(), 4)  # 3 batches, folded
+        pointer = read_pointer(LocalStorage(str(store)))
+        assert pointer is not None and pointer[0]["rows"] == len(STORIES)
+        snapshot = pq.read_table(store / pointer[0]["entries"])
+        kept = [keys is not None for keys in snapshot.column("paragraph_keys").to_pylist()]
+        assert kept == ([False] * (len(STORIES) - window) + [True] * window if window else [True] * len(STORIES))
+        for name, data in new.items():
+            (landing / name).write_bytes(data)
+        run_without_prefect(str(landing), str(store), IngestSettings(), 4)
+        index = load_ledger(LocalStorage(str(store)))
+        found = {Path(uri).name: (sid, dup) for uri, sid, dup, _ in rows(store)}
+        found["z-repeat.txt"] = (index.done[str(landing / "z-repeat.txt")].outcome, None)
+        return found
+
+    windowed, everything = scenario(3), scenario(0)
+    for found in (windowed, everything):
+        assert found["z-repeat.txt"][0] == "duplicate"  # the oldest story, sent again: no second row
+        assert found["z-same-body.txt"][1] == found[STORIES[1].name][0]  # same body as an old story
+        assert found["z-new-update.txt"][1] == found[STORIES[-1].name][0]  # a near copy inside the window
+    assert everything["z-old-update.txt"][1] == everything[STORIES[0].name][0]
+    assert windowed["z-old-update.txt"][1] is None  # a near copy of a story before the window: not looked for
+
+
+def test_the_window_rows_are_read_from_their_row_groups_only() -> None:
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from table.snapshot import read_rows
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"n": list(range(35)), "s": [f"r{i}" for i in range(35)]}), buffer, row_group_size=10)
+    file = pq.ParquetFile(io.BytesIO(buffer.getvalue()))
+    assert file.metadata.num_row_groups == 4
+    rows = read_rows(file, np.array([12, 20, 34]), ["s", "n"])
+    assert rows.column_names == ["s", "n"]
+    assert rows.column("n").to_pylist() == [12, 20, 34]
+    assert rows.column("s").to_pylist() == ["r12", "r20", "r34"]
+    assert read_rows(file, np.array([], dtype=np.int64), ["n"]).num_rows == 0
+    assert read_rows(file, np.array([0, 9, 10]), ["n"]).column("n").to_pylist() == [0, 9, 10]
