@@ -553,27 +553,6 @@ def parse_payloads(
     return cast("list[Story | Quarantined]", results)
 
 
-def prepare_payloads(
-    payloads: list[tuple[str, bytes]],
-    *,
-    default_agency: str | None,
-    max_bytes: int,
-    workers: int,
-    timeout: float = DEFAULT_PARSE_TIMEOUT,
-    memory_mb: int = DEFAULT_PARSE_MEMORY_MB,
-) -> list[Prepared | Quarantined]:
-    """``parse_payloads`` for a batch: each story comes back Prepared (validated and
-    fingerprinted by the worker that parsed it)."""
-    return start_prepare(
-        payloads,
-        default_agency=default_agency,
-        max_bytes=max_bytes,
-        workers=workers,
-        timeout=timeout,
-        memory_mb=memory_mb,
-    ).collect()
-
-
 class PendingParse:
     """A batch's parse, started: ``collect`` its results (in input order) or ``cancel`` it."""
 
@@ -599,9 +578,10 @@ def start_prepare(
     timeout: float = DEFAULT_PARSE_TIMEOUT,
     memory_mb: int = DEFAULT_PARSE_MEMORY_MB,
 ) -> PendingParse:
-    """``prepare_payloads``, started on the pool and returned at once, so the caller can
-    work on the last batch while the workers parse this one (parsed at ``collect`` where
-    ``_parse_all`` would parse in this process)."""
+    """Parse a batch's ``(uri, bytes)`` pairs as ``parse_payloads`` does, each story coming
+    back Prepared (validated and fingerprinted by the worker that parsed it). Started on the
+    pool and returned at once, so the caller can work on the last batch while the workers
+    parse this one (parsed at ``collect`` where ``_parse_all`` would parse in this process)."""
     count = resolve_workers(workers)
     if not payloads or (timeout <= 0 and (count <= 1 or len(payloads) < MIN_INPUTS_FOR_POOL)):
         return PendingParse(

@@ -279,16 +279,16 @@ def test_worker_pipes_grow_where_allowed_and_the_pool_queues_by_their_real_size(
 def test_a_pool_started_ahead_parses_its_first_batch_like_any() -> None:
     # `wire-ingest ingest` starts the workers before importing Prefect; their "ready"
     # messages must be read as such, not taken for the first batch's results.
-    from flows.workers import get_pool, prepare_payloads, warm_pool
+    from flows.workers import get_pool, start_prepare, warm_pool
 
     warm_pool(2, timeout=7.5, memory_mb=0)
     pool = get_pool(2, timeout=7.5, memory_mb=0)
     assert len(pool.workers) == 2 and len(pool._warming) == 2
     payloads = [(f"mem://{i}.txt", GOOD.replace(b"Oil", f"Oil {i}".encode())) for i in range(40)]
     try:
-        results = prepare_payloads(
+        results = start_prepare(
             payloads, default_agency=None, max_bytes=1 << 30, workers=2, timeout=7.5, memory_mb=0
-        )
+        ).collect()
     finally:
         pool.close()
     assert not pool._warming

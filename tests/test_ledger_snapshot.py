@@ -159,7 +159,7 @@ def test_a_run_indexes_the_latest_stories_in_full_and_finds_exact_copies_in_all_
     import pyarrow.parquet as pq
 
     monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "2")
-    headline, _, body = STORIES[1].read_bytes().partition(b"\n")
+    _, _, body = STORIES[1].read_bytes().partition(b"\n")
     new = {
         "z-repeat.txt": STORIES[0].read_bytes(),
         "z-same-body.txt": b"Another headline over the same story" + b"\n" + body,
