@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 _CRASH_AT = int(os.environ.get("WIRE_INGEST_CRASH_AT", "0") or 0)
 _events = 0
+_count_lock = threading.Lock()  # S3 uploads of a batch run on several threads
 
 
 def crash_point(event: str) -> None:
@@ -20,7 +22,9 @@ def crash_point(event: str) -> None:
     global _events
     if not _CRASH_AT:
         return
-    _events += 1
-    if _events == _CRASH_AT:
+    with _count_lock:
+        _events += 1
+        reached = _events == _CRASH_AT
+    if reached:
         os.write(2, f"wire-ingest: crash point {_CRASH_AT} reached ({event}): SIGKILL\n".encode())
         os.kill(os.getpid(), signal.SIGKILL)

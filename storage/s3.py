@@ -43,8 +43,15 @@ def _describe(exc: Exception) -> str:
     )
 
 
+#: Objects of one batch uploaded at once (its partitions' files and quarantine entries):
+#: each PUT waits a round trip, which a batch's ~10 would otherwise pay one after another.
+PUT_CONCURRENCY = max(1, int(os.environ.get("WIRE_INGEST_S3_PUT_CONCURRENCY", "8")))
+
+
 class S3Storage:
     """Objects under ``s3://bucket/prefix``."""
+
+    put_concurrency = PUT_CONCURRENCY  # the client is thread-safe; its pool holds 10 connections
 
     def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
         if not bucket:

@@ -44,9 +44,12 @@ class FaultProxy:
         random_share: float = 0.0,
         seed: int = 0,
         slow_seconds: float = 0.0,
+        latency: float = 0.0,
     ) -> None:
         """``fail_after_path``: once a PUT whose path contains this has been passed on, every
-        later request fails (a store that goes down right after, say, an intent is written)."""
+        later request fails (a store that goes down right after, say, an intent is written).
+        ``latency``: seconds every answer is held back (a remote store's round trip)."""
+        self.latency = latency
         self.fail_after_path = fail_after_path
         self.random_share = random_share
         self.slow_seconds = slow_seconds
@@ -58,6 +61,8 @@ class FaultProxy:
         self.fail_after = fail_after
         self.requests = 0
         self.faults = 0
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests the proxy held at one time
         self._lock = threading.Lock()
         proxy = self
 
@@ -82,6 +87,16 @@ class FaultProxy:
                 return self.rfile.read(length) if length else b""
 
             def _handle(self) -> None:
+                with proxy._lock:
+                    proxy.in_flight += 1
+                    proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                try:
+                    self._forward()
+                finally:
+                    with proxy._lock:
+                        proxy.in_flight -= 1
+
+            def _forward(self) -> None:
                 body = self._read_body()
                 with proxy._lock:
                     proxy.requests += 1
@@ -118,6 +133,8 @@ class FaultProxy:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
+                if proxy.latency:
+                    time.sleep(proxy.latency)
                 if fault == "slow":
                     time.sleep(proxy.slow_seconds)  # the write happened; the answer comes too late
                 self.send_response(response.status)

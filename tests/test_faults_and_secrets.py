@@ -106,3 +106,44 @@ def test_credentials_never_appear_in_output_or_artifacts(
         assert secret not in text and key_id not in text
     assert secret.encode() not in stored and key_id.encode() not in stored
     assert json.loads(result.stdout.strip().splitlines()[-1])["balanced"] is True
+
+
+def test_a_batch_uploads_its_files_at_once_and_a_failed_upload_fails_only_that_attempt(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    # Against a store with a round trip, a batch's files go up several at a time (the
+    # proxy sees them in flight together); when one of them fails for good the batch is
+    # not committed, and the next run rolls it forward to the same objects as a clean run.
+    from flows.batch import IngestSettings, run_without_prefect
+    from table.commit import put_objects
+
+    objects = {f"stories/agency=x/date=2024-01-{d:02d}/part-a.parquet": bytes([d]) * 100 for d in range(1, 13)}
+    with FaultProxy(s3_endpoint, latency=0.05) as proxy, endpoint(proxy.endpoint):
+        store = open_storage(f"s3://{s3_bucket}/direct")
+        checksums = put_objects(store, objects)
+        assert proxy.most_in_flight > 1
+        assert sorted(store.keys("stories/")) == sorted(objects)
+        assert all(store.get(k) == v for k, v in objects.items())
+        assert len(checksums) == len(objects)
+
+    write_corpus(tmp_path / "landing", 60, dated=True)  # several partitions a batch
+    dest = f"s3://{s3_bucket}/failing-upload"
+    with FaultProxy(s3_endpoint, fail_after_path="/stories/") as proxy:
+        failed = subprocess.run(
+            [sys.executable, "-m", "flows.batch", str(tmp_path / "landing"), dest, "30"],
+            env={**os.environ, "AWS_ENDPOINT_URL": proxy.endpoint, "WIRE_INGEST_S3_MAX_ATTEMPTS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert failed.returncode != 0 and "InternalError" in failed.stderr, failed.stderr[-2000:]
+    store = open_storage(dest)
+    assert not [k for k in store.keys("_ledger/") if k.count("/") == 1]  # nothing committed
+    done = run_without_prefect(str(tmp_path / "landing"), dest, IngestSettings(), 30)
+    assert sum(s.inputs for s in done) == 60
+    clean = f"s3://{s3_bucket}/clean"
+    run_without_prefect(str(tmp_path / "landing"), clean, IngestSettings(), 30)
+    for prefix in ("stories/", "quarantine/"):
+        ours = {k: open_storage(dest).get(k) for k in open_storage(dest).keys(prefix)}
+        theirs = {k: open_storage(clean).get(k) for k in open_storage(clean).keys(prefix)}
+        assert ours.keys() == theirs.keys()
