@@ -388,7 +388,7 @@ def run_batch(
     summary.files = sorted(checksums)
     index.batches.add(plan.batch_id)
     for entry in entries:
-        index.add(entry, prints.get(entry.story_id) if entry.outcome == "story" and entry.story_id else None)
+        index.add(entry, prints.get(entry.story_id or ""))  # the index reads it for stories only
     return summary
 
 
