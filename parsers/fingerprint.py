@@ -40,25 +40,62 @@ def compute_story_id(agency: str, headline: str, body: str) -> str:
 
 # Words repeat across stories (a news vocabulary is a few hundred thousand words), so each
 # word is hashed once per process; the shingle hashes are then mixed and counted in numpy.
-_WORD_HASHES: dict[str, int] = {}
+_WORD_HASHES: dict[bytes, int] = {}
 _WORD_CACHE_LIMIT = 500_000
 _K1, _K2, _K3 = (np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
+# \w+ over case-folded text, on UTF-8 bytes: for ASCII, [a-z0-9_] after lowering is
+# exactly \w after casefold, and bytes.translate + split run ~4x faster than the regex.
+_ASCII = bytes(range(128))
+_WORD_BYTE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 
-def _word_hashes(words: list[str]) -> np.ndarray:
+
+def _table(keep_non_ascii: bool) -> bytes:
+    """A-Z lowered, [a-z0-9_] kept, other ASCII to a space; bytes >= 0x80 kept or spaced."""
+    return bytes(
+        c + 32 if 65 <= c <= 90 else c if c in _WORD_BYTE or (c >= 128 and keep_non_ascii) else 32 for c in range(256)
+    )
+
+
+_ASCII_WORDS, _MIXED_WORDS = _table(False), _table(True)
+
+
+def casefolded_words(text: str) -> list[bytes]:
+    r"""``re.findall(r"\w+", text.casefold())``, each word UTF-8 encoded, ~2.5x faster.
+
+    ASCII is split by a byte table. Characters beyond ASCII that are all separators once
+    case-folded (curly quotes, dashes in English copy) are spaces; otherwise only the
+    tokens holding them go through the regex (casefold maps characters one by one, and
+    ASCII separators end a word either way, so the words come out the same).
+    """
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: the regex, as before
+        return [word.encode("utf-8", "surrogatepass") for word in _WORD.findall(text.casefold())]
+    if data.isascii() or not _WORD.search(data.translate(None, _ASCII).decode("utf-8").casefold()):
+        return data.translate(_ASCII_WORDS).split()
+    words: list[bytes] = []
+    for token in data.translate(_MIXED_WORDS).split():
+        if token.isascii():
+            words.append(token)
+        else:
+            words.extend(word.encode("utf-8") for word in _WORD.findall(token.decode("utf-8").casefold()))
+    return words
+
+
+def _word_hashes(words: list[bytes]) -> np.ndarray:
     cache = _WORD_HASHES
-    hashes = [cache.get(word, -1) for word in words]
-    if -1 in hashes:
+    hashes = list(map(cache.get, words))
+    if None in hashes:
         if len(cache) > _WORD_CACHE_LIMIT:
             cache.clear()
         for index, value in enumerate(hashes):
-            if value == -1:
+            if value is None:
                 word = words[index]
-                data = word.encode("utf-8")
                 # Two CRC-32s (different seeds) make 64 stable bits at a third of blake2b's
                 # cost; the splitmix64 finalizer in compute_simhash mixes them.
-                value = zlib.crc32(data) | (zlib.crc32(data, 0x9E3779B9) << 32)
+                value = zlib.crc32(word) | (zlib.crc32(word, 0x9E3779B9) << 32)
                 cache[word] = value
                 hashes[index] = value
     return np.array(hashes, dtype=np.uint64)
@@ -71,7 +108,7 @@ def compute_simhash(text: str, shingle: int = 3) -> int:
     goes through the splitmix64 finalizer; bit i of the result is set when more than half
     of the 3-grams have bit i set.
     """
-    words = _WORD.findall(text.casefold())
+    words = casefolded_words(text)
     if not words:
         return 0
     w = _word_hashes(words)
@@ -85,7 +122,7 @@ def compute_simhash(text: str, shingle: int = 3) -> int:
     grams *= _M2
     grams ^= grams >> np.uint64(31)
     bits = np.unpackbits(grams.astype("<u8").view(np.uint8), bitorder="little").reshape(-1, 64)
-    majority = bits.sum(axis=0, dtype=np.int64) * 2 > len(grams)
+    majority = np.add.reduce(bits, axis=0, dtype=np.uint32) * 2 > len(grams)
     return int(np.packbits(majority, bitorder="little").view("<u8")[0])
 
 
@@ -154,7 +191,7 @@ _NUMBER_GLUE = re.compile(r"(?<=\d)[.,](?=\d)")
 def minhash_signature(text: str) -> bytes:
     """MINHASH_SIZE x 16-bit minima over the 5-word shingles of ``text`` (case-folded;
     ``7,800,000`` and ``747.0`` are one word each), or b"" when it has too few shingles."""
-    words = _WORD.findall(_NUMBER_GLUE.sub("", text.casefold()))
+    words = casefolded_words(_NUMBER_GLUE.sub("", text))
     if len(words) < SHINGLE_WORDS + MIN_SHINGLES - 1:
         return b""
     w = _word_hashes(words)

@@ -167,6 +167,12 @@ AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
     for agency, tag, _example in AGENCY_TAGS
 )
+#: A dateline holds no "(", so a tag can only open at a paragraph's first "(", and the
+#: words there say whose tag it is (group ``a<i>``: AGENCY_TAG_PATTERNS[i]): one pattern is
+#: tried instead of twelve lazy dateline scans.
+AGENCY_TAG_AT = re.compile(
+    r"\(\s*(?:" + "|".join(f"(?P<a{i}>{tag})" for i, (_, tag, _) in enumerate(AGENCY_TAGS)) + r")\s*\)"
+)
 
 # Old Reuters: "WASHINGTON, Oct 3 - text", signed off with a "Reuter" line.
 # A region may follow the city ("BEVERLY HILLS, Calif., Oct 20 -"); a table's dateline has

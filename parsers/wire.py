@@ -159,13 +159,16 @@ def find_copyright(text: str) -> tuple[str, int | None] | None:
 def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str] | None:
     """Find a leading "CITY (Agency) --" tag: return ``(agency, dateline, tag text, rest)``."""
     head = paragraph[:160]
-    for agency, pattern in rules.AGENCY_TAG_PATTERNS:
-        match = pattern.match(head)
-        if match:
-            dateline = match.group("dateline")
-            city = dateline.split(",")[0].strip() if dateline else None
-            return agency, city or None, match.group(0).strip(), paragraph[match.end() :]
-    return None
+    tag = rules.AGENCY_TAG_AT.match(head, max(head.find("("), 0))
+    if not tag or not tag.lastgroup:
+        return None
+    agency, pattern = rules.AGENCY_TAG_PATTERNS[int(tag.lastgroup[1:])]
+    match = pattern.match(head)
+    if not match:
+        return None
+    dateline = match.group("dateline")
+    city = dateline.split(",")[0].strip() if dateline else None
+    return agency, city or None, match.group(0).strip(), paragraph[match.end() :]
 
 
 def lift_plain_dateline(paragraph: str) -> tuple[str, str, str] | None:

@@ -7,8 +7,10 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers import parse_story
+from parsers import parse_story, rules
 from parsers.decode import decode_bytes, repair_text, sniff_format
+from parsers.fingerprint import casefolded_words
+from parsers.wire import lift_agency_tag
 from schemas import ParseError, validate_story
 from schemas.story import Story
 
@@ -125,3 +127,38 @@ def test_text_not_in_the_body_is_in_removed_or_a_field(parts: list[str]) -> None
     have = set(WORD.findall(" ".join(kept)))
     lost = set(WORD.findall(text)) - have
     assert not lost, f"tokens lost: {sorted(lost)[:10]}"
+
+
+# Characters whose case folding is not one ASCII letter for one: the Kelvin sign and the
+# long s fold to ASCII letters, a combining mark folds to a Greek letter, the sharp s to
+# two letters; curly quotes and dashes stay separators.
+TRICKY = "Kſͅßİ’—“”éÉ_-' \n\t0９"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.one_of(st.sampled_from(TRICKY), st.characters()), max_size=60))
+def test_fast_word_split_is_the_regex_over_casefolded_text(text: str) -> None:
+    """`casefolded_words` (a byte table for ASCII) gives exactly what the regex gives."""
+    expected = [word.encode("utf-8", "surrogatepass") for word in WORD.findall(text.casefold())]
+    assert casefolded_words(text) == expected
+
+
+AGENCY_BITS = ["LONDON", ", Oct 3", " ", "(", ")", "Reuters", "AP", "AFP", "PA Media", " -- ", " - ", "_", "x"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(AGENCY_BITS), st.text(max_size=6)), max_size=12))
+def test_agency_tag_lookup_is_the_first_pattern_that_matches(parts: list[str]) -> None:
+    """`lift_agency_tag` tries only the agency named at the first "(": the same answer as
+    trying every agency's pattern in order."""
+    paragraph = "".join(parts)
+    head = paragraph[:160]
+    expected = next(
+        ((agency, match) for agency, pattern in rules.AGENCY_TAG_PATTERNS if (match := pattern.match(head))), None
+    )
+    lifted = lift_agency_tag(paragraph)
+    if expected is None:
+        assert lifted is None
+    else:
+        agency, match = expected
+        assert lifted is not None and lifted[0] == agency and lifted[2] == match.group(0).strip()
