@@ -46,7 +46,7 @@ _K1, _K2, _K3 = (np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 # \w+ over case-folded text, on UTF-8 bytes: for ASCII, [a-z0-9_] after lowering is
-# exactly \w after casefold, and bytes.translate + split run ~4x faster than the regex.
+# exactly \w after casefold, and bytes.translate + split beat the regex 2.5x.
 _ASCII = bytes(range(128))
 _WORD_BYTE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 
