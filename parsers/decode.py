@@ -204,9 +204,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def replace_unencodable(text: str) -> str:
     """Lone surrogates (from a JSON ``\\ud800`` or an escape codec) as U+FFFD: UTF-8, Parquet
     and JSON output cannot hold them. ASCII text is returned as is, at no cost."""
-    if text.isascii() or not _SURROGATE.search(text):
+    if text.isascii():
         return text
-    return _SURROGATE.sub("\ufffd", text)
+    try:
+        text.encode("utf-8")  # fails exactly on surrogates, ~5x faster than a regex scan
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 #: Invisible characters that only tell a renderer where a line may break (soft hyphen, zero
@@ -242,6 +246,9 @@ def clean_text(text: str) -> str:
 
 
 _NOT_PLAIN = re.compile(r"[^\w\s.,;:!?'\"()\[\]\-–—‘’“”«»/%&$€£@#*+=<>|]")
+_HIGH = bytes(range(128, 256))
+#: Every byte but the ASCII characters _NOT_PLAIN matches (deleted, what is left is those).
+_PLAIN_OR_HIGH = bytes(c for c in range(256) if c >= 128 or not _NOT_PLAIN.match(chr(c)))
 
 
 def looks_binary(text: str) -> bool:
@@ -253,6 +260,12 @@ def looks_binary(text: str) -> bool:
         return False  # plain ASCII without control characters: text (a fast path for wire copy)
     if sample.count("\ufffd") / len(sample) > 0.01:
         return True
+    # At most every non-ASCII character is odd (each is >= 2 bytes of UTF-8): when that
+    # bound is low, the text is plain without the regex's character-by-character scan.
+    data = sample.encode("utf-8", "surrogatepass")
+    ascii_odd = len(data.translate(None, _PLAIN_OR_HIGH))
+    if (ascii_odd + (len(data) - len(data.translate(None, _HIGH))) // 2) / len(sample) <= 0.15:
+        return False
     odd = _NOT_PLAIN.findall(sample)
     if len(odd) / len(sample) <= 0.15:
         return False

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers import parse_story, rules
+from parsers import decode, parse_story, rules
 from parsers.decode import decode_bytes, repair_text, sniff_format
 from parsers.fingerprint import casefolded_words
 from parsers.wire import lift_agency_tag
@@ -162,3 +163,24 @@ def test_agency_tag_lookup_is_the_first_pattern_that_matches(parts: list[str]) -
     else:
         agency, match = expected
         assert lifted is not None and lifted[0] == agency and lifted[2] == match.group(0).strip()
+
+
+def _looks_binary_by_regex(text: str) -> bool:
+    """`looks_binary` as first written: every character through the regex."""
+    sample = text[:8_000]
+    if not sample:
+        return False
+    if sample.isascii() and sample.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        return False
+    if sample.count("\ufffd") / len(sample) > 0.01:
+        return True
+    odd = decode._NOT_PLAIN.findall(sample)
+    if len(odd) / len(sample) <= 0.15:
+        return False
+    return sum(1 for ch in odd if unicodedata.category(ch)[0] not in "LMN") / len(sample) > 0.15
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.one_of(st.sampled_from("ab ,.\n^~{}\x01\ufffd’—é★"), st.characters()), max_size=80))
+def test_binary_sniffing_by_byte_counts_agrees_with_the_regex(text: str) -> None:
+    assert decode.looks_binary(text) == _looks_binary_by_regex(text)
