@@ -32,6 +32,7 @@ _WRITTEN = re.compile(
     r"(?:\D{1,6}(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
 )
 _DAY_FIRST = re.compile(r"(?P<day>\d{1,2})\s+(?P<month>[A-Za-z]{3,9})\.?\s+(?P<year>\d{4})")
+_DIGIT = re.compile(r"\d")
 _UTC_WORDS = re.compile(r"\b(UTC|GMT|Z)\b")
 
 
@@ -46,8 +47,8 @@ def _utc(value: datetime) -> datetime:
 def parse_datetime(value: str) -> datetime | None:
     """Parse a publication time to an aware UTC datetime, or None if it is not one."""
     text = value.strip()
-    if not text or len(text) > 80:
-        return None
+    if not text or len(text) > 80 or not _DIGIT.search(text):
+        return None  # every form below needs a digit (int() reads any \d); most text has none
     iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
     try:
         return _plausible(_utc(datetime.fromisoformat(iso)))

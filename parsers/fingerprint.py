@@ -17,14 +17,24 @@ if TYPE_CHECKING:
     from schemas.story import Story
 
 # Quotes of every style are dropped: a headline quoted ‘so’, "so" or “so” is one headline.
-_QUOTES = re.compile("[" + re.escape("'\"‘’‚‛`´“”„«»″′") + "]")  # re: 10x faster than str.translate here
+_QUOTE_CHARS = "'\"‘’‚‛`´“”„«»″′"
+_ASCII_QUOTES = "'\"`"
 _WORD = re.compile(r"\w+")
 _EDGE_PUNCT = " \t\"'.,;:!?-–—"
 
 
+def _without_quotes(text: str) -> str:
+    # One C scan per quote kind (a replace only for kinds present) beats a regex (3x on a
+    # body) and str.translate (10x).
+    for quote in _ASCII_QUOTES if text.isascii() else _QUOTE_CHARS:
+        if quote in text:
+            text = text.replace(quote, "")
+    return text
+
+
 def normalize_for_compare(text: str) -> str:
     """Case-, quote- and whitespace-insensitive form: two texts that differ only so are equal."""
-    return " ".join(_QUOTES.sub("", text).split()).strip(_EDGE_PUNCT).casefold()
+    return " ".join(_without_quotes(text).split()).strip(_EDGE_PUNCT).casefold()
 
 
 def content_sha256(body: str) -> str:
@@ -36,6 +46,21 @@ def compute_story_id(agency: str, headline: str, body: str) -> str:
     """Stable id from agency + normalized headline + normalized body; same input, same id."""
     key = "\x1f".join((agency, normalize_for_compare(headline), normalize_for_compare(body)))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def identity_keys(agency: str, headline: str, body: str) -> tuple[str, str, int]:
+    """``(compute_story_id, content_sha256, len(body.split()))`` from one whitespace fold of
+    the body instead of three splits (a split and join is ~13 us on a 2.5 KB body)."""
+    folded = " ".join(body.split())
+    unquoted = _without_quotes(folded)
+    while "  " in unquoted:  # a quote that stood alone left two spaces; the ends are stripped below
+        unquoted = unquoted.replace("  ", " ")
+    key = "\x1f".join((agency, normalize_for_compare(headline), unquoted.strip(_EDGE_PUNCT).casefold()))
+    return (
+        hashlib.sha256(key.encode("utf-8")).hexdigest(),
+        hashlib.sha256(folded.encode("utf-8")).hexdigest(),
+        folded.count(" ") + 1 if folded else 0,
+    )
 
 
 # Words repeat across stories (a news vocabulary is a few hundred thousand words), so each

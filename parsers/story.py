@@ -10,7 +10,7 @@ from parsers import rules
 from parsers.decode import decode_bytes, looks_binary, repair_text, replace_unencodable, sniff_format
 from parsers.envelope import looks_enveloped, read_envelope
 from parsers.feeditem import FeedItem
-from parsers.fingerprint import compute_simhash, compute_story_id, content_sha256
+from parsers.fingerprint import compute_simhash, identity_keys
 from parsers.language import detect_language
 from parsers.text import parse_text_document
 from parsers.wire import Draft, apply_wire_rules
@@ -143,16 +143,17 @@ def build_story(
     body = "\n\n".join(paragraphs)
     headline = draft.headline or _fallback_headline(paragraphs)
     agency = draft.agency or default_agency or "unknown"
+    story_id, body_sha256, word_count = identity_keys(agency, headline, body)
     story = Story(
-        story_id=compute_story_id(agency, headline, body),
+        story_id=story_id,
         agency=agency,
         headline=headline,
         body=body,
         paragraphs=paragraphs,
-        word_count=len(body.split()),
+        word_count=word_count,
         language=detect_language(body or headline, draft.language),  # a brief: its headline
         input_format=input_format,
-        content_sha256=content_sha256(body),
+        content_sha256=body_sha256,
         simhash=compute_simhash(body),
         source_uri=source_uri,
         source_sha256=hashlib.sha256(data).hexdigest(),

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from parsers import decode, parse_story, rules
 from parsers.decode import decode_bytes, repair_text, sniff_format
-from parsers.fingerprint import casefolded_words
+from parsers.fingerprint import casefolded_words, compute_story_id, content_sha256, identity_keys
 from parsers.wire import lift_agency_tag
 from schemas import ParseError, validate_story
 from schemas.story import Story
@@ -184,3 +184,19 @@ def _looks_binary_by_regex(text: str) -> bool:
 @given(st.text(alphabet=st.one_of(st.sampled_from("ab ,.\n^~{}\x01\ufffd’—é★"), st.characters()), max_size=80))
 def test_binary_sniffing_by_byte_counts_agrees_with_the_regex(text: str) -> None:
     assert decode.looks_binary(text) == _looks_binary_by_regex(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet=st.one_of(st.sampled_from("'\"‘’`« » \t\n.-—Aaß"), st.characters(exclude_categories=("Cs",)))),
+    st.text(alphabet=st.sampled_from("'\" “ab.\t"), max_size=12),
+)
+@example(body="said ' ' \" “ now", headline="x")  # quotes standing alone leave runs of spaces
+def test_identity_keys_fold_the_body_once_to_the_same_keys(body: str, headline: str) -> None:
+    """`identity_keys` shares one whitespace fold between the id, the body hash and the word
+    count: each equals the function that defines it."""
+    assert identity_keys("reuters", headline, body) == (
+        compute_story_id("reuters", headline, body),
+        content_sha256(body),
+        len(body.split()),
+    )
