@@ -19,10 +19,17 @@ class Rule:
     name: str
     pattern: re.Pattern[str]
     example: str
+    #: For a pattern that reads a whole sentence before it can fail: what every match ends
+    #: with, searched in the text's last TAIL_WINDOW characters first (`may_be_credit`).
+    tail: re.Pattern[str] | None = None
 
 
-def _rule(kind: str, name: str, pattern: str, example: str, flags: int = re.IGNORECASE) -> Rule:
-    return Rule(kind, name, re.compile(pattern, flags), example)
+#: How far from a text's end a rule's ``tail`` is looked for.
+TAIL_WINDOW = 40
+
+
+def _rule(kind: str, name: str, pattern: str, example: str, flags: int = re.IGNORECASE, tail: str = "") -> Rule:
+    return Rule(kind, name, re.compile(pattern, flags), example, re.compile(tail, flags) if tail else None)
 
 
 # --- Whole lines (or whole HTML blocks) that are never story text --------------------
@@ -226,6 +233,7 @@ CREDIT_RULES: tuple[Rule, ...] = (
         "contributed_generic",
         r"^(?P<reporters>[A-Z][\w.,'’\- ]{1,150}?) contributed (?:to )?this (?:report|story)\.?$",
         "Jane Doe contributed to this report.",
+        tail=r" contributed (?:to )?this (?:report|story)\.?$",  # the lazy names scan ~1 us a sentence
     ),
     _rule(
         "byline",
@@ -326,7 +334,21 @@ def any_of(table: tuple[Rule, ...]) -> re.Pattern[str]:
 
 
 ANY_LINE_RULE = any_of(LINE_RULES)
-ANY_CREDIT_RULE = any_of(CREDIT_RULES)
+ANY_CREDIT_RULE = any_of(tuple(rule for rule in CREDIT_RULES if rule.tail is None))
+_TAILED_CREDIT_RULES = tuple(rule for rule in CREDIT_RULES if rule.tail is not None)
+
+
+def may_be_credit(text: str) -> bool:
+    """Whether some credit rule matches ``text``: the rules with a ``tail`` are tried only
+    where their tail is, the others in one regex call."""
+    if ANY_CREDIT_RULE.match(text):
+        return True
+    start = max(0, len(text) - TAIL_WINDOW)
+    return any(
+        rule.tail and rule.tail.search(text, start) and rule.pattern.match(text) for rule in _TAILED_CREDIT_RULES
+    )
+
+
 ANY_TRAILER_RULE = any_of(TRAILER_RULES)
 
 

@@ -102,7 +102,7 @@ def parse_contacts(role_word: str, rest: str) -> list[Contact]:
 def parse_credit_line(text: str) -> tuple[str, list[str], list[str]] | None:
     """If ``text`` is a credit line, return ``(kind, reporters, editors)``."""
     stripped = text.strip()
-    if len(stripped) > 400 or not rules.ANY_CREDIT_RULE.match(stripped):
+    if len(stripped) > 400 or not rules.may_be_credit(stripped):
         return None
     for rule in rules.CREDIT_RULES:
         match = rule.pattern.match(stripped)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -182,24 +182,36 @@ def test_contact_and_copyright_examples_match_their_rules() -> None:
 
 
 PREFILTERS = [
-    pytest.param(rules.ANY_LINE_RULE, rules.LINE_RULES, "fullmatch", id="line"),
-    pytest.param(rules.ANY_CREDIT_RULE, rules.CREDIT_RULES, "match", id="credit"),
-    pytest.param(rules.ANY_TRAILER_RULE, rules.TRAILER_RULES, "fullmatch", id="trailer"),
+    pytest.param(rules.ANY_LINE_RULE.fullmatch, rules.LINE_RULES, "fullmatch", id="line"),
+    pytest.param(rules.may_be_credit, rules.CREDIT_RULES, "match", id="credit"),
+    pytest.param(rules.ANY_TRAILER_RULE.fullmatch, rules.TRAILER_RULES, "fullmatch", id="trailer"),
 ]
 
 
-@pytest.mark.parametrize(("combined", "table", "how"), PREFILTERS)
-def test_prefilter_agrees_with_its_rules(combined: re.Pattern[str], table: tuple[rules.Rule, ...], how: str) -> None:
+@pytest.mark.parametrize(("prefilter", "table", "how"), PREFILTERS)
+def test_prefilter_agrees_with_its_rules(
+    prefilter: Callable[[str], object], table: tuple[rules.Rule, ...], how: str
+) -> None:
     """The one-pass prefilter matches a line exactly when one of its rules does."""
     lines = {rule.example for table_ in (rules.LINE_RULES, rules.CREDIT_RULES, rules.TRAILER_RULES) for rule in table_}
     for path in GOLDEN.iterdir():
         if path.suffix == ".txt":
             lines.update(line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines())
     lines.update(example.lower() for example in list(lines)[:200])  # case variants meet the scoped flags
+    lines.update(f"{line} {example}" for line in list(lines)[:50] for example in ("X contributed this story.",))
     assert len(lines) > 200
     for line in sorted(lines):
         expected = any(getattr(rule.pattern, how)(line) for rule in table)
-        assert (getattr(combined, how)(line) is not None) == expected, line
+        assert bool(prefilter(line)) == expected, line
+
+
+@pytest.mark.parametrize("rule", [pytest.param(r, id=r.name) for r in rules.CREDIT_RULES if r.tail])
+def test_a_rule_tail_is_what_its_matches_end_with(rule: rules.Rule) -> None:
+    """A rule's ``tail`` is found in the last TAIL_WINDOW characters of what it matches."""
+    assert rule.tail is not None
+    for text in (rule.example, f"{'Jean-Pierre Martin, ' * 7}Ann Lee contributed to this story."):
+        if rule.pattern.match(text):
+            assert rule.tail.search(text, max(0, len(text) - rules.TAIL_WINDOW)), text
 
 
 def test_contact_head_on_its_own_line_takes_the_people_below() -> None:
