@@ -324,11 +324,15 @@ def any_of(table: tuple[Rule, ...]) -> re.Pattern[str]:
     Most paragraphs match no rule; one regex call rules them out instead of one call per
     rule (each rule keeps its own flags as a scoped group). Callers then find the rule.
     """
+    return _union([rule.pattern for rule in table])
+
+
+def _union(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
     parts = []
-    for rule in table:
-        body = _NAMED_GROUP.sub("(?:", rule.pattern.pattern)
-        on = "".join(letter for flag, letter in _SCOPED_FLAGS if rule.pattern.flags & flag)
-        off = "".join(letter for flag, letter in _SCOPED_FLAGS if not rule.pattern.flags & flag)
+    for pattern in patterns:
+        body = _NAMED_GROUP.sub("(?:", pattern.pattern)
+        on = "".join(letter for flag, letter in _SCOPED_FLAGS if pattern.flags & flag)
+        off = "".join(letter for flag, letter in _SCOPED_FLAGS if not pattern.flags & flag)
         parts.append(f"(?{on}-{off}:{body})" if off else f"(?{on}:{body})")
     return re.compile("|".join(parts))
 
@@ -336,17 +340,17 @@ def any_of(table: tuple[Rule, ...]) -> re.Pattern[str]:
 ANY_LINE_RULE = any_of(LINE_RULES)
 ANY_CREDIT_RULE = any_of(tuple(rule for rule in CREDIT_RULES if rule.tail is None))
 _TAILED_CREDIT_RULES = tuple(rule for rule in CREDIT_RULES if rule.tail is not None)
+_ANY_CREDIT_TAIL = _union([rule.tail for rule in _TAILED_CREDIT_RULES if rule.tail is not None])
 
 
 def may_be_credit(text: str) -> bool:
     """Whether some credit rule matches ``text``: the rules with a ``tail`` are tried only
-    where their tail is, the others in one regex call."""
+    where one of the tails is, the others in one regex call."""
     if ANY_CREDIT_RULE.match(text):
         return True
-    start = max(0, len(text) - TAIL_WINDOW)
-    return any(
-        rule.tail and rule.tail.search(text, start) and rule.pattern.match(text) for rule in _TAILED_CREDIT_RULES
-    )
+    if not _ANY_CREDIT_TAIL.search(text, max(0, len(text) - TAIL_WINDOW)):
+        return False
+    return any(rule.pattern.match(text) for rule in _TAILED_CREDIT_RULES)
 
 
 ANY_TRAILER_RULE = any_of(TRAILER_RULES)
