@@ -88,9 +88,10 @@ def split_indented_block(lines: list[str]) -> list[str] | None:
     return split_by_indent(lines)
 
 
-def split_blocks(text: str, removed: list[Removed]) -> list[str]:
+def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> list[str]:
     """Paragraphs of ``text``: blank lines and boilerplate lines end a block; a sign-off
-    line ("REUTER", " Reuter 2325") stands alone, so the wire rules can take it off."""
+    line ("REUTER", " Reuter 2325") stands alone, so the wire rules can take it off.
+    ``no_line_rule`` collects the stripped lines that match no line rule."""
     # Blocks first (a removed line or a sign-off stands for itself), then one decision for
     # the whole document: once one block shows the wire layout, every block is read by its
     # indentation (a table after an ADVERTISEMENT line is all indented rows).
@@ -103,14 +104,17 @@ def split_blocks(text: str, removed: list[Removed]) -> list[str]:
             block.clear()
 
     for line in text.split("\n"):
-        if not line.strip():
+        stripped = line.strip()
+        if not stripped:
             flush()
             continue
-        rule = match_line_rule(line)
-        if rule:
-            flush()
-            removed.append(Removed(rule.kind, line.strip()))
-            continue
+        if len(stripped) <= 240 and rules.ANY_LINE_RULE.fullmatch(stripped):  # match_line_rule's prefilter
+            rule = match_line_rule(stripped)
+            if rule:
+                flush()
+                removed.append(Removed(rule.kind, stripped))
+                continue
+        no_line_rule.add(stripped)
         if len(line) <= 24 and is_signoff(line):
             flush()
             pieces.append(line.strip())
@@ -143,7 +147,8 @@ def parse_text_document(text: str) -> Draft:
     removed: list[Removed] = []
     if "``" in text:  # old AP copy quotes ``like this'': plain quotes
         text = text.replace("``", '"').replace("''", '"')
-    paragraphs = split_blocks(text, removed)
+    no_line_rule: set[str] = set()
+    paragraphs = split_blocks(text, removed, no_line_rule)
     flash = False
     if paragraphs:
         marker = rules.FLASH_MARKER.match(paragraphs[0])
@@ -160,7 +165,7 @@ def parse_text_document(text: str) -> Draft:
             draft = Draft(paragraphs=[], input_format="text", removed=removed, headline=paragraphs[0].strip())
             removed.extend(Removed("trailer", p) for p in paragraphs[1:])
             return draft
-    draft = Draft(paragraphs=[], input_format="text", removed=removed)
+    draft = Draft(paragraphs=[], input_format="text", removed=removed, no_line_rule=no_line_rule)
     consumed: set[int] = set()
     for index, paragraph in enumerate(paragraphs[:8]):
         published = rules.PUBLISHED_LINE.match(paragraph)

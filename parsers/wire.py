@@ -45,6 +45,9 @@ class Draft:
     published_at: datetime | None = None
     language: str | None = None
     url: str | None = None
+    #: Texts already found to match no line rule (the text parser checks every line, so a
+    #: one-line paragraph is not checked twice).
+    no_line_rule: set[str] = field(default_factory=set)
 
 
 def match_line_rule(text: str) -> rules.Rule | None:
@@ -261,7 +264,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
         if headline and len(text) <= 2 * len(headline) + 16 and normalize_for_compare(text) == headline:
             draft.removed.append(Removed("duplicate_headline", text))
             continue
-        rule = match_line_rule(text)
+        rule = None if text in draft.no_line_rule else match_line_rule(text)
         if rule:
             draft.removed.append(Removed(rule.kind, text))
             continue
