@@ -356,6 +356,24 @@ def may_be_credit(text: str) -> bool:
 ANY_TRAILER_RULE = any_of(TRAILER_RULES)
 
 
+def _whole(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(rf"(?:{pattern.pattern})\Z", pattern.flags)
+
+
+#: Everything that can take a paragraph out of the body in one call: a contact head or
+#: line, a credit, a copyright line, a whole-line rule, a trailer (wire.apply_wire_rules
+#: keeps a paragraph this and `may_be_wire_line` rule out, and the checks by length,
+#: position and closing parenthesis leave, without running each step).
+_ANY_WIRE_LINE = _union(
+    [CONTACT_HEAD, CONTACT_LINE, ANY_CREDIT_RULE, COPYRIGHT_LINE, _whole(ANY_LINE_RULE), _whole(ANY_TRAILER_RULE)]
+)
+
+
+def may_be_wire_line(text: str) -> bool:
+    """False when no contact, credit, copyright, line or trailer rule matches ``text``."""
+    return bool(_ANY_WIRE_LINE.match(text) or _ANY_CREDIT_TAIL.search(text, max(0, len(text) - TAIL_WINDOW)))
+
+
 # --- Dates datelines print (parsers.fingerprint.story_day) -------------------------------
 #: Month names and abbreviations datelines use, January to December (English, French,
 #: German, Spanish, Italian, Portuguese, Dutch; case-folded): "NEW YORK, Oct 20 -",

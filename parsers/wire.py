@@ -256,6 +256,15 @@ def apply_wire_rules(draft: Draft) -> Draft:
         text = paragraph.strip()
         if not text:
             continue
+        if (
+            len(text) > 60  # shorter: maybe a date line
+            and (tag_seen or len(kept) > 3)  # earlier: maybe an agency tag or a dateline
+            and not (headline and len(text) <= 2 * len(headline) + 16)  # maybe the headline again
+            and not text.endswith(")")  # maybe an update note
+            and not rules.may_be_wire_line(text)
+        ):
+            kept.append(text)  # body text: no step below takes any of it (one regex call for most)
+            continue
         if rules.CONTACT_HEAD.match(text) and index + 1 < len(draft.paragraphs):
             # The people are listed below the "To contact ...:" line: one contact line.
             text = f"{text} {draft.paragraphs[index + 1].strip()}"

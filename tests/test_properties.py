@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from parsers import decode, parse_story, rules
 from parsers.decode import decode_bytes, repair_text, sniff_format
 from parsers.fingerprint import casefolded_words, compute_story_id, content_sha256, identity_keys
-from parsers.wire import lift_agency_tag
+from parsers.wire import is_trailer, lift_agency_tag, match_line_rule
 from schemas import ParseError, validate_story
 from schemas.story import Story
 
@@ -200,3 +200,23 @@ def test_identity_keys_fold_the_body_once_to_the_same_keys(body: str, headline: 
         content_sha256(body),
         len(body.split()),
     )
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=20)), min_size=1, max_size=4))
+def test_one_call_rules_out_every_wire_line_rule(parts: list[str]) -> None:
+    """`may_be_wire_line` is True whenever one of the checks it stands in for would take
+    the paragraph out of the body (apply_wire_rules keeps what it rules out unchecked)."""
+    text = " ".join(parts).strip()
+    if not text:
+        return
+    takes = (
+        rules.CONTACT_HEAD.match(text)
+        or rules.CONTACT_LINE.match(text)
+        or rules.may_be_credit(text)
+        or rules.COPYRIGHT_LINE.match(text)
+        or match_line_rule(text)
+        or is_trailer(text)
+    )
+    if takes:
+        assert rules.may_be_wire_line(text)
