@@ -108,7 +108,7 @@ def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> l
         if not stripped:
             flush()
             continue
-        if len(stripped) <= 240 and rules.ANY_LINE_RULE.fullmatch(stripped):  # match_line_rule's prefilter
+        if len(stripped) <= 240 and rules.ANY_LINE_RULE(stripped):  # match_line_rule's prefilter
             rule = match_line_rule(stripped)
             if rule:
                 flush()

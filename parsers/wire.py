@@ -53,7 +53,7 @@ class Draft:
 def match_line_rule(text: str) -> rules.Rule | None:
     """The boilerplate rule a whole line/block matches, if any (short blocks only)."""
     stripped = text.strip()
-    if not stripped or len(stripped) > 240 or not rules.ANY_LINE_RULE.fullmatch(stripped):
+    if not stripped or len(stripped) > 240 or not rules.ANY_LINE_RULE(stripped):
         return None
     for rule in rules.LINE_RULES:
         if rule.pattern.fullmatch(stripped):
@@ -206,7 +206,7 @@ _DATE_NAMES = frozenset(
 def is_trailer(text: str) -> bool:
     """True for sign-offs and standard wire trailers ("Reuter", "(END)", AFP desk codes)."""
     stripped = text.strip()
-    return len(stripped) < 120 and rules.ANY_TRAILER_RULE.fullmatch(stripped) is not None
+    return len(stripped) < 120 and rules.ANY_TRAILER_RULE(stripped) is not None
 
 
 def agency_hint(text: str) -> str | None:

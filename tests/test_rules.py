@@ -182,9 +182,9 @@ def test_contact_and_copyright_examples_match_their_rules() -> None:
 
 
 PREFILTERS = [
-    pytest.param(rules.ANY_LINE_RULE.fullmatch, rules.LINE_RULES, "fullmatch", id="line"),
+    pytest.param(rules.ANY_LINE_RULE, rules.LINE_RULES, "fullmatch", id="line"),
     pytest.param(rules.may_be_credit, rules.CREDIT_RULES, "match", id="credit"),
-    pytest.param(rules.ANY_TRAILER_RULE.fullmatch, rules.TRAILER_RULES, "fullmatch", id="trailer"),
+    pytest.param(rules.ANY_TRAILER_RULE, rules.TRAILER_RULES, "fullmatch", id="trailer"),
 ]
 
 
