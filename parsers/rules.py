@@ -434,11 +434,18 @@ class FirstCharUnion:
         self._by_char: dict[str, Callable[[str], re.Match[str] | None]] = {}
 
     def __call__(self, text: str) -> re.Match[str] | None:
-        if not text or not text[0].isascii():
+        try:  # called for every line and paragraph: one dict lookup on the common path
+            return self._by_char[text[0]](text)
+        except (KeyError, IndexError):
+            return self._first_seen(text)
+
+    def _first_seen(self, text: str) -> re.Match[str] | None:
+        if not text:
             return self._all(text)
-        match = self._by_char.get(text[0])
-        if match is None:
-            match = self._by_char[text[0]] = self._for(text[0])
+        char = text[0]
+        match = self._for(char) if char.isascii() else self._all
+        if len(self._by_char) < 4096:  # first characters beyond ASCII are unbounded
+            self._by_char[char] = match
         return match(text)
 
     def _for(self, char: str) -> Callable[[str], re.Match[str] | None]:

@@ -97,30 +97,32 @@ def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> l
     # indentation (a table after an ADVERTISEMENT line is all indented rows).
     pieces: list[list[str] | str] = []
     block: list[str] = []
-
-    def flush() -> None:
-        if block:
-            pieces.append(list(block))
-            block.clear()
-
+    any_line_rule = rules.ANY_LINE_RULE
     for line in text.split("\n"):
         stripped = line.strip()
         if not stripped:
-            flush()
+            if block:
+                pieces.append(block)
+                block = []
             continue
-        if len(stripped) <= 240 and rules.ANY_LINE_RULE(stripped):  # match_line_rule's prefilter
+        if len(stripped) <= 240 and any_line_rule(stripped):  # match_line_rule's prefilter
             rule = match_line_rule(stripped)
             if rule:
-                flush()
+                if block:
+                    pieces.append(block)
+                    block = []
                 removed.append(Removed(rule.kind, stripped))
                 continue
         no_line_rule.add(stripped)
         if len(line) <= 24 and is_signoff(line):
-            flush()
-            pieces.append(line.strip())
+            if block:
+                pieces.append(block)
+                block = []
+            pieces.append(stripped)
             continue
         block.append(line.rstrip())
-    flush()
+    if block:
+        pieces.append(block)
     # Only a text with indented lines can be in the wire layout (one scan rules most out).
     indented_text = text[:1] in (" ", "\t") or "\n  " in text or "\n\t" in text
     blocks = [piece for piece in pieces if isinstance(piece, list)] if indented_text else []
