@@ -162,7 +162,6 @@ def hamming_distance(a: int, b: int) -> int:
 # the unit wire copy is edited in, so a second key is the set of paragraph fingerprints:
 # an UPDATE 1, a corrected or trimmed copy, or a republication under other boilerplate
 # keeps most of its paragraphs word for word.
-_NOT_WORD = re.compile(r"\W+")
 #: Simhashes this close are near duplicates whatever their paragraphs.
 NEAR_DUPLICATE_BITS = 3
 #: Paragraphs shorter than this (normalized) are too generic to identify a story.
@@ -175,10 +174,14 @@ def paragraph_keys(paragraphs: list[str]) -> list[str]:
     """16-hex fingerprints of a story's substantial paragraphs, case/punctuation-blind."""
     keys: list[str] = []
     for paragraph in paragraphs:
-        normalized = _NOT_WORD.sub(" ", paragraph.casefold()).strip()
-        if len(normalized) < MIN_PARAGRAPH_CHARS:
+        # The paragraph's words joined by single spaces (what replacing every run of \W by a
+        # space and stripping gives), as UTF-8; its length is counted in characters.
+        normalized = b" ".join(casefolded_words(paragraph))
+        if len(normalized) < MIN_PARAGRAPH_CHARS or (
+            not normalized.isascii() and len(normalized.decode("utf-8", "surrogatepass")) < MIN_PARAGRAPH_CHARS
+        ):
             continue
-        key = hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).hexdigest()
+        key = hashlib.blake2b(normalized, digest_size=8).hexdigest()
         if key not in keys:
             keys.append(key)
             if len(keys) == MAX_PARAGRAPH_KEYS:
@@ -210,7 +213,9 @@ MIN_RESEMBLANCE = 0.7
 MIN_SHINGLES = 8
 _PERMUTE_A = np.random.default_rng(0x5EED).integers(1, 2**63, size=MINHASH_SIZE, dtype=np.uint64) | np.uint64(1)
 _PERMUTE_B = np.random.default_rng(0xB0B).integers(0, 2**63, size=MINHASH_SIZE, dtype=np.uint64)
-_NUMBER_GLUE = re.compile(r"(?<=\d)[.,](?=\d)")
+# A "." or "," between digits (the lookbehind after the class lets the regex engine scan for
+# the class first: twice as fast as a leading lookbehind, same matches).
+_NUMBER_GLUE = re.compile(r"[.,](?<=\d[.,])(?=\d)")
 
 
 def minhash_signature(text: str) -> bytes:
@@ -224,10 +229,12 @@ def minhash_signature(text: str) -> bytes:
     grams = w[:n] * _K1
     for offset, key in ((1, _K2), (2, _K3), (3, _M1), (4, _M2)):
         grams = grams ^ (w[offset : offset + n] * key)
-    grams = np.unique(grams)
+    # A shingle seen twice changes no minimum, and the top 16 bits of the minimum are the
+    # minimum of the top 16 bits: one pass less over the MINHASH_SIZE x shingles matrix.
     with np.errstate(over="ignore"):
-        permuted = grams[:, None] * _PERMUTE_A[None, :] + _PERMUTE_B[None, :]
-    minima = (permuted >> np.uint64(48)).min(axis=0).astype("<u2")
+        permuted = _PERMUTE_A[:, None] * grams[None, :]
+        permuted += _PERMUTE_B[:, None]
+    minima = (permuted.min(axis=1) >> np.uint64(48)).astype("<u2")
     return bytes(minima.tobytes())
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
+import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from parsers import decode, parse_story, rules
+from parsers import decode, fingerprint, parse_story, rules
 from parsers.decode import decode_bytes, repair_text, sniff_format
 from parsers.fingerprint import casefolded_words, compute_story_id, content_sha256, identity_keys
 from parsers.wire import is_trailer, lift_agency_tag, match_line_rule
@@ -249,3 +251,53 @@ def test_first_character_split_leaves_most_rules_untried() -> None:
     changed, every rule would be tried: still right, but the speed is gone)."""
     assert rules.ANY_LINE_RULE.tried("T") < len(rules.LINE_RULES) // 3
     assert rules.ANY_LINE_RULE.tried("K") == 0 and rules.ANY_LINE_RULE.tried("\u212a") == len(rules.LINE_RULES)
+
+
+def _paragraph_keys_by_regex(paragraphs: list[str]) -> list[str]:
+    """`paragraph_keys` as first written: runs of \\W as one space, over case-folded text."""
+    keys: list[str] = []
+    for paragraph in paragraphs:
+        normalized = re.sub(r"\W+", " ", paragraph.casefold()).strip()
+        if len(normalized) < fingerprint.MIN_PARAGRAPH_CHARS:
+            continue
+        key = hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).hexdigest()
+        if key not in keys:
+            keys.append(key)
+            if len(keys) == fingerprint.MAX_PARAGRAPH_KEYS:
+                break
+    return keys
+
+
+def _minhash_by_definition(text: str) -> bytes:
+    """`minhash_signature` as first written: unique shingles, every bit shifted, then the minima."""
+    words = [w.encode() for w in re.findall(r"\w+", re.sub(r"(?<=\d)[.,](?=\d)", "", text.casefold()))]
+    if len(words) < fingerprint.SHINGLE_WORDS + fingerprint.MIN_SHINGLES - 1:
+        return b""
+    w = fingerprint._word_hashes(words)
+    n = len(w) - fingerprint.SHINGLE_WORDS + 1
+    keys = (fingerprint._K1, fingerprint._K2, fingerprint._K3, fingerprint._M1, fingerprint._M2)
+    grams = w[:n] * keys[0]
+    for offset in range(1, 5):
+        grams = grams ^ (w[offset : offset + n] * keys[offset])
+    grams = np.unique(grams)
+    with np.errstate(over="ignore"):
+        permuted = grams[:, None] * fingerprint._PERMUTE_A[None, :] + fingerprint._PERMUTE_B[None, :]
+    return bytes((permuted >> np.uint64(48)).min(axis=0).astype("<u2").tobytes())
+
+
+PROSE = st.text(alphabet=st.one_of(st.sampled_from("ab Zé ß’—.,1 2\n"), st.characters(exclude_categories=("Cs",))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(PROSE, max_size=5),
+    st.sampled_from(["", "Oil rose 1,200.5 points to 7,800,000 barrels, traders said. " * 3]),
+)
+@example(paragraphs=["é" * 25 + " " + "ж" * 25, "ж" * 70], prose="")  # 51 characters in 101 bytes: too short
+def test_fingerprints_agree_with_their_first_definitions(paragraphs: list[str], prose: str) -> None:
+    """Paragraph keys and MinHash, computed from the byte-table words, equal their regex
+    definitions (and the MinHash one that sorted shingles first and shifted every value)."""
+    paragraphs = [p + prose for p in paragraphs]
+    assert fingerprint.paragraph_keys(paragraphs) == _paragraph_keys_by_regex(paragraphs)
+    text = "\n\n".join(paragraphs)
+    assert fingerprint.minhash_signature(text) == _minhash_by_definition(text)
