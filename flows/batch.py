@@ -17,6 +17,7 @@ No Prefect here: the flow in ``flows.ingest`` calls these functions from tasks.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections import Counter
@@ -220,6 +221,10 @@ def run_plans(
     """``run_batch`` over ``plans`` in order, each batch's parse started before the batch
     ahead of it is deduplicated and committed, so the workers parse while this process
     writes. Results and output are those of running the batches one after another."""
+    # Each input's records are freed by reference counting; the default first-generation
+    # threshold (700 allocations) ran ~650 collections over 10,000 inputs, five of them full
+    # passes over the duplicate index (~0.55 s of the coordinator's ~3.6 CPU-s).
+    gc.set_threshold(20_000, 20, 20)
     ahead: ParseJob | None = start_parse(plans[0], source, settings) if plans else None
     try:
         for number, plan in enumerate(plans):
