@@ -208,6 +208,19 @@ def start_parse(plan: BatchPlan, source: Storage, settings: IngestSettings) -> P
     return ParseJob(parsing, unreadable)
 
 
+#: Parses started by one task of a flow run for the first batch of the next (``then``), by
+#: batch id: the run's tasks run one after another in its process, and the workers need not
+#: wait at a task's end for the next task to hand them work.
+_STARTED_AHEAD: dict[str, ParseJob] = {}
+
+
+def drop_started_ahead() -> None:
+    """Cancel the parses started for a task that did not take them (one that never ran,
+    or a plan that changed): call at a run's end, and before a task starts its own."""
+    while _STARTED_AHEAD:
+        _STARTED_AHEAD.popitem()[1].cancel()
+
+
 def run_plans(
     plans: list[BatchPlan],
     source: Storage,
@@ -217,25 +230,34 @@ def run_plans(
     *,
     lease: Lease | None = None,
     on_commit: Callable[[BatchPlan, BatchSummary], None] = lambda plan, summary: None,
+    then: BatchPlan | None = None,
 ) -> None:
     """``run_batch`` over ``plans`` in order, each batch's parse started before the batch
     ahead of it is deduplicated and committed, so the workers parse while this process
-    writes. Results and output are those of running the batches one after another."""
+    writes. Results and output are those of running the batches one after another. With
+    ``then`` (the next task's first batch), its parse is started after the last batch's
+    and left for that task's ``run_plans``."""
     # Each input's records are freed by reference counting; the default first-generation
     # threshold (700 allocations) ran ~650 collections over 10,000 inputs, five of them full
     # passes over the duplicate index (~0.55 s of the coordinator's ~3.6 CPU-s).
     gc.set_threshold(20_000, 20, 20)
-    ahead: ParseJob | None = start_parse(plans[0], source, settings) if plans else None
+    ahead = _STARTED_AHEAD.pop(plans[0].batch_id, None) if plans else None
+    drop_started_ahead()  # any other was started for a plan this task does not run
+    if ahead is None and plans:
+        ahead = start_parse(plans[0], source, settings)
     try:
         for number, plan in enumerate(plans):
             job = ahead
-            ahead = start_parse(plans[number + 1], source, settings) if number + 1 < len(plans) else None
+            following = plans[number + 1] if number + 1 < len(plans) else then
+            ahead = start_parse(following, source, settings) if following is not None else None
             try:
                 summary = run_batch(plan, source, dest, index, settings, lease=lease, job=job)
             finally:
                 if job is not None:
                     job.cancel()  # a no-op once collected; frees the workers after a failure
             on_commit(plan, summary)
+        if ahead is not None and then is not None:
+            _STARTED_AHEAD[then.batch_id], ahead = ahead, None
     finally:
         if ahead is not None:
             ahead.cancel()

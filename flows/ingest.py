@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.batch import BatchSummary, IngestSettings, plan_batches, recover_pending, run_plans
+from flows.batch import BatchSummary, IngestSettings, drop_started_ahead, plan_batches, recover_pending, run_plans
 from flows.bundles import BundleLimits
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
@@ -89,11 +89,14 @@ def batch_task(
     settings: IngestSettings,
     lease: Lease,
     committed: dict[str, BatchSummary],
+    then: BatchPlan | None = None,
     extra: int = 0,
 ) -> int:
     """Run ``plans`` in order, each batch committed on its own, its summary put in
     ``committed`` as it commits. A retry of the task skips the batches committed before
-    the failure (so none is done twice, and none is counted twice). Returns the batches run."""
+    the failure (so none is done twice, and none is counted twice). ``then``, the next
+    task's first batch, starts parsing when this task's last batch has. Returns the
+    batches run."""
     todo = [plan for plan in plans if plan.batch_id not in committed]
 
     def done(plan: BatchPlan, summary: BatchSummary) -> None:
@@ -101,7 +104,7 @@ def batch_task(
         log_batch(plan, summary)
 
     # Each batch's parse starts while the batch before it is deduplicated and committed.
-    run_plans(todo, source, dest, index, settings, lease=lease, on_commit=done)
+    run_plans(todo, source, dest, index, settings, lease=lease, on_commit=done, then=then)
     return len(todo)
 
 
@@ -204,11 +207,16 @@ def run_batches(
     plans = plan_task(source, index, batch_size, settings, keys, reprocess)
     logger.info("%d new inputs in %d batches", sum(len(p.inputs) for p in plans), len(plans))
     committed: dict[str, BatchSummary] = {}
-    for group in task_groups(plans):
-        batch_task(group, source, dest, index, settings, lease, committed, extra=len(group) - 1)
-        for plan in group:
-            totals.add(committed[plan.batch_id])
-        logger.info("%d/%d batches committed", len(committed), len(plans))
+    groups = task_groups(plans, TASK_INPUTS)
+    try:
+        for number, group in enumerate(groups):
+            then = groups[number + 1][0] if number + 1 < len(groups) else None
+            batch_task(group, source, dest, index, settings, lease, committed, then, extra=len(group) - 1)
+            for plan in group:
+                totals.add(committed[plan.batch_id])
+            logger.info("%d/%d batches committed", len(committed), len(plans))
+    finally:
+        drop_started_ahead()  # a next task's parse, when this one failed for good
     folded = fold_ledger_task(dest, lease)
     if folded is not None:
         logger.info("ledger: folded into a snapshot of %d inputs", folded["rows"])

@@ -222,11 +222,15 @@ def test_a_task_of_several_batches_retried_mid_way_runs_each_batch_once(prefect_
 
 def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(tmp_path: Path) -> None:
     # Validation and fingerprints are worked out by the parse workers, each batch parsed
-    # while the one before it is committed; the objects must be byte for byte those of
-    # batches prepared in this process, one story at a time, one batch after another.
+    # while the one before it is committed, and a task's last batch starts the next task's
+    # first (`then`); the objects must be byte for byte those of batches prepared in this
+    # process, one story at a time, one batch after another. A parse started for a next
+    # task that does not take it is dropped, and the pool stays usable.
     from datetime import UTC, datetime
 
+    from flows import batch
     from flows.batch import IngestSettings, plan_batches, run_batch, run_plans
+    from flows.workers import get_pool, resolve_workers
     from storage.local import LocalStorage
     from table.ledger import load_ledger
     from tests.corpus import write_corpus
@@ -236,25 +240,34 @@ def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(tmp
     planned = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     stores = {}
     for name, settings in (
-        ("pool", IngestSettings(workers=2)),
+        ("pool, two tasks", IngestSettings(workers=2)),
+        ("pool, next task's parse dropped", IngestSettings(workers=2)),
         ("in-process", IngestSettings(workers=1, parse_timeout=0)),
     ):
-        dest = LocalStorage(tmp_path / name)
+        dest = LocalStorage(tmp_path / name.replace(" ", "-"))
         index = load_ledger(dest)
         plans = plan_batches(source, index, 40, settings, now=planned)
-        if name == "pool":
-            run_plans(plans, source, dest, index, settings)
+        if name.startswith("pool"):
+            run_plans(plans[:1], source, dest, index, settings, then=plans[1])
+            assert list(batch._STARTED_AHEAD) == [plans[1].batch_id]
+            if "dropped" in name:
+                batch.drop_started_ahead()
+            run_plans(plans[1:], source, dest, index, settings)
+            assert not batch._STARTED_AHEAD
+            assert not any(w.assigned for w in get_pool(resolve_workers(2)).workers)
         else:
             for plan in plans:
                 run_batch(plan, source, dest, index, settings)
         stores[name] = {k: dest.get(k) for k in dest.keys("") if not k.startswith("_staging/")}
-    assert any(k.startswith("stories/") for k in stores["pool"])
-    assert stores["pool"].keys() == stores["in-process"].keys()
-    for key, data in stores["pool"].items():
-        other = stores["in-process"][key]
-        if key.startswith(("_ledger/", "_manifests/")):  # their commit times differ, nothing else
-            data, other = (json.dumps({**json.loads(d), "committed_at": None}).encode() for d in (data, other))
-        assert data == other, key
+    expected = stores.pop("in-process")
+    for name, store in stores.items():
+        assert any(k.startswith("stories/") for k in store)
+        assert store.keys() == expected.keys(), name
+        for key, data in store.items():
+            other = expected[key]
+            if key.startswith(("_ledger/", "_manifests/")):  # their commit times differ, nothing else
+                data, other = (json.dumps({**json.loads(d), "committed_at": None}).encode() for d in (data, other))
+            assert data == other, (name, key)
 
 
 def test_a_failed_batch_drops_the_parse_started_ahead_and_the_pool_stays_usable(tmp_path: Path) -> None:
@@ -312,3 +325,52 @@ def test_a_failed_batch_drops_the_parse_started_ahead_and_the_pool_stays_usable(
     assert len(outcomes(dest)) == 90
     assert outcomes(dest) == outcomes(clean)
     assert len([k for k in dest.keys("_ledger/") if k.count("/") == 1]) == 3
+
+
+def test_each_task_hands_the_next_its_first_batch_parsed_ahead(
+    prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run's tasks (about WIRE_INGEST_TASK_INPUTS inputs each) follow one another in the
+    # flow's process: a task's last batch starts the parse of the next task's first. The
+    # dataset and the ledger are those of a run made of one task.
+    import flows.ingest
+    from flows import batch
+    from table.ledger import load_ledger
+    from tests.corpus import write_corpus
+
+    write_corpus(tmp_path / "landing", 60, text_only=True)
+    started: list[str] = []
+    real_start = batch.start_parse
+
+    def recording_start(plan, source, settings):  # type: ignore[no-untyped-def]
+        started.append(plan.batch_id)
+        return real_start(plan, source, settings)
+
+    monkeypatch.setattr(batch, "start_parse", recording_start)
+    handed: list[bool] = []  # per task: was its first batch's parse started by the task before?
+    real_run_plans = flows.ingest.run_plans
+
+    def recording_run_plans(plans, *args, **kwargs):  # type: ignore[no-untyped-def]
+        handed.append(bool(plans) and plans[0].batch_id in batch._STARTED_AHEAD)
+        return real_run_plans(plans, *args, **kwargs)
+
+    monkeypatch.setattr(flows.ingest, "run_plans", recording_run_plans)
+    stores = {}
+    for name, task_inputs in (("three tasks", 20), ("one task", 2000)):
+        monkeypatch.setattr(flows.ingest, "TASK_INPUTS", task_inputs)
+        started.clear()
+        handed.clear()
+        dest = str(tmp_path / name.replace(" ", "-"))
+        totals = ingest_flow(source=str(tmp_path / "landing"), dest=dest, batch_size=10)
+        assert totals["inputs"] == 60 and totals["batches"] == 6
+        assert len(started) == len(set(started)) == 6  # every batch's parse started once
+        assert not batch._STARTED_AHEAD
+        assert handed == ([False, True, True] if task_inputs == 20 else [False])
+        table = ds.dataset(Path(dest) / "stories", format="parquet", partitioning="hive").to_table()
+        rows = sorted(table.drop_columns(["ingested_at"]).to_pylist(), key=lambda r: r["story_id"])
+        ledger = {
+            uri: (e.outcome, e.story_id, e.duplicate_of) for uri, e in load_ledger(open_storage(dest)).done.items()
+        }
+        stores[name] = (rows, ledger)
+    assert stores["three tasks"] == stores["one task"]
+    assert len(stores["one task"][0]) > 30
