@@ -74,16 +74,20 @@ def split_names(text: str) -> list[str]:
     return names
 
 
+_IN_PLACE = re.compile(r"\s+in\s+(?=[A-Z])")
+_CONTACT_SPLIT = re.compile(r"\s*(?:[;,]|\s+and\s+)\s*")
+
+
 def _strip_place(name: str) -> str:
     """ "Jane Doe in Paris" -> "Jane Doe" (reporters often sign with their city)."""
-    return re.split(r"\s+in\s+(?=[A-Z])", name, maxsplit=1)[0].strip()
+    return _IN_PLACE.split(name, maxsplit=1)[0].strip()
 
 
 def parse_contacts(role_word: str, rest: str) -> list[Contact]:
     """Parse the people in a "To contact the reporter(s)/editor(s) ...: ..." trailer."""
     role = "reporter" if role_word.lower().startswith(("reporter", "author")) else "editor"
     contacts: list[Contact] = []
-    for item in re.split(r"\s*(?:[;,]|\s+and\s+)\s*", rest.strip()):
+    for item in _CONTACT_SPLIT.split(rest.strip()):
         item = item.strip(" ,;.")
         if not item:
             continue
