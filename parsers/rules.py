@@ -493,10 +493,9 @@ def _whole(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(rf"(?:{pattern.pattern})\Z", pattern.flags)
 
 
-#: Everything that can take a paragraph out of the body in one call: a contact head or
-#: line, a credit, a copyright line, a whole-line rule, a trailer (wire.apply_wire_rules
-#: keeps a paragraph this and `may_be_wire_line` rule out, and the checks by length,
-#: position and closing parenthesis leave, without running each step).
+#: Everything that can take a paragraph out of the body, in one call: a contact head or
+#: line, a credit, a copyright line, a whole-line rule, a trailer. wire.apply_wire_rules
+#: keeps a long paragraph past the story's head as body text when this rules it out.
 _ANY_WIRE_LINE = FirstCharUnion(
     [
         CONTACT_HEAD,

@@ -100,27 +100,21 @@ def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> l
     any_line_rule = rules.ANY_LINE_RULE
     for line in text.split("\n"):
         stripped = line.strip()
-        if not stripped:
-            if block:
-                pieces.append(block)
-                block = []
-            continue
-        if len(stripped) <= 240 and any_line_rule(stripped):  # match_line_rule's prefilter
-            rule = match_line_rule(stripped)
-            if rule:
-                if block:
-                    pieces.append(block)
-                    block = []
-                removed.append(Removed(rule.kind, stripped))
+        # match_line_rule's prefilter inline: most lines are ruled out by it.
+        rule = match_line_rule(stripped) if stripped and len(stripped) <= 240 and any_line_rule(stripped) else None
+        if stripped and rule is None:
+            no_line_rule.add(stripped)
+            if not (len(line) <= 24 and is_signoff(line)):
+                block.append(line.rstrip())
                 continue
-        no_line_rule.add(stripped)
-        if len(line) <= 24 and is_signoff(line):
-            if block:
-                pieces.append(block)
-                block = []
-            pieces.append(stripped)
-            continue
-        block.append(line.rstrip())
+        # A blank line, a removed line or a sign-off ends the block.
+        if block:
+            pieces.append(block)
+            block = []
+        if rule is not None:
+            removed.append(Removed(rule.kind, stripped))
+        elif stripped:
+            pieces.append(stripped)  # the sign-off, standing alone
     if block:
         pieces.append(block)
     # Only a text with indented lines can be in the wire layout (one scan rules most out).
