@@ -53,6 +53,18 @@ LINE_RULES: tuple[Rule, ...] = (
     ),
     # The filler line a wire puts under a flash or brief that has no body of its own.
     _rule("boilerplate", "brief_filler", r"blah(?: blah){1,4}\.?", "Blah blah blah."),
+    # A page's reading-time estimate, alone on its line: "4 Min Read", "Reading time: 5
+    # minutes", "Tempo de leitura: 1 minuto", "Lesezeit: 3 Minuten" (a number of minutes
+    # and the label, in the languages of the evaluation pages and their neighbours).
+    _rule(
+        "metadata",
+        "reading_time",
+        r"(?:(?:estimated )?read(?:ing)? time|tempo de leitura|tiempo de lectura|temps de lecture|lesezeit"
+        r"|tempo di lettura|leestijd)\s*[:：]?\s*(?:about |ca\.? |~\s*)?\d{1,3}\s*(?:min(?:ute)?s?|minutos?|minuti"
+        r"|minuten|minuut)\.?"
+        r"|\d{1,3}\s*(?:-\s*)?min(?:ute)?s?\.?\s+(?:read|de leitura|de lectura|de lecture|di lettura|lesezeit)",
+        "Tempo de leitura: 1 minuto",
+    ),
     # A short line that opens with a numeric date and a separator is a page's meta line
     # ("05/10/2018 - Publicado por: ... - Categoria: ..."), in any language.
     _rule(

@@ -350,3 +350,12 @@ def test_a_product_page_yields_its_description() -> None:
     body = _body(f"<h1>Qualità Oro</h1>{shop}{description}{others}", "de")
     assert all(p in body for p in STORY_PT)
     assert "Warenkorb" not in body and "Kaffee Nummer" not in body
+
+
+def test_a_reading_time_line_is_page_metadata_in_several_languages() -> None:
+    # "4 Min Read" under the headline is the page's estimate, not the story; a sentence
+    # that mentions minutes of reading stays.
+    for estimate in ("4 Min Read", "Tempo de leitura: 1 minuto", "Lesezeit: 3 Minuten", "Reading time: 5 minutes"):
+        body = _body(f"<h1>Qualità Oro</h1><p>{estimate}</p>{_ps(STORY_PT)}<p>It takes 4 min to read this.</p>", "pt")
+        assert estimate not in body
+        assert all(p in body for p in STORY_PT) and "It takes 4 min to read this." in body
