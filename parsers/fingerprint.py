@@ -64,11 +64,14 @@ def identity_keys(agency: str, headline: str, body: str) -> tuple[str, str, int]
 
 
 # Words repeat across stories (a news vocabulary is a few hundred thousand words), so each
-# word is hashed once per process; the shingle hashes are then mixed and counted in numpy.
-_WORD_HASHES: dict[bytes, int] = {}
+# word is hashed once per process, into a table the words index by number; the shingle
+# hashes are then mixed and counted in numpy.
 _WORD_CACHE_LIMIT = 500_000
+_WORD_IDS: dict[bytes, int] = {}
+_WORD_TABLE = np.zeros(_WORD_CACHE_LIMIT, dtype=np.uint64)  # 4 MB
 _K1, _K2, _K3 = (np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
 
 # \w+ over case-folded text, on UTF-8 bytes: for ASCII, [a-z0-9_] after lowering is
 # exactly \w after casefold, and bytes.translate + split beat the regex 2.5x.
@@ -109,21 +112,29 @@ def casefolded_words(text: str) -> list[bytes]:
     return words
 
 
+def word_hash(word: bytes) -> int:
+    """A word's 64 stable bits: two CRC-32s with different seeds (a third of blake2b's
+    cost); the splitmix64 finalizer in compute_simhash mixes them."""
+    return zlib.crc32(word) | (zlib.crc32(word, 0x9E3779B9) << 32)
+
+
 def _word_hashes(words: list[bytes]) -> np.ndarray:
-    cache = _WORD_HASHES
-    hashes = list(map(cache.get, words))
-    if None in hashes:
-        if len(cache) > _WORD_CACHE_LIMIT:
-            cache.clear()
-        for index, value in enumerate(hashes):
-            if value is None:
-                word = words[index]
-                # Two CRC-32s (different seeds) make 64 stable bits at a third of blake2b's
-                # cost; the splitmix64 finalizer in compute_simhash mixes them.
-                value = zlib.crc32(word) | (zlib.crc32(word, 0x9E3779B9) << 32)
-                cache[word] = value
-                hashes[index] = value
-    return np.array(hashes, dtype=np.uint64)
+    """``word_hash`` of each word, as uint64. Words seen before are looked up by number in
+    one pass (a miss stops it; the new words are then hashed and numbered)."""
+    ids = _WORD_IDS
+    try:
+        return _WORD_TABLE[np.fromiter(map(ids.__getitem__, words), np.intp, len(words))]
+    except KeyError:
+        pass
+    if len(words) > _WORD_CACHE_LIMIT:  # more words than the table holds: hash them directly
+        return np.array([word_hash(word) for word in words], dtype=np.uint64)
+    if len(ids) + len(words) > _WORD_CACHE_LIMIT:
+        ids.clear()
+    for word in words:
+        if word not in ids:
+            number = ids[word] = len(ids)
+            _WORD_TABLE[number] = word_hash(word)
+    return _WORD_TABLE[np.fromiter(map(ids.__getitem__, words), np.intp, len(words))]
 
 
 def compute_simhash(text: str, shingle: int = 3) -> int:

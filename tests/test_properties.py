@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
+import zlib
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +21,9 @@ from schemas import ParseError, validate_story
 from schemas.story import Story
 
 WORD = re.compile(r"\w+")
+PROSE = st.text(alphabet=st.one_of(st.sampled_from("ab Zé ß’—.,1 2\n"), st.characters(exclude_categories=("Cs",))))
+PROSE_WORDS = st.one_of(PROSE, st.sampled_from(["Oil rose", "said the", "KſİıK", "’—"]))
+PROSE_TEXT = st.lists(PROSE_WORDS, max_size=30).map(" ".join)
 FRAGMENTS = [
     "ADVERTISEMENT",
     "Advertisement",
@@ -268,12 +274,57 @@ def _paragraph_keys_by_regex(paragraphs: list[str]) -> list[str]:
     return keys
 
 
+def _word_hash(word: bytes) -> int:
+    return zlib.crc32(word) | (zlib.crc32(word, 0x9E3779B9) << 32)
+
+
+_M64 = (1 << 64) - 1
+
+
+def _simhash_by_definition(text: str) -> int:
+    """`compute_simhash` in plain Python: word 3-grams mixed by position, the splitmix64
+    finalizer, and bit i set when more than half of the 3-grams have it."""
+    hashes = [_word_hash(w.encode()) for w in re.findall(r"\w+", text.casefold())]
+    if not hashes:
+        return 0
+    k1, k2, k3 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+    if len(hashes) >= 3:
+        triples = zip(hashes, hashes[1:], hashes[2:], strict=False)
+        grams = [(a * k1 & _M64) ^ (b * k2 & _M64) ^ (c * k3 & _M64) for a, b, c in triples]
+    else:
+        grams = [functools.reduce(lambda x, y: x ^ y, (h * k1 & _M64 for h in hashes))]
+    mixed = []
+    for g in grams:
+        g ^= g >> 30
+        g = g * 0xBF58476D1CE4E5B9 & _M64
+        g ^= g >> 27
+        g = g * 0x94D049BB133111EB & _M64
+        mixed.append(g ^ (g >> 31))
+    return sum(1 << i for i in range(64) if sum(g >> i & 1 for g in mixed) * 2 > len(mixed))
+
+
+@settings(max_examples=200, deadline=None)
+@given(PROSE_TEXT)
+def test_simhash_agrees_with_its_definition(text: str) -> None:
+    assert fingerprint.compute_simhash(text) == _simhash_by_definition(text)
+
+
+def test_word_hashes_survive_the_word_table_filling_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The word table is cleared when full, and a text with more distinct words than it
+    holds is hashed directly: the simhash is the same either way."""
+    monkeypatch.setattr(fingerprint, "_WORD_CACHE_LIMIT", 50)
+    texts = [" ".join(f"w{n}x{i}" for i in range(40)) for n in range(3)] + [" ".join(f"big{i}" for i in range(60))]
+    for text in texts * 2:
+        assert fingerprint.compute_simhash(text) == _simhash_by_definition(text)
+    assert len(fingerprint._WORD_IDS) <= 50
+
+
 def _minhash_by_definition(text: str) -> bytes:
     """`minhash_signature` as first written: unique shingles, every bit shifted, then the minima."""
     words = [w.encode() for w in re.findall(r"\w+", re.sub(r"(?<=\d)[.,](?=\d)", "", text.casefold()))]
     if len(words) < fingerprint.SHINGLE_WORDS + fingerprint.MIN_SHINGLES - 1:
         return b""
-    w = fingerprint._word_hashes(words)
+    w = np.array([_word_hash(word) for word in words], dtype=np.uint64)
     n = len(w) - fingerprint.SHINGLE_WORDS + 1
     keys = (fingerprint._K1, fingerprint._K2, fingerprint._K3, fingerprint._M1, fingerprint._M2)
     grams = w[:n] * keys[0]
@@ -283,9 +334,6 @@ def _minhash_by_definition(text: str) -> bytes:
     with np.errstate(over="ignore"):
         permuted = grams[:, None] * fingerprint._PERMUTE_A[None, :] + fingerprint._PERMUTE_B[None, :]
     return bytes((permuted >> np.uint64(48)).min(axis=0).astype("<u2").tobytes())
-
-
-PROSE = st.text(alphabet=st.one_of(st.sampled_from("ab Zé ß’—.,1 2\n"), st.characters(exclude_categories=("Cs",))))
 
 
 @settings(max_examples=300, deadline=None)
