@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,6 +70,7 @@ def identity_keys(agency: str, headline: str, body: str) -> tuple[str, str, int]
 _WORD_CACHE_LIMIT = 500_000
 _WORD_IDS: dict[bytes, int] = {}
 _WORD_TABLE = np.zeros(_WORD_CACHE_LIMIT, dtype=np.uint64)  # 4 MB
+_WORD_LOCK = threading.Lock()
 _K1, _K2, _K3 = (np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
@@ -120,21 +122,24 @@ def word_hash(word: bytes) -> int:
 
 def _word_hashes(words: list[bytes]) -> np.ndarray:
     """``word_hash`` of each word, as uint64. Words seen before are looked up by number in
-    one pass (a miss stops it; the new words are then hashed and numbered)."""
+    one pass (a miss stops it; the new words are then hashed and numbered). Under a lock:
+    parsing threads (a Dask worker's) share the table, and a number handed out twice or
+    reused after a clear would give a word another word's hash."""
     ids = _WORD_IDS
-    try:
+    with _WORD_LOCK:
+        try:
+            return _WORD_TABLE[np.fromiter(map(ids.__getitem__, words), np.intp, len(words))]
+        except KeyError:
+            pass
+        if len(words) > _WORD_CACHE_LIMIT:  # more words than the table holds: hash them directly
+            return np.array([word_hash(word) for word in words], dtype=np.uint64)
+        if len(ids) + len(words) > _WORD_CACHE_LIMIT:
+            ids.clear()
+        for word in words:
+            if word not in ids:
+                number = ids[word] = len(ids)
+                _WORD_TABLE[number] = word_hash(word)
         return _WORD_TABLE[np.fromiter(map(ids.__getitem__, words), np.intp, len(words))]
-    except KeyError:
-        pass
-    if len(words) > _WORD_CACHE_LIMIT:  # more words than the table holds: hash them directly
-        return np.array([word_hash(word) for word in words], dtype=np.uint64)
-    if len(ids) + len(words) > _WORD_CACHE_LIMIT:
-        ids.clear()
-    for word in words:
-        if word not in ids:
-            number = ids[word] = len(ids)
-            _WORD_TABLE[number] = word_hash(word)
-    return _WORD_TABLE[np.fromiter(map(ids.__getitem__, words), np.intp, len(words))]
 
 
 def compute_simhash(text: str, shingle: int = 3) -> int:

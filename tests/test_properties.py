@@ -349,3 +349,34 @@ def test_fingerprints_agree_with_their_first_definitions(paragraphs: list[str], 
     assert fingerprint.paragraph_keys(paragraphs) == _paragraph_keys_by_regex(paragraphs)
     text = "\n\n".join(paragraphs)
     assert fingerprint.minhash_signature(text) == _minhash_by_definition(text)
+
+
+def test_threads_share_the_word_table_without_mixing_words_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads that parse at once (a Dask worker's) hash new words into one table, and a
+    small table is cleared often: every simhash still equals its definition."""
+    import sys
+    import threading
+
+    monkeypatch.setattr(fingerprint, "_WORD_CACHE_LIMIT", 300)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    wrong: list[str] = []
+
+    def work(thread: int) -> None:
+        for n in range(60):
+            text = " ".join(f"t{thread}n{n}w{i}" for i in range(120))
+            try:
+                if fingerprint.compute_simhash(text) != _simhash_by_definition(text):
+                    wrong.append(text[:20])
+            except Exception as exc:  # a table cleared under another thread's lookup
+                wrong.append(repr(exc))
+
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert not wrong
