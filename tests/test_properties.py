@@ -230,10 +230,19 @@ def test_one_call_rules_out_every_wire_line_rule(parts: list[str]) -> None:
         assert rules.may_be_wire_line(text)
 
 
+def _settling_at_once(patterns: list[re.Pattern[str]], whole: bool) -> rules.FirstCharUnion:
+    union = rules.FirstCharUnion(patterns, whole=whole)
+    union.COMPILE_AFTER = 1  # each first character's own union from its first text on
+    return union
+
+
+_LINE = [rule.pattern for rule in rules.LINE_RULES]
+_CREDIT = [rule.pattern for rule in rules.CREDIT_RULES if rule.tail is None]
+_TRAILER = [rule.pattern for rule in rules.TRAILER_RULES]
 UNIONS = [
-    (rules.ANY_LINE_RULE, [rule.pattern.fullmatch for rule in rules.LINE_RULES]),
-    (rules.ANY_CREDIT_RULE, [rule.pattern.match for rule in rules.CREDIT_RULES if rule.tail is None]),
-    (rules.ANY_TRAILER_RULE, [rule.pattern.fullmatch for rule in rules.TRAILER_RULES]),
+    (union, [getattr(p, "fullmatch" if whole else "match") for p in patterns])
+    for patterns, whole in ((_LINE, True), (_CREDIT, False), (_TRAILER, True))
+    for union in (rules.FirstCharUnion(patterns, whole=whole), _settling_at_once(patterns, whole))
 ]
 EXAMPLES = [rule.example for table in (rules.LINE_RULES, rules.CREDIT_RULES, rules.TRAILER_RULES) for rule in table]
 # First characters that case folding ties to ASCII letters (Kelvin sign, long s, dotted and
