@@ -38,6 +38,17 @@ def normalize_for_compare(text: str) -> str:
     return " ".join(_without_quotes(text).split()).strip(_EDGE_PUNCT).casefold()
 
 
+def first_word_char(text: str) -> str:
+    """The first ``\\w`` character of ``text`` case-folded ("" if none). Two texts with equal
+    ``normalize_for_compare`` forms have the same one (normalizing drops only characters
+    that are not word characters and stay none when folded), so comparing it first spares
+    normalizing lines that differ from their first letter."""
+    for char in text.casefold():
+        if char.isalnum() or char == "_":
+            return char
+    return ""
+
+
 def content_sha256(body: str) -> str:
     """The exact-duplicate key: sha256 of the body with runs of whitespace folded."""
     return hashlib.sha256(" ".join(body.split()).encode("utf-8")).hexdigest()

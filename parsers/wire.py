@@ -9,7 +9,7 @@ from datetime import datetime
 
 from parsers import rules
 from parsers.dates import parse_datetime
-from parsers.fingerprint import normalize_for_compare
+from parsers.fingerprint import first_word_char, normalize_for_compare
 from schemas.story import Contact, Removed
 
 _CONTACT_ITEM = re.compile(
@@ -221,7 +221,7 @@ def agency_hint(text: str) -> str | None:
 
 def same_headline(a: str, b: str) -> bool:
     """Two headlines are repeats when they differ only in case, quotes or whitespace."""
-    return normalize_for_compare(a) == normalize_for_compare(b)
+    return first_word_char(a) == first_word_char(b) and normalize_for_compare(a) == normalize_for_compare(b)
 
 
 def is_signoff(line: str) -> bool:
@@ -251,6 +251,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
     kept: list[str] = []
     tag_seen = False
     headline = normalize_for_compare(draft.headline) if draft.headline else None
+    headline_starts = first_word_char(headline) if headline else ""
     hint_text: list[str] = []
     joined_next = False
     for index, paragraph in enumerate(draft.paragraphs):
@@ -274,7 +275,12 @@ def apply_wire_rules(draft: Draft) -> Draft:
             text = f"{text} {draft.paragraphs[index + 1].strip()}"
             joined_next = True
         # A repeat is never much longer than the headline: skip normalizing body paragraphs.
-        if headline and len(text) <= 2 * len(headline) + 16 and normalize_for_compare(text) == headline:
+        if (
+            headline
+            and len(text) <= 2 * len(headline) + 16
+            and first_word_char(text) == headline_starts
+            and normalize_for_compare(text) == headline
+        ):
             draft.removed.append(Removed("duplicate_headline", text))
             continue
         rule = None if text in draft.no_line_rule else match_line_rule(text)

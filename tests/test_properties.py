@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from parsers import decode, fingerprint, parse_story, rules
 from parsers.decode import decode_bytes, repair_text, sniff_format
 from parsers.fingerprint import casefolded_words, compute_story_id, content_sha256, identity_keys
-from parsers.wire import is_trailer, lift_agency_tag, match_line_rule
+from parsers.wire import is_trailer, lift_agency_tag, match_line_rule, same_headline
 from schemas import ParseError, validate_story
 from schemas.story import Story
 
@@ -389,3 +389,15 @@ def test_threads_share_the_word_table_without_mixing_words_up(monkeypatch: pytes
     finally:
         sys.setswitchinterval(previous)
     assert not wrong
+
+
+HEADLINE_CHARS = st.sampled_from(list("aAbB \t\"'“”‘’«».,-—ßſKİıͅ_1"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.one_of(HEADLINE_CHARS, st.characters()), max_size=12), st.data())
+def test_headline_repeats_are_told_by_their_normal_forms(a: str, data: st.DataObject) -> None:
+    """`same_headline` compares first word characters before normalizing: it answers as
+    comparing the normal forms does (the second headline is often a variant of the first)."""
+    b = data.draw(st.sampled_from([a.upper(), f'"{a}"', f" {a.lower()}. ", a[1:], "x" + a]) | st.text(max_size=12))
+    assert same_headline(a, b) == (fingerprint.normalize_for_compare(a) == fingerprint.normalize_for_compare(b))
