@@ -448,13 +448,21 @@ class FirstCharUnion:
     def __init__(self, patterns: list[re.Pattern[str]], *, whole: bool = False) -> None:
         self._patterns = patterns
         self._whole = whole
-        self._firsts = [first_chars(pattern) for pattern in patterns]
-        everything = _union(patterns)
-        self._all = everything.fullmatch if whole else everything.match
         self._by_char: dict[str, Callable[[str], re.Match[str] | None]] = {}
         self._seen: dict[str, int] = {}
         # Shared by the characters that choose the same patterns.
         self._by_choice: dict[tuple[int, ...], Callable[[str], re.Match[str] | None]] = {}
+
+    # Worked out on first use, not at import (~15 ms for the four unions: every process
+    # that imports the parsers would pay it, and one that only plans or commits needs none).
+    @functools.cached_property
+    def _firsts(self) -> list[frozenset[str] | None]:
+        return [first_chars(pattern) for pattern in self._patterns]
+
+    @functools.cached_property
+    def _all(self) -> Callable[[str], re.Match[str] | None]:
+        everything = _union(self._patterns)
+        return everything.fullmatch if self._whole else everything.match
 
     def __call__(self, text: str) -> re.Match[str] | None:
         match = self._by_char.get(text[:1])  # called for every line and paragraph: one lookup
