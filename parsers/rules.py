@@ -65,6 +65,17 @@ LINE_RULES: tuple[Rule, ...] = (
         r"|\d{1,3}\s*(?:-\s*)?min(?:ute)?s?\.?\s+(?:read|de leitura|de lectura|de lecture|di lettura|lesezeit)",
         "Tempo de leitura: 1 minuto",
     ),
+    # A page's update or publication time with no date, alone on its line: "Updated at
+    # 1:23 p.m.", "Aktualisiert um 13:23 Uhr", "Mis à jour à 13h23" (a date line with a
+    # date is parsed into published_at instead; this one has nothing to parse).
+    _rule(
+        "metadata",
+        "time_only_stamp",
+        r"(?:last )?(?:updated|published|posted|aktualisiert|veröffentlicht|mis à jour|publié|actualizado"
+        r"|publicado|atualizado|aggiornato|pubblicato)(?: at| on| um| à| a las| às| alle)?\s*:?\s*"
+        r"\d{1,2}(?:[:.h]\d{2})\s*(?:[ap]\.?\s?m\.?|uhr|h)?(?:\s*\(?[a-z]{2,4}\)?)?\.?",
+        "Updated at 1:23 p.m.",
+    ),
     # A short line that opens with a numeric date and a separator is a page's meta line
     # ("05/10/2018 - Publicado por: ... - Categoria: ..."), in any language.
     _rule(

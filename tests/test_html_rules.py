@@ -359,3 +359,12 @@ def test_a_reading_time_line_is_page_metadata_in_several_languages() -> None:
         body = _body(f"<h1>Qualità Oro</h1><p>{estimate}</p>{_ps(STORY_PT)}<p>It takes 4 min to read this.</p>", "pt")
         assert estimate not in body
         assert all(p in body for p in STORY_PT) and "It takes 4 min to read this." in body
+
+
+def test_an_update_time_without_a_date_is_page_metadata() -> None:
+    # "Updated at 1:23 p.m." closing a story is the page's stamp (nothing to parse into
+    # published_at); a sentence that gives a time stays.
+    for stamp in ("Updated at 1:23 p.m.", "Aktualisiert um 13:23 Uhr", "Mis à jour à 13h23"):
+        body = _body(f"<h1>Qualità Oro</h1>{_ps(STORY_PT)}<p>The vote was updated at 1:23 p.m.</p><p>{stamp}</p>", "pt")
+        assert stamp not in body
+        assert all(p in body for p in STORY_PT) and "The vote was updated at 1:23 p.m." in body
