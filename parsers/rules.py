@@ -34,13 +34,34 @@ def _rule(kind: str, name: str, pattern: str, example: str, flags: int = re.IGNO
     return Rule(kind, name, re.compile(pattern, flags), example, re.compile(tail, flags) if tail else None)
 
 
+# --- Dates datelines print (parsers.fingerprint.story_day) -------------------------------
+#: Month names and abbreviations datelines use, January to December (English, French,
+#: German, Spanish, Italian, Portuguese, Dutch; case-folded): "NEW YORK, Oct 20 -",
+#: "PARIS, 21 oct (AFP) -", "Madrid, 18 jun (EFE).-". One template's reports on two days
+#: are told apart by these dates.
+DATELINE_MONTHS: tuple[str, ...] = (
+    "jan january janv janvier januar enero ene gennaio gen janeiro januari",
+    "feb february fev fevr fevrier février februar febrero febbraio fevereiro februari",
+    "mar march mars märz marz marzo março maart",
+    "apr april avr avril abril aprile",
+    "may mai mayo maggio maio mei",
+    "jun june juin juni junio giugno giu junho",
+    "jul july juil juillet juli julio luglio lug julho",
+    "aug august aout août agosto ago augustus",
+    "sep sept september septembre settembre set setembro septiembre",
+    "oct october octobre oktober octubre ottobre ott outubro okt",
+    "nov november novembre noviembre novembro",
+    "dec december decembre décembre dezember diciembre dic dicembre dezembro",
+)
+
+
 # --- Whole lines (or whole HTML blocks) that are never story text --------------------
 # Matched against a line stripped of surrounding whitespace; the pattern must cover it all.
 LINE_RULES: tuple[Rule, ...] = (
     _rule(
         "advertisement",
         "advertisement",
-        r"advertisement|\[?\s*ad\s*\]?|anzeige|publicité|reklama|publicidad|pubblicità",
+        r"advert(?:isement)?|\[?\s*ad\s*\]?|anzeige|publicité|reklama|publicidad|pubblicità",
         "ADVERTISEMENT",
     ),
     _rule("advertisement", "skip_advertisement", r"skip advertisement", "Skip Advertisement"),
@@ -64,6 +85,19 @@ LINE_RULES: tuple[Rule, ...] = (
         r"|minuten|minuut)\.?"
         r"|\d{1,3}\s*(?:-\s*)?min(?:ute)?s?\.?\s+(?:read|de leitura|de lectura|de lecture|di lettura|lesezeit)",
         "Tempo de leitura: 1 minuto",
+    ),
+    # A date written out in words, alone on its line, in a language parse_datetime does
+    # not read ("segunda-feira, 22 de janeiro de 2018 às 0:13", "Montag, 3. März 2019"):
+    # the page's stamp. A leading word needs its comma (a weekday), so "Born 22 May 1950"
+    # stays.
+    _rule(
+        "metadata",
+        "written_date_line",
+        r"(?:[^\W\d_]+(?:-[^\W\d_]+)?,\s+)?\d{1,2}\.?\s+(?:de\s+)?(?:"
+        + "|".join(sorted({name for names in DATELINE_MONTHS for name in names.split()}, key=len, reverse=True))
+        + r")\.?,?\s+(?:de\s+)?\d{4}(?:,?\s+(?:às|as|a las|à|um|at|alle|-|–)?\s*\d{1,2}[:h]\d{2}"
+        r"(?:\s*(?:h|uhr|[ap]\.?m\.?))?)?\.?",
+        "segunda-feira, 22 de janeiro de 2018 às 0:13",
     ),
     # A page's update or publication time with no date, alone on its line: "Updated at
     # 1:23 p.m.", "Aktualisiert um 13:23 Uhr", "Mis à jour à 13h23" (a date line with a
@@ -552,27 +586,6 @@ _ANY_WIRE_LINE = FirstCharUnion(
 def may_be_wire_line(text: str) -> bool:
     """False when no contact, credit, copyright, line or trailer rule matches ``text``."""
     return bool(_ANY_WIRE_LINE(text) or _ANY_CREDIT_TAIL.search(text, max(0, len(text) - TAIL_WINDOW)))
-
-
-# --- Dates datelines print (parsers.fingerprint.story_day) -------------------------------
-#: Month names and abbreviations datelines use, January to December (English, French,
-#: German, Spanish, Italian, Portuguese, Dutch; case-folded): "NEW YORK, Oct 20 -",
-#: "PARIS, 21 oct (AFP) -", "Madrid, 18 jun (EFE).-". One template's reports on two days
-#: are told apart by these dates.
-DATELINE_MONTHS: tuple[str, ...] = (
-    "jan january janv janvier januar enero ene gennaio gen janeiro januari",
-    "feb february fev fevr fevrier février februar febrero febbraio fevereiro februari",
-    "mar march mars märz marz marzo março maart",
-    "apr april avr avril abril aprile",
-    "may mai mayo maggio maio mei",
-    "jun june juin juni junio giugno giu junho",
-    "jul july juil juillet juli julio luglio lug julho",
-    "aug august aout août agosto ago augustus",
-    "sep sept september septembre settembre set setembro septiembre",
-    "oct october octobre oktober octubre ottobre ott outubro okt",
-    "nov november novembre noviembre novembro",
-    "dec december decembre décembre dezember diciembre dic dicembre dezembro",
-)
 
 
 # --- Transmission envelopes (parsers.envelope) -------------------------------------------

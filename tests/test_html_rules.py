@@ -368,3 +368,20 @@ def test_an_update_time_without_a_date_is_page_metadata() -> None:
         body = _body(f"<h1>Qualità Oro</h1>{_ps(STORY_PT)}<p>The vote was updated at 1:23 p.m.</p><p>{stamp}</p>", "pt")
         assert stamp not in body
         assert all(p in body for p in STORY_PT) and "The vote was updated at 1:23 p.m." in body
+
+
+def test_a_date_written_out_alone_on_its_line_is_page_metadata() -> None:
+    # A weekday, a day, a month name and a year (a time after them or not), in a language
+    # the date parser does not read, on a line of its own: the page's stamp. A sentence
+    # that starts with a date stays, as does a line whose first word has no comma.
+    stamps = ("segunda-feira, 22 de janeiro de 2018 às 0:13", "Montag, 3. März 2019", "12 de marzo de 2020")
+    kept = ("Born 22 May 1950", "22 January 2018 was a Monday.")
+    for stamp in stamps:
+        body = _body(f"<h1>Qualità Oro</h1><p>{stamp}</p>{_ps(STORY_PT)}{_ps(kept)}", "pt")
+        assert stamp not in body
+        assert all(p in body for p in (*STORY_PT, *kept))
+
+
+def test_a_lone_advert_line_is_an_advertisement() -> None:
+    body = _body(f"<h1>Qualità Oro</h1>{_ps(STORY_PT[:1])}<p>Advert</p>{_ps(STORY_PT[1:])}", "pt")
+    assert "Advert" not in body and all(p in body for p in STORY_PT)
