@@ -524,7 +524,7 @@ class FirstCharUnion:
         seen = self._seen[char] = self._seen.get(char, 0) + 1
         if seen < self.COMPILE_AFTER:
             return self._all(text)
-        choice = tuple(i for i, first in enumerate(self._firsts) if first is None or char in first)
+        choice = self._choice(char)
         match = self._by_choice.get(choice)
         if match is None:
             union = _union([self._patterns[i] for i in choice]) if choice else None
@@ -533,11 +533,16 @@ class FirstCharUnion:
         self._by_char[char] = match
         return match(text)
 
+    def _choice(self, char: str) -> tuple[int, ...]:
+        """The patterns (by index) a text starting with ``char`` can match: all of them
+        beyond ASCII."""
+        if not char.isascii():
+            return tuple(range(len(self._patterns)))
+        return tuple(i for i, first in enumerate(self._firsts) if first is None or char in first)
+
     def tried(self, char: str) -> int:
         """How many patterns a text starting with ``char`` meets (for tests)."""
-        if not char.isascii():
-            return len(self._patterns)
-        return sum(1 for first in self._firsts if first is None or char in first)
+        return len(self._choice(char))
 
 
 def _no_match(text: str) -> None:
