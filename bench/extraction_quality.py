@@ -31,10 +31,21 @@ def load_pages() -> list[tuple[str, bytes, str]]:
 
 
 def extract_ours(data: bytes) -> str:
+    """The story's body (aeb-dev's truth is the article body, without the standfirst)."""
     try:
         return parse_story(data, "bench").body
     except ParseError:
         return ""
+
+
+def extract_story_text(data: bytes) -> str:
+    """The story's standfirst, if it has one, above its body: the text a reader sees, as
+    trafilatura-dev's segments count it (a standfirst is must-have text there)."""
+    try:
+        story = parse_story(data, "bench")
+    except ParseError:
+        return ""
+    return f"{story.standfirst}\n\n{story.body}" if story.standfirst else story.body
 
 
 def extract_trafilatura(data: bytes) -> str:

@@ -789,11 +789,98 @@ def _outer_text_blocks(body: HtmlElement, region: list[HtmlElement]) -> list[str
     return blocks
 
 
-def extract_paragraphs(body: HtmlElement, *, use_hints: bool) -> tuple[list[Removed], list[str]]:
-    """Prune ``body`` in place, pick the article region, and return (removed, paragraphs)."""
+#: A standfirst (the summary under the headline) is one block of this many characters and
+#: words, among the first STANDFIRST_LOOK text blocks after the page's <h1>.
+STANDFIRST_MIN, STANDFIRST_MAX, STANDFIRST_WORDS, STANDFIRST_LOOK = 60, 600, 8, 6
+#: Blocks under these tags are never a standfirst (captions, lists, tables, quotes, asides).
+_NOT_STANDFIRST_TAGS = frozenset(
+    {"figure", "figcaption", "aside", "nav", "footer", "ul", "ol", "dl", "table", "blockquote", "address", "time"}
+)
+#: Nor are blocks whose class/id words mark them as these.
+_NOT_STANDFIRST_KINDS = frozenset({"advertisement", "navigation", "caption", "byline", "share_widget", "newsletter"})
+
+
+def _leaf_blocks(element: HtmlElement) -> Iterator[HtmlElement]:
+    """``element``'s innermost blocks in document order (blocks holding no other block),
+    not entering captions, lists, tables, asides or elements named as page furniture."""
+    if not isinstance(element.tag, str) or element.tag in _NOT_STANDFIRST_TAGS or element.get(_IMAGE_BLOCK):
+        return
+    if len(element.attrib) and any(
+        _word_hints(word)[0] & _NOT_STANDFIRST_KINDS for word in _hints(element).lower().split()
+    ):
+        return  # any such word, even beside a story word ("caption-text-block")
+    children = [child for child in element if isinstance(child.tag, str) and child.tag in BLOCK_TAGS]
+    if not children:
+        yield element
+        return
+    for child in children:
+        yield from _leaf_blocks(child)
+
+
+def _after_image(block: HtmlElement, root: HtmlElement) -> bool:
+    """Whether ``block`` (or an ancestor of it up to ``root``) comes right after an image
+    with no text of its own: then it is the image's caption, marked up or not."""
+    for element in itertools.chain((block,), block.iterancestors()):
+        previous = element.getprevious()
+        if previous is not None and (
+            previous.tag == "img" or (previous.find(".//img") is not None and not _text(previous))
+        ):
+            return True
+        if element is root:
+            return False
+    return False
+
+
+def _in_menu(element: HtmlElement) -> bool:
+    """Whether ``element`` sits in a menu or list (a breadcrumb's current page is an <h1>)."""
+    return any(ancestor.tag in ("nav", "ul", "ol", "footer", "aside") for ancestor in element.iterancestors())
+
+
+def find_standfirst(body: HtmlElement) -> tuple[HtmlElement, str] | None:
+    """The story's standfirst (the summary under the headline) and its block: the first
+    sentence-sized, unlinked block after the page's headline (an <h1> of two words or more:
+    a one-word <h1> is a site's name; not one in a menu), within the headline's container (three levels
+    up), among the first few text blocks, before any block long enough to be the story
+    itself. Not a label that opens a list (ending in ":"), a row of fields ("a | b | c"),
+    nor an image's caption.
+    Read before pruning (page headers are pruned whole)."""
+    h1 = next((h for h in body.iter("h1") if len(_text(h).split()) >= 2 and not _in_menu(h)), None)
+    if h1 is None:
+        return None
+    seen = 0
+    node = h1
+    for _level in range(3):
+        for sibling in node.itersiblings():
+            for block in _leaf_blocks(sibling):
+                text = _visible_text(block)  # a kicker in its own <span> stays a word apart
+                if not text:
+                    continue
+                seen += 1
+                if seen > STANDFIRST_LOOK or len(text) > STANDFIRST_MAX:
+                    return None  # the story has begun (or the head is far behind)
+                if len(text) < STANDFIRST_MIN or len(text.split()) < STANDFIRST_WORDS:
+                    continue  # a kicker, a byline, a date
+                if text.endswith(":") or text.count(" | ") >= 2 or _after_image(block, sibling):
+                    continue
+                return (block, text) if _link_density(block, len(text)) < 0.1 else None
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            return None
+        node = parent
+    return None
+
+
+def extract_paragraphs(
+    body: HtmlElement, *, use_hints: bool, watch: HtmlElement | None = None
+) -> tuple[list[Removed], list[str], bool]:
+    """Prune ``body`` in place, pick the article region, and return (removed, paragraphs,
+    whether the region holds ``watch``)."""
     removed: list[Removed] = []
     prune_page(body, removed, use_hints=use_hints)
     region = find_article_region(body)
+    # Pruning detaches what it drops: ``watch`` is in the region only if one of its roots
+    # is ``watch`` or an ancestor of it in the tree as it is now.
+    holds = watch is not None and any(root is watch or root in set(watch.iterancestors()) for root in region)
     clean_region(region, removed)
     removed.extend(Removed("boilerplate", text) for text in _outer_text_blocks(body, region))
     for root in region:
@@ -802,7 +889,7 @@ def extract_paragraphs(body: HtmlElement, *, use_hints: bool) -> tuple[list[Remo
             element.attrib.clear()
     markup = "".join(etree.tostring(el, encoding="unicode", method="html", with_tail=False) for el in region)
     soup = BeautifulSoup(markup, "lxml")
-    return removed, _paragraphs_from_soup(soup)
+    return removed, _paragraphs_from_soup(soup), holds
 
 
 def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
@@ -887,19 +974,21 @@ def parse_html_document(page: str) -> Draft:
     body = _marked_body(tree)
     etree.strip_elements(body, *DROP_TAGS, with_tail=False)  # after metadata: JSON-LD is a script
     printed_copyright = page_copyright(body)  # before pruning takes the footer apart
-    removed, paragraphs = extract_paragraphs(body, use_hints=True)
+    found = find_standfirst(body)  # before pruning takes the page's header apart
+    removed, paragraphs, in_body = extract_paragraphs(body, use_hints=True, watch=found[0] if found else None)
     if sum(len(p) for p in paragraphs) < 250:
         # Too little survived: the class/id hints probably hit a wrapper. Retry without them
         # on a fresh tree (re-parsing is cheaper than copying every tree up front).
-        retry_removed, retry_paragraphs = extract_paragraphs(_marked_body(_parse_page(page)), use_hints=False)
+        retry_removed, retry_paragraphs, _ = extract_paragraphs(_marked_body(_parse_page(page)), use_hints=False)
         if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
-            removed, paragraphs = retry_removed, retry_paragraphs
+            removed, paragraphs, in_body = retry_removed, retry_paragraphs, False
+    standfirst = found[1] if found and not in_body else None
     # The page itself was not cleaned (parsers.story): repair and clean what was taken from
     # it (a few KB) rather than the whole page (scripts and markup, ~100 KB).
-    head = [meta.title or "", meta.h1 or "", *meta.authors]
+    head = [meta.title or "", meta.h1 or "", standfirst or "", *meta.authors]
     texts = [clean_text(t) for t in _repair_strings([*head, *paragraphs, *(item.text for item in removed)])]
-    meta.title, meta.h1 = texts[0] or None, texts[1] or None
-    meta.authors = texts[2 : len(head)]
+    meta.title, meta.h1, standfirst = texts[0] or None, texts[1] or None, texts[2] or None
+    meta.authors = texts[3 : len(head)]
     paragraphs, removed_texts = texts[len(head) : len(head) + len(paragraphs)], texts[len(head) + len(paragraphs) :]
     removed = [Removed(item.kind, text) for item, text in zip(removed, removed_texts, strict=True)]
     # A short unpunctuated last line after a real story is the title of a list that was
@@ -911,6 +1000,15 @@ def parse_html_document(page: str) -> Draft:
         and paragraphs[-2].endswith(_SENTENCE_END)
     ):
         removed.append(Removed("related_links", paragraphs.pop()))
+    if standfirst:
+        if standfirst in " ".join(" ".join(paragraphs).split()):
+            standfirst = None  # the story region took it: it is body text here
+        else:  # it reached a field: cut out of what ``removed`` records (a pruned header's text)
+            removed = [
+                Removed(item.kind, _squash(item.text.replace(standfirst, " "))) if standfirst in item.text else item
+                for item in removed
+            ]
+            removed = [item for item in removed if item.text]
     headline = meta.title or meta.h1
     if meta.h1 and headline and not same_headline(meta.h1, headline) and len(meta.h1) > 10:
         # The on-page headline is what readers saw; og:title often carries a site suffix.
@@ -924,6 +1022,7 @@ def parse_html_document(page: str) -> Draft:
         published_at=meta.published_at,
         language=meta.language,
         url=meta.url,
+        standfirst=standfirst,
     )
     if printed_copyright:
         draft.copyright, draft.copyright_year = clean_text(printed_copyright[0]), printed_copyright[1]

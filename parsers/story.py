@@ -166,6 +166,7 @@ def build_story(
         copyright_year=draft.copyright_year,
         removed=draft.removed,
         url=draft.url,
+        standfirst=draft.standfirst,
     )
     story.version, story.pubstatus = version_label(headline)  # a feed's own values win below
     if feed is not None:

@@ -45,6 +45,8 @@ class Draft:
     published_at: datetime | None = None
     language: str | None = None
     url: str | None = None
+    #: The summary under the headline (HTML pages), kept out of the body.
+    standfirst: str | None = None
     #: Texts already found to match no line rule (the text parser checks every line, so a
     #: one-line paragraph is not checked twice).
     no_line_rule: set[str] = field(default_factory=set)

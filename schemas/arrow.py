@@ -62,6 +62,8 @@ ARROW_SCHEMA = pa.schema(
         pa.field("ednote", pa.string()),
         pa.field("pubstatus", _DICT),
         pa.field("embargoed_until", pa.timestamp("us", tz="UTC")),
+        # Added later; files written before it lack the column (read as null).
+        pa.field("standfirst", pa.string()),
     ],
     metadata={
         "wire_ingest.schema": "stories",

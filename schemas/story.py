@@ -127,6 +127,8 @@ class Story:
     ednote: str | None = None
     pubstatus: str | None = None
     embargoed_until: datetime | None = None
+    # Added after the wire-feed columns; null where the page has none, and for wire text.
+    standfirst: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         """The record as a plain dict keyed by column name (nested dataclasses as dicts, lists
@@ -228,7 +230,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 #: The record's plain string columns (lists and structs are walked in `_text_fields`).
 _STRING_COLUMNS = (
     "headline", "body", "dateline", "copyright", "url", "source_uri", "agency", "language",
-    "wire_id", "thread_id", "slugline", "category", "ednote",
+    "wire_id", "thread_id", "slugline", "category", "ednote", "standfirst",
 )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """Article-body quality on the aeb-dev pages, scored with the benchmark's metric.
 
-This guards the level reached (aeb-dev F1 0.9751, exact 0.402; trafilatura-dev F 0.924 on
-half A, 0.905 on half B), not speed: quality is deterministic, timing is not.
+This guards the level reached (aeb-dev F1 0.9751, exact 0.402; trafilatura-dev F 0.933 on
+half A, 0.918 on half B with the standfirst column, 0.924 and 0.905 for the body alone), not
+speed: quality is deterministic, timing is not.
 """
 
 from __future__ import annotations
@@ -36,13 +37,20 @@ def test_segment_metric_counts_as_the_corpus_defines_it() -> None:
 
 def test_html_extraction_floor_on_trafilatura_dev_both_halves() -> None:
     # A regression guard at today's level (issue 9 aims higher: F >= trafilatura's + 0.03).
-    floors = {"A": 0.92, "B": 0.90}
-    from bench.segments_quality import Score, extract_ours, half_of, load_pages, score_page
+    # Scored on the standfirst column above the body, as the benchmark scores it; the body
+    # alone keeps its own floor (the standfirst must add to it, never take from it).
+    floors = {"A": 0.93, "B": 0.915}
+    body_floors = {"A": 0.92, "B": 0.90}
+    from bench.segments_quality import Score, extract_ours, extract_story_text, half_of, load_pages, score_page
 
     pages = load_pages()
     assert len(pages) == 253
     scores = {"A": Score(), "B": Score()}
+    body_scores = {"A": Score(), "B": Score()}
     for page_id, data, with_, without in pages:
-        score_page(extract_ours(data), with_, without, scores[half_of(page_id)])
+        score_page(extract_story_text(data), with_, without, scores[half_of(page_id)])
+        score_page(extract_ours(data), with_, without, body_scores[half_of(page_id)])
     for half, score in scores.items():
         assert score.f >= floors[half] and score.precision >= 0.92, (half, score)
+        assert score.recall > body_scores[half].recall, (half, score, body_scores[half])
+        assert body_scores[half].f >= body_floors[half], (half, body_scores[half])

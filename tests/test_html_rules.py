@@ -13,6 +13,7 @@ import pytest
 from parsers import parse_story
 from parsers.html import _kind_for_hints
 from schemas.errors import ParseError
+from schemas.story import Story
 
 STORY_EN = [
     "The port of Rotterdam reopened on Tuesday after a three-day strike by crane operators, the union said.",
@@ -385,3 +386,59 @@ def test_a_date_written_out_alone_on_its_line_is_page_metadata() -> None:
 def test_a_lone_advert_line_is_an_advertisement() -> None:
     body = _body(f"<h1>Qualità Oro</h1>{_ps(STORY_PT[:1])}<p>Advert</p>{_ps(STORY_PT[1:])}", "pt")
     assert "Advert" not in body and all(p in body for p in STORY_PT)
+
+
+STANDFIRST_DE = "Der Hafen hat nach drei Tagen Streik wieder geöffnet, die Gewerkschaft spricht von einem Erfolg."
+
+
+def _story(body: str, lang: str = "en") -> Story:
+    return parse_story(_page(body, lang), "page.html")
+
+
+def test_the_summary_under_the_headline_is_the_standfirst_not_the_body() -> None:
+    # The page's header (pruned whole as page furniture) holds the headline and a summary
+    # sentence; the story region is the article next to it. The summary is lifted into
+    # ``standfirst``, once: not in the body, not in ``removed``.
+    lead = f"<p class='a-lead'>{STANDFIRST_DE}</p>"
+    header = f"<header><h1>Hafen wieder offen</h1>{lead}<span>Von Anna Beck</span></header>"
+    story = _story(f"<main>{header}<article>{_ps(STORY_EN)}</article></main>", "de")
+    assert story.standfirst == STANDFIRST_DE
+    assert STANDFIRST_DE not in story.body and story.body.startswith(STORY_EN[0])
+    assert all(STANDFIRST_DE not in item.text for item in story.removed)
+
+
+def test_a_first_paragraph_the_story_region_holds_is_not_a_standfirst() -> None:
+    # Right after the <h1>, but it is the story's own first paragraph: body text, not lifted.
+    story = _story(f"<article><h1>Rotterdam port reopens</h1>{_ps(STORY_EN)}</article>")
+    assert story.standfirst is None and story.body.startswith(STORY_EN[0])
+
+
+@pytest.mark.parametrize(
+    "between",
+    [
+        # an image's caption, with no caption class: it comes right after the image
+        f"<div class='hero'><img src='a.jpg'><p>{STANDFIRST_DE}</p></div>",
+        # a caption class beside a story word is still a caption
+        f"<div class='caption-text-block'><p>{STANDFIRST_DE}</p></div>",
+        # a label that opens a list
+        "<p>Besucher haben diese Seite mit folgenden Suchbegriffen und Themen gefunden:</p>",
+        # a row of fields
+        "<p>28.04.2021 - 07:18 | Quelle: dpa-afx | Lesedauer etwa vier Minuten und mehr</p>",
+    ],
+)
+def test_captions_labels_and_field_rows_are_not_a_standfirst(between: str) -> None:
+    header = f"<header><h1>Hafen wieder offen</h1>{between}</header>"
+    story = _story(f"<main>{header}<article>{_ps(STORY_EN)}</article></main>", "de")
+    assert story.standfirst is None
+
+
+def test_a_headline_in_a_breadcrumb_or_a_one_word_site_name_does_not_lead_to_a_standfirst() -> None:
+    crumbs = "<nav><ol><li><a href='/'>Start</a></li><li><h1>Hafen wieder offen</h1></li></ol></nav>"
+    site = f"<div><h1>hafenblatt.de</h1><p>{STANDFIRST_DE}</p></div>"
+    for head in (crumbs, site):
+        story = _story(f"{head}<main><article>{_ps(STORY_EN)}</article></main>", "de")
+        assert story.standfirst is None, head
+    # The same sentence under the story's own headline further down is its standfirst.
+    own = f"<header><h1>Rotterdam port reopens</h1><p>{STANDFIRST_DE}</p></header>"
+    story = _story(f"{crumbs}<main>{own}<article>{_ps(STORY_EN)}</article></main>")
+    assert story.standfirst == STANDFIRST_DE

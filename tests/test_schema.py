@@ -131,3 +131,37 @@ def test_rows_and_parquet_bytes_are_what_asdict_gave() -> None:
         b"wire_ingest.batch_id": b"b1",
     }
     assert encode_parquet(stories, "b1", "test") == write_parquet(reference.replace_schema_metadata(metadata))
+
+
+def test_files_written_before_the_standfirst_column_read_as_null_and_compact_with_it(tmp_path: Path) -> None:
+    # The standfirst column came after the dataset's first files: adding a column is not a
+    # schema version bump (design.md), so an older file without it must stay readable next
+    # to a new one, by pyarrow with the current schema, by DuckDB by name, and by compaction.
+    import io
+
+    import duckdb
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from table.compaction import merge_tables
+
+    old_story, new_story = seed(), dataclasses.replace(seed(), story_id="b" * 64, standfirst="The summary.")
+    assert ARROW_SCHEMA.field("standfirst").type == pa.string() and ARROW_SCHEMA.names[-1] == "standfirst"
+    new = encode_parquet([new_story], "new", "test")
+    old_table = pq.read_table(io.BytesIO(encode_parquet([old_story], "old", "test"))).drop_columns(["standfirst"])
+    buffer = io.BytesIO()
+    pq.write_table(old_table, buffer)
+    old = buffer.getvalue()
+    (tmp_path / "old.parquet").write_bytes(old)
+    (tmp_path / "new.parquet").write_bytes(new)
+
+    table = ds.dataset(tmp_path, schema=FILE_SCHEMA, format="parquet").to_table().sort_by("story_id")
+    assert table.column("standfirst").to_pylist() == [None, "The summary."]
+    found = duckdb.sql(
+        f"SELECT story_id, standfirst FROM read_parquet('{tmp_path}/*.parquet', union_by_name = true) ORDER BY story_id"
+    ).fetchall()
+    assert [s for _, s in found] == [None, "The summary."]
+
+    merged = pq.read_table(io.BytesIO(merge_tables([old, new])))
+    assert merged.schema.names == FILE_SCHEMA.names
+    assert sorted(merged.column("standfirst").to_pylist(), key=str) == sorted([None, "The summary."], key=str)
