@@ -20,6 +20,7 @@ Field mapping:
 | subjects | contentMeta/subject@qcode (scheme: the qcode's prefix) with its name |
 | copyright | rightsInfo/copyrightNotice |
 | body | contentSet/inlineXML block elements |
+| standfirst | contentMeta/description with a summary role (drol:summary), else the first description |
 
 A ``newsMessage`` or package holding several items is many inputs: planning splits it into
 ``file.xml#newsItem[n]`` members (``flows.bundles``), each parsed here as a lone item. One
@@ -56,6 +57,9 @@ def parse_newsml(data: bytes) -> FeedItem:
     inline = next(iter(find_all(find(item_el, "contentSet"), "inlineXML")), None)
     draft = Draft(paragraphs=paragraphs_of(inline), input_format="newsml-g2")
     draft.headline = text_of(find(content_meta, "headline"))
+    descriptions = find_all(content_meta, "description")  # a summary's role says so; else the first
+    summary = next((d for d in descriptions if "summary" in (d.get("role") or "")), None)
+    draft.standfirst = text_of(summary if summary is not None else next(iter(descriptions), None))
     draft.byline = bylines([t for t in (text_of(b) for b in find_all(content_meta, "by")) if t])
     draft.dateline = text_of(find(content_meta, "located", "name")) or dateline_city(
         text_of(find(content_meta, "dateline"))

@@ -20,6 +20,7 @@ Field mapping (1.x name / 2.x name / AP media API where it differs):
 | copyright | copyrightnotice |
 | agency | copyrightholder, infosources[].name, uri (rules.FEED_AGENCIES) |
 | body | body_html, else body_text / bodies[] (role main, HTML or text) / body_nitf |
+| standfirst | description_text, else descriptions[] (role summary, else the first that is not HTML) |
 
 An AP item that carries only metadata (its text is a NITF rendition to download,
 ``renditions.nitf.href``) is ``no_body`` with that advice: no row is invented from a headline.
@@ -96,6 +97,11 @@ def parse_ninjs(data: bytes) -> FeedItem:
         first = item["headlines"][0]
         headline = _text(first.get("value")) if isinstance(first, dict) else None
     draft = Draft(paragraphs=_body(item), input_format="ninjs", headline=headline)
+    draft.standfirst = _text(item.get("description_text"))
+    if draft.standfirst is None and isinstance(item.get("descriptions"), list):  # ninjs 2: [{role, value}]
+        texts = [d for d in item["descriptions"] if isinstance(d, dict) and "html" not in str(d.get("contenttype"))]
+        summary = next((d for d in texts if "summary" in str(d.get("role") or "")), texts[0] if texts else None)
+        draft.standfirst = _text(summary.get("value")) if summary is not None else None
     byline = item.get("byline") or item.get("by")
     draft.byline = bylines([byline]) if isinstance(byline, str) else []
     if not draft.byline and isinstance(item.get("bylines"), list):  # AP: [{"by": "By NAME", "title": ...}]

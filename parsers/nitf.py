@@ -18,6 +18,7 @@ Field mapping (head/docdata unless said):
 | subjects | head/tobject/tobject.subject@tobject.subject.refnum (scheme iptc-subject) |
 | agency | doc-id@regsrc, doc.copyright@holder, head/meta[@name="agency"] (rules.FEED_AGENCIES) |
 | body | body/body.content block elements |
+| standfirst | body/body.head/abstract, else body/body.head/hedline/hl2 (the deck under the headline) |
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def parse_nitf(data: bytes) -> FeedItem:
     body_head = find(body, "body.head")
     draft = Draft(paragraphs=paragraphs_of(find(body, "body.content")), input_format="nitf")
     draft.headline = text_of(find(body_head, "hedline", "hl1")) or text_of(find(head, "title"))
+    draft.standfirst = text_of(find(body_head, "abstract")) or text_of(find(body_head, "hedline", "hl2"))
     byline = find(body_head, "byline")
     persons = [text_of(p) for p in find_all(byline, "person")]
     draft.byline = [p for p in persons if p] or bylines([text_of(byline) or ""])

@@ -63,6 +63,7 @@ def scrub_draft(draft: Draft) -> Draft:
     draft.dateline = fix(draft.dateline) if draft.dateline else draft.dateline
     draft.copyright = fix(draft.copyright) if draft.copyright else draft.copyright
     draft.url = fix(draft.url) if draft.url else draft.url
+    draft.standfirst = fix(draft.standfirst) if draft.standfirst else draft.standfirst
     draft.paragraphs = [fix(p) for p in draft.paragraphs]
     draft.byline = [fix(p) for p in draft.byline]
     draft.editors = [fix(p) for p in draft.editors]

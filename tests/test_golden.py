@@ -30,6 +30,7 @@ FIELDS = (
     "category",
     "ednote",
     "pubstatus",
+    "standfirst",
 )
 
 
