@@ -266,7 +266,8 @@ def apply_wire_rules(draft: Draft) -> Draft:
         if (
             len(text) > 60  # shorter: maybe a date line
             and (tag_seen or len(kept) > 3)  # earlier: maybe an agency tag or a dateline
-            and not (headline and len(text) <= 2 * len(headline) + 16)  # maybe the headline again
+            # maybe the headline again (a repeat is never much longer, and starts alike)
+            and not (headline and len(text) <= 2 * len(headline) + 16 and first_word_char(text) == headline_starts)
             and not text.endswith(")")  # maybe an update note
             and not rules.may_be_wire_line(text)
         ):
