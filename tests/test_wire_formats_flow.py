@@ -1,6 +1,6 @@
 """Wire formats through the real flow: ANPA, NITF, NewsML-G2 and ninjs inputs and a brief
-become rows with their wire columns, read back with pyarrow and DuckDB, and the README's
-query returns the current version of each story."""
+become rows with their wire columns (and the feeds' summaries their standfirst), read back
+with pyarrow and DuckDB, and the README's query returns the current version of each story."""
 
 from __future__ import annotations
 
@@ -51,6 +51,12 @@ def test_wire_formats_land_with_their_columns_and_one_current_version_per_story(
     assert rows["reuters87-flash-brief.txt"]["body"] == "" and rows["reuters87-flash-brief.txt"]["word_count"] == 0
     assert rows["ninjs2-bodies.json"]["subjects"] == [{"scheme": "subj", "code": "17000000", "name": "tiempo"}]
     assert str(table.schema.field("urgency").type) == "int8"
+    # The feeds' summaries land in the standfirst column; plain wire text has none.
+    assert rows["ninjs2-bodies.json"]["standfirst"].startswith("Más de 40 personas")
+    assert rows["newsml-reuters-basic.xml"]["standfirst"].startswith("Egypt and Qatar host")
+    assert rows["anpa-reuters-basic.txt"]["standfirst"] is None
+    found = duckdb.sql(f"SELECT count(standfirst) FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
+    assert found == [(2,)]
 
     current = duckdb.sql(CURRENT.format(root=store)).fetchall()
     threads = {thread: (version, headline, status) for thread, version, headline, status in current}
