@@ -817,6 +817,17 @@ def _leaf_blocks(element: HtmlElement) -> Iterator[HtmlElement]:
         yield from _leaf_blocks(child)
 
 
+def printed_description(description: str | None, body_text: str, removed: list[Removed]) -> str | None:
+    """The page's own summary (its JSON-LD or meta description) as the standfirst, when the
+    page prints it, whole, in a block that pruning took (a header the headline rule could
+    not read: an <h1> only in the breadcrumb, an excerpt the parser nested around the story)
+    and the body does not hold it. Never a summary the page does not show."""
+    text = _squash(description or "")
+    if len(text) < STANDFIRST_MIN or text in body_text:
+        return None
+    return text if any(text in item.text for item in removed) else None
+
+
 def _after_image(block: HtmlElement, root: HtmlElement) -> bool:
     """Whether ``block`` (or an ancestor of it up to ``root``) comes right after an image
     with no text of its own: then it is the image's caption, marked up or not."""
@@ -985,10 +996,10 @@ def parse_html_document(page: str) -> Draft:
     standfirst = found[1] if found and not in_body else None
     # The page itself was not cleaned (parsers.story): repair and clean what was taken from
     # it (a few KB) rather than the whole page (scripts and markup, ~100 KB).
-    head = [meta.title or "", meta.h1 or "", standfirst or "", *meta.authors]
+    head = [meta.title or "", meta.h1 or "", standfirst or "", meta.description or "", *meta.authors]
     texts = [clean_text(t) for t in _repair_strings([*head, *paragraphs, *(item.text for item in removed)])]
-    meta.title, meta.h1, standfirst = texts[0] or None, texts[1] or None, texts[2] or None
-    meta.authors = texts[3 : len(head)]
+    meta.title, meta.h1, standfirst, meta.description = (t or None for t in texts[:4])
+    meta.authors = texts[4 : len(head)]
     paragraphs, removed_texts = texts[len(head) : len(head) + len(paragraphs)], texts[len(head) + len(paragraphs) :]
     removed = [Removed(item.kind, text) for item, text in zip(removed, removed_texts, strict=True)]
     # A short unpunctuated last line after a real story is the title of a list that was
@@ -1000,15 +1011,16 @@ def parse_html_document(page: str) -> Draft:
         and paragraphs[-2].endswith(_SENTENCE_END)
     ):
         removed.append(Removed("related_links", paragraphs.pop()))
-    if standfirst:
-        if standfirst in " ".join(" ".join(paragraphs).split()):
-            standfirst = None  # the story region took it: it is body text here
-        else:  # it reached a field: cut out of what ``removed`` records (a pruned header's text)
-            removed = [
-                Removed(item.kind, _squash(item.text.replace(standfirst, " "))) if standfirst in item.text else item
-                for item in removed
-            ]
-            removed = [item for item in removed if item.text]
+    body_text = " ".join(" ".join(paragraphs).split())
+    if standfirst and standfirst in body_text:
+        standfirst = None  # the story region took it: it is body text here
+    standfirst = standfirst or printed_description(meta.description, body_text, removed)
+    if standfirst:  # it reached a field: cut out of what ``removed`` records (a pruned header's text)
+        removed = [
+            Removed(item.kind, _squash(item.text.replace(standfirst, " "))) if standfirst in item.text else item
+            for item in removed
+        ]
+        removed = [item for item in removed if item.text]
     headline = meta.title or meta.h1
     if meta.h1 and headline and not same_headline(meta.h1, headline) and len(meta.h1) > 10:
         # The on-page headline is what readers saw; og:title often carries a site suffix.

@@ -39,6 +39,7 @@ DATE_META = (
 )
 AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl")
 URL_META = ("og:url", "twitter:url")
+DESCRIPTION_META = ("description", "og:description", "twitter:description", "dc.description")
 SITE_META = ("og:site_name", "application-name", "publisher")
 LANG_META = ("content-language", "og:locale", "dc.language", "language")
 _ARTICLE_TYPES = re.compile(r"(News)?Article|BlogPosting|Report|LiveBlogPosting|WebPage", re.IGNORECASE)
@@ -57,6 +58,8 @@ class PageMetadata:
     language: str | None = None
     site_name: str | None = None
     article_body: str | None = None
+    #: The page's own summary of the story (JSON-LD ``description``, else a description meta).
+    description: str | None = None
 
 
 def _meta_values(tree: etree._Element) -> dict[str, str]:
@@ -127,6 +130,8 @@ def read_metadata(tree: etree._Element) -> PageMetadata:
             found.article_body = obj["articleBody"]
         if found.url is None and isinstance(obj.get("url"), str) and obj["url"].startswith("http"):
             found.url = obj["url"]
+        if found.description is None and isinstance(obj.get("description"), str):
+            found.description = obj["description"]
     if found.title is None:
         found.title = next((meta[k] for k in TITLE_META if k in meta), None)
     h1 = tree.find(".//h1")
@@ -168,4 +173,5 @@ def read_metadata(tree: etree._Element) -> PageMetadata:
     )
     found.language = tree.get("lang") or tree.get("xml:lang") or next((meta[k] for k in LANG_META if k in meta), None)
     found.site_name = next((meta[k] for k in SITE_META if k in meta), None)
+    found.description = found.description or next((meta[k] for k in DESCRIPTION_META if k in meta), None)
     return found

@@ -1,7 +1,7 @@
 """Article-body quality on the aeb-dev pages, scored with the benchmark's metric.
 
-This guards the level reached (aeb-dev F1 0.9751, exact 0.402; trafilatura-dev F 0.933 on
-half A, 0.918 on half B with the standfirst column, 0.924 and 0.905 for the body alone), not
+This guards the level reached (aeb-dev F1 0.9751, exact 0.402; trafilatura-dev F 0.939 on
+half A, 0.924 on half B with the standfirst column, 0.924 and 0.905 for the body alone), not
 speed: quality is deterministic, timing is not.
 """
 
@@ -39,7 +39,7 @@ def test_html_extraction_floor_on_trafilatura_dev_both_halves() -> None:
     # A regression guard at today's level (issue 9 aims higher: F >= trafilatura's + 0.03).
     # Scored on the standfirst column above the body, as the benchmark scores it; the body
     # alone keeps its own floor (the standfirst must add to it, never take from it).
-    floors = {"A": 0.93, "B": 0.915}
+    floors = {"A": 0.935, "B": 0.92}
     body_floors = {"A": 0.92, "B": 0.90}
     from bench.segments_quality import Score, extract_ours, extract_story_text, half_of, load_pages, score_page
 

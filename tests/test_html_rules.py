@@ -442,3 +442,27 @@ def test_a_headline_in_a_breadcrumb_or_a_one_word_site_name_does_not_lead_to_a_s
     own = f"<header><h1>Rotterdam port reopens</h1><p>{STANDFIRST_DE}</p></header>"
     story = _story(f"{crumbs}<main>{own}<article>{_ps(STORY_EN)}</article></main>")
     assert story.standfirst == STANDFIRST_DE
+
+
+def _described(description: str, body: str) -> bytes:
+    head = f"<title>T</title><meta name='description' content='{description}'>"
+    return f"<html lang='de'><head>{head}</head><body>{body}</body></html>".encode()
+
+
+def test_the_pages_own_description_is_the_standfirst_only_where_the_page_prints_it() -> None:
+    # The headline rule cannot read this page (its only <h1> is the breadcrumb's), but the
+    # page declares its summary and prints it in its header: that is the standfirst.
+    crumbs = "<nav><ol><li><h1>Hafen wieder offen</h1></li></ol></nav>"
+    header = f"<header><h2>Hafen wieder offen</h2><p class='text-xl'>{STANDFIRST_DE}</p></header>"
+    page = _described(STANDFIRST_DE, f"{crumbs}<main>{header}<article>{_ps(STORY_EN)}</article></main>")
+    story = parse_story(page, "page.html")
+    assert story.standfirst == STANDFIRST_DE
+    assert all(STANDFIRST_DE not in item.text for item in story.removed)
+    # A description the page does not print is never made a standfirst (nothing invented),
+    page = _described(STANDFIRST_DE, f"{crumbs}<main><article>{_ps(STORY_EN)}</article></main>")
+    assert parse_story(page, "page.html").standfirst is None
+    # and one the body holds stays body text, even where the header prints it too.
+    teaser = f"<header><h2>Hafen wieder offen</h2><p class='text-xl'>{STORY_EN[0]}</p></header>"
+    page = _described(STORY_EN[0], f"{crumbs}<main>{teaser}<article>{_ps(STORY_EN)}</article></main>")
+    story = parse_story(page, "page.html")
+    assert story.standfirst is None and story.body.startswith(STORY_EN[0])
