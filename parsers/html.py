@@ -395,6 +395,18 @@ def mark_image_blocks(body: HtmlElement) -> None:
             holder.set(_IMAGE_BLOCK, "1")
 
 
+#: Bootstrap's display utilities, on a great many sites: ``d-none`` hides an element unless
+#: a breakpoint class shows it again (``d-none d-md-block``: hidden on phones only);
+#: ``d-print-block`` shows it in print only, so it stays hidden on screen.
+_SHOWN_AT_BREAKPOINT = re.compile(r"(?<![\w-])d-(?:sm|md|lg|xl|xxl)-(?!none\b)[a-z-]+")
+
+
+def hidden_by_class(classes: str) -> bool:
+    """Whether a class string hides its element on every screen (``d-none`` alone, or
+    shown only in print)."""
+    return "d-none" in classes.split() and not _SHOWN_AT_BREAKPOINT.search(classes)
+
+
 def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = True) -> None:
     """Drop non-content elements: scripts, hidden parts, navigation, widgets, ads, captions.
 
@@ -418,6 +430,7 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             "hidden" in attrs
             or attrs.get("aria-hidden") == "true"
             or ("style" in attrs and _HIDDEN_STYLE.search(attrs["style"]))
+            or ("class" in attrs and "d-none" in attrs["class"] and hidden_by_class(attrs["class"]))
         ):
             doomed.append((element, "boilerplate"))
         elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not _holds_story(element)):

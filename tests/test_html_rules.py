@@ -466,3 +466,14 @@ def test_the_pages_own_description_is_the_standfirst_only_where_the_page_prints_
     page = _described(STORY_EN[0], f"{crumbs}<main>{teaser}<article>{_ps(STORY_EN)}</article></main>")
     story = parse_story(page, "page.html")
     assert story.standfirst is None and story.body.startswith(STORY_EN[0])
+
+
+def test_a_block_bootstrap_hides_on_every_screen_is_not_story_text() -> None:
+    # "d-none" hides a block unless a breakpoint class shows it again; "d-print-block" shows
+    # it in print only. A print-only notice is dropped; a block hidden on phones only stays.
+    notice = "Ce document est soumis au droit d'auteur. Aucune partie ne peut être reproduite sans permission écrite."
+    desktop = "Les dockers ont repris le travail mardi matin après trois jours de grève, selon le syndicat."
+    page = f"<article><h1>Grève</h1>{_ps(STORY_EN)}<div class='d-none d-md-block'><p>{desktop}</p></div>"
+    page += f"<div class='d-none d-print-block'><div class='border p-3'>{notice}</div></div></article>"
+    body = _body(page, "fr")
+    assert desktop in body and notice not in body
