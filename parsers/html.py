@@ -862,12 +862,11 @@ def _in_menu(element: HtmlElement) -> bool:
 
 def find_standfirst(body: HtmlElement) -> tuple[HtmlElement, str] | None:
     """The story's standfirst (the summary under the headline) and its block: the first
-    sentence-sized, unlinked block after the page's headline (an <h1> of two words or more:
-    a one-word <h1> is a site's name; not one in a menu), within the headline's container (three levels
-    up), among the first few text blocks, before any block long enough to be the story
-    itself. Not a label that opens a list (ending in ":"), a row of fields ("a | b | c"),
-    nor an image's caption.
-    Read before pruning (page headers are pruned whole)."""
+    sentence-sized, unlinked block after the page's headline (an <h1> of two words or more,
+    not in a menu: a one-word <h1> is a site's name), within three levels of it, among the
+    first few text blocks, before any block long enough to be the story itself. Not a label
+    that opens a list (ending in ":"), a row of fields ("a | b | c"), nor an image's
+    caption. Read before pruning (page headers are pruned whole)."""
     h1 = next((h for h in body.iter("h1") if len(_text(h).split()) >= 2 and not _in_menu(h)), None)
     if h1 is None:
         return None
@@ -904,7 +903,11 @@ def extract_paragraphs(
     region = find_article_region(body)
     # Pruning detaches what it drops: ``watch`` is in the region only if one of its roots
     # is ``watch`` or an ancestor of it in the tree as it is now.
-    holds = watch is not None and any(root is watch or root in set(watch.iterancestors()) for root in region)
+    if watch is None:
+        holds = False
+    else:
+        ancestors = {watch, *watch.iterancestors()}
+        holds = any(root in ancestors for root in region)
     clean_region(region, removed)
     removed.extend(Removed("boilerplate", text) for text in _outer_text_blocks(body, region))
     for root in region:
