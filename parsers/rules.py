@@ -324,8 +324,11 @@ COPYRIGHT_EXAMPLE = "©2019 Bloomberg L.P."
 COPYRIGHT_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 #: Sign-offs and standard trailers: (agency or "", pattern, example).
+#: Reuters' sign-off, with the transmission time some copy adds ("REUTER 2325"); 1987 copy
+#: has it in capitals, in title case and, now and then, in lower case (" reuter").
+_REUTER_SIGNOFF = r"(?:REUTERS?|[Rr]euters?)(?:\s+\d{3,4})?"
 TRAILER_RULES: tuple[Rule, ...] = (
-    _rule("trailer", "reuter_signoff", r"(?:REUTERS?|Reuters?)(?:\s+\d{3,4})?", "REUTER 2325", flags=0),
+    _rule("trailer", "reuter_signoff", _REUTER_SIGNOFF, "REUTER 2325", flags=0),
     _rule(
         "trailer",
         "reuters_standards",
@@ -353,8 +356,8 @@ FLASH_MARKER_EXAMPLE = "******Tokyo stock index down 2,210.19 points"
 #: stronger than ``--agency``, which is for stories naming none.
 FLASH_MARKER_AGENCIES: tuple[tuple[re.Pattern[str], str, str], ...] = ((re.compile(r"\*{3,6}"), "reuters", "******"),)
 
-#: A sign-off on its own line, with the transmission time some copy adds ("REUTER 2325").
-SIGNOFF_LINE = re.compile(r"(?:REUTERS?|Reuters?)(?:\s+\d{3,4})?")
+#: A sign-off on its own line (``_REUTER_SIGNOFF``).
+SIGNOFF_LINE = re.compile(_REUTER_SIGNOFF)
 SIGNOFF_EXAMPLE = " REUTER"
 
 #: Agency named by a trailer or copyright line when the story has no tag.

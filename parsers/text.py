@@ -100,6 +100,12 @@ def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> l
     any_line_rule = rules.ANY_LINE_RULE
     for line in text.split("\n"):
         stripped = line.strip()
+        # A line that carries on the sentence of the line above it (hard-wrapped copy: the
+        # line above ends mid-sentence, this one starts in lower case) is never a label
+        # line on its own: "related to hydrogen and ..." is not a "Related ..." link line.
+        if block and stripped[:1].islower() and not block[-1].endswith(_TERMINAL):
+            block.append(line.rstrip())
+            continue
         # match_line_rule's prefilter inline: most lines are ruled out by it.
         rule = match_line_rule(stripped) if stripped and len(stripped) <= 240 and any_line_rule(stripped) else None
         if stripped and rule is None:
