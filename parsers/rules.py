@@ -248,7 +248,8 @@ AGENCY_TAG_AT = re.compile(
 OLD_REUTERS_DATELINE = re.compile(
     r"^(?P<dateline>[A-Z][A-Za-z.'\- ]{1,40}?)(?:,\s*[A-Z][A-Za-z.]{1,14}(?: [A-Z][A-Za-z.]{1,14})?)?"
     r",\s*(?P<date>[A-Z][A-Za-z]{2,8}\.? \d{1,2})(?:,\s*Reuters?)?\s*-(?:\s*(?=\S)|\s*$)"
-    r"|^(?P<city>[A-Z][A-Z.'\-]{1,20}(?: [A-Z][A-Z.'\-]{1,20}){0,2}) - (?=[A-Z\"])"
+    r"|^(?P<city>[A-Z][A-Z.'\-]{1,20}(?: [A-Z][A-Z.'\-]{1,20}){0,2})"
+    r"(?:,\s*[A-Z][A-Za-z.]{1,14}(?: [A-Z][A-Za-z.]{1,14})?,?)? - (?=[A-Z\"])"
 )
 OLD_REUTERS_DATELINE_EXAMPLE = "BEVERLY HILLS, Calif., Oct 20 - American Medical International said"
 # Dateline without an agency tag: "ANKARA, Turkey —" or "NEW YORK —" (long dash only).
