@@ -52,6 +52,13 @@ def _indented(line: str) -> bool:
     return line[:1] == "\t" or line[:2] == "  "
 
 
+def _opens_paragraph(line: str, current: list[str]) -> bool:
+    """Whether ``line`` starts a paragraph in the wire layout: indented, or indented by one
+    space after a line that ends a sentence (1987 copy has one-space indents where the
+    keyer slipped; one that carries on a sentence is a continuation)."""
+    return _indented(line) or (line[:1] == " " and bool(current) and current[-1].endswith(_SENTENCE_END))
+
+
 def split_by_indent(lines: list[str]) -> list[str]:
     """Paragraphs where each indented line opens one and margin lines continue it; margin
     lines before the first indented line are one paragraph each (header lines)."""
@@ -59,7 +66,7 @@ def split_by_indent(lines: list[str]) -> list[str]:
     paragraphs = [line.strip() for line in lines[:first]]
     current: list[str] = []
     for line in lines[first:]:
-        if _indented(line) and current:
+        if current and _opens_paragraph(line, current):
             paragraphs.append(" ".join(current))
             current = []
         current.append(line.strip())
