@@ -244,7 +244,8 @@ AGENCY_TAG_AT = re.compile(
 # A region may follow the city ("BEVERLY HILLS, Calif., Oct 20 -"); a table's dateline has
 # nothing after its dash ("SAN FRANCISCO, Oct 20 -" then the figures, one per line).
 # Real copy also has "Oct 20 -Qtr" (no space), "OCt 20" (a typo), "Oct 20, Reuter -", and
-# "NEW YORK - " with no date at all (a city in capitals, then a capitalised word).
+# "NEW YORK - " or "SAN JOSE, Calif., - " with no date at all (a city in capitals, maybe a
+# region, then a capitalised word).
 OLD_REUTERS_DATELINE = re.compile(
     r"^(?P<dateline>[A-Z][A-Za-z.'\- ]{1,40}?)(?:,\s*[A-Z][A-Za-z.]{1,14}(?: [A-Z][A-Za-z.]{1,14})?)?"
     r",\s*(?P<date>[A-Z][A-Za-z]{2,8}\.? \d{1,2})(?:,\s*Reuters?)?\s*-(?:\s*(?=\S)|\s*$)"
@@ -324,10 +325,10 @@ COPYRIGHT_LINE = re.compile(
 COPYRIGHT_EXAMPLE = "©2019 Bloomberg L.P."
 COPYRIGHT_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
-#: Sign-offs and standard trailers: (agency or "", pattern, example).
 #: Reuters' sign-off, with the transmission time some copy adds ("REUTER 2325"); 1987 copy
 #: has it in capitals, in title case and, now and then, in lower case (" reuter").
 _REUTER_SIGNOFF = r"(?:REUTERS?|[Rr]euters?)(?:\s+\d{3,4})?"
+#: Sign-offs and standard trailers: (agency or "", pattern, example).
 TRAILER_RULES: tuple[Rule, ...] = (
     _rule("trailer", "reuter_signoff", _REUTER_SIGNOFF, "REUTER 2325", flags=0),
     _rule(
