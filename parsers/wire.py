@@ -45,7 +45,8 @@ class Draft:
     published_at: datetime | None = None
     language: str | None = None
     url: str | None = None
-    #: The summary under the headline (HTML pages), kept out of the body.
+    #: The summary under the headline (an HTML page's, a feed's abstract or description),
+    #: kept out of the body.
     standfirst: str | None = None
     #: Texts already found to match no line rule (the text parser checks every line, so a
     #: one-line paragraph is not checked twice).
@@ -254,6 +255,12 @@ def apply_wire_rules(draft: Draft) -> Draft:
     tag_seen = False
     headline = normalize_for_compare(draft.headline) if draft.headline else None
     headline_starts = first_word_char(headline) if headline else ""
+
+    def may_repeat_headline(text: str) -> bool:
+        # A repeat is never much longer than the headline and starts with its first word
+        # character: body paragraphs are spared normalizing.
+        return bool(headline) and len(text) <= 2 * len(headline or "") + 16 and first_word_char(text) == headline_starts
+
     hint_text: list[str] = []
     joined_next = False
     for index, paragraph in enumerate(draft.paragraphs):
@@ -266,8 +273,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
         if (
             len(text) > 60  # shorter: maybe a date line
             and (tag_seen or len(kept) > 3)  # earlier: maybe an agency tag or a dateline
-            # maybe the headline again (a repeat is never much longer, and starts alike)
-            and not (headline and len(text) <= 2 * len(headline) + 16 and first_word_char(text) == headline_starts)
+            and not may_repeat_headline(text)
             and not text.endswith(")")  # maybe an update note
             and not rules.may_be_wire_line(text)
         ):
@@ -277,13 +283,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
             # The people are listed below the "To contact ...:" line: one contact line.
             text = f"{text} {draft.paragraphs[index + 1].strip()}"
             joined_next = True
-        # A repeat is never much longer than the headline: skip normalizing body paragraphs.
-        if (
-            headline
-            and len(text) <= 2 * len(headline) + 16
-            and first_word_char(text) == headline_starts
-            and normalize_for_compare(text) == headline
-        ):
+        if may_repeat_headline(text) and normalize_for_compare(text) == headline:
             draft.removed.append(Removed("duplicate_headline", text))
             continue
         rule = None if text in draft.no_line_rule else match_line_rule(text)

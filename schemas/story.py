@@ -127,7 +127,7 @@ class Story:
     ednote: str | None = None
     pubstatus: str | None = None
     embargoed_until: datetime | None = None
-    # Added after the wire-feed columns; null where the page has none, and for wire text.
+    # Added after the wire-feed columns; null where the input has no summary (plain wire text).
     standfirst: str | None = None
 
     def to_row(self) -> dict[str, Any]:
