@@ -841,6 +841,24 @@ def printed_description(description: str | None, body_text: str, removed: list[R
     return text if any(text in item.text for item in removed) else None
 
 
+def block_a_cut_description_begins(body: HtmlElement, description: str | None) -> tuple[HtmlElement, str] | None:
+    """A CMS often cuts the page's meta description short ("... que penaliza a quienes
+    hagan cobertura de..."), so it is never printed whole: the printed block it begins
+    (60-600 characters, unlinked, not a caption, list or aside) is the standfirst then.
+    Read before pruning, as ``find_standfirst``."""
+    text = _squash(description or "")
+    if not text.endswith(_ELLIPSES):
+        return None
+    cut = text.rstrip(".…[]").rstrip()
+    if len(cut) < STANDFIRST_MIN:
+        return None
+    for block in _leaf_blocks(body):
+        printed = _visible_text(block)
+        if printed.startswith(cut) and len(printed) <= STANDFIRST_MAX:
+            return (block, printed) if _link_density(block, len(printed)) < 0.1 else None
+    return None
+
+
 def _after_image(block: HtmlElement, root: HtmlElement) -> bool:
     """Whether ``block`` (or an ancestor of it up to ``root``) comes right after an image
     with no text of its own: then it is the image's caption, marked up or not."""
@@ -1001,7 +1019,8 @@ def parse_html_document(page: str) -> Draft:
     body = _marked_body(tree)
     etree.strip_elements(body, *DROP_TAGS, with_tail=False)  # after metadata: JSON-LD is a script
     printed_copyright = page_copyright(body)  # before pruning takes the footer apart
-    found = find_standfirst(body)  # before pruning takes the page's header apart
+    # Before pruning takes the page's header apart.
+    found = find_standfirst(body) or block_a_cut_description_begins(body, meta.description)
     removed, paragraphs, in_body = extract_paragraphs(body, use_hints=True, watch=found[0] if found else None)
     if sum(len(p) for p in paragraphs) < 250:
         # Too little survived: the class/id hints probably hit a wrapper. Retry without them

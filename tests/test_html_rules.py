@@ -468,6 +468,22 @@ def test_the_pages_own_description_is_the_standfirst_only_where_the_page_prints_
     assert story.standfirst is None and story.body.startswith(STORY_EN[0])
 
 
+def test_a_description_cut_short_names_the_printed_block_it_begins() -> None:
+    # CMSs cut a meta description at ~200 characters and end it with "...". Where the page
+    # prints the block it begins (here in a header the region leaves out), that whole block
+    # is the standfirst; a cut description that begins no printed block is never used.
+    crumbs = "<nav><ol><li><h1>Hafen wieder offen</h1></li></ol></nav>"
+    cut = STANDFIRST_DE[:80].rsplit(" ", 1)[0] + "..."
+    header = f"<header><h2>Hafen wieder offen</h2><p class='text-xl'>{STANDFIRST_DE}</p></header>"
+    page = _described(cut, f"{crumbs}<main>{header}<article>{_ps(STORY_EN)}</article></main>")
+    story = parse_story(page, "page.html")
+    assert story.standfirst == STANDFIRST_DE
+    assert all(STANDFIRST_DE not in item.text for item in story.removed)
+    elsewhere = f"<header><h2>Hafen wieder offen</h2><p class='text-xl'>Dazu: {STANDFIRST_DE}</p></header>"
+    page = _described(cut, f"{crumbs}<main>{elsewhere}<article>{_ps(STORY_EN)}</article></main>")
+    assert parse_story(page, "page.html").standfirst is None
+
+
 def test_a_block_bootstrap_hides_on_every_screen_is_not_story_text() -> None:
     # "d-none" hides a block unless a breakpoint class shows it again; "d-print-block" shows
     # it in print only. A print-only notice is dropped; a block hidden on phones only stays.
