@@ -585,7 +585,7 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
         if len(strong) >= 3 or (parent in final and final[parent] >= final[top] * 0.9 and parent.tag != "body"):
             top = parent
     threshold = max(10.0, final.get(top, 0.0) * 0.2)
-    region = _with_siblings(top, final, threshold)
+    region = _with_siblings(top, final, threshold, kin=True)
     if len(region) == 1:
         # A parent that holds little but the winner is a wrapper (grid cells, layout divs):
         # the story's next chunk may be a sibling of the wrapper instead. Climb over
@@ -658,16 +658,29 @@ def _shape(element: HtmlElement) -> tuple[str, str] | None:
     return (tag, "#" + _DIGITS.sub("", ident)) if ident and _DIGITS.search(ident) else None
 
 
+def _holds_teasers(element: HtmlElement) -> bool:
+    """Whether ``element`` holds a heading that is all link: a teaser's title."""
+    for heading in element.iter(*_HEADINGS):
+        text = _text(heading)
+        if text and _link_density(heading, len(text)) > 0.9:
+            return True
+    return False
+
+
 def _with_siblings(
-    top: HtmlElement, final: _FinalScores, threshold: float, *, same_shape: bool = False
+    top: HtmlElement, final: _FinalScores, threshold: float, *, same_shape: bool = False, kin: bool = False
 ) -> list[HtmlElement]:
     """``top`` plus the siblings that score above ``threshold`` or read like paragraphs
-    (``same_shape``: or are built like ``top``, same tag and class, mostly unlinked text)."""
+    (``same_shape``: or are built like ``top``, same tag and class, mostly unlinked text;
+    ``kin``: or are boxes of ``top``'s kind, same tag and first class word, mostly unlinked
+    and holding no teaser titles: a recipe's head, ingredients and method are sister boxes
+    of which only the method scores as a story)."""
     parent = top.getparent()
     if parent is None:
         return [top]
     region = []
     shape = _shape(top)
+    first = _first_class(top) if kin else None
     for sibling in parent:
         if not isinstance(sibling.tag, str):
             continue
@@ -677,6 +690,11 @@ def _with_siblings(
         if final.get(sibling, 0.0) >= threshold:
             region.append(sibling)
             continue
+        if first is not None and _first_class(sibling) == first:
+            text = _text(sibling)
+            if len(text) >= 25 and _link_density(sibling, len(text)) < 0.3 and not _holds_teasers(sibling):
+                region.append(sibling)
+                continue
         if same_shape and shape is not None and _shape(sibling) == shape:
             text = _text(sibling)
             if len(text) >= 25 and _link_density(sibling, len(text)) < 0.3:

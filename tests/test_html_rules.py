@@ -119,6 +119,43 @@ def test_a_story_split_across_wrapper_chunks_is_joined() -> None:
     assert all(p in body for p in STORY_EN)
 
 
+def test_sections_built_in_the_stories_box_are_joined_but_teaser_boxes_are_not() -> None:
+    # A recipe page: the head, the ingredients (a table, a few items linked to a shop) and
+    # the method are sibling boxes of one class, each with its own modifier; only the method
+    # scores as a story. Its sister boxes are parts of it. A box of the same class holding
+    # teasers (titles that are links, "read more") is not, nor is one that is mostly links.
+    rows = "".join(
+        f"<tr><td>{amount}</td><td><a href='/shop/{item}'>{item}</a></td></tr>"
+        if linked
+        else f"<tr><td>{amount}</td><td>{item}</td></tr>"
+        for amount, item, linked in (
+            ("125 g", "flour", False),
+            ("65 g", "sugar", False),
+            ("65 g", "butter or margarine", True),
+            ("2 tins", "mandarins, about 300 g each", False),
+            ("1 packet", "clear cake glaze", False),
+        )
+    )
+    table = f"<h2>Ingredients for one 26 cm tin</h2><table>{rows}</table>"
+    ingredients = f"<article class='box col-8 ingredients'>{table}</article>"
+    method = f"<article class='box col-8 method'><h2>Method</h2>{_ps(STORY_EN)}</article>"
+    teaser = (
+        "<div class='card'><h3><a href='/cheesecake'>The creamiest cheesecake we know</a></h3>"
+        "<p>Baked slowly for two hours and left to cool overnight in the oven with its door ajar the cake"
+        " stays moist and never cracks</p>"
+        "<a href='/cheesecake'>Read more</a></div>"
+    )
+    teasers = f"<article class='box col-8 tips'>{teaser * 3}</article>"
+    menu = "".join(f"<li><a href='/c/{n}'>Category number {n}</a></li>" for n in range(8))
+    links = f"<article class='box col-4 categories'><p>All our categories:</p><ul>{menu}</ul></article>"
+    head = "<article class='box col-8 head'><h1>Mandarin cream cake</h1></article>"
+    body = _body(f"<main>{head}{ingredients}{method}{teasers}{links}</main>")
+    assert all(p in body for p in STORY_EN)
+    assert "butter or margarine" in body and "mandarins, about 300 g each" in body
+    assert "creamiest cheesecake" not in body and "Baked slowly" not in body
+    assert "Category number" not in body and "All our categories" not in body
+
+
 def test_hover_cards_inside_a_paragraph_are_dropped() -> None:
     card = (
         "<span class='rollover-people'><a href='/people/x'>Jane Roe</a>"
