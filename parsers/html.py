@@ -1022,11 +1022,18 @@ def _parse_page(page: str) -> HtmlElement:
 
 def _marked_body(tree: HtmlElement) -> HtmlElement:
     """The page's <body> (the whole tree without one), its image blocks marked while the
-    images are still there (``mark_image_blocks``: <picture> goes with the other embeds)."""
+    images are still there (``mark_image_blocks``: <picture> goes with the other embeds),
+    and a <form> that wraps the story turned into a plain block."""
     body = tree.find("body")
     if body is None:
         body = tree
     mark_image_blocks(body)
+    for form in body.iter("form"):
+        # ASP.NET WebForms wraps the whole page in one <form>: a form that holds the headline
+        # or story text is the page, not a sign-up box, and is kept (as a <div>) when forms
+        # are dropped.
+        if form.find(".//h1") is not None or holds_story_text(form):
+            form.tag = "div"
     return body
 
 

@@ -156,6 +156,26 @@ def test_sections_built_in_the_stories_box_are_joined_but_teaser_boxes_are_not()
     assert "Category number" not in body and "All our categories" not in body
 
 
+def test_a_page_wrapped_in_one_form_keeps_its_story_and_a_sign_up_form_goes() -> None:
+    # ASP.NET WebForms wraps the whole page in <form id="form1"> (with its hidden view state);
+    # forms are dropped whole, so such a page lost everything. A form holding the headline
+    # or story text is the page; a newsletter form inside the story is still dropped.
+    signup = (
+        "<form action='/subscribe' method='post'><label>Get the morning briefing by email every day</label>"
+        "<input type='email' name='email'><button>Sign up</button></form>"
+    )
+    state = "<div class='aspNetHidden'><input type='hidden' name='__VIEWSTATE' id='__VIEWSTATE' value='/wEPDwUK'></div>"
+    story = f"<div id='content'><h1>Port reopens</h1>{_ps(STORY_EN[:2])}{signup}{_ps(STORY_EN[2:])}</div>"
+    page = f"<form method='post' action='./article.aspx?id=4711' id='form1'>\r\n{state}\r\n{story}</form>"
+    body = _body(page)
+    assert all(p in body for p in STORY_EN)
+    assert "morning briefing" not in body
+    short = (
+        f"<form method='post' action='./item.aspx' id='form1'>{state}<h1>Port reopens</h1><p>{STORY_EN[0]}</p></form>"
+    )
+    assert STORY_EN[0] in _body(short)  # one short paragraph, held with the headline
+
+
 def test_hover_cards_inside_a_paragraph_are_dropped() -> None:
     card = (
         "<span class='rollover-people'><a href='/people/x'>Jane Roe</a>"
