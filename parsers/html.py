@@ -426,6 +426,8 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
         attrs = cast("dict[str, str]", dict(element.items())) if len(element.attrib) else _NO_ATTRS
         if attrs and _IMAGE_BLOCK in attrs:
             doomed.append((element, "caption"))
+        elif attrs and _FORM_BOX in attrs:
+            doomed.append((element, "newsletter"))
         elif attrs and (
             "hidden" in attrs
             or attrs.get("aria-hidden") == "true"
@@ -1028,13 +1030,41 @@ def _marked_body(tree: HtmlElement) -> HtmlElement:
     if body is None:
         body = tree
     mark_image_blocks(body)
-    for form in body.iter("form"):
+    for form in list(body.iter("form")):
         # ASP.NET WebForms wraps the whole page in one <form>: a form that holds the headline
         # or story text is the page, not a sign-up box, and is kept (as a <div>) when forms
         # are dropped.
         if form.find(".//h1") is not None or holds_story_text(form):
             form.tag = "div"
+        else:
+            mark_form_box(form)
     return body
+
+
+#: Text a box around a form may hold besides the form's and still be the form's box (its
+#: title and a line of pitch: "NEWSLETTER / The day's news in your inbox").
+FORM_BOX_TEXT_LIMIT = 300
+#: A paragraph this long beside a form is story text: the form's box stops below it.
+FORM_BOX_PARAGRAPH = 80
+_FORM_BOX = "data-wi-form-box"
+
+
+def mark_form_box(form: HtmlElement) -> None:
+    """Mark the box a form sits in (a newsletter sign-up, a donation appeal: its title and
+    pitch around the fields) for pruning: the widest ancestor with little text of its own
+    and no paragraph of story length."""
+    own = len(_text(form))
+    box = None
+    for ancestor in form.iterancestors():
+        if ancestor.tag in ("body", "html", "article", "main") or ancestor.find(".//h1") is not None:
+            break
+        if len(_text(ancestor)) - own > FORM_BOX_TEXT_LIMIT or any(
+            len(_text(p)) >= FORM_BOX_PARAGRAPH for p in ancestor.iter("p") if form not in p.iterancestors()
+        ):
+            break
+        box = ancestor
+    if box is not None:
+        box.set(_FORM_BOX, "1")
 
 
 def parse_html_document(page: str) -> Draft:

@@ -176,6 +176,31 @@ def test_a_page_wrapped_in_one_form_keeps_its_story_and_a_sign_up_form_goes() ->
     assert STORY_EN[0] in _body(short)  # one short paragraph, held with the headline
 
 
+def test_the_box_around_a_sign_up_form_goes_with_it() -> None:
+    # A newsletter box (its title and pitch around the fields) and a donation appeal inside
+    # the story: the form goes with the form tags, its box with it. A story paragraph beside
+    # a form, in the same container, stays.
+    newsletter = (
+        "<div class='nl-section'><div class='container'><div class='display-1 title'>NEWS<br/>LETTERS</div>"
+        "<div class='holder'><form action='#'><input type='text' name='email'>"
+        "<span class='description'>* Mandatory fields</span><button>Go</button></form></div>"
+        "<div class='text-holder'><span class='lead'>News, tips and trends: we have lots for you!</span></div>"
+        "</div></div>"
+    )
+    appeal = (
+        "<div class='c-flyout'><div class='o-media__body'><span class='h4'>Help us!</span>"
+        "<p>Every small donation helps people in need around the world!</p></div>"
+        "<div class='foot'><form action='/donate/now/' method='post'><input type='hidden' name='a' value='1'>"
+        "<button type='submit'>Donate</button></form></div></div>"
+    )
+    search = "<form action='/search'><input name='q'><button>Search the archive</button></form>"
+    story = f"<article><h1>Port reopens</h1>{_ps(STORY_EN[:2])}{newsletter}<div class='part'><p>{STORY_EN[2]}</p>"
+    body = _body(f"{story}{search}</div>{appeal}<p>{STORY_EN[3]}</p></article>")
+    assert all(p in body for p in STORY_EN)
+    assert "LETTERS" not in body and "tips and trends" not in body
+    assert "Help us" not in body and "small donation" not in body
+
+
 def test_hover_cards_inside_a_paragraph_are_dropped() -> None:
     card = (
         "<span class='rollover-people'><a href='/people/x'>Jane Roe</a>"
