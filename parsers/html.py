@@ -601,7 +601,7 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
                 break
             wrapper, parent = parent, parent.getparent()
         if wrapper is not top:
-            wider = _with_siblings(wrapper, final, threshold, same_shape=True)
+            wider = _with_siblings(wrapper, final, threshold, same_shape=True, kin=True)
             if len(wider) > 1:
                 region = wider
     if region:
@@ -683,6 +683,8 @@ def _with_siblings(
     region = []
     shape = _shape(top)
     first = _first_class(top) if kin else None
+    if first is not None and _DIGITS.search(first[1]):
+        first = None  # a grid column's width ("col-xs-12") or a numbered item: no kinship
     for sibling in parent:
         if not isinstance(sibling.tag, str):
             continue

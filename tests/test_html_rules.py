@@ -156,6 +156,28 @@ def test_sections_built_in_the_stories_box_are_joined_but_teaser_boxes_are_not()
     assert "Category number" not in body and "All our categories" not in body
 
 
+def test_a_story_split_over_rows_of_one_kind_is_joined_but_not_over_grid_columns() -> None:
+    # The story's first paragraphs and the rest sit in two page rows of one kind (first class
+    # word alike, modifiers differ), each wrapping its text in a few layout levels; only the
+    # longer chunk wins the scoring. A grid column is not kin by its width class: a claim
+    # box in "col-xs-12" beside the story's "col-xs-12 col-md-8" stays out.
+    def row(modifier: str, paragraphs: list[str]) -> str:
+        inner = f"<div class='column column--story'><div class='story-text'>{_ps(paragraphs)}</div></div>"
+        inner = f"<div class='container'><div class='column'><div class='row row--story'>{inner}</div></div></div>"
+        return f"<section class='page-row page-row--story {modifier}'>{inner}</section>"
+
+    lead = [p + " " + p for p in STORY_EN[:1]]
+    page = f"<h1>Strike</h1>{row('mobile-spacing', lead)}{row('main-section', STORY_PT + STORY_EN[1:])}"
+    body = _body(page)
+    assert lead[0] in body and all(p in body for p in STORY_PT + STORY_EN[1:])
+    claim = (
+        "<div class='col-xs-12'><p>The claim: the strike was called off because the union ran out of money.</p></div>"
+    )
+    story = f"<div class='col-xs-12 col-md-8'><div class='text'>{_ps(STORY_PT + STORY_EN)}</div></div>"
+    body = _body(f"<h1>Strike</h1><div class='row'>{claim}{story}</div>")
+    assert all(p in body for p in STORY_EN) and "The claim" not in body
+
+
 def test_a_page_wrapped_in_one_form_keeps_its_story_and_a_sign_up_form_goes() -> None:
     # ASP.NET WebForms wraps the whole page in <form id="form1"> (with its hidden view state);
     # forms are dropped whole, so such a page lost everything. A form holding the headline
