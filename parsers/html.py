@@ -1032,6 +1032,7 @@ def _marked_body(tree: HtmlElement) -> HtmlElement:
     if body is None:
         body = tree
     mark_image_blocks(body)
+    unnest_entries(body)
     for form in list(body.iter("form")):
         # ASP.NET WebForms wraps the whole page in one <form>: a form that holds the headline
         # or story text is the page, not a sign-up box, and is kept (as a <div>) when forms
@@ -1041,6 +1042,43 @@ def _marked_body(tree: HtmlElement) -> HtmlElement:
         else:
             mark_form_box(form)
     return body
+
+
+def _keep_tail(element: HtmlElement) -> None:
+    """Leave ``element``'s tail text where it is before the element moves."""
+    if not element.tail:
+        return
+    previous, parent = element.getprevious(), element.getparent()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + element.tail
+    elif parent is not None:
+        parent.text = (parent.text or "") + element.tail
+    element.tail = None
+
+
+def unnest_entries(body: HtmlElement) -> None:
+    """Undo libxml2's nesting of a thread's posts. libxml2 is an HTML4 parser: an end tag
+    for an element it does not know (``</header>``) cannot close an open <div>, so one stray
+    end tag in a forum's post template leaves every post open and the next post is parsed
+    inside it, nine deep for nine posts. Where <article>s built alike (same first class
+    word) nest three deep or more, each is moved to follow the one it was swallowed by. Two
+    deep is left alone: a story's <article> may hold its related stories' <article>s."""
+    entries = list(body.iter("article"))
+    misnested = set()
+    for entry in entries:
+        key = _first_class(entry)
+        if key is not None and sum(_first_class(a) == key for a in entry.iterancestors("article")) >= 2:
+            misnested.add(key)
+    if not misnested:
+        return
+    for entry in entries:
+        key = _first_class(entry)
+        if key not in misnested:
+            continue
+        host = next((a for a in entry.iterancestors("article") if _first_class(a) == key), None)
+        if host is not None:
+            _keep_tail(entry)
+            host.addnext(entry)  # lxml moves the element (its own tail stays behind above)
 
 
 #: Text a box around a form may hold besides the form's and still be the form's box (its

@@ -9,6 +9,7 @@ structure, not English words.
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 
 from parsers import parse_story
 from parsers.html import _kind_for_hints
@@ -444,6 +445,35 @@ def test_a_forum_thread_yields_its_posts() -> None:
     body = _body(f"<h1>Port strike thread</h1><div class='thread'>{posts}</div>")
     assert [p for p in STORY_EN if p in body] == STORY_EN
     assert body.index(STORY_EN[0]) < body.index(STORY_EN[-1])
+
+
+def test_a_thread_whose_post_template_misnests_in_libxml2_yields_every_post() -> None:
+    # XenForo's post template (as served) closes a <ul> it never opened and a <header> over
+    # an open <div>. libxml2, an HTML4 parser, will not let </header> close the <div>, so
+    # every post stays open and the next is parsed inside it. The first post, the thread's
+    # subject, was then lost to the deepest one.
+    def post(number: int, text: str) -> str:
+        return (
+            f'\n\t<article class="message message--post js-post" id="js-post-{number}">\n'
+            '\t\t<div class="message-inner">\n'
+            f'\t\t\t<div class="message-cell message-cell--user"><h4>user{number}</h4></div>\n'
+            '\t\t\t<div class="message-cell message-cell--main">\n'
+            '\t\t\t\t<header class="message-attribution"><a href="#">Sep 18, 2020</a>\n'
+            '\t\t\t\t\t<div class="message-attribution-opposite">\n'
+            f'\t\t\t\t\t\t<li><a href="#post-{number}">#{number}</a></li>\n'
+            "\t\t\t\t\t</ul>\n\t\t\t\t</header>\n"
+            f'\t\t\t\t<article class="message-body"><div class="bbWrapper">{text}</div></article>\n'
+            "\t\t\t</div>\n\t\t</div>\n\t</article>\n"
+        )
+
+    # Posts long enough that a <header> which swallowed one is known to hold story text.
+    texts = ["<br>".join(STORY_EN[n:] + STORY_PT + STORY_EN[:n]) for n in range(4)]
+    posts = "".join(post(n, text) for n, text in enumerate(texts, start=1))
+    page = f"<h1>Patch notes 4.47.4</h1><div class='block-body'>{posts}</div>"
+    tree = etree.fromstring(page, etree.HTMLParser())
+    assert len(tree.xpath("//article[@id='js-post-4']/ancestor::article[@id]")) == 3  # as libxml2 parses it
+    body = _body(page)
+    assert body.count(STORY_EN[0]) == 4 and body.count(STORY_PT[0]) == 4
 
 
 def test_a_product_page_yields_its_description() -> None:
