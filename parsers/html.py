@@ -455,7 +455,26 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
         if any(ancestor in dropped for ancestor in element.iterancestors()):
             continue
         dropped.add(element)
+        parent = element.getparent()
         _drop(element, kind, removed)
+        if kind in ("navigation", "related_links") and parent is not None and _left_with_a_title(parent):
+            dropped.add(parent)
+            _drop(parent, kind, removed)
+
+
+#: The most text a box may keep after losing its menu or link list and still be only that
+#: list's title ("Inhaltsverzeichnis", "Related topics").
+LIST_TITLE_LIMIT = 40
+
+
+def _left_with_a_title(box: HtmlElement) -> bool:
+    """Whether ``box``, its menu or link list just dropped, holds nothing but the list's
+    title: a short unlinked line that does not end a sentence, in a block that is not the
+    page's body or story."""
+    if box.tag not in ("div", "section", "header", "aside") or box.find(".//h1") is not None:
+        return False
+    text = _text(box)
+    return 0 < len(text) <= LIST_TITLE_LIMIT and not text.endswith(_SENTENCE_END) and box.find(".//a") is None
 
 
 def _link_density(element: HtmlElement, text_length: int) -> float:
@@ -660,6 +679,11 @@ def _shape(element: HtmlElement) -> tuple[str, str] | None:
     return (tag, "#" + _DIGITS.sub("", ident)) if ident and _DIGITS.search(ident) else None
 
 
+#: The text a box of the story's kind must hold to join it: a paragraph's worth, not a
+#: row of tools ("Share: | Print | Tags:"), unless it is the story's head (it holds the <h1>).
+KIN_MIN_TEXT = 150
+
+
 def _holds_teasers(element: HtmlElement) -> bool:
     """Whether ``element`` holds a heading that is all link: a teaser's title."""
     for heading in element.iter(*_HEADINGS):
@@ -696,7 +720,8 @@ def _with_siblings(
             continue
         if first is not None and _first_class(sibling) == first:
             text = _text(sibling)
-            if len(text) >= 25 and _link_density(sibling, len(text)) < 0.3 and not _holds_teasers(sibling):
+            long_enough = len(text) >= KIN_MIN_TEXT or (bool(text) and sibling.find(".//h1") is not None)
+            if long_enough and _link_density(sibling, len(text)) < 0.3 and not _holds_teasers(sibling):
                 region.append(sibling)
                 continue
         if same_shape and shape is not None and _shape(sibling) == shape:

@@ -122,9 +122,10 @@ def test_a_story_split_across_wrapper_chunks_is_joined() -> None:
 
 def test_sections_built_in_the_stories_box_are_joined_but_teaser_boxes_are_not() -> None:
     # A recipe page: the head, the ingredients (a table, a few items linked to a shop) and
-    # the method are sibling boxes of one class, each with its own modifier; only the method
-    # scores as a story. Its sister boxes are parts of it. A box of the same class holding
-    # teasers (titles that are links, "read more") is not, nor is one that is mostly links.
+    # the method are sibling boxes of one class, each with its own modifier (<section>s,
+    # which score little by their tag); only the method scores as a story. Its sister boxes
+    # are parts of it. A box of the same class holding teasers (titles that are links, "read
+    # more") is not, nor one that is mostly links, nor a row of facts too short to be text.
     rows = "".join(
         f"<tr><td>{amount}</td><td><a href='/shop/{item}'>{item}</a></td></tr>"
         if linked
@@ -133,26 +134,35 @@ def test_sections_built_in_the_stories_box_are_joined_but_teaser_boxes_are_not()
             ("125 g", "flour", False),
             ("65 g", "sugar", False),
             ("65 g", "butter or margarine", True),
+            ("1", "egg", False),
+            ("1 tsp", "baking powder", False),
+            ("500 ml", "milk", False),
+            ("2 packets", "vanilla pudding powder", False),
+            ("3 tubs", "soured cream, about 200 g each", False),
             ("2 tins", "mandarins, about 300 g each", False),
             ("1 packet", "clear cake glaze", False),
         )
     )
     table = f"<h2>Ingredients for one 26 cm tin</h2><table>{rows}</table>"
-    ingredients = f"<article class='box col-8 ingredients'>{table}</article>"
-    method = f"<article class='box col-8 method'><h2>Method</h2>{_ps(STORY_EN)}</article>"
+    ingredients = f"<section class='box col-8 ingredients'>{table}</section>"
+    method = f"<section class='box col-8 method'><h2>Method</h2>{_ps(STORY_EN)}</section>"
     teaser = (
         "<div class='card'><h3><a href='/cheesecake'>The creamiest cheesecake we know</a></h3>"
         "<p>Baked slowly for two hours and left to cool overnight in the oven with its door ajar the cake"
         " stays moist and never cracks</p>"
         "<a href='/cheesecake'>Read more</a></div>"
     )
-    teasers = f"<article class='box col-8 tips'>{teaser * 3}</article>"
+    teasers = f"<section class='box col-8 tips'>{teaser * 3}</section>"
     menu = "".join(f"<li><a href='/c/{n}'>Category number {n}</a></li>" for n in range(8))
-    links = f"<article class='box col-4 categories'><p>All our categories:</p><ul>{menu}</ul></article>"
-    head = "<article class='box col-8 head'><h1>Mandarin cream cake</h1></article>"
-    body = _body(f"<main>{head}{ingredients}{method}{teasers}{links}</main>")
+    links = f"<section class='box col-4 categories'><p>All our categories:</p><ul>{menu}</ul></section>"
+    head = "<section class='box col-8 head'><h1>Mandarin cream cake</h1><p>The creamiest cake I know!</p></section>"
+    tools = "<span>Rated 4.5 by 212 readers</span> <span>Easy</span> <span>Serves 12</span>"
+    tools = f"<section class='box col-8 strip'>{tools}</section>"
+    body = _body(f"<main>{head}{tools}{ingredients}{method}{teasers}{links}</main>")
     assert all(p in body for p in STORY_EN)
     assert "butter or margarine" in body and "mandarins, about 300 g each" in body
+    assert "The creamiest cake I know!" in body  # the story's head: it holds the <h1>
+    assert "212 readers" not in body  # too little text to be a part of the story
     assert "creamiest cheesecake" not in body and "Baked slowly" not in body
     assert "Category number" not in body and "All our categories" not in body
 
@@ -177,6 +187,19 @@ def test_a_story_split_over_rows_of_one_kind_is_joined_but_not_over_grid_columns
     story = f"<div class='col-xs-12 col-md-8'><div class='text'>{_ps(STORY_PT + STORY_EN)}</div></div>"
     body = _body(f"<h1>Strike</h1><div class='row'>{claim}{story}</div>")
     assert all(p in body for p in STORY_EN) and "The claim" not in body
+
+
+def test_a_box_left_with_only_its_menus_title_goes_with_the_menu() -> None:
+    # A table of contents inside the story: its <nav> is dropped, and the box it sat in
+    # keeps only the title ("Inhaltsverzeichnis"), which went on as a line of the story.
+    # A subheading beside a menu in a box with text of its own stays.
+    items = "".join(f"<li><a href='#part-{n}'>Part {n} of the story</a></li>" for n in range(4))
+    title = "<div class='box-t'><p class='t'>Inhaltsverzeichnis</p></div>"
+    toc = f"<div class='box-c'>{title}<nav><ul>{items}</ul></nav></div>"
+    kept = f"<div class='box-c'><h2>Die Verhandlungen</h2><nav><ul>{items}</ul></nav><p>{STORY_PT[0]}</p></div>"
+    body = _body(f"<article><h1>Hafen</h1><p>{STORY_EN[0]}</p>{toc}{_ps(STORY_EN[1:])}{kept}</article>", "de")
+    assert all(p in body for p in STORY_EN) and STORY_PT[0] in body
+    assert "Inhaltsverzeichnis" not in body and "Die Verhandlungen" in body
 
 
 def test_a_page_wrapped_in_one_form_keeps_its_story_and_a_sign_up_form_goes() -> None:
