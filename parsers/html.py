@@ -787,11 +787,29 @@ def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
                 # A paragraph that is nothing but a run of links: category tags, "see also".
                 if density > 0.9 and len(element.findall(".//a")) >= 2:
                     _drop(element, "related_links", removed)
+                elif _labelled_link(element, text):
+                    _drop(element, "related_links", removed)
                 continue
             if density > 0.5 or (
                 density > 0.25 and len(text) < 600 and element.tag != "div" and len(element.findall(".//p")) <= 1
             ):
                 _drop(element, "related_links", removed)
+
+
+#: A pointer to another page is a headline's length: an interview's question, linked and
+#: led by the interviewer's name ("Korinna Hennig: ..."), is longer.
+LABELLED_LINK_LIMIT = 200
+
+
+def _labelled_link(paragraph: HtmlElement, text: str) -> bool:
+    """A paragraph that is a short label ending in ":" and then one link ("Auch lesen:
+    <a>Diese 3 Sternzeichen ...</a>", "Read more: <a>...</a>"): a pointer to another page."""
+    links = paragraph.findall(".//a")
+    if len(links) != 1 or len(text) > LABELLED_LINK_LIMIT:
+        return False
+    link_text = _text(links[0])
+    label = text[: len(text) - len(link_text)].strip() if text.endswith(link_text) else ""
+    return 0 < len(label) <= 30 and label.endswith(":") and len(link_text) >= 10
 
 
 def _paragraphs_from_soup(soup: BeautifulSoup) -> list[str]:

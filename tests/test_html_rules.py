@@ -94,6 +94,23 @@ def test_ellipsis_teasers_do_not_make_a_sidebar_look_like_a_story() -> None:
     assert "discount worth reading" not in body
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["Auch lesen:", "Read more:", "Czytaj też:", "LE PUEDE INTERESAR:", "Sehen Sie auch:", "Related:"],
+)
+def test_a_label_and_one_link_is_a_pointer_to_another_page(label: str) -> None:
+    # "Auch lesen: <a>Diese 3 Sternzeichen ...</a>": a short label ending in ":" and one link
+    # that fills the rest of the paragraph points to another story, in any language. A
+    # speaker's name before a long linked question (an interview) is not such a pointer.
+    pointer = f"<p>{label} <a href='/other-story'>Dockers in Antwerp vote on a strike of their own</a></p>"
+    question = "<a href='/q'>" + " ".join(STORY_EN) + "</a>"
+    interview = f"<p>Korinna Hennig: {question}</p>"
+    body = _body(f"<article><h1>Strike</h1>{_ps(STORY_EN[:2])}{pointer}{_ps(STORY_EN[2:])}{interview}</article>")
+    assert all(p in body for p in STORY_EN)
+    assert "Dockers in Antwerp" not in body and label not in body
+    assert "Korinna Hennig" in body
+
+
 def test_a_paragraph_of_links_only_is_dropped() -> None:
     tags = "<p><a href='/t/a'>Mensagens de Autoestima</a>, <a href='/t/b'>Reflexão Sobre a Vida</a></p>"
     body = _body(f"<article><h1>Amor</h1>{_ps(STORY_PT)}{tags}</article>", "pt")
