@@ -471,10 +471,15 @@ def _left_with_a_title(box: HtmlElement) -> bool:
     """Whether ``box``, its menu or link list just dropped, holds nothing but the list's
     title: a short unlinked line that does not end a sentence, in a block that is not the
     page's body or story."""
-    if box.tag not in ("div", "section", "header", "aside") or box.find(".//h1") is not None:
+    if box.tag not in ("div", "section", "header", "aside") or len(box) > 3:
+        return False  # a title's box holds a child or two; most parents of a menu hold more
+    raw = cast(str, _STRING(box))
+    if len(raw) > 8 * LIST_TITLE_LIMIT:
+        return False  # far too much text, even counting the markup's indentation
+    text = _squash(raw)
+    if not 0 < len(text) <= LIST_TITLE_LIMIT or text.endswith(_SENTENCE_END):
         return False
-    text = _text(box)
-    return 0 < len(text) <= LIST_TITLE_LIMIT and not text.endswith(_SENTENCE_END) and box.find(".//a") is None
+    return box.find(".//a") is None and box.find(".//h1") is None
 
 
 def _link_density(element: HtmlElement, text_length: int) -> float:
@@ -1136,12 +1141,18 @@ def mark_form_box(form: HtmlElement) -> None:
     """Mark the box a form sits in (a newsletter sign-up, a donation appeal: its title and
     pitch around the fields) for pruning: the widest ancestor with little text of its own
     and no paragraph of story length."""
-    own = len(_text(form))
+    own_raw = cast(str, _STRING(form))
+    own = len(_squash(own_raw))
     box = None
     for ancestor in form.iterancestors():
-        if ancestor.tag in ("body", "html", "article", "main") or ancestor.find(".//h1") is not None:
+        if ancestor.tag in ("body", "html", "article", "main"):
             break
-        if len(_text(ancestor)) - own > FORM_BOX_TEXT_LIMIT or any(
+        raw = cast(str, _STRING(ancestor))
+        # Folding whitespace costs a pass over the text: a container with far more raw
+        # text than a box may hold (markup indentation included) is not the box.
+        if len(raw) - len(own_raw) > 8 * FORM_BOX_TEXT_LIMIT or len(_squash(raw)) - own > FORM_BOX_TEXT_LIMIT:
+            break
+        if ancestor.find(".//h1") is not None or any(
             len(_text(p)) >= FORM_BOX_PARAGRAPH for p in ancestor.iter("p") if form not in p.iterancestors()
         ):
             break
