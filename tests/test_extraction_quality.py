@@ -1,7 +1,7 @@
 """Article-body quality on the aeb-dev pages, scored with the benchmark's metric.
 
-This guards the level reached (aeb-dev F1 0.9755, precision 0.9704, exact 0.402; trafilatura-dev F 0.939 on
-half A, 0.924 on half B with the standfirst column, 0.924 and 0.905 for the body alone), not
+This guards the level reached (aeb-dev F1 0.9755, precision 0.9704, exact 0.402; trafilatura-dev F 0.953 on
+half A, 0.929 on half B with the standfirst column, 0.937 and 0.909 for the body alone), not
 speed: quality is deterministic, timing is not.
 """
 
@@ -39,8 +39,8 @@ def test_html_extraction_floor_on_trafilatura_dev_both_halves() -> None:
     # A regression guard at today's level (issue 9 aims higher: F >= trafilatura's + 0.03).
     # Scored on the standfirst column above the body, as the benchmark scores it; the body
     # alone keeps its own floor (the standfirst must add to it, never take from it).
-    floors = {"A": 0.935, "B": 0.92}
-    body_floors = {"A": 0.92, "B": 0.90}
+    floors = {"A": 0.948, "B": 0.925}
+    body_floors = {"A": 0.93, "B": 0.905}
     from bench.segments_quality import Score, extract_ours, extract_story_text, half_of, load_pages, score_page
 
     pages = load_pages()
@@ -51,6 +51,6 @@ def test_html_extraction_floor_on_trafilatura_dev_both_halves() -> None:
         score_page(extract_story_text(data), with_, without, scores[half_of(page_id)])
         score_page(extract_ours(data), with_, without, body_scores[half_of(page_id)])
     for half, score in scores.items():
-        assert score.f >= floors[half] and score.precision >= 0.92, (half, score)
+        assert score.f >= floors[half] and score.precision >= 0.93, (half, score)
         assert score.recall > body_scores[half].recall, (half, score, body_scores[half])
         assert body_scores[half].f >= body_floors[half], (half, body_scores[half])
