@@ -1115,7 +1115,10 @@ def unnest_entries(body: HtmlElement) -> None:
     misnested = set()
     for entry in entries:
         key = _first_class(entry)
-        if key is not None and sum(_first_class(a) == key for a in entry.iterancestors("article")) >= 2:
+        if key is None or key in misnested:
+            continue
+        alike = (a for a in entry.iterancestors("article") if _first_class(a) == key)
+        if next(alike, None) is not None and next(alike, None) is not None:  # two, without counting all
             misnested.add(key)
     if not misnested:
         return
@@ -1134,6 +1137,8 @@ def unnest_entries(body: HtmlElement) -> None:
 FORM_BOX_TEXT_LIMIT = 300
 #: A paragraph this long beside a form is story text: the form's box stops below it.
 FORM_BOX_PARAGRAPH = 80
+#: How far up a form's box may reach (a hostile page nests hundreds of levels deep).
+FORM_BOX_LEVELS = 8
 _FORM_BOX = "data-wi-form-box"
 
 
@@ -1144,8 +1149,8 @@ def mark_form_box(form: HtmlElement) -> None:
     own_raw = cast(str, _STRING(form))
     own = len(_squash(own_raw))
     box = None
-    for ancestor in form.iterancestors():
-        if ancestor.tag in ("body", "html", "article", "main"):
+    for level, ancestor in enumerate(form.iterancestors()):
+        if level == FORM_BOX_LEVELS or ancestor.tag in ("body", "html", "article", "main"):
             break
         raw = cast(str, _STRING(ancestor))
         # Folding whitespace costs a pass over the text: a container with far more raw
