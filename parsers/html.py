@@ -1073,9 +1073,11 @@ def _parse_page(page: str) -> HtmlElement:
 
 
 def _marked_body(tree: HtmlElement) -> HtmlElement:
-    """The page's <body> (the whole tree without one), its image blocks marked while the
-    images are still there (``mark_image_blocks``: <picture> goes with the other embeds),
-    and a <form> that wraps the story turned into a plain block."""
+    """The page's <body> (the whole tree without one), made ready for pruning while the
+    tags that tell are still there: image blocks marked (``mark_image_blocks``: <picture>
+    goes with the other embeds), posts libxml2 nested inside each other moved back
+    (``unnest_entries``), a <form> that wraps the story turned into a plain block and the
+    box of any other form marked (``mark_form_box``: forms go with the embeds)."""
     body = tree.find("body")
     if body is None:
         body = tree
