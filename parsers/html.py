@@ -875,6 +875,9 @@ def _outer_text_blocks(body: HtmlElement, region: list[HtmlElement]) -> list[str
 #: A standfirst (the summary under the headline) is one block of this many characters and
 #: words, among the first STANDFIRST_LOOK text blocks after the page's <h1>.
 STANDFIRST_MIN, STANDFIRST_MAX, STANDFIRST_WORDS, STANDFIRST_LOOK = 60, 600, 8, 6
+#: How far up from the <h1> the standfirst is looked for (page heads nest the headline in
+#: column wrappers; the summary may sit beside the fourth one up).
+STANDFIRST_LEVELS = 5
 #: Blocks under these tags are never a standfirst (captions, lists, tables, quotes, asides).
 _NOT_STANDFIRST_TAGS = frozenset(
     {"figure", "figcaption", "aside", "nav", "footer", "ul", "ol", "dl", "table", "blockquote", "address", "time"}
@@ -951,16 +954,17 @@ def _in_menu(element: HtmlElement) -> bool:
 def find_standfirst(body: HtmlElement) -> tuple[HtmlElement, str] | None:
     """The story's standfirst (the summary under the headline) and its block: the first
     sentence-sized, unlinked block after the page's headline (an <h1> of two words or more,
-    not in a menu: a one-word <h1> is a site's name), within three levels of it, among the
+    not in a menu: a one-word <h1> is a site's name), within five levels of it, among the
     first few text blocks, before any block long enough to be the story itself. Not a label
     that opens a list (ending in ":"), a row of fields ("a | b | c"), nor an image's
-    caption. Read before pruning (page headers are pruned whole)."""
+    caption; a copyright notice ends the search (the page's footer: the head is behind).
+    Read before pruning (page headers are pruned whole)."""
     h1 = next((h for h in body.iter("h1") if len(_text(h).split()) >= 2 and not _in_menu(h)), None)
     if h1 is None:
         return None
     seen = 0
     node = h1
-    for _level in range(3):
+    for _level in range(STANDFIRST_LEVELS):
         for sibling in node.itersiblings():
             for block in _leaf_blocks(sibling):
                 text = _visible_text(block)  # a kicker in its own <span> stays a word apart
@@ -973,6 +977,8 @@ def find_standfirst(body: HtmlElement) -> tuple[HtmlElement, str] | None:
                     continue  # a kicker, a byline, a date
                 if text.endswith(":") or text.count(" | ") >= 2 or _after_image(block, sibling):
                     continue
+                if find_copyright(text):
+                    return None  # the page's footer: the head is far behind
                 return (block, text) if _link_density(block, len(text)) < 0.1 else None
         parent = node.getparent()
         if parent is None or parent.tag in ("body", "html"):

@@ -618,6 +618,21 @@ def test_a_headline_in_a_breadcrumb_or_a_one_word_site_name_does_not_lead_to_a_s
     assert story.standfirst == STANDFIRST_DE
 
 
+def test_a_standfirst_beside_a_headline_nested_in_column_wrappers_is_found_but_not_a_footer() -> None:
+    # The page's head nests its <h1> four wrappers deep (section > row > column > title
+    # box); the summary sits in the head's next row. Where the head is followed by nothing
+    # but the footer, the footer's copyright notice is not taken for a standfirst.
+    title = "<div class='row'><div class='col'><div class='title'><h1>Hafen wieder offen</h1></div></div></div>"
+    summary = f"<div class='row'><p>{STANDFIRST_DE}</p></div>"
+    head = f"<section class='hero'><div class='inner'>{title}</div>{summary}</section>"
+    story = _story(f"{head}<main><article>{_ps(STORY_EN)}</article></main>", "de")
+    assert story.standfirst == STANDFIRST_DE
+    notice = "The contents of this site are ©2019 Hafenblatt Publishing Corp., a subsidiary of Hafen Media, Inc."
+    head = f"<section class='hero'><div class='inner'>{title}</div><div class='x'><p>{notice}</p></div></section>"
+    story = _story(f"<main><article>{_ps(STORY_EN)}</article></main>{head}", "de")
+    assert story.standfirst is None
+
+
 def _described(description: str, body: str) -> bytes:
     head = f"<title>T</title><meta name='description' content='{description}'>"
     return f"<html lang='de'><head>{head}</head><body>{body}</body></html>".encode()
