@@ -115,6 +115,9 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    mixed = _utf8_with_stray_bytes(data)
+    if mixed is not None:
+        return mixed, "utf-8"
     western = _plausible_cp1252(data)
     if western is not None:
         return western, "cp1252"
@@ -127,6 +130,36 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode(best.encoding), best.encoding
     except (UnicodeDecodeError, LookupError) as exc:
         raise ParseError("undecodable", f"detected {best.encoding} but decoding failed: {exc}") from exc
+
+
+#: A UTF-8 character of two bytes or more; any byte of 0x80 and up.
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+#: At least this many UTF-8 characters, and this many of them for each stray byte.
+UTF8_MIN_CHARACTERS, UTF8_PER_STRAY = 8, 10
+
+
+def _stray_as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return "".join(_cp1252_or_nothing(b) or "\ufffd" for b in error.object[error.start : error.end]), error.end
+
+
+codecs.register_error("wire_ingest_stray_cp1252", _stray_as_cp1252)
+
+
+def _utf8_with_stray_bytes(data: bytes) -> str | None:
+    """UTF-8 text with a few stray single-byte characters in it (a CMS that pasted Latin-1
+    text into a UTF-8 page: "weiß" in UTF-8 everywhere but one "ä" as the byte E4): the
+    strays read as cp1252, the rest as UTF-8. Decoding it all as one legacy charset instead
+    turned every "ä" of the page into "Ă¤". None unless the UTF-8 characters outnumber the
+    stray bytes ten to one."""
+    characters = _UTF8_MULTIBYTE.findall(data)
+    if len(characters) < UTF8_MIN_CHARACTERS:
+        return None
+    strays = len(_HIGH_BYTE.findall(data)) - sum(map(len, characters))  # every byte of one is high
+    if strays * UTF8_PER_STRAY > len(characters):
+        return None
+    return data.decode("utf-8", errors="wire_ingest_stray_cp1252")
 
 
 def _bomless_utf16(data: bytes) -> tuple[str, str] | None:

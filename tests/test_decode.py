@@ -25,6 +25,23 @@ def test_undeclared_latin1_text_is_detected() -> None:
     assert "Zürich" in text and charset != "utf-8"
 
 
+def test_a_utf8_page_with_a_few_latin1_bytes_stays_utf8() -> None:
+    # A CMS pasted one Latin-1 snippet ("Bär" as B0 E4 72) into a page that is UTF-8
+    # everywhere else and says so. Strict UTF-8 fails on the stray byte; reading the whole
+    # page as one legacy charset turned every "ä" into "Ă¤". The strays read as cp1252.
+    utf8 = "<p>Schaf, Standardausführung, weiß: das Exemplar, das sich auf der grünen Wiese herumtreibt.</p>"
+    page = f"<html><head><meta charset='UTF-8'><title>Mäscot</title></head><body>{utf8 * 3}".encode()
+    page += "<p>Der B\u00e4r kommt.</p></body></html>".encode("latin-1")
+    text, charset = decode_bytes(page)
+    assert charset == "utf-8" and "Standardausführung, weiß" in text and "Der Bär kommt." in text
+    story = parse_story(page, "x")
+    assert "Schaf, Standardausführung, weiß" in story.body and "Ă" not in story.body
+    # Latin-1 text with a stray pair that happens to look like UTF-8 is still Latin-1.
+    latin = ("Grüße aus Zürich, schöne Tage und Öl für die Bäckerei. " * 4 + "Ã©").encode("latin-1")
+    text, charset = decode_bytes(latin)
+    assert "Grüße aus Zürich" in text and charset != "utf-8"
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
 def test_byte_order_marks(encoding: str) -> None:
     text, _ = decode_bytes(("Headline\n\n" + STORY).encode(encoding))
