@@ -140,7 +140,10 @@ UTF8_MIN_CHARACTERS, UTF8_PER_STRAY = 8, 10
 
 
 def _stray_as_cp1252(error: UnicodeError) -> tuple[str, int]:
-    assert isinstance(error, UnicodeDecodeError)
+    """Codec error handler: the bytes UTF-8 could not read, as cp1252 (U+FFFD for the five
+    bytes cp1252 leaves undefined)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
     return "".join(_cp1252_or_nothing(b) or "\ufffd" for b in error.object[error.start : error.end]), error.end
 
 
