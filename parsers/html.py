@@ -691,11 +691,7 @@ KIN_MIN_TEXT = 150
 
 def _holds_teasers(element: HtmlElement) -> bool:
     """Whether ``element`` holds a heading that is all link: a teaser's title."""
-    for heading in element.iter(*_HEADINGS):
-        text = _text(heading)
-        if text and _link_density(heading, len(text)) > 0.9:
-            return True
-    return False
+    return any(_link_only(heading) for heading in element.iter(*_HEADINGS))
 
 
 def _with_siblings(
