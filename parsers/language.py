@@ -47,10 +47,12 @@ def cache_root() -> Path:
 
 
 def _model_key(model_file: Path) -> str:
-    from importlib.metadata import version
+    import py3langid
 
+    # The package's own version string, not importlib.metadata's (which scans sys.path for
+    # distributions: ~10 ms of every process's start).
     stat = model_file.stat()
-    text = f"{version('py3langid')}:{stat.st_size}:{stat.st_mtime_ns}:iso639-1:f32c"
+    text = f"{getattr(py3langid, '__version__', '')}:{stat.st_size}:{stat.st_mtime_ns}:iso639-1:f32c"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
