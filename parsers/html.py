@@ -428,6 +428,8 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             doomed.append((element, "caption"))
         elif attrs and _FORM_BOX in attrs:
             doomed.append((element, "newsletter"))
+        elif attrs and _TAG_LIST in attrs:
+            doomed.append((element, "related_links"))
         elif attrs and (
             "hidden" in attrs
             or attrs.get("aria-hidden") == "true"
@@ -1120,6 +1122,7 @@ def _marked_body(tree: HtmlElement) -> HtmlElement:
     if body is None:
         body = tree
     mark_image_blocks(body)
+    mark_tag_lists(body)
     unnest_entries(body)
     for form in list(body.iter("form")):
         # ASP.NET WebForms wraps the whole page in one <form>: a form that holds the headline
@@ -1180,6 +1183,45 @@ FORM_BOX_PARAGRAPH = 80
 #: How far up a form's box may reach (a hostile page nests hundreds of levels deep).
 FORM_BOX_LEVELS = 8
 _FORM_BOX = "data-wi-form-box"
+_TAG_LIST = "data-wi-tag-list"
+#: Links marked as a post's topics (rel="tag": the microformat WordPress and most blog
+#: engines print under a post, each link to the topic's archive).
+_TAG_LINKS = etree.XPath(".//a[contains(concat(' ', normalize-space(translate(@rel, 'TAG', 'tag')), ' '), ' tag ')]")
+#: Share of a box's text its tag links must carry for the box to be the tag list.
+TAG_LIST_SHARE = 0.6
+#: Levels above a tag link's parent the tag list may reach (its label, its list, its box).
+TAG_LIST_LEVELS = 3
+
+
+def mark_tag_lists(body: HtmlElement) -> None:
+    """Mark a post's tag lists for pruning: the widest box (a few levels at most) around
+    rel="tag" links whose text is mostly those links' text, its label included ("Tags:",
+    "Schlagworte"), whatever the tags' language."""
+    links = _TAG_LINKS(body)
+    if not links:
+        return
+    linked = {link: len(_text(link)) for link in cast("list[HtmlElement]", links)}
+    seen: set[HtmlElement] = set()
+    for link in linked:
+        holder = link.getparent()
+        if holder is None or holder in seen:
+            continue
+        box = None
+        for _level in range(TAG_LIST_LEVELS + 1):
+            if holder is None or holder.tag in ("body", "html", "article", "main"):
+                break
+            if holder in seen and box is not None:
+                break  # decided from another of its links already (each box is read once)
+            if holder.find(".//h1") is not None:
+                break
+            seen.add(holder)
+            length = len(_text(holder))
+            tagged = sum(linked.get(a, 0) for a in holder.iter("a"))
+            if not length or tagged < TAG_LIST_SHARE * length:
+                break
+            box, holder = holder, holder.getparent()
+        if box is not None:
+            box.set(_TAG_LIST, "1")
 
 
 def mark_form_box(form: HtmlElement) -> None:

@@ -682,3 +682,22 @@ def test_a_block_bootstrap_hides_on_every_screen_is_not_story_text() -> None:
     page += f"<div class='d-none d-print-block'><div class='border p-3'>{notice}</div></div></article>"
     body = _body(page, "fr")
     assert desktop in body and notice not in body
+
+
+def test_a_posts_tag_list_is_not_story_text_but_a_linked_word_in_a_sentence_is() -> None:
+    # rel="tag" (the microformat WordPress and most blog engines print under a post) marks
+    # a post's topics; a box whose text is mostly such links is the tag list, its label
+    # included, whatever its language and however it is wrapped (here an inline <strong>
+    # inside the story's own container, and a list of <li>s under a label).
+    tags = ", ".join(f"<a href='/tag/t{i}' rel='tag'>Hafen {i}</a>" for i in range(6))
+    inline_list = f"<strong>Schlagworte<br>{tags}</strong>"
+    items = "".join(f"<li><a href='/tag/s{i}' rel='tag'>Streik {i}</a></li>" for i in range(4))
+    boxed_list = f"<div><span>Themen:</span><ul>{items}</ul></div>"
+    verdi = "<a href='/tag/verdi' rel='tag'>Verdi</a>"
+    paragraphs = _ps(STORY_EN) + f"<p>Die Gewerkschaft {verdi} sprach von einem Erfolg für die Beschäftigten.</p>"
+    story = parse_story(_page(f"<article>{paragraphs}{inline_list}{boxed_list}</article>", "de"), "page.html")
+    assert all(p in story.body for p in STORY_EN)
+    assert "Die Gewerkschaft Verdi sprach von einem Erfolg" in story.body
+    for word in ("Schlagworte", "Hafen", "Themen", "Streik"):
+        assert word not in story.body
+    assert any(item.kind == "related_links" and "Hafen 3" in item.text for item in story.removed)
