@@ -439,8 +439,9 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             doomed.append((element, "boilerplate"))
         elif tag in STRUCTURAL_KINDS and (tag in ("nav", "footer") or not _holds_story(element)):
             doomed.append((element, STRUCTURAL_KINDS[tag]))
-        elif attrs and use_hints and tag not in ("body", "html", "article", "main", "h1"):
-            hints = _hints(attrs)
+        elif (attrs or "-" in tag) and use_hints and tag not in ("body", "html", "article", "main", "h1"):
+            # A custom element's name is a hint like its class ("pp-inline-teaser", "amp-ad").
+            hints = f"{_hints(attrs)} {tag}" if "-" in tag else _hints(attrs)
             kind = _kind_for_hints(hints.strip())
             if kind and not holds_story_text(element):
                 doomed.append((element, _opened_block(element, kind)))

@@ -701,3 +701,17 @@ def test_a_posts_tag_list_is_not_story_text_but_a_linked_word_in_a_sentence_is()
     for word in ("Schlagworte", "Hafen", "Themen", "Streik"):
         assert word not in story.body
     assert any(item.kind == "related_links" and "Hafen 3" in item.text for item in story.removed)
+
+
+def test_a_custom_elements_name_is_read_like_its_class() -> None:
+    # Web components name what they are in the tag itself ("pp-inline-teaser", "amp-ad"):
+    # the name's words are hints like class words, so a teaser and an ad with no class go,
+    # and a custom element that names the story stays.
+    teaser = "<pp-inline-teaser><pp-link>Häufige Fragen</pp-link><div>Antworten auf Ihre Fragen zum Thema.</div>"
+    teaser += "</pp-inline-teaser>"
+    advert = "<amp-ad><div>Jetzt testen: das Abo für nur 1 Euro im ersten Monat, jederzeit kündbar.</div></amp-ad>"
+    story = f"<article-body>{_ps(STORY_EN[:2])}{teaser}{advert}{_ps(STORY_EN[2:])}</article-body>"
+    body = _body(story, "de")
+    assert all(p in body for p in STORY_EN)
+    assert "Häufige Fragen" not in body and "Antworten auf Ihre Fragen" not in body
+    assert "Abo für nur 1 Euro" not in body
