@@ -236,7 +236,8 @@ def _kind_for_hints(hints: str) -> str | None:
     if not kinds:
         return None
     # Ads and navigation are never the story, whatever else the class says
-    # ("shunno-sidebar-articles"); other hints yield to a positive one ("article-tools").
+    # ("shunno-sidebar-articles"); other hints yield to a positive word ("post-content
+    # has-share-bar"), though not to one inside their own compound (`_word_hints`).
     for kind in _HINT_ORDER:
         if kind in kinds and (kind in ("advertisement", "navigation") or not positive):
             return kind
@@ -257,7 +258,17 @@ def _word_hints(word: str) -> tuple[frozenset[str], bool]:
     if not _ANY_NEGATIVE.search(word):
         return frozenset(), bool(_POSITIVE_LOWER.search(word))
     kinds = frozenset(kind for kind, pattern in _NEGATIVE_LOWER if pattern.search(word))
+    # In a compound word the last part names the thing ("post-ratings", "article-tools",
+    # "homestory-show-cta"): the ratings, tools or call to action of a post, not the post. A
+    # number is not a part ("post-ratings-90871").
+    parts = [part for part in _WORD_PARTS.split(word) if part and not part.isdigit()]
+    head = parts[-1] if parts else word
+    if head != word and _ANY_NEGATIVE.search(head) and not _POSITIVE_LOWER.search(head):
+        return kinds, False
     return kinds, bool(_POSITIVE_LOWER.search(word))
+
+
+_WORD_PARTS = re.compile(r"[-_]+")
 
 
 def _visible_text(element: HtmlElement) -> str:

@@ -78,7 +78,20 @@ def test_plural_articles_is_not_a_positive_hint() -> None:
 def test_ads_and_navigation_beat_positive_words() -> None:
     assert _kind_for_hints("shunno-sidebar-article shunno-widget-deals") == "navigation"
     assert _kind_for_hints("article-ad-slot") == "advertisement"
-    assert _kind_for_hints("article-tools") is None
+    assert _kind_for_hints("post-content has-share-bar") is None
+
+
+def test_the_last_part_of_a_compound_class_word_says_what_the_element_is() -> None:
+    # "post-ratings" are a post's ratings, "article-tools" its tools: the positive first part
+    # does not excuse them. A number is not a part; a positive last part still excuses.
+    assert _kind_for_hints("post-ratings post-ratings-90871") == "boilerplate"
+    assert _kind_for_hints("article-tools") == "share_widget"
+    assert _kind_for_hints("homestory-show-cta") == "newsletter"
+    assert _kind_for_hints("share-content") is None
+    ratings = "<div class='post-ratings'><span>(Noch keine Bewertungen)</span></div>"
+    body = _body(f"<div class='entry-content'>{_ps(STORY_EN)}{ratings}</div>", "de")
+    assert all(p in body for p in STORY_EN)
+    assert "Bewertungen" not in body
 
 
 def test_ellipsis_teasers_do_not_make_a_sidebar_look_like_a_story() -> None:
