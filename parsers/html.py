@@ -390,13 +390,31 @@ CAPTION_TEXT_LIMIT = 250
 _IMAGE_BLOCK = "data-wi-image-block"
 
 
+#: Text of a paragraph set in none of the inline styles a caption is set in (italics,
+#: small type) when it shares the paragraph with its image.
+_UNSTYLED_TEXT = etree.XPath(
+    "boolean(descendant::text()[normalize-space()]"
+    "[not(ancestor::em or ancestor::i or ancestor::small or ancestor::sub or ancestor::sup)])"
+)
+
+
+def _styled_caption(paragraph: HtmlElement) -> bool:
+    """Whether a paragraph that holds an image has only a caption's worth of text, all of it
+    in italics or small type ("<p><img><br><em><sub>Abbildung 4: ...</sub></em></p>")."""
+    return 0 < len(_text(paragraph)) <= CAPTION_TEXT_LIMIT and not _UNSTYLED_TEXT(paragraph)
+
+
 def mark_image_blocks(body: HtmlElement) -> None:
     """Mark the blocks that hold an image and a caption's worth of text ("<div><picture/>
-    <div>A caption. © Photographer</div></div>") for pruning: a figure without the tag."""
+    <div>A caption. © Photographer</div></div>") for pruning: a figure without the tag.
+    A paragraph holding an image is one when its text is all in italics or small type."""
     for image in body.iter("picture", "img"):
         holder = image.getparent()
         while holder is not None and holder.tag in ("a", "picture", "span"):
             holder = holder.getparent()
+        if holder is not None and holder.tag == "p" and not holder.get(_IMAGE_BLOCK) and _styled_caption(holder):
+            holder.set(_IMAGE_BLOCK, "1")
+            continue
         if holder is None or holder.tag not in ("div", "section") or holder.get(_IMAGE_BLOCK):
             continue
         if holder.find(".//p") is not None or holder.find(".//h1") is not None:

@@ -728,3 +728,15 @@ def test_a_custom_elements_name_is_read_like_its_class() -> None:
     assert all(p in body for p in STORY_EN)
     assert "Häufige Fragen" not in body and "Antworten auf Ihre Fragen" not in body
     assert "Abo für nur 1 Euro" not in body
+
+
+def test_a_paragraph_with_an_image_and_only_italic_text_is_a_caption() -> None:
+    # Blogs set a figure's caption under the image in the same paragraph, in italics or
+    # small type; a paragraph whose text is not all styled so is story text with an image.
+    caption = "<p><img src='a.jpg'><br><em><sub>Abbildung 4: klassische Schwachschicht im Profil.</sub></em></p>"
+    inline = f"<p><img src='b.jpg' align='left'>{STORY_EN[2]}</p>"
+    mixed = "<p><img src='c.jpg'><em>Im Profil</em> sieht man die Schicht deutlich, sagte die Forscherin.</p>"
+    body = _body(f"<article>{_ps(STORY_EN[:2])}{caption}{inline}{mixed}{_ps(STORY_EN[3:])}</article>", "de")
+    assert all(p in body for p in STORY_EN)
+    assert "Abbildung 4" not in body
+    assert "Im Profil sieht man die Schicht deutlich, sagte die Forscherin." in body
