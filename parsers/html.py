@@ -1278,6 +1278,11 @@ def mark_form_box(form: HtmlElement) -> None:
         box.set(_FORM_BOX, "1")
 
 
+#: The longest unpunctuated last line read as the title of a list pruning dropped (titles
+#: run to ~60 characters: "Weitere aktuelle Themen aus der Arbeitswelt" is 43).
+ORPHAN_TITLE_LIMIT = 60
+
+
 def parse_html_document(page: str) -> Draft:
     """Turn an HTML page into a Draft: metadata fields plus the article's paragraphs."""
     tree = _parse_page(page)
@@ -1307,7 +1312,7 @@ def parse_html_document(page: str) -> Draft:
     # dropped ("More Great WIRED Stories"), not the story's last sentence.
     if (
         len(paragraphs) > 3
-        and len(paragraphs[-1]) < 40
+        and len(paragraphs[-1]) < ORPHAN_TITLE_LIMIT
         and not paragraphs[-1].endswith(_SENTENCE_END)
         and paragraphs[-2].endswith(_SENTENCE_END)
     ):

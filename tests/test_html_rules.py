@@ -308,6 +308,12 @@ def test_a_dated_meta_line_is_not_story_text() -> None:
 def test_an_orphaned_list_title_at_the_end_is_dropped() -> None:
     body = _body(f"<article><h1>Strike</h1>{_ps(STORY_EN)}<h3>More Great Stories</h3></article>")
     assert body.endswith(STORY_EN[-1])
+    # Titles run longer than 40 characters; a last line that ends a sentence is story text.
+    title = "<p class='subline'>Weitere aktuelle Themen aus der Arbeitswelt</p>"
+    body = _body(f"<article><h1>Streik</h1>{_ps(STORY_EN)}{title}</article>", "de")
+    assert body.endswith(STORY_EN[-1])
+    last = "<p>Und am Ende blieb der Hafen dennoch offen.</p>"
+    assert _body(f"<article><h1>Streik</h1>{_ps(STORY_EN)}{last}</article>", "de").endswith("dennoch offen.")
 
 
 def test_a_comments_section_with_long_comments_is_not_story() -> None:
