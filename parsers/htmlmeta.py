@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -112,6 +113,54 @@ def _types(obj: dict[str, Any]) -> str:
     return " ".join(value) if isinstance(value, list) else str(value)
 
 
+def _links_home(h1: etree._Element) -> bool:
+    """Whether ``h1`` is, or sits in, a link to its site's home page ("/",
+    "https://example.org/"): a logo's text, not a headline."""
+    for link in (*h1.iterancestors("a"), *h1.iter("a")):
+        href = (link.get("href") or "").strip()
+        if href:
+            parts = urlsplit(href)
+            if parts.path in ("", "/") and not parts.query and not parts.fragment:
+                return True
+    return False
+
+
+_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
+
+
+def _visible_text(element: etree._Element) -> str:
+    """``element``'s text without the inside of scripts and styles (CSS-in-JS pages put a
+    <style> inside the headline), whitespace folded."""
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if isinstance(node.tag, str) and node.tag not in _INVISIBLE:
+            parts.append(node.text or "")
+            for child in node:
+                walk(child)
+                parts.append(child.tail or "")
+
+    walk(element)
+    return " ".join("".join(parts).split())
+
+
+def _page_h1(tree: etree._Element, site_name: str | None) -> str | None:
+    """The text of the page's headline <h1>: the first <h1> that is not site chrome (in a
+    <nav>, linking to the home page, or the site's name), else the first <h1>. Blog themes
+    print the site's name in an <h1> above the post's own."""
+    first = None
+    for h1 in tree.iter("h1"):
+        text = _visible_text(h1)
+        if not text:
+            continue
+        if first is None:
+            first = text
+        in_nav = next(h1.iterancestors("nav"), None) is not None
+        if not (in_nav or _links_home(h1) or (site_name and text.casefold() == site_name.strip().casefold())):
+            return text
+    return first
+
+
 def read_metadata(tree: etree._Element) -> PageMetadata:
     """Collect the page's own statements about the story."""
     meta = _meta_values(tree)
@@ -134,9 +183,8 @@ def read_metadata(tree: etree._Element) -> PageMetadata:
             found.description = obj["description"]
     if found.title is None:
         found.title = next((meta[k] for k in TITLE_META if k in meta), None)
-    h1 = tree.find(".//h1")
-    if h1 is not None:
-        found.h1 = " ".join("".join(str(t) for t in h1.itertext()).split()) or None
+    site_name = next((meta[k] for k in SITE_META if k in meta), None)
+    found.h1 = _page_h1(tree, site_name)
     if found.title is None:
         found.title = found.h1
     if found.title is None:
@@ -172,6 +220,6 @@ def read_metadata(tree: etree._Element) -> PageMetadata:
         else found.url or next((meta[k] for k in URL_META if k in meta), None)
     )
     found.language = tree.get("lang") or tree.get("xml:lang") or next((meta[k] for k in LANG_META if k in meta), None)
-    found.site_name = next((meta[k] for k in SITE_META if k in meta), None)
+    found.site_name = site_name
     found.description = found.description or next((meta[k] for k in DESCRIPTION_META if k in meta), None)
     return found

@@ -746,3 +746,27 @@ def test_a_paragraph_with_an_image_and_only_italic_text_is_a_caption() -> None:
     assert all(p in body for p in STORY_EN)
     assert "Abbildung 4" not in body
     assert "Im Profil sieht man die Schicht deutlich, sagte die Forscherin." in body
+
+
+def test_the_sites_name_in_an_h1_is_not_the_headline() -> None:
+    # Blog themes print the site's name in an <h1> linking home above the post's own <h1>;
+    # the post's is the headline even when og:title names the site ("Title | Site" is
+    # shortened to the on-page headline, and the on-page headline must be the post's).
+    head = "<header><h1 class='site-title'><a href='https://blog.example.org/'>Mäscot das Schaf</a></h1></header>"
+    post = f"<article><h1>Kleine Schafskunde für den Winter</h1>{_ps(STORY_EN)}</article>"
+    page = f"<html><head><title>Kleine Schafskunde für den Winter | Mäscot das Schaf</title></head><body>{head}{post}"
+    story = parse_story(f"{page}</body></html>".encode(), "page.html")
+    assert story.headline == "Kleine Schafskunde für den Winter"
+    # The same for a site name in a <nav> and for the og:site_name, without a link.
+    nav = "<nav><h1>Dwutygodnik - strona kultury</h1></nav>"
+    meta = "<meta property='og:site_name' content='shingon-reiki.de'>"
+    for chrome in (nav, "<div><h1>shingon-reiki.de</h1></div>"):
+        page = f"<html><head><title>T</title>{meta}</head><body>{chrome}<h1>Winda w chmurach</h1>{_ps(STORY_EN)}"
+        assert parse_story(f"{page}</body></html>".encode(), "page.html").headline == "Winda w chmurach"
+
+
+def test_a_style_inside_the_headline_is_not_its_text() -> None:
+    # CSS-in-JS pages put a <style> element inside the <h1>.
+    h1 = "<h1><style>.css-umyvef{font-size:16px}</style><span class='css-umyvef'>Medienmitteilung des Amts</span></h1>"
+    story = parse_story(_page(f"<main>{h1}{_ps(STORY_EN)}</main>"), "page.html")
+    assert story.headline == "Medienmitteilung des Amts"
