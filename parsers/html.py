@@ -262,6 +262,8 @@ def _word_hints(word: str) -> tuple[frozenset[str], bool]:
     # "homestory-show-cta"): the ratings, tools or call to action of a post, not the post. A
     # number is not a part ("post-ratings-90871").
     parts = [part for part in _WORD_PARTS.split(word) if part and not part.isdigit()]
+    while len(parts) > 1 and parts[-1] in _GENERIC_PARTS:
+        parts.pop()  # "share-text", "comment-body": the box of a share widget, of a comment
     head = parts[-1] if parts else word
     if head != word and _ANY_NEGATIVE.search(head) and not _POSITIVE_LOWER.search(head):
         return kinds, False
@@ -269,6 +271,24 @@ def _word_hints(word: str) -> tuple[frozenset[str], bool]:
 
 
 _WORD_PARTS = re.compile(r"[-_]+")
+#: Last parts of a compound class word that name no kind of thing, only a box.
+_GENERIC_PARTS = frozenset(
+    {
+        "text",
+        "content",
+        "contents",
+        "body",
+        "wrapper",
+        "wrap",
+        "container",
+        "inner",
+        "outer",
+        "box",
+        "area",
+        "block",
+        "holder",
+    }
+)
 
 
 def _visible_text(element: HtmlElement) -> str:

@@ -87,7 +87,12 @@ def test_the_last_part_of_a_compound_class_word_says_what_the_element_is() -> No
     assert _kind_for_hints("post-ratings post-ratings-90871") == "boilerplate"
     assert _kind_for_hints("article-tools") == "share_widget"
     assert _kind_for_hints("homestory-show-cta") == "newsletter"
-    assert _kind_for_hints("share-content") is None
+    assert _kind_for_hints("entry-content") is None
+    # A last part that names only a box ("text", "body", "wrapper") hands over to the part
+    # before it: "dpsp-share-text" is a share widget's label, "comment-body" a comment's.
+    assert _kind_for_hints("dpsp-share-text") == "share_widget"
+    assert _kind_for_hints("comment-body") == "boilerplate"
+    assert _kind_for_hints("post-body-wrapper") is None
     ratings = "<div class='post-ratings'><span>(Noch keine Bewertungen)</span></div>"
     body = _body(f"<div class='entry-content'>{_ps(STORY_EN)}{ratings}</div>", "de")
     assert all(p in body for p in STORY_EN)
