@@ -116,6 +116,13 @@ KINDS: dict[str, tuple[str, Callable[[random.Random], bytes]]] = {
     "deep-nesting": (".html", lambda r: b"<div>" * r.choice([300, 3000, 30_000]) + _paras(r).encode()),
     "many-paragraphs": (".html", lambda r: b"<p>Officials said it again.</p>" * r.choice([10_000, 40_000])),
     "copyright-spam": (".html", lambda r: b"<p>" + "© 2020 Wire<br>".encode() * r.choice([5_000, 20_000]) + b"</p>"),
+    "copyright-blocks": (".html", lambda r: _html(_paras(r) + "<div>© 2020 Wire</div>" * 20_000).encode()),
+    "tag-link-flood": (
+        ".html",
+        lambda r: _html(_paras(r) + "<div>" + "<span><a rel='tag' href='/t'>t</a></span>" * 20_000 + "</div>").encode(),
+    ),
+    "home-h1-flood": (".html", lambda r: _html("<h1><a href='/'>Site</a></h1>" * 20_000 + _paras(r)).encode()),
+    "caption-flood": (".html", lambda r: _html(_paras(r) + "<p><img src=x><em>Caption</em></p>" * 20_000).encode()),
     "jsonld-bomb": (
         ".html",
         lambda r: _html(

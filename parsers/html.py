@@ -1079,6 +1079,9 @@ def _copyright_strings(body: HtmlElement) -> list[tuple[str, HtmlElement]]:
     ]
     if body.tail and ("©" in body.tail or "opyright" in body.tail or "OPYRIGHT" in body.tail):
         found.append((body, True, body.tail))  # outside body: the XPath does not see it
+    # Most pages have none or one; for more, one pass numbers the elements in walk order
+    # (linear: a page of 20,000 notices must not look each one's position up anew).
+    order = {element: index for index, element in enumerate(body.iter())} if len(found) > 1 else {}
     hits: list[tuple[int, bool, str, HtmlElement]] = []
     for owner, is_tail, text in found:
         if owner is None or not isinstance(owner.tag, str):
@@ -1086,18 +1089,9 @@ def _copyright_strings(body: HtmlElement) -> list[tuple[str, HtmlElement]]:
         holder = owner.getparent() if is_tail else owner
         if holder is None:
             continue
-        position = _walk_index(owner) if len(found) > 1 else 0  # most pages have none or one
-        hits.append((position, is_tail, text, holder))
+        hits.append((order.get(owner, 0), is_tail, text, holder))
     hits.sort(key=lambda hit: hit[:2])
     return [(text, holder) for _, _, text, holder in hits]
-
-
-_PRECEDING = etree.XPath("count(ancestor::*) + count(preceding::*)")
-
-
-def _walk_index(element: HtmlElement) -> int:
-    """``element``'s position in a pre-order walk of its tree."""
-    return int(cast(float, _PRECEDING(element)))
 
 
 def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
