@@ -456,6 +456,15 @@ def hidden_by_class(classes: str) -> bool:
     return "d-none" in classes.split() and not _SHOWN_AT_BREAKPOINT.search(classes)
 
 
+#: A post quoted from a social network, in the markup its embed code prints: Twitter's
+#: <blockquote class="twitter-tweet"> carries the post's text (a quote in the story), and a
+#: box around it named "social" is not a share widget.
+_QUOTED_POST = etree.XPath(
+    "boolean(descendant-or-self::blockquote[contains(concat(' ', normalize-space(@class), ' '), ' twitter-tweet ')])"
+)
+_EMBED_EXCUSED = frozenset({"share_widget", "related_links", "boilerplate"})
+
+
 def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = True) -> None:
     """Drop non-content elements: scripts, hidden parts, navigation, widgets, ads, captions.
 
@@ -492,7 +501,7 @@ def prune_page(body: HtmlElement, removed: list[Removed], *, use_hints: bool = T
             # A custom element's name is a hint like its class ("pp-inline-teaser", "amp-ad").
             hints = f"{_hints(attrs)} {tag}" if "-" in tag else _hints(attrs)
             kind = _kind_for_hints(hints.strip())
-            if kind and not holds_story_text(element):
+            if kind and not holds_story_text(element) and not (kind in _EMBED_EXCUSED and _QUOTED_POST(element)):
                 doomed.append((element, _opened_block(element, kind)))
             elif _is_comment_section(hints, element):
                 # Readers' comments are long paragraphs too; a comments section is never

@@ -775,3 +775,18 @@ def test_a_style_inside_the_headline_is_not_its_text() -> None:
     h1 = "<h1><style>.css-umyvef{font-size:16px}</style><span class='css-umyvef'>Medienmitteilung des Amts</span></h1>"
     story = parse_story(_page(f"<main>{h1}{_ps(STORY_EN)}</main>"), "page.html")
     assert story.headline == "Medienmitteilung des Amts"
+
+
+def test_a_quoted_tweet_is_story_text_even_in_a_box_named_social() -> None:
+    # Twitter's embed code prints the post as <blockquote class="twitter-tweet">: a quote in
+    # the story. Its box is often named "social-media-embed", which reads as a share widget;
+    # a share widget without a quoted post still goes.
+    tweet = (
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>Yes, the state spent nearly half a "
+        "million dollars on it.</p>— A. Reader (@reader) <a href='https://twitter.com/x/status/1'>Nov 18, 2019</a>"
+        "</blockquote></div>"
+    )
+    share = "<div class='social-share'><a href='/s'>Share on Facebook</a> <a href='/t'>Tweet this</a></div>"
+    body = _body(f"<article>{_ps(STORY_EN[:2])}{tweet}{share}{_ps(STORY_EN[2:])}</article>")
+    assert "Yes, the state spent nearly half a million dollars on it." in body
+    assert "Share on Facebook" not in body
