@@ -435,13 +435,18 @@ def mark_image_blocks(body: HtmlElement) -> None:
         if holder is not None and holder.tag == "p" and not holder.get(_IMAGE_BLOCK) and _styled_caption(holder):
             holder.set(_IMAGE_BLOCK, "1")
             continue
-        if holder is None or holder.tag not in ("div", "section") or holder.get(_IMAGE_BLOCK):
-            continue
-        if holder.find(".//p") is not None or holder.find(".//h1") is not None:
-            continue
-        text = _text(holder)
-        if 0 < len(text) <= CAPTION_TEXT_LIMIT:
-            holder.set(_IMAGE_BLOCK, "1")
+        for _level in range(2):  # the image's own box, or the box around it and its caption
+            if holder is None or holder.tag not in ("div", "section") or holder.get(_IMAGE_BLOCK):
+                break
+            if holder.find(".//p") is not None or holder.find(".//h1") is not None:
+                break
+            text = _text(holder)
+            if 0 < len(text) <= CAPTION_TEXT_LIMIT:
+                holder.set(_IMAGE_BLOCK, "1")
+                break
+            if text:
+                break
+            holder = holder.getparent()
 
 
 #: Bootstrap's display utilities, on a great many sites: ``d-none`` hides an element unless

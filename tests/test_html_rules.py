@@ -467,6 +467,14 @@ def test_an_image_with_its_caption_in_plain_divs_is_a_figure() -> None:
     body = _body(f"<article><h1>iPhone</h1>{_ps(STORY_EN[:2])}{visual}{_ps(STORY_EN[2:])}</article>")
     assert all(p in body for p in STORY_EN)
     assert "Aussparung" not in body and "Prosser" not in body
+    # The image in a box of its own, the caption beside that box in the block around both.
+    boxed = (
+        "<div align='center'><div class='article-img'><img src='y.jpg' alt='The slimmer bezels'></div><br>"
+        "<span class='minor2 small gray'>The slimmer bezels of the new laptop</span></div>"
+    )
+    body = _body(f"<article><h1>Laptop</h1>{_ps(STORY_EN[:2])}{boxed}{_ps(STORY_EN[2:])}</article>")
+    assert all(p in body for p in STORY_EN)
+    assert "bezels" not in body
 
 
 def test_a_section_header_inside_the_story_is_a_subheading() -> None:
