@@ -107,7 +107,7 @@ NEGATIVE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "boilerplate",
         re.compile(
-            r"comment|kommentar|comentario|community|disqus|feedback|rating|disclaimer|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav|rollover[\w-]*(block|card|content)|tool-?tip|popover|hover-?card",
+            r"comment|kommentar|comentario|community|disqus|feedback|rating|disclaimer|disclosure|copyright|legal|corrections?-?policy|print-?only|app-?promo|live-?updates-?nav|rollover[\w-]*(block|card|content)|tool-?tip|popover|hover-?card",
             re.I,
         ),
     ),

@@ -93,6 +93,7 @@ def test_the_last_part_of_a_compound_class_word_says_what_the_element_is() -> No
     assert _kind_for_hints("dpsp-share-text") == "share_widget"
     assert _kind_for_hints("comment-body") == "boilerplate"
     assert _kind_for_hints("post-body-wrapper") is None
+    assert _kind_for_hints("vl_disclosure") == "boilerplate"  # an affiliate disclosure
     ratings = "<div class='post-ratings'><span>(Noch keine Bewertungen)</span></div>"
     body = _body(f"<div class='entry-content'>{_ps(STORY_EN)}{ratings}</div>", "de")
     assert all(p in body for p in STORY_EN)
