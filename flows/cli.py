@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -575,6 +576,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WireIngestError as exc:
         print(f"wire-ingest: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`wire-ingest parse --jsonl | head`): stop quietly, as Unix
+        # tools do, with nothing left to flush into the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+#: A closed standard output (the shell's code for SIGPIPE, 128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 
 if __name__ == "__main__":

@@ -61,6 +61,23 @@ def test_parsing_html_leaves_soupsieve_unloaded_until_a_selector_is_used() -> No
     assert result.stdout.splitlines() == ["_LazyModule True", "['one'] module"]
 
 
+def test_a_reader_that_goes_away_stops_parse_quietly() -> None:
+    # `wire-ingest parse --jsonl | head -1`: the pipe closes after the first record; parse
+    # stops with the shell's SIGPIPE code and no traceback, and leaves no worker behind.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "parse", "--jsonl", "--workers", "2", str(GOLDEN)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    assert json.loads(first)["source_uri"]
+    assert process.wait(timeout=120) == 141
+    assert b"Traceback" not in process.stderr.read()
+    process.stderr.close()
+
+
 def test_missing_path_is_a_clear_error() -> None:
     result = run_cli("parse", "/no/such/path")
     assert result.returncode == 2
