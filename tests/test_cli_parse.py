@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
@@ -71,11 +73,15 @@ def test_a_reader_that_goes_away_stops_parse_quietly() -> None:
     )
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()
+    workers = psutil.Process(process.pid).children(recursive=True)
     process.stdout.close()
     assert json.loads(first)["source_uri"]
     assert process.wait(timeout=120) == 141
     assert b"Traceback" not in process.stderr.read()
     process.stderr.close()
+    assert workers
+    _gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
 
 
 def test_missing_path_is_a_clear_error() -> None:
