@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -125,23 +125,17 @@ def _links_home(h1: etree._Element) -> bool:
     return False
 
 
-_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
+#: An element's text nodes outside scripts and styles (one XPath: no recursion, whatever the
+#: nesting).
+_VISIBLE_STRINGS = etree.XPath(
+    "descendant::text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+)
 
 
 def _visible_text(element: etree._Element) -> str:
     """``element``'s text without the inside of scripts and styles (CSS-in-JS pages put a
     <style> inside the headline), whitespace folded."""
-    parts: list[str] = []
-
-    def walk(node: etree._Element) -> None:
-        if isinstance(node.tag, str) and node.tag not in _INVISIBLE:
-            parts.append(node.text or "")
-            for child in node:
-                walk(child)
-                parts.append(child.tail or "")
-
-    walk(element)
-    return " ".join("".join(parts).split())
+    return " ".join("".join(str(s) for s in cast("list[str]", _VISIBLE_STRINGS(element))).split())
 
 
 def _page_h1(tree: etree._Element, site_name: str | None) -> str | None:
