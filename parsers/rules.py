@@ -204,6 +204,26 @@ LINE_RULES: tuple[Rule, ...] = (
         r"\((?:adds|updates|recasts|changes|corrects|rewrites|fixes|removes|inserts|refiles|repeats|writes through|new throughout)\b[^()]{0,200}\)",
         "(Adds details on timing)",
     ),
+    # AP's house trailers after the closing "___": a pointer to the topic's coverage page,
+    # a section's links, and where to reach the reporters.
+    _rule(
+        "trailer",
+        "ap_coverage",
+        r"(?:follow|read|see|find) (?:more of )?ap['’]?s (?:full |complete |latest |ongoing )?coverage (?:of|on) .{1,200}",
+        "Follow AP's full coverage of Brexit and British politics at https://www.apnews.com/Brexit",
+    ),
+    _rule(
+        "trailer",
+        "ap_more_links",
+        r"more ap [\w .&'’-]{1,40}:\s*\S.{0,240}",
+        "More AP NBA: https://apnews.com/NBA and https://twitter.com/AP_Sports",
+    ),
+    _rule(
+        "trailer",
+        "ap_reach_reporter",
+        r"(?:reach|follow) (?:the )?(?:reporters?|writers?|[\w.'’-]+(?: [\w.'’-]+){0,3}) on (?:twitter|x) at .{1,240}",
+        "Reach the reporters on Twitter at http://twitter.com/MegKinnardAP and http://twitter.com/emarvelous",
+    ),
 )
 
 # --- Agency tags: "(Bloomberg) --", "(Reuters) -", "(AP) —", "(AFP) -" ---------------------
