@@ -359,7 +359,7 @@ TRAILER_RULES: tuple[Rule, ...] = (
     ),
     _rule("trailer", "afp_codes", r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5}){1,4}", "bur-jm/ach", flags=0),
     _rule("trailer", "end_marks", r"\(?(?:end|more|ends)\)?|-?\s*0\s*-|#+", "(END)"),
-    _rule("trailer", "ap_writer_sig", r"associated press", "Associated Press"),
+    _rule("trailer", "ap_writer_sig", r"(?:the )?associated press", "The Associated Press"),
     _rule("trailer", "ap_advisory_sig", r"the ap", "The AP"),  # AP's advisories to editors sign off so
     _rule(
         "trailer",

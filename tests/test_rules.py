@@ -231,6 +231,24 @@ def test_contact_head_on_its_own_line_takes_the_people_below() -> None:
     assert "To contact" not in story.body and "bloomberg.net" not in story.body
 
 
+def test_ap_credit_line_before_the_dateline_is_not_body_text() -> None:
+    from parsers import parse_story
+
+    # Web copy of AP stories opens with the credit on a line of its own, "The Associated
+    # Press", then the dateline paragraph; the same line closes other AP copy.
+    text = (
+        "ESA studies hibernation for Mars crews\n\nThe Associated Press\n\n"
+        "BERLIN -- The European Space Agency says putting astronauts into a state of suspended "
+        "animation could make it easier to reach other planets.\n\nThe agency said Monday that its "
+        "researchers examined how hibernation would affect a crewed mission to Mars.\n"
+    )
+    story = parse_story(text.encode(), "x.txt")
+    assert story.body.startswith("The European Space Agency says")
+    assert "Associated Press" not in story.body
+    assert story.dateline == "BERLIN"
+    assert any(item.kind == "trailer" and item.text == "The Associated Press" for item in story.removed)
+
+
 @pytest.mark.parametrize(
     ("paragraph", "kept", "note"),
     [
