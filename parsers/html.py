@@ -851,8 +851,11 @@ def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
                 continue
             density = _link_density(element, len(text))
             if element.tag == "p":
-                # A paragraph that is nothing but a run of links: category tags, "see also".
-                if density > 0.9 and len(element.findall(".//a")) >= 2:
+                # A paragraph that is nothing but a run of links: category tags, "see also";
+                # with three links or more, labels between them ("[VIDEO]", "|") may take
+                # up to a fifth of its text.
+                links = len(element.findall(".//a"))
+                if (density > 0.9 and links >= 2) or (density > 0.8 and links >= 3):
                     _drop(element, "related_links", removed)
                 elif _labelled_link(element, text):
                     _drop(element, "related_links", removed)

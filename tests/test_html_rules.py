@@ -135,6 +135,21 @@ def test_a_paragraph_of_links_only_is_dropped() -> None:
     body = _body(f"<article><h1>Amor</h1>{_ps(STORY_PT)}{tags}</article>", "pt")
     assert STORY_PT[0] in body
     assert "Autoestima" not in body
+    # Three links or more with labels between them ("[VIDEO]", "|"): still a list of links.
+    labelled = (
+        "<p><a href='/a'>China furious at Macron for Hong Kong protest jibe</a> [<strong>INSIGHT]|<br></strong>"
+        "<a href='/b'>Lakers vs Nets: NBA make final decision on game</a> [<strong>VIDEO]<br></strong>"
+        "<a href='/c'>Hong Kong 'threatened with military intervention'</a><strong> [REACTION]</strong></p>"
+    )
+    # A sentence with three linked names in it is still a sentence.
+    sentence = (
+        "<p>The talks brought together <a href='/p/1'>Emmanuel Macron</a>, <a href='/p/2'>Xi Jinping</a> and "
+        "<a href='/p/3'>Olaf Scholz</a> for two days of meetings on trade and security in Paris.</p>"
+    )
+    body = _body(f"<article><h1>Hong Kong</h1>{_ps(STORY_EN)}{labelled}{sentence}</article>")
+    assert all(p in body for p in STORY_EN)
+    assert "China furious" not in body and "REACTION" not in body
+    assert "Olaf Scholz for two days of meetings" in body
 
 
 def test_a_run_of_single_link_paragraphs_and_its_title_are_dropped() -> None:
