@@ -839,6 +839,14 @@ def _drop_link_runs(root: HtmlElement, removed: list[Removed]) -> None:
             run = []
 
 
+def _list_title(element: HtmlElement) -> bool:
+    """A short, unlinked, unpunctuated block: the title of the link list that follows it."""
+    if element.tag not in ("p", "div", "h2", "h3", "h4", "h5", "h6") or element.find(".//a") is not None:
+        return False
+    text = _text(element)
+    return 0 < len(text) <= 80 and not text.endswith((".", "!", "?", "…", '"', "”"))
+
+
 def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
     """Inside the region, drop link lists and widgets that survived pruning."""
     for root in region:
@@ -856,6 +864,9 @@ def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
                 # up to a fifth of its text.
                 links = len(element.findall(".//a"))
                 if (density > 0.9 and links >= 2) or (density > 0.8 and links >= 3):
+                    title = element.getprevious()
+                    if title is not None and _list_title(title):
+                        _drop(title, "related_links", removed)  # "DON'T MISS", "Related:"
                     _drop(element, "related_links", removed)
                 elif _labelled_link(element, text):
                     _drop(element, "related_links", removed)

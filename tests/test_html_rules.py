@@ -146,9 +146,11 @@ def test_a_paragraph_of_links_only_is_dropped() -> None:
         "<p>The talks brought together <a href='/p/1'>Emmanuel Macron</a>, <a href='/p/2'>Xi Jinping</a> and "
         "<a href='/p/3'>Olaf Scholz</a> for two days of meetings on trade and security in Paris.</p>"
     )
-    body = _body(f"<article><h1>Hong Kong</h1>{_ps(STORY_EN)}{labelled}{sentence}</article>")
+    title = "<p><strong>DON'T MISS</strong></p>"
+    body = _body(f"<article><h1>Hong Kong</h1>{_ps(STORY_EN)}{title}{labelled}{sentence}</article>")
     assert all(p in body for p in STORY_EN)
     assert "China furious" not in body and "REACTION" not in body
+    assert "DON'T MISS" not in body  # the list's title goes with it
     assert "Olaf Scholz for two days of meetings" in body
 
 
