@@ -830,21 +830,21 @@ def _drop_link_runs(root: HtmlElement, removed: list[Removed]) -> None:
                 continue
             if len(run) >= 3:
                 title = run[0].getprevious()
-                if title is not None and title.tag in ("p", "div", "h2", "h3", "h4", "h5", "h6"):
-                    title_text = _text(title)
-                    if 0 < len(title_text) <= 80 and title.find(".//a") is None:
-                        _drop(title, "related_links", removed)
+                if title is not None and _list_title(title):
+                    _drop(title, "related_links", removed)
                 for element in run:
                     _drop(element, "related_links", removed)
             run = []
 
 
 def _list_title(element: HtmlElement) -> bool:
-    """A short, unlinked, unpunctuated block: the title of the link list that follows it."""
+    """A short, unlinked block that ends no sentence (a trailing ellipsis is a title's: "You
+    may also like..."): the title of the link list that follows it."""
     if element.tag not in ("p", "div", "h2", "h3", "h4", "h5", "h6") or element.find(".//a") is not None:
         return False
     text = _text(element)
-    return 0 < len(text) <= 80 and not text.endswith((".", "!", "?", "…", '"', "”"))
+    ends_sentence = text.endswith((".", "!", "?", '"', "”")) and not text.endswith(_ELLIPSES)
+    return 0 < len(text) <= 80 and not ends_sentence
 
 
 def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:

@@ -132,7 +132,7 @@ _VISIBLE_STRINGS = etree.XPath(
 )
 
 
-def _visible_text(element: etree._Element) -> str:
+def _headline_text(element: etree._Element) -> str:
     """``element``'s text without the inside of scripts and styles (CSS-in-JS pages put a
     <style> inside the headline), whitespace folded."""
     return " ".join("".join(str(s) for s in cast("list[str]", _VISIBLE_STRINGS(element))).split())
@@ -144,7 +144,7 @@ def _page_h1(tree: etree._Element, site_name: str | None) -> str | None:
     print the site's name in an <h1> above the post's own."""
     first = None
     for h1 in tree.iter("h1"):
-        text = _visible_text(h1)
+        text = _headline_text(h1)
         if not text:
             continue
         if first is None:
