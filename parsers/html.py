@@ -694,6 +694,10 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
             wider = _with_siblings(wrapper, final, threshold, same_shape=True, kin=True)
             if len(wider) > 1:
                 region = wider
+        if len(region) == 1:
+            sections = _following_sections(wrapper)
+            if sections:
+                region = [wrapper, *sections]
     if region:
         entries = _entry_list(region[0])  # an ancestor of region[0], so of its siblings too
         if entries is not None:
@@ -704,6 +708,30 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
 #: A list of entries (a live blog's updates, a thread's posts): at least this many siblings
 #: built alike, holding this many times the text of the entry that won the scoring.
 ENTRY_LIST_MIN, ENTRY_LIST_GAIN = 5, 2.0
+
+
+def _following_sections(top: HtmlElement) -> list[HtmlElement]:
+    """Two or more sibling boxes right after ``top``, built alike, each headed by a heading
+    and holding mostly unlinked text: the page's further sections."""
+    run: list[HtmlElement] = []
+    shape = None
+    for sibling in top.itersiblings():
+        if not isinstance(sibling.tag, str):
+            continue
+        sibling_shape = _shape(sibling)
+        if sibling_shape is None or (shape is not None and sibling_shape != shape):
+            break
+        text = _text(sibling)
+        if (
+            len(text) < KIN_MIN_TEXT
+            or _link_density(sibling, len(text)) >= 0.3
+            or _holds_teasers(sibling)
+            or next(sibling.iter(*_HEADINGS), None) is None
+        ):
+            break
+        shape = sibling_shape
+        run.append(sibling)
+    return run if len(run) >= 2 else []
 
 
 def _first_class(element: HtmlElement) -> tuple[str, str] | None:

@@ -242,6 +242,26 @@ def test_a_story_split_over_rows_of_one_kind_is_joined_but_not_over_grid_columns
     assert all(p in body for p in STORY_EN) and "The claim" not in body
 
 
+def test_alike_sections_after_a_short_intro_are_joined_but_teaser_boxes_are_not() -> None:
+    # A product or campaign page: a short intro (the <h1> and a few paragraphs) wins the
+    # scoring; the rest of its text sits in sections built alike after it, each a heading
+    # and paragraphs a few layout levels down, which score too little on their own.
+    def section(heading: str, paragraphs: list[str], linked: bool = False) -> str:
+        title = f"<a href='/{heading}'>{heading}</a>" if linked else heading
+        inner = "<div class='info-image' style='background:url(x.jpg)'></div><div class='col-8'>"
+        inner += f"<h2>{title}</h2><div>{_ps(paragraphs)}</div></div>"
+        return f"<div class='col-12 pl0 mt30'>{inner}</div>"
+
+    intro = f"<div class='intro'><div class='text-left'><h1>Port reopens</h1>{_ps(STORY_EN)}</div></div>"
+    sections = [section(f"Part {n}", [STORY_PT[n], STORY_PT[n - 1]]) for n in range(3)]
+    body = _body(f"<div class='content'>{intro}{''.join(sections)}</div>")
+    assert all(p in body for p in STORY_EN + STORY_PT) and "Part 2" in body
+    # Teaser boxes (the heading is a link to another page) after the intro stay out.
+    teasers = [section(f"Other {n}", [STORY_PT[n], STORY_PT[n - 1]], linked=True) for n in range(3)]
+    body = _body(f"<div class='content'>{intro}{''.join(teasers)}</div>")
+    assert all(p in body for p in STORY_EN) and not any(p in body for p in STORY_PT)
+
+
 def test_a_box_left_with_only_its_menus_title_goes_with_the_menu() -> None:
     # A table of contents inside the story: its <nav> is dropped, and the box it sat in
     # keeps only the title ("Inhaltsverzeichnis"), which went on as a line of the story.
