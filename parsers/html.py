@@ -694,7 +694,7 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
             wider = _with_siblings(wrapper, final, threshold, same_shape=True, kin=True)
             if len(wider) > 1:
                 region = wider
-        if len(region) == 1:
+        if len(region) == 1 and top_length <= SECTIONS_INTRO_MAX:
             sections = _following_sections(wrapper)
             if sections:
                 region = [wrapper, *sections]
@@ -708,6 +708,11 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
 #: A list of entries (a live blog's updates, a thread's posts): at least this many siblings
 #: built alike, holding this many times the text of the entry that won the scoring.
 ENTRY_LIST_MIN, ENTRY_LIST_GAIN = 5, 2.0
+
+
+#: A story box this short may be a page's intro, with its sections after it
+#: (``_following_sections``); a longer one is a story, and boxes after it are left alone.
+SECTIONS_INTRO_MAX = 1500
 
 
 def _following_sections(top: HtmlElement) -> list[HtmlElement]:

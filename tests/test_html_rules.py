@@ -260,6 +260,11 @@ def test_alike_sections_after_a_short_intro_are_joined_but_teaser_boxes_are_not(
     teasers = [section(f"Other {n}", [STORY_PT[n], STORY_PT[n - 1]], linked=True) for n in range(3)]
     body = _body(f"<div class='content'>{intro}{''.join(teasers)}</div>")
     assert all(p in body for p in STORY_EN) and not any(p in body for p in STORY_PT)
+    # After a story of its own length (not a short intro), such boxes are not its sections.
+    story = [f"{p} {p}" for p in STORY_EN + STORY_EN]
+    long_intro = f"<div class='intro'><div class='text-left'><h1>Port reopens</h1>{_ps(story)}</div></div>"
+    body = _body(f"<div class='content'>{long_intro}{''.join(sections)}</div>")
+    assert all(p in body for p in story) and not any(p in body for p in STORY_PT)
 
 
 def test_a_box_left_with_only_its_menus_title_goes_with_the_menu() -> None:
