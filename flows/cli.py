@@ -6,6 +6,7 @@ Prefect is imported only by the commands that run flows, so ``parse`` starts fas
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -587,5 +588,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 EXIT_BROKEN_PIPE = 141
 
 
+def run() -> None:
+    """The ``wire-ingest`` command: ``main``, then an exit without the interpreter's last
+    garbage collections. At exit Python collects several times over everything the run
+    imported and built (Prefect, pyarrow, the duplicate index: ~150,000 objects after an
+    ingest), ~0.3-0.5 s of an ingest's wall time here. Frozen, those objects are still
+    freed by reference counting as the modules are torn down; only reference cycles left
+    at exit go uncollected, and the OS takes their memory back. Everything that must reach
+    disk or the store is written, flushed and closed before ``main`` returns, and atexit
+    handlers (Prefect's log and event workers) still run."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
