@@ -655,7 +655,7 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
             continue
         if len(text) < 25:
             continue
-        score = 1 + text.count(",") + text.count("،") + text.count("，") + min(len(text) // 100, 3)
+        score = 1 + text.count(",") + text.count("،") + text.count("，") + text.count("、") + min(len(text) // 100, 3)
         for level, ancestor in enumerate(holders):
             if level > 3 or ancestor.tag == "html":
                 break

@@ -841,3 +841,27 @@ def test_a_quoted_tweet_is_story_text_even_in_a_box_named_social() -> None:
     body = _body(f"<article>{_ps(STORY_EN[:2])}{tweet}{share}{_ps(STORY_EN[2:])}</article>")
     assert "Yes, the state spent nearly half a million dollars on it." in body
     assert "Share on Facebook" not in body
+
+
+def test_the_japanese_comma_counts_as_a_comma_in_the_scoring() -> None:
+    # Paragraphs score by their commas ("," and its Arabic and fullwidth forms); Japanese
+    # writes its comma as "、", so a Japanese story lost to a Latin-script box beside it.
+    japanese = [
+        "東京の港は、三日間のストライキの後、火曜日に再開し、組合によると、"
+        "クレーン運転士の賃金は、二年間で六パーセント上がり、年金の交渉は、三月に再開する。",
+        "海運会社は、数十隻の船を、アントワープと、ハンブルクに回し、配送の予定は、"
+        "数日遅れたが、コンテナの運賃は、二週連続で上がり、滞貨は、ほぼ解消した。",
+        "港湾局は、今週末までに、通常の処理能力に戻ると述べ、荷主には、"
+        "予約の確認を、早めに行うよう求めており、倉庫の空きは、まだ少ない。",
+    ]
+    latin = [
+        "Partner offers: flights, hotels and rental cars in Tokyo, booked in one place today.",
+        "Travel insurance for your trip to Japan, with cover for delays and lost luggage.",
+        "Rail passes for the whole country, delivered to your home, with free cancellation.",
+    ]
+    page = (
+        f"<div class='col-a'><div class='text'>{_ps(japanese)}</div></div>"
+        f"<div class='col-b'><div class='text'>{_ps(latin)}</div></div>"
+    )
+    body = _body(page, "ja")
+    assert all(p in body for p in japanese) and not any(p in body for p in latin)
