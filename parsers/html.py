@@ -901,13 +901,19 @@ def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
                     if title is not None and _list_title(title):
                         _drop(title, "related_links", removed)  # "DON'T MISS", "Related:"
                     _drop(element, "related_links", removed)
-                elif _labelled_link(element, text):
+                elif _labelled_link(element, text) or (links == 1 and density > 0.9 and _shouted_headline(text)):
                     _drop(element, "related_links", removed)
                 continue
             if density > 0.5 or (
                 density > 0.25 and len(text) < 600 and element.tag != "div" and len(element.findall(".//p")) <= 1
             ):
                 _drop(element, "related_links", removed)
+
+
+def _shouted_headline(text: str) -> bool:
+    """A headline in capitals ("SEAN SPICER ELIMINATED FROM DANCING WITH THE STARS"): as a
+    paragraph that is all one link, another story's title set into this one."""
+    return text.isupper() and len(text.split()) >= 4 and len(text) <= 200
 
 
 #: A pointer to another page is a headline's length: an interview's question, linked and

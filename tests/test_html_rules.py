@@ -865,3 +865,17 @@ def test_the_japanese_comma_counts_as_a_comma_in_the_scoring() -> None:
     )
     body = _body(page, "ja")
     assert all(p in body for p in japanese) and not any(p in body for p in latin)
+
+
+def test_a_paragraph_that_is_one_link_in_capitals_is_another_storys_title() -> None:
+    # Set between the story's paragraphs: another story's headline in capitals, all link.
+    # A paragraph that is one link in ordinary case stays (it may be the story's own
+    # pointer to a document), as does a paragraph in capitals that links nothing.
+    teaser = "<p><strong><a href='/other'>PORT STRIKE ENDS AFTER THREE DAYS OF TALKS</a></strong></p>"
+    pointer = "<p><a href='/report'>The full agreement between the port and the union</a></p>"
+    shout = "<p>THE UNION SAID THE STRIKE WOULD RESUME IF TALKS FAIL.</p>"
+    page = f"<article><h1>Port</h1><p>{STORY_EN[0]}</p>{teaser}<p>{STORY_EN[1]}</p>{pointer}{shout}"
+    body = _body(page + _ps(STORY_EN[2:]) + "</article>")
+    assert all(p in body for p in STORY_EN)
+    assert "PORT STRIKE ENDS" not in body
+    assert "The full agreement" in body and "THE UNION SAID" in body
