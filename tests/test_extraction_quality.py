@@ -21,9 +21,9 @@ def test_html_extraction_f1_floor_on_aeb_dev() -> None:
     pages = load_pages()
     assert len(pages) == 92
     score = score_pages([(extract_ours(data), truth) for _, data, truth in pages])
-    assert score.f1 >= 0.98, score
-    assert score.precision >= 0.977 and score.recall >= 0.98, score
-    assert score.accuracy >= 0.42, score
+    assert score.f1 >= 0.981, score
+    assert score.precision >= 0.979 and score.recall >= 0.98, score
+    assert score.accuracy >= 0.44, score
 
 
 def test_segment_metric_counts_as_the_corpus_defines_it() -> None:
@@ -39,8 +39,8 @@ def test_html_extraction_floor_on_trafilatura_dev_both_halves() -> None:
     # A regression guard at today's level (issue 9 aims higher: F >= trafilatura's + 0.03).
     # Scored on the standfirst column above the body, as the benchmark scores it; the body
     # alone keeps its own floor (the standfirst must add to it, never take from it).
-    floors = {"A": 0.962, "B": 0.930}
-    body_floors = {"A": 0.943, "B": 0.910}
+    floors = {"A": 0.963, "B": 0.930}
+    body_floors = {"A": 0.944, "B": 0.910}
     from bench.segments_quality import Score, extract_ours, extract_story_text, half_of, load_pages, score_page
 
     pages = load_pages()
