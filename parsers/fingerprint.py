@@ -116,12 +116,24 @@ def casefolded_words(text: str) -> list[bytes]:
         return [word.encode("utf-8", "surrogatepass") for word in _WORD.findall(text.casefold())]
     if data.isascii() or not _WORD.search(data.translate(None, _ASCII).decode("utf-8").casefold()):
         return data.translate(_ASCII_WORDS).split()
+    tokens = data.translate(_MIXED_WORDS).split()
+    # Each distinct token beyond ASCII is read once; when each is one word (most are:
+    # "Größe" -> "grösse"), they are swapped in by a C-level map over the tokens.
+    spelled = {
+        token: [word.encode("utf-8") for word in _WORD.findall(token.decode("utf-8").casefold())]
+        for token in set(tokens)
+        if not token.isascii()
+    }
+    if all(len(found) == 1 for found in spelled.values()):
+        single = {token: found[0] for token, found in spelled.items()}
+        return list(map(single.get, tokens, tokens))
     words: list[bytes] = []
-    for token in data.translate(_MIXED_WORDS).split():
-        if token.isascii():
+    for token in tokens:
+        found = spelled.get(token)
+        if found is None:
             words.append(token)
         else:
-            words.extend(word.encode("utf-8") for word in _WORD.findall(token.decode("utf-8").casefold()))
+            words.extend(found)
     return words
 
 
@@ -174,7 +186,9 @@ def compute_simhash(text: str, shingle: int = 3) -> int:
     grams *= _M2
     grams ^= grams >> np.uint64(31)
     bits = np.unpackbits(grams.astype("<u8").view(np.uint8), bitorder="little").reshape(-1, 64)
-    majority = np.add.reduce(bits, axis=0, dtype=np.uint32) * 2 > len(grams)
+    # Bits set per position: einsum's summing loop is ~30% faster here than a reduce down
+    # the columns (no BLAS: a matrix product would start OpenBLAS's threads in every worker).
+    majority = np.einsum("ij->j", bits, dtype=np.uint32) * 2 > len(grams)
     return int(np.packbits(majority, bitorder="little").view("<u8")[0])
 
 

@@ -147,6 +147,8 @@ TRICKY = "Kſͅßİ’—“”éÉ_-' \n\t0９"
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.one_of(st.sampled_from(TRICKY), st.characters()), max_size=60))
+@example("Die Größe des Hafens, die Größe der Schiffe")  # tokens beyond ASCII, one word each
+@example("l’homme et la Größe — Straße")  # one token that is two words, one that is none
 def test_fast_word_split_is_the_regex_over_casefolded_text(text: str) -> None:
     """`casefolded_words` (a byte table for ASCII) gives exactly what the regex gives."""
     expected = [word.encode("utf-8", "surrogatepass") for word in WORD.findall(text.casefold())]
