@@ -1125,37 +1125,22 @@ def extract_paragraphs(
     return removed, _paragraphs(region), holds
 
 
-_COPYRIGHT_STRINGS = etree.XPath(
-    "descendant-or-self::text()[contains(., '©') or contains(., 'opyright') or contains(., 'OPYRIGHT')]"
-)
-
-
 def _copyright_strings(body: HtmlElement) -> list[tuple[str, HtmlElement]]:
     """The text and tail strings of ``body``'s elements that hold a copyright sign or word,
     each with the element it belongs to (a tail: the element's parent), in the order of a
-    walk that reads each element's text, then its tail, then its children. libxml2 finds
-    them (a Python loop over every element was ~0.3 ms a page); the walk's order matters,
-    since the last notice wins, and differs from document order only for a tail read
-    before what its element holds."""
-    found: list[tuple[HtmlElement | None, bool, str]] = [
-        (string.getparent(), string.is_tail, str(string))
-        for string in cast("list[etree._ElementUnicodeResult]", _COPYRIGHT_STRINGS(body))
-    ]
-    if body.tail and ("©" in body.tail or "opyright" in body.tail or "OPYRIGHT" in body.tail):
-        found.append((body, True, body.tail))  # outside body: the XPath does not see it
-    # Most pages have none or one; for more, one pass numbers the elements in walk order
-    # (linear: a page of 20,000 notices must not look each one's position up anew).
-    order = {element: index for index, element in enumerate(body.iter())} if len(found) > 1 else {}
-    hits: list[tuple[int, bool, str, HtmlElement]] = []
-    for owner, is_tail, text in found:
-        if owner is None or not isinstance(owner.tag, str):
-            continue  # a comment's or processing instruction's tail: the walk skips those
-        holder = owner.getparent() if is_tail else owner
-        if holder is None:
-            continue
-        hits.append((order.get(owner, 0), is_tail, text, holder))
-    hits.sort(key=lambda hit: hit[:2])
-    return [(text, holder) for _, _, text, holder in hits]
+    walk that reads each element's text, then its tail, then its children (the last notice
+    wins). A plain loop over the elements: ~0.4 ms a page against ~0.6 ms for an XPath
+    over every text node that then had to put its hits back in this order."""
+    found: list[tuple[str, HtmlElement]] = []
+    for element in body.iter(etree.Element):
+        text, tail = element.text, element.tail
+        if text and ("©" in text or "opyright" in text or "OPYRIGHT" in text):
+            found.append((text, element))
+        if tail and ("©" in tail or "opyright" in tail or "OPYRIGHT" in tail):
+            parent = element.getparent()
+            if parent is not None:
+                found.append((tail, parent))
+    return found
 
 
 def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:

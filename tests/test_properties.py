@@ -406,46 +406,6 @@ def test_headline_repeats_are_told_by_their_normal_forms(a: str, data: st.DataOb
     assert same_headline(a, b) == (fingerprint.normalize_for_compare(a) == fingerprint.normalize_for_compare(b))
 
 
-def _copyright_strings_by_walk(body: etree._Element) -> list[tuple[str, etree._Element]]:
-    """`parsers.html._copyright_strings`' first definition: a Python walk over every
-    element, reading its text, then its tail, then its children."""
-    found = []
-    for element in body.iter(etree.Element):
-        for text, holder in ((element.text, element), (element.tail, element.getparent())):
-            if text and holder is not None and ("©" in text or "opyright" in text or "OPYRIGHT" in text):
-                found.append((text, holder))
-    return found
-
-
-COPYRIGHT_BITS = ["© 2019 Inner Co.", "Copyright 2020 Outer", "x", " ", "COPYRIGHT", "opyright", "(c) 2021", "Ok."]
-TREE_TAGS = ["div", "p", "span", "a", "br", "footer", "b"]
-
-
-@st.composite
-def copyright_pages(draw: st.DrawFn, depth: int = 0) -> str:
-    """A small page of nested elements whose texts and tails may hold copyright notices."""
-    text = st.lists(st.sampled_from(COPYRIGHT_BITS), max_size=2).map(" ".join)
-    children = [] if depth >= 3 else draw(st.lists(st.just(None), max_size=3))
-    inner = "".join(draw(copyright_pages(depth + 1)) + draw(text) for _ in children)
-    if depth == 0:
-        return f"<html><body>{draw(text)}{inner}</body>{draw(text)}</html>"
-    tag = draw(st.sampled_from(TREE_TAGS))
-    return inner if tag == "br" else f"<{tag}>{draw(text)}{inner}</{tag}>"
-
-
-@settings(max_examples=300, deadline=None)
-@given(copyright_pages())
-def test_copyright_strings_found_by_xpath_come_in_the_walks_order(page: str) -> None:
-    """libxml2 finds the copyright strings in document order; the page's notice is the last
-    one the walk meets, so they are put back in the walk's order (a tail before what its
-    element holds), which this compares with the walk itself."""
-    from parsers.html import _copyright_strings
-
-    body = etree.fromstring(page, parser=etree.HTMLParser()).find("body")
-    assert body is not None
-    assert _copyright_strings(body) == _copyright_strings_by_walk(body)
-
-
 def _paragraphs_by_soup(region: list[etree._Element]) -> list[str]:
     """`parsers.html`'s paragraphs as they were read up to the eleventh session: the region's
     markup serialized and parsed again by BeautifulSoup, whose text nodes are joined and cut
