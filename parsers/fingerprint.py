@@ -60,10 +60,28 @@ def compute_story_id(agency: str, headline: str, body: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+#: Whitespace that a body in the usual layout (single spaces, paragraphs joined by one
+#: blank line) never holds once its blank lines are spaces.
+_ASCII_BREAKS = ("  ", "\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def fold_whitespace(text: str) -> str:
+    """``" ".join(text.split())``: runs of whitespace to one space, the ends trimmed. A body
+    in the usual layout (ASCII, single spaces, paragraphs joined by "\n\n") needs only its
+    blank lines turned into spaces, which a few C scans confirm (~50 us on a 20 KB body
+    against ~100 us for the split and join)."""
+    if not text.isascii():  # known without a scan (str keeps its widest character's kind)
+        return " ".join(text.split())
+    joined = text.replace("\n\n", " ")
+    if joined.startswith(" ") or joined.endswith(" ") or any(gap in joined for gap in _ASCII_BREAKS):
+        return " ".join(text.split())
+    return joined
+
+
 def identity_keys(agency: str, headline: str, body: str) -> tuple[str, str, int]:
     """``(compute_story_id, content_sha256, len(body.split()))`` from one whitespace fold of
     the body instead of three splits (a split and join is ~13 us on a 2.5 KB body)."""
-    folded = " ".join(body.split())
+    folded = fold_whitespace(body)
     unquoted = _without_quotes(folded)
     while "  " in unquoted:  # a quote that stood alone left two spaces; the ends are stripped below
         unquoted = unquoted.replace("  ", " ")

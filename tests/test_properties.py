@@ -406,6 +406,18 @@ def test_headline_repeats_are_told_by_their_normal_forms(a: str, data: st.DataOb
     assert same_headline(a, b) == (fingerprint.normalize_for_compare(a) == fingerprint.normalize_for_compare(b))
 
 
+WHITESPACE_BITS = ["a", "Bc", " ", "  ", "\n", "\n\n", "\n\n\n", "\t", "\r", "\x0b", "\x1c", "\xa0", "\u3000", "é"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(WHITESPACE_BITS), max_size=12).map("".join) | st.text(max_size=40))
+@example("Port reopens.\n\nShipping lines diverted vessels.")  # the usual layout: the fast path
+def test_whitespace_fold_is_split_and_join(text: str) -> None:
+    """`fingerprint.fold_whitespace` (a fast path for bodies in the usual layout) gives what
+    the split and join give: the story id and content hash are built on it."""
+    assert fingerprint.fold_whitespace(text) == " ".join(text.split())
+
+
 def _paragraphs_by_soup(region: list[etree._Element]) -> list[str]:
     """`parsers.html`'s paragraphs as they were read up to the eleventh session: the region's
     markup serialized and parsed again by BeautifulSoup, whose text nodes are joined and cut
