@@ -1125,24 +1125,6 @@ def extract_paragraphs(
     return removed, _paragraphs(region), holds
 
 
-def _copyright_strings(body: HtmlElement) -> list[tuple[str, HtmlElement]]:
-    """The text and tail strings of ``body``'s elements that hold a copyright sign or word,
-    each with the element it belongs to (a tail: the element's parent), in the order of a
-    walk that reads each element's text, then its tail, then its children (the last notice
-    wins). A plain loop over the elements: ~0.4 ms a page against ~0.6 ms for an XPath
-    over every text node that then had to put its hits back in this order."""
-    found: list[tuple[str, HtmlElement]] = []
-    for element in body.iter(etree.Element):
-        text, tail = element.text, element.tail
-        if text and ("©" in text or "opyright" in text or "OPYRIGHT" in text):
-            found.append((text, element))
-        if tail and ("©" in tail or "opyright" in tail or "OPYRIGHT" in tail):
-            parent = element.getparent()
-            if parent is not None:
-                found.append((tail, parent))
-    return found
-
-
 def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
     """The page's copyright notice (the last one printed: the footer's), read from the
     smallest block around the © so that the footer menu after it is not swallowed.
@@ -1151,17 +1133,21 @@ def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
     # Many (c) strings may share one holder ("<p>(c) A<br>(c) B<br>..."): its text is read
     # once, and a holder too long to be a notice is never joined whole (linear, not quadratic).
     blocks: dict[HtmlElement, str] = {}
-    for text, holder in _copyright_strings(body):
-        parent = holder.getparent()
-        while holder.tag in INLINE_TAGS and parent is not None:
-            holder, parent = parent, parent.getparent()
-        block = blocks.get(holder)
-        if block is None:
-            block = _visible_text(holder) if len(cast(str, _STRING(holder))) <= 2000 else ""
-            blocks[holder] = block
-        printed = find_copyright(block if 0 < len(block) <= 400 else _squash(text))
-        if printed:
-            found = printed
+    # A plain loop over the elements: timed faster than an XPath over every text node.
+    for element in body.iter(etree.Element):
+        for text, holder in ((element.text, element), (element.tail, element.getparent())):
+            if not text or holder is None or not ("©" in text or "opyright" in text or "OPYRIGHT" in text):
+                continue
+            parent = holder.getparent()
+            while holder.tag in INLINE_TAGS and parent is not None:
+                holder, parent = parent, parent.getparent()
+            block = blocks.get(holder)
+            if block is None:
+                block = _visible_text(holder) if len(cast(str, _STRING(holder))) <= 2000 else ""
+                blocks[holder] = block
+            printed = find_copyright(block if 0 < len(block) <= 400 else _squash(text))
+            if printed:
+                found = printed
     return found
 
 
