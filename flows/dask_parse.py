@@ -45,6 +45,13 @@ def client_for(address: str) -> Any:
     return client
 
 
+def close_clients() -> None:
+    """Close the clients ``client_for`` opened. A client whose scheduler went away keeps
+    trying to reconnect on its own thread until closed (a process that ends closes it)."""
+    while _CLIENTS:
+        _CLIENTS.popitem()[1].close()
+
+
 #: Inputs per Dask task: one task per input costs ~4 ms of scheduling here, more than a parse.
 CHUNK = 16
 

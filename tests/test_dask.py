@@ -60,6 +60,9 @@ class Cluster:
         self.client.wait_for_workers(2, timeout=60)
 
     def close(self) -> None:
+        from flows.dask_parse import close_clients
+
+        close_clients()  # the flow's own, left reconnecting to a gone scheduler otherwise
         self.client.close()
         for process in [*self.workers, self.scheduler]:
             process.terminate()
