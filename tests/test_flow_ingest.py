@@ -374,3 +374,60 @@ def test_each_task_hands_the_next_its_first_batch_parsed_ahead(
         stores[name] = (rows, ledger)
     assert stores["three tasks"] == stores["one task"]
     assert len(stores["one task"][0]) > 30
+
+
+def test_prefect_hands_a_whole_argument_over_without_walking_into_it(prefect_server: str) -> None:
+    # Prefect visits everything inside a task's arguments before the task runs, resolving
+    # the states and futures it finds (a cost that grew with every batch a run had
+    # committed: `flows.ingest.whole`). A state inside a plain argument comes out resolved;
+    # inside `whole`, the task gets the very object the flow passed, state and all, so the
+    # task's writes to it (the committed summaries) are the flow's.
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+    from prefect.states import Completed, State
+
+    from flows.ingest import whole
+
+    seen: dict[str, object] = {}
+
+    @task(cache_policy=NO_CACHE)
+    def look(name: str, value: dict[str, object]) -> None:
+        seen[name] = value
+
+    @flow
+    def probe() -> dict[str, object]:
+        marker: dict[str, object] = {"state": Completed(data=5)}
+        look("plain", marker)
+        look("whole", whole(marker))
+        return marker
+
+    marker = probe()
+    plain = seen["plain"]
+    assert isinstance(plain, dict) and plain["state"] == 5  # walked into and resolved
+    assert seen["whole"] is marker and isinstance(marker["state"], State)
+
+
+def test_each_batch_task_gets_its_plans_and_the_run_summaries_whole(
+    prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.ingest
+    from flows.batch import BatchSummary
+    from tests.corpus import write_corpus
+
+    write_corpus(tmp_path / "landing", 60, text_only=True)
+    wrapped: list[object] = []
+    real_whole = flows.ingest.whole
+
+    def recording_whole(value):  # type: ignore[no-untyped-def]
+        wrapped.append(value)
+        return real_whole(value)
+
+    monkeypatch.setattr(flows.ingest, "whole", recording_whole)
+    monkeypatch.setattr(flows.ingest, "TASK_INPUTS", 20)
+    totals = ingest_flow(source=str(tmp_path / "landing"), dest=str(tmp_path / "store"), batch_size=10)
+    assert totals["inputs"] == 60 and totals["batches"] == 6
+    summaries = [v for v in wrapped if isinstance(v, dict)]
+    groups = [v for v in wrapped if isinstance(v, list) and v and not isinstance(v[0], str)]
+    assert len(summaries) == len(groups) == 3  # three tasks, each given both whole
+    assert all(s is summaries[0] for s in summaries)  # the run's one dict, filled by the tasks
+    assert len(summaries[0]) == 6 and all(isinstance(s, BatchSummary) for s in summaries[0].values())
