@@ -884,7 +884,7 @@ def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
     """Inside the region, drop link lists and widgets that survived pruning."""
     for root in region:
         _drop_link_runs(root, removed)
-        for element in list(root.iter("ul", "ol", "div", "section", "table", "dl", "p")):
+        for element in list(root.iter("ul", "ol", "div", "section", "table", "dl", "p", "td", "th")):
             if element is root or not _attached(element, root):
                 continue  # the region itself, or inside a block dropped earlier in this loop
             text = _text(element)
@@ -903,6 +903,11 @@ def clean_region(region: list[HtmlElement], removed: list[Removed]) -> None:
                     _drop(element, "related_links", removed)
                 elif _labelled_link(element, text) or (links == 1 and density > 0.9 and _shouted_headline(text)):
                     _drop(element, "related_links", removed)
+                continue
+            if element.tag in ("td", "th"):
+                # A layout table's menu column: a cell of links beside the story's cell.
+                if density > 0.5 and len(element.findall(".//a")) >= 2:
+                    _drop(element, "navigation", removed)
                 continue
             if density > 0.5 or (
                 density > 0.25 and len(text) < 600 and element.tag != "div" and len(element.findall(".//p")) <= 1

@@ -879,3 +879,17 @@ def test_a_paragraph_that_is_one_link_in_capitals_is_another_storys_title() -> N
     assert all(p in body for p in STORY_EN)
     assert "PORT STRIKE ENDS" not in body
     assert "The full agreement" in body and "THE UNION SAID" in body
+
+
+def test_a_layout_tables_menu_cell_beside_the_story_is_navigation() -> None:
+    # An old table layout: a row with a cell of links (the site's menu) and the story's cell.
+    # The row wins the scoring as a whole; the menu cell goes. A cell in the story's own
+    # data table with one link (a source) stays.
+    links = ("<a href='/a'>Sección uno</a>", "<a href='/b'>Sección dos</a>", "<a href='/c'>Archivo</a>")
+    menu = f"<td class='left'>{'<br>'.join(links)}</td>"
+    data = "<table><tr><th>Port</th><td><a href='/rtm'>Rotterdam</a></td><td>6%</td></tr></table>"
+    story = f"<td><h1>Port</h1>{_ps(STORY_EN[:2])}{data}{_ps(STORY_EN[2:])}</td>"
+    body = _body(f"<table><tr>{menu}{story}</tr></table>")
+    assert all(p in body for p in STORY_EN)
+    assert "Rotterdam" in body
+    assert "Sección" not in body and "Archivo" not in body
