@@ -4,6 +4,7 @@ S3-compatible server (moto) over real HTTP on 127.0.0.1. Nothing leaves the mach
 from __future__ import annotations
 
 import os
+import random
 import socket
 import sys
 import tempfile
@@ -24,6 +25,19 @@ os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "WARNING"
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("PREFECT_API_KEY", None)
+# Prefect's event client keeps a websocket open to the session's test server, and the
+# websockets library makes each keepalive ping's payload with the global `random` module,
+# on Prefect's event-loop thread. Hypothesis checks that the global random state does not
+# move while it draws an example: a ping landing inside a draw made it warn "do not use the
+# `random` module inside strategies" on whichever property test was running (traced with a
+# wrapper that logged the calling thread). The pings get a generator of their own.
+try:
+    import websockets.asyncio.connection as _websocket_connection
+
+    _websocket_connection.random = random.Random()  # type: ignore[assignment]
+except ImportError:  # a websockets without the asyncio implementation: nothing pings from it
+    pass
+
 # Fake credentials: moto accepts anything, and no real account can be reached by mistake.
 os.environ["AWS_ACCESS_KEY_ID"] = "testing-access-key"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing-secret-key-do-not-log"
