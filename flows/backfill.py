@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from flows.batch import IngestSettings
 from flows.ingest import check_quarantine_share, ingest_flow
-from flows.inputs import expand_bundles, is_candidate, read_input
+from flows.inputs import DEFAULT_BATCH_SIZE, expand_bundles, is_candidate, read_input
 from flows.report import RunTotals
 from parsers import parse_story
 from schemas.errors import ConfigError, InputError, ParseError, StorageError
@@ -129,7 +129,7 @@ def backfill(
     end: date,
     *,
     reprocess: bool = False,
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     chunk_size: int = 2000,
     settings: IngestSettings | None = None,
     progress: Callable[[int], Progress] | None = None,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flows.bundles import BundleLimits
-from flows.inputs import is_candidate
+from flows.inputs import DEFAULT_BATCH_SIZE, is_candidate
 from flows.lifeline import start_lifeline
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
@@ -143,7 +143,7 @@ def ingest(
     source: str,
     dest: str,
     *,
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
@@ -256,7 +256,7 @@ def backfill(
     end: date,
     *,
     reprocess: bool = False,
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     chunk_size: int = 2000,
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
@@ -305,7 +305,7 @@ def replay(
     *,
     reason: str | None = None,
     since: date | None = None,
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
@@ -347,7 +347,7 @@ def serve(
     cron: str,
     *,
     name: str = "scheduled",
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
@@ -395,7 +395,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that runs the ingest flow (ingest, backfill, serve)."""
-    p.add_argument("--batch-size", type=int, default=200, help="inputs per batch (one Prefect task each)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help="most inputs in one batch (a run starts with batches of 200, doubling up to this)",
+    )
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are quarantined")
     p.add_argument("--agency", default=None, help="agency for stories that name none (default: unknown)")
     p.add_argument("--pattern", default="*", help="only file names matching this glob (default: all)")

@@ -21,6 +21,7 @@ except ImportError:  # an older Prefect 3: quote skips the walk, and these hold 
 
 from flows.batch import BatchSummary, IngestSettings, drop_started_ahead, plan_batches, recover_pending, run_plans
 from flows.bundles import BundleLimits
+from flows.inputs import DEFAULT_BATCH_SIZE
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
@@ -136,7 +137,7 @@ def fold_ledger_task(dest: Storage, lease: Lease) -> dict[str, Any] | None:
 def ingest_flow(
     source: str,
     dest: str,
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     max_bytes: int = DEFAULT_MAX_BYTES,
     default_agency: str | None = None,
     pattern: str = "*",

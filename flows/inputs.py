@@ -29,6 +29,11 @@ QUARANTINE_PREFIX = "quarantine/"
 RESERVED_PREFIXES = ("stories/", QUARANTINE_PREFIX, "_manifests/", "_ledger/", "_lock/", "_staging/")
 
 
+#: The default ``--batch-size``: the most inputs one batch holds (a run's first batches are
+#: smaller: ``flows.batch.FIRST_BATCH``).
+DEFAULT_BATCH_SIZE = 2000
+
+
 def is_candidate(key: str, pattern: str) -> bool:
     """Inputs are visible files matching ``pattern``; hidden and reserved paths are skipped."""
     if key[0] in "._" or "/." in key or "/_" in key:  # a hidden or private part
@@ -103,16 +108,21 @@ def read_input(
 
 
 def read_payloads(
-    source: Storage, keys: list[str], max_bytes: int | None = None, limits: BundleLimits | None = None
+    source: Storage,
+    keys: list[str],
+    max_bytes: int | None = None,
+    limits: BundleLimits | None = None,
+    cache: dict[str, bytes] | None = None,
 ) -> tuple[list[tuple[str, bytes]], list[Quarantined]]:
     """Read the batch's inputs (at most ``max_bytes`` + 1 bytes each: the parser quarantines
     anything longer as ``too_large`` without the rest being read). One that cannot be read
     is quarantined with its reason (``link_outside_root``, ``not_a_file``, ``bad_bundle``,
-    ``bundle_too_large``, ``bundle_bomb``, ``bad_bundle_member``, ``unreadable``)."""
+    ``bundle_too_large``, ``bundle_bomb``, ``bad_bundle_member``, ``unreadable``). ``cache``
+    holds the last bundle read, for a caller reading a batch's inputs in slices."""
     limits = limits or BundleLimits()
     payloads: list[tuple[str, bytes]] = []
     unreadable: list[Quarantined] = []
-    cache: dict[str, bytes] = {}
+    cache = {} if cache is None else cache
     for key in keys:
         uri = source.full_uri(key)
         try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from flows.batch import IngestSettings
 from flows.ingest import check_quarantine_share, ingest_flow
-from flows.inputs import QUARANTINE_PREFIX
+from flows.inputs import DEFAULT_BATCH_SIZE, QUARANTINE_PREFIX
 from flows.report import RunTotals
 from schemas.errors import ConfigError
 from storage import Storage, open_storage
@@ -69,7 +69,7 @@ def replay(
     *,
     reason: str | None = None,
     since: date | None = None,
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     chunk_size: int = 2000,
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,

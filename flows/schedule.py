@@ -17,6 +17,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.batch import IngestSettings
 from flows.ingest import ingest_flow
+from flows.inputs import DEFAULT_BATCH_SIZE
 
 DEFAULT_DEPLOYMENT = "scheduled"
 
@@ -27,7 +28,7 @@ def build_deployment(
     cron: str,
     *,
     name: str = DEFAULT_DEPLOYMENT,
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,

@@ -453,18 +453,7 @@ class ParsePool:
         for worker in busy:
             if worker.results not in ready:
                 continue
-            try:
-                while worker.assigned and worker.results.poll():
-                    _, result = worker.results.recv()
-                    ticket, index, size = worker.assigned.popleft()
-                    worker.queued -= size
-                    worker.head_started = time.monotonic()
-                    if not ticket.cancelled:
-                        ticket.put(index, result)
-            except (EOFError, OSError):
-                self._lose_worker(worker, "worker_crashed")
-            except Exception:  # a result this process cannot unpickle: cost the input, not the batch
-                self._lose_worker(worker, "parser_error")
+            self._receive(worker)
         if self.timeout > 0:
             now = time.monotonic()
             for worker in list(self.workers):
@@ -474,6 +463,31 @@ class ParsePool:
             # A worker lost on this pass is replaced (asking every worker whether it is
             # alive on every pass cost ~0.1 ms each time: 6,000 passes a 10,000-story run).
             self._ensure_workers()
+
+    def _receive(self, worker: _Worker) -> None:
+        """File the results ``worker`` has sent so far, without waiting for more."""
+        try:
+            while worker.assigned and worker.results.poll():
+                _, result = worker.results.recv()
+                ticket, index, size = worker.assigned.popleft()
+                worker.queued -= size
+                worker.head_started = time.monotonic()
+                if not ticket.cancelled:
+                    ticket.put(index, result)
+        except (EOFError, OSError):
+            self._lose_worker(worker, "worker_crashed")
+        except Exception:  # a result this process cannot unpickle: cost the input, not the batch
+            self._lose_worker(worker, "parser_error")
+
+    def pump(self) -> None:
+        """Take in the results the workers have sent and hand them more inputs, without
+        waiting: a caller busy between two ``collect`` calls (deduplicating and committing a
+        batch) calls it now and then, so the workers neither run out of inputs nor block on
+        a full result pipe meanwhile. Deadlines and lost workers are seen at the next collect."""
+        for worker in list(self.workers):
+            if worker.assigned:
+                self._receive(worker)
+        self._dispatch()
 
     def _lose_worker(self, worker: _Worker, reason: str) -> None:
         """The input at the head of ``worker`` is quarantined; the rest go back in the queue."""
@@ -510,6 +524,12 @@ class ParsePool:
 
 
 _POOLS: dict[tuple[int, bool, float, int], ParsePool] = {}
+
+
+def pump_pools() -> None:
+    """``ParsePool.pump`` on every pool this process has started (none: nothing to do)."""
+    for pool in _POOLS.values():
+        pool.pump()
 
 
 def get_pool(size: int, *, fork: bool = False, timeout: float = DEFAULT_PARSE_TIMEOUT, memory_mb: int = 0) -> ParsePool:

@@ -3,8 +3,10 @@ Output is read back with pyarrow (hive partitions) and DuckDB."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.dataset as ds
@@ -12,6 +14,7 @@ import pytest
 
 from flows.ingest import ingest_flow
 from storage import open_storage
+from table.commit import BatchPlan
 from tests.corpus import BAD, golden_inputs
 
 
@@ -220,12 +223,16 @@ def test_a_task_of_several_batches_retried_mid_way_runs_each_batch_once(prefect_
     assert sorted(ledger) == sorted(f"_ledger/{p.batch_id}.json" for p in plans)
 
 
-def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(tmp_path: Path) -> None:
+def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Validation and fingerprints are worked out by the parse workers, each batch parsed
     # while the one before it is committed, and a task's last batch starts the next task's
     # first (`then`); the objects must be byte for byte those of batches prepared in this
     # process, one story at a time, one batch after another. A parse started for a next
-    # task that does not take it is dropped, and the pool stays usable.
+    # task that does not take it is dropped, and the pool stays usable. A batch read in
+    # slices, each read as the one before it is collected, writes the same bytes too.
+    # The batches grow as a run's do (10, 20, 40, 40, 10 inputs).
     from datetime import UTC, datetime
 
     from flows import batch
@@ -239,14 +246,9 @@ def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(tmp
     source = LocalStorage(tmp_path / "landing")
     planned = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     stores = {}
-    for name, settings in (
-        ("pool, two tasks", IngestSettings(workers=2)),
-        ("pool, next task's parse dropped", IngestSettings(workers=2)),
-        ("in-process", IngestSettings(workers=1, parse_timeout=0)),
-    ):
-        dest = LocalStorage(tmp_path / name.replace(" ", "-"))
-        index = load_ledger(dest)
-        plans = plan_batches(source, index, 40, settings, now=planned)
+
+    def run_with(name: str, plans: list[BatchPlan], *args: Any) -> None:
+        source, dest, index, settings = args
         if name.startswith("pool"):
             run_plans(plans[:1], source, dest, index, settings, then=plans[1])
             assert list(batch._STARTED_AHEAD) == [plans[1].batch_id]
@@ -258,6 +260,23 @@ def test_batches_write_the_same_bytes_whichever_process_prepares_the_stories(tmp
         else:
             for plan in plans:
                 run_batch(plan, source, dest, index, settings)
+
+    monkeypatch.setattr(batch, "FIRST_BATCH", 10)
+    for name, settings in (
+        ("pool, two tasks", IngestSettings(workers=2)),
+        ("pool, next task's parse dropped", IngestSettings(workers=2)),
+        ("pool, read in slices", IngestSettings(workers=2)),
+        ("in-process", IngestSettings(workers=1, parse_timeout=0)),
+    ):
+        dest = LocalStorage(tmp_path / name.replace(" ", "-").replace(",", ""))
+        index = load_ledger(dest)
+        plans = plan_batches(source, index, 40, settings, now=planned)
+        assert [len(p.inputs) for p in plans] == [10, 20, 40, 40, 10]
+        with monkeypatch.context() as patch:
+            if "slices" in name:  # a slice of 3 inputs at a time, none read ahead
+                patch.setattr(batch, "READ_SLICE", 3)
+                patch.setattr(batch, "READ_AHEAD_BYTES", 1)
+            run_with(name, plans, source, dest, index, settings)
         stores[name] = {k: dest.get(k) for k in dest.keys("") if not k.startswith("_staging/")}
     expected = stores.pop("in-process")
     for name, store in stores.items():
@@ -278,7 +297,6 @@ def test_a_failed_batch_drops_the_parse_started_ahead_and_the_pool_stays_usable(
     from flows.workers import get_pool, resolve_workers
     from schemas.errors import StorageError
     from storage.local import LocalStorage
-    from table.commit import BatchPlan
     from table.ledger import load_ledger
     from tests.corpus import write_corpus
 
@@ -431,3 +449,71 @@ def test_each_batch_task_gets_its_plans_and_the_run_summaries_whole(
     assert len(summaries) == len(groups) == 3  # three tasks, each given both whole
     assert all(s is summaries[0] for s in summaries)  # the run's one dict, filled by the tasks
     assert len(summaries[0]) == 6 and all(isinstance(s, BatchSummary) for s in summaries[0].values())
+
+
+def test_a_run_starts_with_small_batches_and_doubles_them_up_to_the_batch_size(tmp_path: Path) -> None:
+    # The first commit lands soon after a run starts; the bulk goes in --batch-size batches.
+    from flows.batch import FIRST_BATCH, IngestSettings, batch_bounds, plan_batches
+    from storage.local import LocalStorage
+    from table.ledger import LedgerIndex
+    from tests.corpus import write_corpus
+
+    def sizes(*args: int) -> list[int]:
+        return [end - start for start, end in batch_bounds(*args)]
+
+    assert sizes(5000, 2000, 200) == [200, 400, 800, 1600, 2000]
+    assert sizes(450, 2000, 200) == [200, 250]
+    assert sizes(100, 30, 200) == [30, 30, 30, 10]  # a batch size below the first batch: every batch
+    assert sizes(0, 2000, 200) == []
+    bounds = list(batch_bounds(12_345, 1000, 64))
+    assert bounds[0][0] == 0 and bounds[-1][1] == 12_345
+    assert all(end == start for (_, end), (start, _) in itertools.pairwise(bounds))  # no gap, no overlap
+
+    assert FIRST_BATCH == 200
+    write_corpus(tmp_path / "landing", 700, text_only=True)
+    source = LocalStorage(tmp_path / "landing")
+    plans = plan_batches(source, LedgerIndex(), 2000, IngestSettings())
+    assert [len(p.inputs) for p in plans] == [200, 400, 100]
+    assert sorted(k for p in plans for k in p.inputs) == sorted(source.keys())
+
+
+def test_a_batch_is_read_a_slice_at_a_time_as_the_workers_take_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch of large inputs is not read whole before its parse starts: a slice is read,
+    # the next only as the one before it is collected, so the process holds a few slices.
+    # The results are the batch's, in input order, those that could not be read at the end.
+    from flows import batch
+    from flows.batch import IngestSettings, start_parse
+    from flows.workers import Prepared, Quarantined
+    from storage.local import LocalStorage
+    from tests.corpus import write_corpus
+
+    reads: list[str] = []
+
+    class CountingReads(LocalStorage):
+        def get(self, key: str, limit: int | None = None) -> bytes:
+            reads.append(key)
+            return super().get(key, limit)
+
+    write_corpus(tmp_path / "landing", 30, text_only=True)
+    source = CountingReads(tmp_path / "landing")
+    keys = sorted(source.keys())
+    keys.insert(7, "gone.txt")  # listed, then deleted before it was read
+    plan = BatchPlan("b1", source.uri, keys, "2026-11-27T00:00:00+00:00")
+    settings = IngestSettings(workers=2)
+    monkeypatch.setattr(batch, "READ_SLICE", 4)
+    monkeypatch.setattr(batch, "READ_AHEAD_BYTES", 1)  # one slice with the workers at a time
+    job = start_parse(plan, source, settings)
+    assert len(reads) == 4
+    sliced = job.collect()
+    assert len(reads) == 31
+    monkeypatch.setattr(batch, "READ_SLICE", 200)
+    monkeypatch.setattr(batch, "READ_AHEAD_BYTES", 1 << 30)
+    whole = start_parse(plan, source, settings).collect()
+    assert isinstance(sliced[-1], Quarantined) and sliced[-1].reason == "unreadable"
+    assert sliced[-1].source_uri == source.full_uri("gone.txt")
+    assert [r.story.source_uri for r in sliced[:-1] if isinstance(r, Prepared)] == [
+        source.full_uri(k) for k in keys if k != "gone.txt"
+    ]
+    assert [(type(r), getattr(r, "story", r)) for r in sliced] == [(type(r), getattr(r, "story", r)) for r in whole]

@@ -293,3 +293,25 @@ def test_a_pool_started_ahead_parses_its_first_batch_like_any() -> None:
         pool.close()
     assert not pool._warming
     assert [r.story.source_uri for r in results] == [uri for uri, _ in payloads]  # type: ignore[union-attr]
+
+
+def test_pump_hands_out_inputs_and_takes_results_while_the_caller_is_busy() -> None:
+    # Between two collects (deduplicating and committing a batch) the caller pumps the pool:
+    # queued inputs beyond what the worker's pipe held must go out, and results come in,
+    # with no collect at all. Each input here is ~400 KB, so the pipe takes two at a time.
+    body = b" ".join(b"Officials said on Tuesday the talks would resume next week." for _ in range(6_500))
+    payloads = [(f"mem://{i}.txt", f"Talks resume {i}\n\n".encode() + body + b"\n") for i in range(8)]
+    pool = ParsePool(1, timeout=60)
+    try:
+        ticket = pool.submit(payloads, default_agency=None, max_bytes=1 << 30)
+        assert pool._pending, "every input fitted in the pipe: the test would not see pump hand any out"
+        deadline = time.monotonic() + 120
+        while ticket.missing and time.monotonic() < deadline:
+            pool.pump()
+            time.sleep(0.01)
+        assert ticket.missing == 0
+        assert not pool._pending and not pool.workers[0].assigned
+        assert [r.source_uri for r in ticket.results] == [uri for uri, _ in payloads]
+        assert all(isinstance(r, Story) for r in ticket.results)
+    finally:
+        pool.close()
