@@ -138,7 +138,15 @@ class LocalStorage:
             if not stat.S_ISREG(info.st_mode):
                 raise InputError("not_a_file", f"{escape_path(key)} is not a regular file (a device or a pipe)")
             with open(fd, "rb", buffering=0, closefd=False) as handle:
-                return handle.read() if limit is None else handle.read(limit + 1)
+                if limit is None:
+                    return handle.read()
+                # read(n) allocates n bytes before reading: asking for the limit (20 MB by
+                # default) cost ~25 µs a small file in allocation alone. Read what fstat
+                # said plus one byte; only a file that grew since reads on, up to the limit.
+                data = handle.read(min(limit, info.st_size) + 1)
+                if info.st_size < len(data) <= limit:
+                    data += handle.read(limit + 1 - len(data))
+                return data
         except OSError as exc:
             raise StorageError(f"cannot read {escape_path(full)}: {exc.strerror or exc}") from exc
         finally:

@@ -315,3 +315,33 @@ def test_pump_hands_out_inputs_and_takes_results_while_the_caller_is_busy() -> N
         assert all(isinstance(r, Story) for r in ticket.results)
     finally:
         pool.close()
+
+
+def test_a_local_read_stops_one_byte_past_the_limit_and_takes_a_file_that_grew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read asks for the size the file had when opened plus a byte, not for the limit; a
+    # file that grew after that is still read whole, up to one byte past the limit (which
+    # quarantines it as too_large).
+    from storage import local
+    from storage.local import LocalStorage
+
+    store = LocalStorage(tmp_path)
+    (tmp_path / "a.txt").write_bytes(b"x" * 1000)
+    assert store.get("a.txt", limit=5000) == b"x" * 1000
+    assert store.get("a.txt", limit=1000) == b"x" * 1000
+    assert store.get("a.txt", limit=999) == b"x" * 1000  # one past the limit: too large
+    assert store.get("a.txt", limit=10) == b"x" * 11
+    assert store.get("a.txt") == b"x" * 1000
+
+    real_fstat = os.fstat
+
+    def opened_when_smaller(fd: int) -> os.stat_result:  # the file grew after the descriptor's fstat
+        info = list(real_fstat(fd))
+        info[6] = 100  # st_size
+        return os.stat_result(info)
+
+    monkeypatch.setattr(local.os, "fstat", opened_when_smaller)
+    assert store.get("a.txt", limit=5000) == b"x" * 1000
+    assert store.get("a.txt", limit=500) == b"x" * 501
+    assert store.get("a.txt", limit=50) == b"x" * 51
