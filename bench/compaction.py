@@ -1,6 +1,6 @@
 """Files sized for analytics: the dataset before and after ``wire-ingest compact``.
 
-    .venv/bin/python bench/compaction.py [--stories 100000] [--batch-size 200]
+    .venv/bin/python bench/compaction.py [--stories 100000] [--batch-size 2000]
 
 Ingests N synthetic wire stories (built from the golden text inputs, 28 publication days)
 with the default batch size, copies the store, compacts the copy, and prints files, bytes
@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from flows.batch import IngestSettings, run_without_prefect  # noqa: E402
+from flows.inputs import DEFAULT_BATCH_SIZE  # noqa: E402
 from table.compaction import run_compaction  # noqa: E402
 from tests.corpus import write_corpus  # noqa: E402
 
@@ -54,7 +55,7 @@ def best_query(root: Path, sql: str, repeats: int = 5) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=20_000)
-    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="wire-compact-"))
     try:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from flows.bundles import BundleLimits
+from flows.bundles import BundleLimits, split_member
 from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
@@ -201,7 +201,9 @@ class ParseJob:
     result per input: the parsed ones in input order, then those that could not be read."""
 
     def __init__(
-        self, keys: list[str], start: Callable[[list[str]], tuple[PendingParse, int, list[Quarantined]]]
+        self,
+        keys: list[str],
+        start: Callable[[list[str], str | None], tuple[PendingParse, int, list[Quarantined]]],
     ) -> None:
         self._slices = [keys[i : i + READ_SLICE] for i in range(0, len(keys), READ_SLICE)]
         self._slices.reverse()  # popped from the end
@@ -212,7 +214,8 @@ class ParseJob:
 
     def _read_ahead(self) -> None:
         while self._slices and (not self._started or sum(size for _, size in self._started) < READ_AHEAD_BYTES):
-            parsing, size, unreadable = self._start(self._slices.pop())
+            keys = self._slices.pop()
+            parsing, size, unreadable = self._start(keys, self._slices[-1][0] if self._slices else None)
             self._started.append((parsing, size))
             self.unreadable += unreadable
 
@@ -235,8 +238,10 @@ def start_parse(plan: BatchPlan, source: Storage, settings: IngestSettings) -> P
     (writes nothing, so it may start before that commit)."""
     cache: dict[str, bytes] = {}  # a bundle read once for its members, across slices
 
-    def start(keys: list[str]) -> tuple[PendingParse, int, list[Quarantined]]:
+    def start(keys: list[str], following: str | None) -> tuple[PendingParse, int, list[Quarantined]]:
         payloads, unreadable = read_payloads(source, keys, settings.max_bytes, settings.bundle_limits, cache)
+        if (split_member(following or "") or ("",))[0] not in cache:
+            cache.clear()  # the next slice does not start in this bundle: free it (up to 1 GB)
         return start_slice(payloads, settings), sum(len(data) for _, data in payloads), unreadable
 
     return ParseJob(plan.inputs, start)

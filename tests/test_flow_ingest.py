@@ -517,3 +517,42 @@ def test_a_batch_is_read_a_slice_at_a_time_as_the_workers_take_it(
         source.full_uri(k) for k in keys if k != "gone.txt"
     ]
     assert [(type(r), getattr(r, "story", r)) for r in sliced] == [(type(r), getattr(r, "story", r)) for r in whole]
+
+
+def test_a_bundle_whose_members_span_slices_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Members of one bundle are listed together; a batch read in slices reads the bundle
+    # once for all of them, however the slices cut them.
+    import io
+    import zipfile
+
+    from flows import batch
+    from flows.batch import IngestSettings, plan_batches, start_parse
+    from flows.workers import Prepared
+    from storage.local import LocalStorage
+    from table.ledger import LedgerIndex
+
+    reads: list[str] = []
+
+    class CountingReads(LocalStorage):
+        def get(self, key: str, limit: int | None = None) -> bytes:
+            reads.append(key)
+            return super().get(key, limit)
+
+    (tmp_path / "landing").mkdir()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(10):
+            archive.writestr(f"s{i:02d}.txt", f"Talks resume {i}\n\nOfficials said talks would resume, round {i}.\n")
+    (tmp_path / "landing" / "a.zip").write_bytes(buffer.getvalue())
+    (tmp_path / "landing" / "b.txt").write_bytes(b"Oil rises\n\nOil prices rose on Tuesday, traders said.\n")
+    source = CountingReads(tmp_path / "landing")
+    settings = IngestSettings(workers=2)
+    (plan,) = plan_batches(source, LedgerIndex(), 100, settings)
+    assert len(plan.inputs) == 11
+    reads.clear()
+    monkeypatch.setattr(batch, "READ_SLICE", 4)
+    monkeypatch.setattr(batch, "READ_AHEAD_BYTES", 1)
+    results = start_parse(plan, source, settings).collect()
+    assert reads == ["a.zip", "b.txt"]
+    assert all(isinstance(r, Prepared) for r in results) and len(results) == 11
+    assert [r.story.source_uri for r in results if isinstance(r, Prepared)] == [source.full_uri(k) for k in plan.inputs]
