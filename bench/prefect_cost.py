@@ -70,7 +70,10 @@ def timed(cmd: list[str], env: dict[str, str], dest: str | None = None) -> tuple
     found: list[float] = []
     started = time.perf_counter()
     watcher = first_commit_watcher(dest, started, found) if dest else None
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if done.returncode != 0:  # say why before giving up: the run's own last lines
+        tail = done.stderr.decode("utf-8", "replace")[-4000:]
+        raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}; its stderr ended:\n{tail}")
     elapsed = time.perf_counter() - started
     if watcher is not None:
         watcher.join(timeout=1)
