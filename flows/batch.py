@@ -250,17 +250,12 @@ def start_parse(plan: BatchPlan, source: Storage, settings: IngestSettings) -> P
 def start_slice(payloads: list[tuple[str, bytes]], settings: IngestSettings) -> PendingParse:
     """Start parsing ``payloads`` on the Dask cluster (``--dask-address``) or the local pool."""
     if settings.dask_address:
-        address = settings.dask_address
+        from flows.dask_parse import DaskParse
 
-        def on_dask() -> list[Prepared | Quarantined]:
-            from flows.dask_parse import parse_on_dask
-
-            results = parse_on_dask(
-                payloads, address=address, default_agency=settings.default_agency, max_bytes=settings.max_bytes
-            )
-            return [prepare(result) for result in results]
-
-        return PendingParse(on_dask)
+        # Submitted now: the cluster parses this slice while the caller commits a batch.
+        address, agency = settings.dask_address, settings.default_agency
+        on_dask = DaskParse(payloads, address=address, default_agency=agency, max_bytes=settings.max_bytes)
+        return PendingParse(lambda: [prepare(result) for result in on_dask.result()], on_dask.cancel)
     # Validation and fingerprints are worked out by the parse workers, in parallel.
     return start_prepare(
         payloads,

@@ -77,41 +77,65 @@ def _parse_alone(client: Any, uri: str, data: bytes, default_agency: str | None,
         return Quarantined(uri, sha, len(data), "worker_crashed", detail)
 
 
-def parse_on_dask(
-    payloads: list[tuple[str, bytes]], *, address: str, default_agency: str | None, max_bytes: int
-) -> list[Story | Quarantined]:
-    """Parse ``(uri, bytes)`` pairs on the cluster at ``address``, results in input order.
+class DaskParse:
+    """Parse ``(uri, bytes)`` pairs on the cluster at ``address``: submitted at once (the
+    cluster parses while the caller commits the batch ahead), ``result`` in input order.
 
     Inputs go in chunks of CHUNK; a chunk whose workers all died is parsed again one input
     a task, and an input that fails so is parsed once more alone on the cluster, so only
     the input that kills workers is quarantined (``worker_crashed``)."""
-    if not payloads:
-        return []
-    from distributed.client import FutureCancelledError
-    from distributed.scheduler import KilledWorker
 
-    client = client_for(address)
-    chunks = [payloads[i : i + CHUNK] for i in range(0, len(payloads), CHUNK)]
-    futures = client.map(parse_chunk, chunks, default_agency=default_agency, max_bytes=max_bytes, pure=False)
-    results: list[Story | Quarantined] = []
-    try:
-        for chunk, future in zip(chunks, futures, strict=True):
-            try:
-                results += future.result()
-                continue
-            except KilledWorker:
-                pass
-            except FutureCancelledError as exc:
-                raise ConfigError(f"the Dask cluster at {address} cancelled the batch's parse tasks: {exc}") from exc
-            one_each = [[item] for item in chunk]
-            singles = client.map(parse_chunk, one_each, default_agency=default_agency, max_bytes=max_bytes, pure=False)
-            for (uri, data), single in zip(chunk, singles, strict=True):
+    def __init__(
+        self, payloads: list[tuple[str, bytes]], *, address: str, default_agency: str | None, max_bytes: int
+    ) -> None:
+        self.client, self.address = client_for(address), address
+        self.default_agency, self.max_bytes = default_agency, max_bytes
+        self.chunks = [payloads[i : i + CHUNK] for i in range(0, len(payloads), CHUNK)]
+        self.futures = self._map(self.chunks)
+
+    def _map(self, chunks: list[list[tuple[str, bytes]]]) -> list[Any]:
+        if not chunks:
+            return []
+        options = {"default_agency": self.default_agency, "max_bytes": self.max_bytes}
+        return list(self.client.map(parse_chunk, chunks, **options, pure=False))
+
+    def result(self) -> list[Story | Quarantined]:
+        if not self.chunks:
+            return []
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        results: list[Story | Quarantined] = []
+        try:
+            for chunk, future in zip(self.chunks, self.futures, strict=True):
                 try:
-                    results += single.result()
+                    results += future.result()
+                    continue
                 except KilledWorker:
-                    # It may only have queued behind the culprit on a dying worker: alone
-                    # on the cluster, only the input that kills workers fails again.
-                    results.append(_parse_alone(client, uri, data, default_agency, max_bytes))
-    finally:
-        client.cancel(futures)
-    return results
+                    pass
+                except FutureCancelledError as exc:
+                    raise ConfigError(
+                        f"the Dask cluster at {self.address} cancelled the batch's parse tasks: {exc}"
+                    ) from exc
+                singles = self._map([[item] for item in chunk])
+                for (uri, data), single in zip(chunk, singles, strict=True):
+                    try:
+                        results += single.result()
+                    except KilledWorker:
+                        # It may only have queued behind the culprit on a dying worker: alone
+                        # on the cluster, only the input that kills workers fails again.
+                        results.append(_parse_alone(self.client, uri, data, self.default_agency, self.max_bytes))
+        finally:
+            self.cancel()
+        return results
+
+    def cancel(self) -> None:
+        if self.futures:
+            self.client.cancel(self.futures)
+
+
+def parse_on_dask(
+    payloads: list[tuple[str, bytes]], *, address: str, default_agency: str | None, max_bytes: int
+) -> list[Story | Quarantined]:
+    """``DaskParse`` submitted and waited for."""
+    return DaskParse(payloads, address=address, default_agency=default_agency, max_bytes=max_bytes).result()

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -216,3 +217,37 @@ def test_an_input_that_kills_its_workers_is_quarantined_alone(tmp_path: Path) ->
     assert kills, "no worker was stuck on an input"
     assert isinstance(results[5], Quarantined) and results[5].reason == "worker_crashed"
     assert all(isinstance(r, Story) for i, r in enumerate(results) if i != 5)
+
+
+def test_a_batch_is_on_the_cluster_from_its_start_not_from_its_collect(cluster: Cluster, tmp_path: Path) -> None:
+    # The next batch's parse is started while this one commits: on Dask its tasks must be
+    # submitted then, and run, with nobody waiting for their results yet.
+    from flows.batch import plan_batches, start_parse
+    from flows.dask_parse import DaskParse
+    from flows.workers import Prepared
+    from storage.local import LocalStorage
+    from table.ledger import LedgerIndex
+
+    write_corpus(tmp_path / "landing", 40, text_only=True)
+    source = LocalStorage(tmp_path / "landing")
+    settings = IngestSettings(dask_address=cluster.address)
+    (plan,) = plan_batches(source, LedgerIndex(), 100, settings)
+    job = start_parse(plan, source, settings)
+
+    def tasks_on_scheduler(dask_scheduler: Any) -> int:
+        return len(dask_scheduler.tasks)
+
+    deadline = time.monotonic() + 30
+    while not cluster.client.run_on_scheduler(tasks_on_scheduler) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cluster.client.run_on_scheduler(tasks_on_scheduler) > 0
+    results = job.collect()
+    assert [r.story.source_uri for r in results if isinstance(r, Prepared)] == [source.full_uri(k) for k in plan.inputs]
+
+    payloads = [(source.full_uri(k), source.get(k)) for k in plan.inputs]
+    started = DaskParse(payloads, address=cluster.address, default_agency=None, max_bytes=1 << 30)
+    deadline = time.monotonic() + 60
+    while not all(f.done() for f in started.futures) and time.monotonic() < deadline:
+        time.sleep(0.05)  # parsed before anyone asks
+    assert all(f.status == "finished" for f in started.futures)
+    assert [r.source_uri for r in started.result()] == [uri for uri, _ in payloads]
