@@ -36,7 +36,6 @@ from flows.workers import (
     PendingParse,
     Prepared,
     Quarantined,
-    prepare,
     pump_pools,
     start_prepare,
 )
@@ -252,10 +251,13 @@ def start_slice(payloads: list[tuple[str, bytes]], settings: IngestSettings) -> 
     if settings.dask_address:
         from flows.dask_parse import DaskParse
 
-        # Submitted now: the cluster parses this slice while the caller commits a batch.
+        # Submitted now: the cluster parses (and validates and fingerprints) this slice while
+        # the caller commits a batch.
         address, agency = settings.dask_address, settings.default_agency
-        on_dask = DaskParse(payloads, address=address, default_agency=agency, max_bytes=settings.max_bytes)
-        return PendingParse(lambda: [prepare(result) for result in on_dask.result()], on_dask.cancel)
+        on_dask = DaskParse(
+            payloads, address=address, default_agency=agency, max_bytes=settings.max_bytes, prepared=True
+        )
+        return PendingParse(on_dask.result, on_dask.cancel)
     # Validation and fingerprints are worked out by the parse workers, in parallel.
     return start_prepare(
         payloads,

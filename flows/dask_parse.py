@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flows.workers import Quarantined, parse_payload
+from flows.workers import Quarantined, parse_payload, prepare
 from schemas.errors import ConfigError
 from schemas.story import Story
 
@@ -57,19 +57,20 @@ CHUNK = 16
 
 
 def parse_chunk(
-    items: list[tuple[str, bytes]], default_agency: str | None, max_bytes: int
-) -> list[Story | Quarantined]:
-    """What one Dask task runs: ``parse_payload`` over a few inputs."""
+    items: list[tuple[str, bytes]], default_agency: str | None, max_bytes: int, prepared: bool = False
+) -> list[Any]:
+    """What one Dask task runs: ``parse_payload`` over a few inputs; with ``prepared``, each
+    story also validated and fingerprinted there (``prepare``), as a local worker does."""
+    if prepared:
+        return [prepare(parse_payload(uri, data, default_agency, max_bytes)) for uri, data in items]
     return [parse_payload(uri, data, default_agency, max_bytes) for uri, data in items]
 
 
-def _parse_alone(client: Any, uri: str, data: bytes, default_agency: str | None, max_bytes: int) -> Story | Quarantined:
+def _parse_alone(client: Any, uri: str, data: bytes, options: dict[str, Any]) -> Any:
     from distributed.scheduler import KilledWorker
 
     try:
-        result: list[Story | Quarantined] = client.submit(
-            parse_chunk, [(uri, data)], default_agency=default_agency, max_bytes=max_bytes, pure=False
-        ).result()
+        result: list[Any] = client.submit(parse_chunk, [(uri, data)], **options, pure=False).result()
         return result[0]
     except KilledWorker:
         sha = hashlib.sha256(data).hexdigest()
@@ -79,33 +80,39 @@ def _parse_alone(client: Any, uri: str, data: bytes, default_agency: str | None,
 
 class DaskParse:
     """Parse ``(uri, bytes)`` pairs on the cluster at ``address``: submitted at once (the
-    cluster parses while the caller commits the batch ahead), ``result`` in input order.
+    cluster parses while the caller commits the batch ahead), ``result`` in input order
+    (``Story`` or ``Quarantined``; with ``prepared``, ``Prepared`` or ``Quarantined``).
 
     Inputs go in chunks of CHUNK; a chunk whose workers all died is parsed again one input
     a task, and an input that fails so is parsed once more alone on the cluster, so only
     the input that kills workers is quarantined (``worker_crashed``)."""
 
     def __init__(
-        self, payloads: list[tuple[str, bytes]], *, address: str, default_agency: str | None, max_bytes: int
+        self,
+        payloads: list[tuple[str, bytes]],
+        *,
+        address: str,
+        default_agency: str | None,
+        max_bytes: int,
+        prepared: bool = False,
     ) -> None:
         self.client, self.address = client_for(address), address
-        self.default_agency, self.max_bytes = default_agency, max_bytes
+        self.options: dict[str, Any] = {"default_agency": default_agency, "max_bytes": max_bytes, "prepared": prepared}
         self.chunks = [payloads[i : i + CHUNK] for i in range(0, len(payloads), CHUNK)]
         self.futures = self._map(self.chunks)
 
     def _map(self, chunks: list[list[tuple[str, bytes]]]) -> list[Any]:
         if not chunks:
             return []
-        options = {"default_agency": self.default_agency, "max_bytes": self.max_bytes}
-        return list(self.client.map(parse_chunk, chunks, **options, pure=False))
+        return list(self.client.map(parse_chunk, chunks, **self.options, pure=False))
 
-    def result(self) -> list[Story | Quarantined]:
+    def result(self) -> list[Any]:
         if not self.chunks:
             return []
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
-        results: list[Story | Quarantined] = []
+        results: list[Any] = []
         try:
             for chunk, future in zip(self.chunks, self.futures, strict=True):
                 try:
@@ -124,7 +131,7 @@ class DaskParse:
                     except KilledWorker:
                         # It may only have queued behind the culprit on a dying worker: alone
                         # on the cluster, only the input that kills workers fails again.
-                        results.append(_parse_alone(self.client, uri, data, self.default_agency, self.max_bytes))
+                        results.append(_parse_alone(self.client, uri, data, self.options))
         finally:
             self.cancel()
         return results
@@ -138,4 +145,7 @@ def parse_on_dask(
     payloads: list[tuple[str, bytes]], *, address: str, default_agency: str | None, max_bytes: int
 ) -> list[Story | Quarantined]:
     """``DaskParse`` submitted and waited for."""
-    return DaskParse(payloads, address=address, default_agency=default_agency, max_bytes=max_bytes).result()
+    results: list[Story | Quarantined] = DaskParse(
+        payloads, address=address, default_agency=default_agency, max_bytes=max_bytes
+    ).result()
+    return results

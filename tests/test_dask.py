@@ -221,10 +221,11 @@ def test_an_input_that_kills_its_workers_is_quarantined_alone(tmp_path: Path) ->
 
 def test_a_batch_is_on_the_cluster_from_its_start_not_from_its_collect(cluster: Cluster, tmp_path: Path) -> None:
     # The next batch's parse is started while this one commits: on Dask its tasks must be
-    # submitted then, and run, with nobody waiting for their results yet.
+    # submitted then, and run, with nobody waiting for their results yet; the workers hand
+    # back stories validated and fingerprinted, as the local pool's do.
     from flows.batch import plan_batches, start_parse
     from flows.dask_parse import DaskParse
-    from flows.workers import Prepared
+    from flows.workers import Prepared, parse_payload, prepare
     from storage.local import LocalStorage
     from table.ledger import LedgerIndex
 
@@ -245,9 +246,13 @@ def test_a_batch_is_on_the_cluster_from_its_start_not_from_its_collect(cluster: 
     assert [r.story.source_uri for r in results if isinstance(r, Prepared)] == [source.full_uri(k) for k in plan.inputs]
 
     payloads = [(source.full_uri(k), source.get(k)) for k in plan.inputs]
-    started = DaskParse(payloads, address=cluster.address, default_agency=None, max_bytes=1 << 30)
+    started = DaskParse(payloads, address=cluster.address, default_agency=None, max_bytes=1 << 30, prepared=True)
     deadline = time.monotonic() + 60
     while not all(f.done() for f in started.futures) and time.monotonic() < deadline:
         time.sleep(0.05)  # parsed before anyone asks
     assert all(f.status == "finished" for f in started.futures)
-    assert [r.source_uri for r in started.result()] == [uri for uri, _ in payloads]
+    prepared = started.result()  # validated and fingerprinted on the workers, as the local pool does
+    here = [prepare(parse_payload(uri, data, None, 1 << 30)) for uri, data in payloads]
+    assert all(isinstance(r, Prepared) for r in [*prepared, *here])
+    expected = [(r.story, r.fingerprint, r.problems) for r in here if isinstance(r, Prepared)]
+    assert [(r.story, r.fingerprint, r.problems) for r in prepared] == expected
