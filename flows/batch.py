@@ -47,7 +47,7 @@ from storage.lease import Lease
 from table.commit import PENDING_PREFIX, BatchPlan, commit, open_intent, pending_plans
 from table.compaction import recover_compactions
 from table.dataset import encode_parquet, group_by_partition, partition_key
-from table.ledger import LedgerEntry, LedgerIndex, load_ledger
+from table.ledger import LedgerEntry, LedgerIndex, load_ledger, near_duplicate_in
 from table.snapshot import fold
 
 try:
@@ -408,8 +408,7 @@ def run_batch(
         story.duplicate_of = (
             (same_body if same_body not in own_ids else None)
             or batch_index.by_content.get(story.content_sha256)
-            or index.near_duplicate_of(print_, own_ids | {story.story_id})
-            or batch_index.near_duplicate_of(print_, {story.story_id})
+            or near_duplicate_in([(index, own_ids | {story.story_id}), (batch_index, {story.story_id})], print_)
         )
         if story.duplicate_of:
             summary.near_duplicates += 1

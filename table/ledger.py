@@ -11,7 +11,7 @@ deduplicate. No Prefect here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -304,48 +304,79 @@ class LedgerIndex:
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
         of ``print_``: by simhash band, then by shared paragraphs, then by MinHash band."""
-        self._ensure()
-        simhash = print_.simhash
-        day_code = _day_code(print_.day)
-        # Same day or undated: that day's list and the undated one; undated: every day's.
-        if day_code == 0:
-            days: Iterable[int] = self._band_days
-        else:
-            days = (day_code, 0) if 0 in self._band_days else (day_code,)
-        for band in range(_BANDS):
-            lists = self._bands[band]
-            first: tuple[int, int, str] | None = None  # the earliest added match in this band
-            for code in days:
-                for entry in _postings(lists.get(_band_key(simhash, band, code))):
-                    if (first is None or entry[0] < first[0]) and entry[2] not in exclude:
-                        if hamming_distance(simhash, entry[1]) <= NEAR_DUPLICATE_BITS:
-                            first = entry
-                            break  # later ones in this list were added after it
-            if first is not None:
-                return first[2]
-        shared: dict[str, int] = {}
-        for key in dict.fromkeys(print_.keys):
-            for story_id in _postings(self._by_paragraph.get(key)):
+        return near_duplicate_in([(self, exclude)], print_)
+
+
+def _segments(found: list[Any]) -> list[tuple[int, Any]]:
+    """One posting key's stories over several indexes (``found``: what each holds for the
+    key, in order) as one index would hold them: ``(position of the index, its postings)``,
+    the earlier index's first, only the latest ``MAX_POSTINGS`` in all (each index's own
+    list holds at most that many, so only the first may need cutting)."""
+    segments = [(at, f if type(f) is list else (f,)) for at, f in enumerate(found) if f is not None]
+    if len(segments) > 1:
+        extra = sum(len(postings) for _, postings in segments) - MAX_POSTINGS
+        if extra > 0:
+            segments[0] = (segments[0][0], segments[0][1][extra:])
+    return segments
+
+
+def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: Fingerprint) -> str | None:
+    """The story ``LedgerIndex.near_duplicate_of`` would find in one index holding the
+    stories of ``indexes`` in their order, each index with the ids it must not name: the
+    run's history, then the batch's own stories. Asking the history through every stage of
+    the lookup before the batch made a copy's ``duplicate_of`` depend on where a batch
+    began (so on the batch size, and on whether a run had crashed midway); here every
+    posting list is the indexes' lists as one, so the answer does not."""
+    for index, _ in indexes:
+        index._ensure()
+    simhash, day_code = print_.simhash, _day_code(print_.day)
+    # Same day or undated: that day's list and the undated one; undated: every day's.
+    every_day = indexes[0][0]._band_days if len(indexes) == 1 else set().union(*(i._band_days for i, _ in indexes))
+    days: Iterable[int] = every_day if day_code == 0 else ((day_code, 0) if 0 in every_day else (day_code,))
+    for band in range(_BANDS):
+        first: tuple[int, int, str] | None = None  # (index position, order added, story) of the earliest match
+        for code in days:
+            band_key = _band_key(simhash, band, code)
+            for at, entries in _segments([index._bands[band].get(band_key) for index, _ in indexes]):
+                exclude = indexes[at][1]
+                for entry in entries:  # in the order added: the first match is this list's earliest
+                    if first is not None and (at, entry[0]) >= first[:2]:
+                        break
+                    if entry[2] not in exclude and hamming_distance(simhash, entry[1]) <= NEAR_DUPLICATE_BITS:
+                        first = (at, entry[0], entry[2])
+                        break
+                else:
+                    continue
+                break
+        if first is not None:
+            return first[2]
+    shared: dict[tuple[int, str], int] = {}
+    for paragraph in dict.fromkeys(print_.keys):
+        for at, story_ids in _segments([index._by_paragraph.get(paragraph) for index, _ in indexes]):
+            exclude = indexes[at][1]
+            for story_id in story_ids:
                 if story_id not in exclude:
-                    shared[story_id] = shared.get(story_id, 0) + 1
-        for story_id in shared:  # first indexed first: the earliest copy
-            count, signature, day = self._prints[story_id]
-            if not same_day(print_.day, day):
-                continue
-            signed = bool(signature and print_.signature)
-            resembles = resemblance(print_.signature, signature) if signed else 0.0
-            if paragraphs_match(shared[story_id], len(print_.keys), count, resembles, signed):
-                return story_id
-        candidates: dict[str, None] = {}
-        for band, chunk in enumerate(_signature_bands(print_.signature)):
-            for story_id in _postings(self._signature_bands[band].get(chunk)):
+                    shared[at, story_id] = shared.get((at, story_id), 0) + 1
+    for (at, story_id), count_shared in shared.items():  # first indexed first: the earliest copy
+        count, signature, day = indexes[at][0]._prints[story_id]
+        if not same_day(print_.day, day):
+            continue
+        signed = bool(signature and print_.signature)
+        resembles = resemblance(print_.signature, signature) if signed else 0.0
+        if paragraphs_match(count_shared, len(print_.keys), count, resembles, signed):
+            return story_id
+    candidates: dict[tuple[int, str], None] = {}
+    for band, chunk in enumerate(_signature_bands(print_.signature)):
+        for at, story_ids in _segments([index._signature_bands[band].get(chunk) for index, _ in indexes]):
+            exclude = indexes[at][1]
+            for story_id in story_ids:
                 if story_id not in exclude:
-                    candidates.setdefault(story_id)
-        for story_id in candidates:
-            _count, signature, day = self._prints[story_id]
-            if same_day(print_.day, day) and resemblance(print_.signature, signature) >= MIN_RESEMBLANCE:
-                return story_id
-        return None
+                    candidates.setdefault((at, story_id))
+    for at, story_id in candidates:
+        _count, signature, day = indexes[at][0]._prints[story_id]
+        if same_day(print_.day, day) and resemblance(print_.signature, signature) >= MIN_RESEMBLANCE:
+            return story_id
+    return None
 
 
 def _postings(found: Any) -> Any:

@@ -556,3 +556,28 @@ def test_a_bundle_whose_members_span_slices_is_read_once(tmp_path: Path, monkeyp
     assert reads == ["a.zip", "b.txt"]
     assert all(isinstance(r, Prepared) for r in results) and len(results) == 11
     assert [r.story.source_uri for r in results if isinstance(r, Prepared)] == [source.full_uri(k) for k in plan.inputs]
+
+
+def test_the_records_do_not_depend_on_where_batches_begin(tmp_path: Path) -> None:
+    # The same inputs in the same order give the same records whatever the batch size: a
+    # near copy's `duplicate_of` is the story a single index over everything before it
+    # would name, whether that story sits in an earlier batch or in the copy's own.
+    from flows.batch import IngestSettings, run_without_prefect
+    from tests.corpus import write_corpus
+
+    write_corpus(tmp_path / "landing", 400)
+
+    def records(store: Path) -> list[tuple[str, str, str | None, str | None]]:
+        query = (
+            "SELECT source_uri, story_id, duplicate_of, thread_id FROM read_parquet("
+            f"'{store}/stories/**/*.parquet', hive_partitioning = true) ORDER BY source_uri"
+        )
+        return [(str(u), str(s), d, t) for u, s, d, t in duckdb.sql(query).fetchall()]
+
+    found = {}
+    for size in (400, 13, 97):
+        run_without_prefect(str(tmp_path / "landing"), str(tmp_path / f"b{size}"), IngestSettings(workers=1), size)
+        found[size] = records(tmp_path / f"b{size}")
+    assert sum(1 for r in found[400] if r[2]) > 50  # near copies, many of them
+    assert found[13] == found[400]
+    assert found[97] == found[400]
