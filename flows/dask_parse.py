@@ -1,10 +1,11 @@
 """The parse stage on an existing Dask cluster (``--dask-address tcp://HOST:8786``).
 
-Only parsing moves: it is pure (bytes in, a Story or a quarantine reason out), so where it
-runs changes nothing else. Reading, the duplicate decisions (in input order) and the
-commit stay in the run's process, which holds the store's lease, so exactly-once and the
-output bytes are as with the local pool. A Dask task parses a chunk of inputs with
-``parse_payload`` (the function the local pool runs); results are gathered in input order.
+Only the parse stage moves (parsing, validation, fingerprints): it is pure (bytes in, a
+story or a quarantine reason out), so where it runs changes nothing else. Reading, the
+duplicate decisions (in input order) and the commit stay in the run's process, which holds
+the store's lease, so exactly-once and the output bytes are as with the local pool. A Dask
+task runs ``parse_payload`` and ``prepare`` (what a local worker runs) over a chunk of
+inputs; results are gathered in input order.
 
 A worker that dies mid-batch (killed, out of memory, its machine gone) has its tasks
 rescheduled by the Dask scheduler on the others. An input that kills every worker it is
