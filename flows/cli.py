@@ -582,6 +582,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WireIngestError as exc:
         print(f"wire-ingest: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        waited = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "?")
+        print(
+            f"wire-ingest: error: Prefect's temporary server did not answer within {waited} s. Point "
+            "PREFECT_API_URL at a running `prefect server start` (how a deployment runs), or give it more "
+            "time with PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.",
+            file=sys.stderr,
+        )
+        return 2
     except BrokenPipeError:
         # The reader went away (`wire-ingest parse --jsonl | head`): stop quietly, as Unix
         # tools do, with nothing left to flush into the closed pipe at exit.

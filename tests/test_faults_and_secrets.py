@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from flows.ingest import ingest_flow
 from storage import open_storage
 from tests.corpus import write_corpus
@@ -147,3 +149,32 @@ def test_a_batch_uploads_its_files_at_once_and_a_failed_upload_fails_only_that_a
         ours = {k: open_storage(dest).get(k) for k in open_storage(dest).keys(prefix)}
         theirs = {k: open_storage(clean).get(k) for k in open_storage(clean).keys(prefix)}
         assert ours.keys() == theirs.keys()
+
+
+def test_a_temporary_server_that_does_not_start_in_time_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Prefect's temporary server gets 120 s to start (Prefect's own 20 s ran out on a loaded
+    # machine); when it does not answer in time the run says what to do, without a traceback.
+    from flows.environment import prepare_prefect_environment
+
+    write_corpus(tmp_path / "landing", 2)
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0")
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "ingest", str(tmp_path / "landing"), "--dest", str(tmp_path / "store")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "temporary server did not answer within 0 s" in done.stderr
+    assert "PREFECT_API_URL" in done.stderr and "Traceback" not in done.stderr
+
+    monkeypatch.delenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", raising=False)  # restored after
+    prepare_prefect_environment()
+    assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "120"
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "45")
+    prepare_prefect_environment()
+    assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "45"  # an operator's value stays
