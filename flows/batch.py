@@ -239,7 +239,8 @@ def start_parse(plan: BatchPlan, source: Storage, settings: IngestSettings) -> P
 
     def start(keys: list[str], following: str | None) -> tuple[PendingParse, int, list[Quarantined]]:
         payloads, unreadable = read_payloads(source, keys, settings.max_bytes, settings.bundle_limits, cache)
-        if (split_member(following or "") or ("",))[0] not in cache:
+        member = split_member(following) if following else None
+        if member is None or member[0] not in cache:
             cache.clear()  # the next slice does not start in this bundle: free it (up to 1 GB)
         return start_slice(payloads, settings), sum(len(data) for _, data in payloads), unreadable
 
