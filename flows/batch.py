@@ -356,7 +356,7 @@ def run_batch(
     planned_at = datetime.fromisoformat(plan.planned_at)
     day = planned_at.strftime("%Y-%m-%d")
     summary = BatchSummary(plan.batch_id, inputs=len(plan.inputs), recovered=recovered)
-    batch_index = LedgerIndex()  # this batch's stories; merged into ``index`` after the commit
+    batch_index = index.for_batch()  # this batch's stories; merged into ``index`` after the commit
     stories: list[Story] = []
     prints: dict[str, Fingerprint] = {}
     quarantined: list[Quarantined] = []
@@ -480,8 +480,9 @@ def run_batch(
     summary.quarantined = dict(reasons)
     summary.files = sorted(checksums)
     index.batches.add(plan.batch_id)
+    index.merge(batch_index)  # the stories, as indexed for the batch's own lookups
     for entry in entries:
-        index.add(entry, prints.get(entry.story_id or ""))  # the index reads it for stories only
+        index.add(entry, indexed=True)
     return summary
 
 

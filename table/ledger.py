@@ -162,6 +162,7 @@ class LedgerIndex:
         self._bands: list[dict[int, Any]] = [{} for _ in range(_BANDS)]
         self._band_days: set[int] = set()  # day codes in the bands (an undated story looks in each)
         self._added = 0
+        self._follows: int | None = None  # for_batch(): the ``_added`` of the index it follows
         self._by_paragraph: dict[str, Any] = {}
         #: story -> (paragraph key count, MinHash signature, day)
         self._prints: dict[str, tuple[int, bytes, str | None]] = {}
@@ -232,14 +233,16 @@ class LedgerIndex:
         self._ensure()
         return self._by_content
 
-    def add(self, entry: LedgerEntry, print_: Fingerprint | None = None) -> None:
+    def add(self, entry: LedgerEntry, print_: Fingerprint | None = None, *, indexed: bool = False) -> None:
         """Record one finished input (and, for a new story, its duplicate keys; ``print_``
-        is the story's fingerprint when the caller has it, rebuilt from ``entry`` if not).
-        Once the duplicate index is built, ``entry`` is kept without its fingerprint fields
-        (call this after ``entry`` was written to the ledger)."""
+        is the story's fingerprint when the caller has it, rebuilt from ``entry`` if not;
+        ``indexed``: its story is in the duplicate index already, by ``merge``). Once the
+        duplicate index is built, ``entry`` is kept without its fingerprint fields (call
+        this after ``entry`` was written to the ledger)."""
         self.done[entry.source_uri] = entry
         if self._built:
-            self._index(entry, print_)
+            if not indexed:
+                self._index(entry, print_)
             # Indexed: the entry's fingerprint now lives in the duplicate index, and what is
             # kept in ``done`` (planning, reprocessing, recovery) never reads it again. Its
             # paragraph keys and MinHash hex were ~600 bytes a story of the flow's memory.
@@ -301,6 +304,35 @@ class LedgerIndex:
             else:
                 lists[key] = [found, value]
 
+    def merge(self, batch: LedgerIndex) -> None:
+        """Fold ``batch``'s duplicate index (stories indexed after this index's, numbered on
+        from ``_added``: see ``for_batch``) into this one, as if each of its stories had been
+        added here in turn: a committed batch's stories indexed once, not twice (its
+        lookups need them in a separate index until the commit). Each posting list keeps the
+        latest ``MAX_POSTINGS`` of both."""
+        self._ensure()
+        if batch._follows != self._added:
+            raise ValueError("merge() takes an index made by for_batch() after this index's last story")
+        self._story_ids |= batch._story_ids
+        for sha, story_id in batch._by_content.items():
+            self._by_content.setdefault(sha, story_id)
+        for lists, more in zip(self._posting_dicts(), batch._posting_dicts(), strict=True):
+            _merge_postings(lists, more)
+        self._band_days |= batch._band_days
+        self._prints.update(batch._prints)
+        self._roots.update(batch._roots)
+        self._added = batch._added
+
+    def _posting_dicts(self) -> list[dict[Any, Any]]:
+        return [*self._bands, self._by_paragraph, *self._signature_bands]
+
+    def for_batch(self) -> LedgerIndex:
+        """An empty index for a batch's own stories, numbered on from this one's (``merge``)."""
+        self._ensure()
+        batch = LedgerIndex(window=self.window)
+        batch._added = batch._follows = self._added
+        return batch
+
     def near_duplicate_of(self, print_: Fingerprint, exclude: set[str]) -> str | None:
         """The first indexed story that ``parsers.fingerprint.near_duplicates`` calls a copy
         of ``print_``: by simhash band, then by shared paragraphs, then by MinHash band."""
@@ -326,18 +358,28 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
     run's history, then the batch's own stories. Asking the history through every stage of
     the lookup before the batch made a copy's ``duplicate_of`` depend on where a batch
     began (so on the batch size, and on whether a run had crashed midway); here every
-    posting list is the indexes' lists as one, so the answer does not."""
+    posting list is the indexes' lists as one, so the answer does not.
+
+    Most posting keys hold nothing in any index (a story's paragraphs and MinHash bands
+    are mostly its own), so each key is looked up in every index first and merged
+    (``_segments``) only when one holds it: ~40% of a run's coordinator time was this
+    lookup, most of it spent merging nothing."""
     for index, _ in indexes:
         index._ensure()
     simhash, day_code = print_.simhash, _day_code(print_.day)
     # Same day or undated: that day's list and the undated one; undated: every day's.
     every_day = indexes[0][0]._band_days if len(indexes) == 1 else set().union(*(i._band_days for i, _ in indexes))
     days: Iterable[int] = every_day if day_code == 0 else ((day_code, 0) if 0 in every_day else (day_code,))
+    nothing = [None] * len(indexes)
     for band in range(_BANDS):
         first: tuple[int, int, str] | None = None  # (index position, order added, story) of the earliest match
+        band_lists = [index._bands[band] for index, _ in indexes]
         for code in days:
             band_key = _band_key(simhash, band, code)
-            for at, entries in _segments([index._bands[band].get(band_key) for index, _ in indexes]):
+            found = [lists.get(band_key) for lists in band_lists]
+            if found == nothing:
+                continue
+            for at, entries in _segments(found):
                 exclude = indexes[at][1]
                 for entry in entries:  # in the order added: the first match is this list's earliest
                     if first is not None and (at, entry[0]) >= first[:2]:
@@ -351,8 +393,12 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
         if first is not None:
             return first[2]
     shared: dict[tuple[int, str], int] = {}
+    paragraph_lists = [index._by_paragraph for index, _ in indexes]
     for paragraph in dict.fromkeys(print_.keys):
-        for at, story_ids in _segments([index._by_paragraph.get(paragraph) for index, _ in indexes]):
+        found = [lists.get(paragraph) for lists in paragraph_lists]
+        if found == nothing:
+            continue
+        for at, story_ids in _segments(found):
             exclude = indexes[at][1]
             for story_id in story_ids:
                 if story_id not in exclude:
@@ -367,7 +413,10 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
             return story_id
     candidates: dict[tuple[int, str], None] = {}
     for band, chunk in enumerate(_signature_bands(print_.signature)):
-        for at, story_ids in _segments([index._signature_bands[band].get(chunk) for index, _ in indexes]):
+        found = [index._signature_bands[band].get(chunk) for index, _ in indexes]
+        if found == nothing:
+            continue
+        for at, story_ids in _segments(found):
             exclude = indexes[at][1]
             for story_id in story_ids:
                 if story_id not in exclude:
@@ -377,6 +426,17 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
         if same_day(print_.day, day) and resemblance(print_.signature, signature) >= MIN_RESEMBLANCE:
             return story_id
     return None
+
+
+def _merge_postings(lists: dict[Any, Any], more: dict[Any, Any]) -> None:
+    """``more``'s posting lists appended to ``lists``' (a key's first story bare, as
+    ``add_story`` stores it; the latest ``MAX_POSTINGS`` kept). Keys new to ``lists``, most
+    of them, are copied over in one ``update``."""
+    common = more.keys() & lists.keys()
+    joined = {key: [*_postings(lists[key]), *_postings(more[key])] for key in common}
+    lists.update(more)
+    for key, postings in joined.items():
+        lists[key] = list(postings[-MAX_POSTINGS:])
 
 
 def _postings(found: Any) -> Any:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.near_duplicates import DUPES, evaluate
 from flows.ingest import ingest_flow
 from tests.test_flow_ingest import read_stories
@@ -128,3 +130,53 @@ def test_simhash_lookup_keeps_to_the_story_day_and_returns_the_earliest_copy() -
     assert copy_of("04-09", {"undated"}) is None  # nobody else on that day
     assert copy_of(None) == "other-day"  # undated: any day, the first indexed
     assert copy_of(None, {"other-day", "undated", "same-day"}) is None  # 32 bits off is no copy
+
+
+def test_a_merged_batch_index_is_the_index_built_story_by_story() -> None:
+    """A committed batch's index is merged into the run's (its stories indexed once): every
+    posting list, trimmed to the latest MAX_POSTINGS, its order numbers, bodies, prints and
+    cluster roots are what adding the same stories one by one builds."""
+    import random
+
+    from parsers.fingerprint import Fingerprint
+    from table.ledger import MAX_POSTINGS, LedgerIndex
+
+    rng = random.Random(7)
+    common = [f"{n:016x}" for n in range(3)]  # paragraphs in many stories: lists overflow
+
+    def story(n: int) -> tuple[str, str, Fingerprint]:
+        keys = (rng.choice(common), f"{rng.randrange(40):016x}", f"{n + 10**6:016x}")
+        signature = bytes(rng.randrange(4) for _ in range(128))  # bands shared by some stories
+        day = rng.choice([None, "03-01", "03-02"])
+        return f"s{n}", f"sha{n % 90}", Fingerprint(rng.getrandbits(8) << 56, keys, signature, day)
+
+    stories = [story(n) for n in range(3 * MAX_POSTINGS)]
+    copies = {f"s{n}": f"s{n - 5}" for n in range(10, len(stories), 7)}  # some copies of earlier ones
+
+    whole = LedgerIndex()
+    for story_id, sha, print_ in stories:
+        whole.add_story(story_id, sha, print_)
+        if story_id in copies:
+            whole.add_copy(story_id, copies[story_id])
+    merged = LedgerIndex()
+    for start in range(0, len(stories), 50):
+        batch = merged.for_batch()
+        for story_id, sha, print_ in stories[start : start + 50]:
+            batch.add_story(story_id, sha, print_)
+            if story_id in copies:  # as run_batch records a copy: by its root, if already merged
+                batch.add_copy(story_id, merged.cluster_root(copies[story_id]) or copies[story_id])
+        merged.merge(batch)
+
+    assert any(isinstance(v, list) and len(v) == MAX_POSTINGS for v in merged._by_paragraph.values())
+    assert merged._posting_dicts() == whole._posting_dicts()
+    assert (merged._added, merged._by_content, merged._prints, merged._roots, merged._story_ids) == (
+        whole._added,
+        whole._by_content,
+        whole._prints,
+        whole._roots,
+        whole._story_ids,
+    )
+    probe = story(5000)[2]
+    assert merged.near_duplicate_of(probe, set()) == whole.near_duplicate_of(probe, set())
+    with pytest.raises(ValueError, match="for_batch"):
+        merged.merge(LedgerIndex())  # numbered from 0: its order numbers would clash
