@@ -361,9 +361,8 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
     posting list is the indexes' lists as one, so the answer does not.
 
     Most posting keys hold nothing in any index (a story's paragraphs and MinHash bands
-    are mostly its own), so each key is looked up in every index first and merged
-    (``_segments``) only when one holds it: ~40% of a run's coordinator time was this
-    lookup, most of it spent merging nothing."""
+    are mostly its own), so each key is looked up in every index first and the lists are
+    merged (``_segments``) only when one holds it."""
     for index, _ in indexes:
         index._ensure()
     simhash, day_code = print_.simhash, _day_code(print_.day)
