@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from flows.inputs import DEFAULT_BATCH_SIZE  # noqa: E402
 from tests.corpus import write_corpus  # noqa: E402
 
 CLI = [sys.executable, "-m", "flows.cli"]
@@ -153,7 +154,8 @@ def main() -> None:
             for round_ in range(args.repeats):  # interleaved, so a noisy spell hits every kind
                 runs["parse"].append(timed([*CLI, "parse", "--jsonl", str(landing)], env))
                 dest = store(f"batch-{round_}")
-                runs["batch"].append(timed([sys.executable, "-m", "flows.batch", str(landing), dest, "200"], env, dest))
+                batches = [sys.executable, "-m", "flows.batch", str(landing), dest, str(DEFAULT_BATCH_SIZE)]
+                runs["batch"].append(timed(batches, env, dest))
                 dest = store(f"served-{round_}")
                 runs["served"].append(timed([*CLI, "ingest", str(landing), "--dest", dest], served_env, dest))
         finally:
