@@ -344,6 +344,8 @@ def _segments(found: list[Any]) -> list[tuple[int, Any]]:
     key, in order) as one index would hold them: ``(position of the index, its postings)``,
     the earlier index's first, only the latest ``MAX_POSTINGS`` in all (each index's own
     list holds at most that many, so only the first may need cutting)."""
+    if found.count(None) == len(found):  # most keys: held by no index
+        return []
     segments = [(at, f if type(f) is list else (f,)) for at, f in enumerate(found) if f is not None]
     if len(segments) > 1:
         extra = sum(len(postings) for _, postings in segments) - MAX_POSTINGS
@@ -361,24 +363,19 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
     posting list is the indexes' lists as one, so the answer does not.
 
     Most posting keys hold nothing in any index (a story's paragraphs and MinHash bands
-    are mostly its own), so each key is looked up in every index first and the lists are
-    merged (``_segments``) only when one holds it."""
+    are mostly its own): ``_segments`` returns at once for those."""
     for index, _ in indexes:
         index._ensure()
     simhash, day_code = print_.simhash, _day_code(print_.day)
     # Same day or undated: that day's list and the undated one; undated: every day's.
     every_day = indexes[0][0]._band_days if len(indexes) == 1 else set().union(*(i._band_days for i, _ in indexes))
     days: Iterable[int] = every_day if day_code == 0 else ((day_code, 0) if 0 in every_day else (day_code,))
-    nothing = [None] * len(indexes)
     for band in range(_BANDS):
         first: tuple[int, int, str] | None = None  # (index position, order added, story) of the earliest match
         band_lists = [index._bands[band] for index, _ in indexes]
         for code in days:
             band_key = _band_key(simhash, band, code)
-            found = [lists.get(band_key) for lists in band_lists]
-            if found == nothing:
-                continue
-            for at, entries in _segments(found):
+            for at, entries in _segments([lists.get(band_key) for lists in band_lists]):
                 exclude = indexes[at][1]
                 for entry in entries:  # in the order added: the first match is this list's earliest
                     if first is not None and (at, entry[0]) >= first[:2]:
@@ -394,10 +391,7 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
     shared: dict[tuple[int, str], int] = {}
     paragraph_lists = [index._by_paragraph for index, _ in indexes]
     for paragraph in dict.fromkeys(print_.keys):
-        found = [lists.get(paragraph) for lists in paragraph_lists]
-        if found == nothing:
-            continue
-        for at, story_ids in _segments(found):
+        for at, story_ids in _segments([lists.get(paragraph) for lists in paragraph_lists]):
             exclude = indexes[at][1]
             for story_id in story_ids:
                 if story_id not in exclude:
@@ -412,10 +406,7 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
             return story_id
     candidates: dict[tuple[int, str], None] = {}
     for band, chunk in enumerate(_signature_bands(print_.signature)):
-        found = [index._signature_bands[band].get(chunk) for index, _ in indexes]
-        if found == nothing:
-            continue
-        for at, story_ids in _segments(found):
+        for at, story_ids in _segments([index._signature_bands[band].get(chunk) for index, _ in indexes]):
             exclude = indexes[at][1]
             for story_id in story_ids:
                 if story_id not in exclude:
