@@ -68,6 +68,9 @@ class IngestSettings:
     parse_memory_mb: int = DEFAULT_PARSE_MEMORY_MB  # address space per parse worker; 0 = no limit
     bundle_limits: BundleLimits = field(default_factory=BundleLimits)
     dask_address: str | None = None  # parse on this Dask cluster instead of the local pool
+    #: Seconds a local input must have been left unchanged to be planned: a file written in
+    #: place is listed while it grows, and once ingested half-written it would be "done".
+    settle_seconds: float = 0.0
 
     def flow_parameters(self) -> dict[str, Any]:
         """These settings as the ingest flow's parameters (what backfill and replay pass on)."""
@@ -82,6 +85,7 @@ class IngestSettings:
             "bundle_max_mb": self.bundle_limits.max_bytes // 1024**2,
             "bundle_max_ratio": self.bundle_limits.max_ratio,
             "dask_address": self.dask_address,
+            "settle_seconds": self.settle_seconds,
         }
 
 
@@ -152,17 +156,25 @@ def plan_batches(
     now: datetime | None = None,
     keys: list[str] | None = None,
     reprocess: bool = False,
+    settling: list[str] | None = None,
 ) -> list[BatchPlan]:
     """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches
     (``batch_bounds``: from ``FIRST_BATCH`` inputs, doubling up to ``batch_size``).
 
     The source listing is streamed in chunks and each chunk checked against the ledger in
-    one lookup, so planning over millions of done inputs holds only what is pending."""
-    planned_at = (now or datetime.now(UTC)).isoformat()
+    one lookup, so planning over millions of done inputs holds only what is pending. With
+    ``settings.settle_seconds``, a file (or bundle) not in the ledger that changed within
+    that time is left for a later run and its key added to ``settling``: it may still be
+    being written (checked before a bundle is read to list its members)."""
+    planned = now or datetime.now(UTC)
+    planned_at = planned.isoformat()
     listing = keys if keys is not None else (k for k in source.keys() if is_candidate(k, settings.pattern))
     done = None if reprocess else (lambda key: source.full_uri(key) in index.done)
+    settle, clock = settings.settle_seconds, planned.timestamp()
     pending: list[str] = []
     for chunk in chunked(listing, PLAN_CHUNK):
+        if settle > 0:
+            chunk = hold_settling(chunk, source, index, settle, clock, reprocess, settling)
         expanded = expand_bundles(source, chunk, settings.bundle_limits, done=done)
         if reprocess:
             pending += expanded
@@ -176,6 +188,31 @@ def plan_batches(
         batch_id = make_batch_id(source.uri, chunk, generation)
         plans.append(BatchPlan(batch_id, source.uri, chunk, planned_at, reprocess))
     return plans
+
+
+def hold_settling(
+    chunk: list[str],
+    source: Storage,
+    index: LedgerIndex,
+    seconds: float,
+    now: float,
+    reprocess: bool,
+    settling: list[str] | None,
+) -> list[str]:
+    """``chunk`` without the keys that may still be being written (``Storage.settling``);
+    only keys the ledger does not hold as themselves are asked about (a no-op run stats
+    nothing). The held keys go to ``settling``, in listing order."""
+    if reprocess:
+        unknown = chunk
+    else:
+        flags = index.done.contains_many([source.full_uri(k) for k in chunk])
+        unknown = [k for k, is_done in zip(chunk, flags, strict=True) if not is_done]
+    young = source.settling(unknown, seconds, now) if unknown else set()
+    if not young:
+        return chunk
+    if settling is not None:
+        settling += [k for k in chunk if k in young]
+    return [k for k in chunk if k not in young]
 
 
 def quarantine_key(item: Quarantined, day: str) -> str:

@@ -168,22 +168,9 @@ def ingest(
 
 
 def print_totals(totals: dict[str, Any]) -> None:
-    from collections import Counter
-
     from flows.report import RunTotals, render_table
 
-    run = RunTotals(
-        batches=totals["batches"],
-        inputs=totals["inputs"],
-        stories=totals["stories"],
-        duplicates=totals["duplicates"],
-        near_duplicates=totals["near_duplicates"],
-        quarantined=Counter(totals["quarantined"]),
-        bytes_written=totals["bytes_written"],
-        files=totals["files"],
-        recovered_batches=totals["recovered_batches"],
-    )
-    print(render_table(run))
+    print(render_table(RunTotals.from_dict(totals)))
 
 
 def warm_workers(settings: IngestSettings) -> None:
@@ -201,8 +188,8 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    if args.parse_timeout < 0 or args.wait_lock < 0 or args.parse_memory_mb < 0:
-        raise ConfigError("--parse-timeout and --wait-lock take a number of seconds, 0 or more")
+    if args.parse_timeout < 0 or args.wait_lock < 0 or args.parse_memory_mb < 0 or args.settle < 0:
+        raise ConfigError("--parse-timeout, --wait-lock and --settle take a number of seconds, 0 or more")
     share = args.max_quarantine_share
     if share is not None and not 0 <= share <= 1:
         raise ConfigError("--max-quarantine-share takes a share between 0 and 1, e.g. 0.2")
@@ -217,6 +204,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         parse_memory_mb=args.parse_memory_mb,
         bundle_limits=BundleLimits(args.bundle_max_members, args.bundle_max_mb * 1024**2, args.bundle_max_ratio),
         dask_address=args.dask_address,
+        settle_seconds=args.settle,
     )
     if args.dask_address and not args.dask_address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
         raise ConfigError(f"--dask-address {args.dask_address!r}: give the scheduler's address, e.g. tcp://HOST:8786")
@@ -237,7 +225,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         print(json.dumps(totals))
     else:
         if totals["inputs"] == 0:
-            print("nothing new to ingest")
+            print("nothing new to ingest" + (" yet (see the settling inputs below)" if totals.get("settling") else ""))
         print_totals(totals)
     return 0
 
@@ -393,7 +381,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
+#: ``serve``'s default --settle: a scheduled run polls a landing zone while files arrive.
+SERVE_SETTLE_SECONDS = 60.0
+
+
+def add_run_options(p: argparse.ArgumentParser, settle: float = 0.0) -> None:
     """Options shared by every command that runs the ingest flow (ingest, backfill, serve)."""
     p.add_argument(
         "--batch-size",
@@ -426,6 +418,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="tcp://HOST:8786",
         help="parse on this existing Dask cluster instead of local worker processes (needs the dask extra)",
+    )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=settle,
+        metavar="SECONDS",
+        help="leave local files changed within this many seconds for the next run: they may still be being "
+        f"written (default {settle:g}; S3 objects appear whole and are never held)",
     )
 
 
@@ -559,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", required=True, help="dataset root: local folder or s3://bucket/prefix")
     p.add_argument("--cron", default="*/15 * * * *", help="cron schedule (default: every 15 minutes)")
     p.add_argument("--name", default="scheduled", help="deployment name (default: scheduled)")
-    add_run_options(p)
+    add_run_options(p, settle=SERVE_SETTLE_SECONDS)
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("demo", help="ingest the bundled samples into a local store and query it")

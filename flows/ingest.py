@@ -59,8 +59,18 @@ def plan_task(
     settings: IngestSettings,
     keys: list[str] | None,
     reprocess: bool,
-) -> list[BatchPlan]:
-    return plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess)
+) -> tuple[list[BatchPlan], int]:
+    """The run's batches, and how many inputs were left for a later run (still changing)."""
+    settling: list[str] = []
+    plans = plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess, settling=settling)
+    if settling:
+        get_run_logger().info(
+            "%d input(s) changed within the last %gs (--settle) and are left for the next run, e.g. %s",
+            len(settling),
+            settings.settle_seconds,
+            settling[0],
+        )
+    return plans, len(settling)
 
 
 #: Inputs a task handles (in batches of --batch-size, each committed on its own): a task run
@@ -152,6 +162,7 @@ def ingest_flow(
     bundle_max_mb: int = BundleLimits.max_bytes // 1024**2,
     bundle_max_ratio: float = BundleLimits.max_ratio,
     dask_address: str | None = None,
+    settle_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
@@ -160,6 +171,7 @@ def ingest_flow(
     The run holds the store's lease throughout (waiting up to ``wait_lock`` seconds for
     another run to finish). With ``max_quarantine_share``, a run that quarantined more than
     that share of its inputs fails after committing what was good (a feed turned bad).
+    With ``settle_seconds``, local inputs changed within that time are left for a later run.
     """
     logger = get_run_logger()
     settings = IngestSettings(
@@ -171,6 +183,7 @@ def ingest_flow(
         parse_memory_mb=parse_memory_mb,
         bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
         dask_address=dask_address,
+        settle_seconds=settle_seconds,
     )
     if dask_address:  # fail fast, before the lease and any batch, when the cluster is not there
         from flows.dask_parse import client_for
@@ -225,7 +238,7 @@ def run_batches(
     for summary in recover_task(source, dest, index, settings, lease):
         logger.info("recovered batch %s: %d stories", summary.batch_id, summary.stories)
         totals.add(summary)
-    plans = plan_task(source, index, batch_size, settings, whole(keys), reprocess)
+    plans, totals.settling = plan_task(source, index, batch_size, settings, whole(keys), reprocess)
     logger.info("%d new inputs in %d batches", sum(len(p.inputs) for p in plans), len(plans))
     committed: dict[str, BatchSummary] = {}
     groups = task_groups(plans, TASK_INPUTS)

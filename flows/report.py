@@ -22,6 +22,8 @@ class RunTotals:
     bytes_written: int = 0
     files: int = 0
     recovered_batches: int = 0
+    #: Inputs left for a later run because they changed within the settle time.
+    settling: int = 0
 
     def add(self, summary: BatchSummary) -> None:
         self.batches += 1
@@ -47,6 +49,7 @@ class RunTotals:
             "recovered_batches",
         ):
             setattr(self, name, getattr(self, name) + int(other[name]))
+        self.settling += int(other.get("settling", 0))  # absent from totals written before it
         self.quarantined.update(other["quarantined"])
 
     @classmethod
@@ -76,12 +79,13 @@ class RunTotals:
             "bytes_written": self.bytes_written,
             "files": self.files,
             "recovered_batches": self.recovered_batches,
+            "settling": self.settling,
             "balanced": self.balanced,
         }
 
     def rows(self) -> list[tuple[str, str]]:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.quarantined.items())) or "-"
-        return [
+        rows = [
             ("inputs", str(self.inputs)),
             ("stories written", str(self.stories)),
             ("  of which near-duplicates (duplicate_of set)", str(self.near_duplicates)),
@@ -92,6 +96,9 @@ class RunTotals:
             ("bytes written", f"{self.bytes_written:,}"),
             ("inputs = stories + quarantined + duplicates", "yes" if self.balanced else "NO"),
         ]
+        if self.settling:
+            rows.insert(1, ("left for the next run (still changing)", str(self.settling)))
+        return rows
 
 
 def render_table(totals: RunTotals) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +52,12 @@ class Storage(Protocol):
 
     def full_uri(self, key: str) -> str:
         """The absolute URI of ``key`` (for lineage columns and messages)."""
+        ...
+
+    def settling(self, keys: Sequence[str], seconds: float, now: float) -> set[str]:
+        """Those of ``keys`` that may still be being written: changed within ``seconds`` of
+        ``now`` (a Unix time). A file written in place is visible while it grows; an object
+        store shows an object only once its upload is complete, so it names none."""
         ...
 
     # Conditional writes, for the store lease (storage.lease). A token names one version

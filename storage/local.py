@@ -7,7 +7,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from schemas.errors import InputError, StorageError
@@ -174,6 +174,23 @@ class LocalStorage:
     def keys(self, prefix: str = "") -> Iterator[str]:
         """The keys ``list`` yields, without a stat per file (planning lists millions)."""
         return (key for key, _entry in self._entries(prefix))
+
+    def settling(self, keys: Sequence[str], seconds: float, now: float) -> set[str]:
+        """Files modified less than ``seconds`` before ``now`` (or up to ``seconds`` after
+        it: a writer's clock a little ahead). A file dated further ahead is not being
+        written now, only dated wrongly, and is taken: held back, it would wait for its
+        date. One stat a key; planning asks only about keys the ledger does not hold."""
+        young: set[str] = set()
+        if seconds <= 0:
+            return young
+        for key in keys:
+            try:
+                modified = os.stat(self.root / key).st_mtime
+            except (OSError, ValueError):
+                continue  # gone, or no file: reading it says why
+            if now - seconds < modified <= now + seconds:
+                young.add(key)
+        return young
 
     def _entries(self, prefix: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
         if not self.root.is_dir():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -110,6 +110,10 @@ class S3Storage:
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         return (info.key for info in self.list(prefix))
+
+    def settling(self, keys: Sequence[str], seconds: float, now: float) -> set[str]:
+        """None: S3 lists an object only once its upload (single or multipart) completed."""
+        return set()
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         full_prefix = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")

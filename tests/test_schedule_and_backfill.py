@@ -18,7 +18,7 @@ from flows.batch import IngestSettings
 from flows.cli import backfill
 from flows.ingest import ingest_flow
 from storage import open_storage
-from tests.conftest import free_port
+from tests.conftest import REPO, free_port
 from tests.corpus import write_corpus
 from tests.test_flow_ingest import read_stories
 
@@ -79,7 +79,9 @@ def test_served_deployment_runs_on_trigger_and_keeps_its_cron(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     landing = tmp_path / "landing"
-    write_corpus(landing, 25, bad_every=8)
+    written = write_corpus(landing, 25, bad_every=8)
+    for path in written:  # delivered ten minutes ago: settled
+        os.utime(path, (time.time() - 600, time.time() - 600))
     dest = f"s3://{s3_bucket}/scheduled"
     env = dict(os.environ, PREFECT_API_URL=prefect_api, PREFECT_HOME=str(tmp_path / "serve-home"))
     serving = subprocess.Popen(
@@ -98,6 +100,8 @@ def test_served_deployment_runs_on_trigger_and_keeps_its_cron(
             "test-scheduled",
             "--batch-size",
             "10",
+            "--settle",
+            "120",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -119,18 +123,38 @@ def test_served_deployment_runs_on_trigger_and_keeps_its_cron(
                 limit = deployment.global_concurrency_limit
                 assert limit is not None and limit.limit == 1
                 assert deployment.parameters["dest"] == dest
+                assert deployment.parameters["settle_seconds"] == 120
+
+            # A story still being written in place when the run lists the landing zone.
+            seed = (REPO / "tests" / "golden" / "bloomberg-idlib.txt").read_bytes()
+            late = landing / "late" / "idlib.txt"
+            late.parent.mkdir()
+            late.write_bytes(seed[: len(seed) // 2])
+            late_uri = open_storage(str(landing)).full_uri("late/idlib.txt")
 
             first = run_deployment("wire-ingest/test-scheduled", timeout=180, poll_interval=1, as_subflow=False)
             assert first.state is not None and first.state.is_completed(), first.state
             store = open_storage(dest)
-            keys_after_first = sorted((i.key, i.size) for i in store.list())
             rows = read_stories(dest)
             assert rows and len({r["story_id"] for r in rows}) == len(rows)
+            assert late_uri not in {r["source_uri"] for r in rows}
+            assert not [i for i in store.list("quarantine/") if late_uri in store.get(i.key).decode()]
+
+            # Its writer finishes; once it has been left alone for the settle time, the next
+            # run ingests the whole story.
+            late.write_bytes(seed)
+            os.utime(late, (time.time() - 600, time.time() - 600))
+            second = run_deployment("wire-ingest/test-scheduled", timeout=180, poll_interval=1, as_subflow=False)
+            assert second.state is not None and second.state.is_completed(), second.state
+            (row,) = [r for r in read_stories(dest) if r["source_uri"] == late_uri]
+            assert str(row["body"]).endswith("that Turkey considers terrorists.")
+            assert row["copyright"] == "©2019 Bloomberg L.P." and len(row["contacts"]) == 6  # type: ignore[arg-type]
+            keys_after_second = sorted((i.key, i.size) for i in store.list())
 
             # A run that finds nothing new finishes and writes nothing.
-            second = run_deployment("wire-ingest/test-scheduled", timeout=180, poll_interval=1, as_subflow=False)
-            assert second.state is not None and second.state.is_completed()
-            assert sorted((i.key, i.size) for i in store.list()) == keys_after_first
+            third = run_deployment("wire-ingest/test-scheduled", timeout=180, poll_interval=1, as_subflow=False)
+            assert third.state is not None and third.state.is_completed()
+            assert sorted((i.key, i.size) for i in store.list()) == keys_after_second
     finally:
         serving.terminate()
         try:
@@ -269,3 +293,23 @@ def test_reprocess_replaces_earlier_rows_and_each_story_appears_once(prefect_ser
     assert not list(store.list("_manifests/_pending/"))
     again = ingest_flow(source=str(landing), dest=dest, batch_size=9)
     assert again["inputs"] == 0
+
+
+def test_the_work_pool_deployments_pass_only_parameters_their_flows_take() -> None:
+    """infra/prefect.yaml names each flow's parameters by hand: a misspelt one fails a run."""
+    import inspect
+
+    import yaml
+
+    import flows.ingest
+
+    with open(REPO / "infra" / "prefect.yaml", encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    checked = {}
+    for deployment in config["deployments"]:
+        path, _, name = deployment["entrypoint"].partition(":")
+        assert path == "flows/ingest.py"
+        taken = set(inspect.signature(getattr(flows.ingest, name).fn).parameters)
+        assert set(deployment["parameters"]) <= taken, deployment["name"]
+        checked[deployment["name"]] = deployment["parameters"]
+    assert checked["scheduled"]["settle_seconds"] == 60 and "target_size" in checked["compact"]
