@@ -277,13 +277,15 @@ def test_worker_pipes_grow_where_allowed_and_the_pool_queues_by_their_real_size(
 
 
 def test_a_pool_started_ahead_parses_its_first_batch_like_any() -> None:
-    # `wire-ingest ingest` starts the workers before importing Prefect; their "ready"
-    # messages must be read as such, not taken for the first batch's results.
+    # `wire-ingest ingest` starts the workers before importing Prefect, from a thread of
+    # their own; their "ready" messages must be read as such, not taken for the first
+    # batch's results, and the first batch waits for that thread.
     from flows.workers import get_pool, start_prepare, warm_pool
 
     warm_pool(2, timeout=7.5, memory_mb=0)
     pool = get_pool(2, timeout=7.5, memory_mb=0)
-    assert len(pool.workers) == 2 and len(pool._warming) == 2
+    launcher = pool._launcher
+    assert launcher is not None and launcher.name == "wire-ingest-pool-launch"
     payloads = [(f"mem://{i}.txt", GOOD.replace(b"Oil", f"Oil {i}".encode())) for i in range(40)]
     try:
         results = start_prepare(
@@ -291,8 +293,29 @@ def test_a_pool_started_ahead_parses_its_first_batch_like_any() -> None:
         ).collect()
     finally:
         pool.close()
-    assert not pool._warming
+    assert not pool._warming and not launcher.is_alive() and pool._launcher is None
     assert [r.story.source_uri for r in results] == [uri for uri, _ in payloads]  # type: ignore[union-attr]
+
+
+def test_a_pool_started_in_the_background_starts_once_and_closes_clean() -> None:
+    from flows.workers import ParsePool
+
+    pool = ParsePool(2, timeout=5.0)
+    pool.launch_in_background()
+    pool.launch_in_background()  # a second call while the first runs starts nothing more
+    launcher = pool._launcher
+    assert launcher is not None
+    launcher.join()
+    processes = [w.process for w in pool.workers]
+    assert len(processes) == 2 and all(p.is_alive() for p in processes)
+    pool.close()
+    assert pool._launcher is None and not pool.workers
+    assert not any(p.is_alive() for p in processes)
+
+    racing = ParsePool(2, timeout=5.0)
+    racing.launch_in_background()
+    racing.close()  # waits for the launch, then stops what it started
+    assert not racing.workers and racing._launcher is None
 
 
 def test_pump_hands_out_inputs_and_takes_results_while_the_caller_is_busy() -> None:
