@@ -156,7 +156,8 @@ def plan_batches(
     now: datetime | None = None,
     keys: list[str] | None = None,
     reprocess: bool = False,
-    settling: list[str] | None = None,
+    notes: PlanNotes | None = None,
+    limit: int | None = None,
 ) -> list[BatchPlan]:
     """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches
     (``batch_bounds``: from ``FIRST_BATCH`` inputs, doubling up to ``batch_size``).
@@ -164,8 +165,11 @@ def plan_batches(
     The source listing is streamed in chunks and each chunk checked against the ledger in
     one lookup, so planning over millions of done inputs holds only what is pending. With
     ``settings.settle_seconds``, a file (or bundle) not in the ledger that changed within
-    that time is left for a later run and its key added to ``settling``: it may still be
-    being written (checked before a bundle is read to list its members)."""
+    that time is left for a later run and its key added to ``notes.settling``: it may still
+    be being written (checked before a bundle is read to list its members). With ``limit``,
+    the run takes the first ``limit`` pending inputs in listing order and counts the rest
+    in ``notes.left`` without holding them."""
+    notes = notes if notes is not None else PlanNotes()
     planned = now or datetime.now(UTC)
     planned_at = planned.isoformat()
     listing = keys if keys is not None else (k for k in source.keys() if is_candidate(k, settings.pattern))
@@ -174,13 +178,16 @@ def plan_batches(
     pending: list[str] = []
     for chunk in chunked(listing, PLAN_CHUNK):
         if settle > 0:
-            chunk = hold_settling(chunk, source, index, settle, clock, reprocess, settling)
+            chunk = hold_settling(chunk, source, index, settle, clock, reprocess, notes.settling)
         expanded = expand_bundles(source, chunk, settings.bundle_limits, done=done)
         if reprocess:
-            pending += expanded
-            continue
-        flags = index.done.contains_many([source.full_uri(k) for k in expanded])
-        pending += [k for k, is_done in zip(expanded, flags, strict=True) if not is_done]
+            new = expanded
+        else:
+            flags = index.done.contains_many([source.full_uri(k) for k in expanded])
+            new = [k for k, is_done in zip(expanded, flags, strict=True) if not is_done]
+        room = len(new) if limit is None else max(0, min(len(new), limit - len(pending)))
+        pending += new[:room]
+        notes.left += len(new) - room
     generation = f"reprocess@{planned_at}" if reprocess else ""
     plans = []
     for start, end in batch_bounds(len(pending), batch_size):
@@ -190,6 +197,15 @@ def plan_batches(
     return plans
 
 
+@dataclass
+class PlanNotes:
+    """What planning left for a later run: inputs that may still be being written (their
+    keys) and how many pending inputs were over the run's limit."""
+
+    settling: list[str] = field(default_factory=list)
+    left: int = 0
+
+
 def hold_settling(
     chunk: list[str],
     source: Storage,
@@ -197,7 +213,7 @@ def hold_settling(
     seconds: float,
     now: float,
     reprocess: bool,
-    settling: list[str] | None,
+    settling: list[str],
 ) -> list[str]:
     """``chunk`` without the keys that may still be being written (``Storage.settling``);
     only keys the ledger does not hold as themselves are asked about (a no-op run stats
@@ -210,8 +226,7 @@ def hold_settling(
     young = source.settling(unknown, seconds, now) if unknown else set()
     if not young:
         return chunk
-    if settling is not None:
-        settling += [k for k in chunk if k in young]
+    settling += [k for k in chunk if k in young]
     return [k for k in chunk if k not in young]
 
 

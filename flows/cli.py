@@ -11,13 +11,13 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flows.bundles import BundleLimits
-from flows.inputs import DEFAULT_BATCH_SIZE, is_candidate
+from flows.inputs import DEFAULT_BATCH_SIZE, DEFAULT_RUN_INPUTS, is_candidate
 from flows.lifeline import start_lifeline
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
@@ -147,24 +147,45 @@ def ingest(
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    run_inputs: int | None = DEFAULT_RUN_INPUTS,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the Prefect ingest flow once and return its totals (``settings``: the parse and
-    bundle knobs, `flows.batch.IngestSettings`; defaults when None)."""
+    """Run the Prefect ingest flow until nothing new is left and return the summed totals
+    (``settings``: the parse and bundle knobs, `flows.batch.IngestSettings`; defaults when
+    None). Each flow run takes at most ``run_inputs`` new inputs (None: all of them); a
+    larger backlog is taken by as many runs, one after another, each reported to
+    ``progress``. ``runs`` in the totals says how many there were."""
     from flows.environment import prepare_prefect_environment
 
     prepare_prefect_environment()
     from flows.batch import IngestSettings
     from flows.ingest import ingest_flow
+    from flows.report import RunTotals
 
-    totals: dict[str, Any] = ingest_flow(
-        source=source,
-        dest=dest,
-        batch_size=batch_size,
-        wait_lock=wait_lock,
-        max_quarantine_share=max_quarantine_share,
-        **(settings or IngestSettings()).flow_parameters(),
-    )
-    return totals
+    parameters = (settings or IngestSettings()).flow_parameters()
+    summed, runs = RunTotals(), 0
+    while True:
+        totals: dict[str, Any] = ingest_flow(
+            source=source,
+            dest=dest,
+            batch_size=batch_size,
+            wait_lock=wait_lock,
+            max_quarantine_share=max_quarantine_share,
+            max_inputs=run_inputs,
+            **parameters,
+        )
+        runs += 1
+        summed.merge(totals)
+        if not totals["left"] or not totals["inputs"]:
+            break
+        if progress is not None:
+            progress(
+                f"run {runs}: {totals['inputs']:,} inputs ingested, {totals['left']:,} more waiting: "
+                "starting the next run"
+            )
+    summed.left = totals["left"]  # what the last run left, not a sum over runs
+    summed.settling = totals["settling"]
+    return {**summed.to_dict(), "runs": runs}
 
 
 def print_totals(totals: dict[str, Any]) -> None:
@@ -216,11 +237,20 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def run_inputs_option(args: argparse.Namespace) -> int | None:
+    if args.run_inputs < 0:
+        raise ConfigError("--run-inputs takes a number of inputs, or 0 for no limit")
+    return int(args.run_inputs) or None
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
     start_lifeline()
     options = run_options(args)
+    run_inputs = run_inputs_option(args)
     warm_workers(options["settings"])
-    totals = ingest(args.source, args.dest, **options)
+    totals = ingest(
+        args.source, args.dest, run_inputs=run_inputs, progress=lambda line: print(line, file=sys.stderr), **options
+    )
     if args.json:
         print(json.dumps(totals))
     else:
@@ -339,6 +369,7 @@ def serve(
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    run_inputs: int | None = DEFAULT_RUN_INPUTS,
 ) -> None:
     """Serve the scheduled ingest deployment from this process (blocks until interrupted)."""
     from flows.environment import prepare_prefect_environment
@@ -355,6 +386,7 @@ def serve(
         settings=settings,
         wait_lock=wait_lock,
         max_quarantine_share=max_quarantine_share,
+        max_inputs=run_inputs,
     )
 
 
@@ -369,8 +401,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(f"--cron {args.cron!r} is not a valid cron expression (e.g. '*/15 * * * *')") from exc
     options = run_options(args)
+    run_inputs = run_inputs_option(args)
     start_lifeline()
-    serve(args.source, args.dest, args.cron, name=args.name, **options)
+    serve(args.source, args.dest, args.cron, name=args.name, run_inputs=run_inputs, **options)
     return 0
 
 
@@ -426,6 +459,17 @@ def add_run_options(p: argparse.ArgumentParser, settle: float = 0.0) -> None:
         metavar="SECONDS",
         help="leave local files changed within this many seconds for the next run: they may still be being "
         f"written (default {settle:g}; S3 objects appear whole and are never held)",
+    )
+
+
+def add_run_inputs_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--run-inputs",
+        type=int,
+        default=DEFAULT_RUN_INPUTS,
+        metavar="N",
+        help=f"at most N new inputs a flow run (its memory grows with the stories it ingests); {what} "
+        f"(default {DEFAULT_RUN_INPUTS}; 0 = no limit)",
     )
 
 
@@ -520,6 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="local folder or s3://bucket/prefix holding raw stories")
     p.add_argument("--dest", required=True, help="local folder or s3://bucket/prefix for the dataset")
     add_run_options(p)
+    add_run_inputs_option(p, "a larger backlog is taken by several runs, one after another")
     p.add_argument("--json", action="store_true", help="print the run totals as JSON")
     p.set_defaults(func=_cmd_ingest)
 
@@ -560,6 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cron", default="*/15 * * * *", help="cron schedule (default: every 15 minutes)")
     p.add_argument("--name", default="scheduled", help="deployment name (default: scheduled)")
     add_run_options(p, settle=SERVE_SETTLE_SECONDS)
+    add_run_inputs_option(p, "the next scheduled run takes the rest")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("demo", help="ingest the bundled samples into a local store and query it")

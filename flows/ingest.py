@@ -19,7 +19,15 @@ try:  # Prefect 3.9 has opaque: resolved, not walked into
 except ImportError:  # an older Prefect 3: quote skips the walk, and these hold no future to resolve
     from prefect.utilities.annotations import quote as _not_walked  # type: ignore[assignment]
 
-from flows.batch import BatchSummary, IngestSettings, drop_started_ahead, plan_batches, recover_pending, run_plans
+from flows.batch import (
+    BatchSummary,
+    IngestSettings,
+    PlanNotes,
+    drop_started_ahead,
+    plan_batches,
+    recover_pending,
+    run_plans,
+)
 from flows.bundles import BundleLimits
 from flows.inputs import DEFAULT_BATCH_SIZE
 from flows.report import RunTotals, render_markdown
@@ -59,18 +67,25 @@ def plan_task(
     settings: IngestSettings,
     keys: list[str] | None,
     reprocess: bool,
-) -> tuple[list[BatchPlan], int]:
-    """The run's batches, and how many inputs were left for a later run (still changing)."""
-    settling: list[str] = []
-    plans = plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess, settling=settling)
-    if settling:
-        get_run_logger().info(
+    limit: int | None,
+) -> tuple[list[BatchPlan], int, int]:
+    """The run's batches, and how many inputs were left for a later run: still changing
+    (``--settle``), and over the run's limit (``max_inputs``)."""
+    notes = PlanNotes()
+    plans = plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess, notes=notes, limit=limit)
+    logger = get_run_logger()
+    if notes.settling:
+        logger.info(
             "%d input(s) changed within the last %gs (--settle) and are left for the next run, e.g. %s",
-            len(settling),
+            len(notes.settling),
             settings.settle_seconds,
-            settling[0],
+            notes.settling[0],
         )
-    return plans, len(settling)
+    if notes.left:
+        logger.info(
+            "%d more new input(s) wait beyond this run's limit of %d; the next run takes them", notes.left, limit
+        )
+    return plans, len(notes.settling), notes.left
 
 
 #: Inputs a task handles (in batches of --batch-size, each committed on its own): a task run
@@ -163,6 +178,7 @@ def ingest_flow(
     bundle_max_ratio: float = BundleLimits.max_ratio,
     dask_address: str | None = None,
     settle_seconds: float = 0.0,
+    max_inputs: int | None = None,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
@@ -171,8 +187,13 @@ def ingest_flow(
     The run holds the store's lease throughout (waiting up to ``wait_lock`` seconds for
     another run to finish). With ``max_quarantine_share``, a run that quarantined more than
     that share of its inputs fails after committing what was good (a feed turned bad).
-    With ``settle_seconds``, local inputs changed within that time are left for a later run.
+    With ``settle_seconds``, local inputs changed within that time are left for a later run;
+    with ``max_inputs``, the run takes at most that many new inputs and counts the rest
+    (``left`` in the totals) for the next run, so a backlog never makes one run's memory grow
+    past what that many stories need.
     """
+    if max_inputs is not None and max_inputs < 1:
+        raise ValueError(f"max_inputs must be at least 1 (or None for no limit), not {max_inputs}")
     logger = get_run_logger()
     settings = IngestSettings(
         max_bytes=max_bytes,
@@ -196,7 +217,7 @@ def ingest_flow(
         swept = dest_store.clean_staging()
         if swept:
             logger.info("removed %d staged file(s) an interrupted run left behind", swept)
-        totals = run_batches(source_store, dest_store, settings, lease, batch_size, keys, reprocess)
+        totals = run_batches(source_store, dest_store, settings, lease, batch_size, keys, reprocess, max_inputs)
     finally:
         lease.release()
     if totals.batches:
@@ -230,6 +251,7 @@ def run_batches(
     batch_size: int,
     keys: list[str] | None,
     reprocess: bool,
+    max_inputs: int | None = None,
 ) -> RunTotals:
     """Recover what a dead run left pending, plan the new work, run it batch by batch."""
     logger = get_run_logger()
@@ -238,7 +260,9 @@ def run_batches(
     for summary in recover_task(source, dest, index, settings, lease):
         logger.info("recovered batch %s: %d stories", summary.batch_id, summary.stories)
         totals.add(summary)
-    plans, totals.settling = plan_task(source, index, batch_size, settings, whole(keys), reprocess)
+    plans, totals.settling, totals.left = plan_task(
+        source, index, batch_size, settings, whole(keys), reprocess, max_inputs
+    )
     logger.info("%d new inputs in %d batches", sum(len(p.inputs) for p in plans), len(plans))
     committed: dict[str, BatchSummary] = {}
     groups = task_groups(plans, TASK_INPUTS)

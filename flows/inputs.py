@@ -33,6 +33,12 @@ RESERVED_PREFIXES = ("stories/", QUARANTINE_PREFIX, "_manifests/", "_ledger/", "
 #: smaller: ``flows.batch.FIRST_BATCH``).
 DEFAULT_BATCH_SIZE = 2000
 
+#: The default ``--run-inputs``: the most new inputs one flow run takes. A run keeps every
+#: story it ingests in its duplicate index (~2.8 KB each: ~500 MB at 100,000), so a larger
+#: backlog is taken by several runs, one after another (``ingest``) or schedule by schedule
+#: (``serve``).
+DEFAULT_RUN_INPUTS = 100_000
+
 
 def is_candidate(key: str, pattern: str) -> bool:
     """Inputs are visible files matching ``pattern``; hidden and reserved paths are skipped."""

@@ -24,6 +24,8 @@ class RunTotals:
     recovered_batches: int = 0
     #: Inputs left for a later run because they changed within the settle time.
     settling: int = 0
+    #: New inputs left for a later run because the run took its limit (``max_inputs``).
+    left: int = 0
 
     def add(self, summary: BatchSummary) -> None:
         self.batches += 1
@@ -49,7 +51,8 @@ class RunTotals:
             "recovered_batches",
         ):
             setattr(self, name, getattr(self, name) + int(other[name]))
-        self.settling += int(other.get("settling", 0))  # absent from totals written before it
+        self.settling += int(other.get("settling", 0))  # absent from totals written before them
+        self.left += int(other.get("left", 0))
         self.quarantined.update(other["quarantined"])
 
     @classmethod
@@ -80,6 +83,7 @@ class RunTotals:
             "files": self.files,
             "recovered_batches": self.recovered_batches,
             "settling": self.settling,
+            "left": self.left,
             "balanced": self.balanced,
         }
 
@@ -98,6 +102,8 @@ class RunTotals:
         ]
         if self.settling:
             rows.insert(1, ("left for the next run (still changing)", str(self.settling)))
+        if self.left:
+            rows.insert(1, ("left for the next run (over its input limit)", str(self.left)))
         return rows
 
 

@@ -17,7 +17,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.batch import IngestSettings
 from flows.ingest import ingest_flow
-from flows.inputs import DEFAULT_BATCH_SIZE
+from flows.inputs import DEFAULT_BATCH_SIZE, DEFAULT_RUN_INPUTS
 
 DEFAULT_DEPLOYMENT = "scheduled"
 
@@ -32,6 +32,7 @@ def build_deployment(
     settings: IngestSettings | None = None,
     wait_lock: float = 0.0,
     max_quarantine_share: float | None = None,
+    max_inputs: int | None = DEFAULT_RUN_INPUTS,
 ) -> RunnerDeployment:
     """The deployment object: cron schedule, parameters (``settings`` as the flow's
     parameters, `IngestSettings.flow_parameters`), concurrency limit 1."""
@@ -41,6 +42,7 @@ def build_deployment(
         "batch_size": batch_size,
         "wait_lock": wait_lock,
         "max_quarantine_share": max_quarantine_share,
+        "max_inputs": max_inputs,
         **(settings or IngestSettings()).flow_parameters(),
     }
     deployment = ingest_flow.to_deployment(

@@ -1,0 +1,100 @@
+"""A backlog larger than one run's limit (``--run-inputs``, the flow's ``max_inputs``) is taken
+by several flow runs: each takes the next inputs in listing order and counts the rest, and
+``wire-ingest ingest`` runs them one after another until nothing new is left. Real flows,
+real files; the dataset is read back with DuckDB."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.batch import IngestSettings, PlanNotes, plan_batches
+from flows.cli import build_parser, ingest, run_inputs_option
+from flows.ingest import ingest_flow
+from flows.inputs import DEFAULT_RUN_INPUTS
+from schemas.errors import ConfigError
+from storage.local import LocalStorage
+from table.commit import BatchPlan
+from table.ledger import load_ledger
+from tests.corpus import write_corpus
+
+
+def keys_of(plans: list[BatchPlan]) -> list[str]:
+    return [key for plan in plans for key in plan.inputs]
+
+
+def test_planning_takes_the_first_inputs_up_to_the_limit_and_counts_the_rest(tmp_path: Path) -> None:
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    write_corpus(landing, 25)
+    source = LocalStorage(str(landing))
+    everything = keys_of(plan_batches(source, load_ledger(LocalStorage(str(store))), 4, IngestSettings()))
+    assert len(everything) == 25
+
+    notes = PlanNotes()
+    first = keys_of(
+        plan_batches(source, load_ledger(LocalStorage(str(store))), 4, IngestSettings(), notes=notes, limit=10)
+    )
+    assert first == everything[:10] and notes.left == 15
+
+    # A bundle straddling the limit is split between runs, member by member.
+    story = sorted((landing / "part000").iterdir())[0].read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for number in range(4):
+            archive.writestr(f"m{number}.txt", story)
+    (landing / "part000" / "zz.zip").write_bytes(buffer.getvalue())
+    notes = PlanNotes()
+    taken = keys_of(
+        plan_batches(source, load_ledger(LocalStorage(str(store))), 4, IngestSettings(), notes=notes, limit=27)
+    )
+    assert taken[-2:] == ["part000/zz.zip#m0.txt", "part000/zz.zip#m1.txt"] and notes.left == 2
+
+
+def test_runs_over_a_backlog_take_it_in_turns_and_each_input_once(prefect_server: str, tmp_path: Path) -> None:
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    write_corpus(landing, 25, bad_every=6)
+    first = ingest_flow(source=str(landing), dest=str(store), batch_size=4, max_inputs=10)
+    assert (first["inputs"], first["left"]) == (10, 15) and first["balanced"]
+    second = ingest_flow(source=str(landing), dest=str(store), batch_size=4, max_inputs=10)
+    assert (second["inputs"], second["left"]) == (10, 5)
+    third = ingest_flow(source=str(landing), dest=str(store), batch_size=4, max_inputs=10)
+    assert (third["inputs"], third["left"]) == (5, 0)
+    assert ingest_flow(source=str(landing), dest=str(store), max_inputs=10)["inputs"] == 0
+    with pytest.raises(ValueError, match="max_inputs"):
+        ingest_flow(source=str(landing), dest=str(store), max_inputs=0)
+
+
+def test_the_ingest_command_runs_flow_after_flow_until_the_backlog_is_done(prefect_server: str, tmp_path: Path) -> None:
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    write_corpus(landing, 25, bad_every=6)
+    lines: list[str] = []
+    totals = ingest(str(landing), str(store), batch_size=4, run_inputs=10, progress=lines.append)
+    assert totals["runs"] == 3 and totals["inputs"] == 25 and totals["left"] == 0 and totals["balanced"]
+    assert lines == [
+        "run 1: 10 inputs ingested, 15 more waiting: starting the next run",
+        "run 2: 10 inputs ingested, 5 more waiting: starting the next run",
+    ]
+    rows = duckdb.sql(
+        f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    assert len(rows) == len({uri for (uri,) in rows}) == totals["stories"]
+    quarantined = list((store / "quarantine").rglob("*.json"))
+    assert len(quarantined) == totals["quarantined_total"] > 0
+
+    again = ingest(str(landing), str(store), run_inputs=10, progress=lines.append)
+    assert again["runs"] == 1 and again["inputs"] == 0 and len(lines) == 2
+
+
+def test_the_run_inputs_option() -> None:
+    parser = build_parser()
+    for command in (["ingest", "in", "--dest", "out"], ["serve", "--source", "in", "--dest", "out"]):
+        args = parser.parse_args(command)
+        assert args.run_inputs == DEFAULT_RUN_INPUTS == 100_000
+        assert run_inputs_option(args) == 100_000
+        assert run_inputs_option(parser.parse_args([*command, "--run-inputs", "0"])) is None
+        with pytest.raises(ConfigError, match="--run-inputs"):
+            run_inputs_option(parser.parse_args([*command, "--run-inputs", "-5"]))
