@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.batch import IngestSettings, plan_batches
+from flows.batch import IngestSettings, PlanNotes, plan_batches
 from flows.cli import SERVE_SETTLE_SECONDS, build_parser, run_options
 from flows.ingest import ingest_flow
 from schemas.errors import ConfigError
@@ -67,11 +67,11 @@ def test_planning_leaves_changing_files_and_bundles_for_a_later_run(tmp_path: Pa
             return super().get(key, limit)
 
     source = CountingReads(str(landing))
-    settling: list[str] = []
+    notes = PlanNotes()
     settings = IngestSettings(settle_seconds=60)
-    plans = plan_batches(source, LedgerIndex(), 10, settings, settling=settling)
+    plans = plan_batches(source, LedgerIndex(), 10, settings, notes=notes)
     assert [key for plan in plans for key in plan.inputs] == ["wire/settled.txt"]
-    assert settling == ["batch.zip", "wire/growing.txt"]
+    assert notes.settling == ["batch.zip", "wire/growing.txt"] and notes.left == 0
     assert reads == []  # the half-copied bundle was not opened
 
     # Without a settle time everything listed is planned at once (the bundle read to list it).
@@ -87,15 +87,15 @@ def test_planning_leaves_changing_files_and_bundles_for_a_later_run(tmp_path: Pa
     (landing / "wire" / "growing.txt").write_bytes(SEED)
     age(landing / "batch.zip", 61)
     age(landing / "wire" / "growing.txt", 61)
-    later: list[str] = []
-    plans = plan_batches(source, LedgerIndex(), 10, settings, settling=later)
+    later = PlanNotes()
+    plans = plan_batches(source, LedgerIndex(), 10, settings, notes=later)
     assert [key for plan in plans for key in plan.inputs] == [
         "batch.zip#a.txt",
         "batch.zip#b.txt",
         "wire/growing.txt",
         "wire/settled.txt",
     ]
-    assert later == []
+    assert later.settling == []
 
 
 def test_a_done_input_touched_again_is_not_asked_about(tmp_path: Path) -> None:
@@ -116,15 +116,15 @@ def test_a_done_input_touched_again_is_not_asked_about(tmp_path: Path) -> None:
             asked.extend(keys)
             return super().settling(keys, seconds, now)
 
-    settling: list[str] = []
+    notes = PlanNotes()
     plans = plan_batches(
         Watching(str(landing)),
         load_ledger(LocalStorage(str(store))),
         10,
         IngestSettings(settle_seconds=60),
-        settling=settling,
+        notes=notes,
     )
-    assert plans == [] and settling == [] and asked == []
+    assert plans == [] and notes.settling == [] and asked == []
 
 
 def test_a_run_ingests_a_story_written_in_place_whole_once_it_settles(prefect_server: str, tmp_path: Path) -> None:
