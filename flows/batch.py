@@ -215,9 +215,10 @@ def hold_settling(
     reprocess: bool,
     settling: list[str],
 ) -> list[str]:
-    """``chunk`` without the keys that may still be being written (``Storage.settling``);
-    only keys the ledger does not hold as themselves are asked about (a no-op run stats
-    nothing). The held keys go to ``settling``, in listing order."""
+    """``chunk`` without the keys that may still be being written (``Storage.settling``) and,
+    unless ``reprocess``, without those the ledger holds as themselves (planning would skip
+    them anyway; only the others are stat'ed, so a no-op run stats nothing, and the ledger is
+    not asked twice about them). The held keys go to ``settling``, in listing order."""
     if reprocess:
         unknown = chunk
     else:
@@ -225,9 +226,9 @@ def hold_settling(
         unknown = [k for k, is_done in zip(chunk, flags, strict=True) if not is_done]
     young = source.settling(unknown, seconds, now) if unknown else set()
     if not young:
-        return chunk
-    settling += [k for k in chunk if k in young]
-    return [k for k in chunk if k not in young]
+        return unknown
+    settling += [k for k in unknown if k in young]
+    return [k for k in unknown if k not in young]
 
 
 def quarantine_key(item: Quarantined, day: str) -> str:

@@ -133,11 +133,17 @@ def test_a_run_ingests_a_story_written_in_place_whole_once_it_settles(prefect_se
     for number, path in enumerate(sorted((REPO / "tests" / "golden").glob("reuters-*.txt"))[:3]):
         (landing / f"old-{number}.txt").write_bytes(path.read_bytes())
         age(landing / f"old-{number}.txt", 600)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # a settled bundle: its members are inputs
+        archive.writestr("a.txt", SEED.replace(b"Turkey", b"Turkiye"))
+        archive.writestr("b.txt", SEED.replace(b"Russia", b"Moscow"))
+    (landing / "bundle.zip").write_bytes(buffer.getvalue())
+    age(landing / "bundle.zip", 600)
     growing = landing / "idlib.txt"
     growing.write_bytes(SEED[: len(SEED) // 2])  # the writer is half way through
 
     first = ingest_flow(source=str(landing), dest=dest, settle_seconds=60)
-    assert first["inputs"] == 3 and first["settling"] == 1 and first["balanced"]
+    assert first["inputs"] == 5 and first["settling"] == 1 and first["balanced"]
     uri = open_storage(str(landing)).full_uri("idlib.txt")
     assert uri not in {row["source_uri"] for row in read_stories(dest)}
     assert not (tmp_path / "store" / "quarantine").exists()
