@@ -9,7 +9,10 @@ processes, best of 3, with the peak RSS of the process and its children:
 
 - ``python -m flows.batch`` (the run without Prefect: lease, staging sweep, ledger load,
   recovery, planning, fold check);
-- ``wire-ingest ingest`` (the same inside the Prefect flow, with its temporary server).
+- ``wire-ingest ingest`` (the same inside the Prefect flow, with its temporary server);
+
+each as by default (every file listed with a stat, to notice inputs rewritten since they
+were ingested) and with ``--ignore-rewrites`` (the listing alone).
 
 With ``--new-inputs N``, then one run each with N new stories over the done history:
 with the default duplicate window and with the whole history's fingerprints loaded
@@ -57,6 +60,7 @@ def build(root: Path, done: int) -> tuple[Path, Path]:
             folder.mkdir()
         key = f"{folder.name}/s{n:07d}.txt"
         (landing / key).write_bytes(b"x")
+        info = (landing / key).stat()
         digest = hashlib.sha256(key.encode()).hexdigest()
         entries.append(
             {
@@ -73,6 +77,7 @@ def build(root: Path, done: int) -> tuple[Path, Path]:
                 "paragraph_keys": [digest[i : i + 16] for i in range(0, 48, 16)],
                 "minhash": (digest * 4)[:256],
                 "day": "10-21",
+                "revision": f"{info.st_size}:{info.st_mtime_ns}",  # as a run listing it records
             }
         )
         if len(entries) == PER_BATCH or n == done - 1:
@@ -91,7 +96,12 @@ def measure(landing: Path, store: Path, repeats: int = 3) -> list[tuple[str, flo
     rows = []
     plain = [sys.executable, "-m", "flows.batch", str(landing), str(store), "200"]
     flow = [sys.executable, "-m", "flows.cli", "ingest", str(landing), "--dest", str(store)]
-    for name, cmd in (("python -m flows.batch (no Prefect)", plain), ("wire-ingest ingest (Prefect flow)", flow)):
+    for name, cmd in (
+        ("python -m flows.batch (no Prefect)", plain),
+        ("python -m flows.batch --ignore-rewrites", [*plain, "--ignore-rewrites"]),
+        ("wire-ingest ingest (Prefect flow)", flow),
+        ("wire-ingest ingest --ignore-rewrites", [*flow, "--ignore-rewrites"]),
+    ):
         best = min((run_measured(cmd, env)[:2] for _ in range(repeats)), key=lambda r: r[0])
         rows.append((name, best[0], best[1]))
     return rows
@@ -148,8 +158,12 @@ def main() -> None:
         snapshot = full / "store" / "_ledger" / "snapshots"
         sizes = {p.suffix: p.stat().st_size for p in snapshot.iterdir()}
         keys_mb, entries_mb = sizes.get(".keys", 0) / 1e6, sizes.get(".parquet", 0) / 1e6
-        per_input = (keys_mb + entries_mb) * 1e6 / max(1, args.done)
-        print(f"\nsnapshot: keys {keys_mb:.1f} MB, entries {entries_mb:.1f} MB ({per_input:.0f} bytes per input)")
+        revs_mb = sizes.get(".revs", 0) / 1e6
+        per_input = (keys_mb + revs_mb + entries_mb) * 1e6 / max(1, args.done)
+        print(
+            f"\nsnapshot: keys {keys_mb:.1f} MB, revisions {revs_mb:.1f} MB, entries {entries_mb:.1f} MB "
+            f"({per_input:.0f} bytes per input)"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -12,7 +12,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
@@ -94,6 +94,8 @@ class BackfillPlan:
     """The inputs of a backfill, by day."""
 
     by_day: dict[date, list[str]]
+    #: Each listed file's revision (``ObjectInfo.revision``), passed on to the flow runs.
+    revisions: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -103,23 +105,34 @@ class BackfillPlan:
 def plan_backfill(
     source: Storage, dest: Storage, start: date, end: date, settings: IngestSettings, *, reprocess: bool = False
 ) -> BackfillPlan:
-    """Inputs dated inside ``[start, end]``: those not in the ledger yet, or all with ``reprocess``."""
+    """Inputs dated inside ``[start, end]``: those not in the ledger yet or rewritten since
+    they were ingested (``settings.detect_rewrites``), or all with ``reprocess``."""
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
     done = None if reprocess else load_ledger(dest).done
     by_day: dict[date, list[str]] = defaultdict(list)
+    revisions: dict[str, str] = {}
     cache: dict[str, bytes] = {}
     for info in source.list():
         if not is_candidate(info.key, settings.pattern):
             continue
+        revision = info.revision if settings.detect_rewrites else ""
         is_done = (lambda key: source.full_uri(key) in done) if done is not None else None
+        if done is not None and revision:
+            held, rewritten = done.check_many([source.full_uri(info.key)], [revision])
+            if held[0] and not rewritten[0]:
+                continue
+            if rewritten[0]:
+                is_done = None  # planned again as itself; the flow replaces its rows
         for key in expand_bundles(source, [info.key], settings.bundle_limits, done=is_done):
             if is_done is not None and is_done(key):
                 continue
             day = input_date(source, info, settings, key, cache)
             if start <= day <= end:
                 by_day[day].append(key)
-    return BackfillPlan(dict(sorted(by_day.items())))
+                if revision and key == info.key:
+                    revisions[key] = revision
+    return BackfillPlan(dict(sorted(by_day.items())), revisions)
 
 
 def backfill(
@@ -151,6 +164,7 @@ def backfill(
                 dest=dest,
                 batch_size=batch_size,
                 keys=chunk,
+                revisions={k: plan.revisions[k] for k in chunk if k in plan.revisions} or None,
                 reprocess=reprocess,
                 wait_lock=wait_lock,
                 **settings.flow_parameters(),

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, TypeVar
 
 from flows.bundles import BundleLimits, split_member
 from flows.inputs import QUARANTINE_PREFIX, expand_bundles, is_candidate, read_payloads
@@ -71,6 +71,9 @@ class IngestSettings:
     #: Seconds a local input must have been left unchanged to be planned: a file written in
     #: place is listed while it grows, and once ingested half-written it would be "done".
     settle_seconds: float = 0.0
+    #: List each input with its revision (size and modification time, or ETag) and ingest
+    #: again, replacing its rows, one rewritten since it was ingested (a stat per file).
+    detect_rewrites: bool = True
 
     def flow_parameters(self) -> dict[str, Any]:
         """These settings as the ingest flow's parameters (what backfill and replay pass on)."""
@@ -86,6 +89,7 @@ class IngestSettings:
             "bundle_max_ratio": self.bundle_limits.max_ratio,
             "dask_address": self.dask_address,
             "settle_seconds": self.settle_seconds,
+            "detect_rewrites": self.detect_rewrites,
         }
 
 
@@ -116,6 +120,8 @@ def make_batch_id(source_uri: str, keys: list[str], generation: str = "") -> str
     return digest.hexdigest()[:24]
 
 
+T = TypeVar("T")
+
 #: Listed keys checked against the ledger at a time.
 PLAN_CHUNK = 10_000
 #: Inputs in a run's first batch (``WIRE_INGEST_FIRST_BATCH``); each next batch holds twice
@@ -137,8 +143,8 @@ def batch_bounds(total: int, batch_size: int, first: int | None = None) -> Itera
         size = min(size * 2, batch_size)
 
 
-def chunked(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
@@ -158,77 +164,101 @@ def plan_batches(
     reprocess: bool = False,
     notes: PlanNotes | None = None,
     limit: int | None = None,
+    revisions: dict[str, str] | None = None,
 ) -> list[BatchPlan]:
     """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches
     (``batch_bounds``: from ``FIRST_BATCH`` inputs, doubling up to ``batch_size``).
 
     The source listing is streamed in chunks and each chunk checked against the ledger in
     one lookup, so planning over millions of done inputs holds only what is pending. With
-    ``settings.settle_seconds``, a file (or bundle) not in the ledger that changed within
-    that time is left for a later run and its key added to ``notes.settling``: it may still
-    be being written (checked before a bundle is read to list its members). With ``limit``,
-    the run takes the first ``limit`` pending inputs in listing order and counts the rest
-    in ``notes.left`` without holding them."""
+    ``settings.detect_rewrites``, each input is listed with its revision (size and
+    modification time, or ETag; for explicit ``keys``, as ``revisions`` gives them, if at
+    all): one the ledger holds at another
+    revision was rewritten since it was ingested, and is planned again as a reprocess of
+    itself (its earlier rows replaced), after the new inputs; its key goes to
+    ``notes.rewritten``. With ``settings.settle_seconds``, a file (or bundle) to be planned
+    that changed within that time is left for a later run and its key added to
+    ``notes.settling``: it may still be being written (checked before a bundle is read to
+    list its members). With ``limit``, the run takes the first ``limit`` inputs to plan in
+    listing order and counts the rest in ``notes.left`` without holding them."""
     notes = notes if notes is not None else PlanNotes()
     planned = now or datetime.now(UTC)
     planned_at = planned.isoformat()
-    listing = keys if keys is not None else (k for k in source.keys() if is_candidate(k, settings.pattern))
+    listing: Iterable[tuple[str, str | None]]
+    if keys is not None:
+        given = revisions if revisions and settings.detect_rewrites else {}
+        listing = ((k, given.get(k)) for k in keys)
+    elif settings.detect_rewrites:
+        listing = ((i.key, i.revision or None) for i in source.list() if is_candidate(i.key, settings.pattern))
+    else:
+        listing = ((k, None) for k in source.keys() if is_candidate(k, settings.pattern))
     done = None if reprocess else (lambda key: source.full_uri(key) in index.done)
     settle, clock = settings.settle_seconds, planned.timestamp()
     pending: list[str] = []
+    rewritten: list[str] = []
+    recorded: dict[str, str] = {}
     for chunk in chunked(listing, PLAN_CHUNK):
-        if settle > 0:
-            chunk = hold_settling(chunk, source, index, settle, clock, reprocess, notes.settling)
-        expanded = expand_bundles(source, chunk, settings.bundle_limits, done=done)
         if reprocess:
+            unknown, changed = [k for k, _ in chunk], []
+        else:
+            flags, rewrites = index.done.check_many(
+                [source.full_uri(k) for k, _ in chunk], [revision for _, revision in chunk]
+            )
+            unknown = [k for (k, _), is_done in zip(chunk, flags, strict=True) if not is_done]
+            changed = [k for (k, _), again in zip(chunk, rewrites, strict=True) if again]
+        if settle > 0 and (unknown or changed):
+            young = source.settling(unknown + changed, settle, clock)
+            if young:
+                notes.settling += [k for k in unknown + changed if k in young]
+                unknown = [k for k in unknown if k not in young]
+                changed = [k for k in changed if k not in young]
+        expanded = expand_bundles(source, unknown, settings.bundle_limits, done=done)
+        if reprocess or expanded == unknown:  # no bundle: ``unknown`` is what the ledger lacks
             new = expanded
         else:
             flags = index.done.contains_many([source.full_uri(k) for k in expanded])
             new = [k for k, is_done in zip(expanded, flags, strict=True) if not is_done]
-        room = len(new) if limit is None else max(0, min(len(new), limit - len(pending)))
+        taken = len(pending) + len(rewritten)
+        room = len(new) if limit is None else max(0, min(len(new), limit - taken))
         pending += new[:room]
-        notes.left += len(new) - room
+        again = len(changed) if limit is None else max(0, min(len(changed), limit - taken - room))
+        rewritten += changed[:again]
+        notes.left += len(new) - room + len(changed) - again
+        if settings.detect_rewrites and (room or again):
+            listed = dict(chunk)
+            recorded.update((k, r) for k in new[:room] + changed[:again] if (r := listed.get(k)))
+    notes.rewritten += rewritten
     generation = f"reprocess@{planned_at}" if reprocess else ""
     plans = []
     for start, end in batch_bounds(len(pending), batch_size):
-        chunk = pending[start:end]
-        batch_id = make_batch_id(source.uri, chunk, generation)
-        plans.append(BatchPlan(batch_id, source.uri, chunk, planned_at, reprocess))
+        chunk_keys = pending[start:end]
+        batch_id = make_batch_id(source.uri, chunk_keys, generation)
+        plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, reprocess, recorded))
+    # Rewritten inputs replace what they produced before, as ``--reprocess`` does; the
+    # planned time is in their batch ids, so a later rewrite of the same inputs is a new batch.
+    for start, end in batch_bounds(len(rewritten), batch_size):
+        chunk_keys = rewritten[start:end]
+        batch_id = make_batch_id(source.uri, chunk_keys, f"rewritten@{planned_at}")
+        plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, True, recorded))
     return plans
+
+
+def _plan(
+    batch_id: str, source_uri: str, keys: list[str], planned_at: str, reprocess: bool, revisions: dict[str, str]
+) -> BatchPlan:
+    own = {k: revisions[k] for k in keys if k in revisions}
+    return BatchPlan(batch_id, source_uri, keys, planned_at, reprocess, own)
 
 
 @dataclass
 class PlanNotes:
-    """What planning left for a later run: inputs that may still be being written (their
-    keys) and how many pending inputs were over the run's limit."""
+    """What planning found beyond the new inputs: inputs that may still be being written
+    (their keys; left for a later run), how many inputs were over the run's limit, and the
+    inputs rewritten since they were ingested (their keys; planned again)."""
 
     settling: list[str] = field(default_factory=list)
     left: int = 0
-
-
-def hold_settling(
-    chunk: list[str],
-    source: Storage,
-    index: LedgerIndex,
-    seconds: float,
-    now: float,
-    reprocess: bool,
-    settling: list[str],
-) -> list[str]:
-    """``chunk`` without the keys that may still be being written (``Storage.settling``) and,
-    unless ``reprocess``, without those the ledger holds as themselves (planning would skip
-    them anyway; only the others are stat'ed, so a no-op run stats nothing, and the ledger is
-    not asked twice about them). The held keys go to ``settling``, in listing order."""
-    if reprocess:
-        unknown = chunk
-    else:
-        flags = index.done.contains_many([source.full_uri(k) for k in chunk])
-        unknown = [k for k, is_done in zip(chunk, flags, strict=True) if not is_done]
-    young = source.settling(unknown, seconds, now) if unknown else set()
-    if not young:
-        return unknown
-    settling += [k for k in unknown if k in young]
-    return [k for k in unknown if k not in young]
+    rewritten: list[str] = field(default_factory=list)
 
 
 def quarantine_key(item: Quarantined, day: str) -> str:
@@ -508,6 +538,11 @@ def run_batch(
             )
         )
 
+    if plan.revisions:  # what each input was listed at: a later rewrite is noticed
+        listed = {source.full_uri(k): revision for k, revision in plan.revisions.items()}
+        for entry in entries:
+            entry.revision = listed.get(entry.source_uri)
+
     pump_pools()
     counts = {
         "inputs": summary.inputs,
@@ -594,10 +629,14 @@ def run_without_prefect(
     return summaries
 
 
-if __name__ == "__main__":  # python -m flows.batch SOURCE DEST BATCH_SIZE [--reprocess] (the crash-point sweep)
+if __name__ == "__main__":  # python -m flows.batch SOURCE DEST BATCH_SIZE [--reprocess] [--ignore-rewrites]
     import sys
 
     done = run_without_prefect(
-        sys.argv[1], sys.argv[2], IngestSettings(), int(sys.argv[3]), reprocess="--reprocess" in sys.argv[4:]
+        sys.argv[1],
+        sys.argv[2],
+        IngestSettings(detect_rewrites="--ignore-rewrites" not in sys.argv[4:]),
+        int(sys.argv[3]),
+        reprocess="--reprocess" in sys.argv[4:],
     )
     print(json.dumps({"batches": len(done), "inputs": sum(s.inputs for s in done)}))

@@ -226,6 +226,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         bundle_limits=BundleLimits(args.bundle_max_members, args.bundle_max_mb * 1024**2, args.bundle_max_ratio),
         dask_address=args.dask_address,
         settle_seconds=args.settle,
+        detect_rewrites=not args.ignore_rewrites,
     )
     if args.dask_address and not args.dask_address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
         raise ConfigError(f"--dask-address {args.dask_address!r}: give the scheduler's address, e.g. tcp://HOST:8786")
@@ -459,6 +460,12 @@ def add_run_options(p: argparse.ArgumentParser, settle: float = 0.0) -> None:
         metavar="SECONDS",
         help="leave local files changed within this many seconds for the next run: they may still be being "
         f"written (default {settle:g}; S3 objects appear whole and are never held)",
+    )
+    p.add_argument(
+        "--ignore-rewrites",
+        action="store_true",
+        help="do not ingest again an input rewritten since it was ingested (by default one whose size and "
+        "modification time, or ETag, changed is ingested again and its rows replaced; this skips a stat per file)",
     )
 
 

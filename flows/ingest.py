@@ -68,11 +68,23 @@ def plan_task(
     keys: list[str] | None,
     reprocess: bool,
     limit: int | None,
-) -> tuple[list[BatchPlan], int, int]:
-    """The run's batches, and how many inputs were left for a later run: still changing
-    (``--settle``), and over the run's limit (``max_inputs``)."""
+    revisions: dict[str, str] | None = None,
+) -> tuple[list[BatchPlan], int, int, int]:
+    """The run's batches, how many inputs were left for a later run (still changing,
+    ``--settle``; over the run's limit, ``max_inputs``), and how many are ingested again
+    because they were rewritten since they were ingested."""
     notes = PlanNotes()
-    plans = plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess, notes=notes, limit=limit)
+    plans = plan_batches(
+        source,
+        index,
+        batch_size,
+        settings,
+        keys=keys,
+        reprocess=reprocess,
+        notes=notes,
+        limit=limit,
+        revisions=revisions,
+    )
     logger = get_run_logger()
     if notes.settling:
         logger.info(
@@ -85,7 +97,13 @@ def plan_task(
         logger.info(
             "%d more new input(s) wait beyond this run's limit of %d; the next run takes them", notes.left, limit
         )
-    return plans, len(notes.settling), notes.left
+    if notes.rewritten:
+        logger.info(
+            "%d input(s) were rewritten since they were ingested and are ingested again, replacing their rows, e.g. %s",
+            len(notes.rewritten),
+            notes.rewritten[0],
+        )
+    return plans, len(notes.settling), notes.left, len(notes.rewritten)
 
 
 #: Inputs a task handles (in batches of --batch-size, each committed on its own): a task run
@@ -168,6 +186,7 @@ def ingest_flow(
     pattern: str = "*",
     workers: int = 0,
     keys: list[str] | None = None,
+    revisions: dict[str, str] | None = None,
     reprocess: bool = False,
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     wait_lock: float = 0.0,
@@ -179,10 +198,12 @@ def ingest_flow(
     dask_address: str | None = None,
     settle_seconds: float = 0.0,
     max_inputs: int | None = None,
+    detect_rewrites: bool = True,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
-    ``keys`` restricts the run to those source keys (backfills pass one day's inputs);
+    ``keys`` restricts the run to those source keys (backfills pass one day's inputs, with
+    the ``revisions`` they were listed at, so rewrites of them are noticed later);
     ``reprocess`` ingests them again even if done, replacing the rows they produced before.
     The run holds the store's lease throughout (waiting up to ``wait_lock`` seconds for
     another run to finish). With ``max_quarantine_share``, a run that quarantined more than
@@ -190,7 +211,9 @@ def ingest_flow(
     With ``settle_seconds``, local inputs changed within that time are left for a later run;
     with ``max_inputs``, the run takes at most that many new inputs and counts the rest
     (``left`` in the totals) for the next run, so a backlog never makes one run's memory grow
-    past what that many stories need.
+    past what that many stories need. With ``detect_rewrites`` (the default), an input
+    rewritten since it was ingested (another size and modification time, or ETag) is
+    ingested again and its earlier rows replaced; off, listing skips a stat per file.
     """
     if max_inputs is not None and max_inputs < 1:
         raise ValueError(f"max_inputs must be at least 1 (or None for no limit), not {max_inputs}")
@@ -205,6 +228,7 @@ def ingest_flow(
         bundle_limits=BundleLimits(bundle_max_members, bundle_max_mb * 1024**2, bundle_max_ratio),
         dask_address=dask_address,
         settle_seconds=settle_seconds,
+        detect_rewrites=detect_rewrites,
     )
     if dask_address:  # fail fast, before the lease and any batch, when the cluster is not there
         from flows.dask_parse import client_for
@@ -217,7 +241,9 @@ def ingest_flow(
         swept = dest_store.clean_staging()
         if swept:
             logger.info("removed %d staged file(s) an interrupted run left behind", swept)
-        totals = run_batches(source_store, dest_store, settings, lease, batch_size, keys, reprocess, max_inputs)
+        totals = run_batches(
+            source_store, dest_store, settings, lease, batch_size, keys, reprocess, max_inputs, revisions
+        )
     finally:
         lease.release()
     if totals.batches:
@@ -252,6 +278,7 @@ def run_batches(
     keys: list[str] | None,
     reprocess: bool,
     max_inputs: int | None = None,
+    revisions: dict[str, str] | None = None,
 ) -> RunTotals:
     """Recover what a dead run left pending, plan the new work, run it batch by batch."""
     logger = get_run_logger()
@@ -260,10 +287,10 @@ def run_batches(
     for summary in recover_task(source, dest, index, settings, lease):
         logger.info("recovered batch %s: %d stories", summary.batch_id, summary.stories)
         totals.add(summary)
-    plans, totals.settling, totals.left = plan_task(
-        source, index, batch_size, settings, whole(keys), reprocess, max_inputs
+    plans, totals.settling, totals.left, totals.rewritten = plan_task(
+        source, index, batch_size, settings, whole(keys), reprocess, max_inputs, whole(revisions)
     )
-    logger.info("%d new inputs in %d batches", sum(len(p.inputs) for p in plans), len(plans))
+    logger.info("%d inputs to ingest in %d batches", sum(len(p.inputs) for p in plans), len(plans))
     committed: dict[str, BatchSummary] = {}
     groups = task_groups(plans, TASK_INPUTS)
     try:

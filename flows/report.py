@@ -26,6 +26,8 @@ class RunTotals:
     settling: int = 0
     #: New inputs left for a later run because the run took its limit (``max_inputs``).
     left: int = 0
+    #: Inputs ingested again (among ``inputs``) because they were rewritten since ingested.
+    rewritten: int = 0
 
     def add(self, summary: BatchSummary) -> None:
         self.batches += 1
@@ -53,6 +55,7 @@ class RunTotals:
             setattr(self, name, getattr(self, name) + int(other[name]))
         self.settling += int(other.get("settling", 0))  # absent from totals written before them
         self.left += int(other.get("left", 0))
+        self.rewritten += int(other.get("rewritten", 0))
         self.quarantined.update(other["quarantined"])
 
     @classmethod
@@ -84,6 +87,7 @@ class RunTotals:
             "recovered_batches": self.recovered_batches,
             "settling": self.settling,
             "left": self.left,
+            "rewritten": self.rewritten,
             "balanced": self.balanced,
         }
 
@@ -104,6 +108,8 @@ class RunTotals:
             rows.insert(1, ("left for the next run (still changing)", str(self.settling)))
         if self.left:
             rows.insert(1, ("left for the next run (over its input limit)", str(self.left)))
+        if self.rewritten:
+            rows.insert(1, ("  of which rewritten since ingested (rows replaced)", str(self.rewritten)))
         return rows
 
 

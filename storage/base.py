@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
-    """One stored object: its key relative to the root, size in bytes, modification time."""
+class ObjectInfo(NamedTuple):
+    """One stored object: its key relative to the root, size in bytes, modification time,
+    and a token that changes whenever its bytes may have changed (``revision``: size and
+    modification time in nanoseconds for a file, the ETag for an S3 object). A named tuple:
+    planning lists millions, and a frozen dataclass took twice as long to make."""
 
     key: str
     size: int
     modified: float
+    revision: str = ""
 
 
 class Storage(Protocol):

@@ -166,10 +166,10 @@ class LocalStorage:
         but the folders being walked, so a listing of millions of files stays small."""
         for key, entry in self._entries(prefix):
             try:
-                info = entry.stat(follow_symlinks=False) if entry.is_symlink() else entry.stat()
+                info = entry.stat(follow_symlinks=False)  # a link: itself (reading it says why it is refused)
             except OSError:
-                continue  # removed while listing, or a link to nowhere
-            yield ObjectInfo(key, info.st_size, info.st_mtime)
+                continue  # removed while listing
+            yield ObjectInfo(key, info.st_size, info.st_mtime, f"{info.st_size}:{info.st_mtime_ns}")
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """The keys ``list`` yields, without a stat per file (planning lists millions)."""

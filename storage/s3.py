@@ -122,7 +122,12 @@ class S3Storage:
             paginator = self._client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
                 for item in page.get("Contents", []):
-                    yield ObjectInfo(item["Key"][strip:], item["Size"], item["LastModified"].timestamp())
+                    yield ObjectInfo(
+                        item["Key"][strip:],
+                        item["Size"],
+                        item["LastModified"].timestamp(),
+                        str(item.get("ETag", "")).strip('"'),
+                    )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"cannot list {self.full_uri(prefix)}: {_describe(exc)}") from exc
 

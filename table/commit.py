@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +43,9 @@ class BatchPlan:
     inputs: list[str]
     planned_at: str
     reprocess: bool = False
+    #: Each input's revision when it was listed (``ObjectInfo.revision``), recorded in its
+    #: ledger entry so a later rewrite of the input is noticed; absent for unlisted keys.
+    revisions: dict[str, str] = field(default_factory=dict)
 
     def to_json(self, keys: list[str] | None = None) -> bytes:
         return json.dumps({**asdict(self), "keys": keys or []}).encode("utf-8")

@@ -29,11 +29,11 @@ from parsers.fingerprint import (
 )
 from storage import Storage
 from table.snapshot import (
-    ENTRY_FIELDS,
     LEDGER_PREFIX,
     Snapshot,
     batch_id_of,
     duplicate_window,
+    entry_fields,
     read_pointer,
     read_rows,
     story_positions,
@@ -65,6 +65,9 @@ class LedgerEntry:
     paragraph_keys: list[str] | None = None  # absent in ledgers written before it existed
     minhash: str | None = None  # hex of parsers.fingerprint.minhash_signature; absent before it existed
     day: str | None = None  # parsers.fingerprint.story_day
+    #: The input's revision when it was listed (``ObjectInfo.revision``); None where the
+    #: run did not list it (explicit keys, bundle members) or before it existed.
+    revision: str | None = None
 
     def fingerprint(self) -> Fingerprint:
         return Fingerprint(
@@ -96,6 +99,27 @@ class DoneEntries:
             return [uri in self.recent for uri in uris]
         folded = self.snapshot.contains([uri_hash(uri) for uri in uris])
         return [bool(f) or uri in self.recent for uri, f in zip(uris, folded, strict=True)]
+
+    def check_many(self, uris: list[str], revisions: list[str | None]) -> tuple[list[bool], list[bool]]:
+        """For each URI with the revision it is listed at: whether it is done, and whether
+        it is done but *rewritten* since: its entry recorded another revision. An entry or
+        a listing without a revision (written before revisions were kept, a bundle member,
+        explicit keys) is never called rewritten. One vectorised snapshot lookup."""
+        done = [False] * len(uris)
+        rewritten = [False] * len(uris)
+        if self.snapshot is not None:
+            found, changed = self.snapshot.lookup([uri_hash(uri) for uri in uris], revisions)
+            done = found.tolist()
+            rewritten = changed.tolist()
+        recent = self.recent
+        if recent:
+            for at, uri in enumerate(uris):
+                entry = recent.get(uri)
+                if entry is not None:  # the latest entry: it overrides the snapshot's
+                    done[at] = True
+                    listed = revisions[at]
+                    rewritten[at] = bool(listed and entry.revision and entry.revision != listed)
+        return done, rewritten
 
     def __contains__(self, uri: object) -> bool:
         if not isinstance(uri, str):
@@ -198,7 +222,7 @@ class LedgerIndex:
             if len(older):
                 self._older = light.select(["story_id", "content_sha256"]).take(pa.array(older, type=pa.int64()))
             del light
-            rows = read_rows(file, latest, ENTRY_FIELDS)
+            rows = read_rows(file, latest, entry_fields(file.schema_arrow))
             for batch in rows.to_batches(max_chunksize=8192):
                 for row in batch.to_pylist():
                     self._index(LedgerEntry(**row))

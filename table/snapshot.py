@@ -1,19 +1,22 @@
-"""Ledger snapshots: the JSON ledger objects of many batches folded into two files, so a
+"""Ledger snapshots: the JSON ledger objects of many batches folded into three files, so a
 run plans against millions of done inputs without reading millions of JSON entries.
 
     _ledger/<batch_id>.json              a batch's commit point (as before)
     _ledger/snapshot.json                the pointer: which snapshot is current, which batches it folds
     _ledger/snapshots/<id>.keys          the folded inputs' source-URI hashes (16 bytes each, sorted)
+    _ledger/snapshots/<id>.revs          each key's input revision hash (8 bytes, zeros if none; same order)
     _ledger/snapshots/<id>.parquet       the folded entries (one row per input, latest entry)
 
-Planning reads only the ``.keys`` file (16 bytes per done input) and checks the source
-listing against it in vectorised lookups; the ``.parquet`` entries are read only when a run
-has work to deduplicate. A batch's JSON object stays its commit point: a fold writes the new
-snapshot's two files, then swaps the pointer with a compare-and-swap (the commit point of
-the fold), then deletes the JSON objects it folded and the previous snapshot's files. A fold
-that dies before the swap leaves files nobody points at (the next fold removes them); one
-that dies after it leaves JSON objects the pointer already lists as folded, which readers
-skip and the next fold deletes. Either way nothing is read twice or lost.
+Planning reads only the ``.keys`` and ``.revs`` files (24 bytes per done input) and checks
+the source listing against them in vectorised lookups (done, and rewritten since); the
+``.parquet`` entries are read only when a run has work to deduplicate. A snapshot folded
+before revisions were kept has no ``.revs`` file: its inputs are never called rewritten.
+A batch's JSON object stays its commit point: a fold writes the new snapshot's files, then
+swaps the pointer with a compare-and-swap (the commit point of the fold), then deletes the
+JSON objects it folded and the previous snapshot's files. A fold that dies before the swap
+leaves files nobody points at (the next fold removes them); one that dies after it leaves
+JSON objects the pointer already lists as folded, which readers skip and the next fold
+deletes. Either way nothing is read twice or lost.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ LEDGER_PREFIX = "_ledger/"
 SNAPSHOT_POINTER = f"{LEDGER_PREFIX}snapshot.json"
 SNAPSHOT_PREFIX = f"{LEDGER_PREFIX}snapshots/"
 HASH_BYTES = 16
+REVISION_BYTES = 8
 #: Unfolded batch objects after which a run folds them (``WIRE_INGEST_LEDGER_FOLD_AFTER``).
 DEFAULT_FOLD_AFTER = 50
 
@@ -57,6 +61,7 @@ ENTRY_SCHEMA = pa.schema(
         ("paragraph_keys", pa.list_(pa.string())),
         ("minhash", pa.string()),
         ("day", pa.string()),
+        ("revision", pa.string()),
     ]
 )
 ENTRY_FIELDS = [f.name for f in ENTRY_SCHEMA if f.name != "uri_hash"]
@@ -118,6 +123,20 @@ def uri_hash(uri: str) -> bytes:
     return hashlib.blake2b(uri.encode("utf-8", "surrogateescape"), digest_size=HASH_BYTES).digest()
 
 
+def revision_hash(revision: str | None) -> bytes:
+    """The 8-byte code of an input revision in a snapshot's ``.revs`` file (blake2b);
+    ``b""`` (all zeros there) for none."""
+    if not revision:
+        return b""
+    return hashlib.blake2b(revision.encode("utf-8", "surrogateescape"), digest_size=REVISION_BYTES).digest()
+
+
+def entry_fields(schema: pa.Schema) -> list[str]:
+    """The LedgerEntry fields an entries file holds (one folded before a field existed
+    lacks it; the entry takes its default)."""
+    return [name for name in ENTRY_FIELDS if name in schema.names]
+
+
 def batch_id_of(key: str) -> str | None:
     """The batch id of a ledger object key, or None for the pointer and snapshot files."""
     name = key[len(LEDGER_PREFIX) :] if key.startswith(LEDGER_PREFIX) else ""
@@ -143,6 +162,7 @@ class Snapshot:
         self.folded: set[str] = set(pointer["folded"])
         self.rows: int = int(pointer["rows"])
         self._keys: np.ndarray | None = None
+        self._revisions: np.ndarray | None = None
         self._table: pa.Table | None = None
         self._row_of: dict[str, int] | None = None
 
@@ -160,15 +180,54 @@ class Snapshot:
             self._keys = np.frombuffer(data, dtype=f"S{HASH_BYTES}")
         return self._keys
 
+    @property
+    def revisions(self) -> np.ndarray | None:
+        """Each key's input revision hash (``S8``, in ``keys``' order; empty where the entry
+        has none), or None for a snapshot folded before revisions were kept."""
+        name = self.pointer.get("revisions")
+        if name is None:
+            return None
+        if self._revisions is None:
+            data = self.store.get(name)
+            if len(data) != self.rows * REVISION_BYTES:
+                raise StorageError(
+                    f"{name} holds {len(data)} bytes, not {self.rows} revisions: the ledger snapshot is damaged. "
+                    "Restore _ledger/snapshots/ from a backup or an object version"
+                )
+            self._revisions = np.frombuffer(data, dtype=f"S{REVISION_BYTES}")
+        return self._revisions
+
     def contains(self, hashes: list[bytes]) -> np.ndarray:
         """For each hash, whether the snapshot holds it (one vectorised lookup)."""
+        return self._find(hashes)[0]
+
+    def _find(self, hashes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         keys = self.keys
         if not len(keys) or not hashes:
-            return np.zeros(len(hashes), dtype=bool)
+            return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
         query = np.array(hashes, dtype=f"S{HASH_BYTES}")
         at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
         found: np.ndarray = keys[at] == query
-        return found
+        return found, at
+
+    def lookup(self, hashes: list[bytes], revisions: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """For each URI hash and the revision its input is listed at: whether the snapshot
+        holds it, and whether it holds it at another revision (neither side empty)."""
+        found, at = self._find(hashes)
+        stored = self.revisions
+        if stored is None or not found.any() or not any(revisions):
+            return found, np.zeros(len(hashes), dtype=bool)
+        blake2b = hashlib.blake2b  # ``revision_hash``, inlined: planning hashes every listed input's
+        query = np.array(
+            [
+                blake2b(r.encode("utf-8", "surrogateescape"), digest_size=REVISION_BYTES).digest() if r else b""
+                for r in revisions
+            ],
+            dtype=f"S{REVISION_BYTES}",
+        )
+        held = stored[at]
+        changed: np.ndarray = found & (held != b"") & (query != b"") & (held != query)
+        return found, changed
 
     def entries_file(self) -> pq.ParquetFile:
         """The entries file, read once more (not kept: ``table`` keeps what it reads)."""
@@ -187,12 +246,13 @@ class Snapshot:
         row = self._row_of.get(uri)
         if row is None:
             return None
-        values: dict[str, Any] = self.table.slice(row, 1).select(ENTRY_FIELDS).to_pylist()[0]
+        values: dict[str, Any] = self.table.slice(row, 1).select(entry_fields(self.table.schema)).to_pylist()[0]
         return values
 
     def iter_rows(self, batch_rows: int = 8192) -> Iterator[dict[str, Any]]:
         """The folded entries in fold order (commit order), as dicts of LedgerEntry fields."""
-        for batch in self.table.select(ENTRY_FIELDS).to_batches(max_chunksize=batch_rows):
+        columns = entry_fields(self.table.schema)
+        for batch in self.table.select(columns).to_batches(max_chunksize=batch_rows):
             yield from batch.to_pylist()
 
 
@@ -262,9 +322,17 @@ def fold(
     if pointer is not None:
         old = Snapshot(store, pointer).table
         kept = old.filter(pc.invert(pc.is_in(old.column("uri_hash"), value_set=new.column("uri_hash"))))
-        tables.insert(0, kept.cast(ENTRY_SCHEMA))
+        for name in ENTRY_SCHEMA.names:  # folded before a column existed: null there
+            if name not in kept.schema.names:
+                kept = kept.append_column(name, pa.nulls(kept.num_rows, ENTRY_SCHEMA.field(name).type))
+        tables.insert(0, kept.select(ENTRY_SCHEMA.names).cast(ENTRY_SCHEMA))
     merged = without_old_fingerprints(pa.concat_tables(tables), duplicate_window())
-    keys = np.sort(_hash_array(merged))
+    hashes = _hash_array(merged)
+    order = np.argsort(hashes, kind="stable")
+    keys = hashes[order]
+    revisions = np.array([revision_hash(r) for r in merged.column("revision").to_pylist()], dtype=f"S{REVISION_BYTES}")[
+        order
+    ]
     folded_now = sorted(folded | {bid for _, bid in fresh if bid})
     snapshot_id = hashlib.sha256("\n".join(folded_now).encode()).hexdigest()[:20]
     buffer = io.BytesIO()
@@ -274,6 +342,7 @@ def fold(
         "version": 1,
         "keys": f"{SNAPSHOT_PREFIX}{snapshot_id}.keys",
         "entries": f"{SNAPSHOT_PREFIX}{snapshot_id}.parquet",
+        "revisions": f"{SNAPSHOT_PREFIX}{snapshot_id}.revs",
         "rows": merged.num_rows,
         "folded": folded_now,
         "folded_at": datetime.now(UTC).isoformat(),
@@ -282,6 +351,7 @@ def fold(
         check()
     store.put(new_pointer["entries"], buffer.getvalue(), "application/vnd.apache.parquet")
     store.put(new_pointer["keys"], keys.tobytes(), "application/octet-stream")
+    store.put(new_pointer["revisions"], revisions.tobytes(), "application/octet-stream")
     if check is not None:
         check()
     data = json.dumps(new_pointer).encode("utf-8")
@@ -291,7 +361,7 @@ def fold(
             "the ledger snapshot pointer changed during this fold: another writer holds the store; "
             "nothing was lost (the batch objects are still the commit points), run again"
         )
-    keep = {new_pointer["keys"], new_pointer["entries"]}
+    keep = {new_pointer["keys"], new_pointer["entries"], new_pointer["revisions"]}
     for key, _ in fresh:
         store.delete(key)
     for key in stale:

@@ -10,6 +10,7 @@ import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from flows.ingest import ingest_flow
 from schemas.errors import ConfigError
 from storage import open_storage
 from storage.local import LocalStorage
+from table.commit import BatchPlan
 from table.ledger import LedgerIndex, load_ledger
 from tests.conftest import REPO
 from tests.test_flow_ingest import read_stories
@@ -98,16 +100,18 @@ def test_planning_leaves_changing_files_and_bundles_for_a_later_run(tmp_path: Pa
     assert later.settling == []
 
 
-def test_a_done_input_touched_again_is_not_asked_about(tmp_path: Path) -> None:
-    """Only inputs the ledger does not hold are looked at: a no-op run stats nothing."""
+def test_only_new_or_rewritten_inputs_are_asked_whether_they_settled(tmp_path: Path) -> None:
+    """A done input the listing finds unchanged is not asked about; one touched since it was
+    ingested is a rewrite (``detect_rewrites``), so it waits for its settle time too, then
+    is planned again as a reprocess of itself. With ``detect_rewrites`` off it stays done."""
     landing, store = tmp_path / "landing", tmp_path / "store"
     landing.mkdir()
-    (landing / "a.txt").write_bytes(SEED)
-    age(landing / "a.txt", 300)
+    for name in ("a.txt", "b.txt"):
+        (landing / name).write_bytes(SEED.replace(b"Turkey", name.encode()))
+        age(landing / name, 300)
     from flows.batch import run_without_prefect
 
     run_without_prefect(str(landing), str(store), IngestSettings(), 10)
-    (landing / "a.txt").touch()  # changed after it was ingested: it stays done
 
     asked: list[str] = []
 
@@ -116,15 +120,31 @@ def test_a_done_input_touched_again_is_not_asked_about(tmp_path: Path) -> None:
             asked.extend(keys)
             return super().settling(keys, seconds, now)
 
-    notes = PlanNotes()
-    plans = plan_batches(
-        Watching(str(landing)),
-        load_ledger(LocalStorage(str(store))),
-        10,
-        IngestSettings(settle_seconds=60),
-        notes=notes,
-    )
+    def plan(**settings: Any) -> tuple[list[BatchPlan], PlanNotes]:
+        notes = PlanNotes()
+        plans = plan_batches(
+            Watching(str(landing)),
+            load_ledger(LocalStorage(str(store))),
+            10,
+            IngestSettings(settle_seconds=60, **settings),
+            notes=notes,
+        )
+        return plans, notes
+
+    plans, notes = plan()
     assert plans == [] and notes.settling == [] and asked == []
+
+    (landing / "a.txt").touch()  # changed after it was ingested
+    plans, notes = plan(detect_rewrites=False)
+    assert plans == [] and notes.settling == [] and asked == []
+    plans, notes = plan()
+    assert plans == [] and notes.settling == ["a.txt"] and notes.rewritten == [] and asked == ["a.txt"]
+
+    age(landing / "a.txt", 120)
+    plans, notes = plan()
+    assert [(p.inputs, p.reprocess) for p in plans] == [(["a.txt"], True)]
+    assert notes.rewritten == ["a.txt"] and notes.settling == []
+    assert set(plans[0].revisions) == {"a.txt"}
 
 
 def test_a_run_ingests_a_story_written_in_place_whole_once_it_settles(prefect_server: str, tmp_path: Path) -> None:

@@ -1,0 +1,200 @@
+"""An input rewritten in place after it was ingested is ingested again, its rows replaced.
+
+A feed that corrects a story by overwriting its file (or a provider re-sending a fixed copy
+of a file that was quarantined) used to lose the new bytes: the ledger held the path as
+done. Runs now list each input with its revision (size and modification time for a file,
+the ETag for an S3 object), the ledger and its snapshot keep it, and an input found at
+another revision is planned again as a reprocess of itself. Real files, real flows, rows
+read back with DuckDB and pyarrow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from flows.backfill import backfill, plan_backfill
+from flows.batch import IngestSettings, PlanNotes, plan_batches, run_without_prefect
+from flows.cli import build_parser, run_options
+from flows.ingest import ingest_flow
+from storage import open_storage
+from storage.local import LocalStorage
+from table.ledger import load_ledger
+from table.snapshot import SNAPSHOT_POINTER
+from tests.conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden"
+CORRECTED = (GOLDEN / "reuters-corrected.txt").read_bytes()
+# The story as first sent: the jobless rate wrong, no correction label or note.
+FIRST = (
+    CORRECTED.replace(b"CORRECTED-", b"")
+    .replace(b" (Corrects jobless rate in headline and paragraph 1 to 5.9% from 5.8%)", b"")
+    .replace(b"5.9% in November", b"5.8% in November")
+    .replace(b"rose to 5.9% from 5.5%", b"rose to 5.8% from 5.5%")
+)
+OTHERS = ["reuters87-basic.txt", "bloomberg-idlib.txt"]
+
+
+def age(path: Path, seconds: float) -> None:
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+
+
+def rows(store: Path) -> list[tuple[str, str, str]]:
+    """(source file name, story_id, body) of every row, read back with DuckDB."""
+    found = duckdb.sql(
+        f"SELECT source_uri, story_id, body FROM read_parquet('{store}/stories/**/*.parquet', "
+        "hive_partitioning = true) ORDER BY source_uri"
+    ).fetchall()
+    return [(uri.rsplit("/", 1)[-1], story_id, body) for uri, story_id, body in found]
+
+
+def landing_zone(tmp_path: Path) -> Path:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "canada.txt").write_bytes(FIRST)
+    for name in OTHERS:
+        (landing / name).write_bytes((GOLDEN / name).read_bytes())
+    (landing / "empty.txt").write_bytes(b"")  # quarantined: the provider sends it again later
+    for path in landing.iterdir():
+        age(path, 600)
+    return landing
+
+
+@pytest.mark.parametrize("fold_after", ["1", "1000"], ids=["snapshot", "batch-objects"])
+def test_a_rewritten_input_replaces_its_rows_and_an_unchanged_one_is_left_alone(
+    prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold_after: str
+) -> None:
+    """Through the ledger's batch objects and through its folded snapshot alike."""
+    monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", fold_after)
+    landing, store = landing_zone(tmp_path), tmp_path / "store"
+    first = ingest_flow(source=str(landing), dest=str(store))
+    assert first["stories"] == 3 and first["quarantined"] == {"empty": 1} and first["rewritten"] == 0
+    before = rows(store)
+    (canada,) = [body for name, _, body in before if name == "canada.txt"]
+    assert "rose to 5.8%" in canada
+    assert (store / SNAPSHOT_POINTER).exists() == (fold_after == "1")
+
+    # The feed corrects the story in place; the provider re-sends the empty file whole.
+    (landing / "canada.txt").write_bytes(CORRECTED)
+    (landing / "empty.txt").write_bytes((GOLDEN / "reuters87-byline.txt").read_bytes())
+    second = ingest_flow(source=str(landing), dest=str(store))
+    assert second["inputs"] == 2 and second["rewritten"] == 2 and second["stories"] == 2
+    assert second["quarantined_total"] == 0 and second["balanced"]
+    after = rows(store)
+    assert [name for name, _, _ in after] == sorted(["canada.txt", "empty.txt", *OTHERS])  # each input once
+    (canada,) = [body for name, _, body in after if name == "canada.txt"]
+    assert "rose to 5.9% from 5.5%" in canada and "5.8%" not in canada
+    assert [row for row in after if row[0] in OTHERS] == [row for row in before if row[0] in OTHERS]
+    assert not list((store / "quarantine").rglob("*.json"))  # the empty file's entry is replaced by its story
+
+    # Touched, same bytes: ingested again, and its row is the same row (same story id), once.
+    age(landing / "bloomberg-idlib.txt", 30)
+    third = ingest_flow(source=str(landing), dest=str(store))
+    assert third["inputs"] == 1 and third["rewritten"] == 1 and third["stories"] == 1
+    assert rows(store) == after
+    table = pq.read_table(store / "stories", partitioning="hive")
+    assert table.num_rows == len(set(table.column("source_uri").to_pylist())) == 4
+
+    # Nothing changed since: a no-op, whichever path the ledger takes.
+    fourth = ingest_flow(source=str(landing), dest=str(store))
+    assert fourth["inputs"] == 0 and fourth["rewritten"] == 0 and fourth["batches"] == 0
+
+
+def test_with_rewrites_ignored_a_rewritten_input_stays_as_it_was(prefect_server: str, tmp_path: Path) -> None:
+    landing, store = landing_zone(tmp_path), tmp_path / "store"
+    ingest_flow(source=str(landing), dest=str(store))
+    before = rows(store)
+    (landing / "canada.txt").write_bytes(CORRECTED)
+    again = ingest_flow(source=str(landing), dest=str(store), detect_rewrites=False)
+    assert again["inputs"] == 0 and rows(store) == before
+    # Detection back on: the rewrite is still there to be found.
+    later = ingest_flow(source=str(landing), dest=str(store))
+    assert later["rewritten"] == 1 and rows(store) != before
+
+
+def test_an_s3_object_overwritten_with_other_bytes_is_ingested_again_and_with_the_same_bytes_not(
+    prefect_server: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    """The ETag is the revision: re-uploading the same bytes changes nothing."""
+    source = open_storage(f"s3://{s3_bucket}/landing")
+    source.put("wire/canada.txt", FIRST)
+    source.put("wire/idlib.txt", (GOLDEN / "bloomberg-idlib.txt").read_bytes())
+    store = tmp_path / "store"
+    assert ingest_flow(source=source.uri, dest=str(store))["stories"] == 2
+    source.put("wire/idlib.txt", (GOLDEN / "bloomberg-idlib.txt").read_bytes())  # same bytes again
+    source.put("wire/canada.txt", CORRECTED)
+    again = ingest_flow(source=source.uri, dest=str(store))
+    assert again["inputs"] == 1 and again["rewritten"] == 1
+    bodies = {name: body for name, _, body in rows(store)}
+    assert len(bodies) == 2 and "rose to 5.9%" in bodies["canada.txt"]
+
+
+def test_a_snapshot_folded_before_revisions_were_kept_never_calls_an_input_rewritten(tmp_path: Path) -> None:
+    """A store written by an earlier version: no ``.revs`` file, no revision column. Its
+    inputs stay done whatever their files show; a new fold adds revisions for new inputs."""
+    landing, store = landing_zone(tmp_path), tmp_path / "store"
+    run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    dest = LocalStorage(str(store))
+    from table.snapshot import fold
+
+    pointer = fold(dest, min_batches=1)
+    assert pointer is not None
+    # Make it the snapshot an earlier version wrote.
+    entries = store / pointer["entries"]
+    pq.write_table(pq.read_table(entries).drop_columns(["revision"]), entries)
+    (store / pointer["revisions"]).unlink()
+    old = {k: v for k, v in pointer.items() if k != "revisions"}
+    (store / SNAPSHOT_POINTER).write_text(json.dumps(old))
+
+    (landing / "canada.txt").write_bytes(CORRECTED)
+    notes = PlanNotes()
+    assert plan_batches(LocalStorage(str(landing)), load_ledger(dest), 10, IngestSettings(), notes=notes) == []
+    assert notes.rewritten == []
+
+    (landing / "new.txt").write_bytes((GOLDEN / "reuters87-byline.txt").read_bytes())
+    run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    assert fold(dest, min_batches=1) is not None
+    (landing / "new.txt").write_bytes((GOLDEN / "reuters87-basic.txt").read_bytes())
+    notes = PlanNotes()
+    plans = plan_batches(LocalStorage(str(landing)), load_ledger(dest), 10, IngestSettings(), notes=notes)
+    assert notes.rewritten == ["new.txt"] and [p.inputs for p in plans] == [["new.txt"]]
+
+
+def test_a_backfill_ingests_a_rewritten_input_of_its_range_again(prefect_server: str, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    day = landing / "2019" / "12" / "06"
+    day.mkdir(parents=True)
+    (day / "canada.txt").write_bytes(FIRST)
+    (day / "idlib.txt").write_bytes((GOLDEN / "bloomberg-idlib.txt").read_bytes())
+    store = tmp_path / "store"
+    start = end = date(2019, 12, 6)
+    first = backfill(str(landing), str(store), start, end)
+    assert first["stories"] == 2
+    (day / "canada.txt").write_bytes(CORRECTED)
+    plan = plan_backfill(LocalStorage(str(landing)), LocalStorage(str(store)), start, end, IngestSettings())
+    assert plan.by_day == {start: ["2019/12/06/canada.txt"]} and set(plan.revisions) == {"2019/12/06/canada.txt"}
+    again = backfill(str(landing), str(store), start, end)
+    assert again["inputs"] == 1 and again["rewritten"] == 1
+    bodies = {name: body for name, _, body in rows(store)}
+    assert len(bodies) == 2 and "rose to 5.9%" in bodies["canada.txt"]
+    # The backfill recorded the revision: an ingest of the same landing zone finds nothing new.
+    assert ingest_flow(source=str(landing), dest=str(store))["inputs"] == 0
+
+
+def test_the_ignore_rewrites_option() -> None:
+    parser = build_parser()
+    for command in (
+        ["ingest", "in", "--dest", "out"],
+        ["serve", "--source", "in", "--dest", "out"],
+        ["backfill", "in", "--dest", "out", "--start", "2024-01-01", "--end", "2024-01-02"],
+    ):
+        assert run_options(parser.parse_args(command))["settings"].detect_rewrites is True
+        assert run_options(parser.parse_args([*command, "--ignore-rewrites"]))["settings"].detect_rewrites is False
