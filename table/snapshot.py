@@ -291,6 +291,11 @@ def latest_entries(store: Storage, batch_keys: list[str]) -> pa.Table:
     return every.take(pa.array(keep, type=pa.int64()))
 
 
+def _revision_codes(revisions: list[str | None]) -> np.ndarray:
+    """``revision_hash`` of each revision, as a numpy ``S8`` array."""
+    return np.array([revision_hash(r) for r in revisions], dtype=f"S{REVISION_BYTES}")
+
+
 def _hash_array(table: pa.Table) -> np.ndarray:
     """The uri_hash column as a numpy array of 16-byte strings, without a Python object each."""
     column = table.column("uri_hash").combine_chunks()
@@ -319,20 +324,27 @@ def fold(
         return None
     new = latest_entries(store, [key for key, _ in fresh])
     tables = [new]
+    codes = [_revision_codes(new.column("revision").to_pylist())]
     if pointer is not None:
-        old = Snapshot(store, pointer).table
+        snapshot = Snapshot(store, pointer)
+        old = snapshot.table
         kept = old.filter(pc.invert(pc.is_in(old.column("uri_hash"), value_set=new.column("uri_hash"))))
         for name in ENTRY_SCHEMA.names:  # folded before a column existed: null there
             if name not in kept.schema.names:
                 kept = kept.append_column(name, pa.nulls(kept.num_rows, ENTRY_SCHEMA.field(name).type))
         tables.insert(0, kept.select(ENTRY_SCHEMA.names).cast(ENTRY_SCHEMA))
+        # The kept inputs' revision hashes are the old snapshot's, looked up by key (every
+        # kept key is in it): a fold hashes only the revisions of the batches it folds.
+        if snapshot.revisions is not None and kept.num_rows:
+            at = np.searchsorted(snapshot.keys, _hash_array(kept))
+            codes.insert(0, snapshot.revisions[at])
+        else:
+            codes.insert(0, _revision_codes(kept.column("revision").to_pylist()))
     merged = without_old_fingerprints(pa.concat_tables(tables), duplicate_window())
     hashes = _hash_array(merged)
     order = np.argsort(hashes, kind="stable")
     keys = hashes[order]
-    revisions = np.array([revision_hash(r) for r in merged.column("revision").to_pylist()], dtype=f"S{REVISION_BYTES}")[
-        order
-    ]
+    revisions = np.concatenate(codes)[order]
     folded_now = sorted(folded | {bid for _, bid in fresh if bid})
     snapshot_id = hashlib.sha256("\n".join(folded_now).encode()).hexdigest()[:20]
     buffer = io.BytesIO()
