@@ -23,7 +23,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
@@ -106,6 +106,8 @@ class BatchSummary:
     files: list[str] = field(default_factory=list)
     bytes_written: int = 0
     recovered: bool = False
+    #: Inputs planned again as rewritten whose bytes had not changed: they keep their rows.
+    unchanged: int = 0
 
     @property
     def quarantined_total(self) -> int:
@@ -173,10 +175,9 @@ def plan_batches(
     one lookup, so planning over millions of done inputs holds only what is pending. With
     ``settings.detect_rewrites``, each input is listed with its revision (size and
     modification time, or ETag; for explicit ``keys``, as ``revisions`` gives them, if at
-    all): one the ledger holds at another
-    revision was rewritten since it was ingested, and is planned again as a reprocess of
-    itself (its earlier rows replaced), after the new inputs; its key goes to
-    ``notes.rewritten``. With ``settings.settle_seconds``, a file (or bundle) to be planned
+    all): one the ledger holds at another revision was rewritten since it was ingested,
+    and is planned again as a reprocess of itself (its earlier rows replaced), after the
+    new inputs; its key goes to ``notes.rewritten``. With ``settings.settle_seconds``, a file (or bundle) to be planned
     that changed within that time is left for a later run and its key added to
     ``notes.settling``: it may still be being written (checked before a bundle is read to
     list its members). With ``limit``, the run takes the first ``limit`` inputs to plan in
@@ -239,15 +240,21 @@ def plan_batches(
     for start, end in batch_bounds(len(rewritten), batch_size):
         chunk_keys = rewritten[start:end]
         batch_id = make_batch_id(source.uri, chunk_keys, f"rewritten@{planned_at}")
-        plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, True, recorded))
+        plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, True, recorded, rewrite=True))
     return plans
 
 
 def _plan(
-    batch_id: str, source_uri: str, keys: list[str], planned_at: str, reprocess: bool, revisions: dict[str, str]
+    batch_id: str,
+    source_uri: str,
+    keys: list[str],
+    planned_at: str,
+    reprocess: bool,
+    revisions: dict[str, str],
+    rewrite: bool = False,
 ) -> BatchPlan:
     own = {k: revisions[k] for k in keys if k in revisions}
-    return BatchPlan(batch_id, source_uri, keys, planned_at, reprocess, own)
+    return BatchPlan(batch_id, source_uri, keys, planned_at, reprocess, own, rewrite)
 
 
 @dataclass
@@ -434,7 +441,6 @@ def run_batch(
         for uri in (source.full_uri(k) for k in plan.inputs)
         if plan.reprocess and uri in index.done and index.done[uri].batch_id != plan.batch_id
     }
-    own_ids = {e.story_id for e in superseded.values() if e.outcome == "story" and e.story_id}
 
     planned_at = datetime.fromisoformat(plan.planned_at)
     day = planned_at.strftime("%Y-%m-%d")
@@ -448,12 +454,20 @@ def run_batch(
 
     job = job if job is not None else start_parse(plan, source, settings)
     parsed = job.collect()
+    # An input planned again whose bytes are what its entry recorded (a file touched, or
+    # rewritten with the same bytes) keeps what it produced: its row stays where it is.
+    kept = keep_unchanged(parsed, superseded, plan.batch_id) if plan.rewrite and superseded else {}
+    for uri in kept:
+        del superseded[uri]
+    own_ids = {e.story_id for e in superseded.values() if e.outcome == "story" and e.story_id}
     # Stories older than the index's window are matched by id and body hash a batch at a time.
     ready = [r.story for r in parsed if isinstance(r, Prepared) and not r.problems]
     old_ids, old_bodies = index.history_matches([s.story_id for s in ready], [s.content_sha256 for s in ready])
     for number, result in enumerate(parsed):
         if number % 64 == 63:
             pump_pools()  # the next batch's parse goes on while this loop runs
+        if kept and (result.story.source_uri if isinstance(result, Prepared) else result.source_uri) in kept:
+            continue
         if isinstance(result, Prepared) and result.problems:
             invalid = result.story
             problems = "; ".join(result.problems)
@@ -538,6 +552,8 @@ def run_batch(
             )
         )
 
+    entries += kept.values()
+    summary.unchanged = len(kept)
     if plan.revisions:  # what each input was listed at: a later rewrite is noticed
         listed = {source.full_uri(k): revision for k, revision in plan.revisions.items()}
         for entry in entries:
@@ -550,6 +566,7 @@ def run_batch(
         "duplicates": summary.duplicates,
         "near_duplicates": summary.near_duplicates,
         "quarantined": dict(reasons),
+        "unchanged": summary.unchanged,
     }
     checksums = commit(
         dest,
@@ -572,6 +589,31 @@ def run_batch(
     for entry in entries:
         index.add(entry, indexed=True)
     return summary
+
+
+def keep_unchanged(
+    parsed: list[Prepared | Quarantined], superseded: dict[str, LedgerEntry], batch_id: str
+) -> dict[str, LedgerEntry]:
+    """Of the inputs ``superseded`` would replace, those read with the bytes their entry
+    recorded (same ``source_sha256``): each one's entry again, now in ``batch_id``, still
+    pointing at the row or quarantine entry it made (a story's fingerprint taken from this
+    parse when it gave the same story, so the ledger keeps it whole)."""
+    kept: dict[str, LedgerEntry] = {}
+    for result in parsed:
+        if isinstance(result, Prepared):
+            uri, sha, story_id = result.story.source_uri, result.story.source_sha256, result.story.story_id
+        else:
+            uri, sha, story_id = result.source_uri, result.source_sha256, None
+        old = superseded.get(uri)
+        if old is None or not sha or old.source_sha256 != sha:
+            continue
+        entry = replace(old, batch_id=batch_id, paragraph_keys=None, minhash=None)
+        if isinstance(result, Prepared) and old.outcome == "story" and story_id == old.story_id:
+            entry.paragraph_keys = list(result.fingerprint.keys)
+            entry.minhash = result.fingerprint.signature.hex() or None
+            entry.day = result.fingerprint.day
+        kept[uri] = entry
+    return kept
 
 
 def recover_pending(

@@ -28,6 +28,8 @@ class RunTotals:
     left: int = 0
     #: Inputs ingested again (among ``inputs``) because they were rewritten since ingested.
     rewritten: int = 0
+    #: Of those, inputs whose bytes had not changed (touched): they kept their rows.
+    unchanged: int = 0
 
     def add(self, summary: BatchSummary) -> None:
         self.batches += 1
@@ -39,6 +41,7 @@ class RunTotals:
         self.bytes_written += summary.bytes_written
         self.files += len(summary.files)
         self.recovered_batches += summary.recovered
+        self.unchanged += summary.unchanged
 
     def merge(self, other: dict[str, Any]) -> None:
         """Add another run's totals (as returned by the flow)."""
@@ -56,6 +59,7 @@ class RunTotals:
         self.settling += int(other.get("settling", 0))  # absent from totals written before them
         self.left += int(other.get("left", 0))
         self.rewritten += int(other.get("rewritten", 0))
+        self.unchanged += int(other.get("unchanged", 0))
         self.quarantined.update(other["quarantined"])
 
     @classmethod
@@ -70,8 +74,9 @@ class RunTotals:
 
     @property
     def balanced(self) -> bool:
-        """Nothing lost: every input is a story, a quarantine entry or an exact duplicate."""
-        return self.inputs == self.stories + self.quarantined_total + self.duplicates
+        """Nothing lost: every input is a story, a quarantine entry or an exact duplicate
+        (or, planned again as rewritten, found unchanged: it keeps what it made before)."""
+        return self.inputs == self.stories + self.quarantined_total + self.duplicates + self.unchanged
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +93,7 @@ class RunTotals:
             "settling": self.settling,
             "left": self.left,
             "rewritten": self.rewritten,
+            "unchanged": self.unchanged,
             "balanced": self.balanced,
         }
 
@@ -104,12 +110,15 @@ class RunTotals:
             ("bytes written", f"{self.bytes_written:,}"),
             ("inputs = stories + quarantined + duplicates", "yes" if self.balanced else "NO"),
         ]
+        if self.unchanged:
+            rows[-1] = ("inputs = stories + quarantined + duplicates + unchanged", rows[-1][1])
         if self.settling:
             rows.insert(1, ("left for the next run (still changing)", str(self.settling)))
         if self.left:
             rows.insert(1, ("left for the next run (over its input limit)", str(self.left)))
         if self.rewritten:
-            rows.insert(1, ("  of which rewritten since ingested (rows replaced)", str(self.rewritten)))
+            rows.insert(1, ("  of which rewritten since ingested", str(self.rewritten)))
+            rows.insert(2, ("    of those with the same bytes (rows kept)", str(self.unchanged)))
         return rows
 
 

@@ -46,6 +46,9 @@ class BatchPlan:
     #: Each input's revision when it was listed (``ObjectInfo.revision``), recorded in its
     #: ledger entry so a later rewrite of the input is noticed; absent for unlisted keys.
     revisions: dict[str, str] = field(default_factory=dict)
+    #: A reprocess of inputs rewritten since they were ingested (not ``--reprocess``): an
+    #: input whose bytes turn out unchanged keeps what it produced.
+    rewrite: bool = False
 
     def to_json(self, keys: list[str] | None = None) -> bytes:
         return json.dumps({**asdict(self), "keys": keys or []}).encode("utf-8")

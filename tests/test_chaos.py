@@ -223,6 +223,45 @@ def test_a_reprocess_killed_at_write_events_then_run_again_leaves_each_input_onc
         assert crashed or k > 14, f"crash point {k} was never reached"
 
 
+def test_a_run_of_rewritten_inputs_killed_at_write_events_then_run_again_equals_a_clean_run(tmp_path: Path) -> None:
+    """Inputs rewritten after they were ingested (one with new bytes, one quarantined and
+    re-sent whole, one touched with the same bytes) are planned again as a reprocess of
+    themselves: killed at each write, then run again, the store is what a clean run over
+    the rewritten landing zone gives."""
+    landing = tmp_path / "landing"
+    written = write_corpus(landing, 6, bad_every=4)
+    env = dict(os.environ)
+    base = tmp_path / "base"
+    assert run_plain(env, str(landing), str(base), 4) == 0
+    changed, touched, bad = written[0], written[1], written[3]
+    assert bad.name.endswith("empty.txt")
+    changed.write_bytes(changed.read_bytes().replace(b"the", b"THE", 1))
+    bad.write_bytes((REPO / "tests" / "golden" / "bloomberg-idlib.txt").read_bytes())
+    os.utime(touched, (time.time() + 5, time.time() + 5))
+    clean = tmp_path / "clean"
+    assert run_plain(env, str(landing), str(clean), 4) == 0
+    reference = state(str(clean))
+
+    def latest(dest: Path) -> dict[str, str]:  # each input's latest entry, in commit order
+        return {uri: entry.outcome for uri, entry in load_ledger(open_storage(str(dest))).done.items()}
+
+    for k in (2, 4, 6, 8, 10, 12, 14):  # intent, superseded rows taken out, new files, ledger
+        dest = tmp_path / f"rewrite-{k}"
+        shutil.copytree(base, dest)
+        crashed = run_plain(env, str(landing), str(dest), 4, crash_at=k) == -signal.SIGKILL
+        assert run_plain(env, str(landing), str(dest), 4) == 0
+        rows = sorted(str(r["story_id"]) for r in read_stories(str(dest)))
+        assert rows == reference["story_ids"], k  # each story once, none lost
+        assert latest(dest) == reference["outcomes"], k
+        assert sorted(i.key for i in open_storage(str(dest)).list("quarantine/")) == reference["quarantine"], k
+        assert not list(open_storage(str(dest)).list("_manifests/_pending/")), k
+        assert glob_rows(str(dest)) == reference["story_ids"], k
+        ledger = sorted(i.key for i in open_storage(str(dest)).list("_ledger/"))
+        assert run_plain(env, str(landing), str(dest), 4) == 0, k  # then a no-op: nothing more committed
+        assert sorted(i.key for i in open_storage(str(dest)).list("_ledger/")) == ledger, k
+        assert crashed or k > 8, f"crash point {k} was never reached"
+
+
 def cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO

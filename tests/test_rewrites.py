@@ -56,6 +56,15 @@ def rows(store: Path) -> list[tuple[str, str, str]]:
     return [(uri.rsplit("/", 1)[-1], story_id, body) for uri, story_id, body in found]
 
 
+def row_places(store: Path) -> list[tuple[str, str, str]]:
+    """(source file name, the file holding its row, ingested_at) of every row."""
+    found = duckdb.sql(
+        f"SELECT source_uri, filename, CAST(ingested_at AS VARCHAR) FROM read_parquet('{store}/stories/**/*.parquet', "
+        "hive_partitioning = true, filename = true) ORDER BY source_uri"
+    ).fetchall()
+    return [(uri.rsplit("/", 1)[-1], file, at) for uri, file, at in found]
+
+
 def landing_zone(tmp_path: Path) -> Path:
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -95,17 +104,28 @@ def test_a_rewritten_input_replaces_its_rows_and_an_unchanged_one_is_left_alone(
     assert [row for row in after if row[0] in OTHERS] == [row for row in before if row[0] in OTHERS]
     assert not list((store / "quarantine").rglob("*.json"))  # the empty file's entry is replaced by its story
 
-    # Touched, same bytes: ingested again, and its row is the same row (same story id), once.
+    # Touched, same bytes: read again, found unchanged, and its row stays where it was (same
+    # file, same ingested_at); nothing is written but the ledger entry with its new revision.
+    placed = row_places(store)
+    files = sorted(p.relative_to(store) for p in (store / "stories").rglob("*.parquet"))
     age(landing / "bloomberg-idlib.txt", 30)
     third = ingest_flow(source=str(landing), dest=str(store))
-    assert third["inputs"] == 1 and third["rewritten"] == 1 and third["stories"] == 1
-    assert rows(store) == after
+    assert third["inputs"] == 1 and third["rewritten"] == 1 and third["unchanged"] == 1
+    assert third["stories"] == 0 and third["files"] == 0 and third["balanced"]
+    assert rows(store) == after and row_places(store) == placed
+    assert sorted(p.relative_to(store) for p in (store / "stories").rglob("*.parquet")) == files
     table = pq.read_table(store / "stories", partitioning="hive")
     assert table.num_rows == len(set(table.column("source_uri").to_pylist())) == 4
 
     # Nothing changed since: a no-op, whichever path the ledger takes.
     fourth = ingest_flow(source=str(landing), dest=str(store))
     assert fourth["inputs"] == 0 and fourth["rewritten"] == 0 and fourth["batches"] == 0
+
+    # --reprocess is not a rewrite: the same bytes are parsed again and their rows rewritten.
+    again = ingest_flow(source=str(landing), dest=str(store), reprocess=True)
+    assert again["inputs"] == 4 and again["stories"] == 4 and again["unchanged"] == 0
+    assert [at for _, _, at in row_places(store)] != [at for _, _, at in placed]
+    assert [name for name, _, _ in rows(store)] == sorted(["canada.txt", "empty.txt", *OTHERS])
 
 
 def test_with_rewrites_ignored_a_rewritten_input_stays_as_it_was(prefect_server: str, tmp_path: Path) -> None:
