@@ -23,7 +23,7 @@ from flows.report import RunTotals
 from parsers import parse_story
 from schemas.errors import ConfigError, InputError, ParseError, StorageError
 from storage import ObjectInfo, Storage, open_storage
-from table.ledger import load_ledger
+from table.ledger import DoneEntries, load_ledger
 
 _PATH_DATE = re.compile(r"(?:^|/)(\d{4})[/-](\d{2})[/-](\d{2})(?=/|$|[^0-9])")
 
@@ -116,23 +116,26 @@ def plan_backfill(
     for info in source.list():
         if not is_candidate(info.key, settings.pattern):
             continue
+        # Done and unchanged: skipped. Rewritten since: planned again (the flow replaces its
+        # rows). A bundle's members are listed at the bundle's revision.
         revision = info.revision if settings.detect_rewrites else ""
-        is_done = (lambda key: source.full_uri(key) in done) if done is not None else None
-        if done is not None and revision:
-            held, rewritten = done.check_many([source.full_uri(info.key)], [revision])
-            if held[0] and not rewritten[0]:
-                continue
-            if rewritten[0]:
-                is_done = None  # planned again as itself; the flow replaces its rows
-        for key in expand_bundles(source, [info.key], settings.bundle_limits, done=is_done):
-            if is_done is not None and is_done(key):
+        if done is not None and is_unchanged(done, source.full_uri(info.key), revision):
+            continue
+        for key in expand_bundles(source, [info.key], settings.bundle_limits):
+            if done is not None and key != info.key and is_unchanged(done, source.full_uri(key), revision):
                 continue
             day = input_date(source, info, settings, key, cache)
             if start <= day <= end:
                 by_day[day].append(key)
-                if revision and key == info.key:
+                if revision:
                     revisions[key] = revision
     return BackfillPlan(dict(sorted(by_day.items())), revisions)
+
+
+def is_unchanged(done: DoneEntries, uri: str, revision: str) -> bool:
+    """Whether the ledger holds ``uri`` as done and not rewritten since (at ``revision``)."""
+    held, rewritten = done.check_many([uri], [revision or None])
+    return held[0] and not rewritten[0]
 
 
 def backfill(

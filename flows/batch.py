@@ -214,19 +214,27 @@ def plan_batches(
                 unknown = [k for k in unknown if k not in young]
                 changed = [k for k in changed if k not in young]
         expanded = expand_bundles(source, unknown, settings.bundle_limits, done=done)
-        if reprocess or expanded == unknown:  # no bundle: ``unknown`` is what the ledger lacks
+        listed: dict[str, str | None] = dict(chunk) if settings.detect_rewrites else {}
+        bundled = expanded != unknown
+        if bundled and listed:
+            # A bundle's members are inputs of their own, listed at the bundle's revision: a
+            # member the ledger holds at another one is in a bundle rewritten since.
+            listed.update((k, listed.get(_bundle_of(k))) for k in expanded if k not in listed)
+        if reprocess or not bundled:  # no bundle: ``unknown`` is what the ledger lacks
             new = expanded
         else:
-            flags = index.done.contains_many([source.full_uri(k) for k in expanded])
+            flags, rewrites = index.done.check_many(
+                [source.full_uri(k) for k in expanded], [listed.get(k) for k in expanded]
+            )
             new = [k for k, is_done in zip(expanded, flags, strict=True) if not is_done]
+            changed += [k for k, again in zip(expanded, rewrites, strict=True) if again]
         taken = len(pending) + len(rewritten)
         room = len(new) if limit is None else max(0, min(len(new), limit - taken))
         pending += new[:room]
         again = len(changed) if limit is None else max(0, min(len(changed), limit - taken - room))
         rewritten += changed[:again]
         notes.left += len(new) - room + len(changed) - again
-        if settings.detect_rewrites and (room or again):
-            listed = dict(chunk)
+        if listed and (room or again):
             recorded.update((k, r) for k in new[:room] + changed[:again] if (r := listed.get(k)))
     notes.rewritten += rewritten
     generation = f"reprocess@{planned_at}" if reprocess else ""
@@ -242,6 +250,12 @@ def plan_batches(
         batch_id = make_batch_id(source.uri, chunk_keys, f"rewritten@{planned_at}")
         plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, True, recorded, rewrite=True))
     return plans
+
+
+def _bundle_of(key: str) -> str:
+    """The bundle a member key belongs to (``flows.bundles.split_member``), else the key."""
+    member = split_member(key)
+    return member[0] if member else key
 
 
 def _plan(

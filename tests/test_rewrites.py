@@ -10,9 +10,11 @@ read back with DuckDB and pyarrow.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -126,6 +128,41 @@ def test_a_rewritten_input_replaces_its_rows_and_an_unchanged_one_is_left_alone(
     assert again["inputs"] == 4 and again["stories"] == 4 and again["unchanged"] == 0
     assert [at for _, _, at in row_places(store)] != [at for _, _, at in placed]
     assert [name for name, _, _ in rows(store)] == sorted(["canada.txt", "empty.txt", *OTHERS])
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_bundle_rewritten_with_a_corrected_member_replaces_that_members_row(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    """Members are listed at their bundle's revision: when the bundle is delivered again,
+    each member is read again; the changed one replaces its row, the unchanged one keeps
+    its row, a new one is added."""
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
+    (landing / "wires.zip").write_bytes(zip_of({"canada.txt": FIRST, "idlib.txt": idlib}))
+    first = ingest_flow(source=str(landing), dest=str(store))
+    assert first["stories"] == 2
+    placed = {name: (file, at) for name, file, at in row_places(store)}
+
+    later = (GOLDEN / "reuters87-basic.txt").read_bytes()
+    (landing / "wires.zip").write_bytes(zip_of({"canada.txt": CORRECTED, "idlib.txt": idlib, "later.txt": later}))
+    second = ingest_flow(source=str(landing), dest=str(store))
+    assert second["inputs"] == 3 and second["rewritten"] == 2 and second["unchanged"] == 1
+    assert second["stories"] == 2 and second["balanced"]
+    bodies = {name: body for name, _, body in rows(store)}
+    assert sorted(bodies) == ["wires.zip#canada.txt", "wires.zip#idlib.txt", "wires.zip#later.txt"]
+    assert "rose to 5.9%" in bodies["wires.zip#canada.txt"]
+    now = {name: (file, at) for name, file, at in row_places(store)}
+    assert now["wires.zip#idlib.txt"] == placed["wires.zip#idlib.txt"]  # kept where it was
+    assert ingest_flow(source=str(landing), dest=str(store))["inputs"] == 0
 
 
 def test_with_rewrites_ignored_a_rewritten_input_stays_as_it_was(prefect_server: str, tmp_path: Path) -> None:
