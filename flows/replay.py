@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from flows.batch import IngestSettings
+from flows.bundles import split_member
 from flows.ingest import check_quarantine_share, ingest_flow
 from flows.inputs import DEFAULT_BATCH_SIZE, QUARANTINE_PREFIX
 from flows.report import RunTotals
@@ -64,6 +65,21 @@ def plan_replay(dest: Storage, *, reason: str | None = None, since: date | None 
     return plan
 
 
+def listed_revisions(source: Storage, keys: list[str]) -> dict[str, str]:
+    """Each key's revision as a listing of its folder gives it (a bundle member's: its
+    bundle's), so replayed inputs record one and a later rewrite of them is noticed. One
+    listing per folder the keys sit in, not a listing of the whole source."""
+    bases = {key: (member[0] if (member := split_member(key)) else key) for key in keys}
+    folders = sorted({base.rsplit("/", 1)[0] + "/" if "/" in base else "" for base in bases.values()})
+    wanted = set(bases.values())
+    found: dict[str, str] = {}
+    for folder in folders:
+        for info in source.list(folder):
+            if info.key in wanted and info.revision:
+                found[info.key] = info.revision
+    return {key: found[base] for key, base in bases.items() if base in found}
+
+
 def replay(
     dest: str,
     *,
@@ -85,14 +101,17 @@ def replay(
         )
     totals = RunTotals()
     for source, keys in plan.by_source.items():
+        revisions = listed_revisions(open_storage(source), keys) if settings.detect_rewrites else {}
         for offset in range(0, len(keys), chunk_size):
             run = ingest_flow.with_options(flow_run_name=f"replay-{offset // chunk_size}")
+            chunk = keys[offset : offset + chunk_size]
             totals.merge(
                 run(
                     source=source,
                     dest=dest,
                     batch_size=batch_size,
-                    keys=keys[offset : offset + chunk_size],
+                    keys=chunk,
+                    revisions={k: revisions[k] for k in chunk if k in revisions} or None,
                     reprocess=True,
                     wait_lock=wait_lock,
                     **settings.flow_parameters(),

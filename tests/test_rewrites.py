@@ -26,6 +26,7 @@ from flows.backfill import backfill, plan_backfill
 from flows.batch import IngestSettings, PlanNotes, plan_batches, run_without_prefect
 from flows.cli import build_parser, run_options
 from flows.ingest import ingest_flow
+from flows.replay import replay
 from storage import open_storage
 from storage.local import LocalStorage
 from table.ledger import load_ledger
@@ -244,6 +245,27 @@ def test_a_backfill_ingests_a_rewritten_input_of_its_range_again(prefect_server:
     assert len(bodies) == 2 and "rose to 5.9%" in bodies["canada.txt"]
     # The backfill recorded the revision: an ingest of the same landing zone finds nothing new.
     assert ingest_flow(source=str(landing), dest=str(store))["inputs"] == 0
+
+
+def test_a_replayed_input_records_its_revision_so_a_later_rewrite_is_noticed(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    (landing / "feed").mkdir(parents=True)
+    (landing / "feed" / "item.txt").write_bytes(b"")
+    age(landing / "feed" / "item.txt", 600)
+    assert ingest_flow(source=str(landing), dest=str(store))["quarantined"] == {"empty": 1}
+    replayed = replay(str(store))
+    assert replayed["inputs"] == 1 and replayed["quarantined"] == {"empty": 1}
+    (entry,) = [e for _, e in load_ledger(LocalStorage(str(store))).done.items()]
+    info = next(LocalStorage(str(landing)).list("feed/"))
+    assert entry.revision == info.revision and entry.outcome == "quarantined"
+
+    (landing / "feed" / "item.txt").write_bytes(CORRECTED)  # the provider sends it whole
+    later = ingest_flow(source=str(landing), dest=str(store))
+    assert later["rewritten"] == 1 and later["stories"] == 1
+    assert [name for name, _, _ in rows(store)] == ["item.txt"]
+    assert not list((store / "quarantine").rglob("*.json"))
 
 
 def test_the_ignore_rewrites_option() -> None:
