@@ -99,7 +99,8 @@ def plan_task(
         )
     if notes.rewritten:
         logger.info(
-            "%d input(s) were rewritten since they were ingested and are ingested again, replacing their rows, e.g. %s",
+            "%d input(s) were rewritten since they were ingested and are read again (changed bytes replace "
+            "their rows), e.g. %s",
             len(notes.rewritten),
             notes.rewritten[0],
         )

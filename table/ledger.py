@@ -65,8 +65,9 @@ class LedgerEntry:
     paragraph_keys: list[str] | None = None  # absent in ledgers written before it existed
     minhash: str | None = None  # hex of parsers.fingerprint.minhash_signature; absent before it existed
     day: str | None = None  # parsers.fingerprint.story_day
-    #: The input's revision when it was listed (``ObjectInfo.revision``); None where the
-    #: run did not list it (explicit keys, bundle members) or before it existed.
+    #: The input's revision when it was listed (``ObjectInfo.revision``; a bundle member's is
+    #: its bundle's); None where the run was given keys without revisions, ran with
+    #: ``detect_rewrites`` off, or before revisions were kept.
     revision: str | None = None
 
     def fingerprint(self) -> Fingerprint:
@@ -103,8 +104,8 @@ class DoneEntries:
     def check_many(self, uris: list[str], revisions: list[str | None]) -> tuple[list[bool], list[bool]]:
         """For each URI with the revision it is listed at: whether it is done, and whether
         it is done but *rewritten* since: its entry recorded another revision. An entry or
-        a listing without a revision (written before revisions were kept, a bundle member,
-        explicit keys) is never called rewritten. One vectorised snapshot lookup."""
+        a listing without a revision (see ``LedgerEntry.revision``) is never called
+        rewritten. One vectorised snapshot lookup."""
         done = [False] * len(uris)
         rewritten = [False] * len(uris)
         if self.snapshot is not None:

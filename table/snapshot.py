@@ -214,8 +214,8 @@ class Snapshot:
         """For each URI hash and the revision its input is listed at: whether the snapshot
         holds it, and whether it holds it at another revision (neither side empty)."""
         found, at = self._find(hashes)
-        stored = self.revisions
-        if stored is None or not found.any() or not any(revisions):
+        stored = self.revisions if any(revisions) and found.any() else None  # not read without a revision listed
+        if stored is None:
             return found, np.zeros(len(hashes), dtype=bool)
         blake2b = hashlib.blake2b  # ``revision_hash``, inlined: planning hashes every listed input's
         query = np.array(

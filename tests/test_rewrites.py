@@ -50,22 +50,23 @@ def age(path: Path, seconds: float) -> None:
     os.utime(path, (when, when))
 
 
-def rows(store: Path) -> list[tuple[str, str, str]]:
-    """(source file name, story_id, body) of every row, read back with DuckDB."""
+def select(store: Path, columns: str) -> list[tuple[str, str, str]]:
+    """(source file name, two more columns) of every row, read back with DuckDB."""
     found = duckdb.sql(
-        f"SELECT source_uri, story_id, body FROM read_parquet('{store}/stories/**/*.parquet', "
-        "hive_partitioning = true) ORDER BY source_uri"
+        f"SELECT source_uri, {columns} FROM read_parquet('{store}/stories/**/*.parquet', "
+        "hive_partitioning = true, filename = true) ORDER BY source_uri"
     ).fetchall()
-    return [(uri.rsplit("/", 1)[-1], story_id, body) for uri, story_id, body in found]
+    return [(uri.rsplit("/", 1)[-1], first, second) for uri, first, second in found]
+
+
+def rows(store: Path) -> list[tuple[str, str, str]]:
+    """(source file name, story_id, body) of every row."""
+    return select(store, "story_id, body")
 
 
 def row_places(store: Path) -> list[tuple[str, str, str]]:
     """(source file name, the file holding its row, ingested_at) of every row."""
-    found = duckdb.sql(
-        f"SELECT source_uri, filename, CAST(ingested_at AS VARCHAR) FROM read_parquet('{store}/stories/**/*.parquet', "
-        "hive_partitioning = true, filename = true) ORDER BY source_uri"
-    ).fetchall()
-    return [(uri.rsplit("/", 1)[-1], file, at) for uri, file, at in found]
+    return select(store, "filename, CAST(ingested_at AS VARCHAR)")
 
 
 def landing_zone(tmp_path: Path) -> Path:
