@@ -192,7 +192,8 @@ class Snapshot:
             if len(data) != self.rows * REVISION_BYTES:
                 raise StorageError(
                     f"{name} holds {len(data)} bytes, not {self.rows} revisions: the ledger snapshot is damaged. "
-                    "Restore _ledger/snapshots/ from a backup or an object version"
+                    "Restore _ledger/snapshots/ from a backup or an object version; do not delete it. Until then, "
+                    "--ignore-rewrites runs without it (it only tells which inputs were rewritten since ingested)"
                 )
             self._revisions = np.frombuffer(data, dtype=f"S{REVISION_BYTES}")
         return self._revisions
