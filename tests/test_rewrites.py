@@ -27,6 +27,7 @@ from flows.batch import IngestSettings, PlanNotes, plan_batches, run_without_pre
 from flows.cli import build_parser, run_options
 from flows.ingest import ingest_flow
 from flows.replay import replay
+from flows.report import RunTotals
 from storage import open_storage
 from storage.local import LocalStorage
 from table.ledger import load_ledger
@@ -120,6 +121,10 @@ def test_a_rewritten_input_replaces_its_rows_and_an_unchanged_one_is_left_alone(
     assert sorted(p.relative_to(store) for p in (store / "stories").rglob("*.parquet")) == files
     table = pq.read_table(store / "stories", partitioning="hive")
     assert table.num_rows == len(set(table.column("source_uri").to_pylist())) == 4
+    summary = dict(RunTotals.from_dict(third).rows())
+    assert summary["  of which rewritten since ingested"] == "1"
+    assert summary["    of those with the same bytes (rows kept)"] == "1"
+    assert summary["inputs = stories + quarantined + duplicates + unchanged"] == "yes"
 
     # Nothing changed since: a no-op, whichever path the ledger takes.
     fourth = ingest_flow(source=str(landing), dest=str(store))
