@@ -170,14 +170,12 @@ class Snapshot:
     def keys(self) -> np.ndarray:
         """The folded inputs' URI hashes, sorted (numpy ``S16``)."""
         if self._keys is None:
-            data = self.store.get(self.pointer["keys"])
-            if len(data) != self.rows * HASH_BYTES:
-                raise StorageError(
-                    f"{self.pointer['keys']} holds {len(data)} bytes, not {self.rows} keys: the ledger snapshot is "
-                    "damaged. Restore _ledger/snapshots/ from a backup or an object version; do not delete it "
-                    "(the batch objects it folds are gone, and without it every input would be ingested again)"
-                )
-            self._keys = np.frombuffer(data, dtype=f"S{HASH_BYTES}")
+            self._keys = self._fixed_width(
+                self.pointer["keys"],
+                HASH_BYTES,
+                "keys",
+                "(the batch objects it folds are gone, and without it every input would be ingested again)",
+            )
         return self._keys
 
     @property
@@ -188,15 +186,23 @@ class Snapshot:
         if name is None:
             return None
         if self._revisions is None:
-            data = self.store.get(name)
-            if len(data) != self.rows * REVISION_BYTES:
-                raise StorageError(
-                    f"{name} holds {len(data)} bytes, not {self.rows} revisions: the ledger snapshot is damaged. "
-                    "Restore _ledger/snapshots/ from a backup or an object version; do not delete it. Until then, "
-                    "--ignore-rewrites runs without it (it only tells which inputs were rewritten since ingested)"
-                )
-            self._revisions = np.frombuffer(data, dtype=f"S{REVISION_BYTES}")
+            self._revisions = self._fixed_width(
+                name,
+                REVISION_BYTES,
+                "revisions",
+                "(until then, --ignore-rewrites runs without it: it only tells which inputs were rewritten since)",
+            )
         return self._revisions
+
+    def _fixed_width(self, name: str, width: int, what: str, why: str) -> np.ndarray:
+        """``name``'s ``rows`` values of ``width`` bytes each, or a StorageError saying what to do."""
+        data = self.store.get(name)
+        if len(data) != self.rows * width:
+            raise StorageError(
+                f"{name} holds {len(data)} bytes, not {self.rows} {what}: the ledger snapshot is damaged. "
+                f"Restore _ledger/snapshots/ from a backup or an object version; do not delete it {why}"
+            )
+        return np.frombuffer(data, dtype=f"S{width}")
 
     def contains(self, hashes: list[bytes]) -> np.ndarray:
         """For each hash, whether the snapshot holds it (one vectorised lookup)."""
