@@ -10,6 +10,8 @@ processes, best of 3, with the peak RSS of the process and its children:
 - ``python -m flows.batch`` (the run without Prefect: lease, staging sweep, ledger load,
   recovery, planning, fold check);
 - ``wire-ingest ingest`` (the same inside the Prefect flow, with its temporary server);
+- ``wire-ingest ingest`` with ``PREFECT_API_URL`` set to a ``prefect server`` this script
+  starts on 127.0.0.1 (how a scheduled deployment runs);
 
 each as by default (every file listed with a stat, to notice inputs rewritten since they
 were ingested) and with ``--ignore-rewrites`` (the listing alone).
@@ -38,6 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.prefect_cost import start_prefect_server  # noqa: E402
 from bench.throughput import run_measured  # noqa: E402
 from storage.local import LocalStorage  # noqa: E402
 from table.snapshot import fold  # noqa: E402
@@ -91,18 +94,22 @@ def build(root: Path, done: int) -> tuple[Path, Path]:
     return landing, store
 
 
-def measure(landing: Path, store: Path, repeats: int = 3) -> list[tuple[str, float, float]]:
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+def measure(landing: Path, store: Path, served: str, repeats: int = 3) -> list[tuple[str, float, float]]:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    served_env = {**env, "PREFECT_API_URL": served}
     rows = []
     plain = [sys.executable, "-m", "flows.batch", str(landing), str(store), "200"]
     flow = [sys.executable, "-m", "flows.cli", "ingest", str(landing), "--dest", str(store)]
-    for name, cmd in (
-        ("python -m flows.batch (no Prefect)", plain),
-        ("python -m flows.batch --ignore-rewrites", [*plain, "--ignore-rewrites"]),
-        ("wire-ingest ingest (Prefect flow)", flow),
-        ("wire-ingest ingest --ignore-rewrites", [*flow, "--ignore-rewrites"]),
+    for name, cmd, run_env in (
+        ("python -m flows.batch (no Prefect)", plain, env),
+        ("python -m flows.batch --ignore-rewrites", [*plain, "--ignore-rewrites"], env),
+        ("wire-ingest ingest (Prefect flow, temporary server)", flow, env),
+        ("wire-ingest ingest --ignore-rewrites (temporary server)", [*flow, "--ignore-rewrites"], env),
+        ("wire-ingest ingest (running server)", flow, served_env),
+        ("wire-ingest ingest --ignore-rewrites (running server)", [*flow, "--ignore-rewrites"], served_env),
     ):
-        best = min((run_measured(cmd, env)[:2] for _ in range(repeats)), key=lambda r: r[0])
+        best = min((run_measured(cmd, run_env)[:2] for _ in range(repeats)), key=lambda r: r[0])
         rows.append((name, best[0], best[1]))
     return rows
 
@@ -142,8 +149,18 @@ def main() -> None:
         if not (full / "store" / "_ledger" / "snapshot.json").exists():
             shutil.rmtree(full, ignore_errors=True)
             build(full, args.done)
-        empty = measure(empty_landing, empty_store)
-        done = measure(full / "landing", full / "store")
+        server_env = {
+            **os.environ,
+            "PREFECT_HOME": str(root / "prefect-server"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+        server, served = start_prefect_server(server_env)
+        try:
+            empty = measure(empty_landing, empty_store, served)
+            done = measure(full / "landing", full / "store", served)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
         print(
             f"| command | empty: s | empty: peak MB | {args.done:,} done: s | {args.done:,} done: peak MB | extra MB |"
         )
