@@ -193,7 +193,6 @@ def plan_batches(
         listing = ((i.key, i.revision or None) for i in source.list() if is_candidate(i.key, settings.pattern))
     else:
         listing = ((k, None) for k in source.keys() if is_candidate(k, settings.pattern))
-    done = None if reprocess else (lambda key: source.full_uri(key) in index.done)
     settle, clock = settings.settle_seconds, planned.timestamp()
     pending: list[str] = []
     rewritten: list[str] = []
@@ -213,7 +212,8 @@ def plan_batches(
                 notes.settling += [k for k in unknown + changed if k in young]
                 unknown = [k for k in unknown if k not in young]
                 changed = [k for k in changed if k not in young]
-        expanded = expand_bundles(source, unknown, settings.bundle_limits, done=done)
+        # ``unknown`` holds no key the ledger has as itself: no need to ask it again here.
+        expanded = expand_bundles(source, unknown, settings.bundle_limits)
         listed: dict[str, str | None] = dict(chunk) if settings.detect_rewrites else {}
         bundled = expanded != unknown
         if bundled and listed:

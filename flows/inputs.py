@@ -7,7 +7,6 @@ Light on purpose (no pyarrow, no Prefect): ``wire-ingest parse`` uses it too.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
 
 from flows.bundles import (
     MEMBER_SEPARATOR,
@@ -53,19 +52,18 @@ def expand_bundles(
     source: Storage,
     keys: list[str],
     limits: BundleLimits | None = None,
-    done: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """``keys`` with every bundle replaced by its members (``bundle.zip#a/b.xml``, in the
     bundle's order). A bundle that cannot be listed (corrupt, past a bomb limit, unreadable)
     stays as itself, so reading it quarantines it with that reason: nothing is skipped.
 
     An XML file is a bundle when its head opens a NewsML-G2 ``newsMessage`` or package with
-    two or more items (``msg.xml#newsItem[2]``); telling costs a read of its first 4 KB, done
-    only for XML keys ``done`` (the ledger) does not already hold as themselves."""
+    two or more items (``msg.xml#newsItem[2]``); telling costs a read of its first 4 KB, so
+    planning passes only keys the ledger does not already hold as themselves."""
     limits = limits or BundleLimits()
     expanded: list[str] = []
     for key in keys:
-        if may_be_message(key) and not (done is not None and done(key)):
+        if may_be_message(key):
             try:
                 if is_message_head(source.get(key, limit=MESSAGE_PEEK_BYTES)):
                     data = source.get(key, limit=BUNDLE_READ_LIMIT)

@@ -94,13 +94,6 @@ class DoneEntries:
         self.snapshot = snapshot
         self.recent: dict[str, LedgerEntry] = {}
 
-    def contains_many(self, uris: list[str]) -> list[bool]:
-        """For each URI, whether it is done (one vectorised snapshot lookup for them all)."""
-        if self.snapshot is None:
-            return [uri in self.recent for uri in uris]
-        folded = self.snapshot.contains([uri_hash(uri) for uri in uris])
-        return [bool(f) or uri in self.recent for uri, f in zip(uris, folded, strict=True)]
-
     def check_many(self, uris: list[str], revisions: list[str | None]) -> tuple[list[bool], list[bool]]:
         """For each URI with the revision it is listed at: whether it is done, and whether
         it is done but *rewritten* since: its entry recorded another revision. An entry or
