@@ -18,6 +18,16 @@ class ObjectInfo(NamedTuple):
     revision: str = ""
 
 
+class Revisions(NamedTuple):
+    """Listed files as planning checks them (``LocalStorage.list_revisions``): their keys,
+    the revision each is at (as ``ObjectInfo.revision``) and the revisions' 8-byte codes
+    end to end (``storage.stathelpers.revision_code``), in key order."""
+
+    keys: list[str]
+    revisions: list[str]
+    codes: bytes
+
+
 class Storage(Protocol):
     """A root (local folder or ``s3://bucket/prefix``) holding objects under relative keys.
 

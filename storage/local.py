@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import os
 import stat
 import tempfile
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from schemas.errors import InputError, StorageError
-from storage.base import ObjectInfo
+from storage.base import ObjectInfo, Revisions
 from storage.crashpoint import crash_point
+from storage.stathelpers import CODE_BYTES, StatHelperError, StatHelpers, Stats, helper_count, stat_here
 
 #: Where writes are staged before their rename: under the root (one filesystem, so the
 #: rename is atomic), outside every prefix a reader globs (``stories/**/*.parquet``).
@@ -20,6 +24,12 @@ STAGING = "_staging"
 #: Left by versions before the staging folder, next to the object being written.
 _LEGACY_TEMP_PREFIX = ".tmp-"
 _SWEPT_MARKER = "legacy-temp-files-swept"
+#: Files ``list`` stats in its own process before it hands the rest of a listing to helper
+#: processes (``storage.stathelpers``): a landing zone smaller than this never starts one.
+PARALLEL_STAT_FROM = 20_000
+#: Paths per request to a helper, and requests in flight ahead of what ``list`` has yielded.
+STAT_CHUNK = 1_000
+STAT_WINDOW = 32
 
 
 def escape_path(path: str) -> str:
@@ -65,6 +75,41 @@ def _opened_path(fd: int, path: str) -> str:
         except OSError:
             pass
     return os.path.realpath(path)
+
+
+#: A run of files in one folder, in key order: the folder's path, its key prefix and the
+#: files' names.
+Run = tuple[str, str, list[str]]
+#: A chunk of a run with its ``lstat`` answers: the key prefix, the names and the answers.
+Statted = tuple[str, list[str], Stats]
+
+
+def _sort_names(names: list[str]) -> None:
+    """Sort a folder's names (folders with their ``/``) in the byte order of their UTF-8,
+    as S3 lists keys. Names are unique in a folder: for ASCII, code point order is that."""
+    if "".join(names).isascii():
+        names.sort()
+    else:
+        names.sort(key=lambda name: name.encode("utf-8", "surrogateescape"))
+
+
+def _infos(key_prefix: str, names: list[str], stats: Stats) -> Iterator[ObjectInfo]:
+    """``list``'s answer for a chunk of files, built by ``map`` and ``tuple.__new__``: no
+    Python frame a file."""
+    keys = [key_prefix + name for name in names] if key_prefix else names
+    infos: Iterator[ObjectInfo] = map(
+        tuple.__new__, itertools.repeat(ObjectInfo), zip(keys, stats.sizes, stats.times, stats.revisions, strict=True)
+    )
+    if -1 in stats.sizes:  # removed while listing
+        infos = (info for info in infos if info.size >= 0)
+    yield from infos
+
+
+def _answer(folder: str, key_prefix: str, names: list[str], future: Future[Stats]) -> Statted:
+    try:
+        return key_prefix, names, future.result()
+    except StatHelperError:
+        return key_prefix, names, stat_here(folder, names)
 
 
 class LocalStorage:
@@ -163,17 +208,77 @@ class LocalStorage:
         """Files under the root whose key starts with ``prefix``, streamed in key order
         (byte order of the whole key, as S3 lists): a folder's entries are sorted with a
         ``/`` after folder names, so ``a.txt`` comes before ``a/b.txt``. Nothing is held
-        but the folders being walked, so a listing of millions of files stays small."""
-        for key, entry in self._entries(prefix):
+        but the folders being walked, so a listing of millions of files stays small.
+        Each file is ``lstat``-ed (a link: itself; reading it says why it is refused)."""
+        for key_prefix, names, stats in self._statted(prefix):
+            yield from _infos(key_prefix, names, stats)
+
+    def list_revisions(self, prefix: str = "") -> Iterator[Revisions]:
+        """``list``'s files as planning checks them against the ledger: chunks of keys
+        with their revisions and the revisions' codes (``Revisions``), no object a file."""
+        for key_prefix, names, stats in self._statted(prefix):
+            keys = [key_prefix + name for name in names] if key_prefix else names
+            if -1 not in stats.sizes:
+                yield Revisions(keys, stats.revisions, stats.codes)
+                continue
+            kept = [at for at, size in enumerate(stats.sizes) if size >= 0]  # removed while listing
+            codes = stats.codes
+            yield Revisions(
+                [keys[at] for at in kept],
+                [stats.revisions[at] for at in kept],
+                b"".join(codes[at * CODE_BYTES : (at + 1) * CODE_BYTES] for at in kept),
+            )
+
+    def _statted(self, prefix: str) -> Iterator[Statted]:
+        """The files ``list`` yields, ``STAT_CHUNK`` at a time, each chunk with its key
+        prefix, names and ``lstat`` answers. Past ``PARALLEL_STAT_FROM`` files the
+        ``lstat`` calls go to helper processes (``storage.stathelpers``) while this one
+        walks on."""
+        chunks = (
+            (folder, key_prefix, names[at : at + STAT_CHUNK])
+            for folder, key_prefix, names in self._runs(prefix)
+            for at in range(0, len(names), STAT_CHUNK)
+        )
+        listed = 0
+        for folder, key_prefix, names in chunks:
+            yield key_prefix, names, stat_here(folder, names)
+            listed += len(names)
+            if listed >= PARALLEL_STAT_FROM:
+                yield from self._statted_by_helpers(chunks)
+                return
+
+    def _statted_by_helpers(self, chunks: Iterator[Run]) -> Iterator[Statted]:
+        """``_statted`` for the rest of ``chunks``: helpers ``lstat`` up to ``STAT_WINDOW``
+        chunks ahead of what is yielded; answers are yielded in listing order. A helper
+        lost, or none to start: this process stats those chunks itself."""
+        first = next(chunks, None)
+        if first is None:
+            return
+        helpers: StatHelpers | None = None
+        if (count := helper_count()) > 0:
             try:
-                info = entry.stat(follow_symlinks=False)  # a link: itself (reading it says why it is refused)
+                helpers = StatHelpers(count)
             except OSError:
-                continue  # removed while listing
-            yield ObjectInfo(key, info.st_size, info.st_mtime, f"{info.st_size}:{info.st_mtime_ns}")
+                helpers = None  # no process to start (limits, no interpreter): stat here
+        pending: deque[tuple[str, str, list[str], Future[Stats]]] = deque()
+        try:
+            for folder, key_prefix, names in itertools.chain((first,), chunks):
+                if helpers is None:
+                    yield key_prefix, names, stat_here(folder, names)
+                    continue
+                pending.append((folder, key_prefix, names, helpers.submit(folder, names)))
+                if len(pending) > STAT_WINDOW:
+                    yield _answer(*pending.popleft())
+            while pending:
+                yield _answer(*pending.popleft())
+        finally:
+            if helpers is not None:
+                helpers.close()
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """The keys ``list`` yields, without a stat per file (planning lists millions)."""
-        return (key for key, _entry in self._entries(prefix))
+        for _, key_prefix, names in self._runs(prefix):
+            yield from ([key_prefix + name for name in names] if key_prefix else names)
 
     def settling(self, keys: Sequence[str], seconds: float, now: float) -> set[str]:
         """Files modified less than ``seconds`` before ``now`` (or up to ``seconds`` after
@@ -192,39 +297,56 @@ class LocalStorage:
                 young.add(key)
         return young
 
-    def _entries(self, prefix: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    def _runs(self, prefix: str) -> Iterator[Run]:
+        """The files whose key starts with ``prefix``, in key order, as runs of files in
+        one folder (planning lists millions: work a folder at a time, not a file)."""
         if not self.root.is_dir():
             return
         # Walk only the folder the prefix names, then filter by the rest of it.
         folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         start = self.root / folder if folder else self.root
         if start.is_dir():
-            yield from self._walk(start, folder + "/" if folder else "", prefix)
+            yield from self._walk(str(start), folder + "/" if folder else "", prefix)
 
-    def _walk(self, folder: Path, key_prefix: str, prefix: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    def _walk(self, folder: str, key_prefix: str, prefix: str) -> Iterator[Run]:
         try:
             with os.scandir(folder) as scan:
                 entries = list(scan)
         except OSError:
             return  # removed while listing
-        order = []
-        for entry in entries:
-            name = entry.name
-            if name.startswith(_LEGACY_TEMP_PREFIX) or (not key_prefix and name == STAGING):
+        # A linked folder is not walked into; it is listed, so that reading it quarantines
+        # it with a reason instead of skipping it without a word.
+        folders = {entry.name for entry in entries if entry.is_dir(follow_symlinks=False)}
+        names = [entry.name for entry in entries]
+        del entries
+        if not key_prefix:
+            names = [name for name in names if name != STAGING]
+        if any(name.startswith(_LEGACY_TEMP_PREFIX) for name in names):
+            names = [name for name in names if not name.startswith(_LEGACY_TEMP_PREFIX)]
+        if folders:
+            names = [name + "/" if name in folders else name for name in names]
+        _sort_names(names)
+        inside = key_prefix.startswith(prefix)  # every key here matches: no test a file
+        if not folders:  # the common leaf folder: one run, no Python work a file
+            if not inside:
+                names = [name for name in names if (key_prefix + name).startswith(prefix)]
+            if names:
+                yield folder, key_prefix, names
+            return
+        run: list[str] = []
+        for name in names:
+            if name.endswith("/"):
+                key = key_prefix + name
+                if inside or key.startswith(prefix) or prefix.startswith(key):
+                    if run:
+                        yield folder, key_prefix, run
+                        run = []
+                    yield from self._walk(f"{folder}/{name[:-1]}", key, prefix)
                 continue
-            # A linked folder is not walked into; it is listed, so that reading it
-            # quarantines it with a reason instead of skipping it without a word.
-            is_dir = entry.is_dir(follow_symlinks=False)
-            order.append((name + "/" if is_dir else name, entry, is_dir))
-        order.sort(key=lambda item: item[0].encode("utf-8", "surrogateescape"))
-        for sort_name, entry, is_dir in order:
-            key = key_prefix + sort_name
-            if is_dir:
-                if key.startswith(prefix) or prefix.startswith(key):
-                    yield from self._walk(Path(entry.path), key, prefix)
-                continue
-            if key.startswith(prefix):
-                yield key, entry
+            if inside or (key_prefix + name).startswith(prefix):
+                run.append(name)
+        if run:
+            yield folder, key_prefix, run
 
     def full_uri(self, key: str) -> str:
         # String joining, not Path: planning calls this once per listed file (millions).

@@ -38,6 +38,7 @@ from table.snapshot import (
     read_rows,
     story_positions,
     uri_hash,
+    uri_hashes,
 )
 
 _BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one band
@@ -94,15 +95,18 @@ class DoneEntries:
         self.snapshot = snapshot
         self.recent: dict[str, LedgerEntry] = {}
 
-    def check_many(self, uris: list[str], revisions: list[str | None]) -> tuple[list[bool], list[bool]]:
+    def check_many(
+        self, uris: list[str], revisions: Sequence[str | None], codes: bytes | None = None
+    ) -> tuple[list[bool], list[bool]]:
         """For each URI with the revision it is listed at: whether it is done, and whether
         it is done but *rewritten* since: its entry recorded another revision. An entry or
         a listing without a revision (see ``LedgerEntry.revision``) is never called
-        rewritten. One vectorised snapshot lookup."""
+        rewritten. One vectorised snapshot lookup; ``codes``, the revisions' codes if the
+        listing computed them (``storage.base.Revisions``), saves hashing them here."""
         done = [False] * len(uris)
         rewritten = [False] * len(uris)
         if self.snapshot is not None:
-            found, changed = self.snapshot.lookup([uri_hash(uri) for uri in uris], revisions)
+            found, changed = self.snapshot.lookup(uri_hashes(uris), revisions, codes)
             done = found.tolist()
             rewritten = changed.tolist()
         recent = self.recent

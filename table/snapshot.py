@@ -25,7 +25,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -123,6 +123,12 @@ def uri_hash(uri: str) -> bytes:
     return hashlib.blake2b(uri.encode("utf-8", "surrogateescape"), digest_size=HASH_BYTES).digest()
 
 
+def uri_hashes(uris: Iterable[str]) -> list[bytes]:
+    """``uri_hash`` of each URI, inlined (planning hashes every listed input's URI)."""
+    blake2b = hashlib.blake2b
+    return [blake2b(uri.encode("utf-8", "surrogateescape"), digest_size=HASH_BYTES).digest() for uri in uris]
+
+
 def revision_hash(revision: str | None) -> bytes:
     """The 8-byte code of an input revision in a snapshot's ``.revs`` file (blake2b);
     ``b""`` (all zeros there) for none."""
@@ -162,6 +168,7 @@ class Snapshot:
         self.folded: set[str] = set(pointer["folded"])
         self.rows: int = int(pointer["rows"])
         self._keys: np.ndarray | None = None
+        self._heads: np.ndarray | None = None  # the keys' first 8 bytes as integers (``_find``)
         self._revisions: np.ndarray | None = None
         self._table: pa.Table | None = None
         self._row_of: dict[str, int] | None = None
@@ -209,29 +216,50 @@ class Snapshot:
         return self._find(hashes)[0]
 
     def _find(self, hashes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each hash is a key, and where. The search runs on the keys' first 8 bytes
+        read as big-endian integers (their order is the bytes' order), for queries in
+        sorted order: ~7x faster than on ``S16`` strings, a million lookups a run. Keys
+        sharing their first 8 bytes (one pair in ~10^7 at a million) are searched again whole."""
         keys = self.keys
         if not len(keys) or not hashes:
             return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
         query = np.array(hashes, dtype=f"S{HASH_BYTES}")
-        at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+        if self._heads is None:
+            self._heads = np.ascontiguousarray(keys.view(">u8")[::2])
+        heads = query.view(">u8")[::2]
+        order = np.argsort(heads, kind="stable")
+        at = np.empty(len(query), dtype=np.int64)
+        at[order] = np.searchsorted(self._heads, heads[order])
+        at = np.minimum(at, len(keys) - 1)
         found: np.ndarray = keys[at] == query
+        tied = ~found & (self._heads[at] == heads)
+        if tied.any():
+            at[tied] = np.minimum(np.searchsorted(keys, query[tied]), len(keys) - 1)
+            found[tied] = keys[at[tied]] == query[tied]
         return found, at
 
-    def lookup(self, hashes: list[bytes], revisions: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(
+        self, hashes: list[bytes], revisions: Sequence[str | None], codes: bytes | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """For each URI hash and the revision its input is listed at: whether the snapshot
-        holds it, and whether it holds it at another revision (neither side empty)."""
+        holds it, and whether it holds it at another revision (neither side empty).
+        ``codes``: the revisions' ``revision_hash`` values end to end, if already made."""
         found, at = self._find(hashes)
-        stored = self.revisions if any(revisions) and found.any() else None  # not read without a revision listed
+        listed = codes is not None or any(revisions)
+        stored = self.revisions if listed and found.any() else None  # not read without a revision listed
         if stored is None:
             return found, np.zeros(len(hashes), dtype=bool)
-        blake2b = hashlib.blake2b  # ``revision_hash``, inlined: planning hashes every listed input's
-        query = np.array(
-            [
-                blake2b(r.encode("utf-8", "surrogateescape"), digest_size=REVISION_BYTES).digest() if r else b""
-                for r in revisions
-            ],
-            dtype=f"S{REVISION_BYTES}",
-        )
+        if codes is not None:
+            query = np.frombuffer(codes, dtype=f"S{REVISION_BYTES}")
+        else:
+            blake2b = hashlib.blake2b  # ``revision_hash``, inlined: planning hashes every listed input's
+            query = np.array(
+                [
+                    blake2b(r.encode("utf-8", "surrogateescape"), digest_size=REVISION_BYTES).digest() if r else b""
+                    for r in revisions
+                ],
+                dtype=f"S{REVISION_BYTES}",
+            )
         held = stored[at]
         changed: np.ndarray = found & (held != b"") & (query != b"") & (held != query)
         return found, changed
