@@ -35,9 +35,9 @@ def iter_input_files(paths: Sequence[str]) -> Iterator[tuple[Path, Path]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir() and not path.is_symlink():
-            for child in LocalStorage(path).list():
-                if is_candidate(child.key, "*"):
-                    yield path / child.key, path
+            for key in LocalStorage(path).keys():  # names only: no stat a file
+                if is_candidate(key, "*"):
+                    yield path / key, path
         elif path.exists() or path.is_symlink():
             yield path, path.parent
         else:

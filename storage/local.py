@@ -241,28 +241,25 @@ class LocalStorage:
         )
         listed = 0
         for folder, key_prefix, names in chunks:
+            if listed >= PARALLEL_STAT_FROM:
+                yield from self._statted_by_helpers(itertools.chain(((folder, key_prefix, names),), chunks))
+                return
             yield key_prefix, names, stat_here(folder, names)
             listed += len(names)
-            if listed >= PARALLEL_STAT_FROM:
-                yield from self._statted_by_helpers(chunks)
-                return
 
     def _statted_by_helpers(self, chunks: Iterator[Run]) -> Iterator[Statted]:
         """``_statted`` for the rest of ``chunks``: helpers ``lstat`` up to ``STAT_WINDOW``
         chunks ahead of what is yielded; answers are yielded in listing order. A helper
         lost, or none to start: this process stats those chunks itself."""
-        first = next(chunks, None)
-        if first is None:
-            return
         helpers: StatHelpers | None = None
         if (count := helper_count()) > 0:
             try:
                 helpers = StatHelpers(count)
-            except OSError:
+            except (OSError, ValueError):
                 helpers = None  # no process to start (limits, no interpreter): stat here
         pending: deque[tuple[str, str, list[str], Future[Stats]]] = deque()
         try:
-            for folder, key_prefix, names in itertools.chain((first,), chunks):
+            for folder, key_prefix, names in chunks:
                 if helpers is None:
                     yield key_prefix, names, stat_here(folder, names)
                     continue

@@ -1,0 +1,215 @@
+"""A long local listing is statted by helper processes (``storage.stathelpers``) and checked
+against the ledger a chunk at a time; it must answer exactly as the listing done in one
+process: same keys in the same order, same sizes, times and revisions, the same revision
+codes the ledger snapshot keeps, files removed while listing left out, and a helper killed
+mid-listing costing nothing but time. Real files, real helper processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import storage.local as local
+from flows.batch import IngestSettings, plan_batches, run_without_prefect
+from schemas.errors import ConfigError
+from storage.local import LocalStorage
+from storage.stathelpers import StatHelpers, helper_count, revision_code, stat_here
+from table.ledger import load_ledger
+from table.snapshot import Snapshot, revision_hash
+from tests.conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden"
+
+
+def tree(root: Path) -> Path:
+    """Nested folders, files between folders in key order, a name that is not UTF-8, links
+    (to a file, to a folder, dangling), a staging folder and a legacy temporary file."""
+    for at, name in enumerate(
+        ["a.txt", "a/b.txt", "a/c/d.txt", "a-b.txt", "b/x.txt", "é.txt", "z/y/w.txt", "Z.txt", "a0.txt"]
+    ):
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * (at * 37 + 1))
+    for n in range(40):  # enough for several chunks
+        (root / "many").mkdir(exist_ok=True)
+        (root / "many" / f"s{n:03d}.txt").write_bytes(b"y" * n)
+    with open(os.fsencode(root / "a") + b"/\xff\xfe.txt", "wb") as raw:
+        raw.write(b"latin")
+    (root / "link.txt").symlink_to(root / "a.txt")
+    (root / "linked-folder").symlink_to(root / "a")
+    (root / "dangling.txt").symlink_to(root / "nowhere.txt")
+    (root / "_staging").mkdir()
+    (root / "_staging" / "tmp").write_bytes(b"staged")
+    (root / "a" / ".tmp-legacy").write_bytes(b"legacy")
+    return root
+
+
+def by_helpers(monkeypatch: pytest.MonkeyPatch, chunk: int = 3) -> None:
+    """Every file statted by helpers, a few to a request."""
+    monkeypatch.setattr(local, "PARALLEL_STAT_FROM", 0)
+    monkeypatch.setattr(local, "STAT_CHUNK", chunk)
+    monkeypatch.setattr(local, "STAT_WINDOW", 4)
+    monkeypatch.setenv("WIRE_INGEST_STAT_HELPERS", "2")
+
+
+@pytest.mark.parametrize("prefix", ["", "a", "a/", "many/s01", "z/y/", "nothing/"])
+def test_helpers_list_what_one_process_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    store = LocalStorage(tree(tmp_path))
+    alone = list(store.list(prefix))
+    assert [i.key for i in alone] == sorted((i.key for i in alone), key=lambda k: k.encode("utf-8", "surrogateescape"))
+    by_helpers(monkeypatch)
+    helped = list(store.list(prefix))
+    assert helped == alone
+    assert [i.key for i in helped] == list(store.keys(prefix))
+    if prefix == "":
+        keys = {i.key for i in helped}
+        assert {"a/\udcff\udcfe.txt", "link.txt", "linked-folder", "dangling.txt", "many/s039.txt"} <= keys
+        assert not {k for k in keys if k.startswith("_staging") or ".tmp-" in k or k.startswith("linked-folder/")}
+        sizes = {i.key: i.size for i in helped}
+        assert sizes["a/b.txt"] == 38 and sizes["many/s039.txt"] == 39
+        assert sizes["link.txt"] == os.lstat(tmp_path / "link.txt").st_size  # the link itself
+        stat = os.lstat(tmp_path / "a" / "c" / "d.txt")
+        (info,) = [i for i in helped if i.key == "a/c/d.txt"]
+        assert (info.modified, info.revision) == (stat.st_mtime, f"{stat.st_size}:{stat.st_mtime_ns}")
+
+
+def test_listed_revisions_carry_the_codes_the_ledger_snapshot_keeps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStorage(tree(tmp_path))
+    expected = [(i.key, i.revision) for i in store.list()]
+    for helped in (False, True):
+        if helped:
+            by_helpers(monkeypatch)
+        runs = list(store.list_revisions())
+        assert [(k, r) for run in runs for k, r in zip(run.keys, run.revisions, strict=True)] == expected
+        codes = b"".join(run.codes for run in runs)
+        assert codes == b"".join(revision_hash(r) for _, r in expected)
+    assert revision_code("123:456") == revision_hash("123:456") != revision_code("123:457")
+
+
+def test_a_file_removed_while_listing_is_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    for n in range(6):
+        (folder / f"{n}.txt").write_bytes(b"x")
+    monkeypatch.setattr(local, "STAT_CHUNK", 2)
+    store = LocalStorage(folder)
+    # In this process, a chunk at a time: the third file goes after the first chunk is listed.
+    listing = store.list()
+    first = next(listing)
+    (folder / "3.txt").unlink()
+    assert [first.key, *(i.key for i in listing)] == ["0.txt", "1.txt", "2.txt", "4.txt", "5.txt"]
+    runs = store.list_revisions()
+    first_run = next(runs)
+    (folder / "4.txt").unlink()
+    rest = list(runs)
+    assert first_run.keys + [k for run in rest for k in run.keys] == ["0.txt", "1.txt", "2.txt", "5.txt"]
+    assert [len(run.codes) for run in rest] == [8, 8]
+    # A helper answers a name that is gone with size -1, as this process does.
+    helpers = StatHelpers(1)
+    try:
+        answer = helpers.submit(str(folder), ["0.txt", "3.txt", "5.txt"]).result(timeout=30)
+    finally:
+        helpers.close()
+    assert answer == stat_here(str(folder), ["0.txt", "3.txt", "5.txt"])
+    assert list(answer.sizes) == [1, -1, 1] and answer.revisions[1] == "" and answer.codes[8:16] == bytes(8)
+
+
+def helper_pids() -> list[int]:
+    """This process's children running the stat helper."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"lstat" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the helpers through /proc")
+def test_a_helper_killed_mid_listing_costs_nothing_but_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = LocalStorage(tree(tmp_path))
+    expected = list(store.list())
+    by_helpers(monkeypatch, chunk=2)
+    listing = store.list()
+    head = [next(listing) for _ in range(3)]
+    pids = helper_pids()
+    assert len(pids) == 2
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert head + list(listing) == expected
+    deadline = time.monotonic() + 10
+    while helper_pids() and time.monotonic() < deadline:  # reaped when the listing closed
+        time.sleep(0.05)
+    assert helper_pids() == []
+
+
+def test_the_helper_count_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WIRE_INGEST_STAT_HELPERS", "0")
+    assert helper_count() == 0
+    store = LocalStorage(tree(tmp_path))
+    expected = list(store.list())
+    monkeypatch.setattr(local, "PARALLEL_STAT_FROM", 0)
+    assert list(store.list()) == expected and helper_pids() == []  # statted here
+    monkeypatch.setenv("WIRE_INGEST_STAT_HELPERS", "three")
+    with pytest.raises(ConfigError, match=r"WIRE_INGEST_STAT_HELPERS='three'.*unset it"):
+        list(store.list())
+
+
+def test_planning_with_helpers_finds_new_and_rewritten_inputs_as_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    landing, dest = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    names = ["reuters87-basic.txt", "bloomberg-idlib.txt", "ap-by-line.txt"]
+    for name in names:
+        (landing / name).write_bytes((GOLDEN / name).read_bytes())
+    (landing / ".hidden.txt").write_bytes(b"not an input")
+    run_without_prefect(str(landing), str(dest), IngestSettings(settle_seconds=0), 10)
+    (landing / "ap-by-line.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes() + b"\nMore.\n")
+    (landing / "new.txt").write_bytes((GOLDEN / "reuters87-byline.txt").read_bytes())
+    source, store = LocalStorage(landing), LocalStorage(dest)
+
+    def plan() -> list[tuple[list[str], bool]]:
+        plans = plan_batches(source, load_ledger(store), 10, IngestSettings(settle_seconds=0))
+        return [(plan.inputs, plan.rewrite) for plan in plans]
+
+    alone = plan()
+    assert alone == [(["new.txt"], False), (["ap-by-line.txt"], True)]
+    by_helpers(monkeypatch, chunk=1)
+    assert plan() == alone
+
+
+def test_a_snapshot_finds_keys_that_share_their_first_eight_bytes(tmp_path: Path) -> None:
+    """``Snapshot`` searches the keys' first 8 bytes as integers; keys alike there are
+    searched again whole (no real pair of URI hashes is known: these are made)."""
+    rng = np.random.default_rng(7)
+    heads = rng.integers(0, 2**63, size=50, dtype=np.uint64)
+    keys = set()
+    for head in heads:
+        for _ in range(int(rng.integers(1, 4))):  # one to three keys share each head
+            keys.add(int(head).to_bytes(8, "big") + rng.bytes(8))
+    keys.add(bytes(16))
+    keys.add(b"\xff" * 16)
+    ordered = sorted(keys)
+    store = LocalStorage(tmp_path)
+    store.put("keys", b"".join(ordered))
+    snapshot = Snapshot(store, {"keys": "keys", "rows": len(ordered), "folded": []})
+    misses = [int(head).to_bytes(8, "big") + rng.bytes(8) for head in heads[:20]]  # a head shared, not the key
+    misses += [rng.bytes(16) for _ in range(20)]
+    queries = [*ordered, *misses]
+    order = rng.permutation(len(queries))
+    shuffled = [queries[i] for i in order]
+    assert snapshot.contains(shuffled).tolist() == [q in keys for q in shuffled]
+    assert sum(snapshot.contains(shuffled)) == len(ordered)
