@@ -14,7 +14,9 @@ processes, best of 3, with the peak RSS of the process and its children:
   starts on 127.0.0.1 (how a scheduled deployment runs);
 
 each as by default (every file listed with a stat, to notice inputs rewritten since they
-were ingested) and with ``--ignore-rewrites`` (the listing alone).
+were ingested; past 20,000 files the stat calls go to helper processes) and with
+``--ignore-rewrites`` (the listing alone); and ``python -m flows.batch`` with the helpers
+off (``WIRE_INGEST_STAT_HELPERS=0``: every stat in the planning process).
 
 With ``--new-inputs N``, then one run each with N new stories over the done history:
 with the default duplicate window and with the whole history's fingerprints loaded
@@ -46,6 +48,7 @@ from storage.local import LocalStorage  # noqa: E402
 from table.snapshot import fold  # noqa: E402
 
 PER_FOLDER = 1000
+NO_HELPERS = {"WIRE_INGEST_STAT_HELPERS": "0"}
 PER_BATCH = 1000
 
 
@@ -103,6 +106,7 @@ def measure(landing: Path, store: Path, served: str, repeats: int = 3) -> list[t
     flow = [sys.executable, "-m", "flows.cli", "ingest", str(landing), "--dest", str(store)]
     for name, cmd, run_env in (
         ("python -m flows.batch (no Prefect)", plain, env),
+        ("python -m flows.batch, no stat helpers (WIRE_INGEST_STAT_HELPERS=0)", plain, {**env, **NO_HELPERS}),
         ("python -m flows.batch --ignore-rewrites", [*plain, "--ignore-rewrites"], env),
         ("wire-ingest ingest (Prefect flow, temporary server)", flow, env),
         ("wire-ingest ingest --ignore-rewrites (temporary server)", [*flow, "--ignore-rewrites"], env),
