@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import itertools
+import operator
 import os
 import stat
 import tempfile
@@ -24,12 +25,13 @@ STAGING = "_staging"
 #: Left by versions before the staging folder, next to the object being written.
 _LEGACY_TEMP_PREFIX = ".tmp-"
 _SWEPT_MARKER = "legacy-temp-files-swept"
+_IS_LEGACY_TEMP = operator.methodcaller("startswith", _LEGACY_TEMP_PREFIX)
 #: Files ``list`` stats in its own process before it hands the rest of a listing to helper
 #: processes (``storage.stathelpers``): a landing zone smaller than this never starts one.
 PARALLEL_STAT_FROM = 20_000
 #: Paths per request to a helper, and requests in flight ahead of what ``list`` has yielded.
 STAT_CHUNK = 1_000
-STAT_WINDOW = 32
+STAT_WINDOW = 16
 
 
 def escape_path(path: str) -> str:
@@ -318,13 +320,13 @@ class LocalStorage:
         del entries
         if not key_prefix:
             names = [name for name in names if name != STAGING]
-        if any(name.startswith(_LEGACY_TEMP_PREFIX) for name in names):
+        if any(map(_IS_LEGACY_TEMP, names)):
             names = [name for name in names if not name.startswith(_LEGACY_TEMP_PREFIX)]
         if folders:
             names = [name + "/" if name in folders else name for name in names]
         _sort_names(names)
         inside = key_prefix.startswith(prefix)  # every key here matches: no test a file
-        if not folders:  # the common leaf folder: one run, no Python work a file
+        if not folders:  # the common leaf folder: one run, no test a file
             if not inside:
                 names = [name for name in names if (key_prefix + name).startswith(prefix)]
             if names:

@@ -42,6 +42,8 @@ SNAPSHOT_POINTER = f"{LEDGER_PREFIX}snapshot.json"
 SNAPSHOT_PREFIX = f"{LEDGER_PREFIX}snapshots/"
 HASH_BYTES = 16
 REVISION_BYTES = 8
+#: Keys per block of the snapshot's sampled search index (``Snapshot._find``).
+SAMPLE_EVERY = 64
 #: Unfolded batch objects after which a run folds them (``WIRE_INGEST_LEDGER_FOLD_AFTER``).
 DEFAULT_FOLD_AFTER = 50
 
@@ -168,7 +170,7 @@ class Snapshot:
         self.folded: set[str] = set(pointer["folded"])
         self.rows: int = int(pointer["rows"])
         self._keys: np.ndarray | None = None
-        self._heads: np.ndarray | None = None  # the keys' first 8 bytes as integers (``_find``)
+        self._samples: np.ndarray | None = None  # every SAMPLE_EVERY-th key's first 8 bytes (``_find``)
         self._revisions: np.ndarray | None = None
         self._table: pa.Table | None = None
         self._row_of: dict[str, int] | None = None
@@ -216,26 +218,30 @@ class Snapshot:
         return self._find(hashes)[0]
 
     def _find(self, hashes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        """Whether each hash is a key, and where. The search runs on the keys' first 8 bytes
-        read as big-endian integers (their order is the bytes' order), for queries in
-        sorted order: ~7x faster than on ``S16`` strings, a million lookups a run. Keys
-        sharing their first 8 bytes (one pair in ~10^7 at a million) are searched again whole."""
+        """Whether each hash is a key, and where (``np.searchsorted``'s answer, computed
+        ~2.5x faster: a million lookups a run over a large landing zone). Every
+        ``SAMPLE_EVERY``-th key's first 8 bytes, as integers (their order is the bytes'
+        order), bound each query to a block of keys, in which a vectorised bisection over
+        the whole keys finds its place; keys that share their first 8 bytes only widen a
+        block. ~125 KB at a million keys, where the first 8 bytes of all keys took 8 MB."""
         keys = self.keys
         if not len(keys) or not hashes:
             return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
         query = np.array(hashes, dtype=f"S{HASH_BYTES}")
-        if self._heads is None:
-            self._heads = np.ascontiguousarray(keys.view(">u8")[::2])
-        heads = query.view(">u8")[::2]
-        order = np.argsort(heads, kind="stable")
-        at = np.empty(len(query), dtype=np.int64)
-        at[order] = np.searchsorted(self._heads, heads[order])
-        at = np.minimum(at, len(keys) - 1)
+        if self._samples is None:
+            self._samples = np.ascontiguousarray(keys[::SAMPLE_EVERY]).view(">u8")[::2].astype(np.uint64)
+        heads = query.view(">u8")[::2].astype(np.uint64)
+        # Samples before the query's head are below it; samples after it are above it.
+        low = (np.searchsorted(self._samples, heads, "left") - 1).clip(0) * SAMPLE_EVERY
+        high = np.minimum(np.searchsorted(self._samples, heads, "right") * SAMPLE_EVERY, len(keys))
+        while len(active := np.nonzero(low < high)[0]):
+            below, above = low[active], high[active]
+            middle = (below + above) >> 1
+            less = keys[middle] < query[active]
+            low[active] = np.where(less, middle + 1, below)
+            high[active] = np.where(less, above, middle)
+        at = np.minimum(low, len(keys) - 1)
         found: np.ndarray = keys[at] == query
-        tied = ~found & (self._heads[at] == heads)
-        if tied.any():
-            at[tied] = np.minimum(np.searchsorted(keys, query[tied]), len(keys) - 1)
-            found[tied] = keys[at[tied]] == query[tied]
         return found, at
 
     def lookup(

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import storage.local as local
+import table.snapshot as snapshot_module
 from flows.batch import IngestSettings, plan_batches, run_without_prefect
 from schemas.errors import ConfigError
 from storage.local import LocalStorage
@@ -191,9 +192,14 @@ def test_planning_with_helpers_finds_new_and_rewritten_inputs_as_without(
     assert plan() == alone
 
 
-def test_a_snapshot_finds_keys_that_share_their_first_eight_bytes(tmp_path: Path) -> None:
-    """``Snapshot`` searches the keys' first 8 bytes as integers; keys alike there are
-    searched again whole (no real pair of URI hashes is known: these are made)."""
+@pytest.mark.parametrize("every", [1, 2, 64])
+def test_a_snapshot_finds_keys_that_share_their_first_eight_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every: int
+) -> None:
+    """``Snapshot`` bounds each search by sampled keys' first 8 bytes read as integers;
+    keys alike there (no real pair of URI hashes is known: these are made) only widen the
+    block searched, with samples among them at every key, every other and every 64th."""
+    monkeypatch.setattr(snapshot_module, "SAMPLE_EVERY", every)
     rng = np.random.default_rng(7)
     heads = rng.integers(0, 2**63, size=50, dtype=np.uint64)
     keys = set()
@@ -213,3 +219,5 @@ def test_a_snapshot_finds_keys_that_share_their_first_eight_bytes(tmp_path: Path
     shuffled = [queries[i] for i in order]
     assert snapshot.contains(shuffled).tolist() == [q in keys for q in shuffled]
     assert sum(snapshot.contains(shuffled)) == len(ordered)
+    where = np.searchsorted(np.array(ordered, dtype="S16"), np.array(shuffled, dtype="S16"))
+    assert snapshot._find(shuffled)[1].tolist() == np.minimum(where, len(ordered) - 1).tolist()  # where each is
