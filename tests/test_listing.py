@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,8 +124,9 @@ def test_a_file_removed_while_listing_is_left_out(tmp_path: Path, monkeypatch: p
     assert list(answer.sizes) == [1, -1, 1] and answer.revisions[1] == "" and answer.codes[8:16] == bytes(8)
 
 
-def helper_pids() -> list[int]:
-    """This process's children running the stat helper."""
+def helper_pids(parent: int | None = None) -> list[int]:
+    """The children of ``parent`` (this process) running the stat helper."""
+    parent = os.getpid() if parent is None else parent
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -133,7 +136,7 @@ def helper_pids() -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and b"lstat" in command:
+        if ppid == parent and b"lstat" in command:
             found.append(int(entry.name))
     return found
 
@@ -154,6 +157,43 @@ def test_a_helper_killed_mid_listing_costs_nothing_but_time(tmp_path: Path, monk
     while helper_pids() and time.monotonic() < deadline:  # reaped when the listing closed
         time.sleep(0.05)
     assert helper_pids() == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the helpers through /proc")
+def test_helpers_end_with_a_listing_process_that_is_killed(tmp_path: Path) -> None:
+    """Killed mid-listing (SIGKILL: no ``finally`` runs), the planner's end of each
+    helper's stdin closes with it, and the helpers exit: nothing is left running."""
+    tree(tmp_path / "landing")
+    script = (
+        "import os, sys, time\n"
+        "import storage.local as local\n"
+        "local.PARALLEL_STAT_FROM, local.STAT_CHUNK, local.STAT_WINDOW = 0, 1, 2\n"
+        f"listing = local.LocalStorage({str(tmp_path / 'landing')!r}).list()\n"
+        "next(listing)\n"
+        "print('listing', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    env = {**os.environ, "WIRE_INGEST_STAT_HELPERS": "2", "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, cwd=REPO)
+    try:
+        assert process.stdout is not None and process.stdout.readline() == b"listing\n"
+        helpers = helper_pids(process.pid)
+        assert len(helpers) == 2
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = [pid for pid in helpers if Path(f"/proc/{pid}").exists() and "Z" not in state_of(pid)]
+    assert alive == []
+
+
+def state_of(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
 
 
 def test_the_helper_count_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
