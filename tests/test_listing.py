@@ -20,6 +20,7 @@ import storage.local as local
 import table.snapshot as snapshot_module
 from flows.batch import IngestSettings, plan_batches, run_without_prefect
 from schemas.errors import ConfigError
+from storage import open_storage
 from storage.local import LocalStorage
 from storage.stathelpers import StatHelpers, helper_count, revision_code, stat_here
 from table.ledger import load_ledger
@@ -261,3 +262,27 @@ def test_a_snapshot_finds_keys_that_share_their_first_eight_bytes(
     assert sum(snapshot.contains(shuffled)) == len(ordered)
     where = np.searchsorted(np.array(ordered, dtype="S16"), np.array(shuffled, dtype="S16"))
     assert snapshot._find(shuffled)[1].tolist() == np.minimum(where, len(ordered) - 1).tolist()  # where each is
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_an_input_is_the_same_input_under_a_narrower_source(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    """The ledger knows an input by its full URI, so a run given a narrower SOURCE (the
+    README's way around listing a whole large S3 landing zone) finds the same inputs
+    done, and a wider one after it too."""
+    if kind == "s3":
+        root = f"s3://{request.getfixturevalue('s3_bucket')}/landing"
+    else:
+        root = str(tmp_path / "landing")
+    source = open_storage(root)
+    for name in ("reuters87-basic.txt", "bloomberg-idlib.txt"):
+        source.put(f"2026/11/27/{name}", (GOLDEN / name).read_bytes())
+    source.put("2026/11/26/ap-by-line.txt", (GOLDEN / "ap-by-line.txt").read_bytes())
+    dest = str(tmp_path / "store")
+    narrow = run_without_prefect(f"{root}/2026/11/27", dest, IngestSettings(), 10)
+    assert sum(s.inputs for s in narrow) == 2
+    assert run_without_prefect(f"{root}/2026/11/27", dest, IngestSettings(), 10) == []
+    wide = run_without_prefect(root, dest, IngestSettings(), 10)
+    assert sum(s.inputs for s in wide) == 1  # only the other day's input is new
+    assert run_without_prefect(root, dest, IngestSettings(), 10) == []
