@@ -104,7 +104,7 @@ def helper_count() -> int:
 
             raise ConfigError(
                 f"WIRE_INGEST_STAT_HELPERS={value!r} is not a number: set how many helper processes stat a long "
-                "listing (0: none), or unset it for one a core"
+                "listing (0: none), or unset it for the default (one fewer than the cores, at most 2)"
             ) from None
     try:
         cores = len(os.sched_getaffinity(0))
