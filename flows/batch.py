@@ -43,9 +43,8 @@ from flows.workers import (
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import Fingerprint
 from schemas.story import Story
-from storage import LocalStorage, Storage
+from storage import Storage
 from storage.lease import Lease
-from storage.stathelpers import CODE_BYTES
 from table.commit import PENDING_PREFIX, BatchPlan, commit, open_intent, pending_plans
 from table.compaction import recover_compactions
 from table.dataset import encode_parquet, group_by_partition, partition_key
@@ -279,35 +278,24 @@ def _listing(
             taken = candidates(listed, pattern)
             yield _Listed(taken, [None] * len(taken))
         return
-    if isinstance(source, LocalStorage):
-        # Statted and their revisions hashed by helper processes: no object a file here.
-        found: list[str] = []
-        at: list[str | None] = []
-        codes: list[bytes] = []
-        for run in source.list_revisions():
-            taken = candidates(run.keys, pattern)
-            if len(taken) == len(run.keys):
-                found += run.keys
-                at += run.revisions
-                codes.append(run.codes)
-            else:
-                kept = set(taken)
-                for i, key in enumerate(run.keys):
-                    if key in kept:
-                        found.append(key)
-                        at.append(run.revisions[i])
-                        codes.append(run.codes[i * CODE_BYTES : (i + 1) * CODE_BYTES])
-            if len(found) >= PLAN_CHUNK:
-                yield _Listed(found, at, b"".join(codes))
-                found, at, codes = [], [], []
-        if found:
+    # Local files are statted and their revisions coded by helper processes (a long
+    # listing), S3 objects coded here from their ETags: no object a file in this loop.
+    found: list[str] = []
+    at: list[str | None] = []
+    codes: list[bytes] = []
+    for run in source.list_revisions():
+        taken = candidates(run.keys, pattern)
+        if len(taken) != len(run.keys):
+            kept = set(taken)
+            run = run.take([i for i, key in enumerate(run.keys) if key in kept])
+        found += run.keys
+        at += run.revisions
+        codes.append(run.codes)
+        if len(found) >= PLAN_CHUNK:
             yield _Listed(found, at, b"".join(codes))
-        return
-    infos = source.list()
-    while listed_infos := list(itertools.islice(infos, PLAN_CHUNK)):
-        kept = set(candidates([info.key for info in listed_infos], pattern))
-        chosen = [info for info in listed_infos if info.key in kept]
-        yield _Listed([info.key for info in chosen], [info.revision or None for info in chosen])
+            found, at, codes = [], [], []
+    if found:
+        yield _Listed(found, at, b"".join(codes))
 
 
 def _bundle_of(key: str) -> str:

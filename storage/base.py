@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple, Protocol
+
+#: Bytes of a revision's code (``revision_code``).
+CODE_BYTES = 8
+
+
+def revision_code(revision: str) -> bytes:
+    """A revision's 8-byte code: what the ledger snapshot keeps of it (its ``.revs`` file;
+    the stat helpers compute the same in their own process, which a test holds equal)."""
+    return hashlib.blake2b(revision.encode("utf-8", "surrogateescape"), digest_size=CODE_BYTES).digest()
 
 
 class ObjectInfo(NamedTuple):
@@ -19,13 +29,32 @@ class ObjectInfo(NamedTuple):
 
 
 class Revisions(NamedTuple):
-    """Listed files as planning checks them (``LocalStorage.list_revisions``): their keys,
-    the revision each is at (as ``ObjectInfo.revision``) and the revisions' 8-byte codes
-    end to end (``storage.stathelpers.revision_code``), in key order."""
+    """Listed objects as planning checks them (``Storage.list_revisions``): their keys, the
+    revision each is at (as ``ObjectInfo.revision``; "" for none) and the revisions' codes
+    end to end (``revision_code``; zeros for none), in key order."""
 
     keys: list[str]
     revisions: list[str]
     codes: bytes
+
+    def take(self, at: Sequence[int]) -> Revisions:
+        """The objects at these positions."""
+        codes = self.codes
+        return Revisions(
+            [self.keys[i] for i in at],
+            [self.revisions[i] for i in at],
+            b"".join(codes[i * CODE_BYTES : (i + 1) * CODE_BYTES] for i in at),
+        )
+
+    @classmethod
+    def of(cls, infos: Sequence[ObjectInfo]) -> Revisions:
+        """Listed objects' revisions, coded here (a listing whose store does not code them)."""
+        none = bytes(CODE_BYTES)
+        return cls(
+            [info.key for info in infos],
+            [info.revision for info in infos],
+            b"".join(revision_code(info.revision) if info.revision else none for info in infos),
+        )
 
 
 class Storage(Protocol):
@@ -60,6 +89,10 @@ class Storage(Protocol):
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """The keys ``list`` yields, without their size and time (cheaper on a local root)."""
+        ...
+
+    def list_revisions(self, prefix: str = "") -> Iterator[Revisions]:
+        """``list``'s objects in chunks, with their revisions coded, as planning checks them."""
         ...
 
     def full_uri(self, key: str) -> str:

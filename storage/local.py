@@ -17,7 +17,7 @@ from pathlib import Path
 from schemas.errors import InputError, StorageError
 from storage.base import ObjectInfo, Revisions
 from storage.crashpoint import crash_point
-from storage.stathelpers import CODE_BYTES, StatHelperError, StatHelpers, Stats, helper_count, stat_here
+from storage.stathelpers import StatHelperError, StatHelpers, Stats, helper_count, stat_here
 
 #: Where writes are staged before their rename: under the root (one filesystem, so the
 #: rename is atomic), outside every prefix a reader globs (``stories/**/*.parquet``).
@@ -220,16 +220,10 @@ class LocalStorage:
         with their revisions and the revisions' codes (``Revisions``), no object a file."""
         for key_prefix, names, stats in self._statted(prefix):
             keys = [key_prefix + name for name in names] if key_prefix else names
-            if -1 not in stats.sizes:
-                yield Revisions(keys, stats.revisions, stats.codes)
-                continue
-            kept = [at for at, size in enumerate(stats.sizes) if size >= 0]  # removed while listing
-            codes = stats.codes
-            yield Revisions(
-                [keys[at] for at in kept],
-                [stats.revisions[at] for at in kept],
-                b"".join(codes[at * CODE_BYTES : (at + 1) * CODE_BYTES] for at in kept),
-            )
+            run = Revisions(keys, stats.revisions, stats.codes)
+            if -1 in stats.sizes:  # removed while listing
+                run = run.take([at for at, size in enumerate(stats.sizes) if size >= 0])
+            yield run
 
     def _statted(self, prefix: str) -> Iterator[Statted]:
         """The files ``list`` yields, ``STAT_CHUNK`` at a time, each chunk with its key

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from schemas.errors import StorageError
-from storage.base import ObjectInfo
+from storage.base import ObjectInfo, Revisions
 from storage.crashpoint import crash_point
 
 if TYPE_CHECKING:
@@ -130,6 +131,12 @@ class S3Storage:
                     )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"cannot list {self.full_uri(prefix)}: {_describe(exc)}") from exc
+
+    def list_revisions(self, prefix: str = "") -> Iterator[Revisions]:
+        """``list``, a thousand objects (a listing page) at a time, the ETags coded."""
+        infos = self.list(prefix)
+        while page := list(itertools.islice(infos, 1000)):
+            yield Revisions.of(page)
 
     def full_uri(self, key: str) -> str:
         return f"{self.uri}/{key}"

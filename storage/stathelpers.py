@@ -20,7 +20,6 @@ chunks, and the caller stats them in its own process: the listing stays whole.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import subprocess
@@ -30,6 +29,8 @@ from array import array
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import NamedTuple
+
+from storage.base import CODE_BYTES, revision_code
 
 #: The helper's whole program: stdlib only, bytes paths (names that are not UTF-8 stay
 #: exact). A request is one folder and names in it; the answer, after its length, is in name
@@ -64,14 +65,6 @@ while True:
     write(len(body).to_bytes(8, "little") + body)
     sys.stdout.buffer.flush()
 """
-
-CODE_BYTES = 8
-
-
-def revision_code(revision: str) -> bytes:
-    """A revision's 8-byte code: what the ledger snapshot keeps of it (its ``.revs`` file;
-    ``table.snapshot.revision_hash``, which a test holds equal to this and the helper's)."""
-    return hashlib.blake2b(revision.encode("utf-8", "surrogateescape"), digest_size=CODE_BYTES).digest()
 
 
 class Stats(NamedTuple):

@@ -36,12 +36,13 @@ import pyarrow.parquet as pq
 
 from schemas.errors import StorageError
 from storage import Storage
+from storage.base import CODE_BYTES, revision_code
 
 LEDGER_PREFIX = "_ledger/"
 SNAPSHOT_POINTER = f"{LEDGER_PREFIX}snapshot.json"
 SNAPSHOT_PREFIX = f"{LEDGER_PREFIX}snapshots/"
 HASH_BYTES = 16
-REVISION_BYTES = 8
+REVISION_BYTES = CODE_BYTES
 #: Keys per block of the snapshot's sampled search index (``Snapshot._find``).
 SAMPLE_EVERY = 64
 #: Unfolded batch objects after which a run folds them (``WIRE_INGEST_LEDGER_FOLD_AFTER``).
@@ -134,9 +135,7 @@ def uri_hashes(uris: Iterable[str]) -> list[bytes]:
 def revision_hash(revision: str | None) -> bytes:
     """The 8-byte code of an input revision in a snapshot's ``.revs`` file (blake2b);
     ``b""`` (all zeros there) for none."""
-    if not revision:
-        return b""
-    return hashlib.blake2b(revision.encode("utf-8", "surrogateescape"), digest_size=REVISION_BYTES).digest()
+    return revision_code(revision) if revision else b""
 
 
 def entry_fields(schema: pa.Schema) -> list[str]:
@@ -258,14 +257,7 @@ class Snapshot:
         if codes is not None:
             query = np.frombuffer(codes, dtype=f"S{REVISION_BYTES}")
         else:
-            blake2b = hashlib.blake2b  # ``revision_hash``, inlined: planning hashes every listed input's
-            query = np.array(
-                [
-                    blake2b(r.encode("utf-8", "surrogateescape"), digest_size=REVISION_BYTES).digest() if r else b""
-                    for r in revisions
-                ],
-                dtype=f"S{REVISION_BYTES}",
-            )
+            query = _revision_codes(revisions)  # explicit keys (backfill, replay): few
         held = stored[at]
         changed: np.ndarray = found & (held != b"") & (query != b"") & (held != query)
         return found, changed
@@ -332,7 +324,7 @@ def latest_entries(store: Storage, batch_keys: list[str]) -> pa.Table:
     return every.take(pa.array(keep, type=pa.int64()))
 
 
-def _revision_codes(revisions: list[str | None]) -> np.ndarray:
+def _revision_codes(revisions: Sequence[str | None]) -> np.ndarray:
     """``revision_hash`` of each revision, as a numpy ``S8`` array."""
     return np.array([revision_hash(r) for r in revisions], dtype=f"S{REVISION_BYTES}")
 

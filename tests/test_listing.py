@@ -21,8 +21,9 @@ import table.snapshot as snapshot_module
 from flows.batch import IngestSettings, plan_batches, run_without_prefect
 from schemas.errors import ConfigError
 from storage import open_storage
+from storage.base import revision_code
 from storage.local import LocalStorage
-from storage.stathelpers import StatHelpers, helper_count, revision_code, stat_here
+from storage.stathelpers import StatHelpers, helper_count, stat_here
 from table.ledger import load_ledger
 from table.snapshot import Snapshot, revision_hash
 from tests.conftest import REPO
