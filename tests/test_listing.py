@@ -287,3 +287,58 @@ def test_an_input_is_the_same_input_under_a_narrower_source(
     wide = run_without_prefect(root, dest, IngestSettings(), 10)
     assert sum(s.inputs for s in wide) == 1  # only the other day's input is new
     assert run_without_prefect(root, dest, IngestSettings(), 10) == []
+
+
+S3_KEYS = [
+    # Objects between folders, names sorting either side of "/" ("-" before, "0" after),
+    # a folder too full to open in one page (``LIST_PAGE`` 5 here), four levels of dates.
+    "a.txt",
+    "a-b.txt",
+    "a/b-c.txt",
+    "a/b/x.txt",
+    "a/b/c/d.txt",
+    "a/b0.txt",
+    "a0.txt",
+    *[f"full/{n:02d}.txt" for n in range(12)],
+    "full/sub/z.txt",
+    *[f"landing/2026/{m:02d}/{d:02d}/{n}.txt" for m in (10, 11, 12) for d in (1, 2, 30) for n in range(3)],
+    "landing/2026/11/readme.txt",
+    "é/1.txt",
+    "z.txt",
+]
+
+
+def test_an_s3_listing_read_a_folder_at_a_time_at_once_is_the_flat_listing(
+    s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `S3Storage.list` opens a prefix's folders and lists them on threads; whatever the
+    # concurrency, page size and prefix, it yields what one flat listing does, in order.
+    import threading
+
+    import storage.s3 as s3
+
+    store = open_storage(f"s3://{s3_bucket}/root")
+    for number, key in enumerate(S3_KEYS):
+        store.put(key, f"{key} {number}".encode())
+    monkeypatch.setattr(s3, "LIST_PAGE", 5)
+    flat = s3.S3Storage(s3_bucket, "root", client=store._client)
+    flat.list_concurrency = 1
+    everything = list(flat.list())
+    assert [i.key for i in everything] == sorted(S3_KEYS, key=lambda k: k.encode())
+    for concurrency in (2, 3, 8):
+        store.list_concurrency = concurrency
+        for prefix in ("", "a", "a/", "full/", "landing/2026/", "landing/2026/11/0", "nothing/"):
+            assert list(store.list(prefix)) == list(flat.list(prefix)), (concurrency, prefix)
+    monkeypatch.setattr(s3, "LIST_PAGE", 1000)
+    assert list(store.list()) == everything  # every folder opened in one page
+
+    # A reader that stops early leaves no listing thread behind.
+    monkeypatch.setattr(s3, "LIST_PAGE", 2)
+    store.list_concurrency = 8
+    listing = store.list("landing/")
+    assert next(listing).key == "landing/2026/10/01/0.txt"
+    closer = threading.Thread(target=listing.close)
+    closer.start()
+    closer.join(timeout=30)
+    assert not closer.is_alive(), "closing the listing waits on its threads for good"
+    assert not [t for t in threading.enumerate() if t.name.startswith("wire-ingest-s3-list")]
