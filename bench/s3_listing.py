@@ -19,6 +19,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -42,9 +43,18 @@ def main() -> None:
     port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
-    keys = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench", "region_name": "us-east-1"}
+
+    def s3_client(endpoint: str) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            region_name="us-east-1",
+        )
+
     try:
-        direct = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", **keys)
+        direct = s3_client(f"http://127.0.0.1:{port}")
         direct.create_bucket(Bucket="bench")
         folders = [f"landing/2026/{1 + n // 28:02d}/{1 + n % 28:02d}/" for n in range(args.folders)]
 
@@ -61,7 +71,7 @@ def main() -> None:
             proxy = FaultProxy(f"http://127.0.0.1:{port}", latency=latency / 1000)
             proxy.__enter__()
             try:
-                client = boto3.client("s3", endpoint_url=proxy.endpoint, **keys)
+                client = s3_client(proxy.endpoint)
                 best: dict[int, tuple[float, int]] = {}
                 for _ in range(2):
                     for concurrency in (1, 8):
