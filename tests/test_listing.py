@@ -342,3 +342,42 @@ def test_an_s3_listing_read_a_folder_at_a_time_at_once_is_the_flat_listing(
     closer.join(timeout=30)
     assert not closer.is_alive(), "closing the listing waits on its threads for good"
     assert not [t for t in threading.enumerate() if t.name.startswith("wire-ingest-s3-list")]
+
+
+def test_an_s3_listing_of_folders_at_once_survives_throttling_and_reports_a_store_gone(
+    s3_bucket: str, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Through the fault proxy: throttled and dropped requests are retried on the listing's
+    # threads (the same listing); a store that answers 500 from the middle of the listing on
+    # fails it with a message naming what could not be listed, and no thread stays behind.
+    import threading
+
+    import boto3
+    from botocore.config import Config
+
+    import storage.s3 as s3
+    from schemas.errors import StorageError
+    from tests.faultproxy import FaultProxy
+
+    store = open_storage(f"s3://{s3_bucket}/root")
+    for number, key in enumerate(S3_KEYS):
+        store.put(key, f"{key} {number}".encode())
+    monkeypatch.setattr(s3, "LIST_PAGE", 5)
+    flat = s3.S3Storage(s3_bucket, "root", client=store._client)
+    flat.list_concurrency = 1
+    expected = list(flat.list())
+
+    def through(proxy: FaultProxy, attempts: int) -> s3.S3Storage:
+        retries = Config(retries={"max_attempts": attempts, "mode": "standard"}, connect_timeout=5, read_timeout=10)
+        client = boto3.session.Session().client("s3", endpoint_url=proxy.endpoint, config=retries)
+        proxied = s3.S3Storage(s3_bucket, "root", client=client)
+        proxied.list_concurrency = 8
+        return proxied
+
+    with FaultProxy(s3_endpoint, throttle_every=3, drop_every=5) as proxy:
+        assert list(through(proxy, 8).list()) == expected
+        assert proxy.faults >= 5, "the proxy injected too few faults to test anything"
+    with FaultProxy(s3_endpoint, fail_after=8) as proxy:
+        with pytest.raises(StorageError, match=f"cannot list s3://{s3_bucket}/root/landing/"):
+            list(through(proxy, 1).list("landing/"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("wire-ingest-s3-list")]
