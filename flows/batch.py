@@ -30,7 +30,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple, TypeVar
 
 from flows.bundles import BundleLimits, split_member
-from flows.inputs import QUARANTINE_PREFIX, candidates, expand_bundles, read_payloads
+from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, read_payloads
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
     DEFAULT_PARSE_TIMEOUT,
@@ -168,6 +168,7 @@ def plan_batches(
     notes: PlanNotes | None = None,
     limit: int | None = None,
     revisions: dict[str, str] | None = None,
+    bundles: BundleIndex | None = None,
 ) -> list[BatchPlan]:
     """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches
     (``batch_bounds``: from ``FIRST_BATCH`` inputs, doubling up to ``batch_size``).
@@ -182,7 +183,9 @@ def plan_batches(
     that changed within that time is left for a later run and its key added to
     ``notes.settling``: it may still be being written (checked before a bundle is read to
     list its members). With ``limit``, the run takes the first ``limit`` inputs to plan in
-    listing order and counts the rest in ``notes.left`` without holding them."""
+    listing order and counts the rest in ``notes.left`` without holding them. With
+    ``bundles`` (the dataset root's ``BundleIndex``), a bundle listed by an earlier run at
+    the revision it has now is not read again to list its members."""
     notes = notes if notes is not None else PlanNotes()
     planned = now or datetime.now(UTC)
     planned_at = planned.isoformat()
@@ -209,10 +212,10 @@ def plan_batches(
         if not unknown and not changed:
             continue  # all done: the common chunk of a large landing zone
         # ``unknown`` holds no key the ledger has as itself: no need to ask it again here.
-        expanded = expand_bundles(source, unknown, settings.bundle_limits)
         listed: dict[str, str | None] = (
             dict(zip(chunk.keys, chunk.revisions, strict=True)) if settings.detect_rewrites else {}
         )
+        expanded = expand_bundles(source, unknown, settings.bundle_limits, known=bundles, revisions=listed)
         bundled = expanded != unknown
         if bundled and listed:
             # A bundle's members are inputs of their own, listed at the bundle's revision: a
@@ -725,7 +728,8 @@ def run_without_prefect(
         dest.clean_staging()
         index = load_ledger(dest)
         summaries += recover_pending(source, dest, index, settings, lease)
-        plans = plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess)
+        known = BundleIndex(dest, settings.bundle_limits)
+        plans = plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess, bundles=known)
         run_plans(plans, source, dest, index, settings, lease=lease, on_commit=lambda _, s: summaries.append(s))
         fold(dest, check=lease.check)
     return summaries

@@ -29,7 +29,7 @@ from flows.batch import (
     run_plans,
 )
 from flows.bundles import BundleLimits
-from flows.inputs import DEFAULT_BATCH_SIZE
+from flows.inputs import DEFAULT_BATCH_SIZE, BundleIndex
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
@@ -69,6 +69,7 @@ def plan_task(
     reprocess: bool,
     limit: int | None,
     revisions: dict[str, str] | None = None,
+    dest: Storage | None = None,
 ) -> tuple[list[BatchPlan], int, int, int]:
     """The run's batches, how many inputs were left for a later run (still changing,
     ``--settle``; over the run's limit, ``max_inputs``), and how many are ingested again
@@ -84,6 +85,7 @@ def plan_task(
         notes=notes,
         limit=limit,
         revisions=revisions,
+        bundles=BundleIndex(dest, settings.bundle_limits) if dest is not None else None,
     )
     logger = get_run_logger()
     if notes.settling:
@@ -289,7 +291,7 @@ def run_batches(
         logger.info("recovered batch %s: %d stories", summary.batch_id, summary.stories)
         totals.add(summary)
     plans, totals.settling, totals.left, totals.rewritten = plan_task(
-        source, index, batch_size, settings, whole(keys), reprocess, max_inputs, whole(revisions)
+        source, index, batch_size, settings, whole(keys), reprocess, max_inputs, whole(revisions), dest
     )
     logger.info("%d inputs to ingest in %d batches", sum(len(p.inputs) for p in plans), len(plans))
     committed: dict[str, BatchSummary] = {}

@@ -7,6 +7,8 @@ Light on purpose (no pyarrow, no Prefect): ``wire-ingest parse`` uses it too.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 
 from flows.bundles import (
     MEMBER_SEPARATOR,
@@ -60,10 +62,53 @@ def candidates(keys: list[str], pattern: str) -> list[str]:
     return [key for key in kept if match(key.rsplit("/", 1)[-1], pattern)]
 
 
+#: Where planning keeps the member lists of the bundles it has read (``BundleIndex``).
+BUNDLE_INDEX_PREFIX = "_ledger/bundles/"
+
+
+class BundleIndex:
+    """The member lists of bundles planning has read, kept in the dataset root (one small
+    object per bundle, revision and limits, under ``_ledger/bundles/``), so a run lists a
+    bundle it has listed before at the same revision (size and modification time, or ETag)
+    without reading it again: a 1 GB zip left in the landing zone was read whole on every
+    run. Only a cache: an entry that is missing, unreadable or for another bundle means
+    the bundle is read; a bundle that could not be listed is not kept."""
+
+    def __init__(self, store: Storage, limits: BundleLimits) -> None:
+        self.store = store
+        self.limits = limits
+
+    def _key(self, uri: str, revision: str) -> str:
+        limits = f"{self.limits.max_members}:{self.limits.max_bytes}:{self.limits.max_ratio}"
+        digest = hashlib.sha256(f"{uri}\n{revision}\n{limits}".encode()).hexdigest()[:32]
+        return f"{BUNDLE_INDEX_PREFIX}{digest}.json"
+
+    def members(self, uri: str, revision: str) -> list[str] | None:
+        """The members ``uri`` had at ``revision``, if a run listed them (None: read it)."""
+        try:
+            found = json.loads(self.store.get(self._key(uri, revision)))
+        except (StorageError, ValueError):  # not kept (most), or not readable: read the bundle
+            return None
+        if not isinstance(found, dict) or found.get("uri") != uri or found.get("revision") != revision:
+            return None
+        members = found.get("members")
+        return members if isinstance(members, list) and all(isinstance(m, str) for m in members) else None
+
+    def remember(self, uri: str, revision: str, members: list[str]) -> None:
+        entry = {"uri": uri, "revision": revision, "members": members}
+        try:
+            self.store.put(self._key(uri, revision), json.dumps(entry).encode("utf-8"), "application/json")
+        except StorageError:  # the next run reads the bundle again; the run itself goes on
+            pass
+
+
 def expand_bundles(
     source: Storage,
     keys: list[str],
     limits: BundleLimits | None = None,
+    *,
+    known: BundleIndex | None = None,
+    revisions: dict[str, str | None] | None = None,
 ) -> list[str]:
     """``keys`` with every bundle replaced by its members (``bundle.zip#a/b.xml``, in the
     bundle's order). A bundle that cannot be listed (corrupt, past a bomb limit, unreadable)
@@ -71,31 +116,41 @@ def expand_bundles(
 
     An XML file is a bundle when its head opens a NewsML-G2 ``newsMessage`` or package with
     two or more items (``msg.xml#newsItem[2]``); telling costs a read of its first 4 KB, so
-    planning passes only keys the ledger does not already hold as themselves."""
+    planning passes only keys the ledger does not already hold as themselves. With
+    ``known`` and the keys' ``revisions``, a bundle listed before at its revision is not
+    read again, and one read here is kept there."""
     limits = limits or BundleLimits()
     expanded: list[str] = []
     for key in keys:
-        if may_be_message(key):
-            try:
-                if is_message_head(source.get(key, limit=MESSAGE_PEEK_BYTES)):
-                    data = source.get(key, limit=BUNDLE_READ_LIMIT)
-                    members = list_members(key, data, limits)
-                    if members:
-                        expanded.extend(f"{key}{MEMBER_SEPARATOR}{member}" for member in members)
-                        continue
-            except StorageError:  # InputError too
-                pass  # read as itself, it is quarantined with the reason
+        message, bundle = may_be_message(key), is_bundle(key)
+        if not message and not bundle:
             expanded.append(key)
             continue
-        if not is_bundle(key):
-            expanded.append(key)
-            continue
-        try:
-            data = source.get(key, limit=BUNDLE_READ_LIMIT)
-            expanded.extend(f"{key}{MEMBER_SEPARATOR}{member}" for member in list_members(key, data, limits))
-        except StorageError:
-            expanded.append(key)
+        revision = revisions.get(key) if known is not None and revisions else None
+        members = known.members(source.full_uri(key), revision) if known is not None and revision else None
+        if members is None:
+            members = _members(source, key, limits, message)
+            # Kept for bundles and multi-item messages; a one-item XML file is in the
+            # ledger as itself once ingested, never peeked at again.
+            if members is not None and (members or bundle) and known is not None and revision:
+                known.remember(source.full_uri(key), revision, members)
+        if members:
+            expanded.extend(f"{key}{MEMBER_SEPARATOR}{member}" for member in members)
+        elif members is None or message:
+            expanded.append(key)  # unlistable (quarantined with the reason), or a one-item XML file
     return expanded
+
+
+def _members(source: Storage, key: str, limits: BundleLimits, message: bool) -> list[str] | None:
+    """The members of a bundle, or of an XML file that may be a multi-item message ([] for
+    one that is not); None for one that cannot be listed (corrupt, past a bomb limit,
+    unreadable)."""
+    try:
+        if message and not is_message_head(source.get(key, limit=MESSAGE_PEEK_BYTES)):
+            return []
+        return list_members(key, source.get(key, limit=BUNDLE_READ_LIMIT), limits) or []
+    except StorageError:  # InputError too
+        return None
 
 
 #: Bytes of a bundle file read at most (a bigger one is quarantined 'bundle_too_large').

@@ -11,6 +11,7 @@ import json
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import ClassVar
 
 from flows.cli import parse
 from flows.ingest import ingest_flow
@@ -134,3 +135,66 @@ def test_bundle_members_are_ingested_exactly_once(prefect_server: str, tmp_path:
     rows = read_stories(str(store))
     assert len(rows) == sum(1 for v in expected.values() if v == "story")
     assert all("#" in str(r["source_uri"]) for r in rows if "message.xml" not in str(r["source_uri"]))
+
+
+def test_a_bundle_listed_once_is_not_read_again_until_it_changes(prefect_server: str, tmp_path: Path) -> None:
+    # A run keeps each bundle's member list (at the bundle's revision, under
+    # _ledger/bundles/); the next runs plan from it without reading the bundle. A
+    # rewritten bundle, other limits or an unreadable entry make planning read it again.
+    import os
+    import time
+
+    from flows.batch import IngestSettings, plan_batches
+    from flows.bundles import BundleLimits
+    from flows.inputs import BUNDLE_INDEX_PREFIX, BundleIndex
+    from storage.local import LocalStorage
+
+    class Counted(LocalStorage):
+        reads: ClassVar[list[str]] = []
+
+        def get(self, key: str, limit: int | None = None) -> bytes:
+            Counted.reads.append(key)
+            return super().get(key, limit)
+
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    expected = write_bundles(landing)
+    first = ingest_flow(source=str(landing), dest=str(store), batch_size=4)
+    assert first["inputs"] == len(expected)
+    bundles = {name.split("#")[0] for name in expected if "#" in name}
+    kept_paths = sorted((store / BUNDLE_INDEX_PREFIX).glob("*.json"))
+    kept = [json.loads(p.read_bytes()) for p in kept_paths]
+    assert sorted(name_of(entry["uri"], landing) for entry in kept) == sorted(bundles)
+
+    source, dest = Counted(str(landing)), LocalStorage(str(store))
+    settings = IngestSettings()
+
+    def plan(limits: BundleLimits = settings.bundle_limits) -> list[str]:
+        Counted.reads = []
+        plans = plan_batches(source, load_ledger(dest), 100, settings, bundles=BundleIndex(dest, limits))
+        return [key for p in plans for key in p.inputs]
+
+    assert plan() == [] and Counted.reads == []  # nothing new, and no bundle read
+    assert plan_batches(source, load_ledger(dest), 100, settings) == []
+    assert sorted(set(Counted.reads)) == sorted(bundles)  # without the index, every bundle is read
+    assert plan(BundleLimits(max_members=999)) == [] and sorted(set(Counted.reads)) == sorted(bundles)
+
+    kept_paths[0].write_bytes(b"{not json")
+    assert plan() == [] and len(set(Counted.reads)) == 1  # that bundle read again, the others not
+    assert plan() == [] and Counted.reads == []  # and kept again
+
+    # The tar gains a member: read again, the new member planned, the old ones rewritten.
+    tar = landing / "archive.tar.gz"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for n in (4, 5, 7):
+            info = tarfile.TarInfo(f"day/{n}.txt")
+            info.size = len(story(n))
+            archive.addfile(info, io.BytesIO(story(n)))
+    tar.write_bytes(buffer.getvalue())
+    os.utime(tar, (time.time() + 5, time.time() + 5))
+    assert plan() == ["archive.tar.gz#day/7.txt", "archive.tar.gz#day/4.txt", "archive.tar.gz#day/5.txt"]
+    assert Counted.reads.count("archive.tar.gz") == 1 and set(Counted.reads) == {"archive.tar.gz"}
+    again = ingest_flow(source=str(landing), dest=str(store))
+    assert (again["inputs"], again["rewritten"]) == (3, 2)
+    assert any(uri.endswith("archive.tar.gz#day/7.txt") for uri in load_ledger(dest).done)
+    assert plan() == [] and Counted.reads == []
