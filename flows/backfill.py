@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
 from flows.batch import IngestSettings
+from flows.bundles import OpenBundle
 from flows.ingest import check_quarantine_share, ingest_flow
 from flows.inputs import DEFAULT_BATCH_SIZE, expand_bundles, is_candidate, read_input
 from flows.report import RunTotals
@@ -33,7 +34,7 @@ def input_date(
     info: ObjectInfo,
     settings: IngestSettings,
     key: str | None = None,
-    cache: dict[str, bytes] | None = None,
+    cache: dict[str, OpenBundle] | None = None,
 ) -> date:
     """The date an input belongs to (see the module docstring for the order of sources).
     ``key`` is the input when it is a member of the bundle ``info`` lists."""
@@ -112,7 +113,7 @@ def plan_backfill(
     done = None if reprocess else load_ledger(dest).done
     by_day: dict[date, list[str]] = defaultdict(list)
     revisions: dict[str, str] = {}
-    cache: dict[str, bytes] = {}
+    cache: dict[str, OpenBundle] = {}
     for info in source.list():
         if not is_candidate(info.key, settings.pattern):
             continue

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple, TypeVar
 
-from flows.bundles import BundleLimits, split_member
+from flows.bundles import BundleLimits, OpenBundle, split_member
 from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, read_payloads
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
@@ -388,12 +388,14 @@ def start_parse(plan: BatchPlan, source: Storage, settings: IngestSettings) -> P
     """Read ``plan``'s first inputs and start parsing them (the rest are read as they are
     collected): on the local pool it runs while the caller commits the batch before
     (writes nothing, so it may start before that commit)."""
-    cache: dict[str, bytes] = {}  # a bundle read once for its members, across slices
+    cache: dict[str, OpenBundle] = {}  # a bundle read and opened once for its members, across slices
 
     def start(keys: list[str], following: str | None) -> tuple[PendingParse, int, list[Quarantined]]:
         payloads, unreadable = read_payloads(source, keys, settings.max_bytes, settings.bundle_limits, cache)
         member = split_member(following) if following else None
         if member is None or member[0] not in cache:
+            for opened in cache.values():
+                opened.close()
             cache.clear()  # the next slice does not start in this bundle: free it (up to 1 GB)
         return start_slice(payloads, settings), sum(len(data) for _, data in payloads), unreadable
 

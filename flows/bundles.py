@@ -19,6 +19,7 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from schemas.errors import InputError, ParseError
 
@@ -104,15 +105,23 @@ def message_items(name: str, data: bytes, limits: BundleLimits) -> list[str]:
 def read_message_item(name: str, data: bytes, member: str) -> bytes:
     """One ``newsItem`` of a message as a document of its own (namespaces and the message's
     ``xml:lang`` carried over), so it parses exactly as a lone item would."""
-    from lxml import etree
+    return _message_item(name, _message_items(name, data), member)
 
+
+def _message_items(name: str, data: bytes) -> list[Any]:
+    """A message's ``newsItem`` elements, parsed once for all of its members."""
     from parsers.xmltree import find_all, parse_xml
 
-    match = MESSAGE_MEMBER.fullmatch(member)
     try:
-        items = find_all(parse_xml(data), "newsItem")
+        return list(find_all(parse_xml(data), "newsItem"))
     except ParseError as exc:
         raise InputError("bad_bundle", f"{name} is no longer well-formed XML: {exc.detail}") from exc
+
+
+def _message_item(name: str, items: list[Any], member: str) -> bytes:
+    from lxml import etree
+
+    match = MESSAGE_MEMBER.fullmatch(member)
     number = int(match.group(1)) if match else 0
     if not 1 <= number <= len(items):
         raise InputError("bad_bundle_member", f"{name} has no {member} (it holds {len(items)} items)")
@@ -177,33 +186,68 @@ def list_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
 
 def read_member(name: str, data: bytes, member: str, limits: BundleLimits, max_bytes: int | None) -> bytes:
     """One member's bytes (at most ``max_bytes`` + 1 of them, like any input)."""
-    kind = _kind(name, data)
-    cap = (max_bytes + 1) if max_bytes is not None else limits.max_bytes + 1
-    try:
-        if kind == "newsml":
-            return read_message_item(name, data, member)[:cap]
-        if kind == "jsonl":
-            lines = data.split(b"\n")
-            number = int(member)
-            if not 1 <= number <= len(lines):
-                raise InputError("bad_bundle", f"{name} has no line {member}")
-            return lines[number - 1][:cap]
-        if kind == "zip":
-            with zipfile.ZipFile(io.BytesIO(data)) as zipped, zipped.open(member) as handle:
-                return handle.read(cap)
-        if kind == "gz":
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-                out = handle.read(cap)
-                if handle.read(1) and max_bytes is None:
-                    raise InputError("bundle_too_large", f"{name} unpacks past --bundle-max-mb")
-                return out
-        with _open_tar(data, kind) as tarred:
-            extracted = tarred.extractfile(member)
+    return OpenBundle(name, data).read(member, limits, max_bytes)
+
+
+class OpenBundle:
+    """A bundle's bytes and what reading its members needs, worked out once for all of
+    them: a zip's directory, a tar's member index (a compressed tar is then read forward,
+    member after member, in the order a batch asks for them), a JSON-lines file's lines, a
+    message's parsed items. Reading each member from the bytes alone opened the bundle
+    again every time: 5,000 members of a 100 MB zip took 110 s to parse, quadratic in the
+    members."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name = name
+        self.data = data
+        self._opened: Any = None  # ZipFile, TarFile, lines, or message items: on first use
+
+    def close(self) -> None:
+        if isinstance(self._opened, zipfile.ZipFile | tarfile.TarFile):
+            self._opened.close()
+        self._opened = None
+
+    def read(self, member: str, limits: BundleLimits, max_bytes: int | None) -> bytes:
+        """One member's bytes (at most ``max_bytes`` + 1 of them, like any input)."""
+        name, data = self.name, self.data
+        kind = _kind(name, data)
+        cap = (max_bytes + 1) if max_bytes is not None else limits.max_bytes + 1
+        try:
+            if kind == "newsml":
+                if self._opened is None:
+                    self._opened = _message_items(name, data)
+                return _message_item(name, self._opened, member)[:cap]
+            if kind == "jsonl":
+                if self._opened is None:
+                    self._opened = data.split(b"\n")
+                lines: list[bytes] = self._opened
+                number = int(member)
+                if not 1 <= number <= len(lines):
+                    raise InputError("bad_bundle", f"{name} has no line {member}")
+                return lines[number - 1][:cap]
+            if kind == "zip":
+                if self._opened is None:
+                    self._opened = zipfile.ZipFile(io.BytesIO(data))
+                with self._opened.open(member) as handle:
+                    out: bytes = handle.read(cap)
+                    return out
+            if kind == "gz":
+                with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+                    out = handle.read(cap)
+                    if handle.read(1) and max_bytes is None:
+                        raise InputError("bundle_too_large", f"{name} unpacks past --bundle-max-mb")
+                    return out
+            if self._opened is None:
+                self._opened = _open_tar(data, kind)
+            extracted = self._opened.extractfile(self._opened.getmember(member))
             if extracted is None:
                 raise InputError("not_a_file", f"{name}{MEMBER_SEPARATOR}{member} is not a regular file")
             content: bytes = extracted.read(cap)
             return content
-    except InputError:
-        raise
-    except (KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
-        raise InputError("bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}") from exc
+        except InputError:
+            raise
+        except (KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
+            self.close()  # a broken archive's state is not reused for the next member
+            raise InputError(
+                "bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}"
+            ) from exc

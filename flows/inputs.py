@@ -14,11 +14,11 @@ from flows.bundles import (
     MEMBER_SEPARATOR,
     MESSAGE_PEEK_BYTES,
     BundleLimits,
+    OpenBundle,
     is_bundle,
     is_message_head,
     list_members,
     may_be_message,
-    read_member,
     split_member,
 )
 from flows.workers import Quarantined
@@ -158,24 +158,27 @@ BUNDLE_READ_LIMIT = 1024**3
 
 
 def read_input(
-    source: Storage, key: str, max_bytes: int | None, limits: BundleLimits, cache: dict[str, bytes]
+    source: Storage, key: str, max_bytes: int | None, limits: BundleLimits, cache: dict[str, OpenBundle]
 ) -> bytes:
-    """An input's bytes: a file or object, or a member of a bundle (read once per call site
-    through ``cache``). Raises InputError with the quarantine reason, or StorageError."""
+    """An input's bytes: a file or object, or a member of a bundle (read and opened once
+    per call site through ``cache``). Raises InputError with the quarantine reason, or
+    StorageError."""
     member = split_member(key)
     if member is None and not is_bundle(key):
         return source.get(key, limit=max_bytes)
     base = member[0] if member else key
     if base not in cache:
+        for opened in cache.values():
+            opened.close()
         cache.clear()  # one bundle at a time: members of a bundle are listed together
-        cache[base] = source.get(base, limit=BUNDLE_READ_LIMIT)
-    data = cache[base]
-    if len(data) > BUNDLE_READ_LIMIT:
+        cache[base] = OpenBundle(base, source.get(base, limit=BUNDLE_READ_LIMIT))
+    bundle = cache[base]
+    if len(bundle.data) > BUNDLE_READ_LIMIT:
         raise InputError("bundle_too_large", f"{base} is over {BUNDLE_READ_LIMIT // 1024**2} MB")
     if member is None:  # a bundle that could not be listed: say why
-        list_members(base, data, limits)
+        list_members(base, bundle.data, limits)
         raise InputError("bad_bundle", f"{base} lists no members")
-    return read_member(base, data, member[1], limits, max_bytes)
+    return bundle.read(member[1], limits, max_bytes)
 
 
 def read_payloads(
@@ -183,7 +186,7 @@ def read_payloads(
     keys: list[str],
     max_bytes: int | None = None,
     limits: BundleLimits | None = None,
-    cache: dict[str, bytes] | None = None,
+    cache: dict[str, OpenBundle] | None = None,
 ) -> tuple[list[tuple[str, bytes]], list[Quarantined]]:
     """Read the batch's inputs (at most ``max_bytes`` + 1 bytes each: the parser quarantines
     anything longer as ``too_large`` without the rest being read). One that cannot be read

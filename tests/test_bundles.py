@@ -198,3 +198,49 @@ def test_a_bundle_listed_once_is_not_read_again_until_it_changes(prefect_server:
     assert (again["inputs"], again["rewritten"]) == (3, 2)
     assert any(uri.endswith("archive.tar.gz#day/7.txt") for uri in load_ledger(dest).done)
     assert plan() == [] and Counted.reads == []
+
+
+def test_a_bundle_is_opened_once_for_all_its_members(tmp_path: Path) -> None:
+    # Reading each member from the bundle's bytes alone opened it again every time (the
+    # zip directory parsed, the lines split, the tar decompressed from its start, the XML
+    # parsed): quadratic in the members. One OpenBundle reads every member, in any order,
+    # exactly as read_member does from scratch, opening the bundle once.
+    from flows.bundles import BundleLimits, OpenBundle, list_members, read_member
+    from schemas.errors import InputError
+
+    limits = BundleLimits()
+    files = write_bundles(tmp_path / "landing")
+    names = sorted({name.split("#")[0] for name in files})
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:") as plain:  # an uncompressed tar too
+        for n in range(30):
+            info = tarfile.TarInfo(f"t/{n:02d}.txt")
+            info.size = len(story(n))
+            plain.addfile(info, io.BytesIO(story(n)))
+    (tmp_path / "landing" / "plain.tar").write_bytes(buffer.getvalue())
+    names.append("plain.tar")
+    checked = 0
+    for name in names:
+        data = (tmp_path / "landing" / name).read_bytes()
+        try:
+            members = list_members(name, data, limits)
+        except InputError:  # a bomb, say: never read member by member
+            continue
+        for order in (members, members[::-1]):  # forward, as batches read, and backward
+            bundle = OpenBundle(name, data)
+            opened = None
+            for member in order:
+                try:
+                    want: bytes | str = read_member(name, data, member, limits, 10**6)
+                except Exception as exc:  # a broken member fails the same way both ways
+                    want = type(exc).__name__
+                try:
+                    got: bytes | str = bundle.read(member, limits, 10**6)
+                except Exception as exc:
+                    got = type(exc).__name__
+                assert got == want, (name, member)
+                if isinstance(got, bytes) and name != "single.txt.gz":
+                    opened = opened if opened is not None else bundle._opened
+                    assert bundle._opened is opened, (name, member)  # not opened again
+                checked += 1
+    assert checked > 70
