@@ -23,6 +23,7 @@ from schemas.errors import ConfigError
 from storage import open_storage
 from storage.base import revision_code
 from storage.local import LocalStorage
+from storage.s3 import S3Storage
 from storage.stathelpers import StatHelpers, helper_count, stat_here
 from table.ledger import load_ledger
 from table.snapshot import Snapshot, revision_hash
@@ -308,6 +309,20 @@ S3_KEYS = [
 ]
 
 
+def s3_tree(bucket: str, monkeypatch: pytest.MonkeyPatch) -> tuple[S3Storage, S3Storage]:
+    """``S3_KEYS`` under ``s3://bucket/root``, listing pages of 5 keys: the store, and a
+    second store on the same client that lists page after page (the reference)."""
+    import storage.s3 as s3
+
+    store = S3Storage(bucket, "root")
+    for number, key in enumerate(S3_KEYS):
+        store.put(key, f"{key} {number}".encode())
+    monkeypatch.setattr(s3, "LIST_PAGE", 5)
+    flat = S3Storage(bucket, "root", client=store._client)
+    flat.list_concurrency = 1
+    return store, flat
+
+
 def test_an_s3_listing_read_a_folder_at_a_time_at_once_is_the_flat_listing(
     s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -317,12 +332,7 @@ def test_an_s3_listing_read_a_folder_at_a_time_at_once_is_the_flat_listing(
 
     import storage.s3 as s3
 
-    store = open_storage(f"s3://{s3_bucket}/root")
-    for number, key in enumerate(S3_KEYS):
-        store.put(key, f"{key} {number}".encode())
-    monkeypatch.setattr(s3, "LIST_PAGE", 5)
-    flat = s3.S3Storage(s3_bucket, "root", client=store._client)
-    flat.list_concurrency = 1
+    store, flat = s3_tree(s3_bucket, monkeypatch)
     everything = list(flat.list())
     assert [i.key for i in everything] == sorted(S3_KEYS, key=lambda k: k.encode())
     for concurrency in (2, 3, 8):
@@ -359,12 +369,7 @@ def test_an_s3_listing_of_folders_at_once_survives_throttling_and_reports_a_stor
     from schemas.errors import StorageError
     from tests.faultproxy import FaultProxy
 
-    store = open_storage(f"s3://{s3_bucket}/root")
-    for number, key in enumerate(S3_KEYS):
-        store.put(key, f"{key} {number}".encode())
-    monkeypatch.setattr(s3, "LIST_PAGE", 5)
-    flat = s3.S3Storage(s3_bucket, "root", client=store._client)
-    flat.list_concurrency = 1
+    _, flat = s3_tree(s3_bucket, monkeypatch)
     expected = list(flat.list())
 
     def through(proxy: FaultProxy, attempts: int) -> s3.S3Storage:
