@@ -194,8 +194,8 @@ class OpenBundle:
     them: a zip's directory, a tar's member index (a compressed tar is then read forward,
     member after member, in the order a batch asks for them), a JSON-lines file's lines, a
     message's parsed items. Reading each member from the bytes alone opened the bundle
-    again every time: 5,000 members of a 100 MB zip took 110 s to parse, quadratic in the
-    members."""
+    again every time: 5,000 members of a 100 MB zip took 110-123 s to parse, quadratic in
+    the members."""
 
     def __init__(self, name: str, data: bytes) -> None:
         self.name = name
