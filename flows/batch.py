@@ -394,8 +394,6 @@ def start_parse(plan: BatchPlan, source: Storage, settings: IngestSettings) -> P
         payloads, unreadable = read_payloads(source, keys, settings.max_bytes, settings.bundle_limits, cache)
         member = split_member(following) if following else None
         if member is None or member[0] not in cache:
-            for opened in cache.values():
-                opened.close()
             cache.clear()  # the next slice does not start in this bundle: free it (up to 1 GB)
         return start_slice(payloads, settings), sum(len(data) for _, data in payloads), unreadable
 

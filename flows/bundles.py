@@ -102,12 +102,6 @@ def message_items(name: str, data: bytes, limits: BundleLimits) -> list[str]:
     return [f"newsItem[{n}]" for n in range(1, count + 1)]
 
 
-def read_message_item(name: str, data: bytes, member: str) -> bytes:
-    """One ``newsItem`` of a message as a document of its own (namespaces and the message's
-    ``xml:lang`` carried over), so it parses exactly as a lone item would."""
-    return _message_item(name, _message_items(name, data), member)
-
-
 def _message_items(name: str, data: bytes) -> list[Any]:
     """A message's ``newsItem`` elements, parsed once for all of its members."""
     from parsers.xmltree import find_all, parse_xml
@@ -184,11 +178,6 @@ def list_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
         raise InputError("bad_bundle", f"{name} cannot be read as a {kind} bundle: {exc}") from exc
 
 
-def read_member(name: str, data: bytes, member: str, limits: BundleLimits, max_bytes: int | None) -> bytes:
-    """One member's bytes (at most ``max_bytes`` + 1 of them, like any input)."""
-    return OpenBundle(name, data).read(member, limits, max_bytes)
-
-
 class OpenBundle:
     """A bundle's bytes and what reading its members needs, worked out once for all of
     them: a zip's directory, a tar's member index (a compressed tar is then read forward,
@@ -200,12 +189,9 @@ class OpenBundle:
     def __init__(self, name: str, data: bytes) -> None:
         self.name = name
         self.data = data
-        self._opened: Any = None  # ZipFile, TarFile, lines, or message items: on first use
-
-    def close(self) -> None:
-        if isinstance(self._opened, zipfile.ZipFile | tarfile.TarFile):
-            self._opened.close()
-        self._opened = None
+        # ZipFile, TarFile, lines, or message items, made on first use (over the bytes in
+        # memory: nothing to close, freed with the bundle).
+        self._opened: Any = None
 
     def read(self, member: str, limits: BundleLimits, max_bytes: int | None) -> bytes:
         """One member's bytes (at most ``max_bytes`` + 1 of them, like any input)."""
@@ -247,7 +233,7 @@ class OpenBundle:
         except InputError:
             raise
         except (KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
-            self.close()  # a broken archive's state is not reused for the next member
+            self._opened = None  # a broken archive's state is not reused for the next member
             raise InputError(
                 "bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}"
             ) from exc

@@ -127,13 +127,14 @@ def expand_bundles(
             expanded.append(key)
             continue
         revision = revisions.get(key) if known is not None and revisions else None
-        members = known.members(source.full_uri(key), revision) if known is not None and revision else None
+        uri = source.full_uri(key)
+        members = known.members(uri, revision) if known is not None and revision else None
         if members is None:
             members = _members(source, key, limits, message)
             # Kept for bundles and multi-item messages; a one-item XML file is in the
             # ledger as itself once ingested, never peeked at again.
             if members is not None and (members or bundle) and known is not None and revision:
-                known.remember(source.full_uri(key), revision, members)
+                known.remember(uri, revision, members)
         if members:
             expanded.extend(f"{key}{MEMBER_SEPARATOR}{member}" for member in members)
         elif members is None or message:
@@ -168,8 +169,6 @@ def read_input(
         return source.get(key, limit=max_bytes)
     base = member[0] if member else key
     if base not in cache:
-        for opened in cache.values():
-            opened.close()
         cache.clear()  # one bundle at a time: members of a bundle are listed together
         cache[base] = OpenBundle(base, source.get(base, limit=BUNDLE_READ_LIMIT))
     bundle = cache[base]
