@@ -21,6 +21,7 @@ from parsers import parse_story
 from schemas.errors import ParseError
 from schemas.story import Story, validate_story
 
+REPO = Path(__file__).resolve().parents[1]
 GOOD = b"Oil rises\n\nOil prices rose on Tuesday as traders weighed supply risks, analysts said.\n"
 
 #: (file name, bytes, what it must become: "story" or a quarantine reason)
@@ -316,6 +317,42 @@ def test_a_pool_started_in_the_background_starts_once_and_closes_clean() -> None
     racing.launch_in_background()
     racing.close()  # waits for the launch, then stops what it started
     assert not racing.workers and racing._launcher is None
+
+
+MAIN_MODULE = """
+import json, os, sys
+with open(os.environ["MARKER"], "a") as marker:  # every process that runs this module
+    marker.write(f"{os.getpid()}\\n")
+if __name__ == "__main__":
+    from flows.workers import ParsePool
+    pool = ParsePool(2, timeout=30.0)
+    ticket = pool.submit([("mem://a.txt", sys.argv[1].encode())], default_agency=None, max_bytes=1 << 20)
+    [story] = pool.collect(ticket)
+    print(json.dumps([story.headline, os.getpid(), [w.process.pid for w in pool.workers]]))
+    pool.close()
+"""
+
+
+@pytest.mark.parametrize("how", ["module", "script"])
+def test_parse_workers_do_not_run_the_main_module_again(tmp_path: Path, how: str) -> None:
+    # Prefect runs each flow run of a deployment as `python -m prefect.engine`; a worker
+    # started from a forkserver ran that module again (Prefect's import: ~1.5 s and ~60 MB
+    # a worker). A console script (`wire-ingest`) is a main module run by its path.
+    (tmp_path / "main_under_test.py").write_text(MAIN_MODULE)
+    marker = tmp_path / "ran-by"
+    command = ["-m", "main_under_test"] if how == "module" else [str(tmp_path / "main_under_test.py")]
+    done = subprocess.run(
+        [sys.executable, *command, GOOD.decode()],
+        env={**os.environ, "MARKER": str(marker), "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    headline, parent, workers = json.loads(done.stdout)
+    assert headline == "Oil rises" and len(workers) == 2
+    assert marker.read_text().split() == [str(parent)]  # the parent only: no worker, no fork server
 
 
 def test_pump_hands_out_inputs_and_takes_results_while_the_caller_is_busy() -> None:
