@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import tarfile
+import threading
 import zipfile
 from pathlib import Path
 from typing import ClassVar
@@ -198,6 +199,31 @@ def test_a_bundle_listed_once_is_not_read_again_until_it_changes(prefect_server:
     assert (again["inputs"], again["rewritten"]) == (3, 2)
     assert any(uri.endswith("archive.tar.gz#day/7.txt") for uri in load_ledger(dest).done)
     assert plan() == [] and Counted.reads == []
+
+    # A store that takes several requests at once (S3) is asked for the entries that way,
+    # each once, and planning answers the same.
+    class AtOnce(LocalStorage):
+        put_concurrency = 4
+        lock = threading.Lock()
+        reads: ClassVar[list[str]] = []
+        busy: ClassVar[list[int]] = [0, 0]  # in flight now, most at once
+
+        def get(self, key: str, limit: int | None = None) -> bytes:
+            with AtOnce.lock:
+                AtOnce.reads.append(key)
+                AtOnce.busy[0] += 1
+                AtOnce.busy[1] = max(AtOnce.busy)
+            time.sleep(0.05)
+            with AtOnce.lock:
+                AtOnce.busy[0] -= 1
+            return super().get(key, limit)
+
+    Counted.reads = []
+    at_once = BundleIndex(AtOnce(str(store)), settings.bundle_limits)
+    plans = plan_batches(source, load_ledger(dest), 100, settings, bundles=at_once)
+    index_reads = [key for key in AtOnce.reads if key.startswith(BUNDLE_INDEX_PREFIX)]
+    assert plans == [] and Counted.reads == [] and AtOnce.busy[1] > 1
+    assert len(index_reads) == len(set(index_reads)) == len(bundles)
 
 
 def test_a_bundle_is_opened_once_for_all_its_members(tmp_path: Path) -> None:

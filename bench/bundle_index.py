@@ -1,0 +1,130 @@
+"""Planning over a landing zone that keeps its bundles: the kept member lists read one
+after another against several at once.
+
+    .venv/bin/python bench/bundle_index.py [--bundles 300] [--latency-ms 0,20,50]
+
+Puts N small zips (3 stories each) under ``landing/`` of a bucket on moto's S3 server on
+127.0.0.1 and keeps each one's member list in a dataset root's ``_ledger/bundles/`` (as a
+run that ingested them has), then times what planning does with them on a run that finds
+nothing new (``flows.inputs.expand_bundles`` with the ``BundleIndex``), through
+``tests/faultproxy.py`` holding every answer back by each ``--latency-ms`` (a remote
+store's round trip): entries read one after another (``put_concurrency`` 1) and 8 at once
+(S3's default), interleaved, best of 2, with every bundle read instead (no index) once.
+The proxy itself costs each request ~45 ms here (14.5 s for 300 requests at 0 ms, one
+after another), so a row's round trip is its latency plus that; the bundles are small, so
+reading them costs what reading their entries does (the index is for large bundles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import sys
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.prefect_cost import free_port  # noqa: E402
+from tests.faultproxy import FaultProxy  # noqa: E402
+
+
+def a_zip(number: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member in range(3):
+            body = f"Story {number}-{member}\n\nMarkets moved on item {number}, member {member}, traders said.\n"
+            archive.writestr(f"day/{member}.txt", body * 20)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundles", type=int, default=300)
+    parser.add_argument("--latency-ms", default="0,20,50", help="comma-separated round trips to time")
+    args = parser.parse_args()
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from flows.bundles import BundleLimits
+    from flows.inputs import BundleIndex, expand_bundles
+    from storage.s3 import S3Storage
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+
+    def s3_client(endpoint: str) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            region_name="us-east-1",
+        )
+
+    try:
+        direct = s3_client(f"http://127.0.0.1:{port}")
+        direct.create_bucket(Bucket="bench")
+        with ThreadPoolExecutor(16) as pool:
+            list(
+                pool.map(
+                    lambda n: direct.put_object(Bucket="bench", Key=f"landing/{n:05d}.zip", Body=a_zip(n)),
+                    range(args.bundles),
+                )
+            )
+        source, root = S3Storage("bench", "landing", client=direct), S3Storage("bench", "store", client=direct)
+        revisions: dict[str, str | None] = {info.key: info.revision for info in source.list()}
+        keys = sorted(revisions)
+        limits = BundleLimits()
+        kept = BundleIndex(root, limits)
+        expected = expand_bundles(source, keys, limits, known=kept, revisions=revisions)  # keeps every list
+        assert len(expected) == 3 * args.bundles, len(expected)
+        print(f"{args.bundles} bundles of 3 members, their member lists kept\n")
+        print("| round trip | member lists | seconds | bundles/s | requests | x one after another |")
+        print("|---|---|---|---|---|---|")
+        for latency in (float(x) for x in args.latency_ms.split(",")):
+            proxy = FaultProxy(f"http://127.0.0.1:{port}", latency=latency / 1000)
+            proxy.__enter__()
+            try:
+                client = s3_client(proxy.endpoint)
+                rows: dict[str, tuple[float, int]] = {}
+                for round_ in range(2):
+                    for how, concurrency in (
+                        ("one after another", 1),
+                        ("8 at once", 8),
+                        ("none: every bundle read", 8),
+                    ):
+                        if how.startswith("none") and round_:
+                            continue
+                        source = S3Storage("bench", "landing", client=client)
+                        root = S3Storage("bench", "store", client=client)
+                        root.put_concurrency = concurrency
+                        known = None if how.startswith("none") else BundleIndex(root, limits)
+                        before = proxy.requests
+                        started = time.perf_counter()
+                        found = expand_bundles(source, keys, limits, known=known, revisions=revisions)
+                        elapsed = time.perf_counter() - started
+                        assert found == expected
+                        if how not in rows or elapsed < rows[how][0]:
+                            rows[how] = (elapsed, proxy.requests - before)
+                for how, (elapsed, requests) in rows.items():
+                    ratio = rows["one after another"][0] / elapsed
+                    print(
+                        f"| {latency:g} ms | {how} | {elapsed:.2f} | {args.bundles / elapsed:,.0f} "
+                        f"| {requests:,} | {ratio:.2f} |"
+                    )
+            finally:
+                proxy.__exit__()
+    finally:
+        moto.stop()
+
+
+if __name__ == "__main__":
+    main()
