@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 from flows.bundles import (
     MEMBER_SEPARATOR,
@@ -25,10 +24,11 @@ from flows.bundles import (
 from flows.workers import Quarantined
 from schemas.errors import InputError, StorageError
 from storage import Storage
+from storage.base import at_once
 
 QUARANTINE_PREFIX = "quarantine/"
 #: Prefixes of a dataset root; a source that is also a root never offers them as inputs.
-RESERVED_PREFIXES = ("stories/", QUARANTINE_PREFIX, "_manifests/", "_ledger/", "_lock/", "_staging/")
+RESERVED_PREFIXES = ("stories/", QUARANTINE_PREFIX, "_manifests/", "_ledger/", "_bundles/", "_lock/", "_staging/")
 
 
 #: The default ``--batch-size``: the most inputs one batch holds (a run's first batches are
@@ -63,13 +63,15 @@ def candidates(keys: list[str], pattern: str) -> list[str]:
     return [key for key in kept if match(key.rsplit("/", 1)[-1], pattern)]
 
 
-#: Where planning keeps the member lists of the bundles it has read (``BundleIndex``).
-BUNDLE_INDEX_PREFIX = "_ledger/bundles/"
+#: Where planning keeps the member lists of the bundles it has read (``BundleIndex``). Not
+#: under ``_ledger/``, which every run lists whole: one entry per bundle revision ever
+#: seen would have grown that listing without end.
+BUNDLE_INDEX_PREFIX = "_bundles/"
 
 
 class BundleIndex:
     """The member lists of bundles planning has read, kept in the dataset root (one small
-    object per bundle, revision and limits, under ``_ledger/bundles/``), so a run lists a
+    object per bundle, revision and limits, under ``_bundles/``), so a run lists a
     bundle it has listed before at the same revision (size and modification time, or ETag)
     without reading it again: a 1 GB zip left in the landing zone was read whole on every
     run. Only a cache: an entry that is missing, unreadable or for another bundle means
@@ -92,9 +94,8 @@ class BundleIndex:
         and one GET after another is ~20-50 ms each on S3 (a minute a run at 2,000
         bundles). Entries read ahead and not asked for are dropped at the next call."""
         keys = list(dict.fromkeys(self._key(uri, revision) for uri, revision in wanted))
-        workers = min(len(keys), int(getattr(self.store, "put_concurrency", 1)))
-        if workers <= 1:
-            self._read = {}
+        if int(getattr(self.store, "put_concurrency", 1)) <= 1:
+            self._read = {}  # asked one at a time, when needed
             return
 
         def read(key: str) -> bytes | None:
@@ -103,8 +104,7 @@ class BundleIndex:
             except StorageError:
                 return None
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wire-ingest-bundle-index") as pool:
-            self._read = dict(zip(keys, pool.map(read, keys), strict=True))
+        self._read = dict(zip(keys, at_once(self.store, read, keys, "wire-ingest-bundle-index"), strict=True))
 
     def members(self, uri: str, revision: str) -> list[str] | None:
         """The members ``uri`` had at ``revision``, if a run listed them (None: read it)."""

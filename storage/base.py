@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, Protocol, TypeVar
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 #: Bytes of a revision's code (``revision_code``).
 CODE_BYTES = 8
@@ -128,3 +132,14 @@ class Storage(Protocol):
         """Remove what interrupted writes left behind; how many objects. Call only while
         holding the store's lease (a running writer's staged files would go too)."""
         ...
+
+
+def at_once(store: Storage, work: Callable[[_Item], _Result], items: Sequence[_Item], name: str) -> list[_Result]:
+    """``work`` over ``items``, results in order, several requests at a time where ``store``
+    takes that (its ``put_concurrency``: 8 for S3, whose client is thread-safe; a local
+    folder has none: one after another). An exception is raised once the others end."""
+    workers = min(len(items), int(getattr(store, "put_concurrency", 1)))
+    if workers <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        return list(pool.map(work, items))

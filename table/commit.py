@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from storage import Storage
+from storage.base import at_once
 from table.compaction import key_map
 from table.dataset import read_table, rewrite_parquet
 from table.ledger import LedgerEntry, encode_ledger, ledger_key
@@ -125,11 +125,7 @@ def put_objects(dest: Storage, objects: dict[str, bytes]) -> dict[str, str]:
         key, data = item
         return dest.put(key, data, "application/json" if key.endswith(".json") else "application/vnd.apache.parquet")
 
-    workers = min(len(objects), int(getattr(dest, "put_concurrency", 1)))
-    if workers <= 1:
-        return {key: put((key, data)) for key, data in objects.items()}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wire-ingest-put") as pool:
-        return dict(zip(objects, pool.map(put, objects.items()), strict=True))
+    return dict(zip(objects, at_once(dest, put, list(objects.items()), "wire-ingest-put"), strict=True))
 
 
 def remove_superseded(dest: Storage, superseded: dict[str, LedgerEntry], keep: set[str]) -> list[dict[str, object]]:

@@ -28,6 +28,7 @@ from parsers.fingerprint import (
     same_day,
 )
 from storage import Storage
+from storage.base import at_once
 from table.snapshot import (
     LEDGER_PREFIX,
     Snapshot,
@@ -500,7 +501,10 @@ def load_ledger(store: Storage) -> LedgerIndex:
     snapshot = Snapshot(store, found[0]) if found is not None else None
     index = LedgerIndex(snapshot, lazy=True)
     keys = [info.key for info in store.list(LEDGER_PREFIX)]
-    batches = [json.loads(store.get(key)) for key in keys if (bid := batch_id_of(key)) and bid not in index.batches]
+    # Up to WIRE_INGEST_LEDGER_FOLD_AFTER (50) of them, read at every run's start: on S3
+    # several at once (one after another they were ~1-2.5 s of each run there).
+    unfolded = [key for key in keys if (bid := batch_id_of(key)) and bid not in index.batches]
+    batches = [json.loads(data) for data in at_once(store, store.get, unfolded, "wire-ingest-ledger")]
     batches.sort(key=lambda data: (data.get("committed_at", ""), data["batch_id"]))
     for data in batches:
         index.batches.add(data["batch_id"])

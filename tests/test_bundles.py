@@ -9,7 +9,6 @@ import gzip
 import io
 import json
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 from typing import ClassVar
@@ -18,6 +17,8 @@ from flows.cli import parse
 from flows.ingest import ingest_flow
 from storage import open_storage
 from table.ledger import load_ledger
+from table.snapshot import LEDGER_PREFIX, SNAPSHOT_POINTER, SNAPSHOT_PREFIX, batch_id_of
+from tests.stores import AtOnceStore
 from tests.test_flow_ingest import read_stories
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -140,7 +141,7 @@ def test_bundle_members_are_ingested_exactly_once(prefect_server: str, tmp_path:
 
 def test_a_bundle_listed_once_is_not_read_again_until_it_changes(prefect_server: str, tmp_path: Path) -> None:
     # A run keeps each bundle's member list (at the bundle's revision, under
-    # _ledger/bundles/); the next runs plan from it without reading the bundle. A
+    # _bundles/); the next runs plan from it without reading the bundle. A
     # rewritten bundle, other limits or an unreadable entry make planning read it again.
     import os
     import time
@@ -201,29 +202,17 @@ def test_a_bundle_listed_once_is_not_read_again_until_it_changes(prefect_server:
     assert plan() == [] and Counted.reads == []
 
     # A store that takes several requests at once (S3) is asked for the entries that way,
-    # each once, and planning answers the same.
-    class AtOnce(LocalStorage):
-        put_concurrency = 4
-        lock = threading.Lock()
-        reads: ClassVar[list[str]] = []
-        busy: ClassVar[list[int]] = [0, 0]  # in flight now, most at once
-
-        def get(self, key: str, limit: int | None = None) -> bytes:
-            with AtOnce.lock:
-                AtOnce.reads.append(key)
-                AtOnce.busy[0] += 1
-                AtOnce.busy[1] = max(AtOnce.busy)
-            time.sleep(0.05)
-            with AtOnce.lock:
-                AtOnce.busy[0] -= 1
-            return super().get(key, limit)
-
+    # each once, and planning answers the same. The entries are not under _ledger/, which
+    # every run lists whole.
     Counted.reads = []
-    at_once = BundleIndex(AtOnce(str(store)), settings.bundle_limits)
-    plans = plan_batches(source, load_ledger(dest), 100, settings, bundles=at_once)
-    index_reads = [key for key in AtOnce.reads if key.startswith(BUNDLE_INDEX_PREFIX)]
-    assert plans == [] and Counted.reads == [] and AtOnce.busy[1] > 1
+    at_once = AtOnceStore(str(store))
+    plans = plan_batches(source, load_ledger(dest), 100, settings, bundles=BundleIndex(at_once, settings.bundle_limits))
+    index_reads = [key for key in at_once.reads if key.startswith(BUNDLE_INDEX_PREFIX)]
+    assert plans == [] and Counted.reads == [] and at_once.most_at_once > 1
     assert len(index_reads) == len(set(index_reads)) == len(bundles)
+    assert all(
+        batch_id_of(k) or k.startswith(SNAPSHOT_PREFIX) or k == SNAPSHOT_POINTER for k in dest.keys(LEDGER_PREFIX)
+    )
 
 
 def test_a_bundle_is_opened_once_for_all_its_members(tmp_path: Path) -> None:

@@ -162,6 +162,27 @@ def test_a_fold_keeps_each_input_once_at_its_latest_commit(tmp_path: Path) -> No
     assert table.column("batch_id").to_pylist() == ["a-early", "b-late", "b-late"]
 
 
+def test_a_store_that_takes_requests_at_once_is_read_that_way_with_the_same_ledger(tmp_path: Path) -> None:
+    # Every run reads the unfolded batch objects (up to 50) at its start; on S3 one after
+    # another they cost ~1-2.5 s there. Read several at once, the ledger is the same, and
+    # batches still apply in commit order (an input's latest entry wins).
+    from table.ledger import LedgerEntry, encode_ledger
+    from tests.stores import AtOnceStore
+
+    local = LocalStorage(tmp_path / "store")
+    for n in range(12):  # committed in reverse name order: b-11 first
+        entries = [LedgerEntry(f"/{n}", "s" * 64, "story", f"b-{n:02d}", story_id=f"id-{n}")]
+        entries.append(LedgerEntry("/again", "s" * 64, "story", f"b-{n:02d}", story_id=f"again-{n}"))
+        local.put(f"_ledger/b-{n:02d}.json", encode_ledger(f"b-{n:02d}", entries, f"2026-11-26T10:00:{59 - n:02d}"))
+    one_by_one = load_ledger(local)
+    at_once = AtOnceStore(str(tmp_path / "store"))
+    index = load_ledger(at_once)
+    assert at_once.most_at_once > 1 and sorted(at_once.reads) == sorted(set(at_once.reads))
+    assert len(at_once.reads) == 12
+    assert {u: e.story_id for u, e in index.done.items()} == {u: e.story_id for u, e in one_by_one.done.items()}
+    assert index.done["/again"].story_id == "again-0" and index.batches == one_by_one.batches
+
+
 def test_a_run_indexes_the_latest_stories_in_full_and_finds_exact_copies_in_all_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,18 +1,21 @@
-"""Planning over a landing zone that keeps its bundles: the kept member lists read one
-after another against several at once.
+"""What a run reads at its start from an S3 dataset root, one request after another
+against several at once: the unfolded ledger batch objects, and the kept member lists of
+the bundles in the landing zone.
 
-    .venv/bin/python bench/bundle_index.py [--bundles 300] [--latency-ms 0,20,50]
+    .venv/bin/python bench/s3_reads.py [--bundles 300] [--batches 49] [--latency-ms 0,20,50]
 
 Puts N small zips (3 stories each) under ``landing/`` of a bucket on moto's S3 server on
-127.0.0.1 and keeps each one's member list in a dataset root's ``_ledger/bundles/`` (as a
-run that ingested them has), then times what planning does with them on a run that finds
-nothing new (``flows.inputs.expand_bundles`` with the ``BundleIndex``), through
-``tests/faultproxy.py`` holding every answer back by each ``--latency-ms`` (a remote
-store's round trip): entries read one after another (``put_concurrency`` 1) and 8 at once
-(S3's default), interleaved, best of 2, with every bundle read instead (no index) once.
-The proxy itself costs each request ~45 ms here (14.5 s for 300 requests at 0 ms, one
-after another), so a row's round trip is its latency plus that; the bundles are small, so
-reading them costs what reading their entries does (the index is for large bundles).
+127.0.0.1 and keeps each one's member list in a dataset root's ``_bundles/`` (as a run that
+ingested them has), and ``--batches`` committed batch objects (20 entries each) in its
+``_ledger/`` (a run folds them into the snapshot at 50). Then times what a run that finds
+nothing new does with them: ``table.ledger.load_ledger``, and planning's
+``flows.inputs.expand_bundles`` with the ``BundleIndex``, through ``tests/faultproxy.py``
+holding every answer back by each ``--latency-ms`` (a remote store's round trip): one
+request after another (``put_concurrency`` 1) and 8 at once (S3's default), interleaved,
+best of 2, with every bundle read instead (no index) once. The proxy itself costs each
+request ~45 ms here (14.5 s for 300 requests at 0 ms, one after another), so a row's round
+trip is its latency plus that; the bundles are small, so reading them costs what reading
+their entries does (the index is for large bundles).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def a_zip(number: int) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundles", type=int, default=300)
+    parser.add_argument("--batches", type=int, default=49)
     parser.add_argument("--latency-ms", default="0,20,50", help="comma-separated round trips to time")
     args = parser.parse_args()
     import boto3
@@ -54,6 +58,7 @@ def main() -> None:
     from flows.bundles import BundleLimits
     from flows.inputs import BundleIndex, expand_bundles
     from storage.s3 import S3Storage
+    from table.ledger import LedgerEntry, encode_ledger, ledger_key, load_ledger
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
@@ -86,8 +91,17 @@ def main() -> None:
         kept = BundleIndex(root, limits)
         expected = expand_bundles(source, keys, limits, known=kept, revisions=revisions)  # keeps every list
         assert len(expected) == 3 * args.bundles, len(expected)
-        print(f"{args.bundles} bundles of 3 members, their member lists kept\n")
-        print("| round trip | member lists | seconds | bundles/s | requests | x one after another |")
+        for batch in range(args.batches):
+            entries = [
+                LedgerEntry(f"/in/{batch}/{n}", "s" * 64, "story", f"b{batch}", story_id=f"s{batch}-{n}")
+                for n in range(20)
+            ]
+            root.put(
+                ledger_key(f"b{batch:04d}"),
+                encode_ledger(f"b{batch:04d}", entries, f"2026-11-27T10:{batch // 60:02d}:{batch % 60:02d}"),
+            )
+        print(f"{args.bundles} bundles of 3 members with their member lists kept; {args.batches} batch objects\n")
+        print("| round trip | what | how | seconds | requests | x one after another |")
         print("|---|---|---|---|---|---|")
         for latency in (float(x) for x in args.latency_ms.split(",")):
             proxy = FaultProxy(f"http://127.0.0.1:{port}", latency=latency / 1000)
@@ -95,6 +109,21 @@ def main() -> None:
             try:
                 client = s3_client(proxy.endpoint)
                 rows: dict[str, tuple[float, int]] = {}
+                for _ in range(2):
+                    for how, concurrency in (("one after another", 1), ("8 at once", 8)):
+                        root = S3Storage("bench", "store", client=client)
+                        root.put_concurrency = concurrency
+                        before = proxy.requests
+                        started = time.perf_counter()
+                        assert len(load_ledger(root).done) == 20 * args.batches
+                        elapsed = time.perf_counter() - started
+                        if how not in rows or elapsed < rows[how][0]:
+                            rows[how] = (elapsed, proxy.requests - before)
+                for how, (elapsed, requests) in rows.items():
+                    ratio = rows["one after another"][0] / elapsed
+                    what = "ledger batch objects"
+                    print(f"| {latency:g} ms | {what} | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
+                rows = {}
                 for round_ in range(2):
                     for how, concurrency in (
                         ("one after another", 1),
@@ -117,8 +146,7 @@ def main() -> None:
                 for how, (elapsed, requests) in rows.items():
                     ratio = rows["one after another"][0] / elapsed
                     print(
-                        f"| {latency:g} ms | {how} | {elapsed:.2f} | {args.bundles / elapsed:,.0f} "
-                        f"| {requests:,} | {ratio:.2f} |"
+                        f"| {latency:g} ms | bundle member lists | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |"
                     )
             finally:
                 proxy.__exit__()
