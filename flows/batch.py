@@ -384,17 +384,27 @@ class ParseJob:
             self._started.pop()[0].cancel()
 
 
-def start_parse(plan: BatchPlan, source: Storage, settings: IngestSettings) -> ParseJob:
+def start_parse(
+    plan: BatchPlan, source: Storage, settings: IngestSettings, *, after: BatchPlan | None = None, last: bool = False
+) -> ParseJob:
     """Read ``plan``'s first inputs and start parsing them (the rest are read as they are
     collected): on the local pool it runs while the caller commits the batch before
-    (writes nothing, so it may start before that commit)."""
+    (writes nothing, so it may start before that commit). ``after``, the batch to be
+    parsed next, or ``last`` when none is: a bundle whose members go on in ``after`` is
+    kept open for it (``flows.inputs.read_input`` shares it), one whose members do not is
+    freed after the last slice; with neither (the next batch not known), the bundle is
+    freed with the job."""
     cache: dict[str, OpenBundle] = {}  # a bundle read and opened once for its members, across slices
+    then = after.inputs[0] if after is not None and after.inputs else None
+    if last or (after is not None and after.source != plan.source):
+        then = ""  # nothing of this bundle is read after this batch
 
     def start(keys: list[str], following: str | None) -> tuple[PendingParse, int, list[Quarantined]]:
         payloads, unreadable = read_payloads(source, keys, settings.max_bytes, settings.bundle_limits, cache)
+        following = following if following is not None else then
         member = split_member(following) if following else None
-        if member is None or member[0] not in cache:
-            cache.clear()  # the next slice does not start in this bundle: free it (up to 1 GB)
+        if following is not None and (member is None or member[0] not in cache):
+            cache.clear()  # what is read next does not go on in this bundle: free it (up to 1 GB)
         return start_slice(payloads, settings), sum(len(data) for _, data in payloads), unreadable
 
     return ParseJob(plan.inputs, start)
@@ -458,13 +468,22 @@ def run_plans(
     gc.set_threshold(20_000, 20, 20)
     ahead = _STARTED_AHEAD.pop(plans[0].batch_id, None) if plans else None
     drop_started_ahead()  # any other was started for a plan this task does not run
+    order: list[BatchPlan | None] = [*plans, then]
+
+    def parse(at: int) -> ParseJob | None:
+        """The parse of ``order[at]``, told what comes after it: a plan, nothing (the run
+        ends), or, for ``then``, not known here (the next task's)."""
+        if at >= len(order) or (plan := order[at]) is None:
+            return None
+        after = order[at + 1] if at + 1 < len(order) else None
+        return start_parse(plan, source, settings, after=after, last=at + 1 < len(order) and after is None)
+
     if ahead is None and plans:
-        ahead = start_parse(plans[0], source, settings)
+        ahead = parse(0)
     try:
         for number, plan in enumerate(plans):
             job = ahead
-            following = plans[number + 1] if number + 1 < len(plans) else then
-            ahead = start_parse(following, source, settings) if following is not None else None
+            ahead = parse(number + 1)
             try:
                 summary = run_batch(plan, source, dest, index, settings, lease=lease, job=job)
             finally:

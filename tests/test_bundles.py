@@ -215,6 +215,49 @@ def test_a_bundle_listed_once_is_not_read_again_until_it_changes(prefect_server:
     )
 
 
+def test_a_bundle_spanning_batches_and_tasks_is_read_once(tmp_path: Path) -> None:
+    # Each batch read the bundle again (a 1 GB zip of 100,000 members, 50 times at batch
+    # 2,000), and two copies were in memory while one batch's parse overlapped the next.
+    # A batch whose members go on in the next one keeps it open for that one, within a
+    # task's batches and across tasks (the flow's `then`), and the rows are the same.
+    from flows.batch import IngestSettings, plan_batches, run_plans
+    from storage.local import LocalStorage
+
+    class Counted(LocalStorage):
+        reads: ClassVar[list[str]] = []
+
+        def get(self, key: str, limit: int | None = None) -> bytes:
+            Counted.reads.append(key)
+            return super().get(key, limit)
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a-first.txt").write_bytes(story(100))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for n in range(14):
+            archive.writestr(f"day/{n:02d}.txt", story(n))
+    (landing / "big.zip").write_bytes(buffer.getvalue())
+    (landing / "z-last.txt").write_bytes(story(200))
+    source, settings = Counted(str(landing)), IngestSettings(workers=1)
+    for how in ("one call", "a task per batch"):
+        dest = LocalStorage(str(tmp_path / how))
+        index = load_ledger(dest)
+        plans = plan_batches(source, index, 4, settings)
+        assert len(plans) >= 4 and sum(len(p.inputs) for p in plans) == 16
+        Counted.reads = []
+        if how == "one call":
+            run_plans(plans, source, dest, index, settings)
+        else:
+            for number, plan in enumerate(plans):
+                then = plans[number + 1] if number + 1 < len(plans) else None
+                run_plans([plan], source, dest, index, settings, then=then)
+        assert Counted.reads.count("big.zip") == 1, how
+        assert sorted(name_of(str(r["source_uri"]), landing) for r in read_stories(str(tmp_path / how))) == sorted(
+            [*(f"big.zip#day/{n:02d}.txt" for n in range(14)), "a-first.txt", "z-last.txt"]
+        )
+
+
 def test_a_bundle_is_opened_once_for_all_its_members(tmp_path: Path) -> None:
     # Reading each member from the bundle's bytes alone opened it again every time (the
     # zip directory parsed, the lines split, the tar decompressed from its start, the XML
