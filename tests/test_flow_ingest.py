@@ -360,9 +360,9 @@ def test_each_task_hands_the_next_its_first_batch_parsed_ahead(
     started: list[str] = []
     real_start = batch.start_parse
 
-    def recording_start(plan, source, settings):  # type: ignore[no-untyped-def]
+    def recording_start(plan, source, settings, **kwargs):  # type: ignore[no-untyped-def]
         started.append(plan.batch_id)
-        return real_start(plan, source, settings)
+        return real_start(plan, source, settings, **kwargs)
 
     monkeypatch.setattr(batch, "start_parse", recording_start)
     handed: list[bool] = []  # per task: was its first batch's parse started by the task before?
