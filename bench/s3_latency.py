@@ -12,7 +12,6 @@ before) and 8 (the default), interleaved, best of 2, and prints the requests eac
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.prefect_cost import free_port  # noqa: E402
+from bench.moto_s3 import moto_server, s3_client  # noqa: E402
 from tests.corpus import write_corpus  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 
@@ -33,28 +32,13 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=2000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     args = parser.parse_args()
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    proxy = FaultProxy(f"http://127.0.0.1:{port}", latency=args.latency_ms / 1000)
-    proxy.__enter__()
-    try:
+    with moto_server() as endpoint, FaultProxy(endpoint, latency=args.latency_ms / 1000) as proxy:
         credentials = {
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-        client = boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            region_name="us-east-1",
-        )
+        client = s3_client(endpoint)
         with tempfile.TemporaryDirectory() as tmp:
             landing = Path(tmp) / "landing"
             write_corpus(landing, args.stories, text_only=True)
@@ -84,9 +68,6 @@ def main() -> None:
         for concurrency, (elapsed, requests) in sorted(best.items()):
             ratio = best[1][0] / elapsed
             print(f"| {concurrency} | {elapsed:.1f} | {args.stories / elapsed:,.0f} | {requests:,} | {ratio:.2f} |")
-    finally:
-        proxy.__exit__()
-        moto.stop()
 
 
 if __name__ == "__main__":

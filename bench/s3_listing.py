@@ -14,17 +14,15 @@ listing is bound by moto, not by round trips.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.prefect_cost import free_port  # noqa: E402
+from bench.moto_s3 import moto_server, s3_client  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 
 
@@ -34,27 +32,10 @@ def main() -> None:
     parser.add_argument("--folders", type=int, default=100)
     parser.add_argument("--latency-ms", default="0,20,50", help="comma-separated round trips to time")
     args = parser.parse_args()
-    import boto3
-    from moto.server import ThreadedMotoServer
-
     from storage.s3 import S3Storage
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-
-    def s3_client(endpoint: str) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            region_name="us-east-1",
-        )
-
-    try:
-        direct = s3_client(f"http://127.0.0.1:{port}")
+    with moto_server() as endpoint:
+        direct = s3_client(endpoint)
         direct.create_bucket(Bucket="bench")
         folders = [f"landing/2026/{1 + n // 28:02d}/{1 + n % 28:02d}/" for n in range(args.folders)]
 
@@ -68,7 +49,7 @@ def main() -> None:
         print("| round trip | folders at once | seconds | objects/s | requests | x page after page |")
         print("|---|---|---|---|---|---|")
         for latency in (float(x) for x in args.latency_ms.split(",")):
-            proxy = FaultProxy(f"http://127.0.0.1:{port}", latency=latency / 1000)
+            proxy = FaultProxy(endpoint, latency=latency / 1000)
             proxy.__enter__()
             try:
                 client = s3_client(proxy.endpoint)
@@ -92,8 +73,6 @@ def main() -> None:
                     )
             finally:
                 proxy.__exit__()
-    finally:
-        moto.stop()
 
 
 if __name__ == "__main__":

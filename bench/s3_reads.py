@@ -22,18 +22,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.prefect_cost import free_port  # noqa: E402
+from bench.moto_s3 import moto_server, s3_client  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 
 
@@ -52,30 +50,13 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=49)
     parser.add_argument("--latency-ms", default="0,20,50", help="comma-separated round trips to time")
     args = parser.parse_args()
-    import boto3
-    from moto.server import ThreadedMotoServer
-
     from flows.bundles import BundleLimits
     from flows.inputs import BundleIndex, expand_bundles
     from storage.s3 import S3Storage
     from table.ledger import LedgerEntry, encode_ledger, ledger_key, load_ledger
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-
-    def s3_client(endpoint: str) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            region_name="us-east-1",
-        )
-
-    try:
-        direct = s3_client(f"http://127.0.0.1:{port}")
+    with moto_server() as endpoint:
+        direct = s3_client(endpoint)
         direct.create_bucket(Bucket="bench")
         with ThreadPoolExecutor(16) as pool:
             list(
@@ -104,7 +85,7 @@ def main() -> None:
         print("| round trip | what | how | seconds | requests | x one after another |")
         print("|---|---|---|---|---|---|")
         for latency in (float(x) for x in args.latency_ms.split(",")):
-            proxy = FaultProxy(f"http://127.0.0.1:{port}", latency=latency / 1000)
+            proxy = FaultProxy(endpoint, latency=latency / 1000)
             proxy.__enter__()
             try:
                 client = s3_client(proxy.endpoint)
@@ -150,8 +131,6 @@ def main() -> None:
                     )
             finally:
                 proxy.__exit__()
-    finally:
-        moto.stop()
 
 
 if __name__ == "__main__":

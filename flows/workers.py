@@ -66,7 +66,7 @@ QUEUE_BYTES = 48 * 1024
 
 #: Worker starts that may fail in a row before the pool gives up (a system fault, not an input's).
 MAX_START_FAILURES = 3
-#: The parse workers' process name (how ``_preparation_data`` tells the pool's starts).
+#: The parse workers' process name (how ``_start_without_main`` tells the pool's starts).
 WORKER_NAME = "wire-ingest-parse"
 
 

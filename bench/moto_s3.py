@@ -1,0 +1,34 @@
+"""moto's S3 server on 127.0.0.1 for the S3 benchmarks, and clients of it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench.prefect_cost import free_port
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's S3 server on a free loopback port; yields its endpoint URL, stops it on exit."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        moto.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    """A boto3 S3 client of ``endpoint`` with the benchmarks' throwaway credentials."""
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
+    )
