@@ -162,6 +162,25 @@ def test_a_fold_keeps_each_input_once_at_its_latest_commit(tmp_path: Path) -> No
     assert table.column("batch_id").to_pylist() == ["a-early", "b-late", "b-late"]
 
 
+def test_the_pointer_lists_only_the_batches_of_the_last_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every run reads the pointer; listing every batch ever folded made it grow for good.
+    # Folding run after run, it names only the batches whose objects may still exist, and
+    # the ledger still holds every input once.
+    monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "1")
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    settings, root = IngestSettings(), LocalStorage(str(tmp_path / "store"))
+    for number, path in enumerate(STORIES[:9]):
+        (landing / path.name).write_bytes(path.read_bytes())
+        if number % 3 == 2:  # three runs of three new inputs, one batch each
+            [summary] = run_without_prefect(str(landing), str(store), settings, 4)
+            found = read_pointer(root)
+            assert found is not None and found[0]["folded"] == [summary.batch_id]
+            assert batch_objects(store) == []
+    assert found[0]["rows"] == 9 and len(load_ledger(root).done) == 9
+    assert run_without_prefect(str(landing), str(store), settings, 4) == []
+
+
 def test_a_store_that_takes_requests_at_once_is_read_that_way_with_the_same_ledger(tmp_path: Path) -> None:
     # Every run reads the unfolded batch objects (up to 50) at its start; on S3 one after
     # another they cost ~1-2.5 s there. Read several at once, the ledger is the same, and
