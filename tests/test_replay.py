@@ -10,10 +10,11 @@ from pathlib import Path
 
 from flows.batch import IngestSettings
 from flows.ingest import ingest_flow
-from flows.replay import replay
+from flows.replay import plan_replay, replay
 from storage import open_storage
 from table.ledger import load_ledger
 from tests.corpus import write_corpus
+from tests.stores import AtOnceStore
 from tests.test_flow_ingest import read_stories
 
 SLOW = b"<html><body>" + b"<p>Officials said on Tuesday that the talks would resume.</p>" * 60_000 + b"</body></html>"
@@ -36,6 +37,10 @@ def test_replay_turns_what_now_parses_into_rows_exactly_once(prefect_server: str
     assert first["quarantined"] == {"timeout": 1, "empty": 1}
     assert quarantine(dest) == {"slow.html": "timeout", "empty.txt": "empty"}
     rows_before = len(read_stories(str(dest)))
+    # A store that takes several requests at once (S3) is read that way, to the same plan.
+    at_once = AtOnceStore(str(dest))
+    assert plan_replay(at_once) == plan_replay(open_storage(str(dest))) and at_once.most_at_once > 1
+    assert plan_replay(at_once, reason="timeout").by_source == {str(landing): ["slow.html"]}
 
     # "After a parser fix": here, a deadline the page fits in.
     totals = replay(str(dest), reason="timeout", settings=IngestSettings(parse_timeout=120))
