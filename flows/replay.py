@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
 from typing import Any
 
 from flows.batch import IngestSettings
@@ -24,7 +23,7 @@ from flows.inputs import DEFAULT_BATCH_SIZE, QUARANTINE_PREFIX
 from flows.report import RunTotals
 from schemas.errors import ConfigError
 from storage import Storage, open_storage
-from storage.base import at_once
+from storage.base import read_each
 from storage.local import unescape_path
 from table.commit import MANIFEST_PREFIX
 
@@ -64,23 +63,18 @@ def plan_replay(dest: Storage, *, reason: str | None = None, since: date | None 
     return plan
 
 
-#: Quarantine entries read at a time (several requests at once on S3).
-ENTRY_CHUNK = 1000
-
-
 def _entries(dest: Storage, since: date | None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The quarantine entries (quarantined on or after ``since``), in key order, read a
-    chunk at a time, several at once where the store takes that (S3: one GET after another
-    was ~20-50 ms an entry, minutes for a feed that went bad for a day)."""
+    """The quarantine entries (quarantined on or after ``since``), in key order, read 1,000
+    at a time, several at once where the store takes that (S3: one GET after another was
+    ~20-50 ms an entry, minutes for a feed that went bad for a day)."""
     keys = (
         info.key
         for info in dest.list(QUARANTINE_PREFIX)
         if since is None
         or info.key.removeprefix(QUARANTINE_PREFIX).split("/", 1)[0].removeprefix("date=") >= since.isoformat()
     )
-    while chunk := list(islice(keys, ENTRY_CHUNK)):
-        entries = [json.loads(data) for data in at_once(dest, dest.get, chunk, "wire-ingest-replay")]
-        yield from zip(chunk, entries, strict=True)
+    for key, data in read_each(dest, keys, "wire-ingest-replay"):
+        yield key, json.loads(data)
 
 
 def listed_revisions(source: Storage, keys: list[str]) -> dict[str, str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import NamedTuple, Protocol, TypeVar
 
 _Item = TypeVar("_Item")
@@ -143,3 +144,11 @@ def at_once(store: Storage, work: Callable[[_Item], _Result], items: Sequence[_I
         return [work(item) for item in items]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
         return list(pool.map(work, items))
+
+
+def read_each(store: Storage, keys: Iterable[str], name: str, chunk: int = 1000) -> Iterator[tuple[str, bytes]]:
+    """Each key with its object's bytes, in the order given, read ``chunk`` keys at a time
+    through ``at_once`` (so only one chunk's objects are held at a time)."""
+    keys = iter(keys)
+    while part := list(islice(keys, chunk)):
+        yield from zip(part, at_once(store, store.get, part, name), strict=True)

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from storage import Storage
+from storage.base import at_once, read_each
 from table.dataset import DICTIONARY_COLUMNS, STORIES_PREFIX
 
 PENDING_PREFIX = "_manifests/_pending_compact/"
@@ -189,7 +190,9 @@ def compact(
             output = f"{STORIES_PREFIX}{name}/compact-{gid}.parquet"
             intent = {"id": gid, "inputs": group, "output": output, "started_at": datetime.now(UTC).isoformat()}
             dest.put(f"{PENDING_PREFIX}{gid}.json", json.dumps(intent).encode(), "application/json")
-            data = merge_tables([dest.get(key) for key in group])
+            # Read several at once on S3 (a partition's small files: one GET after another
+            # was ~20-50 ms each there, a minute for 3,000 files).
+            data = merge_tables(at_once(dest, dest.get, group, "wire-ingest-compact"))
             digest = dest.put(f"{STAGING_PREFIX}{gid}.parquet", data, "application/vnd.apache.parquet")
             rows = pq.read_metadata(io.BytesIO(data)).num_rows
             record = {**intent, "rows": rows, "bytes": len(data), "sha256": digest}
@@ -213,8 +216,9 @@ def key_map(dest: Storage) -> Callable[[str], str]:
     """A function from a key a story was written to, to the file that holds its row now
     (following merges of merged files)."""
     moved: dict[str, str] = {}
-    for info in dest.list(RECORD_PREFIX):
-        record = json.loads(dest.get(info.key))
+    keys = (info.key for info in dest.list(RECORD_PREFIX))
+    for _, data in read_each(dest, keys, "wire-ingest-compact"):
+        record = json.loads(data)
         for key in record["inputs"]:
             moved[key] = record["output"]
 
