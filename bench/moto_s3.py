@@ -32,3 +32,12 @@ def s3_client(endpoint: str) -> Any:
     return boto3.client(
         "s3", endpoint_url=endpoint, aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
     )
+
+
+@contextmanager
+def moto_bucket(bucket: str = "bench") -> Iterator[tuple[str, Any]]:
+    """``moto_server`` with ``bucket`` made: yields its endpoint and a client of it."""
+    with moto_server() as endpoint:
+        client = s3_client(endpoint)
+        client.create_bucket(Bucket=bucket)
+        yield endpoint, client

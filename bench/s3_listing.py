@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.moto_s3 import moto_server, s3_client  # noqa: E402
+from bench.moto_s3 import moto_bucket, s3_client  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 
 
@@ -34,9 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     from storage.s3 import S3Storage
 
-    with moto_server() as endpoint:
-        direct = s3_client(endpoint)
-        direct.create_bucket(Bucket="bench")
+    with moto_bucket() as (endpoint, direct):
         folders = [f"landing/2026/{1 + n // 28:02d}/{1 + n % 28:02d}/" for n in range(args.folders)]
 
         def put(number: int) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.moto_s3 import moto_server, s3_client  # noqa: E402
+from bench.moto_s3 import moto_bucket, s3_client  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 
 
@@ -55,9 +55,7 @@ def main() -> None:
     from storage.s3 import S3Storage
     from table.ledger import LedgerEntry, encode_ledger, ledger_key, load_ledger
 
-    with moto_server() as endpoint:
-        direct = s3_client(endpoint)
-        direct.create_bucket(Bucket="bench")
+    with moto_bucket() as (endpoint, direct):
         with ThreadPoolExecutor(16) as pool:
             list(
                 pool.map(

@@ -77,19 +77,10 @@ def main() -> None:
         try:
             for run in range(1, args.runs + 1):
                 dest = root / f"store-{run}"
-                options = ["--cron", "0 0 1 1 *", "--name", f"bench-{run}", "--settle", "0"]
+                where = ["--source", str(landing), "--dest", str(dest), "--name", f"bench-{run}"]
+                options = ["--cron", "0 0 1 1 *", "--settle", "0"]
                 serve = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "flows.cli",
-                        "serve",
-                        "--source",
-                        str(landing),
-                        "--dest",
-                        str(dest),
-                        *options,
-                    ],
+                    [sys.executable, "-m", "flows.cli", "serve", *where, *options],
                     env=env,
                     cwd=REPO,
                     stdout=subprocess.DEVNULL,
