@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from schemas.errors import StorageError
 from storage import Storage
-from storage.base import CODE_BYTES, revision_code
+from storage.base import CODE_BYTES, read_each, revision_code
 
 LEDGER_PREFIX = "_ledger/"
 SNAPSHOT_POINTER = f"{LEDGER_PREFIX}snapshot.json"
@@ -304,8 +304,9 @@ def latest_entries(store: Storage, batch_keys: list[str]) -> pa.Table:
     turned into columns as it is read, so the fold holds Arrow columns, not a dict per
     entry (that took ~340 MB at 100,000 entries, more than the rest of the run)."""
     pieces: list[tuple[str, str, pa.Table]] = []
-    for key in batch_keys:
-        record = json.loads(store.get(key))
+    # Read 16 at a time (8 requests at once on S3), each turned into columns before the next 16.
+    for _, data in read_each(store, batch_keys, "wire-ingest-fold", chunk=16):
+        record = json.loads(data)
         pieces.append((record.get("committed_at", ""), record["batch_id"], entries_table(record["entries"])))
     pieces.sort(key=lambda piece: (piece[0], piece[1]))
     every = pa.concat_tables([table for _, _, table in pieces])  # no copy: one chunk a batch

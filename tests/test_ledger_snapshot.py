@@ -160,6 +160,11 @@ def test_a_fold_keeps_each_input_once_at_its_latest_commit(tmp_path: Path) -> No
     table = latest_entries(store, keys)
     assert table.column("source_uri").to_pylist() == ["/a", "/b", "/x"]
     assert table.column("batch_id").to_pylist() == ["a-early", "b-late", "b-late"]
+    # Read several at once where the store takes that (S3), to the same table.
+    from tests.stores import AtOnceStore
+
+    at_once = AtOnceStore(str(tmp_path / "store"))
+    assert latest_entries(at_once, keys).equals(table) and at_once.most_at_once > 1
 
 
 def test_the_pointer_lists_only_the_batches_of_the_last_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
