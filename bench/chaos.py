@@ -44,6 +44,7 @@ import logging  # noqa: E402
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
 
 from storage import open_storage  # noqa: E402
+from table.snapshot import Snapshot, batch_id_of, read_pointer  # noqa: E402
 from tests.corpus import write_corpus  # noqa: E402
 
 
@@ -68,9 +69,20 @@ def snapshot(dest: str) -> dict[str, Any]:
             import io
 
             ids += [str(x) for x in pq.read_table(io.BytesIO(store.get(info.key)), columns=["story_id"])["story_id"]]
-    batches = [json.loads(store.get(i.key)) for i in store.list("_ledger/")]
-    batches.sort(key=lambda b: (b.get("committed_at", ""), b["batch_id"]))
+    # The ledger: the folded snapshot (if a run has folded one), then the batch objects it
+    # has not folded, in commit order. Reading every `_ledger/` object as a batch broke
+    # once a run folded (the snapshot's files are binary).
+    pointer = read_pointer(store)
     outcomes: dict[str, str] = {}
+    if pointer is not None:
+        outcomes.update((row["source_uri"], row["outcome"]) for row in Snapshot(store, pointer[0]).iter_rows())
+    folded = set(pointer[0]["folded"]) if pointer is not None else set()
+    batches = [
+        json.loads(store.get(i.key))
+        for i in store.list("_ledger/")
+        if (batch_id := batch_id_of(i.key)) is not None and batch_id not in folded
+    ]
+    batches.sort(key=lambda b: (b.get("committed_at", ""), b["batch_id"]))
     for batch in batches:
         for entry in batch["entries"]:
             outcomes[entry["source_uri"]] = entry["outcome"]
