@@ -1,8 +1,9 @@
-"""What a run reads at its start from an S3 dataset root, one request after another
-against several at once: the unfolded ledger batch objects, and the kept member lists of
-the bundles in the landing zone.
+"""What a run reads from an S3 dataset root, one request after another against several at
+once: the unfolded ledger batch objects and the kept member lists of the bundles in the
+landing zone (at its start), and the merge records a reprocess resolves its rows through.
 
-    .venv/bin/python bench/s3_reads.py [--bundles 300] [--batches 49] [--latency-ms 0,20,50]
+    .venv/bin/python bench/s3_reads.py [--bundles 300] [--batches 49] [--merges 2000]
+        [--latency-ms 0,20,50]
 
 Puts N small zips (3 stories each) under ``landing/`` of a bucket on moto's S3 server on
 127.0.0.1 and keeps each one's member list in a dataset root's ``_bundles/`` (as a run that
@@ -12,21 +13,26 @@ nothing new does with them: ``table.ledger.load_ledger``, and planning's
 ``flows.inputs.expand_bundles`` with the ``BundleIndex``, through ``tests/faultproxy.py``
 holding every answer back by each ``--latency-ms`` (a remote store's round trip): one
 request after another (``put_concurrency`` 1) and 8 at once (S3's default), interleaved,
-best of 2, with every bundle read instead (no index) once. The proxy itself costs each
-request ~45 ms here (14.5 s for 300 requests at 0 ms, one after another), so a row's round
-trip is its latency plus that; the bundles are small, so reading them costs what reading
-their entries does (the index is for large bundles).
+best of 2, with every bundle read instead (no index) once. The proxy itself adds ~1 ms a
+request (it cost ~45 ms before its sockets had TCP_NODELAY: each answer's body waited for a
+delayed ACK); the bundles are small, so reading them costs what reading their entries does
+(the index is for large bundles). ``--merges`` commit records of compactions (10 a
+partition) are kept flat, as versions before the twentieth session kept them, under one
+root and by partition under another; ``table.compaction.key_map`` for one reprocessed row
+reads every flat one, or its partition's.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -48,11 +54,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundles", type=int, default=300)
     parser.add_argument("--batches", type=int, default=49)
+    parser.add_argument("--merges", type=int, default=2000, help="merge records, 10 a partition")
     parser.add_argument("--latency-ms", default="0,20,50", help="comma-separated round trips to time")
     args = parser.parse_args()
     from flows.bundles import BundleLimits
     from flows.inputs import BundleIndex, expand_bundles
     from storage.s3 import S3Storage
+    from table.compaction import LEGACY_RECORD_PREFIX, key_map, record_key
     from table.ledger import LedgerEntry, encode_ledger, ledger_key, load_ledger
 
     with moto_bucket() as (endpoint, direct):
@@ -79,7 +87,16 @@ def main() -> None:
                 ledger_key(f"b{batch:04d}"),
                 encode_ledger(f"b{batch:04d}", entries, f"2026-11-27T10:{batch // 60:02d}:{batch % 60:02d}"),
             )
-        print(f"{args.bundles} bundles of 3 members with their member lists kept; {args.batches} batch objects\n")
+        records = [merge_record(n) for n in range(args.merges)]
+        stored = [(f"flat/{LEGACY_RECORD_PREFIX}{r['id']}.json", r) for r in records]
+        stored += [(f"parts/{record_key(r)}", r) for r in records]
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda item: direct.put_object(Bucket="bench", Key=item[0], Body=dumps(item[1])), stored))
+        row = records[0]["inputs"][0]
+        print(
+            f"{args.bundles} bundles of 3 members with their member lists kept; {args.batches} batch objects;"
+            f" {args.merges} merge records\n"
+        )
         print("| round trip | what | how | seconds | requests | x one after another |")
         print("|---|---|---|---|---|---|")
         for latency in (float(x) for x in args.latency_ms.split(",")):
@@ -127,8 +144,37 @@ def main() -> None:
                     print(
                         f"| {latency:g} ms | bundle member lists | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |"
                     )
+                rows = {}
+                for _ in range(2):
+                    for how, prefix in (("flat: every record read (before)", "flat"), ("by partition", "parts")):
+                        root = S3Storage("bench", prefix, client=client)
+                        before = proxy.requests
+                        started = time.perf_counter()
+                        assert key_map(root, [row])(row) == records[0]["output"]
+                        elapsed = time.perf_counter() - started
+                        if how not in rows or elapsed < rows[how][0]:
+                            rows[how] = (elapsed, proxy.requests - before)
+                first = next(iter(rows.values()))[0]
+                for how, (elapsed, requests) in rows.items():
+                    print(
+                        f"| {latency:g} ms | merge records, one row reprocessed | {how} | {elapsed:.2f} |"
+                        f" {requests:,} | {first / elapsed:.2f} (x flat) |"
+                    )
             finally:
                 proxy.__exit__()
+
+
+def merge_record(number: int) -> dict[str, Any]:
+    """The commit record of a compaction: partition ``number // 10``'s files merged."""
+    day = number // 10
+    partition = f"agency=a{day // 336}/date=2026-{1 + day // 28 % 12:02d}-{1 + day % 28:02d}"
+    gid = f"{number:020d}"
+    inputs = [f"stories/{partition}/part-{number:06d}-{n}.parquet" for n in range(12)]
+    return {"id": gid, "inputs": inputs, "output": f"stories/{partition}/compact-{gid}.parquet", "rows": 500}
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, indent=2).encode()
 
 
 if __name__ == "__main__":

@@ -136,7 +136,9 @@ def remove_superseded(dest: Storage, superseded: dict[str, LedgerEntry], keep: s
     deleted; a superseded quarantine entry is deleted unless the new attempt rewrites it.
     """
     by_key: dict[str, set[str]] = {}
-    resolve = key_map(dest) if superseded else (lambda key: key)  # a compacted row lives in the merged file
+    # A compacted row lives in the merged file: resolved through the merge records of the
+    # superseded rows' partitions.
+    resolve = key_map(dest, (e.key for e in superseded.values() if e.key)) if superseded else (lambda key: key)
     for uri, entry in superseded.items():
         key = resolve(entry.key) if entry.key else None
         if key and key not in keep:

@@ -9,7 +9,8 @@ Protocol, per group of files merged into one (under the store's lease):
 
 1. intent ``_manifests/_pending_compact/<id>.json``: the input keys and the output key;
 2. the merged file is written to ``_compact/<id>.parquet``, outside ``stories/``;
-3. ``_manifests/compact-<id>.json``, the commit point: inputs, output, rows, sha256;
+3. ``_manifests/compact/<partition>/<id>.json``, the commit point: inputs, output, rows,
+   sha256;
 4. the input files are deleted, then the merged file is put at its key under ``stories/``;
 5. the staged file and the intent are deleted.
 
@@ -18,7 +19,11 @@ put) but never sees a row twice. A run that dies before 3 is rolled back by the 
 (the staged file goes, the inputs were never touched); one that dies after 3 is rolled
 forward (inputs deleted, output put from the staged file). A rerun finds nothing to merge.
 The ledger keeps the key each story was first written to; ``key_map`` follows the commit
-records from an old key to the file that now holds its rows (a reprocess needs it).
+records from an old key to the file that now holds its rows (a reprocess needs it). Records
+are kept by partition (a merge's inputs and output share one), so a reprocess reads only
+the records of the partitions its rows are in: a compaction every hour writes ~80,000 a
+year, and reading them all was every reprocessing run's cost (minutes on S3). Records of
+versions before that (``_manifests/compact-<id>.json``) are moved by the next compaction.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import io
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +47,9 @@ from storage.base import at_once, read_each
 from table.dataset import DICTIONARY_COLUMNS, STORIES_PREFIX
 
 PENDING_PREFIX = "_manifests/_pending_compact/"
-RECORD_PREFIX = "_manifests/compact-"
+RECORD_PREFIX = "_manifests/compact/"
+#: Where merge records were kept before they were kept by partition (moved by ``compact``).
+LEGACY_RECORD_PREFIX = "_manifests/compact-"
 STAGING_PREFIX = "_compact/"
 DEFAULT_TARGET_BYTES = 128 * 1024**2
 #: Rows per row group of a merged file (about 30-60 MB of typical stories).
@@ -144,14 +151,25 @@ def _finish(dest: Storage, record: dict[str, Any]) -> None:
     dest.delete(f"{PENDING_PREFIX}{record['id']}.json")
 
 
+def partition_of(key: str) -> str | None:
+    """``agency=X/date=Y`` of a data file's key (None: not a data file)."""
+    match = _PARTITION.match(key)
+    return match.group(1) if match else None
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """Where a merge's commit record is kept: by the partition of its output."""
+    return f"{RECORD_PREFIX}{partition_of(record['output'])}/{record['id']}.json"
+
+
 def recover_compactions(dest: Storage) -> int:
     """Roll every interrupted merge forward (committed) or back (not committed)."""
     count = 0
     for info in list(dest.list(PENDING_PREFIX)):
         intent = json.loads(dest.get(info.key))
-        record_key = f"{RECORD_PREFIX}{intent['id']}.json"
-        if dest.exists(record_key):
-            _finish(dest, json.loads(dest.get(record_key)))
+        committed = [k for k in (record_key(intent), f"{LEGACY_RECORD_PREFIX}{intent['id']}.json") if dest.exists(k)]
+        if committed:
+            _finish(dest, json.loads(dest.get(committed[0])))
         else:
             dest.delete(f"{STAGING_PREFIX}{intent['id']}.parquet")
             dest.delete(info.key)
@@ -170,6 +188,9 @@ def compact(
     """Merge the small files of every partition (or of ``partition``, ``agency=X/date=Y``).
     Call under the store's lease; ``check`` (the lease's) runs before each merge's writes."""
     summary = CompactionSummary(recovered=recover_compactions(dest))
+    if moved := move_legacy_records(dest):
+        if progress is not None:
+            progress(f"{moved} merge records of an earlier version kept by partition now")
     prefix = f"{STORIES_PREFIX}{partition.strip('/')}/" if partition else STORIES_PREFIX
     by_partition: dict[str, dict[str, int]] = defaultdict(dict)
     for info in dest.list(prefix):
@@ -198,7 +219,7 @@ def compact(
             record = {**intent, "rows": rows, "bytes": len(data), "sha256": digest}
             if check is not None:
                 check()
-            dest.put(f"{RECORD_PREFIX}{gid}.json", json.dumps(record, indent=2).encode(), "application/json")
+            dest.put(record_key(record), json.dumps(record, indent=2).encode(), "application/json")
             _finish(dest, record)
             for key in group:
                 after.pop(key, None)
@@ -212,12 +233,28 @@ def compact(
     return summary
 
 
-def key_map(dest: Storage) -> Callable[[str], str]:
-    """A function from a key a story was written to, to the file that holds its row now
-    (following merges of merged files)."""
+def move_legacy_records(dest: Storage) -> int:
+    """Move merge records kept flat (``_manifests/compact-<id>.json``, before they were
+    kept by partition) to their partition's folder: each is put at its new key before it
+    is deleted from the old, and ``key_map`` reads both places, so a crash between the
+    two leaves the record readable in one or both (the same record). Call under the lease."""
+    legacy = [info.key for info in dest.list(LEGACY_RECORD_PREFIX)]
+    for old, data in read_each(dest, legacy, "wire-ingest-compact"):
+        dest.put(record_key(json.loads(data)), data, "application/json")
+        dest.delete(old)
+    return len(legacy)
+
+
+def key_map(dest: Storage, keys: Iterable[str]) -> Callable[[str], str]:
+    """A function from a key a story was written to (one of ``keys``), to the file that
+    holds its row now (following merges of merged files). Reads the merge records of the
+    partitions of ``keys`` only, and any left in the flat place of earlier versions."""
+    partitions = sorted({p for p in map(partition_of, keys) if p is not None})
+    listed = [info.key for info in dest.list(LEGACY_RECORD_PREFIX)]
+    for partition in partitions:
+        listed += [info.key for info in dest.list(f"{RECORD_PREFIX}{partition}/")]
     moved: dict[str, str] = {}
-    keys = (info.key for info in dest.list(RECORD_PREFIX))
-    for _, data in read_each(dest, keys, "wire-ingest-compact"):
+    for _, data in read_each(dest, listed, "wire-ingest-compact"):
         record = json.loads(data)
         for key in record["inputs"]:
             moved[key] = record["output"]

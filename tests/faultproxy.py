@@ -68,6 +68,10 @@ class FaultProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm on, the body
+            # waited for the client's delayed ACK (~40 ms on Linux), and every answer with a
+            # body cost that, latency or not.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 return

@@ -18,6 +18,7 @@ import pytest
 
 from flows.batch import IngestSettings, run_without_prefect
 from flows.cli import main as cli_main
+from storage.local import LocalStorage
 from table.compaction import parse_size, plan_groups, run_compaction
 from tests.corpus import write_corpus
 
@@ -73,7 +74,7 @@ def test_a_store_that_takes_requests_at_once_is_read_that_way_to_the_same_merge(
     assert at_once.most_at_once > 1 and summary.files_before == len(before_files)
     assert story_ids(store) == before_ids and len(files(store)) == summary.files_after < len(before_files)
     records = AtOnceStore(str(store), delay=0.05)
-    resolve = key_map(records)
+    resolve = key_map(records, [str(p.relative_to(store)) for p in before_files])
     assert summary.partitions > 1 and records.most_at_once > 1  # a merge record per partition
     merged = {str(p.relative_to(store)) for p in files(store)}
     assert {resolve(str(p.relative_to(store))) for p in before_files} == merged
@@ -87,6 +88,61 @@ def test_a_reprocess_after_compaction_leaves_each_story_once(tmp_path: Path) -> 
     assert story_ids(store) == reference
     run_compaction(str(store))
     assert story_ids(store) == reference
+
+
+def test_a_reprocess_reads_only_the_merge_records_of_its_rows_partitions(tmp_path: Path) -> None:
+    # Records were kept flat and a reprocess read every one of them: ~80,000 a year with a
+    # compaction every hour, minutes a reprocessing run on S3.
+    from table.compaction import RECORD_PREFIX, key_map, partition_of
+    from tests.stores import AtOnceStore
+
+    _, store = ingested(tmp_path, 24)
+    before = [str(p.relative_to(store)) for p in files(store)]
+    summary = run_compaction(str(store))
+    kept = sorted(str(p.relative_to(store)) for p in (store / "_manifests" / "compact").rglob("*.json"))
+    assert len(kept) == summary.partitions > 2  # one merge a partition at this size
+    merged = {str(p.relative_to(store)) for p in files(store)}
+    one = before[0]
+    partition = partition_of(one)
+    reading = AtOnceStore(str(store), delay=0)
+    resolve = key_map(reading, [one])
+    assert reading.reads == [k for k in kept if k.startswith(f"{RECORD_PREFIX}{partition}/")]
+    assert len(reading.reads) == 1
+    assert resolve(one) in merged and partition_of(resolve(one)) == partition
+    everything = key_map(AtOnceStore(str(store), delay=0), before)
+    assert {everything(key) for key in before} == merged
+
+
+def test_merge_records_of_earlier_versions_are_read_then_moved_by_partition(tmp_path: Path) -> None:
+    from table.compaction import LEGACY_RECORD_PREFIX, key_map
+
+    landing, store = ingested(tmp_path, 18)
+    before = [str(p.relative_to(store)) for p in files(store)]
+    run_compaction(str(store))
+    merged = {str(p.relative_to(store)) for p in files(store)}
+    kept = sorted((store / "_manifests" / "compact").rglob("*.json"))
+    for path in kept:  # as versions before this one kept them
+        record = json.loads(path.read_text())
+        (store / f"{LEGACY_RECORD_PREFIX}{record['id']}.json").write_text(path.read_text())
+        path.unlink()
+    assert {key_map(store_of(store), before)(key) for key in before} == merged
+    # A crash after a record's move was put and before the flat one went: both are read.
+    first = sorted((store / "_manifests").glob("compact-*.json"))[0]
+    kept[0].parent.mkdir(parents=True, exist_ok=True)
+    kept[0].write_text(first.read_text())
+    assert {key_map(store_of(store), before)(key) for key in before} == merged
+    summary = run_compaction(str(store))  # moves them, merges nothing new
+    assert summary.partitions == 0
+    assert not list((store / "_manifests").glob("compact-*.json"))
+    assert sorted((store / "_manifests" / "compact").rglob("*.json")) == kept
+    assert {key_map(store_of(store), before)(key) for key in before} == merged
+    reference = story_ids(store)
+    run_without_prefect(str(landing), str(store), IngestSettings(), 5, reprocess=True)
+    assert story_ids(store) == reference
+
+
+def store_of(path: Path) -> LocalStorage:
+    return LocalStorage(str(path))
 
 
 def run_compact(store: Path, crash_at: int = 0) -> int:
@@ -122,6 +178,31 @@ def test_a_kill_at_every_write_of_a_merge_never_shows_a_row_twice_and_is_finishe
         assert story_ids(store) == reference, k
         assert not list((store / "_compact").glob("*")) and not list((store / "_manifests").rglob("_pending_compact/*"))
     assert kills >= 6, f"only {kills} write events: the merge protocol has more"
+
+
+def test_a_merge_killed_after_its_record_by_an_earlier_version_is_rolled_forward(tmp_path: Path) -> None:
+    # An intent whose commit record sits in the flat place earlier versions kept it in.
+    from table.compaction import LEGACY_RECORD_PREFIX
+
+    _, original = ingested(tmp_path, 12)
+    reference = story_ids(original)
+    for k in range(1, 60):
+        store = tmp_path / f"kill-{k}"
+        subprocess.run(["cp", "-a", str(original), str(store)], check=True)
+        assert run_compact(store, crash_at=k) != 0, "no kill left a committed merge unfinished"
+        pending = list((store / "_manifests" / "_pending_compact").glob("*.json"))
+        records = list((store / "_manifests" / "compact").rglob("*.json"))
+        if pending and records:
+            break
+    for path in records:
+        record = json.loads(path.read_text())
+        (store / f"{LEGACY_RECORD_PREFIX}{record['id']}.json").write_text(path.read_text())
+        path.unlink()
+    assert run_compact(store) == 0
+    assert story_ids(store) == reference
+    assert not list((store / "_manifests").rglob("_pending_compact/*"))
+    assert not list((store / "_manifests").glob("compact-*.json"))
+    assert len(list((store / "_manifests" / "compact").rglob("*.json"))) >= len(records)
 
 
 def test_cli_compact_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
