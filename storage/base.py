@@ -80,6 +80,17 @@ class Storage(Protocol):
         StorageError if it is missing or unreadable, InputError if it is no story file."""
         ...
 
+    def get_file(self, key: str, path: str) -> None:
+        """Write the object at ``key`` to the local file ``path`` without holding it in
+        memory (a ledger snapshot's entries: ~200 bytes a done input); StorageError if it
+        is missing or unreadable."""
+        ...
+
+    def put_file(self, key: str, path: str, content_type: str = "application/octet-stream") -> str:
+        """``put`` of the local file ``path``'s bytes, read in pieces (atomic, as ``put``);
+        their sha256 hex digest. ``path`` is left as it was."""
+        ...
+
     def exists(self, key: str) -> bool:
         """True if an object is stored at ``key``."""
         ...
@@ -152,3 +163,16 @@ def read_each(store: Storage, keys: Iterable[str], name: str, chunk: int = 1000)
     keys = iter(keys)
     while part := list(islice(keys, chunk)):
         yield from zip(part, at_once(store, store.get, part, name), strict=True)
+
+
+#: Bytes read at a time from a file being hashed or copied.
+FILE_CHUNK = 1 << 20
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 hex digest of the file at ``path``, read a piece at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(FILE_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from schemas.errors import InputError, StorageError
-from storage.base import ObjectInfo, Revisions
+from storage.base import FILE_CHUNK, ObjectInfo, Revisions
 from storage.crashpoint import crash_point
 from storage.stathelpers import StatHelperError, StatHelpers, Stats, helper_count, stat_here
 
@@ -163,6 +163,41 @@ class LocalStorage:
             raise StorageError(f"cannot write {escape_path(str(path))}: {exc.strerror or exc}") from exc
         crash_point(f"put {key}")
         return hashlib.sha256(data).hexdigest()
+
+    def put_file(self, key: str, path: str, content_type: str = "application/octet-stream") -> str:
+        """``put`` of a local file: copied into the staging folder (synced), then renamed."""
+        target = self._path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = self.root / STAGING
+            staging.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=staging, prefix="put-", suffix=".part")
+            try:
+                digest = hashlib.sha256()
+                with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
+                    while chunk := source.read(FILE_CHUNK):
+                        digest.update(chunk)
+                        handle.write(chunk)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                crash_point(f"staged {key}")
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(f"cannot write {escape_path(str(target))}: {exc.strerror or exc}") from exc
+        crash_point(f"put {key}")
+        return digest.hexdigest()
+
+    def get_file(self, key: str, path: str) -> None:
+        source = self._path(key)
+        try:
+            with open(source, "rb") as handle, open(path, "wb") as out:
+                while chunk := handle.read(FILE_CHUNK):
+                    out.write(chunk)
+        except OSError as exc:
+            raise StorageError(f"cannot read {escape_path(str(source))}: {exc.strerror or exc}") from exc
 
     def get(self, key: str, limit: int | None = None) -> bytes:
         """The file's bytes (at most ``limit`` + 1 of them); links leaving the root and
