@@ -519,9 +519,11 @@ def run_batch(
     # A reprocess replaces what these inputs produced before: their old stories are not
     # duplicates of the new ones, and their old rows are removed before the new are written.
     superseded = {
-        uri: index.done[uri]
-        for uri in (source.full_uri(k) for k in plan.inputs)
-        if plan.reprocess and uri in index.done and index.done[uri].batch_id != plan.batch_id
+        uri: entry
+        for uri, entry in (
+            index.done.get_many([source.full_uri(k) for k in plan.inputs]) if plan.reprocess else {}
+        ).items()
+        if entry.batch_id != plan.batch_id
     }
 
     planned_at = datetime.fromisoformat(plan.planned_at)

@@ -86,6 +86,11 @@ class Storage(Protocol):
         is missing or unreadable."""
         ...
 
+    def local_path(self, key: str) -> str | None:
+        """Where the object at ``key`` is a file on this machine (a local root), to be read
+        in place; None where it is not (S3: ``get_file`` it)."""
+        ...
+
     def put_file(self, key: str, path: str, content_type: str = "application/octet-stream") -> str:
         """``put`` of the local file ``path``'s bytes, read in pieces (atomic, as ``put``);
         their sha256 hex digest. ``path`` is left as it was."""

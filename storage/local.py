@@ -190,6 +190,9 @@ class LocalStorage:
         crash_point(f"put {key}")
         return digest.hexdigest()
 
+    def local_path(self, key: str) -> str | None:
+        return str(self._path(key))
+
     def get_file(self, key: str, path: str) -> None:
         source = self._path(key)
         try:

@@ -113,6 +113,9 @@ class S3Storage:
         crash_point(f"put {key}")
         return digest
 
+    def local_path(self, key: str) -> str | None:
+        return None
+
     def get_file(self, key: str, path: str) -> None:
         try:
             self._client.download_file(self.bucket, self._key(key), path)

@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from parsers.fingerprint import (
     MIN_RESEMBLANCE,
@@ -126,12 +128,20 @@ class DoneEntries:
         return uri in self.recent or (self.snapshot is not None and bool(self.snapshot.contains([uri_hash(uri)])[0]))
 
     def get(self, uri: str) -> LedgerEntry | None:
-        if uri in self.recent:
-            return self.recent[uri]
-        if self.snapshot is None or uri not in self:
-            return None
-        row = self.snapshot.entry_row(uri)
-        return LedgerEntry(**row) if row is not None else None
+        return self.get_many([uri]).get(uri)
+
+    def get_many(self, uris: Sequence[str]) -> dict[str, LedgerEntry]:
+        """The latest entries of those of ``uris`` that are done (one pass over the
+        snapshot's entries for all of them)."""
+        found = {uri: self.recent[uri] for uri in uris if uri in self.recent}
+        rest = [uri for uri in uris if uri not in found]
+        if self.snapshot is not None and rest:
+            held = self.snapshot.contains(uri_hashes(rest))
+            folded = [uri for uri, yes in zip(rest, held, strict=True) if yes]
+            if folded:
+                rows = self.snapshot.entry_rows(folded)
+                found.update((uri, LedgerEntry(**rows[uri])) for uri in folded if uri in rows)
+        return {uri: found[uri] for uri in uris if uri in found}  # in the order asked
 
     def __getitem__(self, uri: str) -> LedgerEntry:
         entry = self.get(uri)
@@ -171,7 +181,7 @@ class LedgerIndex:
         self.done = DoneEntries(snapshot)
         self._built = not lazy
         self.window = duplicate_window() if window is None else window
-        self._older: pa.Table | None = None  # story_id, content_sha256 of stories before the window
+        self._older: OlderStories | None = None  # ids and body hashes of stories before the window
         self._story_ids: set[str] = set()
         self._by_content: dict[str, str] = {}
         # Posting lists keep the latest MAX_POSTINGS stories each: a paragraph or band that
@@ -206,21 +216,8 @@ class LedgerIndex:
         self._built = True
         snapshot = self.done.snapshot
         if snapshot is not None:
-            # Four light columns of every entry, and every column of the window's rows only.
             file = snapshot.entries_file()
-            light = file.read(columns=["uri_hash", "outcome", "story_id", "content_sha256"])
-            positions = story_positions(light)
-            if self.done.recent:  # stories whose input was reprocessed since are not current
-                moved = pc.is_in(
-                    light.column("uri_hash").take(pa.array(positions, type=pa.int64())),
-                    value_set=pa.array([uri_hash(u) for u in self.done.recent], type=pa.binary(16)),
-                )
-                positions = positions[~moved.to_numpy(zero_copy_only=False)]
-            split = max(0, len(positions) - self.window) if self.window else 0
-            older, latest = positions[:split], positions[split:]
-            if len(older):
-                self._older = light.select(["story_id", "content_sha256"]).take(pa.array(older, type=pa.int64()))
-            del light
+            latest = self._read_older(file)
             rows = read_rows(file, latest, entry_fields(file.schema_arrow))
             for batch in rows.to_batches(max_chunksize=8192):
                 for row in batch.to_pylist():
@@ -229,22 +226,46 @@ class LedgerIndex:
             self._index(entry)
             entry.paragraph_keys = entry.minhash = None  # indexed: see ``add``
 
+    def _read_older(self, file: pq.ParquetFile) -> np.ndarray:
+        """Keep the ids and body hashes of the snapshot's stories before the window (as
+        sorted 32-byte digests: ``OlderStories``), reading four light columns a row group
+        at a time; the row numbers of the window's stories, to be read in full. Stories
+        whose input was reprocessed since the fold are not current and are left out."""
+        recent = pa.array([uri_hash(u) for u in self.done.recent], type=pa.binary(16)) if self.done.recent else None
+        positions: list[np.ndarray] = []
+        ids: list[pa.Array] = []  # a row group's story ids: digests, or text
+        bodies: list[pa.Array] = []
+        start = 0
+        for group in range(file.metadata.num_row_groups):
+            light = file.read_row_group(group, columns=["uri_hash", "outcome", "story_id", "content_sha256"])
+            at = story_positions(light)
+            if recent is not None:
+                moved = pc.is_in(light.column("uri_hash").take(pa.array(at, type=pa.int64())), value_set=recent)
+                at = at[~moved.to_numpy(zero_copy_only=False)]
+            taken = pa.array(at, type=pa.int64())
+            ids.append(light.column("story_id").take(taken).combine_chunks())
+            bodies.append(light.column("content_sha256").take(taken).combine_chunks())
+            if (id_digests := _digests(ids[-1])) is not None and (body_digests := _digests(bodies[-1])) is not None:
+                ids[-1], bodies[-1] = id_digests, body_digests  # 32 bytes each, not ~68 as text
+            positions.append(at + start)
+            start += light.num_rows
+            del light
+        every = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+        split = max(0, len(every) - self.window) if self.window else 0
+        latest: np.ndarray = every[split:].copy()
+        del every, positions
+        if split:
+            ids, bodies = _first(ids, split), _first(bodies, split)
+            self._older = OlderStories(ids, bodies)
+        return latest
+
     def history_matches(self, story_ids: list[str], content: list[str]) -> tuple[set[str], dict[str, str]]:
         """Of ``story_ids`` and body hashes, those held by stories older than the indexed
         window: the known ids, and each hash's earliest story. Empty without such stories."""
         self._ensure()
         if self._older is None or not (story_ids or content):
             return set(), {}
-        ids = self._older.column("story_id")
-        known = set(ids.filter(pc.is_in(ids, value_set=pa.array(story_ids, type=pa.string()))).to_pylist())
-        hashes = self._older.column("content_sha256")
-        same = self._older.filter(pc.is_in(hashes, value_set=pa.array(content, type=pa.string())))
-        owners: dict[str, str] = {}
-        for sha, story_id in zip(
-            same.column("content_sha256").to_pylist(), same.column("story_id").to_pylist(), strict=True
-        ):
-            owners.setdefault(sha, story_id)  # in commit order: the earliest
-        return known, owners
+        return self._older.matches(story_ids, content)
 
     @property
     def story_ids(self) -> set[str]:
@@ -479,6 +500,106 @@ def _signature_bands(signature: bytes) -> list[bytes]:
     if not signature:
         return []
     return [signature[i * _SIGNATURE_BAND_BYTES : (i + 1) * _SIGNATURE_BAND_BYTES] for i in range(_SIGNATURE_BANDS)]
+
+
+class OlderStories:
+    """The ids and body hashes of the stories before the duplicate window, looked up a
+    batch at a time. Held as 32-byte digests (the hex text decoded; Arrow fixed-size
+    binaries, in commit order): ~64 bytes a story, where Arrow strings took ~136 plus a
+    copy of every entry's light columns while they were read (2.0 GB at 3,000,000 done
+    inputs, against ~0.9 GB). A lookup scans them against the batch's values (a hash set
+    of those), as it scanned the strings. Ids or hashes that are not 64 lowercase hex
+    characters (none a run writes) are kept as Arrow strings and looked up as before."""
+
+    def __init__(self, ids: list[pa.Array], bodies: list[pa.Array]) -> None:
+        """``ids`` and ``bodies``: a row group's at a time, in commit order, as digests
+        (``_digests``) or, where a group held other text, as Arrow strings."""
+        self._strings: tuple[pa.ChunkedArray, pa.ChunkedArray] | None = None
+        if not all(part.type == DIGEST for part in (*ids, *bodies)):
+            self._strings = (_as_text(ids), _as_text(bodies))
+            return
+        self._ids = pa.chunked_array(ids, type=DIGEST)
+        self._bodies = pa.chunked_array(bodies, type=DIGEST)
+
+    def matches(self, story_ids: list[str], content: list[str]) -> tuple[set[str], dict[str, str]]:
+        if self._strings is not None:
+            return _string_matches(*self._strings, story_ids, content)
+        found = self._ids.filter(pc.is_in(self._ids, value_set=_query(story_ids)))
+        known = {bytes(digest).hex() for digest in found.to_pylist()}
+        same = pc.is_in(self._bodies, value_set=_query(content))
+        owners: dict[str, str] = {}
+        for body, story in zip(self._bodies.filter(same).to_pylist(), self._ids.filter(same).to_pylist(), strict=True):
+            owners.setdefault(bytes(body).hex(), bytes(story).hex())  # in commit order: the earliest
+        return known, owners
+
+
+#: A story id or body hash as its 32 bytes.
+DIGEST = pa.binary(32)
+_LOWER_HEX = b"0123456789abcdef"
+
+
+def _digests(array: pa.Array) -> pa.Array | None:
+    """64-lowercase-hex-character strings as 32-byte digests, or None if any is not."""
+    if array.null_count:
+        return None
+    if not len(array):
+        return pa.array([], type=DIGEST)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+    if not bool((np.diff(offsets) == 64).all()):
+        return None
+    text = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].tobytes()
+    if text.translate(None, _LOWER_HEX):  # anything but lowercase hex digits (fromhex skips spaces)
+        return None
+    return pa.FixedSizeBinaryArray.from_buffers(DIGEST, len(array), [None, pa.py_buffer(bytes.fromhex(text.decode()))])
+
+
+def _query(values: list[str]) -> pa.Array:
+    """Query strings as digests; those that are not 64 lowercase hex characters are left
+    out (nothing held as a digest can match them)."""
+    return pa.array([raw for value in values if (raw := _digest(value))], type=DIGEST)
+
+
+def _digest(text: str) -> bytes:
+    if len(text) != 64:
+        return b""
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return b""
+    return raw if raw.hex() == text else b""
+
+
+def _first(parts: list[pa.Array], count: int) -> list[pa.Array]:
+    """The first ``count`` values of ``parts``, still in parts."""
+    kept: list[pa.Array] = []
+    for part in parts:
+        if count <= 0:
+            break
+        kept.append(part.slice(0, count))
+        count -= len(part)
+    return kept
+
+
+def _as_text(parts: list[pa.Array]) -> pa.ChunkedArray:
+    """``parts`` as one column of hex text (digests written back as text)."""
+    return pa.chunked_array(
+        [
+            pa.array([bytes(d).hex() for d in part.to_pylist()], type=pa.string()) if part.type == DIGEST else part
+            for part in parts
+        ],
+        type=pa.string(),
+    )
+
+
+def _string_matches(
+    ids: pa.ChunkedArray, bodies: pa.ChunkedArray, story_ids: list[str], content: list[str]
+) -> tuple[set[str], dict[str, str]]:
+    known = set(ids.filter(pc.is_in(ids, value_set=pa.array(story_ids, type=pa.string()))).to_pylist())
+    same = pc.is_in(bodies, value_set=pa.array(content, type=pa.string()))
+    owners: dict[str, str] = {}
+    for sha, story_id in zip(bodies.filter(same).to_pylist(), ids.filter(same).to_pylist(), strict=True):
+        owners.setdefault(sha, story_id)  # in commit order: the earliest
+    return known, owners
 
 
 def ledger_key(batch_id: str) -> str:

@@ -234,6 +234,11 @@ def test_a_fold_streams_row_groups_to_the_entries_a_whole_table_fold_gives(
         by_key[keys[i : i + 16]].ljust(8, b"\0") for i in range(0, len(keys), 16)
     ]
     assert len(load_ledger(store).done) == len(expected)
+    # A reprocess reads its inputs' entries from the row groups holding them only.
+    asked = ["/in/absent", nul, *[u for u in list(expected)[::4] if u != nul]]
+    got = load_ledger(store).done.get_many(asked)
+    assert list(got) == asked[1:] and all(got[u].batch_id == expected[u]["batch_id"] for u in got)
+    assert load_ledger(store).done.get("/in/absent") is None and load_ledger(store).done[nul].batch_id == "b11"
 
 
 def test_the_pointer_lists_only_the_batches_of_the_last_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,3 +382,43 @@ def test_large_objects_go_to_and_from_files_whole_and_a_fold_runs_on_them(
         assert fold(store, min_batches=1) is not None
     assert len(load_ledger(store).done) == 12
     assert sorted(info.key for info in store.list("_ledger/snapshots/"))[0].endswith(".keys")
+
+
+def test_older_stories_are_looked_up_as_digests_as_they_were_as_text() -> None:
+    # The stories before the duplicate window are held as 32-byte digests (~64 bytes a
+    # story, not ~136 as text plus every entry's light columns while read); the answers
+    # are those of the text lookup: known ids, and each body's earliest story.
+    import hashlib
+
+    import pyarrow as pa
+
+    from table.ledger import DIGEST, OlderStories, _digests, _string_matches
+
+    def h(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    nul = next(h(str(n)) for n in range(100_000) if h(str(n)).endswith("00"))  # a trailing NUL byte
+    ids = [h(f"id{n}") for n in range(40)] + [nul]
+    bodies = [h(f"body{n % 13}") for n in range(40)] + [nul]  # bodies repeat: the first story owns each
+    groups = [slice(0, 15), slice(15, 33), slice(33, 41)]
+
+    def digests(values: list[str]) -> pa.Array:
+        found = _digests(pa.array(values, type=pa.string()))
+        assert found is not None and found.type == DIGEST
+        return found
+
+    held = OlderStories([digests(ids[g]) for g in groups], [digests(bodies[g]) for g in groups])
+    text = (pa.chunked_array([ids]), pa.chunked_array([bodies]))
+    asked_ids = [ids[3], nul, h("absent"), "not-a-digest", ids[3].upper()]
+    asked_bodies = [bodies[20], nul, h("absent"), "", bodies[0]]
+    expected = _string_matches(*text, asked_ids, asked_bodies)
+    assert expected == ({ids[3], nul}, {bodies[20]: ids[7], nul: nul, bodies[0]: ids[0]})
+    assert held.matches(asked_ids, asked_bodies) == expected and held._strings is None
+    # Text that is not 64 lowercase hex characters is not taken as digests, and a row group
+    # holding any is looked up as text.
+    for odd in (["x"], [ids[0].upper()], [" " + ids[0][:62] + " "], [ids[0], None]):
+        assert _digests(pa.array(odd, type=pa.string())) is None
+    mixed = OlderStories(
+        [digests(ids[:15]), pa.array(["x", *ids[15:]])], [digests(bodies[:15]), pa.array(["y", *bodies[15:]])]
+    )
+    assert mixed.matches([*asked_ids, "x"], [*asked_bodies, "y"]) == (expected[0] | {"x"}, {**expected[1], "y": "x"})
