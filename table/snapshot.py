@@ -106,22 +106,6 @@ def story_positions(table: pa.Table) -> np.ndarray:
     return np.flatnonzero(pc.equal(table.column("outcome"), "story").to_numpy(zero_copy_only=False))
 
 
-def without_old_fingerprints(table: pa.Table, window: int) -> pa.Table:
-    """``table`` with the paragraph keys and MinHash of every story before its latest
-    ``window`` emptied (no run loads them; ~600 bytes a story the snapshot no longer holds)."""
-    positions = story_positions(table)
-    if not window or len(positions) <= window:
-        return table
-    old = np.zeros(table.num_rows, dtype=bool)
-    old[: positions[-window]] = True
-    mask = pa.array(old)
-    for name in ("paragraph_keys", "minhash"):
-        column = table.column(name)
-        index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, pc.if_else(mask, pa.nulls(table.num_rows, column.type), column))
-    return table
-
-
 def uri_hash(uri: str) -> bytes:
     """The 16-byte key of a source URI in a snapshot (blake2b)."""
     return hashlib.blake2b(uri.encode("utf-8", "surrogateescape"), digest_size=HASH_BYTES).digest()
@@ -512,7 +496,8 @@ def _write_merged(snapshot: Snapshot | None, new: pa.Table, work: str, path: str
 
 
 def _fingerprints_before(table: pa.Table, cut: int) -> pa.Table:
-    """``table`` with the paragraph keys and MinHash of its first ``cut`` rows emptied."""
+    """``table`` with the paragraph keys and MinHash of its first ``cut`` rows emptied (no
+    run loads those of stories before the window; ~600 bytes a story not kept)."""
     if cut <= 0:
         return table
     old = np.zeros(table.num_rows, dtype=bool)
