@@ -490,9 +490,16 @@ def _write_merged(snapshot: Snapshot | None, new: pa.Table, work: str, path: str
         emit(new.select(ENTRY_SCHEMA.names).cast(ENTRY_SCHEMA))
         if held:
             flush(held)
+    del old
+    # Arrow's allocator keeps what decoding the row groups freed (~250 MB at 3,000,000
+    # entries); give it back before the sort allocates as much again outside it.
+    pa.default_memory_pool().release_unused()
     every = np.concatenate(hashes)
+    del hashes
     order = np.argsort(every, kind="stable")
-    return every[order], np.concatenate(codes)[order]
+    keys = every[order]
+    del every
+    return keys, np.concatenate(codes)[order]
 
 
 def _fingerprints_before(table: pa.Table, cut: int) -> pa.Table:
