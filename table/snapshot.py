@@ -354,10 +354,11 @@ def fold(
     pointer, or None when there was too little to fold. Call under the store's lease;
     ``check`` (the lease's) runs before the first write and before the pointer swap.
 
-    The old entries are read from a local copy a row group at a time and the new entries
-    file is written to a local file a row group at a time (``_write_merged``): the fold
-    holds the inputs' 16-byte key and 8-byte revision hashes and one row group, not the
-    whole snapshot (1.3-1.9 GB at 1,000,000 inputs when it was read and written whole)."""
+    The old entries are read a row group at a time (in place on a local root, from a copy
+    in the temporary folder from S3) and the new entries file is written to the temporary
+    folder a row group at a time, then uploaded (``_write_merged``): the fold holds ~40
+    bytes an input (key and revision hashes, masks) and a row group, not the whole
+    snapshot (1.4 GB at 1,000,000 inputs, 3.7 GB at 3,000,000 when it did)."""
     current = read_pointer(store)
     pointer, token = current if current else (None, None)
     folded = set(pointer["folded"]) if pointer else set()
@@ -466,7 +467,7 @@ def _write_merged(snapshot: Snapshot | None, new: pa.Table, work: str, path: str
         written = 0
 
         def emit(table: pa.Table) -> None:
-            nonlocal held, written
+            nonlocal held
             pending.append(table)
             held += table.num_rows
             while held >= SNAPSHOT_ROW_GROUP:
