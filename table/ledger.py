@@ -228,9 +228,9 @@ class LedgerIndex:
 
     def _read_older(self, file: pq.ParquetFile) -> np.ndarray:
         """Keep the ids and body hashes of the snapshot's stories before the window (as
-        sorted 32-byte digests: ``OlderStories``), reading four light columns a row group
-        at a time; the row numbers of the window's stories, to be read in full. Stories
-        whose input was reprocessed since the fold are not current and are left out."""
+        32-byte digests, in commit order: ``OlderStories``), reading four light columns a
+        row group at a time; return the row numbers of the window's stories, to be read in
+        full. Stories whose input was reprocessed since the fold are not current: left out."""
         recent = pa.array([uri_hash(u) for u in self.done.recent], type=pa.binary(16)) if self.done.recent else None
         positions: list[np.ndarray] = []
         ids: list[pa.Array] = []  # a row group's story ids: digests, or text
