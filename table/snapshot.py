@@ -22,7 +22,6 @@ deletes. Either way nothing is read twice or lost.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
@@ -156,7 +155,6 @@ class Snapshot:
         self._keys: np.ndarray | None = None
         self._samples: np.ndarray | None = None  # every SAMPLE_EVERY-th key's first 8 bytes (``_find``)
         self._revisions: np.ndarray | None = None
-        self._table: pa.Table | None = None
 
     @property
     def keys(self) -> np.ndarray:
@@ -265,13 +263,6 @@ class Snapshot:
             handle.close()  # unlinks the name; the open file keeps the data
         return pq.ParquetFile(source)
 
-    @property
-    def table(self) -> pa.Table:
-        """Every folded entry (read once, when a run has stories to deduplicate)."""
-        if self._table is None:
-            self._table = pq.read_table(io.BytesIO(self.store.get(self.pointer["entries"])))
-        return self._table
-
     def entry_rows(self, uris: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The folded entries of ``uris`` (those it holds), as dicts of LedgerEntry fields:
         the key column read a row group at a time, and only the row groups holding one of
@@ -292,11 +283,12 @@ class Snapshot:
         return found
 
     def iter_rows(self, batch_rows: int = 8192) -> Iterator[dict[str, Any]]:
-        """The folded entries in fold order (commit order), as dicts of LedgerEntry fields."""
-        columns = entry_fields(self.table.schema)
-        for batch in self.table.select(columns).to_batches(max_chunksize=batch_rows):
+        """The folded entries in fold order (commit order), as dicts of LedgerEntry fields,
+        read a row group at a time."""
+        file = self.entries_file()
+        columns = entry_fields(file.schema_arrow)
+        for batch in file.iter_batches(batch_size=batch_rows, columns=columns):
             yield from batch.to_pylist()
-
 
 def entries_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
     columns: dict[str, list[Any]] = {name: [] for name in ENTRY_SCHEMA.names}
