@@ -4,7 +4,10 @@ failing a random share of S3 requests, two runs at once. Prints a table of trial
 injected, reruns needed and violations (lost or doubled inputs, a story id in two rows,
 quarantine or ledger different from a clean run's, anything left pending).
 
-    .venv/bin/python bench/chaos.py [--local-trials 50] [--s3-trials 20] [--quick]
+    .venv/bin/python bench/chaos.py [--local-trials 50] [--s3-trials 20] [--quick] [--fold-after N]
+
+``--fold-after 1`` folds the ledger at the end of every run (the default folds after 50
+batches, which few trials reach), so kills and faults land in folds too.
 
 Starts its own moto server and Prefect test server on 127.0.0.1; nothing leaves the machine.
 ``tests/test_chaos.py`` is the CI-sized version.
@@ -215,7 +218,10 @@ def main() -> None:
     parser.add_argument("--local-trials", type=int, default=50)
     parser.add_argument("--s3-trials", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="a few trials of each kind")
+    parser.add_argument("--fold-after", type=int, help="fold the ledger after this many batches (default 50)")
     args = parser.parse_args()
+    if args.fold_after:
+        os.environ["WIRE_INGEST_LEDGER_FOLD_AFTER"] = str(args.fold_after)
     if args.quick:
         args.local_trials, args.s3_trials = 6, 4
 
