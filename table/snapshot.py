@@ -290,6 +290,7 @@ class Snapshot:
         for batch in file.iter_batches(batch_size=batch_rows, columns=columns):
             yield from batch.to_pylist()
 
+
 def entries_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
     columns: dict[str, list[Any]] = {name: [] for name in ENTRY_SCHEMA.names}
     for row in rows:
