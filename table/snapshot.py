@@ -155,6 +155,7 @@ class Snapshot:
         self._keys: np.ndarray | None = None
         self._samples: np.ndarray | None = None  # every SAMPLE_EVERY-th key's first 8 bytes (``_find``)
         self._revisions: np.ndarray | None = None
+        self._file: pq.ParquetFile | None = None  # the entries file, copied from S3 once a run
 
     @property
     def keys(self) -> np.ndarray:
@@ -246,22 +247,25 @@ class Snapshot:
 
     def entries_file(self, folder: str | None = None) -> pq.ParquetFile:
         """The entries file, read as asked (a row group, some columns), never held whole
-        (~200 bytes a done input): read in place on a local root; from S3, copied to a
-        file in ``folder`` (else the system's temporary folder) that is unlinked at once
-        and lives while the returned file is open."""
+        (~200 bytes a done input): read in place on a local root; from S3, copied once to
+        a file in ``folder`` (else the system's temporary folder) that is unlinked at once
+        and lives while this snapshot is (a run's duplicate index and each reprocessing
+        batch read it: one download, not one each)."""
         key = self.pointer["entries"]
         try:
             if (path := self.store.local_path(key)) is not None:
                 return pq.ParquetFile(pa.OSFile(path))  # read natively, not through Python files
         except OSError as exc:
             raise StorageError(f"cannot read {self.store.full_uri(key)}: {exc}") from exc
-        handle = tempfile.NamedTemporaryFile(dir=folder, prefix="wire-ingest-entries-", suffix=".parquet")
-        try:
-            self.store.get_file(key, handle.name)
-            source = pa.OSFile(handle.name)
-        finally:
-            handle.close()  # unlinks the name; the open file keeps the data
-        return pq.ParquetFile(source)
+        if self._file is None:
+            handle = tempfile.NamedTemporaryFile(dir=folder, prefix="wire-ingest-entries-", suffix=".parquet")
+            try:
+                self.store.get_file(key, handle.name)
+                source = pa.OSFile(handle.name)
+            finally:
+                handle.close()  # unlinks the name; the open file keeps the data
+            self._file = pq.ParquetFile(source)
+        return self._file
 
     def entry_rows(self, uris: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The folded entries of ``uris`` (those it holds), as dicts of LedgerEntry fields:

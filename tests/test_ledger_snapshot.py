@@ -422,3 +422,42 @@ def test_older_stories_are_looked_up_as_digests_as_they_were_as_text() -> None:
         [digests(ids[:15]), pa.array(["x", *ids[15:]])], [digests(bodies[:15]), pa.array(["y", *bodies[15:]])]
     )
     assert mixed.matches([*asked_ids, "x"], [*asked_bodies, "y"]) == (expected[0] | {"x"}, {**expected[1], "y": "x"})
+
+
+def test_a_snapshot_away_from_this_machine_is_copied_once_a_run(tmp_path: Path) -> None:
+    # From S3 the entries file is copied to a temporary file; a run's duplicate index and
+    # each reprocessing batch's entries read the one copy (it was once per reader).
+    from table.ledger import LedgerEntry, encode_ledger
+    from table.snapshot import fold
+
+    class Remote(LocalStorage):
+        copies = 0
+
+        def local_path(self, key: str) -> str | None:
+            return None  # as S3 answers
+
+        def get_file(self, key: str, path: str) -> None:
+            Remote.copies += 1
+            super().get_file(key, path)
+
+    store = Remote(tmp_path / "store")
+    for number in range(2):
+        entries = [
+            LedgerEntry(
+                f"/in/{number}-{n}",
+                "s" * 64,
+                "story",
+                f"b{number}",
+                story_id=f"{number}{n:063d}",
+                content_sha256=f"{n:064d}",
+            )
+            for n in range(4)
+        ]
+        store.put(f"_ledger/b{number}.json", encode_ledger(f"b{number}", entries, f"2026-11-28T00:00:0{number}"))
+        assert fold(store, min_batches=1) is not None
+    Remote.copies = 0
+    index = load_ledger(store)
+    index.window = 2
+    assert index.history_matches(["0" + "0" * 63], ["0" * 64]) == ({"0" + "0" * 63}, {"0" * 64: "0" + "0" * 63})
+    assert set(index.done.get_many(["/in/0-1", "/in/1-2"])) == {"/in/0-1", "/in/1-2"}
+    assert index.done.get("/in/1-3") is not None and Remote.copies == 1
