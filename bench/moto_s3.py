@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from bench.prefect_cost import free_port
+from tests.faultproxy import FaultProxy
 
 
 @contextmanager
@@ -41,3 +42,12 @@ def moto_bucket(bucket: str = "bench") -> Iterator[tuple[str, Any]]:
         client = s3_client(endpoint)
         client.create_bucket(Bucket=bucket)
         yield endpoint, client
+
+
+def behind_proxies(endpoint: str, latencies_ms: str) -> Iterator[tuple[float, Any, FaultProxy]]:
+    """For each of the comma-separated round trips (ms): the round trip, a client of
+    ``endpoint`` through ``tests/faultproxy.py`` holding every answer back that long, and
+    the proxy (its request count). Each proxy stops before the next starts."""
+    for latency in (float(x) for x in latencies_ms.split(",")):
+        with FaultProxy(endpoint, latency=latency / 1000) as proxy:
+            yield latency, s3_client(proxy.endpoint), proxy

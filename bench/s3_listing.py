@@ -22,8 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.moto_s3 import moto_bucket, s3_client  # noqa: E402
-from tests.faultproxy import FaultProxy  # noqa: E402
+from bench.moto_s3 import behind_proxies, moto_bucket  # noqa: E402
 
 
 def main() -> None:
@@ -46,31 +45,25 @@ def main() -> None:
         print(f"{args.objects:,} objects in {len(folders)} folders put in {time.perf_counter() - started:.1f} s\n")
         print("| round trip | folders at once | seconds | objects/s | requests | x page after page |")
         print("|---|---|---|---|---|---|")
-        for latency in (float(x) for x in args.latency_ms.split(",")):
-            proxy = FaultProxy(endpoint, latency=latency / 1000)
-            proxy.__enter__()
-            try:
-                client = s3_client(proxy.endpoint)
-                best: dict[int, tuple[float, int]] = {}
-                for _ in range(2):
-                    for concurrency in (1, 8):
-                        store = S3Storage("bench", client=client)
-                        store.list_concurrency = concurrency
-                        before = proxy.requests
-                        started = time.perf_counter()
-                        count = sum(1 for _ in store.list("landing/"))
-                        elapsed = time.perf_counter() - started
-                        assert count == args.objects, count
-                        if concurrency not in best or elapsed < best[concurrency][0]:
-                            best[concurrency] = (elapsed, proxy.requests - before)
-                for concurrency, (elapsed, requests) in sorted(best.items()):
-                    ratio = best[1][0] / elapsed
-                    print(
-                        f"| {latency:g} ms | {concurrency} | {elapsed:.2f} | {args.objects / elapsed:,.0f} "
-                        f"| {requests:,} | {ratio:.2f} |"
-                    )
-            finally:
-                proxy.__exit__()
+        for latency, client, proxy in behind_proxies(endpoint, args.latency_ms):
+            best: dict[int, tuple[float, int]] = {}
+            for _ in range(2):
+                for concurrency in (1, 8):
+                    store = S3Storage("bench", client=client)
+                    store.list_concurrency = concurrency
+                    before = proxy.requests
+                    started = time.perf_counter()
+                    count = sum(1 for _ in store.list("landing/"))
+                    elapsed = time.perf_counter() - started
+                    assert count == args.objects, count
+                    if concurrency not in best or elapsed < best[concurrency][0]:
+                        best[concurrency] = (elapsed, proxy.requests - before)
+            for concurrency, (elapsed, requests) in sorted(best.items()):
+                ratio = best[1][0] / elapsed
+                print(
+                    f"| {latency:g} ms | {concurrency} | {elapsed:.2f} | {args.objects / elapsed:,.0f} "
+                    f"| {requests:,} | {ratio:.2f} |"
+                )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.moto_s3 import moto_bucket, s3_client  # noqa: E402
-from tests.faultproxy import FaultProxy  # noqa: E402
+from bench.moto_s3 import behind_proxies, moto_bucket  # noqa: E402
 
 
 def a_zip(number: int) -> bytes:
@@ -99,69 +98,61 @@ def main() -> None:
         )
         print("| round trip | what | how | seconds | requests | x one after another |")
         print("|---|---|---|---|---|---|")
-        for latency in (float(x) for x in args.latency_ms.split(",")):
-            proxy = FaultProxy(endpoint, latency=latency / 1000)
-            proxy.__enter__()
-            try:
-                client = s3_client(proxy.endpoint)
-                rows: dict[str, tuple[float, int]] = {}
-                for _ in range(2):
-                    for how, concurrency in (("one after another", 1), ("8 at once", 8)):
-                        root = S3Storage("bench", "store", client=client)
-                        root.put_concurrency = concurrency
-                        before = proxy.requests
-                        started = time.perf_counter()
-                        assert len(load_ledger(root).done) == 20 * args.batches
-                        elapsed = time.perf_counter() - started
-                        if how not in rows or elapsed < rows[how][0]:
-                            rows[how] = (elapsed, proxy.requests - before)
-                for how, (elapsed, requests) in rows.items():
-                    ratio = rows["one after another"][0] / elapsed
-                    what = "ledger batch objects"
-                    print(f"| {latency:g} ms | {what} | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
-                rows = {}
-                for round_ in range(2):
-                    for how, concurrency in (
-                        ("one after another", 1),
-                        ("8 at once", 8),
-                        ("none: every bundle read", 8),
-                    ):
-                        if how.startswith("none") and round_:
-                            continue
-                        source = S3Storage("bench", "landing", client=client)
-                        root = S3Storage("bench", "store", client=client)
-                        root.put_concurrency = concurrency
-                        known = None if how.startswith("none") else BundleIndex(root, limits)
-                        before = proxy.requests
-                        started = time.perf_counter()
-                        found = expand_bundles(source, keys, limits, known=known, revisions=revisions)
-                        elapsed = time.perf_counter() - started
-                        assert found == expected
-                        if how not in rows or elapsed < rows[how][0]:
-                            rows[how] = (elapsed, proxy.requests - before)
-                for how, (elapsed, requests) in rows.items():
-                    ratio = rows["one after another"][0] / elapsed
-                    print(
-                        f"| {latency:g} ms | bundle member lists | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |"
-                    )
-                rows = {}
-                for _ in range(2):
-                    for how, prefix in (("flat: every record read (before)", "flat"), ("by partition", "parts")):
-                        root = S3Storage("bench", prefix, client=client)
-                        before = proxy.requests
-                        started = time.perf_counter()
-                        assert key_map(root, [row])(row) == records[0]["output"]
-                        elapsed = time.perf_counter() - started
-                        if how not in rows or elapsed < rows[how][0]:
-                            rows[how] = (elapsed, proxy.requests - before)
-                first = next(iter(rows.values()))[0]
-                for how, (elapsed, requests) in rows.items():
-                    print(
-                        f"| {latency:g} ms | merge records, one row reprocessed | {how} | {elapsed:.2f} |"
-                        f" {requests:,} | {first / elapsed:.2f} (x flat) |"
-                    )
-            finally:
-                proxy.__exit__()
+        for latency, client, proxy in behind_proxies(endpoint, args.latency_ms):
+            rows: dict[str, tuple[float, int]] = {}
+            for _ in range(2):
+                for how, concurrency in (("one after another", 1), ("8 at once", 8)):
+                    root = S3Storage("bench", "store", client=client)
+                    root.put_concurrency = concurrency
+                    before = proxy.requests
+                    started = time.perf_counter()
+                    assert len(load_ledger(root).done) == 20 * args.batches
+                    elapsed = time.perf_counter() - started
+                    if how not in rows or elapsed < rows[how][0]:
+                        rows[how] = (elapsed, proxy.requests - before)
+            for how, (elapsed, requests) in rows.items():
+                ratio = rows["one after another"][0] / elapsed
+                what = "ledger batch objects"
+                print(f"| {latency:g} ms | {what} | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
+            rows = {}
+            for round_ in range(2):
+                for how, concurrency in (
+                    ("one after another", 1),
+                    ("8 at once", 8),
+                    ("none: every bundle read", 8),
+                ):
+                    if how.startswith("none") and round_:
+                        continue
+                    source = S3Storage("bench", "landing", client=client)
+                    root = S3Storage("bench", "store", client=client)
+                    root.put_concurrency = concurrency
+                    known = None if how.startswith("none") else BundleIndex(root, limits)
+                    before = proxy.requests
+                    started = time.perf_counter()
+                    found = expand_bundles(source, keys, limits, known=known, revisions=revisions)
+                    elapsed = time.perf_counter() - started
+                    assert found == expected
+                    if how not in rows or elapsed < rows[how][0]:
+                        rows[how] = (elapsed, proxy.requests - before)
+            for how, (elapsed, requests) in rows.items():
+                ratio = rows["one after another"][0] / elapsed
+                print(f"| {latency:g} ms | bundle member lists | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
+            rows = {}
+            for _ in range(2):
+                for how, prefix in (("flat: every record read (before)", "flat"), ("by partition", "parts")):
+                    root = S3Storage("bench", prefix, client=client)
+                    before = proxy.requests
+                    started = time.perf_counter()
+                    assert key_map(root, [row])(row) == records[0]["output"]
+                    elapsed = time.perf_counter() - started
+                    if how not in rows or elapsed < rows[how][0]:
+                        rows[how] = (elapsed, proxy.requests - before)
+            first = next(iter(rows.values()))[0]
+            for how, (elapsed, requests) in rows.items():
+                print(
+                    f"| {latency:g} ms | merge records, one row reprocessed | {how} | {elapsed:.2f} |"
+                    f" {requests:,} | {first / elapsed:.2f} (x flat) |"
+                )
 
 
 def merge_record(number: int) -> dict[str, Any]:
