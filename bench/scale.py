@@ -177,7 +177,9 @@ def main() -> None:
             for name, seconds, peak in measure_new_inputs(full / "landing", full / "store", args.new_inputs):
                 print(f"| {name} | {seconds:.1f} | {peak:.0f} |")
         snapshot = full / "store" / "_ledger" / "snapshots"
-        sizes = {p.suffix: p.stat().st_size for p in snapshot.iterdir()}
+        sizes: dict[str, int] = {}  # summed over the snapshot's layers
+        for path in snapshot.iterdir():
+            sizes[path.suffix] = sizes.get(path.suffix, 0) + path.stat().st_size
         keys_mb, entries_mb = sizes.get(".keys", 0) / 1e6, sizes.get(".parquet", 0) / 1e6
         revs_mb = sizes.get(".revs", 0) / 1e6
         per_input = (keys_mb + revs_mb + entries_mb) * 1e6 / max(1, args.done)

@@ -309,7 +309,7 @@ def run_batches(
         drop_started_ahead()  # a next task's parse, when this one failed for good
     folded = fold_ledger_task(dest, lease)
     if folded is not None:
-        logger.info("ledger: folded into a snapshot of %d inputs", folded["rows"])
+        logger.info("ledger: folded into a snapshot of %d inputs (%d layers)", folded["rows"], len(folded["layers"]))
     return totals
 
 

@@ -37,6 +37,7 @@ from table.snapshot import (
     batch_id_of,
     duplicate_window,
     entry_fields,
+    key_array,
     read_pointer,
     read_rows,
     story_positions,
@@ -216,47 +217,56 @@ class LedgerIndex:
         self._built = True
         snapshot = self.done.snapshot
         if snapshot is not None:
-            file = snapshot.entries_file()
-            latest = self._read_older(file)
-            rows = read_rows(file, latest, entry_fields(file.schema_arrow))
-            for batch in rows.to_batches(max_chunksize=8192):
-                for row in batch.to_pylist():
-                    self._index(LedgerEntry(**row))
+            for file, latest in self._read_older(snapshot):
+                rows = read_rows(file, latest, entry_fields(file.schema_arrow))
+                for batch in rows.to_batches(max_chunksize=8192):
+                    for row in batch.to_pylist():
+                        self._index(LedgerEntry(**row))
         for entry in self.done.recent.values():
             self._index(entry)
             entry.paragraph_keys = entry.minhash = None  # indexed: see ``add``
 
-    def _read_older(self, file: pq.ParquetFile) -> np.ndarray:
+    def _read_older(self, snapshot: Snapshot) -> list[tuple[pq.ParquetFile, np.ndarray]]:
         """Keep the ids and body hashes of the snapshot's stories before the window (as
         32-byte digests, in commit order: ``OlderStories``), reading four light columns a
-        row group at a time; return the row numbers of the window's stories, to be read in
-        full. Stories whose input was reprocessed since the fold are not current: left out."""
+        row group at a time, layer after layer; return each layer's entries file with the
+        row numbers of its stories in the window, to be read in full. Stories whose input
+        was reprocessed since (a newer layer's, or an unfolded batch's) are not current:
+        left out."""
         recent = pa.array([uri_hash(u) for u in self.done.recent], type=pa.binary(16)) if self.done.recent else None
-        positions: list[np.ndarray] = []
+        files: list[tuple[pq.ParquetFile, np.ndarray]] = []
         ids: list[pa.Array] = []  # a row group's story ids: digests, or text
         bodies: list[pa.Array] = []
-        start = 0
-        for group in range(file.metadata.num_row_groups):
-            light = file.read_row_group(group, columns=["uri_hash", "outcome", "story_id", "content_sha256"])
-            at = story_positions(light)
-            if recent is not None:
-                moved = pc.is_in(light.column("uri_hash").take(pa.array(at, type=pa.int64())), value_set=recent)
-                at = at[~moved.to_numpy(zero_copy_only=False)]
-            taken = pa.array(at, type=pa.int64())
-            ids.append(light.column("story_id").take(taken).combine_chunks())
-            bodies.append(light.column("content_sha256").take(taken).combine_chunks())
-            if (id_digests := _digests(ids[-1])) is not None and (body_digests := _digests(bodies[-1])) is not None:
-                ids[-1], bodies[-1] = id_digests, body_digests  # 32 bytes each, not ~68 as text
-            positions.append(at + start)
-            start += light.num_rows
-            del light
-        every = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
-        split = max(0, len(every) - self.window) if self.window else 0
-        latest: np.ndarray = every[split:].copy()
-        del every, positions
+        for number, layer in enumerate(snapshot.layers):
+            file = layer.entries_file()
+            positions: list[np.ndarray] = []
+            start = 0
+            for group in range(file.metadata.num_row_groups):
+                light = file.read_row_group(group, columns=["uri_hash", "outcome", "story_id", "content_sha256"])
+                at = story_positions(light)
+                keys = light.column("uri_hash").take(pa.array(at, type=pa.int64()))
+                current = ~snapshot.shadowed(number, key_array(keys))
+                if recent is not None:
+                    current &= ~pc.is_in(keys, value_set=recent).to_numpy(zero_copy_only=False)
+                at = at[current]
+                taken = pa.array(at, type=pa.int64())
+                ids.append(light.column("story_id").take(taken).combine_chunks())
+                bodies.append(light.column("content_sha256").take(taken).combine_chunks())
+                if (id_digests := _digests(ids[-1])) is not None and (body_digests := _digests(bodies[-1])) is not None:
+                    ids[-1], bodies[-1] = id_digests, body_digests  # 32 bytes each, not ~68 as text
+                positions.append(at + start)
+                start += light.num_rows
+                del light
+            files.append((file, np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)))
+        total = sum(len(at) for _, at in files)
+        split = max(0, total - self.window) if self.window else 0
         if split:
             ids, bodies = _first(ids, split), _first(bodies, split)
             self._older = OlderStories(ids, bodies)
+        latest: list[tuple[pq.ParquetFile, np.ndarray]] = []
+        for file, at in files:  # the window: the last ``total - split`` stories
+            latest.append((file, at[min(split, len(at)) :].copy()))
+            split = max(0, split - len(at))
         return latest
 
     def history_matches(self, story_ids: list[str], content: list[str]) -> tuple[set[str], dict[str, str]]:

@@ -47,6 +47,11 @@ REVISION_BYTES = CODE_BYTES
 SAMPLE_EVERY = 64
 #: Unfolded batch objects after which a run folds them (``WIRE_INGEST_LEDGER_FOLD_AFTER``).
 DEFAULT_FOLD_AFTER = 50
+#: The pointer's format: 2 lists layers; 1 (before the twenty-first session) named one
+#: set of files, read as one layer.
+POINTER_VERSION = 2
+#: Layers past which a fold merges more of them than its size rule asks (reads stay few).
+MAX_LAYERS = 12
 
 ENTRY_SCHEMA = pa.schema(
     [
@@ -144,25 +149,42 @@ def read_pointer(store: Storage) -> tuple[dict[str, Any], str] | None:
     return json.loads(found[0]), found[1]
 
 
-class Snapshot:
-    """The folded part of the ledger: sorted key hashes, and the entries read on demand."""
+def layer_specs(pointer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pointer's layers, oldest first: each its ``keys``, ``revisions`` (absent for a
+    layer folded before revisions were kept), ``entries`` and ``rows`` (its file's rows,
+    shadowed ones included). A pointer written before layers (version 1) is one layer."""
+    if "layers" in pointer:
+        return list(pointer["layers"])
+    return [
+        {
+            "keys": pointer["keys"],
+            "revisions": pointer.get("revisions"),
+            "entries": pointer.get("entries"),
+            "rows": int(pointer["rows"]),
+        }
+    ]
 
-    def __init__(self, store: Storage, pointer: dict[str, Any]) -> None:
+
+class Layer:
+    """One fold's files: its inputs' sorted key hashes, their revision hashes, and their
+    entries in commit order. A key may also be in a newer layer (an input reprocessed
+    since): the newest layer holding a key holds its entry, older ones are *shadowed*."""
+
+    def __init__(self, store: Storage, spec: dict[str, Any]) -> None:
         self.store = store
-        self.pointer = pointer
-        self.folded: set[str] = set(pointer["folded"])
-        self.rows: int = int(pointer["rows"])
+        self.spec = spec
+        self.rows = int(spec["rows"])
         self._keys: np.ndarray | None = None
-        self._samples: np.ndarray | None = None  # every SAMPLE_EVERY-th key's first 8 bytes (``_find``)
+        self._samples: np.ndarray | None = None  # every SAMPLE_EVERY-th key's first 8 bytes (``find``)
         self._revisions: np.ndarray | None = None
         self._file: pq.ParquetFile | None = None  # the entries file, copied from S3 once a run
 
     @property
     def keys(self) -> np.ndarray:
-        """The folded inputs' URI hashes, sorted (numpy ``S16``)."""
+        """The layer's URI hashes, sorted (numpy ``S16``)."""
         if self._keys is None:
             self._keys = self._fixed_width(
-                self.pointer["keys"],
+                self.spec["keys"],
                 HASH_BYTES,
                 "keys",
                 "(the batch objects it folds are gone, and without it every input would be ingested again)",
@@ -172,8 +194,8 @@ class Snapshot:
     @property
     def revisions(self) -> np.ndarray | None:
         """Each key's input revision hash (``S8``, in ``keys``' order; empty where the entry
-        has none), or None for a snapshot folded before revisions were kept."""
-        name = self.pointer.get("revisions")
+        has none), or None for a layer folded before revisions were kept."""
+        name = self.spec.get("revisions")
         if name is None:
             return None
         if self._revisions is None:
@@ -195,24 +217,20 @@ class Snapshot:
             )
         return np.frombuffer(data, dtype=f"S{width}")
 
-    def contains(self, hashes: list[bytes]) -> np.ndarray:
-        """For each hash, whether the snapshot holds it (one vectorised lookup)."""
-        return self._find(hashes)[0]
-
-    def _find(self, hashes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        """Whether each hash is a key, and where (``np.searchsorted``'s answer, computed
-        ~2.5x faster: a million lookups a run over a large landing zone). Every
-        ``SAMPLE_EVERY``-th key's first 8 bytes, as integers (their order is the bytes'
-        order), bound each query to a block of keys, in which a vectorised bisection over
-        the whole keys finds its place; keys that share their first 8 bytes only widen a
-        block. ~125 KB at a million keys, where the first 8 bytes of all keys took 8 MB."""
+    def find(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each hash of ``query`` (numpy ``S16``) is a key, and where
+        (``np.searchsorted``'s answer, computed ~2.5x faster: a million lookups a run over a
+        large landing zone). Every ``SAMPLE_EVERY``-th key's first 8 bytes, as integers
+        (their order is the bytes' order), bound each query to a block of keys, in which a
+        vectorised bisection over the whole keys finds its place; keys that share their
+        first 8 bytes only widen a block. ~125 KB at a million keys, where the first 8
+        bytes of all keys took 8 MB."""
         keys = self.keys
-        if not len(keys) or not hashes:
-            return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
-        query = np.array(hashes, dtype=f"S{HASH_BYTES}")
+        if not len(keys) or not len(query):
+            return np.zeros(len(query), dtype=bool), np.zeros(len(query), dtype=np.int64)
         if self._samples is None:
             self._samples = np.ascontiguousarray(keys[::SAMPLE_EVERY]).view(">u8")[::2].astype(np.uint64)
-        heads = query.view(">u8")[::2].astype(np.uint64)
+        heads = np.ascontiguousarray(query).view(">u8")[::2].astype(np.uint64)
         # Samples before the query's head are below it; samples after it are above it.
         low = (np.searchsorted(self._samples, heads, "left") - 1).clip(0) * SAMPLE_EVERY
         high = np.minimum(np.searchsorted(self._samples, heads, "right") * SAMPLE_EVERY, len(keys))
@@ -226,32 +244,13 @@ class Snapshot:
         found: np.ndarray = keys[at] == query
         return found, at
 
-    def lookup(
-        self, hashes: list[bytes], revisions: Sequence[str | None], codes: bytes | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """For each URI hash and the revision its input is listed at: whether the snapshot
-        holds it, and whether it holds it at another revision (neither side empty).
-        ``codes``: the revisions' ``revision_hash`` values end to end, if already made."""
-        found, at = self._find(hashes)
-        listed = codes is not None or any(revisions)
-        stored = self.revisions if listed and found.any() else None  # not read without a revision listed
-        if stored is None:
-            return found, np.zeros(len(hashes), dtype=bool)
-        if codes is not None:
-            query = np.frombuffer(codes, dtype=f"S{REVISION_BYTES}")
-        else:
-            query = _revision_codes(revisions)  # explicit keys (backfill, replay): few
-        held = stored[at]
-        changed: np.ndarray = found & (held != b"") & (query != b"") & (held != query)
-        return found, changed
-
     def entries_file(self, folder: str | None = None) -> pq.ParquetFile:
         """The entries file, read as asked (a row group, some columns), never held whole
         (~200 bytes a done input): read in place on a local root; from S3, copied once to
         a file in ``folder`` (else the system's temporary folder) that is unlinked at once
-        and lives while this snapshot is (a run's duplicate index and each reprocessing
+        and lives while this layer is (a run's duplicate index and each reprocessing
         batch read it: one download, not one each)."""
-        key = self.pointer["entries"]
+        key = self.spec["entries"]
         try:
             if (path := self.store.local_path(key)) is not None:
                 return pq.ParquetFile(pa.OSFile(path))  # read natively, not through Python files
@@ -267,32 +266,114 @@ class Snapshot:
             self._file = pq.ParquetFile(source)
         return self._file
 
+
+class Snapshot:
+    """The folded part of the ledger, in layers (oldest first): each fold writes the
+    batches it folds as a new layer, merged with the newest layers while they are no
+    larger than what is merged so far (``fold``), so a fold rewrites a share of the history
+    that does not grow with it, and a run reads a handful of layers (~log2 of the history
+    over one fold's inputs). Sorted key hashes per layer, entries read on demand."""
+
+    def __init__(self, store: Storage, pointer: dict[str, Any]) -> None:
+        if int(pointer.get("version", 1)) > POINTER_VERSION:
+            raise StorageError(
+                f"{store.full_uri(SNAPSHOT_POINTER)} is version {pointer['version']}, written by a newer "
+                "wire-ingest: upgrade this installation (this one reads up to "
+                f"version {POINTER_VERSION}); nothing was changed"
+            )
+        self.store = store
+        self.pointer = pointer
+        self.folded: set[str] = set(pointer["folded"])
+        self.rows: int = int(pointer["rows"])  # inputs held (each once, whichever layers hold it)
+        self.layers = [Layer(store, spec) for spec in layer_specs(pointer)]
+
+    def _newest(self, hashes: Sequence[bytes] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each hash: whether a layer holds it, the newest layer that does (-1 if
+        none), and its place in that layer's keys. Every layer is searched for every hash
+        (vectorised; a small layer's search is cheap)."""
+        query = np.asarray(hashes, dtype=f"S{HASH_BYTES}")
+        layer = np.full(len(query), -1, dtype=np.int64)
+        where = np.zeros(len(query), dtype=np.int64)
+        for number, each in enumerate(self.layers):  # oldest first: a newer layer overrides
+            found, at = each.find(query)
+            layer[found] = number
+            where[found] = at[found]
+        return layer >= 0, layer, where
+
+    def contains(self, hashes: Sequence[bytes] | np.ndarray) -> np.ndarray:
+        """For each hash, whether the snapshot holds it (vectorised lookups)."""
+        return self._newest(hashes)[0]
+
+    def shadowed(self, number: int, hashes: np.ndarray) -> np.ndarray:
+        """For each hash of layer ``number``'s rows, whether a newer layer holds it (that
+        row is not the input's latest entry)."""
+        hidden = np.zeros(len(hashes), dtype=bool)
+        for each in self.layers[number + 1 :]:
+            hidden |= each.find(hashes)[0]
+        return hidden
+
+    def lookup(
+        self, hashes: list[bytes], revisions: Sequence[str | None], codes: bytes | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For each URI hash and the revision its input is listed at: whether the snapshot
+        holds it, and whether it holds it at another revision (neither side empty).
+        ``codes``: the revisions' ``revision_hash`` values end to end, if already made."""
+        found, layer, at = self._newest(hashes)
+        changed = np.zeros(len(hashes), dtype=bool)
+        if not (codes is not None or any(revisions)) or not found.any():
+            return found, changed  # the revision hashes are not read without a revision listed
+        if codes is not None:
+            query = np.frombuffer(codes, dtype=f"S{REVISION_BYTES}")
+        else:
+            query = _revision_codes(revisions)  # explicit keys (backfill, replay): few
+        for number, each in enumerate(self.layers):
+            mine = np.flatnonzero(layer == number)
+            if not len(mine) or (stored := each.revisions) is None:
+                continue
+            held, listed = stored[at[mine]], query[mine]
+            changed[mine] = (held != b"") & (listed != b"") & (held != listed)
+        return found, changed
+
     def entry_rows(self, uris: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The folded entries of ``uris`` (those it holds), as dicts of LedgerEntry fields:
-        the key column read a row group at a time, and only the row groups holding one of
-        them in full. (A reprocess asks for its inputs' entries; reading every entry and a
-        dict of every URI for that took ~1.5 GB at 3,000,000 inputs.)"""
-        wanted = pa.array([uri_hash(uri) for uri in dict.fromkeys(uris)], type=pa.binary(HASH_BYTES))
+        each from the newest layer holding it, whose key column is read a row group at a
+        time and only the row groups holding one of them in full. (A reprocess asks for its
+        inputs' entries; reading every entry and a dict of every URI for that took ~1.5 GB
+        at 3,000,000 inputs.)"""
+        asked = list(dict.fromkeys(uris))
+        hashes = np.array([uri_hash(uri) for uri in asked], dtype=f"S{HASH_BYTES}")
         found: dict[str, dict[str, Any]] = {}
-        if not len(wanted):
+        if not len(asked):
             return found
-        file = self.entries_file()
-        columns = entry_fields(file.schema_arrow)
-        for group in range(file.metadata.num_row_groups):
-            hashes = file.read_row_group(group, columns=["uri_hash"]).column("uri_hash")
-            hits = np.flatnonzero(pc.is_in(hashes, value_set=wanted).to_numpy(zero_copy_only=False))
-            if len(hits):
-                rows = file.read_row_group(group, columns=columns).take(pa.array(hits, type=pa.int64()))
-                found.update((row["source_uri"], row) for row in rows.to_pylist())
+        held, layer, _ = self._newest(hashes)
+        for number, each in enumerate(self.layers):
+            mine = [asked[i] for i in np.flatnonzero(held & (layer == number))]
+            if not mine:
+                continue
+            wanted = pa.array([uri_hash(uri) for uri in mine], type=pa.binary(HASH_BYTES))
+            file = each.entries_file()
+            columns = entry_fields(file.schema_arrow)
+            for group in range(file.metadata.num_row_groups):
+                keys = file.read_row_group(group, columns=["uri_hash"]).column("uri_hash")
+                hits = np.flatnonzero(pc.is_in(keys, value_set=wanted).to_numpy(zero_copy_only=False))
+                if len(hits):
+                    rows = file.read_row_group(group, columns=columns).take(pa.array(hits, type=pa.int64()))
+                    found.update((row["source_uri"], row) for row in rows.to_pylist())
         return found
 
     def iter_rows(self, batch_rows: int = 8192) -> Iterator[dict[str, Any]]:
-        """The folded entries in fold order (commit order), as dicts of LedgerEntry fields,
-        read a row group at a time."""
-        file = self.entries_file()
-        columns = entry_fields(file.schema_arrow)
-        for batch in file.iter_batches(batch_size=batch_rows, columns=columns):
-            yield from batch.to_pylist()
+        """The folded entries in fold order (commit order), each input once (its newest
+        layer's entry), as dicts of LedgerEntry fields, read a row group at a time."""
+        for number, each in enumerate(self.layers):
+            file = each.entries_file()
+            columns = entry_fields(file.schema_arrow)
+            for batch in file.iter_batches(batch_size=batch_rows, columns=["uri_hash", *columns]):
+                table = pa.Table.from_batches([batch])
+                if number + 1 < len(self.layers):
+                    hidden = self.shadowed(number, _hash_array(table))
+                    if hidden.any():
+                        table = table.filter(pa.array(~hidden))
+                yield from table.drop_columns(["uri_hash"]).to_pylist()
 
 
 def entries_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
@@ -338,7 +419,15 @@ def _revision_codes(revisions: Sequence[str | None]) -> np.ndarray:
 
 def _hash_array(table: pa.Table) -> np.ndarray:
     """The uri_hash column as a numpy array of 16-byte strings, without a Python object each."""
-    column = table.column("uri_hash").combine_chunks()
+    return key_array(table.column("uri_hash"))
+
+
+def key_array(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """URI hashes (Arrow ``binary(16)``) as a numpy ``S16`` array, without a Python object each."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not len(column):
+        return np.zeros(0, dtype=f"S{HASH_BYTES}")
     data = np.frombuffer(column.buffers()[1], dtype=f"S{HASH_BYTES}")
     return data[column.offset : column.offset + len(column)]
 
@@ -346,16 +435,19 @@ def _hash_array(table: pa.Table) -> np.ndarray:
 def fold(
     store: Storage, *, min_batches: int | None = None, check: Callable[[], None] | None = None
 ) -> dict[str, Any] | None:
-    """Fold the committed batch objects not yet in the snapshot into a new snapshot, when
-    there are at least ``min_batches`` of them (default ``fold_after()``). Returns the new
-    pointer, or None when there was too little to fold. Call under the store's lease;
-    ``check`` (the lease's) runs before the first write and before the pointer swap.
+    """Fold the committed batch objects not yet in the snapshot into it, when there are at
+    least ``min_batches`` of them (default ``fold_after()``). Returns the new pointer, or
+    None when there was too little to fold. Call under the store's lease; ``check`` (the
+    lease's) runs before the first write and before the pointer swap.
 
-    The old entries are read a row group at a time (in place on a local root, from a copy
-    in the temporary folder from S3) and the new entries file is written to the temporary
-    folder a row group at a time, then uploaded (``_write_merged``): the fold holds ~40
-    bytes an input (key and revision hashes, masks) and a row group, not the whole
-    snapshot (1.4 GB at 1,000,000 inputs, 3.7 GB at 3,000,000 when it did)."""
+    The folded entries become the snapshot's newest layer, merged with the newest layers
+    before it while each is no larger than what is merged so far (``merge_count``): like a
+    binary counter, a fold of F inputs over a history of N rewrites F inputs most times
+    and all N once every ~N/F folds, each input ~log2(N/F) times in its life; it rewrote
+    all N every time (~4.5 s a million inputs here). The merge reads the old entries a row
+    group at a time (in place on a local root, from a copy in the temporary folder from
+    S3) and writes the new layer's entries file a row group at a time to the temporary
+    folder, then uploads it (``_write_merged``): ~40 bytes a merged input and a row group."""
     current = read_pointer(store)
     pointer, token = current if current else (None, None)
     folded = set(pointer["folded"]) if pointer else set()
@@ -369,29 +461,37 @@ def fold(
                 store.delete(key)
         return None
     new = latest_entries(store, [key for key, _ in fresh])
+    snapshot = Snapshot(store, pointer) if pointer is not None else None
+    layers = snapshot.layers if snapshot is not None else []
+    merged = merge_count([layer.rows for layer in layers], new.num_rows)
+    kept, merging = layers[: len(layers) - merged], layers[len(layers) - merged :]
+    # Inputs held now: those held before and those of this fold no layer held.
+    rows = snapshot.rows + int((~snapshot.contains(_hash_array(new))).sum()) if snapshot else new.num_rows
     # The batch ids whose objects may still exist: those folded now, and those a fold that
     # died after its swap left (deleted below). Not every id ever folded: the pointer, read
     # by every run, grew by ~30 bytes a batch for good (~3 MB a year at a run every 5
     # minutes). Nothing needs an older id: every run rolls its pending batches forward
     # before it folds, so no intent of a batch folded earlier is left to recognise.
     folded_now = sorted({bid for _, bid in fresh if bid} | {bid for key in stale if (bid := batch_id_of(key))})
-    snapshot_id = hashlib.sha256("\n".join(folded_now).encode()).hexdigest()[:20]
-    new_pointer: dict[str, Any] = {
-        "version": 1,
-        "keys": f"{SNAPSHOT_PREFIX}{snapshot_id}.keys",
-        "entries": f"{SNAPSHOT_PREFIX}{snapshot_id}.parquet",
-        "revisions": f"{SNAPSHOT_PREFIX}{snapshot_id}.revs",
-    }
+    layer_id = hashlib.sha256("\n".join([*folded_now, *(layer.spec["entries"] for layer in merging)]).encode())
+    name = f"{SNAPSHOT_PREFIX}{layer_id.hexdigest()[:20]}"
+    spec: dict[str, Any] = {"keys": f"{name}.keys", "revisions": f"{name}.revs", "entries": f"{name}.parquet"}
     with tempfile.TemporaryDirectory(prefix="wire-ingest-fold-") as work:
         entries_path = os.path.join(work, "entries.parquet")
-        snapshot = Snapshot(store, pointer) if pointer is not None else None
-        keys, revisions = _write_merged(snapshot, new, work, entries_path)
-        new_pointer.update(rows=len(keys), folded=folded_now, folded_at=datetime.now(UTC).isoformat())
+        keys, revisions = _write_merged(merging, new, work, entries_path)
+        spec["rows"] = len(keys)
         if check is not None:
             check()
-        store.put_file(new_pointer["entries"], entries_path, "application/vnd.apache.parquet")
-    store.put(new_pointer["keys"], keys.tobytes(), "application/octet-stream")
-    store.put(new_pointer["revisions"], revisions.tobytes(), "application/octet-stream")
+        store.put_file(spec["entries"], entries_path, "application/vnd.apache.parquet")
+    store.put(spec["keys"], keys.tobytes(), "application/octet-stream")
+    store.put(spec["revisions"], revisions.tobytes(), "application/octet-stream")
+    new_pointer: dict[str, Any] = {
+        "version": POINTER_VERSION,
+        "layers": [layer.spec for layer in kept] + [spec],
+        "rows": rows,
+        "folded": folded_now,
+        "folded_at": datetime.now(UTC).isoformat(),
+    }
     if check is not None:
         check()
     data = json.dumps(new_pointer).encode("utf-8")
@@ -401,7 +501,7 @@ def fold(
             "the ledger snapshot pointer changed during this fold: another writer holds the store; "
             "nothing was lost (the batch objects are still the commit points), run again"
         )
-    keep = {new_pointer["keys"], new_pointer["entries"], new_pointer["revisions"]}
+    keep = {spec[part] for spec in new_pointer["layers"] for part in ("keys", "revisions", "entries") if spec.get(part)}
     for key, _ in fresh:
         store.delete(key)
     for key in stale:
@@ -412,48 +512,65 @@ def fold(
     return new_pointer
 
 
-def _write_merged(snapshot: Snapshot | None, new: pa.Table, work: str, path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Write the folded entries to ``path``: the old snapshot's entries that ``new`` does
-    not replace, in their order, then ``new`` (commit order), with the fingerprints of every
-    row before the latest ``duplicate_window()`` stories emptied, in row groups of
-    ``SNAPSHOT_ROW_GROUP``. Returns the sorted key hashes and the revision hash of each.
+def merge_count(sizes: Sequence[int], new: int) -> int:
+    """How many of the newest layers (``sizes``, oldest first) a fold of ``new`` inputs
+    merges: while the next is no larger than what is merged so far, and then while more
+    than ``MAX_LAYERS`` would be left."""
+    merged, total = 0, new
+    while merged < len(sizes) and (sizes[-1 - merged] <= total or len(sizes) - merged >= MAX_LAYERS):
+        total += sizes[-1 - merged]
+        merged += 1
+    return merged
 
-    Two passes over the old file, a row group at a time: the keys and outcomes first (which
-    rows are kept, and where the window starts), then every column of the kept rows."""
+
+def _write_merged(layers: Sequence[Layer], new: pa.Table, work: str, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Write the merged layer's entries to ``path``: the rows of ``layers`` (oldest first)
+    that neither a newer of them nor ``new`` replaces, in their order, then ``new`` (commit
+    order), with the fingerprints of every row before its latest ``duplicate_window()``
+    stories emptied, in row groups of ``SNAPSHOT_ROW_GROUP``. Returns the sorted key hashes
+    and the revision hash of each.
+
+    Two passes over each old file, a row group at a time: the keys and outcomes first
+    (which rows are kept, and where the window starts), then every column of the kept
+    rows. (Layers older than these are not rewritten: their rows that ``new`` replaces
+    stay there, shadowed, until a fold merges them.)"""
     new_hashes = _hash_array(new)
-    hashes = [new_hashes]
-    codes = [_revision_codes(new.column("revision").to_pylist())]
-    is_story = [pc.equal(new.column("outcome"), "story").to_numpy(zero_copy_only=False)]
-    old: pq.ParquetFile | None = None
-    kept_masks: list[np.ndarray] = []
-    if snapshot is not None:
-        old = snapshot.entries_file(work)
-        # As Arrow binaries: numpy's S16 drops a hash's trailing NUL bytes when it gives them.
-        replaced = new.column("uri_hash").combine_chunks() if new.num_rows else None
-        # The kept inputs' revision hashes are the old snapshot's, looked up by key below
-        # (every kept key is in it): a fold hashes only the revisions of the batches it
-        # folds; a snapshot folded before revisions were kept has its entries' hashed.
-        hash_revisions = snapshot.revisions is None and "revision" in old.schema_arrow.names
+    hashes: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    is_story: list[np.ndarray] = []
+    files: list[tuple[pq.ParquetFile, list[np.ndarray]]] = []
+    # As Arrow binaries: numpy's S16 drops a hash's trailing NUL bytes when it gives them.
+    replaced = new.column("uri_hash").combine_chunks() if new.num_rows else None
+    for number, layer in enumerate(layers):
+        old = layer.entries_file(work)
+        # The kept inputs' revision hashes are the layer's, looked up by key below (every
+        # kept key is in it): a fold hashes only the revisions of the batches it folds; a
+        # layer folded before revisions were kept has its entries' hashed.
+        hash_revisions = layer.revisions is None and "revision" in old.schema_arrow.names
         light_columns = ["uri_hash", "outcome", *(["revision"] if hash_revisions else [])]
-        kept_hashes, kept_story, kept_codes = [], [], []
+        masks: list[np.ndarray] = []
         for group in range(old.metadata.num_row_groups):
             light = old.read_row_group(group, columns=light_columns)
+            group_hashes = _hash_array(light)
             if replaced is not None:
                 kept = ~pc.is_in(light.column("uri_hash"), value_set=replaced).to_numpy(zero_copy_only=False)
             else:
                 kept = np.ones(light.num_rows, dtype=bool)
-            kept_masks.append(kept)
-            kept_hashes.append(_hash_array(light)[kept])
-            kept_story.append(pc.equal(light.column("outcome"), "story").to_numpy(zero_copy_only=False)[kept])
+            for newer in layers[number + 1 :]:
+                kept &= ~newer.find(group_hashes)[0]
+            masks.append(kept)
+            hashes.append(group_hashes[kept])
+            is_story.append(pc.equal(light.column("outcome"), "story").to_numpy(zero_copy_only=False)[kept])
             if hash_revisions:
-                kept_codes.append(_revision_codes(light.column("revision").filter(pa.array(kept)).to_pylist()))
-        old_hashes = np.concatenate(kept_hashes) if kept_hashes else new_hashes[:0]
-        hashes.insert(0, old_hashes)
-        is_story.insert(0, np.concatenate(kept_story) if kept_story else np.zeros(0, dtype=bool))
-        if snapshot.revisions is not None:
-            codes.insert(0, snapshot.revisions[np.searchsorted(snapshot.keys, old_hashes)])
-        else:
-            codes.insert(0, np.concatenate(kept_codes) if kept_codes else _revision_codes([None] * len(old_hashes)))
+                codes.append(_revision_codes(light.column("revision").filter(pa.array(kept)).to_pylist()))
+            elif layer.revisions is not None:
+                codes.append(layer.revisions[np.searchsorted(layer.keys, hashes[-1])])
+            else:
+                codes.append(_revision_codes([None] * len(hashes[-1])))
+        files.append((old, masks))
+    hashes.append(new_hashes)
+    codes.append(_revision_codes(new.column("revision").to_pylist()))
+    is_story.append(pc.equal(new.column("outcome"), "story").to_numpy(zero_copy_only=False))
     stories = np.flatnonzero(np.concatenate(is_story))
     window = duplicate_window()
     # Rows before the window's first story lose their paragraph keys and MinHash.
@@ -478,8 +595,8 @@ def _write_merged(snapshot: Snapshot | None, new: pa.Table, work: str, path: str
             written += part.num_rows
             pending, held = ([rest] if rest.num_rows else []), rest.num_rows
 
-        if old is not None:
-            for group, kept in enumerate(kept_masks):
+        for old, masks in files:
+            for group, kept in enumerate(masks):
                 rows = old.read_row_group(group).filter(pa.array(kept))
                 for name in ENTRY_SCHEMA.names:  # folded before a column existed: null there
                     if name not in rows.schema.names:
@@ -488,7 +605,7 @@ def _write_merged(snapshot: Snapshot | None, new: pa.Table, work: str, path: str
         emit(new.select(ENTRY_SCHEMA.names).cast(ENTRY_SCHEMA))
         if held:
             flush(held)
-    del old
+    del files
     # Arrow's allocator keeps what decoding the row groups freed (~250 MB at 3,000,000
     # entries); give it back before the sort allocates as much again outside it.
     pa.default_memory_pool().release_unused()

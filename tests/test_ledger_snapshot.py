@@ -90,7 +90,7 @@ def test_a_damaged_snapshot_stops_planning_with_what_to_do(
     run_without_prefect(str(landing), str(store), IngestSettings(), 4)
     pointer = read_pointer(LocalStorage(str(store)))
     assert pointer is not None
-    damaged = store / pointer[0][part]
+    damaged = store / pointer[0]["layers"][-1][part]
     damaged.write_bytes(damaged.read_bytes()[:-5])
     with pytest.raises(StorageError, match=r"damaged.*do not delete"):
         plan_batches(open_storage(str(landing)), load_ledger(LocalStorage(str(store))), 4, IngestSettings())
@@ -184,6 +184,7 @@ def test_a_fold_streams_row_groups_to_the_entries_a_whole_table_fold_gives(
     from table.ledger import LedgerEntry, encode_ledger
 
     monkeypatch.setattr(snap, "SNAPSHOT_ROW_GROUP", 5)
+    monkeypatch.setattr(snap, "MAX_LAYERS", 1)  # every fold merges all: one layer, as before layers
     monkeypatch.setenv("WIRE_INGEST_DUPLICATE_WINDOW", "4")
     nul = next(f"/in/nul-{n}" for n in range(10_000) if snap.uri_hash(f"/in/nul-{n}").endswith(b"\0"))
     store = LocalStorage(tmp_path / "store")
@@ -213,7 +214,7 @@ def test_a_fold_streams_row_groups_to_the_entries_a_whole_table_fold_gives(
             assert snap.fold(store, min_batches=1) is not None
     found = read_pointer(store)
     assert found is not None
-    pointer = found[0]
+    [pointer] = found[0]["layers"]
     entries_file = pq.ParquetFile(tmp_path / "store" / pointer["entries"])
     sizes = [entries_file.metadata.row_group(g).num_rows for g in range(entries_file.metadata.num_row_groups)]
     assert len(sizes) > 3 and set(sizes[:-1]) == {5}
@@ -239,6 +240,91 @@ def test_a_fold_streams_row_groups_to_the_entries_a_whole_table_fold_gives(
     got = load_ledger(store).done.get_many(asked)
     assert list(got) == asked[1:] and all(got[u].batch_id == expected[u]["batch_id"] for u in got)
     assert load_ledger(store).done.get("/in/absent") is None and load_ledger(store).done[nul].batch_id == "b11"
+
+
+@pytest.mark.parametrize(
+    ("sizes", "max_layers"),
+    [([5] * 12, 12), ([40, 20, 10, 6, 4, 3, 2, 2, 1], 3), ([3, 3, 30, 3, 3, 3, 3, 3, 3, 3], 12)],
+)
+def test_folds_stack_in_layers_that_answer_as_one_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sizes: list[int], max_layers: int
+) -> None:
+    # A fold writes its batches as the newest layer, merged with the newest layers no
+    # larger than what it merges so far (it rewrote the whole history every time). After
+    # every fold the layers answer as one snapshot: each input once, at its latest entry
+    # (inputs reprocessed later live in several layers), in commit order; done, rewritten,
+    # reprocess lookups and the duplicate index (its window's stories with their
+    # fingerprints, the older ones by id and body) as the batch objects would.
+    import hashlib
+
+    from table import snapshot as snap
+    from table.ledger import LedgerEntry, encode_ledger
+
+    monkeypatch.setattr(snap, "SNAPSHOT_ROW_GROUP", 4)
+    monkeypatch.setattr(snap, "MAX_LAYERS", max_layers)
+    monkeypatch.setenv("WIRE_INGEST_DUPLICATE_WINDOW", "6")
+    nul = next(f"/in/nul-{n}" for n in range(10_000) if snap.uri_hash(f"/in/nul-{n}").endswith(b"\0"))
+    store = LocalStorage(tmp_path / "store")
+    expected: dict[str, LedgerEntry] = {}  # by input, in commit order of its latest entry
+    layer_counts = []
+    superseded: set[str] = set()  # story ids of entries a reprocess replaced: not current
+    for number, size in enumerate(sizes):
+        batch_id = f"b{number:02d}"
+        uris = [f"/in/{number}-{n}" for n in range(size)]
+        uris += [nul, *(list(expected)[(number * 7) % len(expected)] for _ in range(1) if expected)]
+        entries = []
+        for n, uri in enumerate(dict.fromkeys(uris)):
+            digest = hashlib.sha256(f"{batch_id}{uri}".encode()).hexdigest()
+            quarantined = n == 2 and uri not in expected
+            entry = LedgerEntry(
+                uri,
+                digest,
+                "quarantined" if quarantined else "story",
+                batch_id,
+                story_id=None if quarantined else digest,
+                content_sha256=None if quarantined else hashlib.sha256(digest.encode()).hexdigest(),
+                paragraph_keys=None if quarantined else [digest[:16], digest[16:32]],
+                minhash=None if quarantined else digest[:16],
+                revision=f"{number}:{n}",
+            )
+            entries.append(entry)
+            if (before := expected.pop(uri, None)) is not None and before.story_id:
+                superseded.add(before.story_id)
+            expected[uri] = entry
+        store.put(f"_ledger/{batch_id}.json", encode_ledger(batch_id, entries, f"2026-11-28T00:00:{number:02d}"))
+        pointer = snap.fold(store, min_batches=1)
+        assert pointer is not None and pointer["rows"] == len(expected)
+        layers = pointer["layers"]
+        layer_counts.append(len(layers))
+        assert len(layers) <= max_layers
+        assert sorted(i.key for i in store.list(snap.SNAPSHOT_PREFIX)) == sorted(
+            layer[part] for layer in layers for part in ("keys", "revisions", "entries")
+        )
+        snapshot = snap.Snapshot(store, pointer)
+        rows = list(snapshot.iter_rows())
+        assert [(r["source_uri"], r["batch_id"]) for r in rows] == [(u, e.batch_id) for u, e in expected.items()]
+        hashes = [snap.uri_hash(u) for u in [*expected, "/in/absent"]]
+        found, changed = snapshot.lookup(hashes, [e.revision for e in expected.values()] + ["1:1"])
+        assert found.tolist() == [True] * len(expected) + [False] and not changed.any()
+        found, changed = snapshot.lookup(hashes, ["other"] * len(hashes))
+        assert changed.tolist() == [True] * len(expected) + [False]  # each against its latest revision
+        index = load_ledger(store)
+        assert len(index.done) == len(expected)
+        asked = [nul, "/in/absent", *list(expected)[::3]]
+        got = index.done.get_many(asked)
+        assert {u: e.batch_id for u, e in got.items()} == {u: expected[u].batch_id for u in asked if u in expected}
+        stories = [e for e in expected.values() if e.outcome == "story"]
+        index.history_matches([], [])
+        assert set(index._prints) == {e.story_id for e in stories[-6:]}  # the window, in full
+        assert all(count == 2 for count, _, _ in index._prints.values())  # with their fingerprints
+        older = stories[:-6]
+        known, owners = index.history_matches(
+            [e.story_id or "" for e in older] + ["f" * 64], [e.content_sha256 or "" for e in older]
+        )
+        assert known == {e.story_id for e in older}
+        assert owners == {e.content_sha256: e.story_id for e in older}
+        assert not index.history_matches(sorted(superseded), [])[0] and not superseded & set(index._prints)
+    assert max(layer_counts) >= 2  # layers did stack
 
 
 def test_the_pointer_lists_only_the_batches_of_the_last_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -308,7 +394,8 @@ def test_a_run_indexes_the_latest_stories_in_full_and_finds_exact_copies_in_all_
         run_without_prefect(str(landing), str(store), IngestSettings(), 4)  # 3 batches, folded
         pointer = read_pointer(LocalStorage(str(store)))
         assert pointer is not None and pointer[0]["rows"] == len(STORIES)
-        snapshot = pq.read_table(store / pointer[0]["entries"])
+        [layer] = pointer[0]["layers"]  # three batches: the third merges the first two's layers
+        snapshot = pq.read_table(store / layer["entries"])
         kept = [keys is not None for keys in snapshot.column("paragraph_keys").to_pylist()]
         assert kept == ([False] * (len(STORIES) - window) + [True] * window if window else [True] * len(STORIES))
         for name, data in new.items():

@@ -263,7 +263,9 @@ def test_a_snapshot_finds_keys_that_share_their_first_eight_bytes(
     assert snapshot.contains(shuffled).tolist() == [q in keys for q in shuffled]
     assert sum(snapshot.contains(shuffled)) == len(ordered)
     where = np.searchsorted(np.array(ordered, dtype="S16"), np.array(shuffled, dtype="S16"))
-    assert snapshot._find(shuffled)[1].tolist() == np.minimum(where, len(ordered) - 1).tolist()  # where each is
+    found, at = snapshot.layers[0].find(np.array(shuffled, dtype="S16"))
+    assert at.tolist() == np.minimum(where, len(ordered) - 1).tolist()  # where each is
+    assert found.tolist() == [q in keys for q in shuffled]
 
 
 @pytest.mark.parametrize("kind", ["local", "s3"])

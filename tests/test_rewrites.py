@@ -211,11 +211,14 @@ def test_a_snapshot_folded_before_revisions_were_kept_never_calls_an_input_rewri
 
     pointer = fold(dest, min_batches=1)
     assert pointer is not None
-    # Make it the snapshot an earlier version wrote.
-    entries = store / pointer["entries"]
+    # Make it the snapshot an earlier version wrote: one set of files named by a version 1
+    # pointer, without revisions.
+    [layer] = pointer["layers"]
+    entries = store / layer["entries"]
     pq.write_table(pq.read_table(entries).drop_columns(["revision"]), entries)
-    (store / pointer["revisions"]).unlink()
-    old = {k: v for k, v in pointer.items() if k != "revisions"}
+    (store / layer["revisions"]).unlink()
+    old = {"version": 1, "keys": layer["keys"], "entries": layer["entries"]}
+    old.update({k: pointer[k] for k in ("rows", "folded", "folded_at")})
     (store / SNAPSHOT_POINTER).write_text(json.dumps(old))
 
     (landing / "canada.txt").write_bytes(CORRECTED)
