@@ -286,31 +286,54 @@ class Snapshot:
         self.folded: set[str] = set(pointer["folded"])
         self.rows: int = int(pointer["rows"])  # inputs held (each once, whichever layers hold it)
         self.layers = [Layer(store, spec) for spec in layer_specs(pointer)]
+        self._hidden: dict[int, np.ndarray] = {}  # ``hidden``'s answers
 
     def _newest(self, hashes: Sequence[bytes] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For each hash: whether a layer holds it, the newest layer that does (-1 if
-        none), and its place in that layer's keys. Every layer is searched for every hash
-        (vectorised; a small layer's search is cheap)."""
+        none), and its place in that layer's keys. Layers are searched oldest (largest)
+        first for the hashes not found yet; a hash found in a layer that a newer one
+        shadows for it (``hidden``: reprocessed inputs, few) is looked for in the newer
+        layers too."""
         query = np.asarray(hashes, dtype=f"S{HASH_BYTES}")
         layer = np.full(len(query), -1, dtype=np.int64)
         where = np.zeros(len(query), dtype=np.int64)
-        for number, each in enumerate(self.layers):  # oldest first: a newer layer overrides
-            found, at = each.find(query)
-            layer[found] = number
-            where[found] = at[found]
+        remaining = np.arange(len(query))
+        for number, each in enumerate(self.layers):
+            if not len(remaining):
+                break
+            found, at = each.find(query[remaining])
+            layer[remaining[found]] = number
+            where[remaining[found]] = at[found]
+            remaining = remaining[~found]
+        for number in range(len(self.layers) - 1):
+            mine = np.flatnonzero(layer == number)
+            if not len(mine) or not len(self.hidden(number)):
+                continue
+            moved = mine[_members(query[mine], self.hidden(number))]
+            for newer in range(number + 1, len(self.layers)):  # the newest holding it wins
+                found, at = self.layers[newer].find(query[moved])
+                layer[moved[found]] = newer
+                where[moved[found]] = at[found]
         return layer >= 0, layer, where
 
     def contains(self, hashes: Sequence[bytes] | np.ndarray) -> np.ndarray:
         """For each hash, whether the snapshot holds it (vectorised lookups)."""
         return self._newest(hashes)[0]
 
+    def hidden(self, number: int) -> np.ndarray:
+        """The keys of layer ``number`` that a newer layer holds too (its rows of them are
+        not the inputs' latest entries), sorted: each newer layer's keys looked up in it
+        (newer layers are the smaller ones), once per snapshot."""
+        if number not in self._hidden:
+            mine = self.layers[number]
+            found = [newer.keys[mine.find(newer.keys)[0]] for newer in self.layers[number + 1 :]]
+            self._hidden[number] = np.unique(np.concatenate(found)) if found else mine.keys[:0]
+        return self._hidden[number]
+
     def shadowed(self, number: int, hashes: np.ndarray) -> np.ndarray:
         """For each hash of layer ``number``'s rows, whether a newer layer holds it (that
         row is not the input's latest entry)."""
-        hidden = np.zeros(len(hashes), dtype=bool)
-        for each in self.layers[number + 1 :]:
-            hidden |= each.find(hashes)[0]
-        return hidden
+        return _members(hashes, self.hidden(number))
 
     def lookup(
         self, hashes: list[bytes], revisions: Sequence[str | None], codes: bytes | None = None
@@ -374,6 +397,15 @@ class Snapshot:
                     if hidden.any():
                         table = table.filter(pa.array(~hidden))
                 yield from table.drop_columns(["uri_hash"]).to_pylist()
+
+
+def _members(query: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """For each hash of ``query``, whether ``sorted_keys`` (sorted ``S16``) holds it."""
+    if not len(sorted_keys) or not len(query):
+        return np.zeros(len(query), dtype=bool)
+    at = np.searchsorted(sorted_keys, query).clip(0, len(sorted_keys) - 1)
+    found: np.ndarray = sorted_keys[at] == query
+    return found
 
 
 def entries_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
@@ -478,7 +510,7 @@ def fold(
     spec: dict[str, Any] = {"keys": f"{name}.keys", "revisions": f"{name}.revs", "entries": f"{name}.parquet"}
     with tempfile.TemporaryDirectory(prefix="wire-ingest-fold-") as work:
         entries_path = os.path.join(work, "entries.parquet")
-        keys, revisions = _write_merged(merging, new, work, entries_path)
+        keys, revisions = _write_merged(snapshot, len(kept), new, work, entries_path)
         spec["rows"] = len(keys)
         if check is not None:
             check()
@@ -523,9 +555,11 @@ def merge_count(sizes: Sequence[int], new: int) -> int:
     return merged
 
 
-def _write_merged(layers: Sequence[Layer], new: pa.Table, work: str, path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Write the merged layer's entries to ``path``: the rows of ``layers`` (oldest first)
-    that neither a newer of them nor ``new`` replaces, in their order, then ``new`` (commit
+def _write_merged(
+    snapshot: Snapshot | None, first: int, new: pa.Table, work: str, path: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Write the merged layer's entries to ``path``: the rows of ``snapshot``'s layers from
+    ``first`` on that neither a newer layer nor ``new`` replaces, in their order, then ``new`` (commit
     order), with the fingerprints of every row before its latest ``duplicate_window()``
     stories emptied, in row groups of ``SNAPSHOT_ROW_GROUP``. Returns the sorted key hashes
     and the revision hash of each.
@@ -541,7 +575,9 @@ def _write_merged(layers: Sequence[Layer], new: pa.Table, work: str, path: str) 
     files: list[tuple[pq.ParquetFile, list[np.ndarray]]] = []
     # As Arrow binaries: numpy's S16 drops a hash's trailing NUL bytes when it gives them.
     replaced = new.column("uri_hash").combine_chunks() if new.num_rows else None
-    for number, layer in enumerate(layers):
+    layers = snapshot.layers if snapshot is not None else []
+    for number in range(first, len(layers)):
+        layer = layers[number]
         old = layer.entries_file(work)
         # The kept inputs' revision hashes are the layer's, looked up by key below (every
         # kept key is in it): a fold hashes only the revisions of the batches it folds; a
@@ -556,8 +592,8 @@ def _write_merged(layers: Sequence[Layer], new: pa.Table, work: str, path: str) 
                 kept = ~pc.is_in(light.column("uri_hash"), value_set=replaced).to_numpy(zero_copy_only=False)
             else:
                 kept = np.ones(light.num_rows, dtype=bool)
-            for newer in layers[number + 1 :]:
-                kept &= ~newer.find(group_hashes)[0]
+            if snapshot is not None:
+                kept &= ~snapshot.shadowed(number, group_hashes)
             masks.append(kept)
             hashes.append(group_hashes[kept])
             is_story.append(pc.equal(light.column("outcome"), "story").to_numpy(zero_copy_only=False)[kept])
