@@ -52,6 +52,9 @@ DEFAULT_FOLD_AFTER = 50
 POINTER_VERSION = 2
 #: Layers past which a fold merges more of them than its size rule asks (reads stay few).
 MAX_LAYERS = 12
+#: ``Snapshot.shadowed`` makes a layer's ``hidden`` list when the lookups it would save
+#: outnumber the newer layers' keys by this factor (one lookup each makes the list).
+HIDDEN_OVER_LOOKUPS = 1.0
 
 ENTRY_SCHEMA = pa.schema(
     [
@@ -307,9 +310,9 @@ class Snapshot:
             remaining = remaining[~found]
         for number in range(len(self.layers) - 1):
             mine = np.flatnonzero(layer == number)
-            if not len(mine) or not len(self.hidden(number)):
+            if not len(mine):
                 continue
-            moved = mine[_members(query[mine], self.hidden(number))]
+            moved = mine[self.shadowed(number, query[mine], len(mine))]
             for newer in range(number + 1, len(self.layers)):  # the newest holding it wins
                 found, at = self.layers[newer].find(query[moved])
                 layer[moved[found]] = newer
@@ -330,10 +333,20 @@ class Snapshot:
             self._hidden[number] = np.unique(np.concatenate(found)) if found else mine.keys[:0]
         return self._hidden[number]
 
-    def shadowed(self, number: int, hashes: np.ndarray) -> np.ndarray:
+    def shadowed(self, number: int, hashes: np.ndarray, asked: int | None = None) -> np.ndarray:
         """For each hash of layer ``number``'s rows, whether a newer layer holds it (that
-        row is not the input's latest entry)."""
-        return _members(hashes, self.hidden(number))
+        row is not the input's latest entry). ``asked``: how many hashes of this layer the
+        caller will ask about in all (default: all its rows, as a scan of it does). Few
+        are looked up in the newer layers; many against ``hidden`` (made once, from the
+        newer layers' keys: dearer than a few lookups, far cheaper than a layer's)."""
+        newer = self.layers[number + 1 :]
+        asked = self.layers[number].rows if asked is None else asked
+        if number in self._hidden or asked * len(newer) > HIDDEN_OVER_LOOKUPS * sum(each.rows for each in newer):
+            return _members(hashes, self.hidden(number))
+        hidden = np.zeros(len(hashes), dtype=bool)
+        for each in newer:
+            hidden |= each.find(hashes)[0]
+        return hidden
 
     def lookup(
         self, hashes: list[bytes], revisions: Sequence[str | None], codes: bytes | None = None
