@@ -290,6 +290,7 @@ class Snapshot:
         self.rows: int = int(pointer["rows"])  # inputs held (each once, whichever layers hold it)
         self.layers = [Layer(store, spec) for spec in layer_specs(pointer)]
         self._hidden: dict[int, np.ndarray] = {}  # ``hidden``'s answers
+        self._asked: dict[int, int] = {}  # hashes ``shadowed`` was asked about, by layer
 
     def _newest(self, hashes: Sequence[bytes] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For each hash: whether a layer holds it, the newest layer that does (-1 if
@@ -336,11 +337,13 @@ class Snapshot:
     def shadowed(self, number: int, hashes: np.ndarray, asked: int | None = None) -> np.ndarray:
         """For each hash of layer ``number``'s rows, whether a newer layer holds it (that
         row is not the input's latest entry). ``asked``: how many hashes of this layer the
-        caller will ask about in all (default: all its rows, as a scan of it does). Few
+        caller will ask about in all (default: all its rows, as a scan of it does; planning
+        asks 10,000 at a time, and what this snapshot was asked before counts too). Few
         are looked up in the newer layers; many against ``hidden`` (made once, from the
         newer layers' keys: dearer than a few lookups, far cheaper than a layer's)."""
         newer = self.layers[number + 1 :]
-        asked = self.layers[number].rows if asked is None else asked
+        self._asked[number] = self._asked.get(number, 0) + len(hashes)
+        asked = max(self._asked[number], self.layers[number].rows if asked is None else asked)
         if number in self._hidden or asked * len(newer) > HIDDEN_OVER_LOOKUPS * sum(each.rows for each in newer):
             return _members(hashes, self.hidden(number))
         hidden = np.zeros(len(hashes), dtype=bool)
