@@ -55,6 +55,8 @@ MAX_LAYERS = 12
 #: ``Snapshot.shadowed`` makes a layer's ``hidden`` list when the lookups it would save
 #: outnumber the newer layers' keys by this factor (one lookup each makes the list).
 HIDDEN_OVER_LOOKUPS = 1.0
+#: Keys looked up at once when a layer's shadowed keys are listed (bounds the temporaries).
+LOOKUP_SLICE = 16_384
 
 ENTRY_SCHEMA = pa.schema(
     [
@@ -330,8 +332,12 @@ class Snapshot:
         (newer layers are the smaller ones), once per snapshot."""
         if number not in self._hidden:
             mine = self.layers[number]
-            found = [newer.keys[mine.find(newer.keys)[0]] for newer in self.layers[number + 1 :]]
-            self._hidden[number] = np.unique(np.concatenate(found)) if found else mine.keys[:0]
+            found = [mine.keys[:0]]
+            for newer in self.layers[number + 1 :]:
+                for start in range(0, len(newer.keys), LOOKUP_SLICE):  # a lookup's arrays: ~60 bytes a key
+                    keys = newer.keys[start : start + LOOKUP_SLICE]
+                    found.append(keys[mine.find(keys)[0]])
+            self._hidden[number] = np.unique(np.concatenate(found))
         return self._hidden[number]
 
     def shadowed(self, number: int, hashes: np.ndarray, asked: int | None = None) -> np.ndarray:

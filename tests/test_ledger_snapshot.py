@@ -266,6 +266,7 @@ def test_folds_stack_in_layers_that_answer_as_one_snapshot(
     # Shadowed rows found through each layer's list of keys newer layers hold, or by
     # looking each row up in the newer layers (what few lookups do).
     monkeypatch.setattr(snap, "HIDDEN_OVER_LOOKUPS", 0.0 if shadow_lookup == "by key lists" else 1e9)
+    monkeypatch.setattr(snap, "LOOKUP_SLICE", 3)  # lists made from newer layers' keys a slice at a time
     monkeypatch.setenv("WIRE_INGEST_DUPLICATE_WINDOW", "6")
     nul = next(f"/in/nul-{n}" for n in range(10_000) if snap.uri_hash(f"/in/nul-{n}").endswith(b"\0"))
     store = LocalStorage(tmp_path / "store")
