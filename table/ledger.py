@@ -234,6 +234,7 @@ class LedgerIndex:
         was reprocessed since (a newer layer's, or an unfolded batch's) are not current:
         left out."""
         recent = pa.array([uri_hash(u) for u in self.done.recent], type=pa.binary(16)) if self.done.recent else None
+        snapshot.prefetch("entries")  # from S3, the layers' copies several at once
         files: list[tuple[pq.ParquetFile, np.ndarray]] = []
         ids: list[pa.Array] = []  # a row group's story ids: digests, or text
         bodies: list[pa.Array] = []

@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from schemas.errors import StorageError
 from storage import Storage
-from storage.base import CODE_BYTES, read_each, revision_code
+from storage.base import CODE_BYTES, at_once, read_each, revision_code
 
 LEDGER_PREFIX = "_ledger/"
 SNAPSHOT_POINTER = f"{LEDGER_PREFIX}snapshot.json"
@@ -294,12 +294,29 @@ class Snapshot:
         self._hidden: dict[int, np.ndarray] = {}  # ``hidden``'s answers
         self._asked: dict[int, int] = {}  # hashes ``shadowed`` was asked about, by layer
 
+    def prefetch(self, part: str) -> None:
+        """Read every layer's ``part`` (``keys``, ``revisions`` or ``entries``: the
+        entries file's copy) several layers at once where the store takes that (S3): one
+        round trip after another per layer and file otherwise, with up to ``MAX_LAYERS``."""
+        if len(self.layers) < 2 or int(getattr(self.store, "put_concurrency", 1)) < 2:
+            return
+
+        def read(layer: Layer) -> None:
+            if part == "entries":
+                layer.entries_file()
+            else:
+                getattr(layer, part)
+
+        at_once(self.store, read, self.layers, "wire-ingest-snapshot")
+
     def _newest(self, hashes: Sequence[bytes] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For each hash: whether a layer holds it, the newest layer that does (-1 if
         none), and its place in that layer's keys. Layers are searched oldest (largest)
         first for the hashes not found yet; a hash found in a layer that a newer one
         shadows for it (``hidden``: reprocessed inputs, few) is looked for in the newer
         layers too."""
+        if any(each._keys is None for each in self.layers):
+            self.prefetch("keys")
         query = np.asarray(hashes, dtype=f"S{HASH_BYTES}")
         layer = np.full(len(query), -1, dtype=np.int64)
         where = np.zeros(len(query), dtype=np.int64)
@@ -371,6 +388,8 @@ class Snapshot:
             query = np.frombuffer(codes, dtype=f"S{REVISION_BYTES}")
         else:
             query = _revision_codes(revisions)  # explicit keys (backfill, replay): few
+        if any(each._revisions is None and each.spec.get("revisions") for each in self.layers):
+            self.prefetch("revisions")
         for number, each in enumerate(self.layers):
             mine = np.flatnonzero(layer == number)
             if not len(mine) or (stored := each.revisions) is None:

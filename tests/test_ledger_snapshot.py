@@ -553,3 +553,58 @@ def test_a_snapshot_away_from_this_machine_is_copied_once_a_run(tmp_path: Path) 
     assert index.history_matches(["0" + "0" * 63], ["0" * 64]) == ({"0" + "0" * 63}, {"0" * 64: "0" + "0" * 63})
     assert set(index.done.get_many(["/in/0-1", "/in/1-2"])) == {"/in/0-1", "/in/1-2"}
     assert index.done.get("/in/1-3") is not None and Remote.copies == 1
+
+
+def test_a_layered_snapshot_reads_its_layers_files_at_once(tmp_path: Path) -> None:
+    # With up to MAX_LAYERS layers, a run reads each layer's keys and revisions, and to
+    # build its duplicate index copies each layer's entries from S3: one round trip after
+    # another they would add up. On a store that takes requests at once they overlap,
+    # each file read once.
+    import threading
+    import time
+    from typing import ClassVar
+
+    from table.ledger import LedgerEntry, encode_ledger
+    from table.snapshot import fold
+    from tests.stores import AtOnceStore
+
+    local = LocalStorage(tmp_path / "store")
+    uris = []
+    for number, size in enumerate([8, 4, 2]):
+        entries = [
+            LedgerEntry(f"/in/{number}-{n}", "s" * 64, "story", f"b{number}", story_id=f"{number}-{n}", revision="1")
+            for n in range(size)
+        ]
+        uris += [e.source_uri for e in entries]
+        local.put(f"_ledger/b{number}.json", encode_ledger(f"b{number}", entries, f"2026-11-28T00:00:0{number}"))
+        assert fold(local, min_batches=1) is not None
+    found = read_pointer(local)
+    assert found is not None and len(layers := found[0]["layers"]) == 3
+
+    class Remote(AtOnceStore):
+        copies: ClassVar[list[str]] = []
+        copying = most_copying = 0
+        lock = threading.Lock()
+
+        def local_path(self, key: str) -> str | None:
+            return None  # as S3 answers: entries are copied
+
+        def get_file(self, key: str, path: str) -> None:
+            with Remote.lock:
+                Remote.copies.append(key)
+                Remote.copying += 1
+                Remote.most_copying = max(Remote.most_copying, Remote.copying)
+            time.sleep(0.05)
+            super().get_file(key, path)
+            with Remote.lock:
+                Remote.copying -= 1
+
+    store = Remote(str(tmp_path / "store"))
+    index = load_ledger(store)
+    done, rewritten = index.done.check_many(uris, ["2"] * len(uris))
+    assert all(done) and all(rewritten)
+    small = sorted(k for k in store.reads if k.endswith((".keys", ".revs")))
+    assert small == sorted(layer[part] for layer in layers for part in ("keys", "revisions"))
+    assert store.most_at_once > 1
+    assert len(index.story_ids) == len(uris)  # the duplicate index: every layer's entries
+    assert sorted(Remote.copies) == sorted(layer["entries"] for layer in layers) and Remote.most_copying > 1
