@@ -1,9 +1,10 @@
 """What a run reads from an S3 dataset root, one request after another against several at
 once: the unfolded ledger batch objects and the kept member lists of the bundles in the
-landing zone (at its start), and the merge records a reprocess resolves its rows through.
+landing zone (at its start), the merge records a reprocess resolves its rows through, and
+the files of a layered ledger snapshot.
 
     .venv/bin/python bench/s3_reads.py [--bundles 300] [--batches 49] [--merges 2000]
-        [--latency-ms 0,20,50]
+        [--layers 6] [--latency-ms 0,20,50]
 
 Puts N small zips (3 stories each) under ``landing/`` of a bucket on moto's S3 server on
 127.0.0.1 and keeps each one's member list in a dataset root's ``_bundles/`` (as a run that
@@ -19,7 +20,10 @@ delayed ACK); the bundles are small, so reading them costs what reading their en
 (the index is for large bundles). ``--merges`` commit records of compactions (10 a
 partition) are kept flat, as versions before the twentieth session kept them, under one
 root and by partition under another; ``table.compaction.key_map`` for one reprocessed row
-reads every flat one, or its partition's.
+reads every flat one, or its partition's. ``--layers`` folds make a snapshot of that many
+layers (small ones: the round trips are what is timed) under a third root; a run's planning
+lookup reads each layer's ``.keys`` and ``.revs`` and its duplicate index copies each
+layer's entries file.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ def main() -> None:
     parser.add_argument("--bundles", type=int, default=300)
     parser.add_argument("--batches", type=int, default=49)
     parser.add_argument("--merges", type=int, default=2000, help="merge records, 10 a partition")
+    parser.add_argument("--layers", type=int, default=6, help="layers of the ledger snapshot timed")
     parser.add_argument("--latency-ms", default="0,20,50", help="comma-separated round trips to time")
     args = parser.parse_args()
     from flows.bundles import BundleLimits
@@ -61,6 +66,7 @@ def main() -> None:
     from storage.s3 import S3Storage
     from table.compaction import LEGACY_RECORD_PREFIX, key_map, record_key
     from table.ledger import LedgerEntry, encode_ledger, ledger_key, load_ledger
+    from table.snapshot import fold
 
     with moto_bucket() as (endpoint, direct):
         with ThreadPoolExecutor(16) as pool:
@@ -86,6 +92,20 @@ def main() -> None:
                 ledger_key(f"b{batch:04d}"),
                 encode_ledger(f"b{batch:04d}", entries, f"2026-11-27T10:{batch // 60:02d}:{batch % 60:02d}"),
             )
+        layered = S3Storage("bench", "layered", client=direct)
+        layered_uris: list[str] = []
+        pointer: dict[str, Any] | None = None
+        for layer in range(args.layers):  # shrinking folds: each one a layer of its own
+            size = 10 * 2 ** (args.layers - layer)
+            entries = [
+                LedgerEntry(f"/l/{layer}/{n}", "s" * 64, "story", f"l{layer}", story_id=f"l{layer}-{n}", revision="1")
+                for n in range(size)
+            ]
+            layered_uris += [e.source_uri for e in entries]
+            layered.put(ledger_key(f"l{layer:04d}"), encode_ledger(f"l{layer:04d}", entries, f"2026-11-28T0{layer}"))
+            pointer = fold(layered, min_batches=1)
+            assert pointer is not None
+        assert pointer is not None and len(pointer["layers"]) == args.layers, pointer
         records = [merge_record(n) for n in range(args.merges)]
         stored = [(f"flat/{LEGACY_RECORD_PREFIX}{r['id']}.json", r) for r in records]
         stored += [(f"parts/{record_key(r)}", r) for r in records]
@@ -94,7 +114,7 @@ def main() -> None:
         row = records[0]["inputs"][0]
         print(
             f"{args.bundles} bundles of 3 members with their member lists kept; {args.batches} batch objects;"
-            f" {args.merges} merge records\n"
+            f" {args.merges} merge records; a snapshot of {args.layers} layers\n"
         )
         print("| round trip | what | how | seconds | requests | x one after another |")
         print("|---|---|---|---|---|---|")
@@ -153,6 +173,24 @@ def main() -> None:
                     f"| {latency:g} ms | merge records, one row reprocessed | {how} | {elapsed:.2f} |"
                     f" {requests:,} | {first / elapsed:.2f} (x flat) |"
                 )
+            rows = {}
+            for _ in range(2):
+                for how, concurrency in (("one after another", 1), ("8 at once", 8)):
+                    root = S3Storage("bench", "layered", client=client)
+                    root.put_concurrency = concurrency
+                    before = proxy.requests
+                    started = time.perf_counter()
+                    index = load_ledger(root)
+                    done, rewritten = index.done.check_many(layered_uris, ["2"] * len(layered_uris))
+                    index.history_matches([], [])  # builds the duplicate index: every layer's entries
+                    elapsed = time.perf_counter() - started
+                    assert all(done) and all(rewritten) and len(index.story_ids) == len(layered_uris)
+                    if how not in rows or elapsed < rows[how][0]:
+                        rows[how] = (elapsed, proxy.requests - before)
+            for how, (elapsed, requests) in rows.items():
+                ratio = rows["one after another"][0] / elapsed
+                what = f"snapshot of {args.layers} layers: plan and index"
+                print(f"| {latency:g} ms | {what} | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
 
 
 def merge_record(number: int) -> dict[str, Any]:
