@@ -1,22 +1,25 @@
-"""Ledger snapshots: the JSON ledger objects of many batches folded into three files, so a
-run plans against millions of done inputs without reading millions of JSON entries.
+"""Ledger snapshots: the JSON ledger objects of many batches folded into layers of three
+files each, so a run plans against millions of done inputs without reading millions of
+JSON entries, and a fold rewrites a share of the history that does not grow with it.
 
     _ledger/<batch_id>.json              a batch's commit point (as before)
-    _ledger/snapshot.json                the pointer: which snapshot is current, the batches its fold took
-    _ledger/snapshots/<id>.keys          the folded inputs' source-URI hashes (16 bytes each, sorted)
+    _ledger/snapshot.json                the pointer: the layers (oldest first), the batches its fold took
+    _ledger/snapshots/<id>.keys          a layer's inputs' source-URI hashes (16 bytes each, sorted)
     _ledger/snapshots/<id>.revs          each key's input revision hash (8 bytes, zeros if none; same order)
-    _ledger/snapshots/<id>.parquet       the folded entries (one row per input, latest entry)
+    _ledger/snapshots/<id>.parquet       the layer's entries (one row per input, commit order)
 
 Planning reads only the ``.keys`` and ``.revs`` files (24 bytes per done input) and checks
 the source listing against them in vectorised lookups (done, and rewritten since); the
-``.parquet`` entries are read only when a run has work to deduplicate. A snapshot folded
-before revisions were kept has no ``.revs`` file: its inputs are never called rewritten.
-A batch's JSON object stays its commit point: a fold writes the new snapshot's files, then
-swaps the pointer with a compare-and-swap (the commit point of the fold), then deletes the
-JSON objects it folded and the previous snapshot's files. A fold that dies before the swap
-leaves files nobody points at (the next fold removes them); one that dies after it leaves
-JSON objects the pointer already lists as folded, which readers skip and the next fold
-deletes. Either way nothing is read twice or lost.
+``.parquet`` entries are read only when a run has work to deduplicate. An input in several
+layers (reprocessed after its layer was written) has its entry in the newest; the older
+rows are *shadowed* and skipped. A layer folded before revisions were kept has no ``.revs``
+file: its inputs are never called rewritten. A batch's JSON object stays its commit point:
+a fold writes the new layer's files (its batches merged with the newest layers no larger,
+``fold``), then swaps the pointer with a compare-and-swap (the commit point of the fold),
+then deletes the JSON objects it folded and the merged layers' files. A fold that dies
+before the swap leaves files nobody points at (the next fold removes them); one that dies
+after it leaves JSON objects the pointer already lists as folded, which readers skip and
+the next fold deletes. Either way nothing is read twice or lost.
 """
 
 from __future__ import annotations
