@@ -60,6 +60,8 @@ MAX_LAYERS = 12
 HIDDEN_OVER_LOOKUPS = 1.0
 #: Keys looked up at once when a layer's shadowed keys are listed (bounds the temporaries).
 LOOKUP_SLICE = 16_384
+#: A layer's files, as its pointer entry names them (``overlap_keys`` only when it has some).
+LAYER_FILES = ("keys", "revisions", "entries", "overlap_keys")
 
 ENTRY_SCHEMA = pa.schema(
     [
@@ -186,6 +188,27 @@ class Layer:
         self._samples: np.ndarray | None = None  # every SAMPLE_EVERY-th key's first 8 bytes (``find``)
         self._revisions: np.ndarray | None = None
         self._file: pq.ParquetFile | None = None  # the entries file, copied from S3 once a run
+        #: How many of its keys older layers held when it was written (None: not recorded).
+        self.overlap: int | None = spec.get("overlap")
+        self._overlap_keys: np.ndarray | None = None
+
+    @property
+    def overlap_keys(self) -> np.ndarray:
+        """Its keys that older layers held when it was written, sorted (``S16``): the rows
+        of theirs it shadows. Empty when ``overlap`` is 0 or unknown."""
+        if self._overlap_keys is None:
+            name = self.spec.get("overlap_keys")
+            if not self.overlap or name is None:
+                self._overlap_keys = np.zeros(0, dtype=f"S{HASH_BYTES}")
+            else:
+                data = self.store.get(name)
+                if len(data) != self.overlap * HASH_BYTES:
+                    raise StorageError(
+                        f"{name} holds {len(data)} bytes, not {self.overlap} keys: the ledger snapshot is damaged. "
+                        "Restore _ledger/snapshots/ from a backup or an object version"
+                    )
+                self._overlap_keys = np.frombuffer(data, dtype=f"S{HASH_BYTES}")
+        return self._overlap_keys
 
     @property
     def keys(self) -> np.ndarray:
@@ -346,16 +369,24 @@ class Snapshot:
         """For each hash, whether the snapshot holds it (vectorised lookups)."""
         return self._newest(hashes)[0]
 
+    def _recorded(self, number: int) -> bool:
+        """Whether every layer newer than ``number`` recorded its overlap when written."""
+        return all(each.overlap is not None for each in self.layers[number + 1 :])
+
     def hidden(self, number: int) -> np.ndarray:
         """The keys of layer ``number`` that a newer layer holds too (its rows of them are
-        not the inputs' latest entries), sorted: each newer layer's keys looked up in it
-        (newer layers are the smaller ones), once per snapshot."""
+        not the inputs' latest entries), sorted, once per snapshot: the newer layers'
+        recorded overlaps (keys an older layer held when each was written: none, most
+        times) looked up in it, or, for layers written before overlaps were recorded, all
+        the newer layers' keys (newer layers are the smaller ones)."""
         if number not in self._hidden:
             mine = self.layers[number]
+            recorded = self._recorded(number)
             found = [mine.keys[:0]]
             for newer in self.layers[number + 1 :]:
-                for start in range(0, len(newer.keys), LOOKUP_SLICE):  # a lookup's arrays: ~60 bytes a key
-                    keys = newer.keys[start : start + LOOKUP_SLICE]
+                candidates = newer.overlap_keys if recorded else newer.keys
+                for start in range(0, len(candidates), LOOKUP_SLICE):  # a lookup's arrays: ~60 bytes a key
+                    keys = candidates[start : start + LOOKUP_SLICE]
                     found.append(keys[mine.find(keys)[0]])
             self._hidden[number] = np.unique(np.concatenate(found))
         return self._hidden[number]
@@ -370,7 +401,8 @@ class Snapshot:
         newer = self.layers[number + 1 :]
         self._asked[number] = self._asked.get(number, 0) + len(hashes)
         asked = max(self._asked[number], self.layers[number].rows if asked is None else asked)
-        if number in self._hidden or asked * len(newer) > HIDDEN_OVER_LOOKUPS * sum(each.rows for each in newer):
+        cost = sum(each.overlap or 0 for each in newer) if self._recorded(number) else sum(e.rows for e in newer)
+        if number in self._hidden or asked * len(newer) > HIDDEN_OVER_LOOKUPS * cost:
             return _members(hashes, self.hidden(number))
         hidden = np.zeros(len(hashes), dtype=bool)
         for each in newer:
@@ -552,6 +584,10 @@ def fold(
     layer_id = hashlib.sha256("\n".join([*folded_now, *(layer.spec["entries"] for layer in merging)]).encode())
     name = f"{SNAPSHOT_PREFIX}{layer_id.hexdigest()[:20]}"
     spec: dict[str, Any] = {"keys": f"{name}.keys", "revisions": f"{name}.revs", "entries": f"{name}.parquet"}
+    overlap = _overlap(snapshot, len(kept), _hash_array(new)) if snapshot is not None else np.zeros(0, "S16")
+    spec["overlap"] = len(overlap)
+    if len(overlap):
+        spec["overlap_keys"] = f"{name}.overlap"
     with tempfile.TemporaryDirectory(prefix="wire-ingest-fold-") as work:
         entries_path = os.path.join(work, "entries.parquet")
         keys, revisions = _write_merged(snapshot, len(kept), new, work, entries_path)
@@ -561,6 +597,8 @@ def fold(
         store.put_file(spec["entries"], entries_path, "application/vnd.apache.parquet")
     store.put(spec["keys"], keys.tobytes(), "application/octet-stream")
     store.put(spec["revisions"], revisions.tobytes(), "application/octet-stream")
+    if len(overlap):
+        store.put(spec["overlap_keys"], overlap.tobytes(), "application/octet-stream")
     new_pointer: dict[str, Any] = {
         "version": POINTER_VERSION,
         "layers": [layer.spec for layer in kept] + [spec],
@@ -577,7 +615,7 @@ def fold(
             "the ledger snapshot pointer changed during this fold: another writer holds the store; "
             "nothing was lost (the batch objects are still the commit points), run again"
         )
-    keep = {spec[part] for spec in new_pointer["layers"] for part in ("keys", "revisions", "entries") if spec.get(part)}
+    keep = {spec[part] for spec in new_pointer["layers"] for part in LAYER_FILES if spec.get(part)}
     for key, _ in fresh:
         store.delete(key)
     for key in stale:
@@ -586,6 +624,24 @@ def fold(
         if info.key not in keep:
             store.delete(info.key)
     return new_pointer
+
+
+def _overlap(snapshot: Snapshot, kept: int, new_hashes: np.ndarray) -> np.ndarray:
+    """The keys of a fold's new layer (``new_hashes`` merged with the snapshot's layers
+    from ``kept`` on) that the layers it keeps (before ``kept``) hold, sorted: the new
+    keys found there, and the merged layers' recorded overlaps (all their keys for one
+    that recorded none) found there still. Lookups of the fold's keys, not the history's."""
+    if not kept:
+        return np.zeros(0, dtype=f"S{HASH_BYTES}")
+    candidates = [new_hashes]
+    for each in snapshot.layers[kept:]:
+        candidates.append(each.overlap_keys if each.overlap is not None else each.keys)
+    unique = np.unique(np.concatenate(candidates).astype(f"S{HASH_BYTES}"))
+    held = np.zeros(len(unique), dtype=bool)
+    for each in snapshot.layers[:kept]:
+        held |= each.find(unique)[0]
+    found: np.ndarray = unique[held]
+    return found
 
 
 def merge_count(sizes: Sequence[int], new: int) -> int:

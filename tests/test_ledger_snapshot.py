@@ -242,7 +242,7 @@ def test_a_fold_streams_row_groups_to_the_entries_a_whole_table_fold_gives(
     assert load_ledger(store).done.get("/in/absent") is None and load_ledger(store).done[nul].batch_id == "b11"
 
 
-@pytest.mark.parametrize("shadow_lookup", ["by key lists", "layer by layer"])
+@pytest.mark.parametrize("shadow_lookup", ["by key lists", "layer by layer", "overlaps not recorded"])
 @pytest.mark.parametrize(
     ("sizes", "max_layers"),
     [([5] * 12, 12), ([40, 20, 10, 6, 4, 3, 2, 2, 1], 3), ([3, 3, 30, 3, 3, 3, 3, 3, 3, 3], 12)],
@@ -265,13 +265,16 @@ def test_folds_stack_in_layers_that_answer_as_one_snapshot(
     monkeypatch.setattr(snap, "MAX_LAYERS", max_layers)
     # Shadowed rows found through each layer's list of keys newer layers hold, or by
     # looking each row up in the newer layers (what few lookups do).
-    monkeypatch.setattr(snap, "HIDDEN_OVER_LOOKUPS", 0.0 if shadow_lookup == "by key lists" else 1e9)
+    # Or with the layers' recorded overlaps taken out of the pointer after each fold: every
+    # list is then made from the newer layers' whole keys, and folds work without them.
+    monkeypatch.setattr(snap, "HIDDEN_OVER_LOOKUPS", 1e9 if shadow_lookup == "layer by layer" else 0.0)
     monkeypatch.setattr(snap, "LOOKUP_SLICE", 3)  # lists made from newer layers' keys a slice at a time
     monkeypatch.setenv("WIRE_INGEST_DUPLICATE_WINDOW", "6")
     nul = next(f"/in/nul-{n}" for n in range(10_000) if snap.uri_hash(f"/in/nul-{n}").endswith(b"\0"))
     store = LocalStorage(tmp_path / "store")
     expected: dict[str, LedgerEntry] = {}  # by input, in commit order of its latest entry
     layer_counts = []
+    overlaps = []  # keys the layers hold that older layers held when they were written
     superseded: set[str] = set()  # story ids of entries a reprocess replaced: not current
     for number, size in enumerate(sizes):
         batch_id = f"b{number:02d}"
@@ -303,8 +306,14 @@ def test_folds_stack_in_layers_that_answer_as_one_snapshot(
         layer_counts.append(len(layers))
         assert len(layers) <= max_layers
         assert sorted(i.key for i in store.list(snap.SNAPSHOT_PREFIX)) == sorted(
-            layer[part] for layer in layers for part in ("keys", "revisions", "entries")
+            layer[part] for layer in layers for part in snap.LAYER_FILES if part in layer
         )
+        overlaps.append(sum(layer.get("overlap", 0) for layer in layers))
+        if shadow_lookup == "overlaps not recorded":
+            for layer in layers:
+                layer.pop("overlap", None)
+                layer.pop("overlap_keys", None)
+            store.put(snap.SNAPSHOT_POINTER, json.dumps(pointer).encode())
         snapshot = snap.Snapshot(store, pointer)
         rows = list(snapshot.iter_rows())
         assert [(r["source_uri"], r["batch_id"]) for r in rows] == [(u, e.batch_id) for u, e in expected.items()]
@@ -330,6 +339,7 @@ def test_folds_stack_in_layers_that_answer_as_one_snapshot(
         assert owners == {e.content_sha256: e.story_id for e in older}
         assert not index.history_matches(sorted(superseded), [])[0] and not superseded & set(index._prints)
     assert max(layer_counts) >= 2  # layers did stack
+    assert max(overlaps) >= 1  # and shadowed rows of older ones
 
 
 def test_the_pointer_lists_only_the_batches_of_the_last_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
