@@ -34,6 +34,7 @@ import json
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -119,22 +120,18 @@ def main() -> None:
         print("| round trip | what | how | seconds | requests | x one after another |")
         print("|---|---|---|---|---|---|")
         for latency, client, proxy in behind_proxies(endpoint, args.latency_ms):
+
+            def batch_objects(root: S3Storage) -> None:
+                assert len(load_ledger(root).done) == 20 * args.batches
+
+            def layered_snapshot(root: S3Storage) -> None:
+                index = load_ledger(root)
+                done, rewritten = index.done.check_many(layered_uris, ["2"] * len(layered_uris))
+                index.history_matches([], [])  # builds the duplicate index: every layer's entries
+                assert all(done) and all(rewritten) and len(index.story_ids) == len(layered_uris)
+
+            one_by_one_or_at_once(client, proxy, latency, "store", "ledger batch objects", batch_objects)
             rows: dict[str, tuple[float, int]] = {}
-            for _ in range(2):
-                for how, concurrency in (("one after another", 1), ("8 at once", 8)):
-                    root = S3Storage("bench", "store", client=client)
-                    root.put_concurrency = concurrency
-                    before = proxy.requests
-                    started = time.perf_counter()
-                    assert len(load_ledger(root).done) == 20 * args.batches
-                    elapsed = time.perf_counter() - started
-                    if how not in rows or elapsed < rows[how][0]:
-                        rows[how] = (elapsed, proxy.requests - before)
-            for how, (elapsed, requests) in rows.items():
-                ratio = rows["one after another"][0] / elapsed
-                what = "ledger batch objects"
-                print(f"| {latency:g} ms | {what} | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
-            rows = {}
             for round_ in range(2):
                 for how, concurrency in (
                     ("one after another", 1),
@@ -173,24 +170,31 @@ def main() -> None:
                     f"| {latency:g} ms | merge records, one row reprocessed | {how} | {elapsed:.2f} |"
                     f" {requests:,} | {first / elapsed:.2f} (x flat) |"
                 )
-            rows = {}
-            for _ in range(2):
-                for how, concurrency in (("one after another", 1), ("8 at once", 8)):
-                    root = S3Storage("bench", "layered", client=client)
-                    root.put_concurrency = concurrency
-                    before = proxy.requests
-                    started = time.perf_counter()
-                    index = load_ledger(root)
-                    done, rewritten = index.done.check_many(layered_uris, ["2"] * len(layered_uris))
-                    index.history_matches([], [])  # builds the duplicate index: every layer's entries
-                    elapsed = time.perf_counter() - started
-                    assert all(done) and all(rewritten) and len(index.story_ids) == len(layered_uris)
-                    if how not in rows or elapsed < rows[how][0]:
-                        rows[how] = (elapsed, proxy.requests - before)
-            for how, (elapsed, requests) in rows.items():
-                ratio = rows["one after another"][0] / elapsed
-                what = f"snapshot of {args.layers} layers: plan and index"
-                print(f"| {latency:g} ms | {what} | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
+            what = f"snapshot of {args.layers} layers: plan and index"
+            one_by_one_or_at_once(client, proxy, latency, "layered", what, layered_snapshot)
+
+
+def one_by_one_or_at_once(
+    client: Any, proxy: Any, latency: float, prefix: str, what: str, work: Callable[[Any], None]
+) -> None:
+    """Print ``work`` on the root at ``prefix`` one request after another and 8 at once,
+    best of 2 interleaved rounds, with the requests it made through ``proxy``."""
+    from storage.s3 import S3Storage
+
+    rows: dict[str, tuple[float, int]] = {}
+    for _ in range(2):
+        for how, concurrency in (("one after another", 1), ("8 at once", 8)):
+            root = S3Storage("bench", prefix, client=client)
+            root.put_concurrency = concurrency
+            before = proxy.requests
+            started = time.perf_counter()
+            work(root)
+            elapsed = time.perf_counter() - started
+            if how not in rows or elapsed < rows[how][0]:
+                rows[how] = (elapsed, proxy.requests - before)
+    for how, (elapsed, requests) in rows.items():
+        ratio = rows["one after another"][0] / elapsed
+        print(f"| {latency:g} ms | {what} | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
 
 
 def merge_record(number: int) -> dict[str, Any]:
