@@ -453,11 +453,9 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
                     shared[at, story_id] = shared.get((at, story_id), 0) + 1
     for (at, story_id), count_shared in shared.items():  # first indexed first: the earliest copy
         count, signature, day = indexes[at][0]._prints[story_id]
-        if not same_day(print_.day, day):
-            continue
-        signed = bool(signature and print_.signature)
-        resembles = resemblance(print_.signature, signature) if signed else 0.0
-        if paragraphs_match(count_shared, len(print_.keys), count, resembles, signed):
+        if same_day(print_.day, day) and paragraphs_match(
+            count_shared, len(print_.keys), count, print_.signature, signature
+        ):
             return story_id
     candidates: dict[tuple[int, str], None] = {}
     for band, chunk in enumerate(_signature_bands(print_.signature)):
