@@ -6,6 +6,8 @@ pyarrow: ~0.1 s of every process start that writes no Parquet.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from schemas.story import PARTITION_COLUMNS, SCHEMA_VERSION, Story
@@ -76,7 +78,23 @@ FILE_SCHEMA = pa.schema([f for f in ARROW_SCHEMA if f.name not in PARTITION_COLU
 
 
 def stories_to_table(stories: list[Story], schema: pa.Schema = ARROW_SCHEMA) -> pa.Table:
-    """Build an Arrow table of ``stories`` with ``schema`` (columns missing from it are dropped)."""
-    rows = [story.to_row() for story in stories]
-    columns = {f.name: [row[f.name] for row in rows] for f in schema}
+    """Build an Arrow table of ``stories`` with ``schema`` (columns missing from it are dropped).
+
+    Column by column from the stories' attributes: the values ``Story.to_row`` gives,
+    without a dict and copied lists per story (~95 -> ~45 us a story of 2.5 KB)."""
+    columns: dict[str, list[Any]] = {}
+    for name in schema.names:
+        if name == "contacts":
+            columns[name] = [
+                [{"role": c.role, "name": c.name, "email": c.email, "location": c.location} for c in s.contacts]
+                for s in stories
+            ]
+        elif name == "removed":
+            columns[name] = [[{"kind": r.kind, "text": r.text} for r in s.removed] for s in stories]
+        elif name == "subjects":
+            columns[name] = [
+                [{"scheme": x.scheme, "code": x.code, "name": x.name} for x in s.subjects] for s in stories
+            ]
+        else:
+            columns[name] = [getattr(s, name) for s in stories]
     return pa.Table.from_pydict(columns, schema=schema)
