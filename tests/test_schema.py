@@ -11,7 +11,7 @@ import pyarrow as pa
 from parsers import parse_story
 from schemas import SCHEMA_VERSION, validate_story
 from schemas.arrow import ARROW_SCHEMA, FILE_SCHEMA, stories_to_table
-from schemas.story import Story
+from schemas.story import STORY_FIELDS, Story
 from table.dataset import encode_parquet, read_table, write_parquet
 
 SEED = Path(__file__).resolve().parent / "golden" / "bloomberg-idlib.txt"
@@ -165,3 +165,34 @@ def test_files_written_before_the_standfirst_column_read_as_null_and_compact_wit
     merged = pq.read_table(io.BytesIO(merge_tables([old, new])))
     assert merged.schema.names == FILE_SCHEMA.names
     assert sorted(merged.column("standfirst").to_pylist(), key=str) == sorted([None, "The summary."], key=str)
+
+
+def test_a_story_pickles_to_the_same_story_and_sends_its_text_once() -> None:
+    # Results cross from the parse workers to the coordinator pickled: the paragraphs are
+    # left out when the body gives them back, and kept when it does not.
+    import pickle
+
+    stories = _golden_stories()
+    for story in stories:
+        back = pickle.loads(pickle.dumps(story, protocol=5))
+        assert [getattr(back, n) for n in STORY_FIELDS] == [getattr(story, n) for n in STORY_FIELDS]
+    longest = max(stories, key=lambda s: len(s.body))
+    assert len(pickle.dumps(longest, protocol=5)) < len(longest.body.encode("utf-8")) * 1.5 + 2000
+    for paragraphs, body in (([], ""), ([""], ""), (["a\n\nb"], "a\n\nb"), (["a", "b"], "a\n\nb"), (["x"], "y")):
+        odd = dataclasses.replace(stories[0], paragraphs=paragraphs, body=body)
+        back = pickle.loads(pickle.dumps(odd, protocol=5))
+        assert (back.paragraphs, back.body) == (paragraphs, body)
+
+
+def test_lone_surrogates_are_found_in_any_text_the_record_holds() -> None:
+    story = seed()
+    assert validate_story(story) == []
+    for name, value in (("headline", "caf\udce9"), ("body", "ok \ud800"), ("byline", ["Jos\udce9"])):
+        bad = dataclasses.replace(story, **{name: value})
+        if name == "body":
+            bad = dataclasses.replace(bad, paragraphs=[value], word_count=2)
+        assert f"{name} holds a lone surrogate (not encodable as UTF-8)" in validate_story(bad)
+    # A paragraph the body does not hold is checked on its own.
+    bad = dataclasses.replace(story, paragraphs=[*story.paragraphs, "x\udc80"])
+    assert "paragraphs holds a lone surrogate (not encodable as UTF-8)" in validate_story(bad)
+    assert validate_story(dataclasses.replace(story, headline="Café — “quoted”")) == []
