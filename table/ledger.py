@@ -51,6 +51,12 @@ _BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one ba
 _SIGNATURE_BANDS, _SIGNATURE_BAND_BYTES = 16, 8
 #: Stories kept per posting list of the near-duplicate indexes (the latest ones).
 MAX_POSTINGS = 64
+#: An undated story looks for its simhash bands on every day the index holds. Past this
+#: many days an index keeps, per band and band value, a bitmap of the days whose list holds
+#: that value (``_value_days``), so the lookup reads only those: with a year's days indexed,
+#: ~640 us an undated lookup against ~25 us a dated one before it.
+DAY_SCAN_LIMIT = 16
+_DAY_CODES = 416  # ``_day_code``'s range: month * 32 + day, 0 when undated
 
 
 @dataclass(slots=True)
@@ -195,6 +201,9 @@ class LedgerIndex:
         # Each posting key maps to its one story, bare, or to a list of its latest ones.
         self._bands: list[dict[int, Any]] = [{} for _ in range(_BANDS)]
         self._band_days: set[int] = set()  # day codes in the bands (an undated story looks in each)
+        #: [band, band value] -> bitmap of the day codes holding it; made on the first undated
+        #: lookup over more than DAY_SCAN_LIMIT days, kept up to date from then on.
+        self._value_days: np.ndarray | None = None
         self._added = 0
         self._follows: int | None = None  # for_batch(): the ``_added`` of the index it follows
         self._by_paragraph: dict[str, Any] = {}
@@ -335,6 +344,13 @@ class LedgerIndex:
         self._prints[story_id] = (len(print_.keys), print_.signature, print_.day)
         day = _day_code(print_.day)
         self._band_days.add(day)
+        if self._value_days is not None:
+            if day >= _DAY_CODES:  # not a day code (none is written): no bitmap, scan the days
+                self._value_days = None
+            else:
+                byte, bit = day >> 3, 1 << (day & 7)
+                for band in range(_BANDS):
+                    self._value_days[band, (simhash >> (16 * band)) & 0xFFFF, byte] |= bit
         self._added += 1
         entry = (self._added, simhash, story_id)  # one tuple, shared by the bands
         postings: list[tuple[dict[Any, list[Any]], Any, Any]] = [
@@ -374,9 +390,35 @@ class LedgerIndex:
         for lists, more in zip(self._posting_dicts(), batch._posting_dicts(), strict=True):
             _merge_postings(lists, more)
         self._band_days |= batch._band_days
+        if self._value_days is not None:
+            self._mark_keys(batch._bands)
         self._prints.update(batch._prints)
         self._roots.update(batch._roots)
         self._added = batch._added
+
+    def days_of(self, band: int, simhash: int) -> Iterable[int]:
+        """The day codes whose ``band`` list may hold ``simhash``'s band value: every day
+        the index holds, or, past ``DAY_SCAN_LIMIT`` of them, those its bitmap names."""
+        if self._value_days is None:
+            if len(self._band_days) <= DAY_SCAN_LIMIT or max(self._band_days) >= _DAY_CODES:
+                return self._band_days
+            self._value_days = np.zeros((_BANDS, 1 << 16, _DAY_CODES // 8), dtype=np.uint8)
+            self._mark_keys(self._bands)
+            if self._value_days is None:
+                return self._band_days
+        row = self._value_days[band, (simhash >> (16 * band)) & 0xFFFF]
+        return np.flatnonzero(np.unpackbits(row, bitorder="little")).tolist()
+
+    def _mark_keys(self, bands: list[dict[int, Any]]) -> None:
+        """Set the day bits of every posting key of ``bands`` (``_band_key``s: value | day << 16)."""
+        assert self._value_days is not None
+        for band, lists in enumerate(bands):
+            keys = np.fromiter(lists.keys(), dtype=np.int64, count=len(lists))
+            days = keys >> 16
+            if len(days) and days.max() >= _DAY_CODES:  # not a day code: no bitmap, scan the days
+                self._value_days = None
+                return
+            np.bitwise_or.at(self._value_days[band], (keys & 0xFFFF, days >> 3), (1 << (days & 7)).astype(np.uint8))
 
     def _posting_dicts(self) -> list[dict[Any, Any]]:
         return [*self._bands, self._by_paragraph, *self._signature_bands]
@@ -422,12 +464,19 @@ def near_duplicate_in(indexes: Sequence[tuple[LedgerIndex, set[str]]], print_: F
     for index, _ in indexes:
         index._ensure()
     simhash, day_code = print_.simhash, _day_code(print_.day)
-    # Same day or undated: that day's list and the undated one; undated: every day's.
-    every_day = indexes[0][0]._band_days if len(indexes) == 1 else set().union(*(i._band_days for i, _ in indexes))
-    days: Iterable[int] = every_day if day_code == 0 else ((day_code, 0) if 0 in every_day else (day_code,))
+    # Same day or undated: that day's list and the undated one; undated: every day's that
+    # holds the band's value (the order days are read in does not change the earliest match).
+    if day_code:
+        dated: Iterable[int] = (day_code, 0) if any(0 in i._band_days for i, _ in indexes) else (day_code,)
     for band in range(_BANDS):
         first: tuple[int, int, str] | None = None  # (index position, order added, story) of the earliest match
         band_lists = [index._bands[band] for index, _ in indexes]
+        if day_code:
+            days = dated
+        elif len(indexes) == 1:
+            days = indexes[0][0].days_of(band, simhash)
+        else:
+            days = set().union(*(index.days_of(band, simhash) for index, _ in indexes))
         for code in days:
             band_key = _band_key(simhash, band, code)
             for at, entries in _segments([lists.get(band_key) for lists in band_lists]):

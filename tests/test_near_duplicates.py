@@ -180,3 +180,59 @@ def test_a_merged_batch_index_is_the_index_built_story_by_story() -> None:
     assert merged.near_duplicate_of(probe, set()) == whole.near_duplicate_of(probe, set())
     with pytest.raises(ValueError, match="for_batch"):
         merged.merge(LedgerIndex())  # numbered from 0: its order numbers would clash
+
+
+def test_an_undated_lookup_over_many_days_finds_what_scanning_every_day_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past DAY_SCAN_LIMIT days an index reads, for an undated story, only the days whose
+    band lists hold its band values (a bitmap made on the first such lookup and kept up to
+    date by later stories and merged batches): the same answers as reading every day."""
+    import dataclasses
+    import random
+
+    import table.ledger as ledger
+    from parsers.fingerprint import Fingerprint
+    from table.ledger import LedgerIndex, near_duplicate_in
+
+    rng = random.Random(11)
+    days = [None] + [f"{m:02d}-{d:02d}" for m in range(1, 13) for d in (1, 15, 31)]  # 36 days and undated
+
+    def story(group: int) -> Fingerprint:
+        # Few band values, so lists on several days share them; each group of stories
+        # (before the bitmap, after it, a merged batch, a pending batch) its own values.
+        simhash = sum((6 * group + rng.randrange(6)) << (16 * band) for band in range(4))
+        return Fingerprint(simhash ^ rng.getrandbits(2) << 14, (), b"", rng.choice(days))
+
+    groups = [[story(group) for _ in range(size)] for group, size in enumerate((300, 100, 50, 30))]
+
+    def build(limit: int) -> tuple[LedgerIndex, LedgerIndex]:
+        monkeypatch.setattr(ledger, "DAY_SCAN_LIMIT", limit)
+        index = LedgerIndex()
+        numbered = [(f"s{g}-{n}", print_) for g, group in enumerate(groups) for n, print_ in enumerate(group)]
+        for story_id, print_ in numbered[:300]:
+            index.add_story(story_id, story_id, print_)
+        index.near_duplicate_of(dataclasses.replace(groups[0][0], day=None), set())  # the first undated lookup
+        for story_id, print_ in numbered[300:400]:  # added after the bitmap is made
+            index.add_story(story_id, story_id, print_)
+        batch = index.for_batch()
+        for story_id, print_ in numbered[400:450]:
+            batch.add_story(story_id, story_id, print_)
+        index.merge(batch)
+        pending = index.for_batch()  # a batch's own index, looked up with the run's
+        for story_id, print_ in numbered[450:]:
+            pending.add_story(story_id, story_id, print_)
+        return index, pending
+
+    scanned, scanned_batch = build(10**6)
+    mapped, mapped_batch = build(16)
+    assert scanned._value_days is None and mapped._value_days is not None
+    # Undated copies of every story (a bit flipped or not), and dated ones.
+    queries = [dataclasses.replace(p, simhash=p.simhash ^ rng.getrandbits(1), day=None) for g in groups for p in g]
+    queries += [p for g in groups for p in g[:20]]
+    excluded = {f"s0-{n}" for n in range(0, 300, 3)}
+    monkeypatch.setattr(ledger, "DAY_SCAN_LIMIT", 10**6)
+    answers = [near_duplicate_in([(scanned, excluded), (scanned_batch, set())], q) for q in queries]
+    assert scanned._value_days is None  # every day read
+    monkeypatch.setattr(ledger, "DAY_SCAN_LIMIT", 16)
+    assert answers == [near_duplicate_in([(mapped, excluded), (mapped_batch, set())], q) for q in queries]
+    for group in range(4):  # every group's stories are found, the pending batch's too
+        assert sum(1 for a in answers if a and a.startswith(f"s{group}-")) >= 10
