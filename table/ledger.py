@@ -204,6 +204,8 @@ class LedgerIndex:
         #: [band, band value] -> bitmap of the day codes holding it; made on the first undated
         #: lookup over more than DAY_SCAN_LIMIT days, kept up to date from then on.
         self._value_days: np.ndarray | None = None
+        #: A batch's own index (``for_batch``) keeps the same as sets, small: band -> value -> days.
+        self._value_day_sets: list[dict[int, set[int]]] | None = None
         self._added = 0
         self._follows: int | None = None  # for_batch(): the ``_added`` of the index it follows
         self._by_paragraph: dict[str, Any] = {}
@@ -351,6 +353,9 @@ class LedgerIndex:
                 byte, bit = day >> 3, 1 << (day & 7)
                 for band in range(_BANDS):
                     self._value_days[band, (simhash >> (16 * band)) & 0xFFFF, byte] |= bit
+        if self._value_day_sets is not None:
+            for band, sets in enumerate(self._value_day_sets):
+                sets.setdefault((simhash >> (16 * band)) & 0xFFFF, set()).add(day)
         self._added += 1
         entry = (self._added, simhash, story_id)  # one tuple, shared by the bands
         postings: list[tuple[dict[Any, list[Any]], Any, Any]] = [
@@ -398,16 +403,34 @@ class LedgerIndex:
 
     def days_of(self, band: int, simhash: int) -> Iterable[int]:
         """The day codes whose ``band`` list may hold ``simhash``'s band value: every day
-        the index holds, or, past ``DAY_SCAN_LIMIT`` of them, those its bitmap names."""
+        the index holds, or, past ``DAY_SCAN_LIMIT`` of them, those its bitmap names (a
+        batch's own index: its sets)."""
+        if len(self._band_days) <= DAY_SCAN_LIMIT:
+            return self._band_days
+        value = (simhash >> (16 * band)) & 0xFFFF
+        if self._follows is not None:  # a batch's index: a few thousand stories at most
+            if self._value_day_sets is None:
+                self._value_day_sets = [{} for _ in range(_BANDS)]
+                for sets, lists in zip(self._value_day_sets, self._bands, strict=True):
+                    for key in lists:
+                        sets.setdefault(key & 0xFFFF, set()).add(key >> 16)
+            return self._value_day_sets[band].get(value, ())
         if self._value_days is None:
-            if len(self._band_days) <= DAY_SCAN_LIMIT or max(self._band_days) >= _DAY_CODES:
+            if max(self._band_days) >= _DAY_CODES:
                 return self._band_days
             self._value_days = np.zeros((_BANDS, 1 << 16, _DAY_CODES // 8), dtype=np.uint8)
             self._mark_keys(self._bands)
             if self._value_days is None:
                 return self._band_days
-        row = self._value_days[band, (simhash >> (16 * band)) & 0xFFFF]
-        return np.flatnonzero(np.unpackbits(row, bitorder="little")).tolist()
+        # The row's 52 bytes as one integer, its set bits read off lowest first (~1 us;
+        # numpy's unpackbits and flatnonzero took ~5).
+        bits = int.from_bytes(self._value_days[band, value].tobytes(), "little")
+        days = []
+        while bits:
+            low = bits & -bits
+            days.append(low.bit_length() - 1)
+            bits ^= low
+        return days
 
     def _mark_keys(self, bands: list[dict[int, Any]]) -> None:
         """Set the day bits of every posting key of ``bands`` (``_band_key``s: value | day << 16)."""
