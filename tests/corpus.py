@@ -63,7 +63,8 @@ def write_varied_corpus(
 
     from parsers import parse_story
 
-    word = re.compile(rb"(?<![A-Za-z])[a-z]{4,}(?![A-Za-z])")
+    # A lower-case word of 4+ letters, whole: not the ASCII tail of "München" (UTF-8 bytes).
+    word = re.compile(rb"(?<![A-Za-z\x80-\xff])[a-z]{4,}(?![A-Za-z\x80-\xff])")
     number = re.compile(rb"\d+")
     templates = []
     vocabularies: dict[str, set[bytes]] = {}  # language -> the body words of its inputs

@@ -31,3 +31,28 @@ def test_varied_corpus_is_distinct_stories_of_1_to_4_kb_with_planted_near_copies
     # The grown body keeps the template's paragraph layout: a CRLF template stays CRLF.
     crlf = [p.read_bytes() for p in paths if b"\r\n" in p.read_bytes()]
     assert crlf and all(data.count(b"\r\n") == data.count(b"\n") for data in crlf)
+
+
+def test_a_story_grown_to_4_kb_keeps_every_field_its_template_has(tmp_path: Path) -> None:
+    """The parser reads headers, datelines and trailers by structure: a body grown with
+    other paragraphs (words varied, the template's line ends and indentation kept) must
+    not move any field. Templates whose headline the growth varied are skipped."""
+    from tests.corpus import golden_inputs
+
+    templates = {}
+    for path in golden_inputs():
+        if path.suffix == ".txt":
+            try:
+                story = parse_story(path.read_bytes(), path.name)
+            except Exception:  # the goldens of quarantined inputs
+                continue
+            templates.setdefault(story.headline, story)
+    fields = ("agency", "dateline", "byline", "editors", "contacts", "copyright", "published_at", "language")
+    compared = 0
+    for path in write_varied_corpus(tmp_path, 300, copy_every=0, seed=3):
+        grown = parse_story(path.read_bytes(), str(path))
+        template = templates.get(grown.headline)
+        if template is not None:
+            compared += 1
+            assert [getattr(grown, f) for f in fields] == [getattr(template, f) for f in fields], path.name
+    assert compared >= 280
