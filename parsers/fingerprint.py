@@ -290,9 +290,10 @@ def minhash_signature(text: str) -> bytes:
         grams = grams ^ (w[offset : offset + n] * key)
     # A shingle seen twice changes no minimum, and the top 16 bits of the minimum are the
     # minimum of the top 16 bits: one pass less over the MINHASH_SIZE x shingles matrix.
-    with np.errstate(over="ignore"):
-        permuted = _PERMUTE_A[:, None] * grams[None, :]
-        permuted += _PERMUTE_B[:, None]
+    # The products wrap modulo 2**64 on purpose; numpy checks overflow only on scalars, so
+    # no np.errstate is needed around arrays (it cost ~5 us a story to enter and leave).
+    permuted = _PERMUTE_A[:, None] * grams[None, :]
+    permuted += _PERMUTE_B[:, None]
     minima = (permuted.min(axis=1) >> np.uint64(48)).astype("<u2")
     return bytes(minima.tobytes())
 
