@@ -20,9 +20,11 @@ with every round's figure):
    against it registers the flow and lets the server's services settle, as a deployment's
    long-running server has; the first run on a fresh server is ~1-3 s slower.
 
-Prefect's share of a run is (3 or 4 minus 2) / (3 or 4), best against best. ``--s3`` writes
-to a moto S3 server on loopback instead of a local folder. Each ingest writes to a fresh
-store. Run 3 runs once (it costs 8-20 s of server start-up a run).
+Prefect's share of a run is (3 or 4 minus 2) / (3 or 4), best against best. The last
+column is the whole machine's busy core-seconds during the best round (``/proc/stat``): on
+two cores a run cannot take less than half of it. ``--s3`` writes to a moto S3 server on
+loopback instead of a local folder. Each ingest writes to a fresh store. Run 3 runs once
+(it costs 8-20 s of server start-up a run).
 """
 
 from __future__ import annotations
@@ -72,8 +74,24 @@ def first_commit_watcher(dest: str, started: float, found: list[float]) -> threa
     return thread
 
 
-def timed(cmd: list[str], env: dict[str, str], dest: str | None = None) -> tuple[float, float | None]:
+def busy_ticks() -> int | None:
+    """The machine's CPU time spent busy so far, in clock ticks, every core summed
+    (``/proc/stat``: user, nice, system, irq, softirq, steal); None where there is none."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return user + nice + system + irq + softirq + steal
+
+
+def timed(cmd: list[str], env: dict[str, str], dest: str | None = None) -> tuple[float, float | None, float | None]:
+    """Seconds the command took, seconds to its first committed batch (with ``dest``), and
+    the busy core-seconds of the whole machine meanwhile (its servers' too: what the run
+    costs two cores; more than the wall time means both cores worked)."""
     found: list[float] = []
+    ticks = busy_ticks()
     started = time.perf_counter()
     watcher = first_commit_watcher(dest, started, found) if dest else None
     done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -81,9 +99,11 @@ def timed(cmd: list[str], env: dict[str, str], dest: str | None = None) -> tuple
         tail = done.stderr.decode("utf-8", "replace")[-4000:]
         raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}; its stderr ended:\n{tail}")
     elapsed = time.perf_counter() - started
+    after = busy_ticks()
+    busy = (after - ticks) / os.sysconf("SC_CLK_TCK") if ticks is not None and after is not None else None
     if watcher is not None:
         watcher.join(timeout=1)
-    return elapsed, (found[0] if found else None)
+    return elapsed, (found[0] if found else None), busy
 
 
 def start_prefect_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
@@ -154,7 +174,12 @@ def main() -> None:
         def store(name: str) -> str:  # a fresh store for every ingest
             return f"s3://bench/{name}" if args.s3 else str(root / name)
 
-        runs: dict[str, list[tuple[float, float | None]]] = {"parse": [], "batch": [], "served": [], "temporary": []}
+        runs: dict[str, list[tuple[float, float | None, float | None]]] = {
+            "parse": [],
+            "batch": [],
+            "served": [],
+            "temporary": [],
+        }
         # Prefect's temporary server: once (it costs 8-20 s a run and is not how a deployment runs).
         temporary = [*CLI, "ingest", str(landing), "--dest", store("temporary")]
         runs["temporary"].append(timed(temporary, env, store("temporary")))
@@ -183,8 +208,11 @@ def main() -> None:
             f"{os.cpu_count()}-core machine; "
             f"best of {args.repeats} interleaved rounds [all rounds]\n"
         )
-        print("| run | seconds | stories/s | x parse | first batch committed after | Prefect's share |")
-        print("|---|---|---|---|---|---|")
+        print(
+            "| run | seconds | stories/s | x parse | first batch committed after | Prefect's share "
+            "| busy core-s (machine) |"
+        )
+        print("|---|---|---|---|---|---|---|")
         best = {kind: min(results, key=lambda r: r[0]) for kind, results in runs.items()}
         parse_s, plain_s = best["parse"][0], best["batch"][0]
         labels = {
@@ -194,13 +222,13 @@ def main() -> None:
             "served": "wire-ingest ingest, PREFECT_API_URL = a running prefect server",
         }
         for kind in ("parse", "batch", "temporary", "served"):
-            seconds, first = best[kind]
+            seconds, first, busy = best[kind]
             every = ", ".join(f"{r[0]:.1f}" for r in runs[kind])
             firsts = [r[1] for r in runs[kind] if r[1] is not None]
             first_text = f"{first:.1f} s [{', '.join(f'{f:.1f}' for f in firsts)}]" if first is not None else ""
             share = f"{(seconds - plain_s) / seconds:.0%}" if kind in ("temporary", "served") else ""
             cells = [labels[kind], f"{seconds:.1f} [{every}]", f"{args.stories / seconds:,.0f}"]
-            cells += [f"{parse_s / seconds:.2f}", first_text, share]
+            cells += [f"{parse_s / seconds:.2f}", first_text, share, f"{busy:.1f}" if busy is not None else ""]
             print("| " + " | ".join(cells) + " |")
 
 
