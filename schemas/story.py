@@ -148,11 +148,8 @@ class Story:
         row = {name: getattr(self, name) for name in STORY_FIELDS}
         for name in _LIST_FIELDS:
             row[name] = list(row[name])
-        row["contacts"] = [
-            {"role": c.role, "name": c.name, "email": c.email, "location": c.location} for c in self.contacts
-        ]
-        row["removed"] = [{"kind": r.kind, "text": r.text} for r in self.removed]
-        row["subjects"] = [{"scheme": x.scheme, "code": x.code, "name": x.name} for x in self.subjects]
+        for name, as_dict in NESTED_ROWS.items():
+            row[name] = [as_dict(item) for item in row[name]]
         return row
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -169,6 +166,13 @@ class Story:
 STORY_FIELDS = tuple(f.name for f in dataclasses.fields(Story))
 _LIST_FIELDS = ("paragraphs", "byline", "editors")
 _PARAGRAPHS_AT = STORY_FIELDS.index("paragraphs")
+#: The struct-list columns: each item of the Story's list as the row's dict (``to_row``,
+#: ``schemas.arrow.stories_to_table``).
+NESTED_ROWS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "contacts": lambda c: {"role": c.role, "name": c.name, "email": c.email, "location": c.location},
+    "removed": lambda r: {"kind": r.kind, "text": r.text},
+    "subjects": lambda x: {"scheme": x.scheme, "code": x.code, "name": x.name},
+}
 
 
 def _unpickle_story(*values: Any) -> Story:
@@ -200,9 +204,10 @@ def validate_story(story: Story) -> list[str]:
         problems.append("headline is empty")
     if not story.body.strip() and story.input_format == "html":
         problems.append("body is empty")  # text briefs (a headline alone) are rows; a page never is
+    joined = "\n\n".join(story.paragraphs) == story.body
     if story.body and not story.paragraphs:
         problems.append("no paragraphs")
-    elif "\n\n".join(story.paragraphs) != story.body:
+    elif not joined:
         problems.append("body is not the paragraphs joined by a blank line")
     if story.word_count != len(story.body.split()):
         problems.append("word_count does not match the body")
@@ -238,7 +243,7 @@ def validate_story(story: Story) -> list[str]:
             problems.append(f"removed kind {item.kind!r} is unknown")
     if not story.source_uri:
         problems.append("source_uri is empty")
-    for name, value in _text_fields(story):
+    for name, value in _text_fields(story, paragraphs_in_body=joined):
         if _has_surrogate(value):
             problems.append(f"{name} holds a lone surrogate (not encodable as UTF-8)")
             break
@@ -265,10 +270,11 @@ _STRING_COLUMNS = (
 )  # fmt: skip
 
 
-def _text_fields(story: Story) -> list[tuple[str, str]]:
-    """Every string the record holds, with its column name (for the encodability check)."""
+def _text_fields(story: Story, *, paragraphs_in_body: bool) -> list[tuple[str, str]]:
+    """Every string the record holds, with its column name (for the encodability check);
+    not the paragraphs when they are the body joined (the body's check covers them)."""
     fields = [(name, value) for name in _STRING_COLUMNS if isinstance(value := getattr(story, name), str)]
-    if "\n\n".join(story.paragraphs) != story.body:  # else the body's check covers them
+    if not paragraphs_in_body:
         fields += [("paragraphs", p) for p in story.paragraphs]
     fields += [("byline", p) for p in story.byline] + [("editors", p) for p in story.editors]
     fields += [("removed", r.text) for r in story.removed]
