@@ -6,6 +6,7 @@ import hashlib
 import re
 import threading
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -132,9 +133,24 @@ def casefolded_words(text: str) -> list[bytes]:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: the regex, as before
         return [word.encode("utf-8", "surrogatepass") for word in _WORD.findall(text.casefold())]
-    if data.isascii() or not _WORD.search(data.translate(None, _ASCII).decode("utf-8").casefold()):
-        return data.translate(_ASCII_WORDS).split()
-    tokens = data.translate(_MIXED_WORDS).split()
+    return _split_words(data, None)[1]
+
+
+def _split_words(data: bytes, beyond_ascii: str | None) -> tuple[bytes, list[bytes], list[int] | None]:
+    """``(translated, words, first_word)`` of UTF-8 ``data``: the bytes after the word table
+    (every separator a space, so a token is a run of other bytes), the words, and, when a
+    token is not exactly one word, the index of each token's first word (one more entry:
+    the word count). ``beyond_ascii``: the text's characters beyond ASCII, when known."""
+    if data.isascii():
+        translated = data.translate(_ASCII_WORDS)
+        return translated, translated.split(), None
+    if beyond_ascii is None:
+        beyond_ascii = data.translate(None, _ASCII).decode("utf-8")
+    if not _WORD.search(beyond_ascii.casefold()):
+        translated = data.translate(_ASCII_WORDS)
+        return translated, translated.split(), None
+    translated = data.translate(_MIXED_WORDS)
+    tokens = translated.split()
     # Each distinct token beyond ASCII is read once; when each is one word (most are:
     # "Größe" -> "grösse"), they are swapped in by a C-level map over the tokens.
     spelled = {
@@ -144,15 +160,67 @@ def casefolded_words(text: str) -> list[bytes]:
     }
     if all(len(found) == 1 for found in spelled.values()):
         single = {token: found[0] for token, found in spelled.items()}
-        return list(map(single.get, tokens, tokens))
+        return translated, list(map(single.get, tokens, tokens)), None
     words: list[bytes] = []
+    first_word: list[int] = []
     for token in tokens:
+        first_word.append(len(words))
         found = spelled.get(token)
         if found is None:
             words.append(token)
         else:
             words.extend(found)
-    return words
+    first_word.append(len(words))
+    return translated, words, first_word
+
+
+#: A decimal digit (``\d`` in a str pattern: any script's).
+_DIGIT = re.compile(r"\d")
+
+
+class _Words:
+    """A text's words, kept so that its three fingerprints read the text once: the simhash
+    (parsing) hashes them, the MinHash (with numbers glued) and the paragraph keys (cut at
+    the paragraphs' bytes) reuse them. ``plain_digits``: no decimal digit beyond ASCII, so
+    the number glue can be found in the bytes."""
+
+    __slots__ = ("_hashes", "data", "first_word", "plain_digits", "text", "translated", "words")
+
+    def __init__(self, text: str, data: bytes) -> None:
+        beyond_ascii = "" if data.isascii() else data.translate(None, _ASCII).decode("utf-8")
+        self.text, self.data = text, data
+        self.translated, self.words, self.first_word = _split_words(data, beyond_ascii)
+        self.plain_digits = not _DIGIT.search(beyond_ascii)
+        self._hashes: np.ndarray | None = None
+
+    def hashes(self) -> np.ndarray:
+        """``_word_hashes(self.words)`` (read-only: callers copy before changing)."""
+        if self._hashes is None:
+            self._hashes = _word_hashes(self.words)
+            self._hashes.flags.writeable = False
+        return self._hashes
+
+    def word_index(self, token: int) -> int:
+        """The index of the first word of the token numbered ``token`` (of ``translated``)."""
+        return token if self.first_word is None else self.first_word[token]
+
+
+_LAST_WORDS = threading.local()
+
+
+def _words_of(text: str) -> _Words | None:
+    """``text``'s _Words, None for text with lone surrogates. The last one a thread made
+    is kept: parsing computes a body's simhash and the same worker its other fingerprints
+    right after, from the same string object."""
+    last: _Words | None = getattr(_LAST_WORDS, "words", None)
+    if last is not None and last.text is text:
+        return last
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    found = _LAST_WORDS.words = _Words(text, data)
+    return found
 
 
 def word_hash(word: bytes) -> int:
@@ -190,10 +258,11 @@ def compute_simhash(text: str, shingle: int = 3) -> int:
     goes through the splitmix64 finalizer; bit i of the result is set when more than half
     of the 3-grams have bit i set.
     """
-    words = casefolded_words(text)
+    found = _words_of(text)
+    words = casefolded_words(text) if found is None else found.words
     if not words:
         return 0
-    w = _word_hashes(words)
+    w = _word_hashes(words) if found is None else found.hashes()
     if len(w) >= shingle:
         grams = (w[:-2] * _K1) ^ (w[1:-1] * _K2) ^ (w[2:] * _K3)
     else:
@@ -229,13 +298,32 @@ MIN_PARAGRAPH_CHARS = 60
 MAX_PARAGRAPH_KEYS = 16
 
 
-def paragraph_keys(paragraphs: list[str]) -> list[str]:
-    """16-hex fingerprints of a story's substantial paragraphs, case/punctuation-blind."""
+def paragraph_keys(paragraphs: list[str], body: str | None = None) -> list[str]:
+    """16-hex fingerprints of a story's substantial paragraphs, case/punctuation-blind.
+    ``body``, when given, is the paragraphs joined by blank lines (a story's body): their
+    words are then cut from the body's (the same words: no word spans a blank line)."""
+    found = _words_of(body) if body is not None else None
+    if found is None:
+        return _keys_of(casefolded_words(paragraph) for paragraph in paragraphs)
+    # Each paragraph's bytes in the body hold its tokens (a blank line is two separators).
+    translated, words, word_index = found.translated, found.words, found.word_index
+    lengths = map(len, paragraphs) if len(found.data) == len(body or "") else (len(p.encode()) for p in paragraphs)
+    cuts: list[tuple[int, int]] = []
+    offset = token = 0
+    for length in lengths:
+        first = token
+        token += len(translated[offset : offset + length].split())
+        cuts.append((word_index(first), word_index(token)))
+        offset += length + 2
+    return _keys_of(words[begin:end] for begin, end in cuts)
+
+
+def _keys_of(paragraph_words: Iterable[list[bytes]]) -> list[str]:
     keys: list[str] = []
-    for paragraph in paragraphs:
+    for words in paragraph_words:
         # The paragraph's words joined by single spaces (what replacing every run of \W by a
         # space and stripping gives), as UTF-8; its length is counted in characters.
-        normalized = b" ".join(casefolded_words(paragraph))
+        normalized = b" ".join(words)
         if len(normalized) < MIN_PARAGRAPH_CHARS or (
             not normalized.isascii() and len(normalized.decode("utf-8", "surrogatepass")) < MIN_PARAGRAPH_CHARS
         ):
@@ -280,10 +368,57 @@ _NUMBER_GLUE = re.compile(r"[.,](?<=\d[.,])(?=\d)")
 def minhash_signature(text: str) -> bytes:
     """MINHASH_SIZE x 16-bit minima over the 5-word shingles of ``text`` (case-folded;
     ``7,800,000`` and ``747.0`` are one word each), or b"" when it has too few shingles."""
-    words = casefolded_words(_NUMBER_GLUE.sub("", text))
-    if len(words) < SHINGLE_WORDS + MIN_SHINGLES - 1:
+    found = _words_of(text)
+    if found is None or not found.plain_digits:
+        words = casefolded_words(_NUMBER_GLUE.sub("", text))
+        if len(words) < SHINGLE_WORDS + MIN_SHINGLES - 1:
+            return b""
+        return _minima(_word_hashes(words))
+    return _minima(_glued_hashes(found))
+
+
+#: ASCII digits to "0", "." and "," to ".", every other byte to a space: a number's glue
+#: (_NUMBER_GLUE, when no digit beyond ASCII is in the text) is a "0.0" in this shape.
+_GLUE_SHAPES = bytes(48 if 48 <= c <= 57 else 46 if c in (44, 46) else 32 for c in range(256))
+
+
+def _glued_hashes(found: _Words) -> np.ndarray:
+    """The word hashes of ``found.text`` with numbers glued (_NUMBER_GLUE) from its words'.
+    A "." or "," between two ASCII digits is a separator in ``found``; without it the digits
+    on either side are one word: the last word of the token before and the first of the
+    token after (both ASCII digits) join into one."""
+    hashes = found.hashes()
+    shape = found.data.translate(_GLUE_SHAPES)
+    at = shape.find(b"0.0")
+    if at < 0:
+        return hashes
+    translated, words = found.translated, found.words
+    joined: list[int] = []  # the first word of each token after a glue
+    token = start = 0
+    while at >= 0:
+        token += len(translated[start : at + 1].split())  # the tokens before the glue's separator
+        joined.append(found.word_index(token))
+        start = at + 1
+        at = shape.find(b"0.0", start)
+    heads: list[int] = []
+    spelled: list[bytes] = []
+    previous = -2
+    for index in joined:  # ascending; a run (7,800,000) joins three words into one
+        if index == previous + 1:
+            spelled[-1] += words[index]
+        else:
+            heads.append(index - 1)
+            spelled.append(words[index - 1] + words[index])
+        previous = index
+    glued = hashes.copy()
+    glued[heads] = _word_hashes(spelled)
+    return np.delete(glued, joined)
+
+
+def _minima(w: np.ndarray) -> bytes:
+    """The signature of a text whose word hashes are ``w``."""
+    if len(w) < SHINGLE_WORDS + MIN_SHINGLES - 1:
         return b""
-    w = _word_hashes(words)
     n = len(w) - SHINGLE_WORDS + 1
     grams = w[:n] * _K1
     for offset, key in ((1, _K2), (2, _K3), (3, _M1), (4, _M2)):
@@ -400,7 +535,7 @@ def fingerprint_of(story: Story) -> Fingerprint:
     """A parsed story's fingerprint (its body's paragraphs, shingles and day)."""
     return Fingerprint(
         story.simhash,
-        tuple(paragraph_keys(story.paragraphs)),
+        tuple(paragraph_keys(story.paragraphs, story.body)),
         minhash_signature(story.body),
         story_day(story.published_at, [(r.kind, r.text) for r in story.removed]),
     )

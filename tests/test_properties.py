@@ -348,19 +348,34 @@ def _minhash_by_definition(text: str) -> bytes:
     return bytes((permuted >> np.uint64(48)).min(axis=0).astype("<u2").tobytes())
 
 
-@settings(max_examples=300, deadline=None)
+# Numbers whose "." or "," glues them (ASCII digits) or not (a digit of another script: the
+# glue is then found by the regex), and tokens beyond ASCII that are two words or none.
+NUMBERS = st.sampled_from(["7,800,000", "1.2.3", "747.0", "9,5 %", "٣,٤", "１.５", "2.x", ".5,", "l’homme—3,5"])
+GLUED_PROSE = st.lists(st.one_of(PROSE, NUMBERS), max_size=8).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
 @given(
-    st.lists(PROSE, max_size=5),
+    st.lists(GLUED_PROSE, max_size=5),
     st.sampled_from(["", "Oil rose 1,200.5 points to 7,800,000 barrels, traders said. " * 3]),
 )
 @example(paragraphs=["é" * 25 + " " + "ж" * 25, "ж" * 70], prose="")  # 51 characters in 101 bytes: too short
+@example(paragraphs=["Größe 1,5 — und 2.500,75 Mio. " * 4, "x" * 61], prose="")
 def test_fingerprints_agree_with_their_first_definitions(paragraphs: list[str], prose: str) -> None:
     """Paragraph keys and MinHash, computed from the byte-table words, equal their regex
-    definitions (and the MinHash one that sorted shingles first and shifted every value)."""
+    definitions (and the MinHash one that sorted shingles first and shifted every value);
+    so do they when cut and glued from the body's words that its simhash read."""
     paragraphs = [p + prose for p in paragraphs]
-    assert fingerprint.paragraph_keys(paragraphs) == _paragraph_keys_by_regex(paragraphs)
+    expected_keys = _paragraph_keys_by_regex(paragraphs)
+    assert fingerprint.paragraph_keys(paragraphs) == expected_keys
     text = "\n\n".join(paragraphs)
-    assert fingerprint.minhash_signature(text) == _minhash_by_definition(text)
+    expected_signature = _minhash_by_definition(text)
+    assert fingerprint.minhash_signature(text) == expected_signature
+    body = "".join(text)  # another string object: nothing kept from the calls above
+    assert fingerprint.compute_simhash(body) == _simhash_by_definition(body)
+    assert fingerprint._words_of(body) is fingerprint._words_of(body)  # the simhash's words, kept
+    assert fingerprint.paragraph_keys(paragraphs, body) == expected_keys
+    assert fingerprint.minhash_signature(body) == expected_signature
 
 
 def test_threads_share_the_word_table_without_mixing_words_up(monkeypatch: pytest.MonkeyPatch) -> None:
