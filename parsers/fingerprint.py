@@ -184,7 +184,7 @@ class _Words:
     the paragraphs' bytes) reuse them. ``plain_digits``: no decimal digit beyond ASCII, so
     the number glue can be found in the bytes."""
 
-    __slots__ = ("_hashes", "data", "first_word", "plain_digits", "text", "translated", "words")
+    __slots__ = ("_hashes", "_marks", "data", "first_word", "plain_digits", "text", "translated", "words")
 
     def __init__(self, text: str, data: bytes) -> None:
         beyond_ascii = "" if data.isascii() else data.translate(None, _ASCII).decode("utf-8")
@@ -192,6 +192,7 @@ class _Words:
         self.translated, self.words, self.first_word = _split_words(data, beyond_ascii)
         self.plain_digits = not _DIGIT.search(beyond_ascii)
         self._hashes: np.ndarray | None = None
+        self._marks: bytes | None = None
 
     def hashes(self) -> np.ndarray:
         """``_word_hashes(self.words)`` (read-only: callers copy before changing)."""
@@ -200,11 +201,20 @@ class _Words:
             self._hashes.flags.writeable = False
         return self._hashes
 
+    def tokens_in(self, begin: int, end: int) -> int:
+        """How many tokens start within bytes ``begin:end`` of the text."""
+        if self._marks is None:
+            # A space before the text, then each byte as "0" (a separator) or "1": a token
+            # starting at byte j is the "01" at marks[j:j + 2].
+            self._marks = b"0" + self.translated.translate(_TOKEN_MARKS)
+        return self._marks.count(b"01", begin, end + 1)
+
     def word_index(self, token: int) -> int:
         """The index of the first word of the token numbered ``token`` (of ``translated``)."""
         return token if self.first_word is None else self.first_word[token]
 
 
+_TOKEN_MARKS = bytes(48 if c == 32 else 49 for c in range(256))
 _LAST_WORDS = threading.local()
 
 
@@ -306,13 +316,13 @@ def paragraph_keys(paragraphs: list[str], body: str | None = None) -> list[str]:
     if found is None:
         return _keys_of(casefolded_words(paragraph) for paragraph in paragraphs)
     # Each paragraph's bytes in the body hold its tokens (a blank line is two separators).
-    translated, words, word_index = found.translated, found.words, found.word_index
+    words, word_index, tokens_in = found.words, found.word_index, found.tokens_in
     lengths = map(len, paragraphs) if len(found.data) == len(body or "") else (len(p.encode()) for p in paragraphs)
     cuts: list[tuple[int, int]] = []
     offset = token = 0
     for length in lengths:
         first = token
-        token += len(translated[offset : offset + length].split())
+        token += tokens_in(offset, offset + length)
         cuts.append((word_index(first), word_index(token)))
         offset += length + 2
     return _keys_of(words[begin:end] for begin, end in cuts)
@@ -392,14 +402,14 @@ def _glued_hashes(found: _Words) -> np.ndarray:
     at = shape.find(b"0.0")
     if at < 0:
         return hashes
-    translated, words = found.translated, found.words
+    words = found.words
     joined: list[int] = []  # the first word of each token after a glue
     token = start = 0
     while at >= 0:
-        token += len(translated[start : at + 1].split())  # the tokens before the glue's separator
+        token += found.tokens_in(start, at + 2)  # the tokens before the one after the glue
         joined.append(found.word_index(token))
-        start = at + 1
-        at = shape.find(b"0.0", start)
+        start = at + 2
+        at = shape.find(b"0.0", at + 1)
     heads: list[int] = []
     spelled: list[bytes] = []
     previous = -2
@@ -412,7 +422,9 @@ def _glued_hashes(found: _Words) -> np.ndarray:
         previous = index
     glued = hashes.copy()
     glued[heads] = _word_hashes(spelled)
-    return np.delete(glued, joined)
+    keep = np.ones(len(glued), dtype=bool)
+    keep[joined] = False
+    return glued[keep]
 
 
 def _minima(w: np.ndarray) -> bytes:
