@@ -545,9 +545,11 @@ def paragraphs_match(shared: int, count_a: int, count_b: int, signature_a: bytes
 
 def fingerprint_of(story: Story) -> Fingerprint:
     """A parsed story's fingerprint (its body's paragraphs, shingles and day)."""
-    return Fingerprint(
+    fingerprint = Fingerprint(
         story.simhash,
         tuple(paragraph_keys(story.paragraphs, story.body)),
         minhash_signature(story.body),
         story_day(story.published_at, [(r.kind, r.text) for r in story.removed]),
     )
+    _LAST_WORDS.words = None  # the body's words have no later reader: not kept for the next story
+    return fingerprint

@@ -378,6 +378,28 @@ def test_fingerprints_agree_with_their_first_definitions(paragraphs: list[str], 
     assert fingerprint.minhash_signature(body) == expected_signature
 
 
+def test_a_parsed_story_is_fingerprinted_from_the_words_its_parse_kept() -> None:
+    """Parsing keeps the body's words (its simhash read them) for the fingerprints worked out
+    next; they are the ones a fresh read of the same text gives, and none is kept after."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    inputs = sorted((Path(__file__).parent / "golden").glob("*.txt"))
+    assert len(inputs) >= 40
+    for path in inputs:
+        try:
+            story = parse_story(path.read_bytes(), path.name)
+        except ParseError:
+            continue
+        assert fingerprint._LAST_WORDS.words.text is story.body, path.name  # kept by the parse
+        kept = fingerprint.fingerprint_of(story)
+        assert fingerprint._LAST_WORDS.words is None, path.name
+        fresh = replace(story, body="".join(["", story.body]), paragraphs=["".join(["", p]) for p in story.paragraphs])
+        assert fingerprint.fingerprint_of(fresh) == kept, path.name
+        assert kept.signature == _minhash_by_definition(story.body), path.name
+        assert list(kept.keys) == _paragraph_keys_by_regex(story.paragraphs), path.name
+
+
 def test_threads_share_the_word_table_without_mixing_words_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """Threads that parse at once (a Dask worker's) hash new words into one table, and a
     small table is cleared often: every simhash still equals its definition."""
