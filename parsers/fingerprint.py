@@ -310,9 +310,9 @@ MAX_PARAGRAPH_KEYS = 16
 
 def paragraph_keys(paragraphs: list[str], body: str | None = None) -> list[str]:
     """16-hex fingerprints of a story's substantial paragraphs, case/punctuation-blind.
-    ``body``, when given, is the paragraphs joined by blank lines (a story's body): their
-    words are then cut from the body's (the same words: no word spans a blank line)."""
-    found = _words_of(body) if body is not None else None
+    ``body``, when given and the paragraphs joined by blank lines (as a valid story's is):
+    their words are then cut from the body's (the same words: no word spans a blank line)."""
+    found = _words_of(body) if body is not None and "\n\n".join(paragraphs) == body else None
     if found is None:
         return _keys_of(casefolded_words(paragraph) for paragraph in paragraphs)
     # Each paragraph's bytes in the body hold its tokens (a blank line is two separators).

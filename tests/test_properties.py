@@ -376,6 +376,8 @@ def test_fingerprints_agree_with_their_first_definitions(paragraphs: list[str], 
     assert fingerprint._words_of(body) is fingerprint._words_of(body)  # the simhash's words, kept
     assert fingerprint.paragraph_keys(paragraphs, body) == expected_keys
     assert fingerprint.minhash_signature(body) == expected_signature
+    # A body that is not the paragraphs joined is not cut: the paragraphs are read themselves.
+    assert fingerprint.paragraph_keys(paragraphs, body.replace("\n\n", "\n") + " x") == expected_keys
 
 
 def test_a_parsed_story_is_fingerprinted_from_the_words_its_parse_kept() -> None:
