@@ -683,8 +683,9 @@ def _parse_all(
 ) -> list[Any]:
     count = resolve_workers(workers)
     if timeout <= 0 and (count <= 1 or len(payloads) < MIN_INPUTS_FOR_POOL):
-        parsed = [parse_payload(uri, data, default_agency, max_bytes) for uri, data in payloads]
-        return [prepare(result) for result in parsed] if prepared else parsed
+        if prepared:  # each story fingerprinted right after its parse, from the words it kept
+            return [prepare(parse_payload(uri, data, default_agency, max_bytes)) for uri, data in payloads]
+        return [parse_payload(uri, data, default_agency, max_bytes) for uri, data in payloads]
     if not payloads:
         return []
     pool = get_pool(count, fork=fork, timeout=timeout, memory_mb=memory_mb)
