@@ -8,19 +8,17 @@ key, its publication time (the input is parsed), its modification time (UTC).
 from __future__ import annotations
 
 import re
-import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TextIO
+from typing import Any
 
 from flows.batch import IngestSettings
 from flows.bundles import OpenBundle
 from flows.ingest import check_quarantine_share, ingest_flow
 from flows.inputs import DEFAULT_BATCH_SIZE, expand_bundles, is_candidate, read_input
-from flows.report import RunTotals
+from flows.report import Progress, RunTotals
 from parsers import parse_story
 from schemas.errors import ConfigError, InputError, ParseError, StorageError
 from storage import ObjectInfo, Storage, open_storage
@@ -53,41 +51,6 @@ def input_date(
     except (ParseError, InputError, StorageError):
         pass  # unreadable or unparsable: its file's time dates it; the ingest quarantines it
     return datetime.fromtimestamp(info.modified, UTC).date()
-
-
-class Progress:
-    """A one-line progress bar on a terminal, plain log lines otherwise."""
-
-    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
-        self.total = total
-        self.done = 0
-        self.stories = 0
-        self.started = time.monotonic()
-        self.stream = stream
-        self.tty = stream.isatty()
-
-    def update(self, inputs: int, stories: int, label: str) -> None:
-        self.done += inputs
-        self.stories += stories
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        if self.tty:
-            width = 30
-            filled = int(width * self.done / self.total) if self.total else width
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(
-                f"\r[{bar}] {self.done}/{self.total} inputs  {self.stories / elapsed:6.1f} stories/s  "
-                f"ETA {eta:5.0f}s  {label:<24}"
-            )
-            if self.done >= self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(
-                f"backfill: {label}: {self.done}/{self.total} inputs done, "
-                f"{self.stories / elapsed:.1f} stories/s, ETA {eta:.0f}s\n"
-            )
-        self.stream.flush()
 
 
 @dataclass

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from flows.batch import IngestSettings  # imports pyarrow: only the flow commands load it
+    from flows.ingest import RunWatcher  # imports Prefect
 
 
 def iter_input_files(paths: Sequence[str]) -> Iterator[tuple[Path, Path]]:
@@ -149,31 +151,34 @@ def ingest(
     max_quarantine_share: float | None = None,
     run_inputs: int | None = DEFAULT_RUN_INPUTS,
     progress: Callable[[str], None] | None = None,
+    batches: RunWatcher | None = None,
 ) -> dict[str, Any]:
     """Run the Prefect ingest flow until nothing new is left and return the summed totals
     (``settings``: the parse and bundle knobs, `flows.batch.IngestSettings`; defaults when
     None). Each flow run takes at most ``run_inputs`` new inputs (None: all of them); a
     larger backlog is taken by as many runs, one after another, each reported to
-    ``progress``. ``runs`` in the totals says how many there were."""
+    ``progress``; ``batches`` is told each run's plan and each batch it commits. ``runs``
+    in the totals says how many there were."""
     from flows.environment import prepare_prefect_environment
 
     prepare_prefect_environment()
     from flows.batch import IngestSettings
-    from flows.ingest import ingest_flow
+    from flows.ingest import ingest_flow, watching
     from flows.report import RunTotals
 
     parameters = (settings or IngestSettings()).flow_parameters()
     summed, runs = RunTotals(), 0
     while True:
-        totals: dict[str, Any] = ingest_flow(
-            source=source,
-            dest=dest,
-            batch_size=batch_size,
-            wait_lock=wait_lock,
-            max_quarantine_share=max_quarantine_share,
-            max_inputs=run_inputs,
-            **parameters,
-        )
+        with watching(batches) if batches is not None else nullcontext():
+            totals: dict[str, Any] = ingest_flow(
+                source=source,
+                dest=dest,
+                batch_size=batch_size,
+                wait_lock=wait_lock,
+                max_quarantine_share=max_quarantine_share,
+                max_inputs=run_inputs,
+                **parameters,
+            )
         runs += 1
         summed.merge(totals)
         if not totals["left"] or not totals["inputs"]:
@@ -249,8 +254,15 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     options = run_options(args)
     run_inputs = run_inputs_option(args)
     warm_workers(options["settings"])
+    from flows.report import BatchProgress
+
     totals = ingest(
-        args.source, args.dest, run_inputs=run_inputs, progress=lambda line: print(line, file=sys.stderr), **options
+        args.source,
+        args.dest,
+        run_inputs=run_inputs,
+        progress=lambda line: print(line, file=sys.stderr),
+        batches=BatchProgress(),
+        **options,
     )
     if args.json:
         print(json.dumps(totals))

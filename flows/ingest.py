@@ -8,7 +8,9 @@ memory until it exits.
 from __future__ import annotations
 
 import os
-from typing import Any, TypeVar, cast
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -128,6 +130,28 @@ def task_groups(plans: list[BatchPlan], task_inputs: int = TASK_INPUTS) -> list[
     return groups
 
 
+class RunWatcher(Protocol):
+    """Told what a run in this process planned and each batch it commits (the CLI's progress)."""
+
+    def planned(self, inputs: int, batches: int) -> None: ...
+
+    def committed(self, inputs: int, stories: int) -> None: ...
+
+
+#: The watchers of runs in this process (``watching``); a deployment's run has none.
+_WATCHERS: list[RunWatcher] = []
+
+
+@contextmanager
+def watching(watcher: RunWatcher) -> Iterator[None]:
+    """Tell ``watcher`` of every ingest run this process starts meanwhile."""
+    _WATCHERS.append(watcher)
+    try:
+        yield
+    finally:
+        _WATCHERS.remove(watcher)
+
+
 @task(
     name="ingest-batches",
     cache_policy=NO_CACHE,
@@ -156,6 +180,8 @@ def batch_task(
     def done(plan: BatchPlan, summary: BatchSummary) -> None:
         committed[plan.batch_id] = summary
         log_batch(plan, summary)
+        for watcher in _WATCHERS:
+            watcher.committed(summary.inputs, summary.stories)
 
     # Each batch's parse starts while the batch before it is deduplicated and committed.
     run_plans(todo, source, dest, index, settings, lease=lease, on_commit=done, then=then)
@@ -294,6 +320,8 @@ def run_batches(
         source, index, batch_size, settings, whole(keys), reprocess, max_inputs, whole(revisions), dest
     )
     logger.info("%d inputs to ingest in %d batches", sum(len(p.inputs) for p in plans), len(plans))
+    for watcher in _WATCHERS:
+        watcher.planned(sum(len(p.inputs) for p in plans), len(plans))
     committed: dict[str, BatchSummary] = {}
     groups = task_groups(plans, TASK_INPUTS)
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from flows.batch import BatchSummary
 
@@ -134,3 +136,61 @@ def render_markdown(totals: RunTotals, source: str, dest: str) -> str:
     lines = [f"### wire-ingest: `{source}` → `{dest}`", "", "| measure | value |", "|---|---|"]
     lines += [f"| {name.strip()} | {value} |" for name, value in totals.rows()]
     return "\n".join(lines)
+
+
+class Progress:
+    """A one-line progress bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr, name: str = "backfill") -> None:
+        self.total = total
+        self.name = name
+        self.done = 0
+        self.stories = 0
+        self.started = time.monotonic()
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def update(self, inputs: int, stories: int, label: str) -> None:
+        self.done += inputs
+        self.stories += stories
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        if self.tty:
+            width = 30
+            filled = int(width * self.done / self.total) if self.total else width
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(
+                f"\r[{bar}] {self.done}/{self.total} inputs  {self.stories / elapsed:6.1f} stories/s  "
+                f"ETA {eta:5.0f}s  {label:<24}"
+            )
+            if self.done >= self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(
+                f"{self.name}: {label}: {self.done}/{self.total} inputs done, "
+                f"{self.stories / elapsed:.1f} stories/s, ETA {eta:.0f}s\n"
+            )
+        self.stream.flush()
+
+
+class BatchProgress:
+    """``wire-ingest ingest``'s progress: each flow run's planned inputs, then a line (or the
+    bar, on a terminal) for each batch it commits (``flows.ingest.watching``)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr  # looked up now: a test or a caller may have swapped it
+        self.bar: Progress | None = None
+        self.batches = self.planned_batches = self.runs = 0
+
+    def planned(self, inputs: int, batches: int) -> None:
+        self.runs += 1
+        self.batches, self.planned_batches = 0, batches
+        self.bar = Progress(inputs, self.stream, "ingest") if inputs else None
+
+    def committed(self, inputs: int, stories: int) -> None:
+        if self.bar is None:
+            return
+        self.batches += 1
+        run = f"run {self.runs}, " if self.runs > 1 else ""
+        self.bar.update(inputs, stories, f"{run}batch {self.batches}/{self.planned_batches}")

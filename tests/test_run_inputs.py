@@ -13,9 +13,10 @@ import duckdb
 import pytest
 
 from flows.batch import IngestSettings, PlanNotes, plan_batches
-from flows.cli import build_parser, ingest, run_inputs_option
+from flows.cli import build_parser, ingest, main, run_inputs_option
 from flows.ingest import ingest_flow
 from flows.inputs import DEFAULT_RUN_INPUTS
+from flows.report import BatchProgress
 from schemas.errors import ConfigError
 from storage.local import LocalStorage
 from table.commit import BatchPlan
@@ -72,12 +73,22 @@ def test_the_ingest_command_runs_flow_after_flow_until_the_backlog_is_done(prefe
     landing, store = tmp_path / "landing", tmp_path / "store"
     write_corpus(landing, 25, bad_every=6)
     lines: list[str] = []
-    totals = ingest(str(landing), str(store), batch_size=4, run_inputs=10, progress=lines.append)
+    watcher = Recorder()
+    totals = ingest(str(landing), str(store), batch_size=4, run_inputs=10, progress=lines.append, batches=watcher)
     assert totals["runs"] == 3 and totals["inputs"] == 25 and totals["left"] == 0 and totals["balanced"]
     assert lines == [
         "run 1: 10 inputs ingested, 15 more waiting: starting the next run",
         "run 2: 10 inputs ingested, 5 more waiting: starting the next run",
     ]
+    # Each run's plan (inputs, batches of at most 4), then each batch as it commits.
+    assert [event[:3] for event in watcher.events if event[0] == "planned"] == [
+        ("planned", 10, 3),
+        ("planned", 10, 3),
+        ("planned", 5, 2),
+    ]
+    assert sum(inputs for kind, inputs, _ in watcher.events if kind == "committed") == 25
+    assert sum(stories for kind, _, stories in watcher.events if kind == "committed") == totals["stories"]
+    assert [kind for kind, *_ in watcher.events].count("committed") == 8
     rows = duckdb.sql(
         f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet', hive_partitioning = true)"
     ).fetchall()
@@ -87,6 +98,54 @@ def test_the_ingest_command_runs_flow_after_flow_until_the_backlog_is_done(prefe
 
     again = ingest(str(landing), str(store), run_inputs=10, progress=lines.append)
     assert again["runs"] == 1 and again["inputs"] == 0 and len(lines) == 2
+
+
+class Recorder:
+    """A run watcher that records what it is told."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, int]] = []
+
+    def planned(self, inputs: int, batches: int) -> None:
+        self.events.append(("planned", inputs, batches))
+
+    def committed(self, inputs: int, stories: int) -> None:
+        self.events.append(("committed", inputs, stories))
+
+
+def test_batch_progress_prints_a_line_a_batch_off_a_terminal() -> None:
+    out = io.StringIO()
+    progress = BatchProgress(out)
+    progress.planned(10, 3)
+    for inputs in (4, 4, 2):
+        progress.committed(inputs, inputs - 1)
+    progress.planned(0, 0)  # a run with nothing new prints nothing
+    progress.committed(0, 0)
+    progress.planned(5, 1)
+    progress.committed(5, 5)
+    lines = out.getvalue().splitlines()
+    assert [line.split(" inputs done")[0] for line in lines] == [
+        "ingest: batch 1/3: 4/10",
+        "ingest: batch 2/3: 8/10",
+        "ingest: batch 3/3: 10/10",
+        "ingest: run 3, batch 1/1: 5/5",
+    ]
+    assert all(", ETA " in line and " stories/s" in line for line in lines)
+
+
+def test_the_ingest_command_shows_each_batch(
+    prefect_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    write_corpus(landing, 9, bad_every=4)
+    assert main(["ingest", str(landing), "--dest", str(store), "--batch-size", "4"]) == 0
+    err = capsys.readouterr().err
+    progress = [line for line in err.splitlines() if line.startswith("ingest: ")]
+    assert [line.split(" inputs done")[0] for line in progress] == [
+        "ingest: batch 1/3: 4/9",
+        "ingest: batch 2/3: 8/9",
+        "ingest: batch 3/3: 9/9",
+    ]
 
 
 def test_the_run_inputs_option() -> None:
