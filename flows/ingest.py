@@ -152,6 +152,15 @@ def watching(watcher: RunWatcher) -> Iterator[None]:
         _WATCHERS.remove(watcher)
 
 
+def _tell_watchers(event: str, *values: int) -> None:
+    """Call ``event`` on each watcher; a watcher that fails (a closed stderr) never fails the run."""
+    for watcher in _WATCHERS:
+        try:
+            getattr(watcher, event)(*values)
+        except Exception:  # progress is a courtesy: the batch is committed either way
+            get_run_logger().debug("run watcher %r failed on %s", watcher, event, exc_info=True)
+
+
 @task(
     name="ingest-batches",
     cache_policy=NO_CACHE,
@@ -180,8 +189,7 @@ def batch_task(
     def done(plan: BatchPlan, summary: BatchSummary) -> None:
         committed[plan.batch_id] = summary
         log_batch(plan, summary)
-        for watcher in _WATCHERS:
-            watcher.committed(summary.inputs, summary.stories)
+        _tell_watchers("committed", summary.inputs, summary.stories)
 
     # Each batch's parse starts while the batch before it is deduplicated and committed.
     run_plans(todo, source, dest, index, settings, lease=lease, on_commit=done, then=then)
@@ -320,8 +328,7 @@ def run_batches(
         source, index, batch_size, settings, whole(keys), reprocess, max_inputs, whole(revisions), dest
     )
     logger.info("%d inputs to ingest in %d batches", sum(len(p.inputs) for p in plans), len(plans))
-    for watcher in _WATCHERS:
-        watcher.planned(sum(len(p.inputs) for p in plans), len(plans))
+    _tell_watchers("planned", sum(len(p.inputs) for p in plans), len(plans))
     committed: dict[str, BatchSummary] = {}
     groups = task_groups(plans, TASK_INPUTS)
     try:

@@ -113,6 +113,20 @@ class Recorder:
         self.events.append(("committed", inputs, stories))
 
 
+class FailingWatcher(Recorder):
+    def committed(self, inputs: int, stories: int) -> None:
+        raise OSError("stderr is closed")
+
+
+def test_a_watcher_that_fails_does_not_fail_the_run(prefect_server: str, tmp_path: Path) -> None:
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    write_corpus(landing, 6, bad_every=4)
+    watcher = FailingWatcher()
+    totals = ingest(str(landing), str(store), batch_size=4, batches=watcher)
+    assert totals["inputs"] == 6 and totals["balanced"] and totals["batches"] == 2
+    assert watcher.events == [("planned", 6, 2)]
+
+
 def test_batch_progress_prints_a_line_a_batch_off_a_terminal() -> None:
     out = io.StringIO()
     progress = BatchProgress(out)
