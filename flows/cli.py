@@ -159,13 +159,16 @@ def ingest(
     larger backlog is taken by as many runs, one after another, each reported to
     ``progress``; ``batches`` is told each run's plan and each batch it commits. ``runs``
     in the totals says how many there were."""
-    from flows.environment import prepare_prefect_environment
+    from flows.environment import prepare_prefect_environment, temporary_server_notice
 
     prepare_prefect_environment()
     from flows.batch import IngestSettings
     from flows.ingest import ingest_flow, watching
     from flows.report import RunTotals
 
+    notice = temporary_server_notice()
+    if notice and progress is not None:
+        progress(notice)
     parameters = (settings or IngestSettings()).flow_parameters()
     summed, runs = RunTotals(), 0
     while True:
@@ -294,10 +297,14 @@ def backfill(
     max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Ingest the inputs dated inside ``[start, end]``, one flow run per day; return totals."""
-    from flows.environment import prepare_prefect_environment
+    from flows.environment import prepare_prefect_environment, temporary_server_notice
 
     prepare_prefect_environment()
     from flows.backfill import backfill as run_backfill
+
+    notice = temporary_server_notice()
+    if notice:
+        print(notice, file=sys.stderr)
 
     return run_backfill(
         source,

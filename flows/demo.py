@@ -62,7 +62,7 @@ def demo(output: Path) -> None:
     staged = stage_landing(landing)
     print(f"staged {staged} inputs in {landing}")
     print(f"running the Prefect ingest flow into {store} ...\n")
-    totals = ingest(str(landing), str(store), batch_size=50)
+    totals = ingest(str(landing), str(store), batch_size=50, progress=print)
     print_totals(totals)
     again = ingest(str(landing), str(store), batch_size=50)
     print(f"\nsecond run over the same landing zone: {again['inputs']} new inputs, {again['files']} files written")

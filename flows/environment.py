@@ -21,3 +21,19 @@ def prepare_prefect_environment() -> None:
     # Prefect gives its temporary server 20 s to answer; a fresh PREFECT_HOME creating its
     # database on a loaded machine took longer here (the run then died with a traceback).
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(TEMPORARY_SERVER_TIMEOUT))
+
+
+def temporary_server_notice() -> str | None:
+    """What to tell the operator when this process's flow runs will start Prefect's
+    temporary server (no API configured in the environment or the Prefect profile): it is
+    10-25 s of silence before the first batch here, and one setting avoids it. None when an
+    API is configured. Imports Prefect's settings (call it where Prefect is loaded anyway)."""
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:
+        return None
+    return (
+        "Prefect starts a temporary server for this run (PREFECT_API_URL is not set): 10-25 s before the "
+        "first batch, more on a first run. To skip it, run `prefect server start` once and export "
+        "PREFECT_API_URL=http://127.0.0.1:4200/api."
+    )

@@ -162,6 +162,19 @@ def test_the_ingest_command_shows_each_batch(
     ]
 
 
+def test_a_run_without_an_api_says_it_starts_a_temporary_server(prefect_server: str) -> None:
+    """Prefect's temporary server is 10-25 s of silence before a first batch: the commands
+    say so, and how to avoid it, only when no API is configured."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.environment import temporary_server_notice
+
+    assert temporary_server_notice() is None  # the session's server is configured
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        notice = temporary_server_notice()
+    assert notice is not None and "PREFECT_API_URL" in notice and "prefect server start" in notice
+
+
 def test_the_run_inputs_option() -> None:
     parser = build_parser()
     for command in (["ingest", "in", "--dest", "out"], ["serve", "--source", "in", "--dest", "out"]):
