@@ -12,7 +12,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,7 +171,7 @@ def ingest(
     parameters = (settings or IngestSettings()).flow_parameters()
     summed, runs = RunTotals(), 0
     while True:
-        with watching(batches) if batches is not None else nullcontext():
+        with watching(batches):
             totals: dict[str, Any] = ingest_flow(
                 source=source,
                 dest=dest,

@@ -143,8 +143,11 @@ _WATCHERS: list[RunWatcher] = []
 
 
 @contextmanager
-def watching(watcher: RunWatcher) -> Iterator[None]:
-    """Tell ``watcher`` of every ingest run this process starts meanwhile."""
+def watching(watcher: RunWatcher | None) -> Iterator[None]:
+    """Tell ``watcher`` (if any) of every ingest run this process starts meanwhile."""
+    if watcher is None:
+        yield
+        return
     _WATCHERS.append(watcher)
     try:
         yield

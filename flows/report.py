@@ -141,14 +141,14 @@ def render_markdown(totals: RunTotals, source: str, dest: str) -> str:
 class Progress:
     """A one-line progress bar on a terminal, plain log lines otherwise."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, name: str = "backfill") -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, name: str = "backfill") -> None:
         self.total = total
         self.name = name
         self.done = 0
         self.stories = 0
         self.started = time.monotonic()
-        self.stream = stream
-        self.tty = stream.isatty()
+        self.stream = stream or sys.stderr  # looked up now: a test or a caller may have swapped it
+        self.tty = self.stream.isatty()
 
     def update(self, inputs: int, stories: int, label: str) -> None:
         self.done += inputs
@@ -179,7 +179,7 @@ class BatchProgress:
     bar, on a terminal) for each batch it commits (``flows.ingest.watching``)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr  # looked up now: a test or a caller may have swapped it
+        self.stream = stream
         self.bar: Progress | None = None
         self.batches = self.planned_batches = self.runs = 0
 
