@@ -158,7 +158,7 @@ def ingest(
     larger backlog is taken by as many runs, one after another, each reported to
     ``progress``; ``batches`` is told each run's plan and each batch it commits. ``runs``
     in the totals says how many there were."""
-    from flows.environment import prepare_prefect_environment, temporary_server_notice
+    from flows.environment import command_runs, prepare_prefect_environment, temporary_server_notice
 
     prepare_prefect_environment()
     from flows.batch import IngestSettings
@@ -171,7 +171,7 @@ def ingest(
     parameters = (settings or IngestSettings()).flow_parameters()
     summed, runs = RunTotals(), 0
     while True:
-        with watching(batches):
+        with watching(batches), command_runs():
             totals: dict[str, Any] = ingest_flow(
                 source=source,
                 dest=dest,
@@ -296,7 +296,7 @@ def backfill(
     max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Ingest the inputs dated inside ``[start, end]``, one flow run per day; return totals."""
-    from flows.environment import prepare_prefect_environment, temporary_server_notice
+    from flows.environment import command_runs, prepare_prefect_environment, temporary_server_notice
 
     prepare_prefect_environment()
     from flows.backfill import backfill as run_backfill
@@ -305,18 +305,19 @@ def backfill(
     if notice:
         print(notice, file=sys.stderr)
 
-    return run_backfill(
-        source,
-        dest,
-        start,
-        end,
-        reprocess=reprocess,
-        batch_size=batch_size,
-        chunk_size=chunk_size,
-        settings=settings,
-        wait_lock=wait_lock,
-        max_quarantine_share=max_quarantine_share,
-    )
+    with command_runs():
+        return run_backfill(
+            source,
+            dest,
+            start,
+            end,
+            reprocess=reprocess,
+            batch_size=batch_size,
+            chunk_size=chunk_size,
+            settings=settings,
+            wait_lock=wait_lock,
+            max_quarantine_share=max_quarantine_share,
+        )
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
@@ -348,20 +349,21 @@ def replay(
     max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Re-ingest the quarantined inputs of ``dest`` (after a parser fix); return totals."""
-    from flows.environment import prepare_prefect_environment
+    from flows.environment import command_runs, prepare_prefect_environment
 
     prepare_prefect_environment()
     from flows.replay import replay as run_replay
 
-    return run_replay(
-        dest,
-        reason=reason,
-        since=since,
-        batch_size=batch_size,
-        settings=settings,
-        wait_lock=wait_lock,
-        max_quarantine_share=max_quarantine_share,
-    )
+    with command_runs():
+        return run_replay(
+            dest,
+            reason=reason,
+            since=since,
+            batch_size=batch_size,
+            settings=settings,
+            wait_lock=wait_lock,
+            max_quarantine_share=max_quarantine_share,
+        )
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Seconds Prefect's temporary server may take to start (Prefect's own default is 20).
 TEMPORARY_SERVER_TIMEOUT = 120
@@ -37,3 +39,25 @@ def temporary_server_notice() -> str | None:
         "first batch, more on a first run. To skip it, run `prefect server start` once and export "
         "PREFECT_API_URL=http://127.0.0.1:4200/api."
     )
+
+
+@contextmanager
+def command_runs() -> Iterator[None]:
+    """Settings for the flow runs a command starts in its own process (``ingest``,
+    ``backfill``, ``replay``), never a deployment's: no flow-run heartbeat, unless one is
+    configured (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` in the environment or the profile).
+
+    Prefect 3.9 starts a heartbeat thread for every flow run (every 180 s by default) and
+    joins it at the run's end; the thread sleeps in whole seconds, so each run waited up to
+    1 s for it (0.9 s of a no-op run here, one wait per day of a backfill). Heartbeats
+    drive an automation that marks a deployment's run Crashed when its infrastructure dies
+    unseen (Prefect's "detect zombie flows"); a command's runs end with the command, in
+    front of whoever started it. ``wire-ingest serve`` and workers keep Prefect's default.
+    Imports Prefect's settings (call it where Prefect is loaded anyway)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

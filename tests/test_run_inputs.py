@@ -175,6 +175,30 @@ def test_a_run_without_an_api_says_it_starts_a_temporary_server(prefect_server: 
     assert notice is not None and "PREFECT_API_URL" in notice and "prefect server start" in notice
 
 
+def test_a_command_s_flow_runs_have_no_heartbeat_unless_one_is_configured(prefect_server: str) -> None:
+    """Prefect joins a flow run's heartbeat thread at the run's end, and the thread sleeps in
+    whole seconds (up to 1 s a run, each day of a backfill): a command's runs go without it
+    unless the operator configured one; outside a command, Prefect's default stands."""
+    from prefect import flow
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    from flows.environment import command_runs
+
+    @flow(name="heartbeat-probe")
+    def heartbeat_seen_by_the_engine() -> int | None:
+        # What Prefect's flow engine reads when it enters the run (FlowRunEngine.heartbeat_seconds).
+        return get_current_settings().flows.heartbeat_frequency
+
+    assert heartbeat_seen_by_the_engine() == 180  # Prefect's default, as a deployment's run has it
+    with command_runs():
+        assert heartbeat_seen_by_the_engine() is None
+    assert get_current_settings().flows.heartbeat_frequency == 180  # restored after the command's runs
+
+    # Configured (the environment and a profile are read at start, as settings set here are): kept.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), command_runs():
+        assert heartbeat_seen_by_the_engine() == 60
+
+
 def test_the_run_inputs_option() -> None:
     parser = build_parser()
     for command in (["ingest", "in", "--dest", "out"], ["serve", "--source", "in", "--dest", "out"]):
