@@ -296,7 +296,7 @@ def backfill(
     max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Ingest the inputs dated inside ``[start, end]``, one flow run per day; return totals."""
-    from flows.environment import command_runs, prepare_prefect_environment, temporary_server_notice
+    from flows.environment import prepare_prefect_environment, temporary_server_notice
 
     prepare_prefect_environment()
     from flows.backfill import backfill as run_backfill
@@ -305,19 +305,19 @@ def backfill(
     if notice:
         print(notice, file=sys.stderr)
 
-    with command_runs():
-        return run_backfill(
-            source,
-            dest,
-            start,
-            end,
-            reprocess=reprocess,
-            batch_size=batch_size,
-            chunk_size=chunk_size,
-            settings=settings,
-            wait_lock=wait_lock,
-            max_quarantine_share=max_quarantine_share,
-        )
+    # A backfill's runs keep Prefect's heartbeat (see flows.environment.command_runs).
+    return run_backfill(
+        source,
+        dest,
+        start,
+        end,
+        reprocess=reprocess,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        settings=settings,
+        wait_lock=wait_lock,
+        max_quarantine_share=max_quarantine_share,
+    )
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
@@ -349,21 +349,20 @@ def replay(
     max_quarantine_share: float | None = None,
 ) -> dict[str, Any]:
     """Re-ingest the quarantined inputs of ``dest`` (after a parser fix); return totals."""
-    from flows.environment import command_runs, prepare_prefect_environment
+    from flows.environment import prepare_prefect_environment
 
     prepare_prefect_environment()
     from flows.replay import replay as run_replay
 
-    with command_runs():
-        return run_replay(
-            dest,
-            reason=reason,
-            since=since,
-            batch_size=batch_size,
-            settings=settings,
-            wait_lock=wait_lock,
-            max_quarantine_share=max_quarantine_share,
-        )
+    return run_replay(
+        dest,
+        reason=reason,
+        since=since,
+        batch_size=batch_size,
+        settings=settings,
+        wait_lock=wait_lock,
+        max_quarantine_share=max_quarantine_share,
+    )
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

@@ -43,17 +43,22 @@ def temporary_server_notice() -> str | None:
 
 @contextmanager
 def command_runs() -> Iterator[None]:
-    """Settings for the flow runs a command starts in its own process (``ingest``,
-    ``backfill``, ``replay``), never a deployment's: no flow-run heartbeat, unless one is
-    configured (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` in the environment or the profile).
+    """Settings for the flow runs ``wire-ingest ingest`` starts in its own process, never a
+    deployment's: no flow-run heartbeat, unless one is configured
+    (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` in the environment or the profile).
 
     Prefect 3.9 starts a heartbeat thread for every flow run (every 180 s by default) and
     joins it at the run's end; the thread sleeps in whole seconds, so each run waited up to
-    1 s for it (0.9 s of a no-op run here, one wait per day of a backfill). Heartbeats
-    drive an automation that marks a deployment's run Crashed when its infrastructure dies
-    unseen (Prefect's "detect zombie flows"); a command's runs end with the command, in
-    front of whoever started it. ``wire-ingest serve`` and workers keep Prefect's default.
-    Imports Prefect's settings (call it where Prefect is loaded anyway)."""
+    1 s for it (0.9 s of a no-op run here). Heartbeats drive an automation that marks a
+    deployment's run Crashed when its infrastructure dies unseen (Prefect's "detect zombie
+    flows"); a command's run ends with the command, in front of whoever started it.
+
+    Not for commands that start many short runs one after another (``backfill``,
+    ``replay``): against Prefect's default SQLite-backed server, a flow run created right
+    after the last one ended often met the server still writing that run's events
+    ("database is locked", answered 503, retried by Prefect's client after ~2 s), which
+    cost more than the heartbeat's wait saved. ``wire-ingest serve`` and workers keep
+    Prefect's default. Imports Prefect's settings (call it where Prefect is loaded anyway)."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
     if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:

@@ -177,8 +177,8 @@ def test_a_run_without_an_api_says_it_starts_a_temporary_server(prefect_server: 
 
 def test_a_command_s_flow_runs_have_no_heartbeat_unless_one_is_configured(prefect_server: str) -> None:
     """Prefect joins a flow run's heartbeat thread at the run's end, and the thread sleeps in
-    whole seconds (up to 1 s a run, each day of a backfill): a command's runs go without it
-    unless the operator configured one; outside a command, Prefect's default stands."""
+    whole seconds (up to 1 s a run): `ingest`'s runs go without it unless the operator
+    configured one; outside them (a deployment's runs, a backfill's), Prefect's default stands."""
     from prefect import flow
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
