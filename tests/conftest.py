@@ -25,6 +25,9 @@ os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "WARNING"
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("PREFECT_API_KEY", None)
+# Prefect's own default heartbeat, as on a machine that configured none (tests/test_run_inputs.py).
+os.environ.pop("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", None)
+os.environ.pop("PREFECT_RUNNER_HEARTBEAT_FREQUENCY", None)
 # Prefect's event client keeps a websocket open to the session's test server, and the
 # websockets library makes each keepalive ping's payload with the global `random` module,
 # on Prefect's event-loop thread. Hypothesis checks that the global random state does not
