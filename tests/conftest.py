@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -54,6 +58,38 @@ os.environ["WIRE_INGEST_CACHE_DIR"] = tempfile.mkdtemp(prefix="wire-ingest-cache
 
 GOLDEN = REPO / "tests" / "golden"
 
+_template_builder: subprocess.Popen[bytes] | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the session's first process (before pytest-xdist starts its workers, which inherit
+    the environment): build the session's migrated Prefect database in the background
+    (tests/prefect_template.py), while tests are collected and the first ones run."""
+    global _template_builder
+    from tests.prefect_template import TEMPLATE_ENV
+
+    if hasattr(config, "workerinput") or TEMPLATE_ENV in os.environ:
+        return
+    folder = tempfile.mkdtemp(prefix="wire-ingest-prefect-db-")
+    os.environ[TEMPLATE_ENV] = folder
+    _template_builder = subprocess.Popen(
+        [sys.executable, "-m", "tests.prefect_template", folder],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests.prefect_template import TEMPLATE_ENV
+
+    if hasattr(config, "workerinput") or _template_builder is None:
+        return
+    if _template_builder.poll() is None:
+        _template_builder.kill()
+    _template_builder.wait()
+    shutil.rmtree(os.environ.pop(TEMPLATE_ENV), ignore_errors=True)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -67,7 +103,17 @@ def prefect_server() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    from tests.prefect_template import seed_home
+
+    # The harness puts its server's database in a folder from `mkdtemp`: hand it one that
+    # holds a copy of the session's migrated database (should Prefect ever look elsewhere,
+    # its server migrates a fresh one: slower, not wrong).
+    folder = tempfile.mkdtemp(prefix="wire-ingest-prefect-test-db-")
+    seeded = seed_home(Path(_PREFECT_HOME), Path(folder) / "prefect-test.db")
+    seeding: AbstractContextManager[object] = (
+        mock.patch("prefect.testing.utilities.mkdtemp", return_value=folder) if seeded else nullcontext()
+    )
+    with seeding, prefect_test_harness(server_startup_timeout=120):
         url = PREFECT_API_URL.value()
         yield str(url)
 

@@ -26,6 +26,7 @@ from storage import open_storage
 from table.ledger import load_ledger
 from table.snapshot import Snapshot, batch_id_of, read_pointer
 from tests.corpus import write_corpus
+from tests.prefect_template import seed_home
 from tests.test_flow_ingest import read_stories
 
 REPO = Path(__file__).resolve().parents[1]
@@ -340,6 +341,7 @@ def test_a_killed_run_leaves_no_process_behind(tmp_path: Path) -> None:
     env = dict(os.environ)
     env.pop("PREFECT_API_URL", None)  # Prefect starts its temporary server: the helper that leaked
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    seed_home(tmp_path / "prefect-home")  # the temporary server starts on a migrated database
     run = cli(env, "ingest", str(landing), "--dest", str(dest), "--batch-size", "40", "--workers", "2")
     deadline = time.monotonic() + 180
     helpers: dict[int, int] = {}

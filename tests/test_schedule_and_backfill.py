@@ -20,6 +20,7 @@ from flows.ingest import ingest_flow
 from storage import open_storage
 from tests.conftest import REPO, free_port
 from tests.corpus import write_corpus
+from tests.prefect_template import seed_home
 from tests.test_flow_ingest import read_stories
 
 
@@ -53,6 +54,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         PREFECT_SERVER_API_HOST="127.0.0.1",
     )
     env.pop("PREFECT_API_URL", None)
+    seed_home(home)  # the session's migrated database, where `prefect server start` looks
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
