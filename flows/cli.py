@@ -251,7 +251,18 @@ def run_inputs_option(args: argparse.Namespace) -> int | None:
     return int(args.run_inputs) or None
 
 
+def check_roots(source: str, dest: str) -> None:
+    """A local SOURCE that is not an existing folder, or a ROOT that is a file: a clear error
+    now, before Prefect loads (its temporary server alone takes 10-25 s); the flows check
+    again, for deployments' runs."""
+    from storage import check_local_root
+
+    check_local_root(source, "source", must_exist=True)
+    check_local_root(dest, "--dest", must_exist=False)
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    check_roots(args.source, args.dest)
     start_lifeline()
     options = run_options(args)
     run_inputs = run_inputs_option(args)
@@ -322,8 +333,11 @@ def backfill(
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     start, end = _parse_day(args.start, "--start"), _parse_day(args.end, "--end")
+    if end < start:
+        raise ConfigError(f"--end {end} is before --start {start}")
     if args.chunk_size < 1:
         raise ConfigError("--chunk-size must be at least 1")
+    check_roots(args.source, args.dest)
     options = run_options(args)
     start_lifeline()
     totals = backfill(
@@ -366,7 +380,10 @@ def replay(
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from storage import check_local_root
+
     since = _parse_day(args.since, "--since") if args.since else None
+    check_local_root(args.root, "ROOT", must_exist=True)
     options = run_options(args)
     start_lifeline()
     totals = replay(args.root, reason=args.reason, since=since, **options)
@@ -413,6 +430,7 @@ def serve(
 def _cmd_serve(args: argparse.Namespace) -> int:
     from flows.environment import prepare_prefect_environment
 
+    check_roots(args.source, args.dest)
     prepare_prefect_environment()
     from prefect.client.schemas.schedules import CronSchedule
 
@@ -538,7 +556,10 @@ def add_timeout_option(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_compact(args: argparse.Namespace) -> int:
+    from storage import check_local_root
     from table.compaction import parse_size, run_compaction
+
+    check_local_root(args.root, "ROOT", must_exist=True)
 
     try:
         target = parse_size(args.target_size)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from storage.base import ObjectInfo, Storage
-from storage.local import LocalStorage
+from storage.local import LocalStorage, escape_path
 
 
 def open_storage(uri: str) -> Storage:
@@ -20,4 +22,33 @@ def open_storage(uri: str) -> Storage:
     return LocalStorage(uri.removeprefix("file://"))
 
 
-__all__ = ["LocalStorage", "ObjectInfo", "Storage", "open_storage"]
+def check_local_root(uri: str, role: str, *, must_exist: bool) -> None:
+    """Refuse, before anything is read or written, a local ``uri`` that cannot be the
+    ``role`` it is given ("source", "dest", "ROOT"): a file where a folder is needed, or,
+    with ``must_exist``, a path that is not there. Either would otherwise pass as an empty
+    folder: a mistyped or unmounted landing zone would be "nothing new" at every run, and a
+    dest that is a file would fail deep in the run. S3 URIs pass: an empty prefix is a
+    landing zone with nothing in it yet, and a bucket that is not there fails the first
+    listing with S3's reason."""
+    from schemas.errors import ConfigError
+
+    if "://" in uri and not uri.startswith("file://"):
+        return
+    path = Path(uri.removeprefix("file://")).expanduser()
+    shown = escape_path(str(path))
+    if path.exists() and not path.is_dir():
+        if role == "source":
+            raise ConfigError(
+                f"source {shown} is a file: give the folder that holds the inputs (each file in it is one)"
+            )
+        raise ConfigError(f"{role} {shown} is a file, not a folder: give the dataset root's folder")
+    if must_exist and not path.exists():
+        if role == "source":
+            raise ConfigError(
+                f"source {shown} does not exist: check the path (a landing zone not mounted, or not created "
+                "yet?); create the folder to ingest from it"
+            )
+        raise ConfigError(f"{role} {shown} does not exist: give the dataset root `wire-ingest ingest --dest` wrote")
+
+
+__all__ = ["LocalStorage", "ObjectInfo", "Storage", "check_local_root", "open_storage"]

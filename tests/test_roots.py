@@ -1,0 +1,73 @@
+"""A SOURCE or ROOT that cannot be what it is given as is a clear error before anything runs:
+a missing or mistyped landing zone is not "nothing new", a file is not a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+from schemas.errors import ConfigError
+from storage import check_local_root
+from tests.corpus import write_corpus
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    write_corpus(tmp_path / "landing", 3)
+    return tmp_path / "landing"
+
+
+def test_a_missing_source_is_an_error_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "store"
+    for command in (
+        ["ingest", str(tmp_path / "landig"), "--dest", str(dest)],
+        ["backfill", str(tmp_path / "landig"), "--dest", str(dest), "--start", "2024-01-01", "--end", "2024-01-02"],
+    ):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert f"source {tmp_path / 'landig'} does not exist" in err and "create the folder" in err
+    assert not dest.exists()
+
+
+def test_a_file_as_source_or_dest_is_an_error(
+    landing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = next(p for p in landing.rglob("*") if p.is_file())
+    assert main(["ingest", str(one), "--dest", str(tmp_path / "store")]) == 2
+    assert "is a file: give the folder that holds the inputs" in capsys.readouterr().err
+    taken = tmp_path / "store.parquet"
+    taken.write_bytes(b"not a folder")
+    assert main(["ingest", str(landing), "--dest", str(taken)]) == 2
+    assert f"--dest {taken} is a file, not a folder" in capsys.readouterr().err
+    assert taken.read_bytes() == b"not a folder"
+    assert main(["serve", "--source", str(one), "--dest", str(tmp_path / "store")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_compact_and_replay_need_a_root_that_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "stor"
+    for command in (["compact", str(missing)], ["replay", str(missing)]):
+        assert main(command) == 2
+        assert f"ROOT {missing} does not exist" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_s3_roots_and_folders_pass(landing: Path, tmp_path: Path) -> None:
+    check_local_root("s3://bucket/landing", "source", must_exist=True)  # an empty prefix is a landing zone
+    check_local_root(str(landing), "source", must_exist=True)
+    check_local_root(f"file://{landing}", "source", must_exist=True)
+    check_local_root(str(tmp_path / "new-store"), "--dest", must_exist=False)  # created by the run
+    with pytest.raises(ConfigError, match="does not exist"):
+        check_local_root(f"file://{tmp_path / 'nope'}", "source", must_exist=True)
+
+
+def test_a_deployment_run_over_a_missing_source_fails_with_the_reason(prefect_server: str, tmp_path: Path) -> None:
+    from flows.ingest import ingest_flow
+
+    with pytest.raises(ConfigError, match="does not exist"):
+        ingest_flow(source=str(tmp_path / "unmounted"), dest=str(tmp_path / "store"))
+    assert not (tmp_path / "store").exists()
