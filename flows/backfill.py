@@ -21,7 +21,7 @@ from flows.inputs import DEFAULT_BATCH_SIZE, expand_bundles, is_candidate, read_
 from flows.report import Progress, RunTotals
 from parsers import parse_story
 from schemas.errors import ConfigError, InputError, ParseError, StorageError
-from storage import ObjectInfo, Storage, check_local_root, open_storage
+from storage import ObjectInfo, Storage, check_source_and_dest, open_storage
 from table.ledger import DoneEntries, load_ledger
 
 _PATH_DATE = re.compile(r"(?:^|/)(\d{4})[/-](\d{2})[/-](\d{2})(?=/|$|[^0-9])")
@@ -118,8 +118,7 @@ def backfill(
 ) -> dict[str, Any]:
     """Ingest the range as one flow run per day (and per ``chunk_size`` inputs); return totals."""
     settings = settings or IngestSettings()
-    check_local_root(source, "source", must_exist=True)
-    check_local_root(dest, "dest", must_exist=False)
+    check_source_and_dest(source, dest)
     source_store, dest_store = open_storage(source), open_storage(dest)
     plan = plan_backfill(source_store, dest_store, start, end, settings, reprocess=reprocess)
     bar = (progress or Progress)(plan.total)

@@ -735,11 +735,10 @@ def run_without_prefect(
     Prefect: under the lease, clean the staging area, load the ledger, roll pending
     batches forward, plan, run each batch. For tools and the crash-point sweep of the tests
     (a process start per crash point is ~1 s here, ~4 s with Prefect)."""
-    from storage import check_local_root, open_storage
+    from storage import check_source_and_dest, open_storage
     from storage.lease import Lease
 
-    check_local_root(source_uri, "source", must_exist=True)
-    check_local_root(dest_uri, "dest", must_exist=False)
+    check_source_and_dest(source_uri, dest_uri)
     if settings.dask_address:
         from flows.dask_parse import client_for
 

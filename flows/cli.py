@@ -252,13 +252,12 @@ def run_inputs_option(args: argparse.Namespace) -> int | None:
 
 
 def check_roots(source: str, dest: str) -> None:
-    """A local SOURCE that is not an existing folder, or a ROOT that is a file: a clear error
+    """A SOURCE or ROOT that cannot be one (`storage.check_source_and_dest`): a clear error
     now, before Prefect loads (its temporary server alone takes 10-25 s); the flows check
     again, for deployments' runs."""
-    from storage import check_local_root
+    from storage import check_source_and_dest
 
-    check_local_root(source, "source", must_exist=True)
-    check_local_root(dest, "--dest", must_exist=False)
+    check_source_and_dest(source, dest)
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -380,10 +379,10 @@ def replay(
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from storage import check_local_root
+    from storage import check_root
 
     since = _parse_day(args.since, "--since") if args.since else None
-    check_local_root(args.root, "ROOT", must_exist=True)
+    check_root(args.root, "ROOT", must_exist=True)
     options = run_options(args)
     start_lifeline()
     totals = replay(args.root, reason=args.reason, since=since, **options)
@@ -556,10 +555,10 @@ def add_timeout_option(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_compact(args: argparse.Namespace) -> int:
-    from storage import check_local_root
+    from storage import check_root
     from table.compaction import parse_size, run_compaction
 
-    check_local_root(args.root, "ROOT", must_exist=True)
+    check_root(args.root, "ROOT", must_exist=True)
 
     try:
         target = parse_size(args.target_size)

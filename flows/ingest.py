@@ -36,7 +36,7 @@ from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
 from schemas.errors import QuarantineShareError
-from storage import Storage, check_local_root, open_storage
+from storage import Storage, check_source_and_dest, open_storage
 from storage.lease import Lease
 from table.commit import BatchPlan
 from table.ledger import LedgerIndex, load_ledger
@@ -274,8 +274,7 @@ def ingest_flow(
         from flows.dask_parse import client_for
 
         client_for(dask_address)
-    check_local_root(source, "source", must_exist=True)
-    check_local_root(dest, "dest", must_exist=False)
+    check_source_and_dest(source, dest)
     source_store, dest_store = open_storage(source), open_storage(dest)
     lease = Lease(dest_store, command="backfill" if keys is not None else "ingest")
     lease.acquire(wait=wait_lock)

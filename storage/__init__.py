@@ -22,18 +22,23 @@ def open_storage(uri: str) -> Storage:
     return LocalStorage(uri.removeprefix("file://"))
 
 
-def check_local_root(uri: str, role: str, *, must_exist: bool) -> None:
-    """Refuse, before anything is read or written, a local ``uri`` that cannot be the
-    ``role`` it is given ("source", "dest", "ROOT"): a file where a folder is needed, or,
-    with ``must_exist``, a path that is not there. Either would otherwise pass as an empty
-    folder: a mistyped or unmounted landing zone would be "nothing new" at every run, and a
-    dest that is a file would fail deep in the run. S3 URIs pass: an empty prefix is a
-    landing zone with nothing in it yet, and a bucket that is not there fails the first
-    listing with S3's reason."""
+def check_root(uri: str, role: str, *, must_exist: bool) -> None:
+    """Refuse, before anything is read or written, a ``uri`` that cannot be the ``role`` it
+    is given ("source", "dest", "ROOT"): a scheme other than a local path, ``file://`` or
+    ``s3://bucket``; a local file where a folder is needed; with ``must_exist``, a local path
+    that is not there. A missing folder would otherwise pass as an empty one: a mistyped or
+    unmounted landing zone would be "nothing new" at every run, and a dest that is a file
+    would fail deep in the run. S3 prefixes are not looked up: an empty prefix is a landing
+    zone with nothing in it yet, and a bucket that is not there fails the first listing
+    with S3's reason."""
     from schemas.errors import ConfigError
 
-    if "://" in uri and not uri.startswith("file://"):
+    if uri.startswith("s3://"):
+        if not uri[5:].partition("/")[0]:
+            raise ConfigError(f"{role} {uri!r}: an S3 URI needs a bucket: s3://bucket/prefix")
         return
+    if "://" in uri and not uri.startswith("file://"):
+        raise ConfigError(f"{role} {uri!r}: unsupported storage URI; use a local folder or s3://bucket/prefix")
     path = Path(uri.removeprefix("file://")).expanduser()
     shown = escape_path(str(path))
     if path.exists() and not path.is_dir():
@@ -51,4 +56,25 @@ def check_local_root(uri: str, role: str, *, must_exist: bool) -> None:
         raise ConfigError(f"{role} {shown} does not exist: give the dataset root `wire-ingest ingest --dest` wrote")
 
 
-__all__ = ["LocalStorage", "ObjectInfo", "Storage", "check_local_root", "open_storage"]
+def _location(uri: str) -> str:
+    """``uri`` as a comparable location ending in "/": ``s3://bucket/prefix/`` or a resolved path."""
+    if uri.startswith("s3://"):
+        return uri.rstrip("/") + "/"
+    return str(Path(uri.removeprefix("file://")).expanduser().resolve()).rstrip("/") + "/"
+
+
+def check_source_and_dest(source: str, dest: str) -> None:
+    """``check_root`` for both, and refuse a dest inside the source (or the same place): the
+    dataset's own files (``stories/``, ``quarantine/``) would be the next run's inputs."""
+    from schemas.errors import ConfigError
+
+    check_root(source, "source", must_exist=True)
+    check_root(dest, "dest", must_exist=False)
+    if _location(dest).startswith(_location(source)):
+        raise ConfigError(
+            f"dest {dest} is inside source {source}: the next run would take the dataset's own files as "
+            "inputs; put the dataset root outside the landing zone"
+        )
+
+
+__all__ = ["LocalStorage", "ObjectInfo", "Storage", "check_root", "check_source_and_dest", "open_storage"]

@@ -9,7 +9,7 @@ import pytest
 
 from flows.cli import main
 from schemas.errors import ConfigError
-from storage import check_local_root
+from storage import check_root, check_source_and_dest
 from tests.corpus import write_corpus
 
 
@@ -42,7 +42,7 @@ def test_a_file_as_source_or_dest_is_an_error(
     taken = tmp_path / "store.parquet"
     taken.write_bytes(b"not a folder")
     assert main(["ingest", str(landing), "--dest", str(taken)]) == 2
-    assert f"--dest {taken} is a file, not a folder" in capsys.readouterr().err
+    assert f"dest {taken} is a file, not a folder" in capsys.readouterr().err
     assert taken.read_bytes() == b"not a folder"
     assert main(["serve", "--source", str(one), "--dest", str(tmp_path / "store")]) == 2
     assert "is a file" in capsys.readouterr().err
@@ -57,12 +57,39 @@ def test_compact_and_replay_need_a_root_that_exists(tmp_path: Path, capsys: pyte
 
 
 def test_s3_roots_and_folders_pass(landing: Path, tmp_path: Path) -> None:
-    check_local_root("s3://bucket/landing", "source", must_exist=True)  # an empty prefix is a landing zone
-    check_local_root(str(landing), "source", must_exist=True)
-    check_local_root(f"file://{landing}", "source", must_exist=True)
-    check_local_root(str(tmp_path / "new-store"), "--dest", must_exist=False)  # created by the run
+    check_root("s3://bucket/landing", "source", must_exist=True)  # an empty prefix is a landing zone
+    check_root(str(landing), "source", must_exist=True)
+    check_root(f"file://{landing}", "source", must_exist=True)
+    check_root(str(tmp_path / "new-store"), "dest", must_exist=False)  # created by the run
+    check_source_and_dest("s3://raw/wires/", "s3://raw/wires-lake/")  # a sibling prefix, not inside
+    check_source_and_dest(str(landing), str(tmp_path / "landing-store"))
     with pytest.raises(ConfigError, match="does not exist"):
-        check_local_root(f"file://{tmp_path / 'nope'}", "source", must_exist=True)
+        check_root(f"file://{tmp_path / 'nope'}", "source", must_exist=True)
+
+
+def test_a_dest_inside_the_source_is_refused(landing: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The dataset's own stories/ and quarantine/ would be the next run's inputs, quarantined
+    and written again at every run."""
+    for dest in (landing / "store", landing / "sub" / ".." / "store2", landing):
+        assert main(["ingest", str(landing), "--dest", str(dest)]) == 2
+        assert "inside source" in capsys.readouterr().err
+        assert not (landing / "store").exists() and not (landing / "store2").exists()
+    for source, dest in (
+        ("s3://raw/wires", "s3://raw/wires/lake"),
+        ("s3://raw", "s3://raw/lake"),
+        ("s3://b/x", "s3://b/x/"),
+    ):
+        with pytest.raises(ConfigError, match="inside source"):
+            check_source_and_dest(source, dest)
+
+
+def test_a_malformed_uri_is_an_error_before_prefect_loads(landing: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ingest", str(landing), "--dest", "s3://"]) == 2
+    assert "an S3 URI needs a bucket" in capsys.readouterr().err
+    assert main(["ingest", "ftp://host/landing", "--dest", "s3://lake/news"]) == 2
+    assert "unsupported storage URI" in capsys.readouterr().err
+    assert main(["compact", "gs://lake/news"]) == 2
+    assert "unsupported storage URI" in capsys.readouterr().err
 
 
 def test_a_deployment_run_over_a_missing_source_fails_with_the_reason(prefect_server: str, tmp_path: Path) -> None:

@@ -175,7 +175,7 @@ def test_serve_rejects_a_bad_cron(tmp_path: Path) -> None:
             "--source",
             str(tmp_path),
             "--dest",
-            str(tmp_path / "d"),
+            str(tmp_path.with_name(tmp_path.name + "-dataset")),  # beside the source, not inside it
             "--cron",
             "every day",
         ],
