@@ -10,7 +10,9 @@ import gc
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -660,8 +662,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager stopping the command), raised in the main thread so that
+    the run unwinds as it does for Ctrl-C: the store's lease is released, Prefect marks the
+    flow run, the parse workers are stopped."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind ``exc``, if one is: it may surface as another exception
+    raised while handling it (Prefect's task engine raises "Task run is not set" when the
+    interrupt lands while a task run is being created)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__context__
+    return None
+
+
+#: Exit codes of a command stopped by Ctrl-C (SIGINT) or SIGTERM: 128 + the signal, as shells report.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C (serve's runner stops its own runs; a caller's handler is
+    # put back at the end, for main called in a process that goes on).
+    own_handler = args.func is not _cmd_serve and threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if own_handler else None
+    try:
+        return _dispatch(args)
+    finally:
+        if own_handler:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the chosen command; each error wire-ingest raises on purpose becomes its message and exit code."""
     try:
         code: int = args.func(args)
         return code
@@ -690,6 +731,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # tools do, with nothing left to flush into the closed pipe at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except BaseException as exc:
+        interrupt = _interrupt_in(exc)
+        if interrupt is None:
+            raise
+        terminated = isinstance(interrupt, Terminated)
+        line = f"wire-ingest: stopped by {'SIGTERM' if terminated else 'Ctrl-C'}."
+        if args.func is not _cmd_parse:  # the commands that write to a store
+            line += (
+                " Every committed batch stays; run the same command again to go on (it finishes or undoes"
+                " a batch left half-committed, and takes what is left)."
+            )
+        print(line, file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 #: A closed standard output (the shell's code for SIGPIPE, 128 + 13).

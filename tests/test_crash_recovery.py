@@ -27,8 +27,8 @@ def cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def kill_after_first_upload(process: subprocess.Popen[bytes], dest: str) -> None:
-    """SIGKILL ``process`` as soon as a story file appears under ``dest``."""
+def kill_after_first_upload(process: subprocess.Popen[bytes], dest: str, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` (SIGKILL) to ``process`` as soon as a story file appears under ``dest``."""
     store = open_storage(dest)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and process.poll() is None:
@@ -36,8 +36,8 @@ def kill_after_first_upload(process: subprocess.Popen[bytes], dest: str) -> None
             break
         time.sleep(0.005)
     assert process.poll() is None, "the run ended before its first upload was seen"
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    process.send_signal(sig)
+    process.wait(timeout=60)
 
 
 def snapshot(dest: str) -> dict[str, object]:
@@ -95,6 +95,39 @@ def test_sigkill_after_first_upload_then_rerun_equals_clean_run(
     assert after["outcomes"] == reference["outcomes"]
     totals = json.loads(out.decode().strip().splitlines()[-1])
     assert totals["balanced"] is True
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "name"),
+    [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_or_sigterm_stops_cleanly_and_the_next_run_goes_on(
+    sig: int, code: int, name: str, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    """Stopped mid-run as a user or a service manager stops it: a message and 128 + the
+    signal (no traceback), the store's lease released (a rerun at once is not refused, as
+    after a SIGKILL until the lease lapses), and the rerun's dataset equals a clean run's."""
+    landing = tmp_path / "landing"
+    inputs = 96  # twelve batches: the signal lands in the first few
+    write_corpus(landing, inputs, bad_every=17)
+    stopped, clean = str(tmp_path / "stopped"), str(tmp_path / "clean")
+    args = ("ingest", str(landing), "--batch-size", str(BATCH))
+    process = cli(subprocess_env, *args, "--dest", stopped)
+    kill_after_first_upload(process, stopped, sig)
+    assert process.returncode == code
+    err = process.stderr.read().decode() if process.stderr else ""
+    assert err.rstrip().splitlines()[-1].startswith(f"wire-ingest: stopped by {name}. Every committed batch stays")
+    assert len(snapshot(stopped)["outcomes"]) < inputs  # type: ignore[arg-type]
+    assert not Path(stopped, "_lock", "lease.json").exists(), "the lease was left held"
+
+    for dest in (stopped, clean):
+        run = cli(subprocess_env, *args, "--dest", dest, "--json")
+        _, run_err = run.communicate(timeout=300)
+        assert run.returncode == 0, run_err.decode()[-2000:]
+    after, reference = snapshot(stopped), snapshot(clean)
+    assert after["pending"] == [] and after["story_ids"] == reference["story_ids"]
+    assert after["outcomes"] == reference["outcomes"] and after["quarantine"] == reference["quarantine"]
 
 
 def test_backfill_killed_mid_run_resumes_without_duplicates_or_gaps(
