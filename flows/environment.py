@@ -58,10 +58,18 @@ def command_runs() -> Iterator[None]:
     after the last one ended often met the server still writing that run's events
     ("database is locked", answered 503, retried by Prefect's client after ~2 s), which
     cost more than the heartbeat's wait saved. ``wire-ingest serve`` and workers keep
-    Prefect's default. Imports Prefect's settings (call it where Prefect is loaded anyway)."""
+    Prefect's default.
+
+    Nor for runs on Prefect's temporary server (no ``PREFECT_API_URL``): Prefect stops that
+    server as the process exits, and without the heartbeat's wait the stop often came while
+    the server still wrote the last task's events, so a clean run ended with ERROR
+    tracebacks from ``prefect.server.services.task_run_recorder`` (4 runs of 6 here; none of
+    6 with the heartbeat). A run that starts a server for 10-25 s does not miss the second.
+    Imports Prefect's settings (call it where Prefect is loaded anyway)."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
-    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+    settings = get_current_settings()
+    if "heartbeat_frequency" in settings.flows.model_fields_set or not settings.api.url:
         yield
         return
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):

@@ -180,7 +180,12 @@ def test_a_command_s_flow_runs_have_no_heartbeat_unless_one_is_configured(prefec
     whole seconds (up to 1 s a run): `ingest`'s runs go without it unless the operator
     configured one; outside them (a deployment's runs, a backfill's), Prefect's default stands."""
     from prefect import flow
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
 
     from flows.environment import command_runs
 
@@ -197,6 +202,11 @@ def test_a_command_s_flow_runs_have_no_heartbeat_unless_one_is_configured(prefec
     # Configured (the environment and a profile are read at start, as settings set here are): kept.
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), command_runs():
         assert heartbeat_seen_by_the_engine() == 60
+
+    # No API configured: Prefect's temporary server, stopped as the process exits, needs the
+    # heartbeat's wait to write the last task's events (tests/test_faults_and_secrets.py runs it).
+    with temporary_settings(restore_defaults={PREFECT_API_URL}), command_runs():
+        assert get_current_settings().flows.heartbeat_frequency == 180
 
 
 def test_the_run_inputs_option() -> None:
