@@ -121,9 +121,20 @@ def _parse_chunk(
         yield results[uri]
 
 
+def check_parse_options(args: argparse.Namespace) -> None:
+    """The parse knobs ``parse`` shares with the flow-running commands, checked."""
+    if args.workers < 0:
+        raise ConfigError("--workers takes a number of parse processes, or 0 for one per core")
+    if args.max_bytes < 1:
+        raise ConfigError("--max-bytes must be at least 1 (inputs larger than it are quarantined as too_large)")
+    if args.parse_timeout < 0 or args.parse_memory_mb < 0:
+        raise ConfigError("--parse-timeout and --parse-memory-mb take 0 (no limit) or more")
+
+
 def _cmd_parse(args: argparse.Namespace) -> int:
     from flows.workers import tune_gc_for_parsing
 
+    check_parse_options(args)
     tune_gc_for_parsing()  # this process only parses until it exits
     out = sys.stdout
     records = parse(
@@ -218,8 +229,9 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    if args.parse_timeout < 0 or args.wait_lock < 0 or args.parse_memory_mb < 0 or args.settle < 0:
-        raise ConfigError("--parse-timeout, --wait-lock and --settle take a number of seconds, 0 or more")
+    check_parse_options(args)
+    if args.wait_lock < 0 or args.settle < 0:
+        raise ConfigError("--wait-lock and --settle take a number of seconds, 0 or more")
     share = args.max_quarantine_share
     if share is not None and not 0 <= share <= 1:
         raise ConfigError("--max-quarantine-share takes a share between 0 and 1, e.g. 0.2")

@@ -87,7 +87,10 @@ def parse_size(text: str) -> int:
     if not match:
         raise ValueError(f"{text!r} is not a size: write it like 128MB, 1GB or 500000")
     scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2)]
-    return int(float(match.group(1)) * scale)
+    size = int(float(match.group(1)) * scale)
+    if size < 1:
+        raise ValueError(f"{text!r} is no size to aim for: give one above 0, e.g. 128MB")
+    return size
 
 
 def plan_groups(sizes: dict[str, int], target: int) -> list[list[str]]:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -85,6 +86,27 @@ def test_missing_path_is_a_clear_error() -> None:
     result = run_cli("parse", "/no/such/path")
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr
+
+
+def test_numbers_that_cannot_work_are_refused_before_anything_runs() -> None:
+    """`--max-bytes 0` quarantined every input as too_large and `--workers -1` was taken
+    silently; each is now a clear error (exit 2), for `parse` and for every command that runs
+    the flow (checked here through the parser, as `ingest`, `backfill` and `serve` share it)."""
+    from flows.cli import build_parser, run_options
+    from schemas.errors import ConfigError
+
+    for option, value, says in (
+        ("--workers", "-1", "--workers takes a number"),
+        ("--max-bytes", "0", "--max-bytes must be at least 1"),
+        ("--parse-timeout", "-2", "--parse-timeout and --parse-memory-mb"),
+        ("--parse-memory-mb", "-1", "--parse-timeout and --parse-memory-mb"),
+    ):
+        result = run_cli("parse", str(GOLDEN), option, value)
+        assert result.returncode == 2 and says in result.stderr and result.stdout == "", (option, result.stderr)
+        args = build_parser().parse_args(["ingest", "in", "--dest", "out", option, value])
+        with pytest.raises(ConfigError, match=says):
+            run_options(args)
+    assert run_options(build_parser().parse_args(["ingest", "in", "--dest", "out", "--workers", "0"]))
 
 
 def test_parse_with_workers_matches_one_process_in_order(tmp_path: Path) -> None:

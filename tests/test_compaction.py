@@ -210,6 +210,11 @@ def test_cli_compact_options(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli_main(["compact", str(store), "--partition", "reuters/2024"]) == 2
     assert "agency=NAME/date=YYYY-MM-DD" in capsys.readouterr().err
     assert cli_main(["compact", str(store), "--target-size", "lots"]) == 2
+    # A target of 0 bytes compacted nothing and said so as if it had looked: now an error.
+    assert cli_main(["compact", str(store), "--target-size", "0"]) == 2
+    assert "above 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="above 0"):
+        parse_size("0.4")
     partition = files(store)[0].parent.relative_to(store / "stories").as_posix()
     assert cli_main(["compact", str(store), "--partition", partition, "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
