@@ -268,10 +268,13 @@ def run_inputs_option(args: argparse.Namespace) -> int | None:
 def check_roots(source: str, dest: str) -> None:
     """A SOURCE or ROOT that cannot be one (`storage.check_source_and_dest`): a clear error
     now, before Prefect loads (its temporary server alone takes 10-25 s); the flows check
-    again, for deployments' runs."""
-    from storage import check_source_and_dest
+    again, for deployments' runs. An S3 bucket must be there and its endpoint answer
+    (`storage.check_reachable`)."""
+    from storage import check_reachable, check_source_and_dest
 
     check_source_and_dest(source, dest)
+    check_reachable(source, "source")
+    check_reachable(dest, "dest")
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -393,10 +396,11 @@ def replay(
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from storage import check_root
+    from storage import check_reachable, check_root
 
     since = _parse_day(args.since, "--since") if args.since else None
     check_root(args.root, "ROOT", must_exist=True)
+    check_reachable(args.root, "ROOT")
     options = run_options(args)
     start_lifeline()
     totals = replay(args.root, reason=args.reason, since=since, **options)
@@ -569,10 +573,11 @@ def add_timeout_option(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_compact(args: argparse.Namespace) -> int:
-    from storage import check_root
+    from storage import check_reachable, check_root
     from table.compaction import parse_size, run_compaction
 
     check_root(args.root, "ROOT", must_exist=True)
+    check_reachable(args.root, "ROOT")
 
     try:
         target = parse_size(args.target_size)

@@ -56,6 +56,18 @@ def check_root(uri: str, role: str, *, must_exist: bool) -> None:
         raise ConfigError(f"{role} {shown} does not exist: give the dataset root `wire-ingest ingest --dest` wrote")
 
 
+def check_reachable(uri: str, role: str) -> None:
+    """For an S3 ``uri``: its bucket is there and its endpoint answers (`S3Storage.check_bucket`),
+    one HEAD request. For the commands, before Prefect loads: a misspelt bucket or a dead
+    endpoint once surfaced only after Prefect's temporary server had started (10-25 s), as a
+    failed flow run with Prefect's traceback above the message. Local roots: nothing to do."""
+    if uri.startswith("s3://"):
+        from storage.s3 import S3Storage
+
+        bucket, _, prefix = uri[5:].partition("/")
+        S3Storage(bucket, prefix).check_bucket(role)
+
+
 def _location(uri: str) -> str:
     """``uri`` as a comparable location ending in "/": ``s3://bucket/prefix/`` or a resolved path."""
     if uri.startswith("s3://"):

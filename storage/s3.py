@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import os
 import queue
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,14 +39,30 @@ RETRY_CONFIG = Config(
 )
 
 
+#: A URL's user:password@ and its query string (where a presigned request keeps its signature).
+_URL_SECRETS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s\"']*@|(?P<query>\?[^\s\"']*)", re.IGNORECASE)
+
+
+def _redact(text: str) -> str:
+    return _URL_SECRETS.sub(lambda m: f"{m.group('scheme')}***@" if m.group("scheme") else "?...", text)
+
+
 def _describe(exc: Exception) -> str:
-    """An error message without request signatures or credentials."""
+    """An error message without request signatures or credentials: S3's code and message, or
+    botocore's, its URLs without user:password@ or query string (a proxy URL may hold a
+    password). Once botocore's bare template, which left the operator "Could not connect to
+    the endpoint URL: "{endpoint_url}"" and no endpoint to check."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
-    return type(exc).__name__ + (
-        f": {exc}" if not isinstance(exc, BotoCoreError) else f": {exc.fmt if hasattr(exc, 'fmt') else ''}"
-    )
+    if not isinstance(exc, BotoCoreError):
+        return f"{type(exc).__name__}: {_redact(str(exc))}"
+    fmt = getattr(exc, "fmt", "")
+    try:
+        message = fmt.format(**{k: _redact(str(v)) for k, v in getattr(exc, "kwargs", {}).items()})
+    except (KeyError, IndexError, ValueError):
+        message = fmt
+    return f"{type(exc).__name__}: {message}"
 
 
 #: Objects of one batch uploaded at once (its partitions' files and quarantine entries):
@@ -81,6 +98,28 @@ class S3Storage:
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
+
+    def check_bucket(self, role: str) -> None:
+        """Refuse a bucket the endpoint says is not there, or an endpoint that does not answer
+        (after the client's retries), naming both; anything else (a 403, say: a policy may
+        grant a prefix but not HeadBucket) is left to the run's own requests to meet."""
+        from schemas.errors import ConfigError
+
+        endpoint = _redact(str(self._client.meta.endpoint_url))
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise ConfigError(
+                    f"{role} {self.uri}: bucket {self.bucket!r} does not exist at {endpoint}: create it, or check "
+                    "the URI and AWS_ENDPOINT_URL"
+                ) from None
+        except BotoCoreError as exc:
+            raise StorageError(
+                f"{role} {self.uri}: the S3 endpoint {endpoint} did not answer ({_describe(exc)}): check "
+                "AWS_ENDPOINT_URL and the network, then run again"
+            ) from None
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         digest = hashlib.sha256(data)

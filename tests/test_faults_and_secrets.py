@@ -204,3 +204,35 @@ def test_a_clean_run_on_the_temporary_server_ends_without_error_lines(tmp_path: 
         assert done.returncode == 0, done.stderr[-2000:]
         assert "temporary server" in done.stderr or "temporary server" in done.stdout  # it was the temporary one
         assert "ERROR" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-3000:]
+
+
+def test_an_endpoint_that_does_not_answer_is_named_without_its_secrets(tmp_path: Path) -> None:
+    """botocore's connection errors once reached the operator as their bare template ("Could
+    not connect to the endpoint URL: "{endpoint_url}""): the endpoint to check was missing.
+    It is named now, with a URL's user:password@ and query string (a presigned request's
+    signature) left out."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ProxyConnectionError
+
+    from schemas.errors import StorageError
+    from storage.s3 import S3Storage, _describe
+    from tests.conftest import free_port
+
+    port = free_port()  # nothing listens there
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="not-a-real-secret",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+    )
+    with pytest.raises(StorageError) as caught:
+        S3Storage("bucket", "p", client=client).get("_lock/lease.json")
+    message = str(caught.value)
+    assert f"http://127.0.0.1:{port}/bucket/p/_lock/lease.json" in message and "{endpoint_url}" not in message
+    assert "not-a-real-secret" not in message
+
+    proxied = _describe(ProxyConnectionError(proxy_url="http://bob:hunter2@proxy.example:3128", error="refused"))
+    assert "proxy.example:3128" in proxied and "hunter2" not in proxied and "bob" not in proxied

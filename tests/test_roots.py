@@ -98,3 +98,45 @@ def test_a_deployment_run_over_a_missing_source_fails_with_the_reason(prefect_se
     with pytest.raises(ConfigError, match="does not exist"):
         ingest_flow(source=str(tmp_path / "unmounted"), dest=str(tmp_path / "store"))
     assert not (tmp_path / "store").exists()
+
+
+def test_a_missing_bucket_or_a_dead_endpoint_is_an_error_before_prefect_loads(
+    s3_endpoint: str, s3_bucket: str, landing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt bucket once surfaced after Prefect's temporary server had started, as a
+    failed flow run with its traceback; now one HEAD request answers it, for every command."""
+    import boto3
+
+    dest = tmp_path / "store"
+    for command, role in (
+        (["ingest", str(landing), "--dest", "s3://no-such-bucket/store"], "dest"),
+        (["ingest", "s3://no-such-bucket/landing", "--dest", str(dest)], "source"),
+        (["backfill", "s3://no-such-bucket/l", "--dest", str(dest), "--start", "2024-01-01", "--end", "2024-01-02"],
+         "source"),
+        (["serve", "--source", str(landing), "--dest", "s3://no-such-bucket/store"], "dest"),
+        (["compact", "s3://no-such-bucket/store"], "ROOT"),
+        (["replay", "s3://no-such-bucket/store"], "ROOT"),
+    ):  # fmt: skip
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        assert f"{role} s3://no-such-bucket/" in err and "bucket 'no-such-bucket' does not exist" in err, err
+        assert s3_endpoint in err and "Traceback" not in err
+    assert not dest.exists()
+
+    # The bucket that is there passes; a prefix with nothing under it is an empty landing zone.
+    from storage import check_reachable
+
+    check_reachable(f"s3://{s3_bucket}/nothing-yet", "source")
+    assert boto3.client("s3").list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+
+
+def test_an_endpoint_that_does_not_answer_is_an_error(
+    tmp_path: Path, landing: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import free_port
+
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    assert main(["ingest", str(landing), "--dest", "s3://bucket/store"]) == 2
+    err = capsys.readouterr().err
+    assert f"the S3 endpoint http://127.0.0.1:{port} did not answer" in err and "AWS_ENDPOINT_URL" in err
