@@ -131,3 +131,22 @@ def test_parse_with_workers_matches_one_process_in_order(tmp_path: Path) -> None
     assert {"empty", "binary", "no_body"} <= errors
     if os.geteuid() != 0:  # root reads files whatever their mode
         assert "unreadable" in errors
+
+
+def test_version_names_the_package_its_schema_and_its_stack_without_loading_prefect() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0, result.stderr
+    from importlib.metadata import version
+
+    from schemas.story import SCHEMA_VERSION
+
+    line = result.stdout.strip()
+    assert line.startswith(f"wire-ingest {version('wire-ingest')} (stories schema {SCHEMA_VERSION};"), line
+    assert f"prefect {version('prefect')}" in line and f"pyarrow {version('pyarrow')}" in line
+    assert "\n" not in line
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom flows.cli import main\ntry:\n    main(['--version'])\n"
+         "except SystemExit:\n    pass\nprint(sorted(m for m in ('prefect', 'pyarrow', 'boto3') if m in sys.modules))"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert probe.stdout.strip().splitlines()[-1] == "[]"
