@@ -57,6 +57,22 @@ def snapshot(dest: str) -> dict[str, object]:
     }
 
 
+def rerun_matches_a_clean_run(
+    env: dict[str, str], args: tuple[str, ...], resumed: str, clean: str
+) -> dict[str, object]:
+    """Run ``args`` again into ``resumed`` (a stopped or killed run's store) and once into
+    ``clean``; both must end with the same stories, outcomes and quarantine, nothing pending.
+    Returns the resumed store's snapshot."""
+    for dest in (resumed, clean):
+        run = cli(env, *args, "--dest", dest, "--json")
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err.decode()[-2000:]
+    after, reference = snapshot(resumed), snapshot(clean)
+    assert after["pending"] == [] and after["story_ids"] == reference["story_ids"]
+    assert after["outcomes"] == reference["outcomes"] and after["quarantine"] == reference["quarantine"]
+    return after
+
+
 @pytest.mark.parametrize("backend", ["local", "s3"])
 def test_sigkill_after_first_upload_then_rerun_equals_clean_run(
     backend: str, tmp_path: Path, subprocess_env: dict[str, str], request: pytest.FixtureRequest
@@ -121,13 +137,7 @@ def test_ctrl_c_or_sigterm_stops_cleanly_and_the_next_run_goes_on(
     assert len(snapshot(stopped)["outcomes"]) < inputs  # type: ignore[arg-type]
     assert not Path(stopped, "_lock", "lease.json").exists(), "the lease was left held"
 
-    for dest in (stopped, clean):
-        run = cli(subprocess_env, *args, "--dest", dest, "--json")
-        _, run_err = run.communicate(timeout=300)
-        assert run.returncode == 0, run_err.decode()[-2000:]
-    after, reference = snapshot(stopped), snapshot(clean)
-    assert after["pending"] == [] and after["story_ids"] == reference["story_ids"]
-    assert after["outcomes"] == reference["outcomes"] and after["quarantine"] == reference["quarantine"]
+    rerun_matches_a_clean_run(subprocess_env, args, stopped, clean)
 
 
 def test_backfill_killed_mid_run_resumes_without_duplicates_or_gaps(
@@ -139,11 +149,5 @@ def test_backfill_killed_mid_run_resumes_without_duplicates_or_gaps(
     args = ("backfill", str(landing), "--start", "2024-01-02", "--end", "2024-01-09", "--batch-size", "4")
     process = cli(subprocess_env, *args, "--dest", crashed)
     kill_after_first_upload(process, crashed)
-    for dest in (crashed, clean):
-        run = cli(subprocess_env, *args, "--dest", dest, "--json")
-        _, err = run.communicate(timeout=300)
-        assert run.returncode == 0, err.decode()[-2000:]
-    after, reference = snapshot(crashed), snapshot(clean)
-    assert after["pending"] == [] and after["story_ids"] == reference["story_ids"]
-    assert after["outcomes"] == reference["outcomes"] and after["quarantine"] == reference["quarantine"]
+    after = rerun_matches_a_clean_run(subprocess_env, args, crashed, clean)
     assert len(set(after["story_ids"])) == len(after["story_ids"])
