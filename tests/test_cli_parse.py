@@ -82,6 +82,40 @@ def test_a_reader_that_goes_away_stops_parse_quietly() -> None:
     assert not alive
 
 
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_parse_with_one_line_and_no_worker_left(how: str, tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the whole foreground process group (parse and its
+    workers); `kill` or a service manager sends SIGTERM to parse alone. Either way: the
+    shell's code (130 / 143), one line, no traceback, no worker left running."""
+    import signal
+
+    from tests.corpus import write_corpus
+
+    write_corpus(tmp_path / "in", 3000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "parse", "--jsonl", "--workers", "2", str(tmp_path / "in")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a shell's foreground job
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert json.loads(process.stdout.readline())["source_uri"]  # parsing has begun
+    workers = psutil.Process(process.pid).children(recursive=True)
+    if how == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert len(out.splitlines()) < 2999, "the signal came after parse had finished"
+    assert process.returncode == (130 if how == "ctrl-c" else 143), err.decode()[-2000:]
+    lines = err.decode().strip().splitlines()
+    assert lines[-1] == f"wire-ingest: stopped by {'Ctrl-C' if how == 'ctrl-c' else 'SIGTERM'}.", lines[-5:]
+    assert b"Traceback" not in err
+    assert workers
+    _gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
+
+
 def test_missing_path_is_a_clear_error() -> None:
     result = run_cli("parse", "/no/such/path")
     assert result.returncode == 2
