@@ -757,14 +757,24 @@ def run_without_prefect(
     return summaries
 
 
-if __name__ == "__main__":  # python -m flows.batch SOURCE DEST BATCH_SIZE [--reprocess] [--ignore-rewrites]
+if __name__ == "__main__":  # python -m flows.batch SOURCE DEST BATCH_SIZE [--reprocess] [--ignore-rewrites] [--inline]
     import sys
 
+    flags = sys.argv[4:]
+    # --inline: parse in this process (one worker, no deadline), as `--workers 1 --parse-timeout
+    # 0` does; the crash tests' runs are a few inputs each, and a worker pool's start was a
+    # third of each such run.
+    inline = "--inline" in flags
+    settings = IngestSettings(
+        detect_rewrites="--ignore-rewrites" not in flags,
+        workers=1 if inline else 0,
+        parse_timeout=0.0 if inline else DEFAULT_PARSE_TIMEOUT,
+    )
     done = run_without_prefect(
         sys.argv[1],
         sys.argv[2],
-        IngestSettings(detect_rewrites="--ignore-rewrites" not in sys.argv[4:]),
+        settings,
         int(sys.argv[3]),
-        reprocess="--reprocess" in sys.argv[4:],
+        reprocess="--reprocess" in flags,
     )
     print(json.dumps({"batches": len(done), "inputs": sum(s.inputs for s in done)}))

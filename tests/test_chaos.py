@@ -33,15 +33,25 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_plain(
-    env: dict[str, str], source: str, dest: str, batch: int, crash_at: int = 0, *, reprocess: bool = False
+    env: dict[str, str],
+    source: str,
+    dest: str,
+    batch: int,
+    crash_at: int = 0,
+    *,
+    reprocess: bool = False,
+    pool: bool = False,
 ) -> int:
-    """One Prefect-free run (``python -m flows.batch``); its return code (-9: crashed)."""
+    """One Prefect-free run (``python -m flows.batch``); its return code (-9: crashed). It
+    parses in its own process (``--inline``) unless ``pool``: the write events killed here
+    are the coordinator's, and a worker pool's start was a third of each few-input run."""
     run_env = dict(env)
     run_env.pop("WIRE_INGEST_CRASH_AT", None)
     if crash_at:
         run_env["WIRE_INGEST_CRASH_AT"] = str(crash_at)
+    flags = [*(["--reprocess"] if reprocess else []), *([] if pool else ["--inline"])]
     done = subprocess.run(
-        [sys.executable, "-m", "flows.batch", source, dest, str(batch), *(["--reprocess"] if reprocess else [])],
+        [sys.executable, "-m", "flows.batch", source, dest, str(batch), *flags],
         env=run_env,
         cwd=REPO,
         capture_output=True,
@@ -376,12 +386,12 @@ def test_a_run_killed_mid_ramp_then_rerun_writes_a_clean_runs_records(tmp_path: 
     write_corpus(landing, 200, bad_every=9)
     env = {**os.environ, "WIRE_INGEST_FIRST_BATCH": "8"}
     clean = tmp_path / "clean"
-    assert run_plain(env, str(landing), str(clean), 64) == 0
+    assert run_plain(env, str(landing), str(clean), 64, pool=True) == 0  # parse workers, as `ingest` has them
     crashed = tmp_path / "crashed"
-    assert run_plain(env, str(landing), str(crashed), 64, crash_at=24) == -signal.SIGKILL
+    assert run_plain(env, str(landing), str(crashed), 64, crash_at=24, pool=True) == -signal.SIGKILL
     committed = len(state(str(crashed))["outcomes"])
     assert 8 <= committed < 200, f"the kill landed after {committed} committed inputs: move it"
-    assert run_plain(env, str(landing), str(crashed), 64) == 0
+    assert run_plain(env, str(landing), str(crashed), 64, pool=True) == 0
 
     def records(dest: Path) -> list[tuple[Any, ...]]:
         query = (
