@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from schemas.errors import StorageError
 from storage.base import ObjectInfo, Revisions, file_sha256
@@ -115,11 +123,18 @@ class S3Storage:
                     f"{role} {self.uri}: bucket {self.bucket!r} does not exist at {endpoint}: create it, or check "
                     "the URI and AWS_ENDPOINT_URL"
                 ) from None
-        except BotoCoreError as exc:
+        except (BotoConnectionError, HTTPClientError) as exc:
             raise StorageError(
                 f"{role} {self.uri}: the S3 endpoint {endpoint} did not answer ({_describe(exc)}): check "
                 "AWS_ENDPOINT_URL and the network, then run again"
             ) from None
+        except (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError) as exc:
+            raise ConfigError(
+                f"{role} {self.uri}: no usable S3 credentials ({_describe(exc)}): set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+            ) from None
+        except BotoCoreError as exc:
+            raise StorageError(f"{role} {self.uri}: {_describe(exc)}") from None
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         digest = hashlib.sha256(data)

@@ -140,3 +140,17 @@ def test_an_endpoint_that_does_not_answer_is_an_error(
     assert main(["ingest", str(landing), "--dest", "s3://bucket/store"]) == 2
     err = capsys.readouterr().err
     assert f"the S3 endpoint http://127.0.0.1:{port} did not answer" in err and "AWS_ENDPOINT_URL" in err
+
+
+def test_no_credentials_is_said_as_such(
+    s3_endpoint: str, landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Once reported as an endpoint that did not answer ("check AWS_ENDPOINT_URL")."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance metadata lookup
+    assert main(["ingest", str(landing), "--dest", "s3://bucket/store"]) == 2
+    err = capsys.readouterr().err
+    assert "no usable S3 credentials" in err and "AWS_ACCESS_KEY_ID" in err and "did not answer" not in err, err
