@@ -3,6 +3,7 @@ a missing or mistyped landing zone is not "nothing new", a file is not a folder.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,28 @@ def test_no_credentials_is_said_as_such(
     assert main(["ingest", str(landing), "--dest", "s3://bucket/store"]) == 2
     err = capsys.readouterr().err
     assert "no usable S3 credentials" in err and "AWS_ACCESS_KEY_ID" in err and "did not answer" not in err, err
+
+
+def test_the_check_s_client_is_the_flow_s_client_for_the_same_store(
+    s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building a boto3 client took 130-280 ms here: the check before Prefect loads and the
+    flow's store share one per store URI; another store, or another environment, gets its own."""
+    from storage import check_reachable, open_storage
+    from storage.s3 import _CLIENTS_KEPT, _clients
+
+    uri = f"s3://{s3_bucket}/store"
+    check_reachable(uri, "dest")
+    store = open_storage(uri)
+    assert store._client is open_storage(uri)._client  # type: ignore[attr-defined]
+    other = open_storage(f"s3://{s3_bucket}/landing")
+    assert other._client is not store._client  # type: ignore[attr-defined]
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "another-session")
+    assert open_storage(uri)._client is not store._client  # type: ignore[attr-defined]
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
+    assert open_storage(uri)._client is store._client  # type: ignore[attr-defined]
+    for n in range(_CLIENTS_KEPT + 3):
+        open_storage(f"s3://{s3_bucket}/many-{n}")
+    assert len(_clients) == _CLIENTS_KEPT
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
+    assert all(secret not in part for key in _clients for part in key)  # a digest, not the values
