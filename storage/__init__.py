@@ -64,8 +64,9 @@ def check_reachable(uri: str, role: str) -> None:
     if uri.startswith("s3://"):
         from storage.s3 import S3Storage
 
-        bucket, _, prefix = uri[5:].partition("/")
-        S3Storage(bucket, prefix).check_bucket(role)
+        store = open_storage(uri)
+        if isinstance(store, S3Storage):
+            store.check_bucket(role)
 
 
 def _location(uri: str) -> str:
