@@ -171,7 +171,12 @@ def ingest(
     larger backlog is taken by as many runs, one after another, each reported to
     ``progress``; ``batches`` is told each run's plan and each batch it commits. ``runs``
     in the totals says how many there were."""
-    from flows.environment import command_runs, prepare_prefect_environment, temporary_server_notice
+    from flows.environment import (
+        command_runs,
+        prepare_prefect_environment,
+        settle_temporary_server,
+        temporary_server_notice,
+    )
 
     prepare_prefect_environment()
     from flows.batch import IngestSettings
@@ -203,6 +208,8 @@ def ingest(
                 f"run {runs}: {totals['inputs']:,} inputs ingested, {totals['left']:,} more waiting: "
                 "starting the next run"
             )
+    if notice:
+        settle_temporary_server(runs)
     summed.left = totals["left"]  # what the last run left, not a sum over runs
     summed.settling = totals["settling"]
     return {**summed.to_dict(), "runs": runs}
