@@ -38,13 +38,18 @@ from storage.crashpoint import crash_point
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-#: Retries for throttling (503 SlowDown), 5xx and connection errors, with backoff.
-RETRY_CONFIG = Config(
-    retries={"max_attempts": int(os.environ.get("WIRE_INGEST_S3_MAX_ATTEMPTS", "8")), "mode": "standard"},
-    connect_timeout=10,
-    read_timeout=float(os.environ.get("WIRE_INGEST_S3_READ_TIMEOUT", "60")),
-    tcp_keepalive=True,
-)
+
+def client_config() -> Config:
+    """Retries for throttling (503 SlowDown), 5xx and connection errors, with backoff, and the
+    timeouts, read from the environment when a client is built (once read at import, so a
+    setting made after `storage.s3` was imported, as `bench/chaos.py` makes its 1 s read
+    timeout, was silently not used)."""
+    return Config(
+        retries={"max_attempts": int(os.environ.get("WIRE_INGEST_S3_MAX_ATTEMPTS", "8")), "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=float(os.environ.get("WIRE_INGEST_S3_READ_TIMEOUT", "60")),
+        tcp_keepalive=True,
+    )
 
 
 #: A URL's user:password@ and its query string (where a presigned request keeps its signature).
@@ -102,6 +107,8 @@ _CLIENT_ENV = (
     "AWS_REGION",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
+    "WIRE_INGEST_S3_MAX_ATTEMPTS",
+    "WIRE_INGEST_S3_READ_TIMEOUT",
 )
 #: Clients kept, the most recently used last: a process seldom opens more than a source and a
 #: dest, and one that opens many (a test session) does not keep a client for each.
@@ -121,7 +128,7 @@ def _store_client(uri: str) -> Any:
     with _clients_lock:
         client = _clients.pop(key, None)
         if client is None:
-            client = boto3.session.Session().client("s3", config=RETRY_CONFIG)
+            client = boto3.session.Session().client("s3", config=client_config())
         _clients[key] = client
         while len(_clients) > _CLIENTS_KEPT:
             del _clients[next(iter(_clients))]

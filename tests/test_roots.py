@@ -180,3 +180,21 @@ def test_the_check_s_client_is_the_flow_s_client_for_the_same_store(
     assert len(_clients) == _CLIENTS_KEPT
     secret = os.environ["AWS_SECRET_ACCESS_KEY"]
     assert all(secret not in part for key in _clients for part in key)  # a digest, not the values
+
+
+def test_s3_retry_and_timeout_settings_are_read_when_a_client_is_built(
+    s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`WIRE_INGEST_S3_MAX_ATTEMPTS` and `WIRE_INGEST_S3_READ_TIMEOUT` set after `storage.s3`
+    was imported reach the next client (they were read once at import, so bench/chaos.py's
+    1 s read timeout was never used), and a client built under other values is not reused."""
+    from storage import open_storage
+
+    uri = f"s3://{s3_bucket}/settings"
+    before = open_storage(uri)._client  # type: ignore[attr-defined]
+    monkeypatch.setenv("WIRE_INGEST_S3_MAX_ATTEMPTS", "5")
+    monkeypatch.setenv("WIRE_INGEST_S3_READ_TIMEOUT", "1.5")
+    client = open_storage(uri)._client  # type: ignore[attr-defined]
+    assert client is not before
+    assert client.meta.config.retries["total_max_attempts"] == 6 and client.meta.config.read_timeout == 1.5
+    assert before.meta.config.retries["total_max_attempts"] == 4  # tests/conftest.py: 3 retries
