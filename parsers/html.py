@@ -1106,14 +1106,77 @@ def find_standfirst(body: HtmlElement) -> tuple[HtmlElement, str] | None:
     return None
 
 
+#: A lead above the region is a sentence of at least this many characters (a kicker, a
+#: date line or a label is shorter), and at most STANDFIRST_MAX.
+LEAD_MIN = 80
+
+
+def _story_container(element: HtmlElement) -> HtmlElement | None:
+    """The nearest <article>, <main> or ``itemprop=articleBody`` element holding ``element``."""
+    for ancestor in element.iterancestors():
+        if ancestor.tag in ("body", "html"):
+            return None
+        if ancestor.tag in ("article", "main") or "articlebody" in (ancestor.get("itemprop") or "").lower():
+            return ancestor
+    return None
+
+
+def _furniture(block: HtmlElement, container: HtmlElement) -> bool:
+    """Whether ``block`` sits in a caption, list, table, quote or aside of ``container``, or
+    in a box whose class/id words name page furniture, or right after an image."""
+    for element in itertools.chain((block,), block.iterancestors()):
+        if element is container:
+            break
+        if element.tag in _NOT_STANDFIRST_TAGS or element.get(_IMAGE_BLOCK):
+            return True
+        if len(element.attrib) and any(
+            _word_hints(word)[0] & _NOT_STANDFIRST_KINDS for word in _hints(element).lower().split()
+        ):
+            return True
+    return _after_image(block, container)
+
+
+def lead_above_region(region: list[HtmlElement]) -> str | None:
+    """The story's lead, when the page prints it as a lone paragraph of the story's <article>
+    (or <main>) above the region that won the scoring, and the headline rule found none:
+    a dek set apart from the body's column (its own box between the headline and the body).
+    Only a lone one: two or more sentence paragraphs above the region are the story's
+    beginning in another box, and which of them is a summary cannot be told."""
+    if not region:
+        return None
+    first = region[0]
+    container = _story_container(first)
+    if container is None:
+        return None
+    ancestors = set(first.iterancestors())
+    lead: str | None = None
+    for paragraph in container.iter("p", first.tag):
+        if paragraph is first:
+            break
+        if paragraph.tag != "p" or paragraph in ancestors:
+            continue
+        text = _visible_text(paragraph)
+        if not LEAD_MIN <= len(text) <= STANDFIRST_MAX or not text.endswith(_SENTENCE_END):
+            continue
+        if text.endswith(_ELLIPSES) or _link_density(paragraph, len(text)) >= 0.1:
+            continue
+        if _furniture(paragraph, container):
+            continue
+        if lead is not None:
+            return None
+        lead = text
+    return lead
+
+
 def extract_paragraphs(
     body: HtmlElement, *, use_hints: bool, watch: HtmlElement | None = None
-) -> tuple[list[Removed], list[str], bool]:
+) -> tuple[list[Removed], list[str], bool, str | None]:
     """Prune ``body`` in place, pick the article region, and return (removed, paragraphs,
-    whether the region holds ``watch``)."""
+    whether the region holds ``watch``, a lead printed above the region)."""
     removed: list[Removed] = []
     prune_page(body, removed, use_hints=use_hints)
     region = find_article_region(body)
+    lead = lead_above_region(region)
     # Pruning detaches what it drops: ``watch`` is in the region only if one of its roots
     # is ``watch`` or an ancestor of it in the tree as it is now.
     if watch is None:
@@ -1127,7 +1190,7 @@ def extract_paragraphs(
         etree.strip_tags(root, *INLINE_TAGS)
         for element in root.iter():
             element.attrib.clear()
-    return removed, _paragraphs(region), holds
+    return removed, _paragraphs(region), holds, lead
 
 
 def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
@@ -1346,14 +1409,16 @@ def parse_html_document(page: str) -> Draft:
     printed_copyright = page_copyright(body)  # before pruning takes the footer apart
     # Before pruning takes the page's header apart.
     found = find_standfirst(body) or block_a_cut_description_begins(body, meta.description)
-    removed, paragraphs, in_body = extract_paragraphs(body, use_hints=True, watch=found[0] if found else None)
+    removed, paragraphs, in_body, lead = extract_paragraphs(body, use_hints=True, watch=found[0] if found else None)
     if sum(len(p) for p in paragraphs) < 250:
         # Too little survived: the class/id hints probably hit a wrapper. Retry without them
         # on a fresh tree (re-parsing is cheaper than copying every tree up front).
-        retry_removed, retry_paragraphs, _ = extract_paragraphs(_marked_body(_parse_page(page)), use_hints=False)
+        retry_removed, retry_paragraphs, _, retry_lead = extract_paragraphs(
+            _marked_body(_parse_page(page)), use_hints=False
+        )
         if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
-            removed, paragraphs, in_body = retry_removed, retry_paragraphs, False
-    standfirst = found[1] if found and not in_body else None
+            removed, paragraphs, in_body, lead = retry_removed, retry_paragraphs, False, retry_lead
+    standfirst = (found[1] if found and not in_body else None) or lead
     # The page itself was not cleaned (parsers.story): repair and clean what was taken from
     # it (a few KB) rather than the whole page (scripts and markup, ~100 KB).
     head = [meta.title or "", meta.h1 or "", standfirst or "", meta.description or "", *meta.authors]

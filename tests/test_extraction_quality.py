@@ -39,7 +39,7 @@ def test_html_extraction_floor_on_trafilatura_dev_both_halves() -> None:
     # A regression guard at today's level (issue 9 aims higher: F >= trafilatura's + 0.03).
     # Scored on the standfirst column above the body, as the benchmark scores it; the body
     # alone keeps its own floor (the standfirst must add to it, never take from it).
-    floors = {"A": 0.963, "B": 0.930}
+    floors = {"A": 0.963, "B": 0.931}
     body_floors = {"A": 0.944, "B": 0.910}
     from bench.segments_quality import Score, extract_ours, extract_story_text, half_of, load_pages, score_page
 

@@ -744,7 +744,9 @@ def test_a_description_cut_short_names_the_printed_block_it_begins() -> None:
     assert story.standfirst == STANDFIRST_DE
     assert all(STANDFIRST_DE not in item.text for item in story.removed)
     elsewhere = f"<header><h2>Hafen wieder offen</h2><p class='text-xl'>Dazu: {STANDFIRST_DE}</p></header>"
-    page = _described(cut, f"{crumbs}<main>{elsewhere}<article>{_ps(STORY_EN)}</article></main>")
+    # (The header sits outside <main> here: inside it, its lone sentence paragraph above the
+    # story would be the story's lead, test_a_lone_lead_paragraph_above_...)
+    page = _described(cut, f"{crumbs}{elsewhere}<main><article>{_ps(STORY_EN)}</article></main>")
     assert parse_story(page, "page.html").standfirst is None
 
 
@@ -893,3 +895,31 @@ def test_a_layout_tables_menu_cell_beside_the_story_is_navigation() -> None:
     assert all(p in body for p in STORY_EN)
     assert "Rotterdam" in body
     assert "Sección" not in body and "Archivo" not in body
+
+
+def test_a_lone_lead_paragraph_above_the_story_region_in_its_article_is_the_standfirst() -> None:
+    # No <h1> to find a standfirst under (a site that sets its headline in an <h2>): the
+    # article's lone sentence paragraph in a box of its own above the body's column is
+    # the page's summary, lifted into ``standfirst``; the body keeps only the story.
+    meta = "<div class='meta'><span>Anna Beck</span> <time>28.04.2021</time></div>"
+    intro = f"<div class='intro-box'><p>{STANDFIRST_DE}</p></div>"
+    article = f"<article><h2>Hafen wieder offen</h2>{meta}{intro}<div class='content'>{_ps(STORY_EN)}</div></article>"
+    story = _story(article, "de")
+    assert story.standfirst == STANDFIRST_DE
+    assert STANDFIRST_DE not in story.body and story.body.startswith(STORY_EN[0])
+    # Two sentence paragraphs above the region are the story's beginning in another box,
+    # not a summary: none is lifted (and the region's choice is not changed by this rule).
+    second = "Die Reedereien hatten Dutzende Schiffe nach Antwerpen und Hamburg umgeleitet, hieß es."
+    two = f"<div class='intro-box'><p>{STANDFIRST_DE}</p><p>{second}</p></div>"
+    story = _story(article.replace(intro, two), "de")
+    assert story.standfirst is None
+    # An image's caption (right after the image) and a line in a caption box are not one.
+    for caption in (
+        f"<div class='hero'><img src='a.jpg'><p>{STANDFIRST_DE}</p></div>",
+        f"<div class='photo-caption'><p>{STANDFIRST_DE}</p></div>",
+    ):
+        story = _story(article.replace(intro, caption), "de")
+        assert story.standfirst is None, caption
+    # Outside an <article> or <main>, a paragraph above the region is not read as its lead.
+    story = _story(article.replace("<article>", "<div>").replace("</article>", "</div>"), "de")
+    assert story.standfirst is None
