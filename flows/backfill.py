@@ -16,7 +16,7 @@ from typing import Any
 
 from flows.batch import IngestSettings
 from flows.bundles import OpenBundle
-from flows.ingest import check_quarantine_share, ingest_flow
+from flows.ingest import check_quarantine_share, ingest_flow, key_parameters
 from flows.inputs import DEFAULT_BATCH_SIZE, expand_bundles, is_candidate, read_input
 from flows.report import Progress, RunTotals
 from parsers import parse_story
@@ -131,8 +131,7 @@ def backfill(
                 source=source,
                 dest=dest,
                 batch_size=batch_size,
-                keys=chunk,
-                revisions={k: plan.revisions[k] for k in chunk if k in plan.revisions} or None,
+                **key_parameters(chunk, plan.revisions),
                 reprocess=reprocess,
                 wait_lock=wait_lock,
                 **settings.flow_parameters(),

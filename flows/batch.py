@@ -119,7 +119,9 @@ def make_batch_id(source_uri: str, keys: list[str], generation: str = "") -> str
     """Derived from the inputs (and, for a reprocess, its planned time): a replan, same id."""
     digest = hashlib.sha256((source_uri + generation).encode("utf-8"))
     for key in keys:
-        digest.update(b"\n" + key.encode("utf-8"))
+        # A local file name that is not UTF-8 comes as lone surrogates (os.fsdecode): its
+        # own bytes, not an error that stopped every run at the batch holding it.
+        digest.update(b"\n" + key.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:24]
 
 

@@ -38,6 +38,7 @@ from parsers import DEFAULT_MAX_BYTES
 from schemas.errors import QuarantineShareError
 from storage import Storage, check_source_and_dest, open_storage
 from storage.lease import Lease
+from storage.local import escape_path, unescape_path
 from table.commit import BatchPlan
 from table.ledger import LedgerIndex, load_ledger
 from table.snapshot import fold
@@ -239,6 +240,7 @@ def ingest_flow(
     settle_seconds: float = 0.0,
     max_inputs: int | None = None,
     detect_rewrites: bool = True,
+    keys_escaped: bool = False,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
@@ -254,7 +256,12 @@ def ingest_flow(
     past what that many stories need. With ``detect_rewrites`` (the default), an input
     rewritten since it was ingested (another size and modification time, or ETag) is
     ingested again and its earlier rows replaced; off, listing skips a stat per file.
+    With ``keys_escaped``, ``keys`` and the keys of ``revisions`` are written as
+    `storage.escape_path` writes them (`key_parameters`).
     """
+    if keys_escaped:
+        keys = None if keys is None else [unescape_path(key) for key in keys]
+        revisions = None if revisions is None else {unescape_path(k): v for k, v in revisions.items()}
     if max_inputs is not None and max_inputs < 1:
         raise ValueError(f"max_inputs must be at least 1 (or None for no limit), not {max_inputs}")
     logger = get_run_logger()
@@ -295,6 +302,18 @@ def ingest_flow(
         )
     check_quarantine_share(totals, max_quarantine_share)
     return totals.to_dict()
+
+
+def key_parameters(keys: list[str], revisions: dict[str, str]) -> dict[str, Any]:
+    """``keys`` (and the ``revisions`` of those listed) as `ingest_flow` parameters. Escaped
+    (`storage.escape_path`, undone in the flow): a Prefect parameter is JSON, which cannot
+    hold a local file name that is not UTF-8 (lone surrogates as Python reads it), and a
+    backfill or replay of a day holding one failed creating its flow run."""
+    return {
+        "keys": [escape_path(key) for key in keys],
+        "revisions": {escape_path(key): revisions[key] for key in keys if key in revisions} or None,
+        "keys_escaped": True,
+    }
 
 
 def whole(value: T) -> T:

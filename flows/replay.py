@@ -18,7 +18,7 @@ from typing import Any
 
 from flows.batch import IngestSettings
 from flows.bundles import split_member
-from flows.ingest import check_quarantine_share, ingest_flow
+from flows.ingest import check_quarantine_share, ingest_flow, key_parameters
 from flows.inputs import DEFAULT_BATCH_SIZE, QUARANTINE_PREFIX
 from flows.report import RunTotals
 from schemas.errors import ConfigError
@@ -122,8 +122,7 @@ def replay(
                     source=source,
                     dest=dest,
                     batch_size=batch_size,
-                    keys=chunk,
-                    revisions={k: revisions[k] for k in chunk if k in revisions} or None,
+                    **key_parameters(chunk, revisions),
                     reprocess=True,
                     wait_lock=wait_lock,
                     **settings.flow_parameters(),

@@ -149,6 +149,44 @@ def test_a_non_utf8_file_name_is_ingested_under_a_percent_escaped_uri(tmp_path: 
     assert "story_id" in result
 
 
+def test_a_non_utf8_file_name_goes_through_backfill_ingest_and_replay_once(prefect_server: str, tmp_path: Path) -> None:
+    """Through the flows, not only `parse`: a batch id was made from the keys encoded as
+    strict UTF-8, so such a name in a landing zone stopped every run at its batch."""
+    from datetime import date
+
+    from flows.cli import backfill, replay
+    from flows.ingest import ingest_flow
+    from storage import open_storage
+    from tests.test_flow_ingest import read_stories
+
+    landing, dest = tmp_path / "landing", str(tmp_path / "store")
+    day = landing / "2024" / "01" / "04"
+    day.mkdir(parents=True)
+    (day / "plain.txt").write_bytes(GOOD)
+    with open(os.fsencode(day) + b"/latin1-\xe9t\xe9.txt", "wb") as handle:
+        handle.write(b"Talks resume\n\nOfficials said on Tuesday that the talks would resume next week.\n")
+    empty = os.fsencode(landing) + b"/vide-\xe9.txt"
+    open(empty, "wb").close()
+    first = backfill(str(landing), dest, date(2024, 1, 4), date(2024, 1, 4), batch_size=4)
+    assert first["inputs"] == 2 and first["stories"] == 2 and first["balanced"]
+    rest = ingest_flow(source=str(landing), dest=dest, batch_size=4)
+    assert rest["inputs"] == 1 and rest["quarantined"] == {"empty": 1}
+    assert ingest_flow(source=str(landing), dest=dest, batch_size=4)["inputs"] == 0
+    uris = sorted(str(r["source_uri"]) for r in read_stories(dest))
+    assert uris == [f"{day}/latin1-%E9t%E9.txt", f"{day}/plain.txt"]
+    store = open_storage(dest)
+    (entry,) = [json.loads(store.get(i.key)) for i in store.list("quarantine/")]
+    assert entry["source_uri"] == f"{landing}/vide-%E9.txt"
+    # Replay reads the quarantined input back under its own name: now it holds a story.
+    with open(empty, "wb") as handle:
+        handle.write(b"Port reopens\n\nThe port reopened on Tuesday after a strike, the union said.\n")
+    replayed = replay(dest)
+    assert replayed["inputs"] == 1 and replayed["stories"] == 1
+    assert not list(store.list("quarantine/"))
+    rows = read_stories(dest)
+    assert len(rows) == 3 == len({r["story_id"] for r in rows})
+
+
 def test_links_leaving_the_source_and_devices_are_quarantined_not_skipped(tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_bytes(GOOD)
