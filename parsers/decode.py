@@ -30,6 +30,13 @@ _MOJIBAKE = re.compile(
 
 #: Root element (local name) -> feed format; the element decides, never the file name.
 XML_ROOTS = {"nitf": "nitf", "newsItem": "newsml-g2", "newsMessage": "newsml-g2", "packageItem": "newsml-g2"}
+#: Roots of XML documents that are not one story: feeds and site maps. Such a document, or
+#: any that opens with an XML declaration and whose root is not a page's, is ``xml``, which
+#: is quarantined ``unsupported_xml``: read as wire text, an RSS feed made one "story"
+#: headlined with its XML declaration and its markup for a body.
+OTHER_XML_ROOTS = frozenset({"rss", "feed", "RDF", "urlset", "sitemapindex", "opml", "channel"})
+#: Roots that make a document a page (or a fragment of one) whatever its prolog says.
+_PAGE_ROOTS = frozenset({"html", "head", "body", "div", "article", "section", "main", "p", "span", "table"})
 _ROOT = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
 _PROLOG = re.compile(rb"\s*(?:<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I)
 
@@ -38,23 +45,38 @@ _PROLOG = re.compile(rb"\s*(?:<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])
 HTML_SNIFF_DEEP = 65536
 
 
-def sniff_format(data: bytes) -> str:
-    """The input's format by its content: ``nitf`` / ``newsml-g2`` (the XML root element),
-    ``ninjs`` (a JSON object), ``html``, else ``text`` (plain or enveloped wire text)."""
+def _head(data: bytes) -> bytes:
     head = data[:4096].lstrip()
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:].lstrip()
+    return head
+
+
+def xml_root(data: bytes) -> str | None:
+    """The local name of the first element after the document's prolog (declaration,
+    comments, doctype), if it opens with markup."""
+    head = _head(data)
+    position = 0
+    while (prolog := _PROLOG.match(head, position)) and prolog.end() > position:
+        position = prolog.end()
+    root = _ROOT.match(head, position)
+    return root.group(1).decode("ascii", "replace").rsplit(":", 1)[-1] if root else None
+
+
+def sniff_format(data: bytes) -> str:
+    """The input's format by its content: ``nitf`` / ``newsml-g2`` (the XML root element),
+    ``ninjs`` (a JSON object), ``html``, ``xml`` (an XML document of no format read here:
+    `OTHER_XML_ROOTS`), else ``text`` (plain or enveloped wire text)."""
+    head = _head(data)
     if head[:1] == b"{":
         return "ninjs"
     if head[:1] == b"<":
-        position = 0
-        while (prolog := _PROLOG.match(head, position)) and prolog.end() > position:
-            position = prolog.end()
-        root = _ROOT.match(head, position)
-        if root:
-            name = root.group(1).decode("ascii", "replace").rsplit(":", 1)[-1]
+        name = xml_root(data)
+        if name:
             if name in XML_ROOTS:
                 return XML_ROOTS[name]
+            if name.lower() not in _PAGE_ROOTS and (name in OTHER_XML_ROOTS or head.startswith(b"<?xml")):
+                return "xml"
     if head[:1] == b"<" and (_HTML_SNIFF.search(head) or _HTML_SNIFF.search(data, 0, HTML_SNIFF_DEEP)):
         # Deeper for markup that opens with something else: a server's warnings printed as
         # "<br /><b>Deprecated</b>: ..." lines before the page's own <!DOCTYPE html>.

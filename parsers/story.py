@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from parsers import rules
-from parsers.decode import decode_bytes, looks_binary, repair_text, replace_unencodable, sniff_format
+from parsers.decode import decode_bytes, looks_binary, repair_text, replace_unencodable, sniff_format, xml_root
 from parsers.envelope import looks_enveloped, read_envelope
 from parsers.feeditem import FeedItem
 from parsers.fingerprint import compute_simhash, identity_keys
@@ -86,13 +86,20 @@ def parse_story(
     """Parse one raw input into a Story.
 
     Raises ParseError with a stable ``reason`` (``empty``, ``too_large``, ``binary``,
-    ``undecodable``, ``no_body``) for inputs that belong in quarantine.
+    ``undecodable``, ``no_body``, ``unsupported_xml``, ...) for inputs that belong in quarantine.
     """
     if len(data) > max_bytes:
         raise ParseError("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit (--max-bytes)")
     if not data.strip():
         raise ParseError("empty", "the input has no content")
     input_format = sniff_format(data)
+    if input_format == "xml":
+        raise ParseError(
+            "unsupported_xml",
+            f"an XML document whose root element is <{xml_root(data)}>: not NITF or NewsML-G2 (nor a page); "
+            "an RSS or Atom feed is not split into stories: deliver its items as files, or as NITF, "
+            "NewsML-G2 or ninjs",
+        )
     if input_format in FEED_FORMATS:
         item = parse_feed(data, input_format)  # from bytes: an XML declaration is honoured
         return build_story(item.draft, item, data, source_uri, input_format, default_agency)

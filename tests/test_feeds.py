@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from parsers import parse_story
-from parsers.decode import sniff_format
+from parsers.decode import sniff_format, xml_root
 from schemas.errors import ParseError
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -125,3 +125,55 @@ def test_ap_media_api_versions_share_a_thread_though_their_uri_changes() -> None
     assert (first.version, later.version) == (1, 2)
     assert first.thread_id == later.thread_id == "ap:5e1f0d6c2ab94f1e8c3a1b2c3d4e5f60"
     assert first.story_id != later.story_id
+
+
+RSS = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\r\n<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+    b"<channel><title>Wire feed</title><link>https://example.com</link>\r\n"
+    b"<item><title>Oil rises on supply worries</title><link>https://example.com/a</link>"
+    b"<content:encoded><![CDATA[<p>Oil prices rose on Tuesday as traders weighed supply risks, analysts said.</p>]]>"
+    b"</content:encoded><pubDate>Tue, 10 Jun 2025 04:00:00 GMT</pubDate></item>\r\n</channel></rss>\r\n"
+)
+ATOM = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"><title>Example</title>\n'
+    b"<entry><title>Oil rises</title><id>urn:uuid:1</id><updated>2025-06-10T18:30:02Z</updated>"
+    b'<content type="html">&lt;p&gt;Oil prices rose on Tuesday, analysts said.&lt;/p&gt;</content></entry>\n</feed>\n'
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        RSS,
+        ATOM,
+        RSS.replace(b'<?xml version="1.0" encoding="UTF-8"?>\r\n', b""),  # a feed without its declaration
+        b'<?xml version="1.0"?>\n<!-- settings -->\n<configuration><setting name="a">1</setting></configuration>\n',
+        b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>x</loc></url></urlset>',
+    ],
+)
+def test_an_xml_document_of_no_format_read_here_is_quarantined_not_made_a_story(data: bytes) -> None:
+    # Read as wire text, an RSS feed was one "story" headlined with its XML declaration and
+    # its markup for a body (its CDATA's <p> made the sniffer call it a page without the
+    # declaration): nothing a reader wants, and its items' stories lost inside it.
+    assert sniff_format(data) == "xml"
+    with pytest.raises(ParseError) as info:
+        parse_story(data, "mem://feed.xml")
+    assert info.value.reason == "unsupported_xml"
+    root = xml_root(data)
+    assert root in ("rss", "feed", "configuration", "urlset")
+    assert f"root element is <{root}>" in info.value.detail and "RSS or Atom" in info.value.detail
+
+
+def test_xhtml_and_page_fragments_behind_an_xml_declaration_stay_pages() -> None:
+    xhtml = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+        b'"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml"><body>'
+        b"<h1>Oil rises</h1><p>Oil prices rose on Tuesday as traders weighed supply risks, analysts said.</p>"
+        b"</body></html>"
+    )
+    assert sniff_format(xhtml) == "html"
+    assert parse_story(xhtml, "mem://page.xhtml").body.startswith("Oil prices rose")
+    fragment = b'<?xml version="1.0"?><div><p>Oil prices rose on Tuesday as traders weighed supply risks.</p></div>'
+    assert sniff_format(fragment) == "html"
+    # A wire story that opens with a bracketed tag is text, as before.
+    assert sniff_format(b"<AP> Oil rises\n\nOil prices rose on Tuesday, analysts said.\n") == "text"
