@@ -1,8 +1,10 @@
 """Bundles: one file that holds many inputs (zip, tar, tar.gz, a single-file .gz, JSON lines,
-a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements).
+a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements, an RSS or Atom
+feed).
 
 Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
-members are its line numbers, a NewsML-G2 message's are ``newsItem[n]``), so each goes
+members are its line numbers, a NewsML-G2 message's are ``newsItem[n]``, a feed's
+``item[n]`` or ``entry[n]``), so each goes
 through the ledger exactly once and a corrupt
 member costs only itself. The bomb limits (members, total uncompressed bytes, compression
 ratio) are checked from the archive's own directory before anything is extracted, and again
@@ -13,6 +15,7 @@ Pure: bytes in, names and bytes out.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import re
 import tarfile
@@ -53,10 +56,14 @@ class BundleLimits:
             )
 
 
-#: A NewsML-G2 message member: its n-th ``newsItem`` (1-based, document order).
-MESSAGE_MEMBER = re.compile(r"newsItem\[(\d+)\]")
-#: Root elements of NewsML-G2 documents that may hold several items.
-_MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem)[\s>/]")
+#: A message member: a NewsML-G2 message's n-th ``newsItem`` (1-based, document order); a
+#: feed's ``item`` (RSS) or ``entry`` (Atom) by its id (`_item_id`).
+MESSAGE_MEMBER = re.compile(r"newsItem\[\d+\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]")
+#: Root elements of documents that may hold several items: NewsML-G2 messages and packages,
+#: RSS and Atom feeds.
+_MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem|rss|feed)[\s>/]")
+#: File name endings of XML files that may be messages or feeds (their head decides).
+MESSAGE_SUFFIXES = (".xml", ".rss", ".atom")
 #: Bytes of an XML file looked at to tell a message from a single item.
 MESSAGE_PEEK_BYTES = 4096
 
@@ -67,12 +74,13 @@ def is_bundle(key: str) -> bool:
 
 
 def may_be_message(key: str) -> bool:
-    """Whether ``key`` may be a NewsML-G2 message (an XML file; its head decides)."""
-    return MEMBER_SEPARATOR not in key and key.lower().endswith(".xml")
+    """Whether ``key`` may be a NewsML-G2 message or a web feed (an XML file; its head decides)."""
+    return MEMBER_SEPARATOR not in key and key.lower().endswith(MESSAGE_SUFFIXES)
 
 
 def is_message_head(head: bytes) -> bool:
-    """Whether the first bytes of an XML file open a ``newsMessage`` or ``packageItem``."""
+    """Whether the first bytes of an XML file open a ``newsMessage``, ``packageItem``, or an
+    RSS or Atom feed."""
     return _MESSAGE_ROOT.search(head[:MESSAGE_PEEK_BYTES]) is not None
 
 
@@ -86,43 +94,96 @@ def split_member(key: str) -> tuple[str, str] | None:
     return None
 
 
+def _item_name(root: Any) -> str:
+    """What a document's items are called: ``item`` in an RSS feed, ``entry`` in an Atom
+    feed, ``newsItem`` in a NewsML-G2 message or package."""
+    return {"rss": "item", "feed": "entry"}.get(_local(root.tag), "newsItem")
+
+
+def _item_id(item: Any) -> str:
+    """A feed item's id as 16 hex digits, from its RSS ``guid`` or Atom ``id``, else its link,
+    else its bytes. A feed's members are named by it (``item[3f2a...]``), not by position: a
+    feed rewritten in place puts new items first and drops the oldest, and a member keyed by
+    position would then name another story, whose row would replace the first's."""
+    from lxml import etree
+
+    ident = None
+    for child in item:
+        name = _local(child.tag)
+        if name in ("guid", "id") and (child.text or "").strip():
+            ident = str(child.text).strip()
+            break
+        if name == "link" and ident is None:
+            ident = str(child.get("href") or child.text or "").strip() or None
+    if ident is None:
+        ident = etree.tostring(item, encoding="unicode")
+    return hashlib.sha256(ident.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def _members_of(root: Any) -> dict[str, Any]:
+    """A message's or feed's items by member name, in document order."""
+    from parsers.xmltree import find_all
+
+    kind = _item_name(root)
+    items = find_all(root, kind)
+    if kind == "newsItem":
+        return {f"newsItem[{n}]": item for n, item in enumerate(items, start=1)}
+    members: dict[str, Any] = {}
+    for item in items:
+        name = base = f"{kind}[{_item_id(item)}]"
+        copy = 1
+        while name in members:  # two items with one id: told apart by their order
+            copy += 1
+            name = f"{base[:-1]}-{copy}]"
+        members[name] = item
+    return members
+
+
 def message_items(name: str, data: bytes, limits: BundleLimits) -> list[str]:
-    """The members of a NewsML-G2 message: ``newsItem[1]`` ... (empty for one item or none:
-    such a file is one input, parsed as itself)."""
-    from parsers.xmltree import find_all, parse_xml
+    """The members of a NewsML-G2 message (``newsItem[1]`` ..., empty for one item or none:
+    such a file is one input, parsed as itself) or of a web feed (``item[<id>]`` for RSS,
+    ``entry[<id>]`` for Atom, even for one item: a feed is never a story itself)."""
+    from parsers.xmltree import parse_xml
 
     try:
         root = parse_xml(data)
     except ParseError:
         return []  # parsed as itself, it is quarantined bad_xml with the parser's words
-    count = len(find_all(root, "newsItem"))
-    if count < 2:
+    members = _members_of(root)
+    if len(members) < (2 if _item_name(root) == "newsItem" else 1):
         return []
-    limits.check(count, len(data), 0, name)
-    return [f"newsItem[{n}]" for n in range(1, count + 1)]
+    limits.check(len(members), len(data), 0, name)
+    return list(members)
 
 
-def _message_items(name: str, data: bytes) -> list[Any]:
-    """A message's ``newsItem`` elements, parsed once for all of its members."""
-    from parsers.xmltree import find_all, parse_xml
+def _message_items(name: str, data: bytes) -> dict[str, Any]:
+    """A message's items (or a feed's) by member name, parsed once for all of its members."""
+    from parsers.xmltree import parse_xml
 
     try:
-        return list(find_all(parse_xml(data), "newsItem"))
+        root = parse_xml(data)
     except ParseError as exc:
         raise InputError("bad_bundle", f"{name} is no longer well-formed XML: {exc.detail}") from exc
+    return _members_of(root)
 
 
-def _message_item(name: str, items: list[Any], member: str) -> bytes:
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
     from lxml import etree
 
-    match = MESSAGE_MEMBER.fullmatch(member)
-    number = int(match.group(1)) if match else 0
-    if not 1 <= number <= len(items):
+    item = items.get(member)
+    if item is None:
         raise InputError("bad_bundle_member", f"{name} has no {member} (it holds {len(items)} items)")
-    item = items[number - 1]
     lang = "{http://www.w3.org/XML/1998/namespace}lang"
     if item.get(lang) is None:
         inherited = next((e.get(lang) for e in item.iterancestors() if e.get(lang)), None)
+        # An RSS channel names its language in an element, not an attribute.
+        channel = item.getparent()
+        if inherited is None and channel is not None:
+            inherited = next((str(c.text).strip() for c in channel if _local(c.tag) == "language" and c.text), None)
         if inherited:
             item.set(lang, inherited)
     document: bytes = etree.tostring(item, encoding="UTF-8", xml_declaration=True)

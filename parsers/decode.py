@@ -29,7 +29,14 @@ _MOJIBAKE = re.compile(
 
 
 #: Root element (local name) -> feed format; the element decides, never the file name.
-XML_ROOTS = {"nitf": "nitf", "newsItem": "newsml-g2", "newsMessage": "newsml-g2", "packageItem": "newsml-g2"}
+XML_ROOTS = {
+    "nitf": "nitf",
+    "newsItem": "newsml-g2",
+    "newsMessage": "newsml-g2",
+    "packageItem": "newsml-g2",
+    "item": "rss",  # one item of an RSS feed, as flows/bundles.py splits it out
+    "entry": "atom",  # one entry of an Atom feed
+}
 #: Roots of XML documents that are not one story: feeds and site maps. Such a document, or
 #: any that opens with an XML declaration and whose root is not a page's, is ``xml``, which
 #: is quarantined ``unsupported_xml``: read as wire text, an RSS feed made one "story"

@@ -22,6 +22,8 @@ FEED_FORMATS = {
     "nitf": "parsers.nitf:parse_nitf",
     "newsml-g2": "parsers.newsml:parse_newsml",
     "ninjs": "parsers.ninjs:parse_ninjs",
+    "rss": "parsers.webfeed:parse_rss_item",
+    "atom": "parsers.webfeed:parse_atom_entry",
 }
 
 
@@ -96,9 +98,9 @@ def parse_story(
     if input_format == "xml":
         raise ParseError(
             "unsupported_xml",
-            f"an XML document whose root element is <{xml_root(data)}>: not NITF or NewsML-G2 (nor a page); "
-            "an RSS or Atom feed is not split into stories: deliver its items as files, or as NITF, "
-            "NewsML-G2 or ninjs",
+            f"an XML document whose root element is <{xml_root(data)}>: not NITF, NewsML-G2, an RSS item or an "
+            "Atom entry (nor a page); an RSS or Atom feed is split into its items only in a file named "
+            "*.xml, *.rss or *.atom",
         )
     if input_format in FEED_FORMATS:
         item = parse_feed(data, input_format)  # from bytes: an XML declaration is honoured

@@ -302,3 +302,79 @@ def test_a_bundle_is_opened_once_for_all_its_members(tmp_path: Path) -> None:
                     assert bundle._opened is opened, (name, member)  # not opened again
                 checked += 1
     assert checked > 70
+
+
+FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
+
+
+def test_an_rss_feed_is_one_story_per_item_with_the_feed_s_trailer_removed(tmp_path: Path) -> None:
+    results = list(parse([str(FEEDS / "wordpress.rss")], workers=1))
+    assert [r["input_format"] for r in results] == ["rss", "rss"]
+    assert all("#item[" in str(r["source_uri"]) for r in results)
+    first, second = results
+    assert first["headline"] == "Hafen nach Streik wieder offen"
+    assert first["byline"] == ["Anna Beck"] and first["language"] == "de"
+    assert first["published_at"] == "2025-06-11T07:12:44Z"
+    assert first["url"] == "https://hafenblatt.example/2025/06/11/hafen-offen/"
+    assert first["wire_id"] == "https://hafenblatt.example/?p=4711"
+    body = str(first["body"])
+    assert body.startswith("Der Hafen hat am Dienstag") and body.count("\n\n") == 2
+    # The summary is the standfirst; the line the feed appends to both is a trailer.
+    assert first["standfirst"] == (
+        "Nach drei Tagen Streik hat der Hafen am Dienstag wieder geöffnet, die Gewerkschaft spricht von einem Erfolg."
+    )
+    assert "appeared first" not in body + str(first["standfirst"])
+    assert {
+        "kind": "trailer",
+        "text": "The post Hafen nach Streik wieder offen appeared first on Hafenblatt.",
+    } in first["removed"]
+    # An item with only a description: that is its body.
+    assert str(second["body"]).startswith("Die Frachtraten") and second["standfirst"] is None
+
+
+def test_an_atom_feed_is_one_story_per_entry(tmp_path: Path) -> None:
+    first, second = list(parse([str(FEEDS / "news.atom")], workers=1))
+    assert first["input_format"] == second["input_format"] == "atom"
+    assert first["headline"] == "Rotterdam port reopens after strike" and first["byline"] == ["Jane Doe"]
+    assert first["url"] == "https://portwire.example/2025/06/rotterdam-reopens"  # rel=alternate, not replies
+    assert first["published_at"] == "2025-06-11T04:30:00Z"  # published, not updated
+    assert str(first["body"]).count("\n\n") == 1 and first["standfirst"].startswith("The port reopened")
+    assert first["wire_id"] == "tag:portwire.example,2025:1001" and first["language"] == "en"
+    # Escaped HTML content, no summary, no published: updated dates it.
+    assert str(second["body"]).startswith("Traders said") and second["published_at"] == "2025-06-10T15:00:00Z"
+
+
+def test_a_feed_rewritten_in_place_adds_its_new_items_and_loses_none(prefect_server: str, tmp_path: Path) -> None:
+    # A poller overwrites feed.rss: a new item comes first and the oldest drops out. Members
+    # are named by item id, not position, so no story's row is replaced by another's.
+    landing, dest = tmp_path / "landing", str(tmp_path / "store")
+    landing.mkdir()
+    feed = FEEDS / "wordpress.rss"
+    (landing / "feed.rss").write_bytes(feed.read_bytes())
+    first = ingest_flow(source=str(landing), dest=dest, batch_size=10)
+    assert first["inputs"] == 2 and first["stories"] == 2
+    text = feed.read_text(encoding="utf-8")
+    items = text.split("<item>")
+    new_item = (
+        "\n\t\t<title>Kranführer beenden Streik endgültig</title>\n"
+        "\t\t<link>https://hafenblatt.example/2025/06/12/ende/</link>\n"
+        "\t\t<pubDate>Thu, 12 Jun 2025 05:00:00 +0000</pubDate>\n"
+        '\t\t<guid isPermaLink="false">https://hafenblatt.example/?p=4720</guid>\n'
+        "\t\t<description><![CDATA[<p>Die Kranführer haben den Streik am Donnerstag endgültig beendet, sagte ein "
+        "Sprecher.</p>]]></description>\n\t\t</item>\n\t"
+    )
+    rewritten = (
+        items[0] + "<item>" + new_item + "<item>" + items[1].split("</item>")[0] + "</item>\n\t</channel>\n</rss>\n"
+    )
+    (landing / "feed.rss").write_text(rewritten, encoding="utf-8")
+    second = ingest_flow(source=str(landing), dest=dest, batch_size=10)
+    assert second["balanced"]
+    headlines = sorted(str(r["headline"]) for r in read_stories(dest))
+    assert headlines == sorted(
+        [
+            "Hafen nach Streik wieder offen",
+            "Containerraten steigen die zweite Woche",
+            "Kranführer beenden Streik endgültig",
+        ]
+    )
+    assert ingest_flow(source=str(landing), dest=dest, batch_size=10)["inputs"] == 0
