@@ -96,6 +96,9 @@ def parse_story(
         raise ParseError("empty", "the input has no content")
     input_format = sniff_format(data)
     if input_format == "xml":
+        from parsers.xmltree import parse_xml
+
+        parse_xml(data)  # malformed (a feed's undefined &nbsp;): bad_xml, with the parser's words
         raise ParseError(
             "unsupported_xml",
             f"an XML document whose root element is <{xml_root(data)}>: not NITF, NewsML-G2, an RSS item or an "

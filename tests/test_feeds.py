@@ -177,3 +177,11 @@ def test_xhtml_and_page_fragments_behind_an_xml_declaration_stay_pages() -> None
     assert sniff_format(fragment) == "html"
     # A wire story that opens with a bracketed tag is text, as before.
     assert sniff_format(b"<AP> Oil rises\n\nOil prices rose on Tuesday, analysts said.\n") == "text"
+
+
+def test_a_malformed_feed_is_bad_xml_with_the_parser_s_words() -> None:
+    # An HTML entity XML does not define, as hand-made feeds often hold: the feed cannot be
+    # split, and its quarantine says why rather than calling it an unknown kind of XML.
+    with pytest.raises(ParseError) as info:
+        parse_story(RSS.replace(b"<title>Wire feed", b"<title>Wire&nbsp;feed"), "mem://feed.xml")
+    assert info.value.reason == "bad_xml" and "nbsp" in info.value.detail
