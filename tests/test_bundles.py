@@ -378,3 +378,19 @@ def test_a_feed_rewritten_in_place_adds_its_new_items_and_loses_none(prefect_ser
         ]
     )
     assert ingest_flow(source=str(landing), dest=dest, batch_size=10)["inputs"] == 0
+
+
+def test_a_feed_inside_a_zip_or_named_otherwise_is_quarantined_saying_how_it_is_split(tmp_path: Path) -> None:
+    # One level of bundling, as for NewsML-G2 messages: a feed inside a zip is not split,
+    # and neither is one named like a text file; each is one quarantine entry saying why.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "feeds.zip", "w") as archive:
+        archive.writestr("feed.xml", (FEEDS / "wordpress.rss").read_bytes())
+    (folder / "feed.txt").write_bytes((FEEDS / "news.atom").read_bytes())
+    results = {name_of(str(r["source_uri"]), folder): r for r in parse([str(folder)], workers=1)}
+    assert {name: r.get("error") for name, r in results.items()} == {
+        "feeds.zip#feed.xml": "unsupported_xml",
+        "feed.txt": "unsupported_xml",
+    }
+    assert "not inside a zip or tar" in str(results["feeds.zip#feed.xml"]["detail"])
