@@ -43,6 +43,11 @@ def iter_input_files(paths: Sequence[str]) -> Iterator[tuple[Path, Path]]:
                     yield path / key, path
         elif path.exists() or path.is_symlink():
             yield path, path.parent
+        elif "://" in raw:
+            raise ConfigError(
+                f"{raw}: `parse` reads local files and folders only; an object store is read by "
+                "`wire-ingest ingest SOURCE --dest ROOT` (or copy the objects to a folder first)"
+            )
         else:
             raise ConfigError(f"{raw}: no such file or folder")
 

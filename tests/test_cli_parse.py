@@ -120,6 +120,10 @@ def test_missing_path_is_a_clear_error() -> None:
     result = run_cli("parse", "/no/such/path")
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr
+    # An object store's URI is not a missing path: `parse` says what reads it.
+    result = run_cli("parse", "s3://bucket/landing")
+    assert result.returncode == 2
+    assert "local files and folders only" in result.stderr and "wire-ingest ingest" in result.stderr
 
 
 def test_numbers_that_cannot_work_are_refused_before_anything_runs() -> None:
