@@ -50,13 +50,18 @@ def is_candidate(key: str, pattern: str) -> bool:
 
 def candidates(keys: list[str], pattern: str) -> list[str]:
     """Those of ``keys`` that are inputs: visible files matching ``pattern`` (hidden and
-    reserved paths are skipped), tested in one comprehension (planning tests every listed
+    reserved paths and S3 folder markers are skipped), tested in one comprehension (planning tests every listed
     key: a million a run over a large landing zone)."""
     reserved = RESERVED_PREFIXES
     kept = [
         key
         for key in keys
-        if key and key[0] not in "._" and "/." not in key and "/_" not in key and not key.startswith(reserved)
+        if key
+        and key[0] not in "._"
+        and "/." not in key
+        and "/_" not in key
+        and key[-1] != "/"  # an S3 "folder" (the console's Create folder): a zero-byte key ending in /
+        and not key.startswith(reserved)
     ]
     if pattern == "*":
         return kept

@@ -388,3 +388,17 @@ def test_an_s3_listing_of_folders_at_once_survives_throttling_and_reports_a_stor
         with pytest.raises(StorageError, match=f"cannot list s3://{s3_bucket}/root/landing/"):
             list(through(proxy, 1).list("landing/"))
     assert not [t for t in threading.enumerate() if t.name.startswith("wire-ingest-s3-list")]
+
+
+def test_s3_folder_markers_are_not_inputs(s3_bucket: str, tmp_path: Path) -> None:
+    """The S3 console's "Create folder" writes a zero-byte key ending in "/": each was taken
+    for an input and quarantined `unreadable`, one spurious entry per folder."""
+    import boto3
+
+    client = boto3.client("s3")
+    for marker in ("landing/", "landing/2026/", "landing/2026/11/"):
+        client.put_object(Bucket=s3_bucket, Key=marker, Body=b"")
+    client.put_object(Bucket=s3_bucket, Key="landing/2026/11/story.txt", Body=(GOLDEN / "ap-by-line.txt").read_bytes())
+    done = run_without_prefect(f"s3://{s3_bucket}/landing", str(tmp_path / "store"), IngestSettings(), 10)
+    assert sum(s.inputs for s in done) == 1 and sum(s.stories for s in done) == 1
+    assert not list(open_storage(str(tmp_path / "store")).list("quarantine/"))
