@@ -85,14 +85,17 @@ def plan_backfill(
         revision = info.revision if settings.detect_rewrites else ""
         if done is not None and is_unchanged(done, source.full_uri(info.key), revision):
             continue
-        for key in expand_bundles(source, [info.key], settings.bundle_limits):
-            if done is not None and key != info.key and is_unchanged(done, source.full_uri(key), revision):
+        own: dict[str, str] = {}
+        for key in expand_bundles(source, [info.key], settings.bundle_limits, member_revisions=own):
+            # A feed's item is at its own revision (`flows.bundles.member_revisions`).
+            at = own.get(key, revision) if revision else revision
+            if done is not None and key != info.key and is_unchanged(done, source.full_uri(key), at):
                 continue
             day = input_date(source, info, settings, key, cache)
             if start <= day <= end:
                 by_day[day].append(key)
-                if revision:
-                    revisions[key] = revision
+                if at:
+                    revisions[key] = at
     return BackfillPlan(dict(sorted(by_day.items())), revisions)
 
 

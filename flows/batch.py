@@ -217,12 +217,16 @@ def plan_batches(
         listed: dict[str, str | None] = (
             dict(zip(chunk.keys, chunk.revisions, strict=True)) if settings.detect_rewrites else {}
         )
-        expanded = expand_bundles(source, unknown, settings.bundle_limits, known=bundles, revisions=listed)
+        own: dict[str, str] = {}
+        expanded = expand_bundles(
+            source, unknown, settings.bundle_limits, known=bundles, revisions=listed, member_revisions=own
+        )
         bundled = expanded != unknown
         if bundled and listed:
-            # A bundle's members are inputs of their own, listed at the bundle's revision: a
-            # member the ledger holds at another one is in a bundle rewritten since.
-            listed.update((k, listed.get(_bundle_of(k))) for k in expanded if k not in listed)
+            # A bundle's members are inputs of their own, listed at the bundle's revision (a
+            # feed's items at their own: `flows.bundles.member_revisions`): a member the
+            # ledger holds at another one is in a bundle rewritten since.
+            listed.update((k, own.get(k) or listed.get(_bundle_of(k))) for k in expanded if k not in listed)
         if reprocess or not bundled:  # no bundle: ``unknown`` is what the ledger lacks
             new = expanded
         else:

@@ -20,6 +20,7 @@ from flows.bundles import (
     is_message_head,
     list_members,
     may_be_message,
+    member_revisions,
     split_member,
 )
 from flows.workers import Quarantined
@@ -114,6 +115,12 @@ class BundleIndex:
 
     def members(self, uri: str, revision: str) -> list[str] | None:
         """The members ``uri`` had at ``revision``, if a run listed them (None: read it)."""
+        found = self.entry(uri, revision)
+        return None if found is None else found[0]
+
+    def entry(self, uri: str, revision: str) -> tuple[list[str], dict[str, str]] | None:
+        """The members ``uri`` had at ``revision`` and their own revisions (a feed's items:
+        `flows.bundles.member_revisions`), if a run listed them (None: read it)."""
         key = self._key(uri, revision)
         try:
             data = self._read.pop(key) if key in self._read else self.store.get(key)
@@ -125,10 +132,17 @@ class BundleIndex:
         if not isinstance(found, dict) or found.get("uri") != uri or found.get("revision") != revision:
             return None
         members = found.get("members")
-        return members if isinstance(members, list) and all(isinstance(m, str) for m in members) else None
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            return None
+        revisions = found.get("revisions") or {}
+        if not isinstance(revisions, dict) or not all(isinstance(v, str) for v in revisions.values()):
+            revisions = {}
+        return members, revisions
 
-    def remember(self, uri: str, revision: str, members: list[str]) -> None:
-        entry = {"uri": uri, "revision": revision, "members": members}
+    def remember(self, uri: str, revision: str, members: list[str], revisions: dict[str, str] | None = None) -> None:
+        entry: dict[str, object] = {"uri": uri, "revision": revision, "members": members}
+        if revisions:
+            entry["revisions"] = revisions
         try:
             self.store.put(self._key(uri, revision), json.dumps(entry).encode("utf-8"), "application/json")
         except StorageError:  # the next run reads the bundle again; the run itself goes on
@@ -142,6 +156,7 @@ def expand_bundles(
     *,
     known: BundleIndex | None = None,
     revisions: dict[str, str | None] | None = None,
+    member_revisions: dict[str, str] | None = None,
 ) -> list[str]:
     """``keys`` with every bundle replaced by its members (``bundle.zip#a/b.xml``, in the
     bundle's order). A bundle that cannot be listed (corrupt, past a bomb limit, unreadable)
@@ -151,7 +166,8 @@ def expand_bundles(
     two or more items (``msg.xml#newsItem[2]``); telling costs a read of its first 4 KB, so
     planning passes only keys the ledger does not already hold as themselves. With
     ``known`` and the keys' ``revisions``, a bundle listed before at its revision is not
-    read again, and one read here is kept there."""
+    read again, and one read here is kept there. ``member_revisions``, when given, gets the
+    members that have revisions of their own (a feed's items), by member key."""
     limits = limits or BundleLimits()
     expanded: list[str] = []
     if known is not None and revisions:
@@ -169,30 +185,35 @@ def expand_bundles(
             continue
         revision = revisions.get(key) if known is not None and revisions else None
         uri = source.full_uri(key)
-        members = known.members(uri, revision) if known is not None and revision else None
+        found = known.entry(uri, revision) if known is not None and revision else None
+        members, own = found if found is not None else (None, {})
         if members is None:
-            members = _members(source, key, limits, message)
+            members, own = _members(source, key, limits, message)
             # Kept for bundles and multi-item messages; a one-item XML file is in the
             # ledger as itself once ingested, never peeked at again.
             if members is not None and (members or bundle) and known is not None and revision:
-                known.remember(uri, revision, members)
+                known.remember(uri, revision, members, own)
         if members:
             expanded.extend(f"{key}{MEMBER_SEPARATOR}{member}" for member in members)
+            if member_revisions is not None:
+                member_revisions.update((f"{key}{MEMBER_SEPARATOR}{m}", r) for m, r in own.items())
         elif members is None or message:
             expanded.append(key)  # unlistable (quarantined with the reason), or a one-item XML file
     return expanded
 
 
-def _members(source: Storage, key: str, limits: BundleLimits, message: bool) -> list[str] | None:
-    """The members of a bundle, or of an XML file that may be a multi-item message ([] for
-    one that is not); None for one that cannot be listed (corrupt, past a bomb limit,
-    unreadable)."""
+def _members(source: Storage, key: str, limits: BundleLimits, message: bool) -> tuple[list[str] | None, dict[str, str]]:
+    """The members of a bundle, or of an XML file that may be a multi-item message or a
+    feed ([] for one that is not); None for one that cannot be listed (corrupt, past a bomb
+    limit, unreadable). With them, the members' own revisions (a feed's items)."""
     try:
         if message and not is_message_head(source.get(key, limit=MESSAGE_PEEK_BYTES)):
-            return []
-        return list_members(key, source.get(key, limit=BUNDLE_READ_LIMIT), limits) or []
+            return [], {}
+        data = source.get(key, limit=BUNDLE_READ_LIMIT)
+        members = list_members(key, data, limits) or []
+        return members, (member_revisions(key, data) if members and message else {})
     except StorageError:  # InputError too
-        return None
+        return None, {}
 
 
 #: Bytes of a bundle file read at most (a bigger one is quarantined 'bundle_too_large').
