@@ -17,11 +17,11 @@ from datetime import date
 from typing import Any
 
 from flows.batch import IngestSettings
-from flows.bundles import split_member
+from flows.bundles import MEMBER_SEPARATOR, may_be_message, member_revisions, split_member
 from flows.ingest import check_quarantine_share, ingest_flow, key_parameters
-from flows.inputs import DEFAULT_BATCH_SIZE, QUARANTINE_PREFIX
+from flows.inputs import BUNDLE_READ_LIMIT, DEFAULT_BATCH_SIZE, QUARANTINE_PREFIX
 from flows.report import RunTotals
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, StorageError
 from storage import Storage, open_storage
 from storage.base import read_each
 from storage.local import unescape_path
@@ -79,7 +79,7 @@ def _entries(dest: Storage, since: date | None) -> Iterator[tuple[str, dict[str,
 
 def listed_revisions(source: Storage, keys: list[str]) -> dict[str, str]:
     """Each key's revision as a listing of its folder gives it (a bundle member's: its
-    bundle's), so replayed inputs record one and a later rewrite of them is noticed. One
+    bundle's; a feed item's: its own), so replayed inputs record one and a later rewrite of them is noticed. One
     listing per folder the keys sit in, not a listing of the whole source."""
     bases = {key: (member[0] if (member := split_member(key)) else key) for key in keys}
     folders = sorted({base.rsplit("/", 1)[0] + "/" if "/" in base else "" for base in bases.values()})
@@ -89,7 +89,15 @@ def listed_revisions(source: Storage, keys: list[str]) -> dict[str, str]:
         for info in source.list(folder):
             if info.key in wanted and info.revision:
                 found[info.key] = info.revision
-    return {key: found[base] for key, base in bases.items() if base in found}
+    # A feed's items are at revisions of their own (`flows.bundles.member_revisions`).
+    own: dict[str, str] = {}
+    for base in {base for key, base in bases.items() if key != base and base in found and may_be_message(base)}:
+        try:
+            data = source.get(base, limit=BUNDLE_READ_LIMIT)
+        except StorageError:
+            continue
+        own.update((f"{base}{MEMBER_SEPARATOR}{m}", r) for m, r in member_revisions(base, data).items())
+    return {key: own.get(key, found[base]) for key, base in bases.items() if base in found}
 
 
 def replay(

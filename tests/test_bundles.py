@@ -424,3 +424,24 @@ def test_a_feed_rewritten_in_place_is_read_again_only_for_the_items_that_changed
     assert any(str(r["body"]).endswith("sagten Händler am Dienstag.") for r in rows)
     assert len(list(open_storage(dest).list("_ledger/"))) == ledger_objects + 1
     assert run() == 0
+
+
+def test_a_replayed_feed_item_records_its_own_revision(prefect_server: str, tmp_path: Path) -> None:
+    # An item with neither title nor text is quarantined; mended in place, `replay` takes it
+    # at the item's own revision, so the next run finds nothing new or rewritten.
+    from flows.cli import replay
+
+    landing, dest = tmp_path / "landing", str(tmp_path / "store")
+    landing.mkdir()
+    text = (FEEDS / "wordpress.rss").read_text(encoding="utf-8")
+    empty_item = '<item><guid isPermaLink="false">https://hafenblatt.example/?p=4730</guid></item>\n\t</channel>'
+    feed = landing / "feed.rss"
+    feed.write_text(text.replace("</channel>", empty_item), encoding="utf-8")
+    first = ingest_flow(source=str(landing), dest=dest, batch_size=10)
+    assert first["stories"] == 2 and first["quarantined"] == {"no_body": 1}
+    mended = "<title>Lotsen kehren zurück</title><description>Die Lotsen sind am Mittwoch zurückgekehrt.</description>"
+    feed.write_text(feed.read_text(encoding="utf-8").replace("</guid></item>", "</guid>" + mended + "</item>"))
+    replayed = replay(dest)
+    assert replayed["inputs"] == 1 and replayed["stories"] == 1
+    assert ingest_flow(source=str(landing), dest=dest, batch_size=10)["inputs"] == 0
+    assert len(read_stories(dest)) == 3
