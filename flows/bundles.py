@@ -1,6 +1,6 @@
 """Bundles: one file that holds many inputs (zip, tar, tar.gz, a single-file .gz, JSON lines,
 a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements, an RSS or Atom
-feed).
+feed, RSS 1.0 included).
 
 Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
 members are its line numbers, a NewsML-G2 message's are ``newsItem[n]``, a feed's
@@ -61,7 +61,7 @@ class BundleLimits:
 MESSAGE_MEMBER = re.compile(r"newsItem\[\d+\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]")
 #: Root elements of documents that may hold several items: NewsML-G2 messages and packages,
 #: RSS and Atom feeds.
-_MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem|rss|feed)[\s>/]")
+_MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem|rss|feed|RDF)[\s>/]")
 #: File name endings of XML files that may be messages or feeds (their head decides).
 MESSAGE_SUFFIXES = (".xml", ".rss", ".atom")
 #: Bytes of an XML file looked at to tell a message from a single item.
@@ -97,7 +97,7 @@ def split_member(key: str) -> tuple[str, str] | None:
 def _item_name(root: Any) -> str:
     """What a document's items are called: ``item`` in an RSS feed, ``entry`` in an Atom
     feed, ``newsItem`` in a NewsML-G2 message or package."""
-    return {"rss": "item", "feed": "entry"}.get(_local(root.tag), "newsItem")
+    return {"rss": "item", "RDF": "item", "feed": "entry"}.get(_local(root.tag), "newsItem")
 
 
 def _item_id(item: Any) -> str:
@@ -204,10 +204,14 @@ def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
     lang = "{http://www.w3.org/XML/1998/namespace}lang"
     if item.get(lang) is None:
         inherited = next((e.get(lang) for e in item.iterancestors() if e.get(lang)), None)
-        # An RSS channel names its language in an element, not an attribute.
-        channel = item.getparent()
-        if inherited is None and channel is not None:
-            inherited = next((str(c.text).strip() for c in channel if _local(c.tag) == "language" and c.text), None)
+        # An RSS channel names its language in an element, not an attribute (RSS 2.0: the
+        # item's parent; RSS 1.0: `dc:language` of the channel beside the items).
+        parent = item.getparent()
+        if inherited is None and parent is not None:
+            holders = [parent, *(c for c in parent if _local(c.tag) == "channel")]
+            inherited = next(
+                (str(c.text).strip() for h in holders for c in h if _local(c.tag) == "language" and c.text), None
+            )
         if inherited:
             item.set(lang, inherited)
     document: bytes = etree.tostring(item, encoding="UTF-8", xml_declaration=True)

@@ -1,4 +1,4 @@
-"""One item of a web feed: an RSS 2.0 ``<item>`` or an Atom ``<entry>``, as the bundle reader
+"""One item of a web feed: an RSS ``<item>`` (2.0, or 1.0's RDF) or an Atom ``<entry>``, as the bundle reader
 splits it out of its feed (``feed.xml#item[3]``, flows/bundles.py), the feed's language
 copied onto it as ``xml:lang``.
 
@@ -11,7 +11,7 @@ Field mapping:
 | byline | author, dc:creator | author/name |
 | published_at | pubDate, else dc:date | published, else updated |
 | url | link | the link whose rel is alternate (or none) |
-| wire_id | guid | id |
+| wire_id | guid (RSS 1.0: rdf:about) | id |
 | language | xml:lang (the channel's ``language``) | xml:lang |
 """
 
@@ -27,6 +27,7 @@ from schemas.errors import ParseError
 from schemas.story import Removed
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 
 
 def _child(element: etree._Element, *names: str) -> etree._Element | None:
@@ -92,7 +93,8 @@ def parse_rss_item(data: bytes) -> FeedItem:
     draft.published_at = parse_datetime(when) if when else None
     draft.url = text_of(_child(root, "link"))
     draft.language = _language(root)
-    return _item(draft, text_of(_child(root, "guid")))
+    # RSS 1.0 (RDF) names an item by its rdf:about, where RSS 2.0 has a guid.
+    return _item(draft, text_of(_child(root, "guid")) or root.get(_RDF_ABOUT))
 
 
 def parse_atom_entry(data: bytes) -> FeedItem:

@@ -445,3 +445,13 @@ def test_a_replayed_feed_item_records_its_own_revision(prefect_server: str, tmp_
     assert replayed["inputs"] == 1 and replayed["stories"] == 1
     assert ingest_flow(source=str(landing), dest=dest, batch_size=10)["inputs"] == 0
     assert len(read_stories(dest)) == 3
+
+
+def test_an_rss_1_feed_is_split_too() -> None:
+    # RSS 1.0 (RDF): the items sit beside the channel, the language is the channel's
+    # dc:language, an item is named by its rdf:about.
+    (item,) = list(parse([str(FEEDS / "rdf.rss")], workers=1))
+    assert item["input_format"] == "rss" and item["headline"] == "Haven na staking weer open"
+    assert item["language"] == "nl" and item["byline"] == ["Pieter de Vries"]
+    assert item["published_at"] == "2025-06-11T07:15:00Z"
+    assert item["wire_id"] == "https://havenkrant.example/2025/06/11/haven-open"
