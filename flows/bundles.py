@@ -4,7 +4,7 @@ feed, RSS 1.0 included).
 
 Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
 members are its line numbers, a NewsML-G2 message's are ``newsItem[n]``, a feed's
-``item[n]`` or ``entry[n]``), so each goes
+``item[<id>]`` or ``entry[<id>]``), so each goes
 through the ledger exactly once and a corrupt
 member costs only itself. The bomb limits (members, total uncompressed bytes, compression
 ratio) are checked from the archive's own directory before anything is extracted, and again
@@ -97,7 +97,9 @@ def split_member(key: str) -> tuple[str, str] | None:
 def _item_name(root: Any) -> str:
     """What a document's items are called: ``item`` in an RSS feed, ``entry`` in an Atom
     feed, ``newsItem`` in a NewsML-G2 message or package."""
-    return {"rss": "item", "RDF": "item", "feed": "entry"}.get(_local(root.tag), "newsItem")
+    from parsers.xmltree import local
+
+    return {"rss": "item", "RDF": "item", "feed": "entry"}.get(local(root.tag), "newsItem")
 
 
 def _item_id(item: Any) -> str:
@@ -107,9 +109,11 @@ def _item_id(item: Any) -> str:
     position would then name another story, whose row would replace the first's."""
     from lxml import etree
 
+    from parsers.xmltree import local
+
     ident = None
     for child in item:
-        name = _local(child.tag)
+        name = local(child.tag)
         if name in ("guid", "id") and (child.text or "").strip():
             ident = str(child.text).strip()
             break
@@ -139,45 +143,46 @@ def _members_of(root: Any) -> dict[str, Any]:
     return members
 
 
-def message_items(name: str, data: bytes, limits: BundleLimits) -> list[str]:
+def message_items(name: str, data: bytes, limits: BundleLimits) -> tuple[list[str], dict[str, str]]:
     """The members of a NewsML-G2 message (``newsItem[1]`` ..., empty for one item or none:
     such a file is one input, parsed as itself) or of a web feed (``item[<id>]`` for RSS,
-    ``entry[<id>]`` for Atom, even for one item: a feed is never a story itself)."""
-    from parsers.xmltree import parse_xml
-
-    try:
-        root = parse_xml(data)
-    except ParseError:
-        return []  # parsed as itself, it is quarantined bad_xml with the parser's words
-    members = _members_of(root)
-    if len(members) < (2 if _item_name(root) == "newsItem" else 1):
-        return []
-    limits.check(len(members), len(data), 0, name)
-    return list(members)
-
-
-def member_revisions(name: str, data: bytes) -> dict[str, str]:
-    """A feed's items' own revisions (``item:`` and 16 hex digits of the item's bytes), by
-    member name; empty for anything else (a member of an archive or message is at its
-    bundle's revision). A feed rewritten in place keeps most of its items as they were:
-    with these, planning takes again only the items that changed, where the whole feed's
-    new revision made every item a rewritten input (a ledger entry each, every run)."""
+    ``entry[<id>]`` for Atom, even for one item: a feed is never a story itself), and, from
+    the same parse, a feed's items' own revisions (``item:`` and 16 hex digits of the item's
+    bytes; none for a message, whose items are at its revision). A feed rewritten in place
+    keeps most of its items as they were: with these, planning takes again only the items
+    that changed, where the whole feed's new revision made every item a rewritten input (a
+    ledger entry each, every run)."""
     from lxml import etree
 
     from parsers.xmltree import parse_xml
 
-    if not may_be_message(name):
-        return {}
     try:
         root = parse_xml(data)
     except ParseError:
+        return [], {}  # parsed as itself, it is quarantined bad_xml with the parser's words
+    members = _members_of(root)
+    feed = _item_name(root) != "newsItem"
+    if len(members) < (1 if feed else 2):
+        return [], {}
+    limits.check(len(members), len(data), 0, name)
+    revisions = (
+        {member: "item:" + hashlib.sha256(etree.tostring(item)).hexdigest()[:16] for member, item in members.items()}
+        if feed
+        else {}
+    )
+    return list(members), revisions
+
+
+def member_revisions(name: str, data: bytes, limits: BundleLimits | None = None) -> dict[str, str]:
+    """A feed's items' own revisions by member name (`message_items`); empty for anything
+    else (a member of an archive or message is at its bundle's revision), and for a feed
+    that cannot be listed."""
+    if not may_be_message(name):
         return {}
-    if _item_name(root) == "newsItem":
+    try:
+        return message_items(name, data, limits or BundleLimits())[1]
+    except InputError:  # past a bomb limit: its members are not inputs
         return {}
-    return {
-        member: "item:" + hashlib.sha256(etree.tostring(item)).hexdigest()[:16]
-        for member, item in _members_of(root).items()
-    }
 
 
 def _message_items(name: str, data: bytes) -> dict[str, Any]:
@@ -191,12 +196,10 @@ def _message_items(name: str, data: bytes) -> dict[str, Any]:
     return _members_of(root)
 
 
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
 def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
     from lxml import etree
+
+    from parsers.xmltree import local
 
     item = items.get(member)
     if item is None:
@@ -208,9 +211,9 @@ def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
         # item's parent; RSS 1.0: `dc:language` of the channel beside the items).
         parent = item.getparent()
         if inherited is None and parent is not None:
-            holders = [parent, *(c for c in parent if _local(c.tag) == "channel")]
+            holders = [parent, *(c for c in parent if local(c.tag) == "channel")]
             inherited = next(
-                (str(c.text).strip() for h in holders for c in h if _local(c.tag) == "language" and c.text), None
+                (str(c.text).strip() for h in holders for c in h if local(c.tag) == "language" and c.text), None
             )
         if inherited:
             item.set(lang, inherited)
@@ -241,10 +244,21 @@ def _open_tar(data: bytes, kind: str) -> tarfile.TarFile:
 
 def list_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
     """The members of the bundle ``name`` (its bytes ``data``), after the bomb checks."""
+    return list_members_and_revisions(name, data, limits)[0]
+
+
+def list_members_and_revisions(name: str, data: bytes, limits: BundleLimits) -> tuple[list[str], dict[str, str]]:
+    """`list_members`, with the members that have revisions of their own (a feed's items:
+    `message_items`) read from the same parse."""
     kind = _kind(name, data)
+    if kind == "newsml":
+        return message_items(name, data, limits)
+    return _archive_members(name, data, limits, kind), {}
+
+
+def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) -> list[str]:
+    """The members of a zip, tar, gzip or JSON-lines bundle, after the bomb checks."""
     try:
-        if kind == "newsml":
-            return message_items(name, data, limits)
         if kind == "jsonl":
             lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
             limits.check(len(lines), len(data), 0, name)

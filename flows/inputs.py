@@ -19,8 +19,8 @@ from flows.bundles import (
     is_bundle,
     is_message_head,
     list_members,
+    list_members_and_revisions,
     may_be_message,
-    member_revisions,
     split_member,
 )
 from flows.workers import Quarantined
@@ -209,9 +209,8 @@ def _members(source: Storage, key: str, limits: BundleLimits, message: bool) -> 
     try:
         if message and not is_message_head(source.get(key, limit=MESSAGE_PEEK_BYTES)):
             return [], {}
-        data = source.get(key, limit=BUNDLE_READ_LIMIT)
-        members = list_members(key, data, limits) or []
-        return members, (member_revisions(key, data) if members and message else {})
+        members, own = list_members_and_revisions(key, source.get(key, limit=BUNDLE_READ_LIMIT), limits)
+        return members, own
     except StorageError:  # InputError too
         return None, {}
 
