@@ -133,7 +133,7 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         utf16 = _bomless_utf16(data)
         if utf16 is not None:
             return utf16
-        raise ParseError("binary", "NUL bytes in the first 8 KB: this is not a text or HTML story")
+        data = _without_fill_nuls(data)
     candidates = [c for c in (declared and text_charset(declared), declared_charset(data)) if c]
     for name in candidates:
         try:
@@ -192,6 +192,22 @@ def _utf8_with_stray_bytes(data: bytes) -> str | None:
     if strays * UTF8_PER_STRAY > len(characters):
         return None
     return data.decode("utf-8", errors="wire_ingest_stray_cp1252")
+
+
+def _without_fill_nuls(data: bytes) -> bytes:
+    """``data`` without its NUL bytes when they are fill in UTF-8 (or ASCII) text: a capture
+    padded with NULs to its block size, a file preallocated and written short, a teleprinter
+    feed's time-fill after each line end. Raises ``ParseError("binary")`` otherwise: the
+    other bytes of an archive, an image or a PDF are no UTF-8 (a random byte is NUL once in
+    256, so NULs alone cannot tell). Text in a legacy charset with NULs in it stays binary."""
+    kept = data.replace(b"\x00", b"")
+    try:
+        kept.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParseError(
+            "binary", "NUL bytes, and the other bytes are not UTF-8 text: this is not a text or HTML story"
+        ) from None
+    return kept
 
 
 def _bomless_utf16(data: bytes) -> tuple[str, str] | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bz2
+import lzma
+
 import pytest
 
 from parsers import parse_story
@@ -130,6 +133,38 @@ def test_utf16_without_a_byte_order_mark_is_text_not_binary() -> None:
     for encoding in ("utf-16-le", "utf-16-be"):
         story = parse_story(text.encode(encoding), f"mem://{encoding}.txt")
         assert story.headline == "Oil rises" and story.body.startswith("Oil prices rose")
+
+
+@pytest.mark.parametrize("name", ["anpa-reuters-crlf.txt", "anpa-ap-writethru.txt", "ap-hardwrapped.txt"])
+def test_nul_fill_in_wire_text_is_dropped_not_quarantined(name: str) -> None:
+    # NUL is a teleprinter's time-fill (sent after a line end while the carriage returns)
+    # and what a capture is padded with to its block size; either way the story is all
+    # there. It was quarantined `binary`, the whole story lost, for one NUL in 8 KB.
+    import dataclasses
+    from pathlib import Path
+
+    data = (Path(__file__).parent / "golden" / name).read_bytes()
+    filled = data.replace(b"\n", b"\n\x00\x00\x00")
+    filled += b"\x00" * (-len(filled) % 512)
+    assert filled.count(b"\x00") > 20
+    clean, padded = dataclasses.asdict(parse_story(data, "x")), dataclasses.asdict(parse_story(filled, "x"))
+    assert {k for k in clean if clean[k] != padded[k]} == {"source_sha256"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bz2.compress(STORY.encode() * 20),
+        lzma.compress(STORY.encode() * 20),
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+        # Legacy-charset text with NULs in it: not told from binary, and said so.
+        ("Headline\n\n" + STORY).encode("latin-1") + b"\x00" * 64,
+    ],
+)
+def test_nuls_beside_bytes_that_are_not_utf8_stay_binary(data: bytes) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_story(data, "x")
+    assert info.value.reason == "binary" and "not UTF-8" in info.value.detail
 
 
 def test_line_break_hints_are_not_text() -> None:
