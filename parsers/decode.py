@@ -194,13 +194,26 @@ def _utf8_with_stray_bytes(data: bytes) -> str | None:
     return data.decode("utf-8", errors="wire_ingest_stray_cp1252")
 
 
+#: A run of NULs that is not fill: not at a line end (nor at the end, stripped first).
+_NUL_RUN_INSIDE = re.compile(rb"(?<![\r\n\x00])\x00+")
+#: Runs of NUL inside the text allowed as stray (a line's noise); a tar or cpio header of
+#: ASCII fields padded with NULs has more in each member.
+MAX_STRAY_NUL_RUNS = 4
+
+
 def _without_fill_nuls(data: bytes) -> bytes:
     """``data`` without its NUL bytes when they are fill in UTF-8 (or ASCII) text: a capture
     padded with NULs to its block size, a file preallocated and written short, a teleprinter
-    feed's time-fill after each line end. Raises ``ParseError("binary")`` otherwise: the
-    other bytes of an archive, an image or a PDF are no UTF-8 (a random byte is NUL once in
-    256, so NULs alone cannot tell). Text in a legacy charset with NULs in it stays binary."""
-    kept = data.replace(b"\x00", b"")
+    feed's time-fill after each line end, a stray one or two. Raises ``ParseError("binary")``
+    otherwise: the other bytes of an archive, an image or a PDF are no UTF-8 (a random byte is
+    NUL once in 256, so the NULs' number cannot tell), and a tar of text files is ASCII
+    headers whose fields are NUL-padded. Text in a legacy charset with NULs stays binary."""
+    body = data.rstrip(b"\x00")
+    if len(body) > 262 and body[257:262] == b"ustar":
+        raise ParseError("binary", "a tar archive: name it *.tar (or *.tar.gz, *.tgz) and its files are read as inputs")
+    if len(_NUL_RUN_INSIDE.findall(body, 0, 1 << 20)) > MAX_STRAY_NUL_RUNS:
+        raise ParseError("binary", "NUL bytes inside the text, not only at line ends: this is not a text or HTML story")
+    kept = body.replace(b"\x00", b"")
     try:
         kept.decode("utf-8")
     except UnicodeDecodeError:
