@@ -1,4 +1,5 @@
-"""Bundles: one file that holds many inputs (zip, tar, tar.gz, a single-file .gz, JSON lines,
+"""Bundles: one file that holds many inputs (zip, tar, tar.gz / tar.bz2 / tar.xz, a single-file
+.gz / .bz2 / .xz, JSON lines,
 a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements, an RSS or Atom
 feed, RSS 1.0 included).
 
@@ -14,20 +15,34 @@ Pure: bytes in, names and bytes out.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import io
+import lzma
 import re
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from schemas.errors import InputError, ParseError
 
 #: File name endings that make a key a bundle (checked against its bytes when read).
-BUNDLE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".gz", ".jsonl", ".ndjson")
+BUNDLE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".tbz2", ".tbz", ".bz2", ".txz", ".xz", ".jsonl", ".ndjson")
+#: Compressed streams: (magic number, single-file kind, name endings of a compressed tar).
+_COMPRESSED = (
+    (b"\x1f\x8b", "gz", (".tgz", ".tar.gz")),
+    (b"BZh", "bz2", (".tbz2", ".tbz", ".tar.bz2")),
+    (b"\xfd7zXZ\x00", "xz", (".txz", ".tar.xz")),
+)
+_DECOMPRESSORS: dict[str, Callable[[io.BytesIO], Any]] = {
+    "gz": lambda raw: gzip.GzipFile(fileobj=raw),
+    "bz2": bz2.BZ2File,
+    "xz": lzma.LZMAFile,
+}
 MEMBER_SEPARATOR = "#"
 
 
@@ -229,17 +244,27 @@ def _kind(name: str, data: bytes) -> str:
         return "jsonl"
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         return "zip"
-    if data[:2] == b"\x1f\x8b":
-        return "tar.gz" if lowered.endswith((".tgz", ".tar.gz")) else "gz"
+    for magic, single, tars in _COMPRESSED:
+        if data.startswith(magic):
+            return f"tar.{single}" if lowered.endswith(tars) else single
     if len(data) > 262 and data[257:262] == b"ustar":
         return "tar"
-    raise InputError("bad_bundle", f"{name} is named like a bundle but is no zip, tar, gzip or JSON-lines file")
+    raise InputError(
+        "bad_bundle", f"{name} is named like a bundle but is no zip, tar, gzip, bzip2, xz or JSON-lines file"
+    )
 
 
 def _open_tar(data: bytes, kind: str) -> tarfile.TarFile:
-    if kind == "tar.gz":
-        return tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
-    return tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+    return tarfile.open(fileobj=io.BytesIO(data), mode="r:" + kind.removeprefix("tar").removeprefix("."))
+
+
+def _single_name(name: str) -> str:
+    """A single compressed file's one member: its name less the compression's ending."""
+    base = name.rsplit("/", 1)[-1]
+    for ending in (".gz", ".bz2", ".xz"):
+        if base.lower().endswith(ending):
+            return base[: -len(ending)] or "member"
+    return "member"
 
 
 def list_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
@@ -268,16 +293,15 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
                 infos = [i for i in archive.infolist() if not i.is_dir()]
                 limits.check(len(infos), sum(i.file_size for i in infos), len(data), name)
                 return [i.filename for i in infos]
-        if kind == "gz":
-            inner = name[: -len(".gz")].rsplit("/", 1)[-1] if name.lower().endswith(".gz") else "member"
-            return [inner or "member"]
+        if kind in _DECOMPRESSORS:
+            return [_single_name(name)]
         with _open_tar(data, kind) as archive:
             files = [m for m in archive.getmembers() if m.isfile()]
             limits.check(len(files), sum(m.size for m in files), len(data), name)
             return [m.name for m in files]
     except InputError:
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as exc:
         raise InputError("bad_bundle", f"{name} cannot be read as a {kind} bundle: {exc}") from exc
 
 
@@ -320,8 +344,8 @@ class OpenBundle:
                 with self._opened.open(member) as handle:
                     out: bytes = handle.read(cap)
                     return out
-            if kind == "gz":
-                with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            if kind in _DECOMPRESSORS:
+                with _DECOMPRESSORS[kind](io.BytesIO(data)) as handle:
                     out = handle.read(cap)
                     if handle.read(1) and max_bytes is None:
                         raise InputError("bundle_too_large", f"{name} unpacks past --bundle-max-mb")
@@ -335,7 +359,16 @@ class OpenBundle:
             return content
         except InputError:
             raise
-        except (KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
+        except (
+            KeyError,
+            zipfile.BadZipFile,
+            tarfile.TarError,
+            EOFError,
+            OSError,
+            zlib.error,
+            lzma.LZMAError,
+            ValueError,
+        ) as exc:
             self._opened = None  # a broken archive's state is not reused for the next member
             raise InputError(
                 "bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}"

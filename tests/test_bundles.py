@@ -5,9 +5,11 @@ member is quarantined alone; a zip bomb is quarantined whole, never unpacked."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import json
+import lzma
 import tarfile
 import zipfile
 from pathlib import Path
@@ -58,6 +60,21 @@ def write_bundles(folder: Path) -> dict[str, str]:
 
     (folder / "single.txt.gz").write_bytes(gzip.compress(story(6)))
     expected["single.txt.gz#single.txt"] = "story"
+
+    # bzip2 and xz, as tars and as single files (how archives of old wire copy come).
+    for name, mode, n in (("old.tar.bz2", "w:bz2", 7), ("old.txz", "w:xz", 8)):
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode=mode) as tar:
+            info = tarfile.TarInfo(f"{n}.txt")
+            info.size = len(story(n))
+            tar.addfile(info, io.BytesIO(story(n)))
+        (folder / name).write_bytes(buffer.getvalue())
+        expected[f"{name}#{n}.txt"] = "story"
+    (folder / "nine.txt.bz2").write_bytes(bz2.compress(story(9)))
+    (folder / "ten.txt.xz").write_bytes(lzma.compress(story(10)))
+    expected.update({"nine.txt.bz2#nine.txt": "story", "ten.txt.xz#ten.txt": "story"})
+    (folder / "cut.txt.xz").write_bytes(lzma.compress(story(11))[:40])  # truncated in transfer
+    expected["cut.txt.xz#cut.txt"] = "bad_bundle_member"
 
     item = json.loads((GOLDEN / "ninjs1-text-body.json").read_bytes())
     lines = [
