@@ -26,7 +26,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from schemas.errors import InputError, ParseError
 
@@ -254,8 +254,16 @@ def _kind(name: str, data: bytes) -> str:
     )
 
 
+_TAR_MODES: dict[str, Literal["r:", "r:gz", "r:bz2", "r:xz"]] = {
+    "tar": "r:",
+    "tar.gz": "r:gz",
+    "tar.bz2": "r:bz2",
+    "tar.xz": "r:xz",
+}
+
+
 def _open_tar(data: bytes, kind: str) -> tarfile.TarFile:
-    return tarfile.open(fileobj=io.BytesIO(data), mode="r:" + kind.removeprefix("tar").removeprefix("."))
+    return tarfile.open(fileobj=io.BytesIO(data), mode=_TAR_MODES[kind])
 
 
 def _single_name(name: str) -> str:
