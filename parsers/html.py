@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from functools import lru_cache
 from typing import Any, cast
 
@@ -1065,6 +1065,9 @@ def _after_image(block: HtmlElement, root: HtmlElement) -> bool:
     return False
 
 
+_MENU_TAGS = frozenset({"nav", "footer", "aside"})
+
+
 def _in_menu(element: HtmlElement) -> bool:
     """Whether ``element`` sits in a menu or list (a breadcrumb's current page is an <h1>)."""
     return any(ancestor.tag in ("nav", "ul", "ol", "footer", "aside") for ancestor in element.iterancestors())
@@ -1168,8 +1171,63 @@ def lead_above_region(region: list[HtmlElement]) -> str | None:
     return lead
 
 
+#: A region with less text than this is no whole story (a product page's header, a
+#: section page's intro, a story set in several boxes): prose beside it is taken too.
+SHORT_REGION = 600
+#: The blocks that can be such prose: leaf blocks (holding no block with text).
+_PROSE_TAGS = ("p", "li", "dd", "td", "div")
+
+
+def with_prose_beside_a_short_region(
+    body: HtmlElement, region: list[HtmlElement], summaries: Collection[str] = ()
+) -> list[HtmlElement]:
+    """``region``, and when it holds under SHORT_REGION bytes of text (UTF-8: a Japanese
+    character says about what three Latin letters do), the page's other blocks that read as
+    prose, in document order: leaf blocks of LEAD_MIN characters or more that end a
+    sentence, under a fifth linked, outside menus, footers and asides, not in a teaser box
+    (under a heading that links elsewhere), and none of ``summaries`` (the standfirst and
+    the page's description: fields of their own). Pruning took the page's furniture
+    (navigation, widgets, comments, forms) before; what is left outside a short region is
+    the rest of a page the scoring could not hold in one box."""
+    if sum(len(_text(root).encode("utf-8", "surrogatepass")) for root in region) >= SHORT_REGION:
+        return region
+    inside: set[HtmlElement] = set()
+    for root in region:
+        inside.update(root.iter())
+    taken: list[HtmlElement] = []
+    for element in body.iter(*_PROSE_TAGS):
+        if element in inside or any(a in inside or a.tag in _MENU_TAGS for a in element.iterancestors()):
+            continue
+        if any(isinstance(child.tag, str) and child.tag in BLOCK_TAGS and _text(child) for child in element):
+            continue  # not a leaf: its blocks come on their own
+        text = _visible_text(element)
+        if len(text) < LEAD_MIN or not text.endswith(_SENTENCE_END) or text in summaries:
+            continue
+        if _link_density(element, len(text)) >= 0.2 or _under_a_linked_heading(element):
+            continue
+        taken.append(element)
+    if not taken:
+        return region
+    order = {element: index for index, element in enumerate(body.iter())}
+    return sorted([*region, *taken], key=order.__getitem__)
+
+
+def _under_a_linked_heading(element: HtmlElement) -> bool:
+    """Whether ``element`` sits in a teaser box: a heading (or one holding a link) before it
+    or before one of its three nearest ancestors, whose text is a link to another page."""
+    for box in itertools.islice(itertools.chain((element,), element.iterancestors()), 4):
+        for sibling in itertools.islice(box.itersiblings(preceding=True), 3):
+            if sibling.tag in _HEADINGS:
+                heading = _text(sibling)
+                return bool(heading) and _link_density(sibling, len(heading)) > 0.5
+    return False
+
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
 def extract_paragraphs(
-    body: HtmlElement, *, use_hints: bool, watch: HtmlElement | None = None
+    body: HtmlElement, *, use_hints: bool, watch: HtmlElement | None = None, summaries: Collection[str] = ()
 ) -> tuple[list[Removed], list[str], bool, str | None]:
     """Prune ``body`` in place, pick the article region, and return (removed, paragraphs,
     whether the region holds ``watch``, a lead printed above the region)."""
@@ -1185,6 +1243,8 @@ def extract_paragraphs(
         ancestors = {watch, *watch.iterancestors()}
         holds = any(root in ancestors for root in region)
     clean_region(region, removed)
+    # The lead is the standfirst where no other is found (parse_html_document).
+    region = with_prose_beside_a_short_region(body, region, summaries or ([lead] if lead else []))
     removed.extend(Removed("boilerplate", text) for text in _outer_text_blocks(body, region))
     for root in region:
         etree.strip_tags(root, *INLINE_TAGS)
@@ -1409,12 +1469,15 @@ def parse_html_document(page: str) -> Draft:
     printed_copyright = page_copyright(body)  # before pruning takes the footer apart
     # Before pruning takes the page's header apart.
     found = find_standfirst(body) or block_a_cut_description_begins(body, meta.description)
-    removed, paragraphs, in_body, lead = extract_paragraphs(body, use_hints=True, watch=found[0] if found else None)
+    summaries = {_squash(found[1])} if found else set()
+    removed, paragraphs, in_body, lead = extract_paragraphs(
+        body, use_hints=True, watch=found[0] if found else None, summaries=summaries
+    )
     if sum(len(p) for p in paragraphs) < 250:
         # Too little survived: the class/id hints probably hit a wrapper. Retry without them
         # on a fresh tree (re-parsing is cheaper than copying every tree up front).
         retry_removed, retry_paragraphs, _, retry_lead = extract_paragraphs(
-            _marked_body(_parse_page(page)), use_hints=False
+            _marked_body(_parse_page(page)), use_hints=False, summaries=summaries
         )
         if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
             removed, paragraphs, in_body, lead = retry_removed, retry_paragraphs, False, retry_lead

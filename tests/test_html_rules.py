@@ -267,6 +267,26 @@ def test_alike_sections_after_a_short_intro_are_joined_but_teaser_boxes_are_not(
     assert all(p in body for p in story) and not any(p in body for p in STORY_PT)
 
 
+def test_prose_beside_a_short_region_is_taken_but_not_a_teaser_box() -> None:
+    # A product page (a coffee's, in trafilatura-dev): the header box (the <h1> and one
+    # paragraph) wins the scoring; the rest of the page's prose sits in boxes of other
+    # shapes further down (a slider's text, a feature box), none scoring enough to join it,
+    # and was lost. A region this short is no whole story: the page's other prose blocks
+    # are taken, in page order, but not a teaser box (its heading links to another page).
+    header = f"<div class='product-header'><div class='text'><h1>Cafe do porto</h1><p>{STORY_PT[0]}</p></div></div>"
+    slide = f"<div class='slider'><div class='slide'><div class='title'>Notas</div><div>{STORY_PT[1]}</div></div></div>"
+    feature = f"<section class='info'><div class='wrap'><p class='txt'>{STORY_PT[2]}</p></div></section>"
+    teaser = f"<div class='more'><h3><a href='/outro'>Outro cafe da casa</a></h3><p>{STORY_EN[0]}</p></div>"
+    body = _body(header + slide + teaser + feature, "pt")
+    assert all(p in body for p in STORY_PT)
+    assert body.index(STORY_PT[0]) < body.index(STORY_PT[1]) < body.index(STORY_PT[2])
+    assert STORY_EN[0] not in body
+    # Beside a region long enough to be a story, other boxes are left alone.
+    story = f"<article><h1>Port</h1>{_ps([f'{p} {p}' for p in STORY_EN])}</article>"
+    body = _body(story + feature, "pt")
+    assert STORY_EN[0] in body and STORY_PT[2] not in body
+
+
 def test_a_box_left_with_only_its_menus_title_goes_with_the_menu() -> None:
     # A table of contents inside the story: its <nav> is dropped, and the box it sat in
     # keeps only the title ("Inhaltsverzeichnis"), which went on as a line of the story.
