@@ -1189,16 +1189,22 @@ def with_prose_beside_a_short_region(
     the page's description: fields of their own). Pruning took the page's furniture
     (navigation, widgets, comments, forms) before; what is left outside a short region is
     the rest of a page the scoring could not hold in one box."""
-    if sum(len(_text(root).encode("utf-8", "surrogatepass")) for root in region) >= SHORT_REGION:
+    if _holds_bytes(region, SHORT_REGION):
         return region
-    inside: set[HtmlElement] = set()
-    for root in region:
-        inside.update(root.iter())
+    roots = set(region)
     taken: list[HtmlElement] = []
-    for element in body.iter(*_PROSE_TAGS):
-        if element in inside or any(a in inside or a.tag in _MENU_TAGS for a in element.iterancestors()):
+    stack = list(body)  # the page less the region and the menus, in any order (sorted below)
+    while stack:
+        element = stack.pop()
+        if not isinstance(element.tag, str) or element in roots or element.tag in _MENU_TAGS:
             continue
-        if any(isinstance(child.tag, str) and child.tag in BLOCK_TAGS and _text(child) for child in element):
+        stack.extend(element)
+        if element.tag not in _PROSE_TAGS:
+            continue
+        if any(
+            isinstance(child.tag, str) and child.tag in BLOCK_TAGS and any(t.strip() for t in child.itertext())
+            for child in element
+        ):
             continue  # not a leaf: its blocks come on their own
         text = _visible_text(element)
         if len(text) < LEAD_MIN or not text.endswith(_SENTENCE_END) or text in summaries:
@@ -1210,6 +1216,20 @@ def with_prose_beside_a_short_region(
         return region
     order = {element: index for index, element in enumerate(body.iter())}
     return sorted([*region, *taken], key=order.__getitem__)
+
+
+def _holds_bytes(region: list[HtmlElement], least: int) -> bool:
+    """Whether the region's text runs to ``least`` UTF-8 bytes (each text less its edge
+    whitespace, the indentation between tags): read only until it does, as most regions do
+    within their first paragraphs."""
+    total = 0
+    for root in region:
+        for text in root.itertext():
+            text = text.strip()
+            total += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+            if total >= least:
+                return True
+    return False
 
 
 def _under_a_linked_heading(element: HtmlElement) -> bool:
