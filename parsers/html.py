@@ -1202,7 +1202,7 @@ def with_prose_beside_a_short_region(
         if element.tag not in _PROSE_TAGS:
             continue
         if any(
-            isinstance(child.tag, str) and child.tag in BLOCK_TAGS and any(t.strip() for t in child.itertext())
+            isinstance(child.tag, str) and child.tag in BLOCK_TAGS and any(t.strip() for t in _strings(child))
             for child in element
         ):
             continue  # not a leaf: its blocks come on their own
@@ -1224,7 +1224,7 @@ def _holds_bytes(region: list[HtmlElement], least: int) -> bool:
     within their first paragraphs."""
     total = 0
     for root in region:
-        for text in root.itertext():
+        for text in _strings(root):
             text = text.strip()
             total += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
             if total >= least:
