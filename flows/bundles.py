@@ -73,14 +73,18 @@ class BundleLimits:
 
 #: A message member: a NewsML-G2 message's n-th ``newsItem`` (1-based, document order); a
 #: feed's ``item`` (RSS) or ``entry`` (Atom) by its id (`_item_id`).
-MESSAGE_MEMBER = re.compile(r"newsItem\[\d+\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]")
+MESSAGE_MEMBER = re.compile(r"(?:newsItem|NewsItem)\[\d+\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]")
 #: Root elements of documents that may hold several items: NewsML-G2 messages and packages,
 #: RSS and Atom feeds.
-_MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem|rss|feed|RDF)[\s>/]")
+_MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem|NewsML|rss|feed|RDF)[\s>/]")
 #: File name endings of XML files that may be messages or feeds (their head decides).
 MESSAGE_SUFFIXES = (".xml", ".rss", ".atom")
 #: Bytes of an XML file looked at to tell a message from a single item.
 MESSAGE_PEEK_BYTES = 4096
+
+
+#: Items of a news message (NewsML-G2's, NewsML 1's): named by position, at the message's revision.
+_MESSAGE_ITEMS = frozenset({"newsItem", "NewsItem"})
 
 
 def is_bundle(key: str) -> bool:
@@ -114,7 +118,7 @@ def _item_name(root: Any) -> str:
     feed, ``newsItem`` in a NewsML-G2 message or package."""
     from parsers.xmltree import local
 
-    return {"rss": "item", "RDF": "item", "feed": "entry"}.get(local(root.tag), "newsItem")
+    return {"rss": "item", "RDF": "item", "feed": "entry", "NewsML": "NewsItem"}.get(local(root.tag), "newsItem")
 
 
 def _item_id(item: Any) -> str:
@@ -145,8 +149,8 @@ def _members_of(root: Any) -> dict[str, Any]:
 
     kind = _item_name(root)
     items = find_all(root, kind)
-    if kind == "newsItem":
-        return {f"newsItem[{n}]": item for n, item in enumerate(items, start=1)}
+    if kind in _MESSAGE_ITEMS:
+        return {f"{kind}[{n}]": item for n, item in enumerate(items, start=1)}
     members: dict[str, Any] = {}
     for item in items:
         name = base = f"{kind}[{_item_id(item)}]"
@@ -176,7 +180,7 @@ def message_items(name: str, data: bytes, limits: BundleLimits) -> tuple[list[st
     except ParseError:
         return [], {}  # parsed as itself, it is quarantined bad_xml with the parser's words
     members = _members_of(root)
-    feed = _item_name(root) != "newsItem"
+    feed = _item_name(root) not in _MESSAGE_ITEMS
     if len(members) < (1 if feed else 2):
         return [], {}
     limits.check(len(members), len(data), 0, name)

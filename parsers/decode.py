@@ -34,6 +34,8 @@ XML_ROOTS = {
     "newsItem": "newsml-g2",
     "newsMessage": "newsml-g2",
     "packageItem": "newsml-g2",
+    "NewsML": "newsml-1",  # NewsML 1.x (no namespace; its names are capitalised)
+    "NewsItem": "newsml-1",  # one item of a NewsML 1 document, as flows/bundles.py splits it out
     "item": "rss",  # one item of an RSS feed, as flows/bundles.py splits it out
     "entry": "atom",  # one entry of an Atom feed
 }

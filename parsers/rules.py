@@ -299,6 +299,12 @@ CREDIT_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "contributor_line",
+        "reuters_reporting_es_pt_fr",
+        r"^\((?P<inner>(?:(?:reporte|reportaje|reportagem)(?: adicional)? de|reportage(?: de)?)\s+(?-i:[A-ZÀ-Ý]).+)\)$",
+        "(Reporte de Juana Pérez; Editado por Juan Ruiz)",
+    ),
+    _rule(
+        "contributor_line",
         "reuters_reporting_bare",
         r"^(?P<inner>(?:additional )?(?:reporting|writing) by [^.;]{3,200}(?:;\s*(?:additional )?(?:reporting|writing|editing) by [^.;]{3,160})+)\.?$",
         "Reporting by Jane Doe in London; Editing by John Roe",

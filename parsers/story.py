@@ -21,6 +21,7 @@ from schemas.story import Contact, Removed, Story
 FEED_FORMATS = {
     "nitf": "parsers.nitf:parse_nitf",
     "newsml-g2": "parsers.newsml:parse_newsml",
+    "newsml-1": "parsers.newsml1:parse_newsml1",
     "ninjs": "parsers.ninjs:parse_ninjs",
     "rss": "parsers.webfeed:parse_rss_item",
     "atom": "parsers.webfeed:parse_atom_entry",

@@ -119,6 +119,22 @@ def write_bundles(folder: Path) -> dict[str, str]:
     expected["single-message.xml"] = "story"
     (folder / "cut-message.xml").write_bytes(message[: len(message) // 2])
     expected["cut-message.xml"] = "bad_xml"
+
+    # A NewsML 1 document holding two NewsItems (AFP sends one per document; a desk's
+    # export may hold several): each is an input, its own revision's row.
+    def newsml1_item(name: str) -> bytes:
+        data = (GOLDEN / name).read_bytes()
+        return data[data.index(b"<NewsItem") : data.index(b"</NewsItem>") + len(b"</NewsItem>")]
+
+    two = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<NewsML Version="1.2">\n'
+        + newsml1_item("newsml1-afp-french-nitf.xml")
+        + b"\n"
+        + newsml1_item("newsml1-afp-english-revision.xml")
+        + b"\n</NewsML>\n"
+    )
+    (folder / "newsml1.xml").write_bytes(two)
+    expected.update({"newsml1.xml#NewsItem[1]": "story", "newsml1.xml#NewsItem[2]": "story"})
     return expected
 
 
@@ -136,6 +152,9 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
     german = results["message.xml#newsItem[3]"]
     assert (german["input_format"], german["language"], german["agency"]) == ("newsml-g2", "de", "dpa")
     assert results["message.xml#newsItem[1]"]["wire_id"] != german["wire_id"]
+    french, english = results["newsml1.xml#NewsItem[1]"], results["newsml1.xml#NewsItem[2]"]
+    assert (french["input_format"], french["language"], english["language"]) == ("newsml-1", "fr", "en")
+    assert english["headline"] == "Japan exports rise for third month as chip demand holds"
 
 
 def test_bundle_members_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:

@@ -46,13 +46,13 @@ def test_there_are_enough_golden_pairs() -> None:
     agencies = {json.loads(p.read_text(encoding="utf-8"))["agency"] for p in PAIRS}
     assert {"bloomberg", "reuters", "ap", "afp"} <= agencies
     formats = {json.loads(p.read_text(encoding="utf-8"))["input_format"] for p in PAIRS}
-    assert {"text", "html", "anpa", "iptc7901", "nitf", "newsml-g2", "ninjs"} <= formats
+    assert {"text", "html", "anpa", "iptc7901", "nitf", "newsml-g2", "newsml-1", "ninjs"} <= formats
     # Real wire copy in the shapes it is sent: the 1987 layout (indented paragraphs, no blank
     # lines) and ANPA-1312 envelopes, ten or more each.
     names = [p.name for p in PAIRS]
     assert sum(n.startswith(("reuters87-", "ap87-")) for n in names) >= 10
     assert sum(n.startswith("anpa-") for n in names) >= 10
-    for family in ("iptc-", "nitf-", "newsml-", "ninjs"):
+    for family in ("iptc-", "nitf-", "newsml-", "newsml1-", "ninjs"):
         assert sum(n.startswith(family) for n in names) >= 10, family
 
 

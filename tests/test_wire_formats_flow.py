@@ -1,4 +1,4 @@
-"""Wire formats through the real flow: ANPA, NITF, NewsML-G2 and ninjs inputs and a brief
+"""Wire formats through the real flow: ANPA, NITF, NewsML-G2, NewsML 1 and ninjs inputs and a brief
 become rows with their wire columns (and the feeds' summaries their standfirst), read back
 with pyarrow and DuckDB, and the README's query returns the current version of each story."""
 
@@ -21,6 +21,9 @@ INPUTS = [
     "newsml-reuters-update.xml",
     "newsml-afp-canceled.xml",
     "ninjs2-bodies.json",
+    "newsml1-afp-english-revision.xml",
+    "newsml1-afp-kill.xml",
+    "newsml1-reuters-spanish-subheadline.xml",
 ]
 
 #: The README's query (section "Story versions"): the current text of every story.
@@ -44,7 +47,7 @@ def test_wire_formats_land_with_their_columns_and_one_current_version_per_story(
 
     table = ds.dataset(str(store / "stories"), format="parquet", partitioning="hive").to_table()
     rows = {Path(str(r["source_uri"])).name: r for r in table.to_pylist()}
-    assert {r["input_format"] for r in rows.values()} == {"anpa", "text", "nitf", "newsml-g2", "ninjs"}
+    assert {r["input_format"] for r in rows.values()} == {"anpa", "text", "nitf", "newsml-g2", "newsml-1", "ninjs"}
     assert rows["anpa-reuters-basic.txt"]["slugline"] == "STEELMAKER-CUTS-OUTPUT"
     assert rows["anpa-reuters-basic.txt"]["urgency"] == 3
     assert rows["anpa-ap-writethru.txt"]["version"] == 3
@@ -56,14 +59,17 @@ def test_wire_formats_land_with_their_columns_and_one_current_version_per_story(
     assert rows["newsml-reuters-basic.xml"]["standfirst"].startswith("Egypt and Qatar host")
     assert rows["anpa-reuters-basic.txt"]["standfirst"] is None
     found = duckdb.sql(f"SELECT count(standfirst) FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
-    assert found == [(2,)]
+    assert rows["newsml1-reuters-spanish-subheadline.xml"]["standfirst"].startswith("La autoridad monetaria")
+    assert found == [(3,)]
 
     current = duckdb.sql(CURRENT.format(root=store)).fetchall()
     threads = {thread: (version, headline, status) for thread, version, headline, status in current}
     reuters = threads["reuters:tag:reuters.com,2024:newsml_L8N3LF1XY"]
     assert reuters[0] == 3 and reuters[1].startswith("UPDATE 2-")  # the update, not version 1
     assert threads["afp:urn:newsml:afp.com:20241021:TX-PAR-ZZ9"][2] == "canceled"
-    assert len(current) == len(INPUTS) - 1  # two versions of one story, one current
+    # NewsML 1: revision 2 and its kill (revision 3) share the item's URN; the kill is current.
+    assert threads["afp:urn:newsml:afp.com:20241021T131000Z:TX-SGE-XYZ90"][:3:2] == (3, "canceled")
+    assert len(current) == len(INPUTS) - 2  # two stories of two versions each, one current each
 
 
 def test_versions_of_plain_text_share_the_thread_of_their_first_story(prefect_server: str, tmp_path: Path) -> None:
