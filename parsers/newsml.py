@@ -34,8 +34,7 @@ from parsers.dates import parse_datetime
 from parsers.feeditem import FeedItem, bylines, dateline_city
 from parsers.mapping import agency_named, pubstatus_of, urgency_of, version_of
 from parsers.wire import Draft
-from parsers.xmltree import attr, find, find_all, local, paragraphs_of, parse_xml, text_of
-from schemas.errors import ParseError
+from parsers.xmltree import attr, find, find_all, paragraphs_of, parse_xml, text_of, the_one_item
 from schemas.story import Subject
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -43,16 +42,7 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 def parse_newsml(data: bytes) -> FeedItem:
     root = parse_xml(data)
-    items = [root] if local(root.tag) == "newsItem" else find_all(root, "newsItem")
-    if not items:
-        raise ParseError("no_body", f"a NewsML-G2 {local(root.tag)} without a newsItem")
-    if len(items) > 1:
-        raise ParseError(
-            "multi_item",
-            f"a NewsML-G2 {local(root.tag)} with {len(items)} newsItems inside another bundle: "
-            "put the message in the landing zone as its own .xml file to read each item as an input",
-        )
-    item_el = items[0]
+    item_el = the_one_item(root, "newsItem", "NewsML-G2")
     item_meta, content_meta = find(item_el, "itemMeta"), find(item_el, "contentMeta")
     inline = next(iter(find_all(find(item_el, "contentSet"), "inlineXML")), None)
     draft = Draft(paragraphs=paragraphs_of(inline), input_format="newsml-g2")

@@ -40,8 +40,7 @@ from parsers.dates import parse_datetime
 from parsers.feeditem import FeedItem, bylines, dateline_city
 from parsers.mapping import agency_named, pubstatus_of, urgency_of, version_of
 from parsers.wire import Draft
-from parsers.xmltree import find, find_all, local, paragraphs_of, parse_xml, text_of
-from schemas.errors import ParseError
+from parsers.xmltree import find, find_all, local, paragraphs_of, parse_xml, text_of, the_one_item
 from schemas.story import Subject
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -101,16 +100,7 @@ def _wire_id(identifier: etree._Element | None) -> str | None:
 
 def parse_newsml1(data: bytes) -> FeedItem:
     root = parse_xml(data)
-    items = [root] if local(root.tag) == "NewsItem" else find_all(root, "NewsItem")
-    if not items:
-        raise ParseError("no_body", f"a NewsML 1 {local(root.tag)} without a NewsItem")
-    if len(items) > 1:
-        raise ParseError(
-            "multi_item",
-            f"a NewsML 1 document with {len(items)} NewsItems inside another bundle: put it in the landing "
-            "zone as its own .xml file to read each item as an input",
-        )
-    item = items[0]
+    item = the_one_item(root, "NewsItem", "NewsML 1")
     identifier = find(item, "Identification", "NewsIdentifier")
     management = _child(item, "NewsManagement")
     lines = _first(item, "NewsLines")

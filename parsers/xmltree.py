@@ -44,6 +44,23 @@ def local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+def the_one_item(root: etree._Element, name: str, standard: str) -> etree._Element:
+    """The one item (``newsItem``, ``NewsItem``) of a news document: the root itself or its
+    only descendant of that name. ParseError ``no_body`` for none; ``multi_item`` for
+    several, which only reach a parser whole from inside another bundle (a file of its own
+    is split into its items by flows.bundles): taking one would lose the others."""
+    items = [root] if local(root.tag) == name else find_all(root, name)
+    if not items:
+        raise ParseError("no_body", f"a {standard} {local(root.tag)} without a {name}")
+    if len(items) > 1:
+        raise ParseError(
+            "multi_item",
+            f"a {standard} {local(root.tag)} with {len(items)} {name}s inside another bundle: "
+            "put it in the landing zone as its own .xml file to read each item as an input",
+        )
+    return items[0]
+
+
 def find(element: etree._Element | None, *path: str) -> etree._Element | None:
     """The first descendant path of local names (namespace-blind), or None."""
     node = element
