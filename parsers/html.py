@@ -1185,8 +1185,8 @@ def with_prose_beside_a_short_region(
     character says about what three Latin letters do), the page's other blocks that read as
     prose, in document order: leaf blocks of LEAD_MIN characters or more that end a
     sentence, under a fifth linked, outside menus, footers and asides, not in a teaser box
-    (under a heading that links elsewhere), and none of ``summaries`` (the standfirst and
-    the page's description: fields of their own). Pruning took the page's furniture
+    (under a heading that links elsewhere), and none of ``summaries`` (the standfirst: a
+    field of its own). Pruning took the page's furniture
     (navigation, widgets, comments, forms) before; what is left outside a short region is
     the rest of a page the scoring could not hold in one box."""
     if _holds_bytes(region, SHORT_REGION):
