@@ -45,14 +45,30 @@ DEFAULT_RUN_INPUTS = 100_000
 
 
 def is_candidate(key: str, pattern: str) -> bool:
-    """Inputs are visible files matching ``pattern``; hidden and reserved paths are skipped."""
-    return bool(candidates([key], pattern))
+    """Inputs are visible files matching ``pattern``; hidden and reserved paths, and files
+    named as transfers in progress, are skipped."""
+    return bool(candidates([key], pattern)) and not key.endswith(IN_PROGRESS_SUFFIXES)
+
+
+#: Name endings of files that tools write while a transfer is in progress and rename when it
+#: is complete (curl, wget and browsers' ``.part``, WinSCP's ``.filepart``, Chrome's
+#: ``.crdownload``, ``.partial``, ``.tmp``/``.temp``, ``.download``), as the tools write
+#: them (lower case: a case-blind test cost twice as much over a million keys): never
+#: inputs. Read, each gave a truncated story, and the renamed file a second row beside it.
+IN_PROGRESS_SUFFIXES = (".part", ".filepart", ".crdownload", ".partial", ".tmp", ".temp", ".download")
+
+
+def in_progress(keys: list[str]) -> list[str]:
+    """Those of ``keys`` named as transfers in progress (``IN_PROGRESS_SUFFIXES``). Planning
+    asks this of the keys the ledger lacks only: asked of every listed key, it cost ~0.4 s
+    a million."""
+    return [key for key in keys if key.endswith(IN_PROGRESS_SUFFIXES)]
 
 
 def candidates(keys: list[str], pattern: str) -> list[str]:
     """Those of ``keys`` that are inputs: visible files matching ``pattern`` (hidden and
-    reserved paths and S3 folder markers are skipped), tested in one comprehension (planning tests every listed
-    key: a million a run over a large landing zone)."""
+    reserved paths and S3 folder markers are skipped), tested in one comprehension (planning
+    tests every listed key: a million a run over a large landing zone)."""
     reserved = RESERVED_PREFIXES
     kept = [
         key

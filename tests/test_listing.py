@@ -402,3 +402,30 @@ def test_s3_folder_markers_are_not_inputs(s3_bucket: str, tmp_path: Path) -> Non
     done = run_without_prefect(f"s3://{s3_bucket}/landing", str(tmp_path / "store"), IngestSettings(), 10)
     assert sum(s.inputs for s in done) == 1 and sum(s.stories for s in done) == 1
     assert not list(open_storage(str(tmp_path / "store")).list("quarantine/"))
+
+
+def test_files_named_as_transfers_in_progress_are_not_inputs_until_renamed(tmp_path: Path) -> None:
+    """curl, wget and browsers write ``name.part``, WinSCP ``name.filepart``, many tools
+    ``.tmp``, and rename the file when the transfer completes. Read before, a half-sent story
+    became a truncated row, and the renamed file a second row beside it."""
+    from flows.cli import parse
+    from parsers import parse_story
+    from tests.test_flow_ingest import read_stories
+
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    whole = (GOLDEN / "ap-by-line.txt").read_bytes()
+    (landing / "done.txt").write_bytes((GOLDEN / "afp-paris.txt").read_bytes())
+    (landing / "story.txt.part").write_bytes(whole[: len(whole) // 2])
+    (landing / "other.txt.filepart").write_bytes(whole[:100])
+    (landing / "copy.tmp").write_bytes(whole)
+    done = run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    assert sum(s.inputs for s in done) == 1 and sum(s.stories for s in done) == 1
+    assert [Path(str(r["source_uri"])).name for r in parse([str(landing)], workers=1)] == ["done.txt"]
+    (landing / "story.txt.part").write_bytes(whole)  # the transfer completes, and is renamed
+    (landing / "story.txt.part").rename(landing / "story.txt")
+    done = run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    assert sum(s.inputs for s in done) == 1 and sum(s.stories for s in done) == 1
+    rows = {Path(str(r["source_uri"])).name: r for r in read_stories(str(store))}
+    assert sorted(rows) == ["done.txt", "story.txt"]
+    assert rows["story.txt"]["body"] == parse_story(whole, "x").body  # whole, once
