@@ -30,7 +30,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple, TypeVar
 
 from flows.bundles import BundleLimits, OpenBundle, split_member
-from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, in_progress, read_payloads
+from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, junk_names, read_payloads
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
     DEFAULT_PARSE_TIMEOUT,
@@ -184,8 +184,9 @@ def plan_batches(
     new inputs; its key goes to ``notes.rewritten``. With ``settings.settle_seconds``, a file (or bundle) to be planned
     that changed within that time is left for a later run and its key added to
     ``notes.settling``: it may still be being written (checked before a bundle is read to
-    list its members). A listed file named as a transfer in progress (``.part``, ``.tmp``:
-    ``flows.inputs.IN_PROGRESS_SUFFIXES``) is not planned at all. With ``limit``, the run
+    list its members). A listed file named as a transfer in progress (``.part``, ``.tmp``)
+    or an operating system's file (``Thumbs.db``: ``flows.bundles.junk_name``) is not
+    planned at all. With ``limit``, the run
     takes the first ``limit`` inputs to plan in listing order and counts the rest in
     ``notes.left`` without holding them. With
     ``bundles`` (the dataset root's ``BundleIndex``), a bundle listed by an earlier run at
@@ -208,10 +209,10 @@ def plan_batches(
             unknown = [k for k, is_done in zip(chunk.keys, flags, strict=True) if not is_done]
             changed = [k for k, again in zip(chunk.keys, rewrites, strict=True) if again]
         if keys is None and (unknown or changed):
-            transferring = set(in_progress(unknown + changed))  # renamed into place when complete
-            if transferring:
-                unknown = [k for k in unknown if k not in transferring]
-                changed = [k for k in changed if k not in transferring]
+            junk = set(junk_names(unknown + changed))  # a transfer in progress, a Thumbs.db
+            if junk:
+                unknown = [k for k in unknown if k not in junk]
+                changed = [k for k in changed if k not in junk]
         if settle > 0 and (unknown or changed):
             young = source.settling(unknown + changed, settle, clock)
             if young:

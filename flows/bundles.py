@@ -87,6 +87,30 @@ MESSAGE_PEEK_BYTES = 4096
 _MESSAGE_ITEMS = frozenset({"newsItem", "NewsItem"})
 
 
+#: Name endings of files that tools write while a transfer is in progress and rename when it
+#: is complete (curl, wget and browsers' ``.part``, WinSCP's ``.filepart``, Chrome's
+#: ``.crdownload``, ``.partial``, ``.tmp``/``.temp``, ``.download``), as the tools write
+#: them (lower case: a case-blind test cost twice as much over a million keys).
+IN_PROGRESS_SUFFIXES = (".part", ".filepart", ".crdownload", ".partial", ".tmp", ".temp", ".download")
+#: Files an operating system leaves beside the ones a delivery holds (Windows' thumbnail
+#: caches and folder settings; macOS's ``.DS_Store`` and ``__MACOSX/`` are hidden names).
+OS_FILES = frozenset({"Thumbs.db", "ehthumbs.db", "desktop.ini", "Desktop.ini"})
+
+
+def junk_name(key: str) -> bool:
+    """Whether ``key`` names a transfer in progress or an operating system's file: never an
+    input. Read, a half-sent ``story.txt.part`` became a truncated row (and the renamed
+    ``story.txt`` a second one), and a ``Thumbs.db`` a quarantine entry."""
+    return key.endswith(IN_PROGRESS_SUFFIXES) or key.rsplit("/", 1)[-1] in OS_FILES
+
+
+def _not_a_member(name: str) -> bool:
+    """An archive member that is no input, by the landing zone's rules for names: under a
+    hidden name (``.DS_Store``, a macOS zip's ``__MACOSX/._story.txt`` resource forks), or a
+    `junk_name`. Each was a quarantine entry (``binary``) per member of every such delivery."""
+    return any(part[:1] in "._" for part in name.split("/")) or junk_name(name)
+
+
 def is_bundle(key: str) -> bool:
     """Whether ``key`` names a bundle (by its ending; its bytes confirm it when read)."""
     return MEMBER_SEPARATOR not in key and key.lower().endswith(BUNDLE_SUFFIXES)
@@ -302,13 +326,13 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
             return [str(n) for n in lines]
         if kind == "zip":
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                infos = [i for i in archive.infolist() if not i.is_dir()]
+                infos = [i for i in archive.infolist() if not i.is_dir() and not _not_a_member(i.filename)]
                 limits.check(len(infos), sum(i.file_size for i in infos), len(data), name)
                 return [i.filename for i in infos]
         if kind in _DECOMPRESSORS:
             return [_single_name(name)]
         with _open_tar(data, kind) as archive:
-            files = [m for m in archive.getmembers() if m.isfile()]
+            files = [m for m in archive.getmembers() if m.isfile() and not _not_a_member(m.name)]
             limits.check(len(files), sum(m.size for m in files), len(data), name)
             return [m.name for m in files]
     except InputError:

@@ -18,6 +18,7 @@ from flows.bundles import (
     OpenBundle,
     is_bundle,
     is_message_head,
+    junk_name,
     list_members,
     list_members_and_revisions,
     may_be_message,
@@ -47,22 +48,14 @@ DEFAULT_RUN_INPUTS = 100_000
 def is_candidate(key: str, pattern: str) -> bool:
     """Inputs are visible files matching ``pattern``; hidden and reserved paths, and files
     named as transfers in progress, are skipped."""
-    return bool(candidates([key], pattern)) and not key.endswith(IN_PROGRESS_SUFFIXES)
+    return bool(candidates([key], pattern)) and not junk_name(key)
 
 
-#: Name endings of files that tools write while a transfer is in progress and rename when it
-#: is complete (curl, wget and browsers' ``.part``, WinSCP's ``.filepart``, Chrome's
-#: ``.crdownload``, ``.partial``, ``.tmp``/``.temp``, ``.download``), as the tools write
-#: them (lower case: a case-blind test cost twice as much over a million keys): never
-#: inputs. Read, each gave a truncated story, and the renamed file a second row beside it.
-IN_PROGRESS_SUFFIXES = (".part", ".filepart", ".crdownload", ".partial", ".tmp", ".temp", ".download")
-
-
-def in_progress(keys: list[str]) -> list[str]:
-    """Those of ``keys`` named as transfers in progress (``IN_PROGRESS_SUFFIXES``). Planning
-    asks this of the keys the ledger lacks only: asked of every listed key, it cost ~0.4 s
-    a million."""
-    return [key for key in keys if key.endswith(IN_PROGRESS_SUFFIXES)]
+def junk_names(keys: list[str]) -> list[str]:
+    """Those of ``keys`` that name transfers in progress or operating systems' files
+    (``flows.bundles.junk_name``). Planning asks this of the keys the ledger lacks only:
+    asked of every listed key, it cost ~0.4 s a million."""
+    return [key for key in keys if junk_name(key)]
 
 
 def candidates(keys: list[str], pattern: str) -> list[str]:

@@ -491,3 +491,23 @@ def test_an_rss_1_feed_is_split_too() -> None:
     assert item["language"] == "nl" and item["byline"] == ["Pieter de Vries"]
     assert item["published_at"] == "2025-06-11T07:15:00Z"
     assert item["wire_id"] == "https://havenkrant.example/2025/06/11/haven-open"
+
+
+def test_a_zip_made_on_a_mac_or_a_windows_share_yields_its_stories_only(tmp_path: Path) -> None:
+    """macOS's Compress puts each file's resource fork in ``__MACOSX/._name`` and a folder's
+    ``.DS_Store`` into the zip; a Windows share adds ``Thumbs.db``. Each was a member, and a
+    ``binary`` quarantine entry per delivery; members follow the landing zone's naming rules."""
+    landing = tmp_path / "in"
+    landing.mkdir()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("stories/one.txt", story(1))
+        archive.writestr("__MACOSX/stories/._one.txt", b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X" + bytes(80))
+        archive.writestr("stories/.DS_Store", b"\x00\x00\x00\x01Bud1" + bytes(50))
+        archive.writestr("stories/Thumbs.db", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(50))
+        archive.writestr("stories/two.txt.part", story(2)[:20])
+        archive.writestr("stories/_draft.txt", story(3))
+    (landing / "delivery.zip").write_bytes(buffer.getvalue())
+    results = list(parse([str(landing)], workers=1))
+    assert [name_of(str(r["source_uri"]), landing) for r in results] == ["delivery.zip#stories/one.txt"]
+    assert "story_id" in results[0]

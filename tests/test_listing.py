@@ -407,7 +407,8 @@ def test_s3_folder_markers_are_not_inputs(s3_bucket: str, tmp_path: Path) -> Non
 def test_files_named_as_transfers_in_progress_are_not_inputs_until_renamed(tmp_path: Path) -> None:
     """curl, wget and browsers write ``name.part``, WinSCP ``name.filepart``, many tools
     ``.tmp``, and rename the file when the transfer completes. Read before, a half-sent story
-    became a truncated row, and the renamed file a second row beside it."""
+    became a truncated row, and the renamed file a second row beside it; a Windows share's
+    ``Thumbs.db`` a quarantine entry."""
     from flows.cli import parse
     from parsers import parse_story
     from tests.test_flow_ingest import read_stories
@@ -419,6 +420,7 @@ def test_files_named_as_transfers_in_progress_are_not_inputs_until_renamed(tmp_p
     (landing / "story.txt.part").write_bytes(whole[: len(whole) // 2])
     (landing / "other.txt.filepart").write_bytes(whole[:100])
     (landing / "copy.tmp").write_bytes(whole)
+    (landing / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64))  # Windows' thumbnails
     done = run_without_prefect(str(landing), str(store), IngestSettings(), 10)
     assert sum(s.inputs for s in done) == 1 and sum(s.stories for s in done) == 1
     assert [Path(str(r["source_uri"])).name for r in parse([str(landing)], workers=1)] == ["done.txt"]
