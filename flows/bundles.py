@@ -23,7 +23,6 @@ import lzma
 import re
 import tarfile
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -337,7 +336,7 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
             return [m.name for m in files]
     except InputError:
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as exc:
+    except Exception as exc:  # in memory: no storage error can be here, only the archive's own
         raise InputError("bad_bundle", f"{name} cannot be read as a {kind} bundle: {exc}") from exc
 
 
@@ -395,16 +394,11 @@ class OpenBundle:
             return content
         except InputError:
             raise
-        except (
-            KeyError,
-            zipfile.BadZipFile,
-            tarfile.TarError,
-            EOFError,
-            OSError,
-            zlib.error,
-            lzma.LZMAError,
-            ValueError,
-        ) as exc:
+        except Exception as exc:
+            # Any error: the bundle's bytes are in memory, so this is the archive's own (a
+            # corrupt member, an unknown compression method's NotImplementedError, an
+            # encrypted member's RuntimeError, which killed the run's batch at every retry),
+            # never a storage error a retry could mend.
             self._opened = None  # a broken archive's state is not reused for the next member
             raise InputError(
                 "bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}"
