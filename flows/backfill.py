@@ -7,6 +7,7 @@ key, its publication time (the input is parsed), its modification time (UTC).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from parsers import parse_story
 from schemas.errors import ConfigError, InputError, ParseError, StorageError
 from storage import ObjectInfo, Storage, check_source_and_dest, open_storage
 from table.ledger import DoneEntries, load_ledger
+
+logger = logging.getLogger(__name__)
 
 _PATH_DATE = re.compile(r"(?:^|/)(\d{4})[/-](\d{2})[/-](\d{2})(?=/|$|[^0-9])")
 
@@ -50,6 +53,10 @@ def input_date(
             return story.published_at.date()
     except (ParseError, InputError, StorageError):
         pass  # unreadable or unparsable: its file's time dates it; the ingest quarantines it
+    except Exception:  # a parser bug (of any type) costs this input its date, not the backfill
+        # The ingest parses it again in a worker, where an error of any type is the input's
+        # quarantine entry (`parser_error`); here it stopped the whole backfill's planning.
+        logger.warning("backfill: %s could not be parsed to date it; dated by its file's time", key, exc_info=True)
     return datetime.fromtimestamp(info.modified, UTC).date()
 
 

@@ -443,3 +443,37 @@ def test_a_local_read_stops_one_byte_past_the_limit_and_takes_a_file_that_grew(
     assert store.get("a.txt", limit=5000) == b"x" * 1000
     assert store.get("a.txt", limit=500) == b"x" * 501
     assert store.get("a.txt", limit=50) == b"x" * 51
+
+
+def test_a_parser_bug_while_a_backfill_dates_its_inputs_costs_that_input_its_date_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill parses each undated input to date it, in its own process: an error of a
+    type the parser does not raise on purpose (a bug, a recursion limit) stopped the whole
+    backfill's planning, where the ingest's workers make it one input's `parser_error`. The
+    parser's bug is injected here (no real input is known to raise one)."""
+    from datetime import UTC, date, datetime
+
+    import flows.backfill as backfill_module
+    from flows.batch import IngestSettings
+    from storage.local import LocalStorage
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    golden = Path(__file__).resolve().parent / "golden"
+    (landing / "fine.txt").write_bytes((golden / "ap-by-line.txt").read_bytes())
+    (landing / "trips.txt").write_bytes((golden / "afp-paris.txt").read_bytes())
+    real = backfill_module.parse_story
+
+    def buggy(data: bytes, uri: str, **kwargs: object) -> Story:
+        if uri.endswith("trips.txt"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(data, uri, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backfill_module, "parse_story", buggy)
+    today = datetime.now(UTC).date()
+    plan = backfill_module.plan_backfill(
+        LocalStorage(str(landing)), LocalStorage(str(tmp_path / "store")), date(1990, 1, 1), today, IngestSettings()
+    )
+    assert sorted(k for keys in plan.by_day.values() for k in keys) == ["fine.txt", "trips.txt"]
+    assert "trips.txt" in plan.by_day[today]  # dated by its file's time
