@@ -122,8 +122,10 @@ def may_be_message(key: str) -> bool:
 
 def is_message_head(head: bytes) -> bool:
     """Whether the first bytes of an XML file open a ``newsMessage``, ``packageItem``, or an
-    RSS or Atom feed."""
-    return _MESSAGE_ROOT.search(head[:MESSAGE_PEEK_BYTES]) is not None
+    RSS or Atom feed (in UTF-16 or UTF-32 too: ``parsers.decode.narrow``)."""
+    from parsers.decode import narrow
+
+    return _MESSAGE_ROOT.search(narrow(head, MESSAGE_PEEK_BYTES)[:MESSAGE_PEEK_BYTES]) is not None
 
 
 def split_member(key: str) -> tuple[str, str] | None:

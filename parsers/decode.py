@@ -54,6 +54,21 @@ _PROLOG = re.compile(rb"\s*(?:<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])
 HTML_SNIFF_DEEP = 65536
 
 
+def narrow(data: bytes, size: int) -> bytes:
+    """About the first ``size`` bytes of ``data`` as UTF-8 when it is UTF-16 or UTF-32 (a
+    byte-order mark, or UTF-16 with NUL on every other byte), else ``data`` itself: what
+    sniffing reads. A Windows tool's UTF-16 NewsML or page was sniffed byte by byte, found
+    no "<", and became a wire "story" headlined with its XML declaration."""
+    for bom, name in _BOMS[1:]:  # UTF-32's marks first: UTF-32 LE's begins with UTF-16 LE's
+        if data.startswith(bom):
+            return data[: size * 4].decode(name, errors="replace").encode("utf-8", "replace")[:size]
+    if b"\x00" in data[:64]:
+        wide = _bomless_utf16(data[: size * 2 - size * 2 % 2] if len(data) > size * 2 else data)
+        if wide is not None:
+            return wide[0].encode("utf-8", "replace")[:size]
+    return data
+
+
 def _head(data: bytes) -> bytes:
     head = data[:4096].lstrip()
     if head.startswith(codecs.BOM_UTF8):
@@ -64,7 +79,7 @@ def _head(data: bytes) -> bytes:
 def xml_root(data: bytes) -> str | None:
     """The local name of the first element after the document's prolog (declaration,
     comments, doctype), if it opens with markup."""
-    head = _head(data)
+    head = _head(narrow(data, 4096))
     position = 0
     while (prolog := _PROLOG.match(head, position)) and prolog.end() > position:
         position = prolog.end()
@@ -75,7 +90,9 @@ def xml_root(data: bytes) -> str | None:
 def sniff_format(data: bytes) -> str:
     """The input's format by its content: ``nitf`` / ``newsml-g2`` (the XML root element),
     ``ninjs`` (a JSON object), ``html``, ``xml`` (an XML document of no format read here:
-    `OTHER_XML_ROOTS`), else ``text`` (plain or enveloped wire text)."""
+    `OTHER_XML_ROOTS`), else ``text`` (plain or enveloped wire text). UTF-16 and UTF-32
+    inputs are read as the text they are (`narrow`)."""
+    data = narrow(data, HTML_SNIFF_DEEP)
     head = _head(data)
     if head[:1] == b"{":
         return "ninjs"

@@ -391,6 +391,19 @@ def test_an_rss_feed_is_one_story_per_item_with_the_feed_s_trailer_removed(tmp_p
     assert str(second["body"]).startswith("Die Frachtraten") and second["standfirst"] is None
 
 
+def test_a_feed_in_utf16_is_split_into_the_same_items(tmp_path: Path) -> None:
+    # A Windows tool's export: UTF-16 with its mark. Its head was searched for "<rss" byte
+    # by byte (never found between the NULs), so it was no feed: one input, quarantined.
+    data = (FEEDS / "wordpress.rss").read_bytes().decode("utf-8")
+    wide = data.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    assert wide != data
+    (tmp_path / "feed.rss").write_bytes(wide.encode("utf-16"))
+    names = lambda rows: [str(r["source_uri"]).rsplit("#", 1)[1] for r in rows]  # noqa: E731
+    plain, read = list(parse([str(FEEDS / "wordpress.rss")], workers=1)), list(parse([str(tmp_path)], workers=1))
+    assert names(read) == names(plain) and len(read) == 2
+    assert [r["body"] for r in read] == [r["body"] for r in plain]
+
+
 def test_an_atom_feed_is_one_story_per_entry(tmp_path: Path) -> None:
     first, second = list(parse([str(FEEDS / "news.atom")], workers=1))
     assert first["input_format"] == second["input_format"] == "atom"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import codecs
 import io
 import lzma
 import tarfile
@@ -187,6 +188,29 @@ def test_nuls_that_are_not_fill_stay_binary(data: bytes) -> None:
     with pytest.raises(ParseError) as info:
         parse_story(data, "x")
     assert info.value.reason == "binary"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize(
+    "name", ["newsml1-afp-bom-crlf-comment.xml", "nitf-reuters-version.xml", "aeb-ap-cbs-virus.html"]
+)
+def test_xml_and_pages_in_utf16_or_utf32_are_read_as_themselves(name: str, encoding: str) -> None:
+    # A Windows tool's export: UTF-16 with its mark (or UTF-16LE without), the declaration
+    # saying so. Sniffed byte by byte, the NUL-interleaved "<" was never found, and each
+    # became a wire "story" headlined with its XML declaration, its markup for a body.
+    import dataclasses
+    from pathlib import Path
+
+    data = (Path(__file__).parent / "golden" / name).read_bytes()
+    text = data.decode("utf-8-sig")
+    wide = text.replace('encoding="UTF-8"', 'encoding="UTF-16"' if "16" in encoding else 'encoding="UTF-32"')
+    if encoding == "utf-16-be":
+        wide_bytes = codecs.BOM_UTF16_BE + wide.encode(encoding)  # big-endian with its mark
+    else:
+        wide_bytes = wide.encode(encoding)
+    assert sniff_format(wide_bytes) == sniff_format(data)
+    clean, read = dataclasses.asdict(parse_story(data, "x")), dataclasses.asdict(parse_story(wide_bytes, "x"))
+    assert {k for k in clean if clean[k] != read[k]} == {"source_sha256"}
 
 
 def test_line_break_hints_are_not_text() -> None:
