@@ -35,9 +35,37 @@ class FeedItem:
     embargoed_until: datetime | None = None
 
 
+#: JSON's byte-order marks (RFC 8259 asks for UTF-8, but Windows tools write UTF-16 with
+#: its mark): UTF-32's first, as UTF-32 LE's begins with UTF-16 LE's.
+_JSON_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+#: Where NULs fall in the first four bytes of JSON without a mark -> its encoding.
+_JSON_NULS = {"000x": "utf-32-be", "x000": "utf-32-le", "0x0x": "utf-16-be", "x0x0": "utf-16-le"}
+
+
+def _json_text(data: bytes) -> str:
+    """JSON bytes as text: UTF-16 or UTF-32 by their mark, or without one by where the NULs
+    of its first (ASCII) characters fall (RFC 4627's rule), else UTF-8 (a mark dropped)."""
+    for bom, name in _JSON_BOMS:
+        if data.startswith(bom):
+            return data.decode(name, errors="replace")
+    head = data[:4]
+    if len(head) == 4 and 0 in head:
+        wide = _JSON_NULS.get("".join("0" if byte == 0 else "x" for byte in head))
+        if wide:
+            return data.decode(wide, errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
 def load_json(data: bytes | str) -> Any:
     """JSON, refusing nesting deeper than MAX_JSON_DEPTH before parsing (ParseError "bad_json")."""
-    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    text = _json_text(data) if isinstance(data, bytes) else data
     depth = deepest = 0
     in_string = escaped = False
     for ch in text[:5_000_000]:

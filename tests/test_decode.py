@@ -192,7 +192,8 @@ def test_nuls_that_are_not_fill_stay_binary(data: bytes) -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
 @pytest.mark.parametrize(
-    "name", ["newsml1-afp-bom-crlf-comment.xml", "nitf-reuters-version.xml", "aeb-ap-cbs-virus.html"]
+    "name",
+    ["newsml1-afp-bom-crlf-comment.xml", "nitf-reuters-version.xml", "aeb-ap-cbs-virus.html", "ninjs2-bodies.json"],
 )
 def test_xml_and_pages_in_utf16_or_utf32_are_read_as_themselves(name: str, encoding: str) -> None:
     # A Windows tool's export: UTF-16 with its mark (or UTF-16LE without), the declaration
