@@ -325,21 +325,41 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
             lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
             limits.check(len(lines), len(data), 0, name)
             return [str(n) for n in lines]
-        if kind == "zip":
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                infos = [i for i in archive.infolist() if not i.is_dir() and not _not_a_member(i.filename)]
-                limits.check(len(infos), sum(i.file_size for i in infos), len(data), name)
-                return [i.filename for i in infos]
         if kind in _DECOMPRESSORS:
             return [_single_name(name)]
-        with _open_tar(data, kind) as archive:
-            files = [m for m in archive.getmembers() if m.isfile() and not _not_a_member(m.name)]
-            limits.check(len(files), sum(m.size for m in files), len(data), name)
-            return [m.name for m in files]
+        with zipfile.ZipFile(io.BytesIO(data)) if kind == "zip" else _open_tar(data, kind) as archive:
+            entries = {k: e for k, e in _entries(archive).items() if not _not_a_member(_entry_name(e))}
+            sizes = sum(e.file_size if isinstance(e, zipfile.ZipInfo) else e.size for e in entries.values())
+            limits.check(len(entries), sizes, len(data), name)
+            return list(entries)
     except InputError:
         raise
     except Exception as exc:  # in memory: no storage error can be here, only the archive's own
         raise InputError("bad_bundle", f"{name} cannot be read as a {kind} bundle: {exc}") from exc
+
+
+def _entry_name(entry: zipfile.ZipInfo | tarfile.TarInfo) -> str:
+    return entry.filename if isinstance(entry, zipfile.ZipInfo) else entry.name
+
+
+def _entries(archive: zipfile.ZipFile | tarfile.TarFile) -> dict[str, Any]:
+    """A zip's or tar's files by member name, in archive order. A name the archive holds
+    twice (a zip appended to, a tar added to with ``tar -r``) is numbered from its second
+    entry on ("a.txt (2)"): zipfile and tarfile open the last entry of a name, so the first
+    was never read, and the ledger held two entries for one name."""
+    if isinstance(archive, zipfile.ZipFile):
+        files: list[Any] = [i for i in archive.infolist() if not i.is_dir()]
+    else:
+        files = [m for m in archive.getmembers() if m.isfile()]
+    entries: dict[str, Any] = {}
+    for entry in files:
+        name = key = _entry_name(entry)
+        copy = 1
+        while key in entries:
+            copy += 1
+            key = f"{name} ({copy})"
+        entries[key] = entry
+    return entries
 
 
 class OpenBundle:
@@ -377,8 +397,9 @@ class OpenBundle:
                 return lines[number - 1][:cap]
             if kind == "zip":
                 if self._opened is None:
-                    self._opened = zipfile.ZipFile(io.BytesIO(data))
-                with self._opened.open(member) as handle:
+                    archive = zipfile.ZipFile(io.BytesIO(data))
+                    self._opened = (archive, _entries(archive))
+                with self._opened[0].open(self._opened[1][member]) as handle:
                     out: bytes = handle.read(cap)
                     return out
             if kind in _DECOMPRESSORS:
@@ -388,8 +409,9 @@ class OpenBundle:
                         raise InputError("bundle_too_large", f"{name} unpacks past --bundle-max-mb")
                     return out
             if self._opened is None:
-                self._opened = _open_tar(data, kind)
-            extracted = self._opened.extractfile(self._opened.getmember(member))
+                tar = _open_tar(data, kind)
+                self._opened = (tar, _entries(tar))
+            extracted = self._opened[0].extractfile(self._opened[1][member])
             if extracted is None:
                 raise InputError("not_a_file", f"{name}{MEMBER_SEPARATOR}{member} is not a regular file")
             content: bytes = extracted.read(cap)

@@ -11,6 +11,7 @@ import io
 import json
 import lzma
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import ClassVar
@@ -95,6 +96,33 @@ def write_bundles(folder: Path) -> dict[str, str]:
     (folder / "fake.zip").write_bytes(b"this is not a zip at all")
     expected["fake.zip"] = "bad_bundle"
 
+    # Archives holding one name twice: a zip appended to, a tar added to with `tar -r`.
+    # zipfile and tarfile open a name's last entry: the first was never read (lost) and
+    # the ledger held two entries for one name. Each entry is an input; the second named
+    # "(2)".
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name, and writes it
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("day/a.txt", story(15))
+            archive.writestr("day/a.txt", story(16))
+    (folder / "appended.zip").write_bytes(buffer.getvalue())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for n in (17, 18):
+            info = tarfile.TarInfo("x.txt")
+            info.size = len(story(n))
+            tar.addfile(info, io.BytesIO(story(n)))
+    (folder / "appended.tar").write_bytes(buffer.getvalue())
+    expected.update(
+        {
+            "appended.zip#day/a.txt": "story",
+            "appended.zip#day/a.txt (2)": "story",
+            "appended.tar#x.txt": "story",
+            "appended.tar#x.txt (2)": "story",
+        }
+    )
+
     # A zip with a password-protected member and one packed by a method Python cannot
     # unpack (Deflate64, as Windows' Explorer writes large files): zipfile raises
     # RuntimeError and NotImplementedError, which stopped the batch at every retry.
@@ -175,6 +203,11 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
     german = results["message.xml#newsItem[3]"]
     assert (german["input_format"], german["language"], german["agency"]) == ("newsml-g2", "de", "dpa")
     assert results["message.xml#newsItem[1]"]["wire_id"] != german["wire_id"]
+    assert [results[f"appended.zip#day/a.txt{n}"]["headline"] for n in ("", " (2)")] == [
+        "Harbour plan 15",
+        "Harbour plan 16",
+    ]
+    assert results["appended.tar#x.txt"]["headline"] == "Harbour plan 17"
     french, english = results["newsml1.xml#NewsItem[1]"], results["newsml1.xml#NewsItem[2]"]
     assert (french["input_format"], french["language"], english["language"]) == ("newsml-1", "fr", "en")
     assert english["headline"] == "Japan exports rise for third month as chip demand holds"
