@@ -148,6 +148,9 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     for bom, name in _BOMS:
         if data.startswith(bom):
             return data.decode(name, errors="replace"), name
+    kind = _FILE_KIND.match(data)
+    if kind:
+        raise ParseError("binary", _FILE_KINDS[kind.lastindex or 1])
     if b"\x00" in data[:8192]:
         utf16 = _bomless_utf16(data)
         if utf16 is not None:
@@ -212,6 +215,25 @@ def _utf8_with_stray_bytes(data: bytes) -> str | None:
         return None
     return data.decode("utf-8", errors="wire_ingest_stray_cp1252")
 
+
+_ARCHIVE_HINT = (
+    ": in the landing zone, named so (*.zip, *.tar, *.tar.gz, *.gz, *.bz2, *.xz), its files are read as "
+    "inputs; an archive inside another is not opened"
+)
+#: Files that are no story, told by their first bytes, with what the quarantine entry says.
+_FILE_KINDS = {
+    1: "a zip archive" + _ARCHIVE_HINT,
+    2: "a gzip file" + _ARCHIVE_HINT,
+    3: "a bzip2 file" + _ARCHIVE_HINT,
+    4: "an xz file" + _ARCHIVE_HINT,
+    5: "a PDF document, not a text or HTML story",
+    6: "a PNG image, not a text or HTML story",
+    7: "a JPEG image, not a text or HTML story",
+    8: "a GIF image, not a text or HTML story",
+}
+_FILE_KIND = re.compile(
+    rb"(PK\x03\x04|PK\x05\x06)|(\x1f\x8b)|(BZh[1-9]1AY&SY)|(\xfd7zXZ\x00)|(%PDF-)|(\x89PNG\r\n)|(\xff\xd8\xff)|(GIF8[79]a)"
+)
 
 #: A run of NULs that is not fill: not at a line end (nor at the end, stripped first).
 _NUL_RUN_INSIDE = re.compile(rb"(?<![\r\n\x00])\x00+")

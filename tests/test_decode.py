@@ -190,6 +190,23 @@ def test_nuls_that_are_not_fill_stay_binary(data: bytes) -> None:
     assert info.value.reason == "binary"
 
 
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (_stored_zip_of(STORY.encode()), "a zip archive: in the landing zone, named so"),
+        (bz2.compress(STORY.encode()), "a bzip2 file"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "a PDF document"),
+        (b"GIF89a" + bytes(range(40)), "a GIF image"),
+    ],
+)
+def test_a_file_of_a_known_kind_is_quarantined_saying_what_it_is(data: bytes, said: str) -> None:
+    # An archive inside an archive, or a PDF dropped in the landing zone: the quarantine
+    # entry names what it is (and, for an archive, how its files are read).
+    with pytest.raises(ParseError) as info:
+        parse_story(data, "x.txt")
+    assert info.value.reason == "binary" and info.value.detail.startswith(said)
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
 @pytest.mark.parametrize(
     "name",
