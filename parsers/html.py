@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any, cast
 
@@ -1179,16 +1179,15 @@ _PROSE_TAGS = ("p", "li", "dd", "td", "div")
 
 
 def with_prose_beside_a_short_region(
-    body: HtmlElement, region: list[HtmlElement], summaries: Collection[str] = ()
+    body: HtmlElement, region: list[HtmlElement], standfirst: str | None = None
 ) -> list[HtmlElement]:
     """``region``, and when it holds under SHORT_REGION bytes of text (UTF-8: a Japanese
     character says about what three Latin letters do), the page's other blocks that read as
     prose, in document order: leaf blocks of LEAD_MIN characters or more that end a
     sentence, under a fifth linked, outside menus, footers and asides, not in a teaser box
-    (under a heading that links elsewhere), and none of ``summaries`` (the standfirst: a
-    field of its own). Pruning took the page's furniture
-    (navigation, widgets, comments, forms) before; what is left outside a short region is
-    the rest of a page the scoring could not hold in one box."""
+    (under a heading that links elsewhere), and not the ``standfirst`` (a field of its own).
+    Pruning took the page's furniture (navigation, widgets, comments, forms) before; what is
+    left outside a short region is the rest of a page the scoring could not hold in one box."""
     if _holds_bytes(region, SHORT_REGION):
         return region
     roots = set(region)
@@ -1207,7 +1206,7 @@ def with_prose_beside_a_short_region(
         ):
             continue  # not a leaf: its blocks come on their own
         text = _visible_text(element)
-        if len(text) < LEAD_MIN or not text.endswith(_SENTENCE_END) or text in summaries:
+        if len(text) < LEAD_MIN or not text.endswith(_SENTENCE_END) or text == standfirst:
             continue
         if _link_density(element, len(text)) >= 0.2 or _under_a_linked_heading(element):
             continue
@@ -1233,8 +1232,9 @@ def _holds_bytes(region: list[HtmlElement], least: int) -> bool:
 
 
 def _under_a_linked_heading(element: HtmlElement) -> bool:
-    """Whether ``element`` sits in a teaser box: a heading (or one holding a link) before it
-    or before one of its three nearest ancestors, whose text is a link to another page."""
+    """Whether ``element`` sits in a teaser box: the nearest heading before it (or before one
+    of its three nearest ancestors, among their three previous siblings) is mostly a link
+    to another page."""
     for box in itertools.islice(itertools.chain((element,), element.iterancestors()), 4):
         for sibling in itertools.islice(box.itersiblings(preceding=True), 3):
             if sibling.tag in _HEADINGS:
@@ -1243,11 +1243,8 @@ def _under_a_linked_heading(element: HtmlElement) -> bool:
     return False
 
 
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-
-
 def extract_paragraphs(
-    body: HtmlElement, *, use_hints: bool, watch: HtmlElement | None = None, summaries: Collection[str] = ()
+    body: HtmlElement, *, use_hints: bool, watch: HtmlElement | None = None, standfirst: str | None = None
 ) -> tuple[list[Removed], list[str], bool, str | None]:
     """Prune ``body`` in place, pick the article region, and return (removed, paragraphs,
     whether the region holds ``watch``, a lead printed above the region)."""
@@ -1264,7 +1261,7 @@ def extract_paragraphs(
         holds = any(root in ancestors for root in region)
     clean_region(region, removed)
     # The lead is the standfirst where no other is found (parse_html_document).
-    region = with_prose_beside_a_short_region(body, region, summaries or ([lead] if lead else []))
+    region = with_prose_beside_a_short_region(body, region, standfirst or lead)
     removed.extend(Removed("boilerplate", text) for text in _outer_text_blocks(body, region))
     for root in region:
         etree.strip_tags(root, *INLINE_TAGS)
@@ -1489,15 +1486,15 @@ def parse_html_document(page: str) -> Draft:
     printed_copyright = page_copyright(body)  # before pruning takes the footer apart
     # Before pruning takes the page's header apart.
     found = find_standfirst(body) or block_a_cut_description_begins(body, meta.description)
-    summaries = {_squash(found[1])} if found else set()
+    first = _squash(found[1]) if found else None
     removed, paragraphs, in_body, lead = extract_paragraphs(
-        body, use_hints=True, watch=found[0] if found else None, summaries=summaries
+        body, use_hints=True, watch=found[0] if found else None, standfirst=first
     )
     if sum(len(p) for p in paragraphs) < 250:
         # Too little survived: the class/id hints probably hit a wrapper. Retry without them
         # on a fresh tree (re-parsing is cheaper than copying every tree up front).
         retry_removed, retry_paragraphs, _, retry_lead = extract_paragraphs(
-            _marked_body(_parse_page(page)), use_hints=False, summaries=summaries
+            _marked_body(_parse_page(page)), use_hints=False, standfirst=first
         )
         if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
             removed, paragraphs, in_body, lead = retry_removed, retry_paragraphs, False, retry_lead
