@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple, TypeVar
 
-from flows.bundles import BundleLimits, OpenBundle, split_member
-from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, junk_names, read_payloads
+from flows.bundles import BundleLimits, OpenBundle, junk_name, split_member
+from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, read_payloads
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
     DEFAULT_PARSE_TIMEOUT,
@@ -186,9 +186,8 @@ def plan_batches(
     ``notes.settling``: it may still be being written (checked before a bundle is read to
     list its members). A listed file named as a transfer in progress (``.part``, ``.tmp``)
     or an operating system's file (``Thumbs.db``: ``flows.bundles.junk_name``) is not
-    planned at all. With ``limit``, the run
-    takes the first ``limit`` inputs to plan in listing order and counts the rest in
-    ``notes.left`` without holding them. With
+    planned at all. With ``limit``, the run takes the first ``limit`` inputs to plan in
+    listing order and counts the rest in ``notes.left`` without holding them. With
     ``bundles`` (the dataset root's ``BundleIndex``), a bundle listed by an earlier run at
     the revision it has now is not read again to list its members."""
     notes = notes if notes is not None else PlanNotes()
@@ -208,11 +207,9 @@ def plan_batches(
             )
             unknown = [k for k, is_done in zip(chunk.keys, flags, strict=True) if not is_done]
             changed = [k for k, again in zip(chunk.keys, rewrites, strict=True) if again]
-        if keys is None and (unknown or changed):
-            junk = set(junk_names(unknown + changed))  # a transfer in progress, a Thumbs.db
-            if junk:
-                unknown = [k for k in unknown if k not in junk]
-                changed = [k for k in changed if k not in junk]
+        if keys is None:  # asked of what the ledger lacks only: ~0.4 s a million for every key
+            unknown = [k for k in unknown if not junk_name(k)]  # a transfer in progress, a Thumbs.db
+            changed = [k for k in changed if not junk_name(k)]
         if settle > 0 and (unknown or changed):
             young = source.settling(unknown + changed, settle, clock)
             if young:

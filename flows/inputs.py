@@ -47,15 +47,9 @@ DEFAULT_RUN_INPUTS = 100_000
 
 def is_candidate(key: str, pattern: str) -> bool:
     """Inputs are visible files matching ``pattern``; hidden and reserved paths, and files
-    named as transfers in progress, are skipped."""
+    named as transfers in progress or an operating system's (``flows.bundles.junk_name``),
+    are skipped."""
     return bool(candidates([key], pattern)) and not junk_name(key)
-
-
-def junk_names(keys: list[str]) -> list[str]:
-    """Those of ``keys`` that name transfers in progress or operating systems' files
-    (``flows.bundles.junk_name``). Planning asks this of the keys the ledger lacks only:
-    asked of every listed key, it cost ~0.4 s a million."""
-    return [key for key in keys if junk_name(key)]
 
 
 def candidates(keys: list[str], pattern: str) -> list[str]:

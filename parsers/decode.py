@@ -54,19 +54,28 @@ _PROLOG = re.compile(rb"\s*(?:<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])
 HTML_SNIFF_DEEP = 65536
 
 
-def narrow(data: bytes, size: int) -> bytes:
-    """About the first ``size`` bytes of ``data`` as UTF-8 when it is UTF-16 or UTF-32 (a
-    byte-order mark, or UTF-16 with NUL on every other byte), else ``data`` itself: what
-    sniffing reads. A Windows tool's UTF-16 NewsML or page was sniffed byte by byte, found
-    no "<", and became a wire "story" headlined with its XML declaration."""
+def wide_codec(data: bytes) -> str | None:
+    """The codec of ``data`` when it is UTF-16 or UTF-32: by its byte-order mark, or UTF-16
+    without one (`_bomless_utf16`'s reading of its first 8 KB); else None."""
     for bom, name in _BOMS[1:]:  # UTF-32's marks first: UTF-32 LE's begins with UTF-16 LE's
         if data.startswith(bom):
-            return data[: size * 4].decode(name, errors="replace").encode("utf-8", "replace")[:size]
+            return name
     if b"\x00" in data[:64]:
-        wide = _bomless_utf16(data[: size * 2 - size * 2 % 2] if len(data) > size * 2 else data)
-        if wide is not None:
-            return wide[0].encode("utf-8", "replace")[:size]
-    return data
+        head = data[:8192]
+        wide = _bomless_utf16(head[: len(head) - len(head) % 2])
+        return wide[1] if wide is not None else None
+    return None
+
+
+def narrow(data: bytes, size: int) -> bytes:
+    """About the first ``size`` bytes of ``data`` as UTF-8 when it is UTF-16 or UTF-32
+    (`wide_codec`), else ``data`` itself: what sniffing reads. A Windows tool's UTF-16
+    NewsML or page was sniffed byte by byte, found no "<", and became a wire "story"
+    headlined with its XML declaration."""
+    name = wide_codec(data)
+    if name is None:
+        return data
+    return data[: size * 4].decode(name, errors="replace").encode("utf-8", "replace")[:size]
 
 
 def _head(data: bytes) -> bytes:
@@ -251,7 +260,7 @@ def _without_fill_nuls(data: bytes) -> bytes:
     headers whose fields are NUL-padded. Text in a legacy charset with NULs stays binary."""
     body = data.rstrip(b"\x00")
     if len(body) > 262 and body[257:262] == b"ustar":
-        raise ParseError("binary", "a tar archive: name it *.tar (or *.tar.gz, *.tgz) and its files are read as inputs")
+        raise ParseError("binary", "a tar archive" + _ARCHIVE_HINT)
     if len(_NUL_RUN_INSIDE.findall(body, 0, 1 << 20)) > MAX_STRAY_NUL_RUNS:
         raise ParseError("binary", "NUL bytes inside the text, not only at line ends: this is not a text or HTML story")
     kept = body.replace(b"\x00", b"")

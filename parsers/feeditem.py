@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from parsers import rules
+from parsers.decode import wide_codec
 from parsers.wire import Draft
 from schemas.errors import ParseError
 from schemas.story import Subject
@@ -35,32 +36,10 @@ class FeedItem:
     embargoed_until: datetime | None = None
 
 
-#: JSON's byte-order marks (RFC 8259 asks for UTF-8, but Windows tools write UTF-16 with
-#: its mark): UTF-32's first, as UTF-32 LE's begins with UTF-16 LE's.
-_JSON_BOMS = (
-    (b"\xff\xfe\x00\x00", "utf-32"),
-    (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xff\xfe", "utf-16"),
-    (b"\xfe\xff", "utf-16"),
-)
-
-
-#: Where NULs fall in the first four bytes of JSON without a mark -> its encoding.
-_JSON_NULS = {"000x": "utf-32-be", "x000": "utf-32-le", "0x0x": "utf-16-be", "x0x0": "utf-16-le"}
-
-
 def _json_text(data: bytes) -> str:
-    """JSON bytes as text: UTF-16 or UTF-32 by their mark, or without one by where the NULs
-    of its first (ASCII) characters fall (RFC 4627's rule), else UTF-8 (a mark dropped)."""
-    for bom, name in _JSON_BOMS:
-        if data.startswith(bom):
-            return data.decode(name, errors="replace")
-    head = data[:4]
-    if len(head) == 4 and 0 in head:
-        wide = _JSON_NULS.get("".join("0" if byte == 0 else "x" for byte in head))
-        if wide:
-            return data.decode(wide, errors="replace")
-    return data.decode("utf-8-sig", errors="replace")
+    """JSON bytes as text: UTF-8 (a mark dropped), or UTF-16 / UTF-32 as a Windows tool
+    writes it (RFC 8259 asks for UTF-8), told as sniffing tells it (`decode.wide_codec`)."""
+    return data.decode(wide_codec(data) or "utf-8-sig", errors="replace")
 
 
 def load_json(data: bytes | str) -> Any:

@@ -102,8 +102,8 @@ def parse_story(
         parse_xml(data)  # malformed (a feed's undefined &nbsp;): bad_xml, with the parser's words
         raise ParseError(
             "unsupported_xml",
-            f"an XML document whose root element is <{xml_root(data)}>: not NITF, NewsML-G2, an RSS item or an "
-            "Atom entry (nor a page); an RSS or Atom feed is split into its items only as a file of its own "
+            f"an XML document whose root element is <{xml_root(data)}>: not NITF, NewsML-G2, NewsML 1, an RSS "
+            "item or an Atom entry (nor a page); an RSS or Atom feed is split into its items only as a file of its own "
             "named *.xml, *.rss or *.atom (not inside a zip or tar)",
         )
     if input_format in FEED_FORMATS:
