@@ -298,9 +298,9 @@ def _open_tar(data: bytes, kind: str) -> tarfile.TarFile:
 def _single_name(name: str) -> str:
     """A single compressed file's one member: its name less the compression's ending."""
     base = name.rsplit("/", 1)[-1]
-    for ending in (".gz", ".bz2", ".xz"):
-        if base.lower().endswith(ending):
-            return base[: -len(ending)] or "member"
+    for _magic, single, _tars in _COMPRESSED:
+        if base.lower().endswith("." + single):
+            return base[: -len(single) - 1] or "member"
     return "member"
 
 
