@@ -123,7 +123,12 @@ class LocalStorage:
         self.uri = escape_path(str(self.root))
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
+        try:
+            path = (self.root / key).resolve()
+        except (RuntimeError, OSError) as exc:  # Python < 3.13 raises RuntimeError for a loop
+            # Links that lead to each other: no file at the end. It raised past the batch's
+            # handlers, so the batch failed at every retry and every run stopped at it.
+            raise InputError("not_a_file", f"{escape_path(key)} is a link in a loop of links: {exc}") from exc
         self._check_inside(key, str(path))
         return path
 

@@ -198,8 +198,22 @@ def test_links_leaving_the_source_and_devices_are_quarantined_not_skipped(tmp_pa
     (source / "linked-folder").symlink_to(tmp_path)
     inside = source / "inside.txt"
     inside.symlink_to(source / "good.txt")
+    # Links that lead to each other raised Python's RuntimeError past every handler: the
+    # batch failed at each retry and every run stopped there.
+    (source / "loop-a.txt").symlink_to(source / "loop-b.txt")
+    (source / "loop-b.txt").symlink_to(source / "loop-a.txt")
     results = {Path(str(r["source_uri"])).name: r for r in parse([str(source)], workers=1)}
-    assert set(results) == {"good.txt", "zero.txt", "escape.txt", "linked-folder", "inside.txt"}
+    assert set(results) == {
+        "good.txt",
+        "zero.txt",
+        "escape.txt",
+        "linked-folder",
+        "inside.txt",
+        "loop-a.txt",
+        "loop-b.txt",
+    }
+    assert outcome(results["loop-a.txt"]) == outcome(results["loop-b.txt"]) == "not_a_file"
+    assert "loop" in str(results["loop-a.txt"]["detail"])
     assert outcome(results["zero.txt"]) == "link_outside_root"
     assert outcome(results["escape.txt"]) == "link_outside_root"
     assert outcome(results["linked-folder"]) == "link_outside_root"
