@@ -1,7 +1,9 @@
 """Bundles: one file that holds many inputs (zip, tar, tar.gz / tar.bz2 / tar.xz, a single-file
 .gz / .bz2 / .xz, JSON lines,
 a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements, an RSS or Atom
-feed, RSS 1.0 included).
+feed, RSS 1.0 included); inside a zip, tar or compressed file, a message, feed or JSON-lines
+member is listed as its items (``day.zip#a/msg.xml#newsItem[2]``: one level, no archive in
+an archive).
 
 Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
 members are its line numbers, a NewsML-G2 message's are ``newsItem[n]``, a feed's
@@ -319,23 +321,73 @@ def list_members_and_revisions(name: str, data: bytes, limits: BundleLimits) -> 
 
 
 def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) -> list[str]:
-    """The members of a zip, tar, gzip or JSON-lines bundle, after the bomb checks."""
+    """The members of a zip, tar, compressed file or JSON-lines bundle, after the bomb
+    checks; an archive's documents that hold several inputs themselves are listed as their
+    items (`_nested_items`)."""
     try:
         if kind == "jsonl":
-            lines = [n for n, line in enumerate(data.split(b"\n"), start=1) if line.strip()]
+            lines = [n for n, line in enumerate(_lines(data), start=1) if line.strip()]
             limits.check(len(lines), len(data), 0, name)
             return [str(n) for n in lines]
+        opened = OpenBundle(name, data)
         if kind in _DECOMPRESSORS:
-            return [_single_name(name)]
-        with zipfile.ZipFile(io.BytesIO(data)) if kind == "zip" else _open_tar(data, kind) as archive:
-            entries = {k: e for k, e in _entries(archive).items() if not _not_a_member(_entry_name(e))}
-            sizes = sum(e.file_size if isinstance(e, zipfile.ZipInfo) else e.size for e in entries.values())
-            limits.check(len(entries), sizes, len(data), name)
-            return list(entries)
+            entries: list[str] = [_single_name(name)]
+        else:
+            with zipfile.ZipFile(io.BytesIO(data)) if kind == "zip" else _open_tar(data, kind) as archive:
+                found = {k: e for k, e in _entries(archive).items() if not _not_a_member(_entry_name(e))}
+                sizes = sum(e.file_size if isinstance(e, zipfile.ZipInfo) else e.size for e in found.values())
+                limits.check(len(found), sizes, len(data), name)
+                entries = list(found)
+        members = [member for entry in entries for member in _nested_items(opened, entry, limits)]
+        limits.check(len(members), 0, 0, name)
+        return members
     except InputError:
         raise
     except Exception as exc:  # in memory: no storage error can be here, only the archive's own
         raise InputError("bad_bundle", f"{name} cannot be read as a {kind} bundle: {exc}") from exc
+
+
+#: Name endings of an archive's members that may hold several inputs themselves: XML files
+#: (a NewsML message or a feed, told by their head as in the landing zone) and JSON lines.
+_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson")
+
+
+def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:
+    """An archive member as the inputs it holds: a NewsML message of several items, an RSS
+    or Atom feed, or a JSON-lines file inside a zip, tar or compressed file is listed as its
+    items (``day.zip#a/msg.xml#newsItem[2]``, ``items.jsonl.gz#items.jsonl#3``), as it would
+    be in the landing zone; anything else, or one that cannot be listed, is itself. Before,
+    such a member was one input, quarantined whole (``multi_item``, ``unsupported_xml``,
+    ``bad_json``): a vendor's daily zip of messages, a gzipped feed, ``items.jsonl.gz``
+    became no stories at all. One level: an archive inside an archive is not opened."""
+    if MEMBER_SEPARATOR in entry or not entry.lower().endswith(_SPLITTABLE_SUFFIXES):
+        return [entry]
+    try:
+        if may_be_message(entry) and not is_message_head(archive.entry(entry, MESSAGE_PEEK_BYTES)):
+            return [entry]
+        # Read whole to be listed, so the bundle's ratio bounds it: a small .gz of a feed
+        # unpacking to gigabytes (a bomb) is not read past it, and stays one input.
+        cap = min(limits.max_bytes, max(1024**2, int(limits.max_ratio * len(archive.data))))
+        data = archive.entry(entry, cap + 1)
+        if len(data) > cap:
+            return [entry]
+        items = list_members_and_revisions(entry, data, limits)[0]
+    except InputError:  # unreadable, or past a limit: the member is itself, and says why when read
+        return [entry]
+    return [f"{entry}{MEMBER_SEPARATOR}{item}" for item in items] or [entry]
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """A JSON-lines file's lines, as UTF-8: one in UTF-16 or UTF-32 (a Windows tool's export)
+    is decoded first. Split by its bytes, its lines were cut between a newline's two bytes,
+    and every one was quarantined ``bad_json``."""
+    from parsers.decode import wide_codec
+
+    codec = wide_codec(data)
+    if codec is None:
+        return data.split(b"\n")
+    text = data.decode(codec, errors="replace").removeprefix("\ufeff")
+    return [line.encode("utf-8") for line in text.split("\n")]
 
 
 def _entry_name(entry: zipfile.ZipInfo | tarfile.TarInfo) -> str:
@@ -376,6 +428,8 @@ class OpenBundle:
         # ZipFile, TarFile, lines, or message items, made on first use (over the bytes in
         # memory: nothing to close, freed with the bundle).
         self._opened: Any = None
+        # The message, feed or JSON-lines member whose items are being read, opened.
+        self._inner: OpenBundle | None = None
 
     def read(self, member: str, limits: BundleLimits, max_bytes: int | None) -> bytes:
         """One member's bytes (at most ``max_bytes`` + 1 of them, like any input)."""
@@ -389,33 +443,25 @@ class OpenBundle:
                 return _message_item(name, self._opened, member)[:cap]
             if kind == "jsonl":
                 if self._opened is None:
-                    self._opened = data.split(b"\n")
+                    self._opened = _lines(data)
                 lines: list[bytes] = self._opened
                 number = int(member)
                 if not 1 <= number <= len(lines):
                     raise InputError("bad_bundle", f"{name} has no line {member}")
                 return lines[number - 1][:cap]
-            if kind == "zip":
-                if self._opened is None:
-                    archive = zipfile.ZipFile(io.BytesIO(data))
-                    self._opened = (archive, _entries(archive))
-                with self._opened[0].open(self._opened[1][member]) as handle:
-                    out: bytes = handle.read(cap)
-                    return out
-            if kind in _DECOMPRESSORS:
-                with _DECOMPRESSORS[kind](io.BytesIO(data)) as handle:
-                    out = handle.read(cap)
-                    if handle.read(1) and max_bytes is None:
-                        raise InputError("bundle_too_large", f"{name} unpacks past --bundle-max-mb")
-                    return out
-            if self._opened is None:
-                tar = _open_tar(data, kind)
-                self._opened = (tar, _entries(tar))
-            extracted = self._opened[0].extractfile(self._opened[1][member])
-            if extracted is None:
-                raise InputError("not_a_file", f"{name}{MEMBER_SEPARATOR}{member} is not a regular file")
-            content: bytes = extracted.read(cap)
-            return content
+            inner, sep, item = member.rpartition(MEMBER_SEPARATOR)
+            if sep and not self._holds(member) and self._holds(inner):
+                # An item of a message, feed or JSON-lines file inside this archive
+                # (`_nested_items`): that document is opened once for all of its items.
+                if self._inner is None or self._inner.name != inner:
+                    self._inner = OpenBundle(inner, self.entry(inner, limits.max_bytes + 1))
+                return self._inner.read(item, limits, max_bytes)
+            if kind in _DECOMPRESSORS and max_bytes is None:  # read whole: not past the bundle limit
+                out = self.entry(member, cap + 1)
+                if len(out) > cap:
+                    raise InputError("bundle_too_large", f"{name} unpacks past --bundle-max-mb")
+                return out
+            return self.entry(member, cap)
         except InputError:
             raise
         except Exception as exc:
@@ -423,7 +469,44 @@ class OpenBundle:
             # corrupt member, an unknown compression method's NotImplementedError, an
             # encrypted member's RuntimeError, which killed the run's batch at every retry),
             # never a storage error a retry could mend.
-            self._opened = None  # a broken archive's state is not reused for the next member
+            self._opened = self._inner = None  # a broken archive's state is not reused for the next member
             raise InputError(
                 "bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}"
             ) from exc
+
+    def _holds(self, entry: str) -> bool:
+        """Whether this zip, tar or compressed file has a member named ``entry``."""
+        kind = _kind(self.name, self.data)
+        if kind in _DECOMPRESSORS:
+            return entry == _single_name(self.name)
+        return entry in self._archive()[1]
+
+    def _archive(self) -> tuple[Any, dict[str, Any]]:
+        """This zip's or tar's open archive and its entries by member name."""
+        if self._opened is None:
+            kind = _kind(self.name, self.data)
+            archive: Any = zipfile.ZipFile(io.BytesIO(self.data)) if kind == "zip" else _open_tar(self.data, kind)
+            self._opened = (archive, _entries(archive))
+        opened: tuple[Any, dict[str, Any]] = self._opened
+        return opened
+
+    def entry(self, member: str, cap: int) -> bytes:
+        """The bytes of a zip's, tar's or compressed file's member (at most ``cap``)."""
+        name, data = self.name, self.data
+        kind = _kind(name, data)
+        if kind in _DECOMPRESSORS:
+            with _DECOMPRESSORS[kind](io.BytesIO(data)) as handle:
+                out: bytes = handle.read(cap)
+                return out
+        archive, entries = self._archive()
+        if member not in entries:
+            raise InputError("bad_bundle_member", f"{name} has no member {member}")
+        if kind == "zip":
+            with archive.open(entries[member]) as handle:
+                content: bytes = handle.read(cap)
+                return content
+        extracted = archive.extractfile(entries[member])
+        if extracted is None:
+            raise InputError("not_a_file", f"{name}{MEMBER_SEPARATOR}{member} is not a regular file")
+        content = extracted.read(cap)
+        return content

@@ -77,6 +77,11 @@ def candidates(keys: list[str], pattern: str) -> list[str]:
 #: under ``_ledger/``, which every run lists whole: one entry per bundle revision ever
 #: seen would have grown that listing without end.
 BUNDLE_INDEX_PREFIX = "_bundles/"
+#: How bundles are listed, in the index's keys: "" until the twenty-ninth session, which
+#: lists a message, feed or JSON-lines file inside an archive as its items
+#: (`flows.bundles._nested_items`). A bundle listed before is listed again once, and those
+#: items, quarantined before as one input, are ingested.
+LISTING_VERSION = "\nnested-1"
 
 
 class BundleIndex:
@@ -94,7 +99,8 @@ class BundleIndex:
 
     def _key(self, uri: str, revision: str) -> str:
         limits = f"{self.limits.max_members}:{self.limits.max_bytes}:{self.limits.max_ratio}"
-        digest = hashlib.sha256(f"{uri}\n{revision}\n{limits}".encode()).hexdigest()[:32]
+        # LISTING_VERSION: lists kept before a change to how bundles are listed are not read.
+        digest = hashlib.sha256(f"{uri}\n{revision}\n{limits}{LISTING_VERSION}".encode()).hexdigest()[:32]
         return f"{BUNDLE_INDEX_PREFIX}{digest}.json"
 
     def prefetch(self, wanted: list[tuple[str, str]]) -> None:

@@ -24,7 +24,8 @@ Field mapping:
 
 A ``newsMessage`` or package holding several items is many inputs: planning splits it into
 ``file.xml#newsItem[n]`` members (``flows.bundles``), each parsed here as a lone item. One
-that reaches this parser whole (inside a zip, or given as bytes) is refused (``multi_item``):
+that reaches this parser whole (not named *.xml, in an archive inside another, or given as
+bytes) is refused (``multi_item``):
 taking one item would silently lose the others.
 """
 

@@ -27,7 +27,7 @@ Field mapping:
 The news lines and metadata are the item's first (its top NewsComponent's; a nested
 component is a photo's or a sidebar's). A document holding several ``NewsItem`` elements is
 many inputs: planning splits it into ``file.xml#NewsItem[n]`` members (``flows.bundles``),
-each parsed here as a lone item; one that reaches this parser whole (inside a zip) is
+each parsed here as a lone item; one that reaches this parser whole (not named *.xml) is
 refused (``multi_item``), as a NewsML-G2 message is.
 """
 

@@ -103,8 +103,9 @@ def parse_story(
         raise ParseError(
             "unsupported_xml",
             f"an XML document whose root element is <{xml_root(data)}>: not NITF, NewsML-G2, NewsML 1, an RSS "
-            "item or an Atom entry (nor a page); an RSS or Atom feed is split into its items only as a file of its own "
-            "named *.xml, *.rss or *.atom (not inside a zip or tar)",
+            "item or an Atom entry (nor a page); an RSS or Atom feed is split into its items only as a file named "
+            "*.xml, *.rss or *.atom, in the landing zone or in a zip, tar or compressed file (not in an archive "
+            "inside another)",
         )
     if input_format in FEED_FORMATS:
         item = parse_feed(data, input_format)  # from bytes: an XML declaration is honoured

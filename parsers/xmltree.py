@@ -47,16 +47,18 @@ def local(tag: object) -> str:
 def the_one_item(root: etree._Element, name: str, standard: str) -> etree._Element:
     """The one item (``newsItem``, ``NewsItem``) of a news document: the root itself or its
     only descendant of that name. ParseError ``no_body`` for none; ``multi_item`` for
-    several, which only reach a parser whole from inside another bundle (a file of its own
-    is split into its items by flows.bundles): taking one would lose the others."""
+    several, which reach a parser whole only where flows.bundles could not split them (a
+    file named *.xml is split, in the landing zone or in an archive): taking one would
+    lose the others."""
     items = [root] if local(root.tag) == name else find_all(root, name)
     if not items:
         raise ParseError("no_body", f"a {standard} {local(root.tag)} without a {name}")
     if len(items) > 1:
         raise ParseError(
             "multi_item",
-            f"a {standard} {local(root.tag)} with {len(items)} {name}s inside another bundle: "
-            "put it in the landing zone as its own .xml file to read each item as an input",
+            f"a {standard} {local(root.tag)} with {len(items)} {name}s that was not split into them (named "
+            "other than *.xml, inside an archive inside another, or past the bundle limits): name it *.xml, in the "
+            "landing zone or in a zip or tar, to read each item as an input",
         )
     return items[0]
 

@@ -16,6 +16,9 @@ import zipfile
 from pathlib import Path
 from typing import ClassVar
 
+import duckdb
+
+from flows.bundles import BundleLimits, list_members
 from flows.cli import parse
 from flows.ingest import ingest_flow
 from storage import open_storage
@@ -25,6 +28,7 @@ from tests.stores import AtOnceStore
 from tests.test_flow_ingest import read_stories
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
 
 
 def story(n: int) -> bytes:
@@ -186,6 +190,7 @@ def write_bundles(folder: Path) -> dict[str, str]:
     )
     (folder / "newsml1.xml").write_bytes(two)
     expected.update({"newsml1.xml#NewsItem[1]": "story", "newsml1.xml#NewsItem[2]": "story"})
+
     return expected
 
 
@@ -211,6 +216,83 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
     french, english = results["newsml1.xml#NewsItem[1]"], results["newsml1.xml#NewsItem[2]"]
     assert (french["input_format"], french["language"], english["language"]) == ("newsml-1", "fr", "en")
     assert english["headline"] == "Japan exports rise for third month as chip demand holds"
+
+
+def write_nested(alone: Path, folder: Path) -> dict[str, str]:
+    """Documents of several inputs inside archives, as vendors deliver them (a day's zip of
+    messages, feeds and JSON lines, a tar of NewsML 1, a gzipped feed, gzipped JSON lines),
+    built from `write_bundles`' files in ``alone``; what each item must become. Each such
+    document was one input quarantined whole (multi_item, unsupported_xml, bad_json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = (alone / "items.jsonl").read_bytes().split(b"\n")
+    feed = (FEEDS / "wordpress.rss").read_bytes()
+    with zipfile.ZipFile(folder / "day.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("msgs/message.xml", (alone / "message.xml").read_bytes())
+        archive.writestr("feeds/feed.rss", feed)
+        archive.writestr("items.jsonl", b"\n".join(lines[:3]) + b"\n")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = (alone / "newsml1.xml").read_bytes()
+        info = tarfile.TarInfo("2024/10/21/newsml1.xml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (folder / "afp.tar.gz").write_bytes(buffer.getvalue())
+    (folder / "news.atom.gz").write_bytes(gzip.compress((FEEDS / "news.atom").read_bytes()))
+    third = json.loads(lines[2])
+    third.update(uri=third["uri"] + "-3", headline="Third item", body_text="Zinc fell on Monday, traders said.")
+    (folder / "lines.ndjson.gz").write_bytes(gzip.compress(json.dumps(third).encode() + b"\n"))
+    feed_items = list_members("feed.rss", feed, BundleLimits())
+    atom_items = list_members("news.atom", (FEEDS / "news.atom").read_bytes(), BundleLimits())
+    assert len(feed_items) == len(atom_items) == 2
+    return {
+        "day.zip#msgs/message.xml#newsItem[1]": "story",
+        "day.zip#msgs/message.xml#newsItem[2]": "no_body",
+        "day.zip#msgs/message.xml#newsItem[3]": "story",
+        **{f"day.zip#feeds/feed.rss#{m}": "story" for m in feed_items},
+        "day.zip#items.jsonl#1": "story",
+        "day.zip#items.jsonl#3": "story",
+        "afp.tar.gz#2024/10/21/newsml1.xml#NewsItem[1]": "story",
+        "afp.tar.gz#2024/10/21/newsml1.xml#NewsItem[2]": "story",
+        **{f"news.atom.gz#news.atom#{m}": "story" for m in atom_items},
+        "lines.ndjson.gz#lines.ndjson#1": "story",
+    }
+
+
+def test_a_message_feed_or_json_lines_inside_an_archive_is_split_into_its_items(tmp_path: Path) -> None:
+    write_bundles(tmp_path / "alone")
+    expected = write_nested(tmp_path / "alone", tmp_path / "in")
+    results = {name_of(str(r["source_uri"]), tmp_path / "in"): r for r in parse([str(tmp_path / "in")], workers=1)}
+    assert {name: ("story" if "story_id" in r else str(r["error"])) for name, r in results.items()} == expected
+    # An item inside an archive is the item it is in the landing zone, in every field but
+    # where it came from.
+    alone = {name_of(str(r["source_uri"]), tmp_path / "alone"): r for r in parse([str(tmp_path / "alone")], workers=1)}
+    alone.update({str(r["source_uri"]).rsplit("/", 1)[1]: r for r in parse([str(FEEDS)], workers=1)})
+    fields = lambda row: {k: v for k, v in row.items() if k not in ("source_uri", "source_sha256")}  # noqa: E731
+    for inside, row in results.items():
+        landing = inside.split("#", 1)[1].rsplit("/", 1)[-1].replace("feed.rss#", "wordpress.rss#")
+        if landing.startswith("lines.ndjson"):
+            assert row["headline"] == "Third item" and row["input_format"] == "ninjs"
+            continue
+        assert fields(row) == fields(alone[landing]), inside
+
+
+def test_items_inside_archives_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:
+    write_bundles(tmp_path / "alone")
+    expected = write_nested(tmp_path / "alone", tmp_path / "landing")
+    store = tmp_path / "store"
+    first = ingest_flow(source=str(tmp_path / "landing"), dest=str(store), batch_size=4)
+    assert first["inputs"] == len(expected) and first["balanced"] and first["stories"] == len(expected) - 1
+    assert ingest_flow(source=str(tmp_path / "landing"), dest=str(store))["inputs"] == 0
+    done = load_ledger(open_storage(str(store))).done
+    outcomes = {name_of(uri, tmp_path / "landing"): entry for uri, entry in done.items()}
+    assert {name: (e.outcome if e.outcome == "story" else e.reason) for name, e in outcomes.items()} == expected
+    found = duckdb.sql(
+        f"SELECT source_uri, headline FROM read_parquet('{store}/stories/**/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    assert sorted(name_of(uri, tmp_path / "landing") for uri, _ in found) == sorted(
+        name for name, want in expected.items() if want == "story"
+    )
+    assert ("Third item" in {headline for _, headline in found}) and len(found) == len({h for _, h in found})
 
 
 def test_bundle_members_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:
@@ -396,9 +478,6 @@ def test_a_bundle_is_opened_once_for_all_its_members(tmp_path: Path) -> None:
     assert checked > 70
 
 
-FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
-
-
 def test_an_rss_feed_is_one_story_per_item_with_the_feed_s_trailer_removed(tmp_path: Path) -> None:
     results = list(parse([str(FEEDS / "wordpress.rss")], workers=1))
     assert [r["input_format"] for r in results] == ["rss", "rss"]
@@ -435,6 +514,27 @@ def test_a_feed_in_utf16_is_split_into_the_same_items(tmp_path: Path) -> None:
     plain, read = list(parse([str(FEEDS / "wordpress.rss")], workers=1)), list(parse([str(tmp_path)], workers=1))
     assert names(read) == names(plain) and len(read) == 2
     assert [r["body"] for r in read] == [r["body"] for r in plain]
+
+
+def test_json_lines_in_utf16_or_utf32_are_split_into_the_same_items(tmp_path: Path) -> None:
+    # Split by its bytes, a UTF-16 file's lines were cut between a newline's two bytes, and
+    # every line was quarantined bad_json.
+    item = json.loads((GOLDEN / "ninjs1-text-body.json").read_bytes())
+    second = {**item, "uri": item["uri"] + "-2", "headline": "Zweite Meldung über Kupfer"}
+    text = "\r\n".join(json.dumps(one, ensure_ascii=False) for one in (item, second)) + "\r\n"
+    for codec in ("utf-8", "utf-16", "utf-16-le", "utf-32"):
+        (tmp_path / codec).mkdir()
+        (tmp_path / codec / "items.jsonl").write_bytes(text.encode(codec))
+    rows = {
+        codec: [
+            (str(r["source_uri"]).rsplit("/", 1)[1], r.get("headline"), r.get("body"))
+            for r in parse([str(tmp_path / codec)], workers=1)
+        ]
+        for codec in ("utf-8", "utf-16", "utf-16-le", "utf-32")
+    }
+    assert [name for name, _, _ in rows["utf-8"]] == ["items.jsonl#1", "items.jsonl#2"]
+    assert rows["utf-8"][1][1] == "Zweite Meldung über Kupfer"
+    assert rows["utf-16"] == rows["utf-16-le"] == rows["utf-32"] == rows["utf-8"]
 
 
 def test_an_atom_feed_is_one_story_per_entry(tmp_path: Path) -> None:
@@ -485,20 +585,27 @@ def test_a_feed_rewritten_in_place_adds_its_new_items_and_loses_none(prefect_ser
     assert ingest_flow(source=str(landing), dest=dest, batch_size=10)["inputs"] == 0
 
 
-def test_a_feed_inside_a_zip_or_named_otherwise_is_quarantined_saying_how_it_is_split(tmp_path: Path) -> None:
-    # One level of bundling, as for NewsML-G2 messages: a feed inside a zip is not split,
-    # and neither is one named like a text file; each is one quarantine entry saying why.
+def test_what_is_not_split_inside_an_archive_is_one_input_saying_why(tmp_path: Path) -> None:
+    # A feed named like a text file, a message inside an archive inside an archive, and a
+    # gzipped feed that unpacks past the bundle's ratio (a bomb is not read whole to be
+    # listed): each is one input, quarantined with its reason; none is lost or split wrongly.
     folder = tmp_path / "in"
     folder.mkdir()
-    with zipfile.ZipFile(folder / "feeds.zip", "w") as archive:
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
         archive.writestr("feed.xml", (FEEDS / "wordpress.rss").read_bytes())
-    (folder / "feed.txt").write_bytes((FEEDS / "news.atom").read_bytes())
+    with zipfile.ZipFile(folder / "nested.zip", "w") as archive:
+        archive.writestr("inner.zip", inner.getvalue())
+        archive.writestr("feed.txt", (FEEDS / "news.atom").read_bytes())
+    padded = (FEEDS / "news.atom").read_bytes().replace(b"<feed ", b"<feed " + b" " * (8 * 1024**2), 1)
+    (folder / "padded.atom.gz").write_bytes(gzip.compress(padded))
     results = {name_of(str(r["source_uri"]), folder): r for r in parse([str(folder)], workers=1)}
     assert {name: r.get("error") for name, r in results.items()} == {
-        "feeds.zip#feed.xml": "unsupported_xml",
-        "feed.txt": "unsupported_xml",
+        "nested.zip#inner.zip": "binary",
+        "nested.zip#feed.txt": "unsupported_xml",
+        "padded.atom.gz#padded.atom": "unsupported_xml",
     }
-    assert "not inside a zip or tar" in str(results["feeds.zip#feed.xml"]["detail"])
+    assert "named *.xml, *.rss or *.atom" in str(results["nested.zip#feed.txt"]["detail"])
 
 
 def test_a_feed_rewritten_in_place_is_read_again_only_for_the_items_that_changed(tmp_path: Path) -> None:
