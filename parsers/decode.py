@@ -171,6 +171,9 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
             return data.decode(name), name
         except (UnicodeError, LookupError):  # UnicodeError: codecs such as punycode raise it bare
             continue
+    shifted = _iso2022(data) if b"\x1b" in data else None
+    if shifted is not None:
+        return shifted
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -178,9 +181,9 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     mixed = _utf8_with_stray_bytes(data)
     if mixed is not None:
         return mixed, "utf-8"
-    western = _plausible_cp1252(data)
-    if western is not None:
-        return western, "cp1252"
+    latin = _plausible_latin(data)
+    if latin is not None:
+        return latin
     from charset_normalizer import from_bytes  # only paid for non-UTF-8, non-Western input
 
     best = from_bytes(data[:200_000]).best()
@@ -304,23 +307,108 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MOJIBAKE_LEADS = ("Ã", "â", "Â")
 
 
-_WESTERN = re.compile("[A-Za-zÀ-ÖØ-öø-ÿŒœŠšŸŽž‘’‚“”„–—…€•™°±²³µ·¹º¼½¾¿¡«»§©®¢£¥\\s\\d.,;:!?'\"()\\-/%&]")
+#: The characters Western text in cp1252 holds outside ASCII: letters, and the marks and
+#: signs it is written with (a German obituary's †, a soft hyphen, × and ÷). Which of them
+#: stand where a word cannot hold them is `_latin_misread`'s to say.
+_WESTERN = re.compile(
+    "[A-Za-zÀ-ÖØ-öø-ÿŒœŠšŸŽž‘’‚“”„–—…€•™°±²³µ·¹º¼½¾¿¡«»§©®¢£¥†‡‰‹›¨´¸\xad¬¦¤¯×÷\\s\\d.,;:!?'\"()\\-/%&]"
+)
 
 
-def _plausible_cp1252(data: bytes) -> str | None:
-    """cp1252 text when every non-ASCII character it yields is a Western letter or mark.
+#: ISO-2022 escapes that switch to a double-byte set: JIS X 0208 (ESC $ B, ESC $ @), JIS X
+#: 0212 (ESC $ ( D), GB 2312 (ESC $ A), KS X 1001 (ESC $ ) C, ISO-2022-KR's designator).
+_ISO2022 = re.compile(rb"\x1b\$(?:[@AB]|\(D|\)C)")
 
-    Short Western texts are where statistical detectors guess wrong most (cp1257, mac-roman),
-    and cp1252 is what undeclared non-UTF-8 wire copy overwhelmingly is.
-    """
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
+
+def _iso2022(data: bytes) -> tuple[str, str] | None:
+    """Japanese or Korean text in ISO-2022 (Kyodo's and mail's JIS, ISO-2022-KR): seven-bit,
+    so it passed for ASCII and UTF-8, and its escapes were stripped as control characters,
+    leaving "$BF|6d" where "日銀" was."""
+    if not _ISO2022.search(data):
         return None
-    extended = [ch for ch in text if ord(ch) > 127]
-    if extended and all(_WESTERN.match(ch) for ch in extended):
-        return text
+    for name in ("iso2022_kr", "iso2022_jp_2") if b"\x1b$)C" in data else ("iso2022_jp_2", "iso2022_jp_ext"):
+        try:
+            return data.decode(name), name
+        except UnicodeDecodeError:
+            continue
     return None
+
+
+#: What cp1252 (or cp1250) gives for another charset's letters and never stands between two
+#: letters in text written in it: Polish ł, ą, ż (Romanian ş) in cp1250 or ISO-8859-2 read as cp1252
+#: ("utrzyma³ w Pieniê¿nej", "s± w³a¶nie").
+_SYMBOL_IN_WORD = re.compile(r"(?<=[^\W\d_])[¹²³¼½¾¿¡±¶¤¥£§¦¯¬©®°ºª](?=[^\W\d_])")
+#: A grave ì or ù inside a word, or an è before a vowel: Italian and French write ì and ù
+#: at a word's end (così, più, où) and è before a consonant (très, problème); Czech ě and
+#: ů, and Czech and Croatian č, in cp1250 read as cp1252 are not ("mìsto", "odluèila").
+#: (Not ò: Catalan writes it inside, "història".) And an õ before anything but e or s:
+#: Portuguese writes it in "-ões", "põe"; Hungarian ő in cp1250 read as cp1252 is
+#: anywhere ("elõtt", "idõ").
+_GRAVE_IN_WORD = re.compile(r"[ìù](?=[^\W\d_])|è(?=[aeiouyáéíóú])|õ(?![es])")
+_LETTER = re.compile(r"[^\W\d_]")
+_EXTENDED_LETTER = re.compile(r"[^\W\d_\x00-\x7f]")
+#: Letters a Western text shares with Turkish text read as cp1252 (ğ ı ş İ Ş Ğ become ð ý þ
+#: Ý Þ Ð), and those of the one Western language that writes them (Icelandic's á é í ó ú æ).
+_TURKISH_AS_CP1252 = re.compile("[ðýþÐÝÞ]")
+_ICELANDIC = re.compile("[áéíóúæÁÉÍÓÚÆ]")
+#: Above this share of a text's letters outside ASCII, no Western language: another
+#: script's bytes (Arabic's cp1256 reads as cp1252 letters, "ÇáÈäß ÇáãÑßÒí").
+MAX_EXTENDED_LETTER_SHARE = 0.3
+#: The Latin charsets tried in turn, Western first; each must give letters and marks only.
+#: Text with no byte from 0x80 to 0x9F is tried as ISO-8859-2 before cp1250: those are C1
+#: controls in ISO-8859-2 and cp1250's Š š Ž ž Ś ś Ź ź Ť ť, which Czech, Slovak, Polish and
+#: Croatian copy in cp1250 hardly goes a sentence without; the two read ž, ą, ś, ź
+#: differently (Czech "sníľila" for "snížila").
+_LATIN_CHARSETS = ("cp1252", "cp1250", "iso8859_2")
+_ISO_LATIN_CHARSETS = ("cp1252", "iso8859_2", "cp1250")
+_C1_BYTE = re.compile(rb"[\x80-\x9f]")
+
+
+def _plausible_latin(data: bytes) -> tuple[str, str] | None:
+    """``(text, charset)`` for text in a Latin single-byte charset: cp1252 when every non-ASCII
+    character it yields is a Western letter or mark and nothing in it reads as another
+    charset's letters (`_latin_misread`); else Central European cp1250 or ISO-8859-2 on
+    the same terms; cp1254 for Turkish. None: leave it to detection.
+
+    Short Western texts are where statistical detectors guess wrong most (cp1257, mac-roman,
+    even Big5 for Danish), and cp1252 is what undeclared non-UTF-8 wire copy overwhelmingly
+    is; but every byte from C0 up reads as a cp1252 letter, so Arabic (cp1256), Polish and
+    Czech (cp1250, ISO-8859-2) and Turkish (cp1254) copy passed for Western and became
+    mojibake in every field."""
+    for name in _LATIN_CHARSETS if _C1_BYTE.search(data) else _ISO_LATIN_CHARSETS:
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        extended = [ch for ch in text if ord(ch) > 127]
+        if not extended:
+            return text, name
+        if name == "cp1252":
+            if not all(_WESTERN.match(ch) for ch in extended):
+                continue
+        elif not all(_WESTERN.match(ch) or unicodedata.name(ch, "").startswith("LATIN") for ch in extended):
+            continue
+        if _latin_misread(text):
+            continue
+        if name == "cp1252":
+            turkish = len(_TURKISH_AS_CP1252.findall(text))
+            if turkish >= 2 and len(_ICELANDIC.findall(text)) * 5 < turkish:
+                try:
+                    return data.decode("cp1254"), "cp1254"
+                except UnicodeDecodeError:
+                    pass
+        return text, name
+    return None
+
+
+def _latin_misread(text: str) -> bool:
+    """Whether ``text``, read in a Latin charset, shows that it was written in another: a
+    symbol between two letters, a grave vowel inside a word, or more letters outside ASCII
+    than any Latin-script language has."""
+    if _SYMBOL_IN_WORD.search(text) or _GRAVE_IN_WORD.search(text):
+        return True
+    extended = len(_EXTENDED_LETTER.findall(text))
+    return extended > MAX_EXTENDED_LETTER_SHARE * len(_LETTER.findall(text))
 
 
 def repair_mojibake(text: str) -> str:

@@ -238,3 +238,97 @@ def test_line_break_hints_are_not_text() -> None:
     assert clean_text("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001f469\u200d\U0001f4bb") == (
         "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001f469\u200d\U0001f4bb"
     )
+
+
+#: Undeclared wire copy in the legacy charsets the agencies of each language used (a
+#: headline, a CRLF blank line, a paragraph with its dateline, as such a desk files it).
+LEGACY = {
+    "ar": (
+        "البنك المركزي يبقي أسعار الفائدة دون تغيير",
+        "القاهرة (رويترز) - أبقى البنك المركزي المصري أسعار الفائدة الرئيسية دون تغيير يوم الخميس، وهو ما توقعه "
+        "المحللون في استطلاع أجرته رويترز.",
+        ("cp1256", "iso8859_6"),
+    ),
+    "pl": (
+        "Bank centralny utrzymał stopy procentowe",
+        "WARSZAWA, 6 listopada (Reuters) - Rada Polityki Pieniężnej utrzymała w środę stopy procentowe bez zmian, "
+        "zgodnie z oczekiwaniami ekonomistów. Prezes banku powiedział, że inflacja pozostaje zbyt wysoka.",
+        ("cp1250", "iso8859_2"),
+    ),
+    "cs": (
+        "Česká národní banka snížila úrokové sazby",
+        "PRAHA, 7. listopadu (Reuters) - Česká národní banka ve čtvrtek snížila základní úrokovou sazbu o čtvrt "
+        "procentního bodu, uvedl guvernér. Podle něj se inflace v příštím roce vrátí k cíli.",
+        ("cp1250", "iso8859_2"),
+    ),
+    "hr": (
+        "Vlada smanjila poreze na gorivo",
+        "ZAGREB, 14. studenoga (Reuters) - Hrvatska vlada u četvrtak je odlučila smanjiti trošarine na gorivo kako "
+        "bi ublažila rast cijena, rekao je ministar financija.",
+        ("cp1250", "iso8859_2"),
+    ),
+    "hu": (
+        "A jegybank nem változtatott a kamaton",
+        "BUDAPEST, november 19. (Reuters) - A Magyar Nemzeti Bank kedden változatlanul hagyta az alapkamatot. Az "
+        "elemzők szerint a forint gyengülése miatt őrizte meg a testület a szigorú politikát.",
+        ("cp1250", "iso8859_2"),
+    ),
+    "tr": (
+        "Merkez Bankası faizi sabit tuttu",
+        "ANKARA, 21 Kasım (Reuters) - Türkiye Cumhuriyet Merkez Bankası perşembe günü politika faizini yüzde 50'de "
+        "sabit tuttu. Ekonomistler kararın beklentilere uygun olduğunu söyledi.",
+        ("cp1254", "iso8859_9"),
+    ),
+    "ja": (
+        "日銀、政策金利を据え置き",
+        "【東京共同】日本銀行は31日、金融政策決定会合で政策金利を据え置くことを決めた。植田和男総裁は記者会見で、物価の動向を注視する考えを示した。",
+        ("iso2022_jp", "shift_jis", "euc_jp"),
+    ),
+    "ko": (
+        "한은, 기준금리 동결",
+        "서울 (연합뉴스) 한국은행 금융통화위원회는 21일 기준금리를 연 3.25퍼센트로 동결했다. "
+        "이창용 총재는 가계부채 증가세를 지켜봐야 한다고 말했다.",
+        ("iso2022_kr", "euc_kr"),
+    ),
+    "ru": (
+        "Центробанк сохранил ключевую ставку",
+        "МОСКВА, 25 октября (Рейтер) - Банк России в пятницу сохранил ключевую ставку на уровне 16 процентов, "
+        "сообщил регулятор в своем заявлении.",
+        ("koi8_r", "cp1251"),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "codec"), [(language, codec) for language, (_, _, codecs_) in LEGACY.items() for codec in codecs_]
+)
+def test_undeclared_legacy_charsets_read_as_written(language: str, codec: str) -> None:
+    # Every byte from C0 up reads as a cp1252 letter, so Arabic, Polish, Czech, Croatian,
+    # Hungarian and Turkish copy passed for Western text and became mojibake in every field;
+    # ISO-2022 (7-bit) passed for ASCII and lost its escapes. Read now as written.
+    headline, paragraph, _ = LEGACY[language]
+    data = f"{headline}\r\n\r\n{paragraph}\r\n".encode(codec)
+    text, _charset = decode_bytes(data)
+    assert text.replace("\r\n", "\n") == f"{headline}\n\n{paragraph}\n"
+    story = parse_story(data, f"mem://{language}-{codec}.txt")
+    assert story.headline == headline and story.language == language
+
+
+#: Western text in cp1252, with the letters the rules above read as other charsets' where a
+#: Western language writes them (Icelandic ð þ ý, Catalan ò and l·l, Italian ì ù at a word's
+#: end, French è before a consonant, Portuguese õe, units m² and °C, Spanish ¿ ¡ and 1º).
+WESTERN = (
+    "Ríkisstjórnin tilkynnti á fimmtudag að hún myndi lækka skatta, sagði fjármálaráðherra. Þingið samþykkti það.",
+    "El Govern ha aprovat els pressupostos; la història de la col·lecció és llarga, diu el conseller.",
+    "Il consiglio ha approvato lunedì la legge, così come previsto; più fondi andranno alla sanità, è stato detto.",
+    "Le président a annoncé une très forte hausse des dépenses: « c'est un problème », a déclaré le ministre à Noël.",
+    "As decisões do governo põem em causa as previsões; o 1º ministro falou às 10h na reunião de São Paulo.",
+    "The flat of 80 m² was sold at 25°C on a warm day; ¿qué pasa? ¡Nada! said the agent, café in hand.",
+    "Die Maßnahme soll Anfang März in Kraft treten, sagte ein Sprecher; die Förderung für Elektroautos fällt weg.",
+    "Regeringen meddelte torsdag, at den vil sænke skatten næste år; forslaget skal behandles i Folketinget.",
+)
+
+
+@pytest.mark.parametrize("text", WESTERN)
+def test_western_text_stays_cp1252(text: str) -> None:
+    assert decode_bytes(f"Headline\r\n\r\n{text}\r\n".encode("cp1252")) == (f"Headline\r\n\r\n{text}\r\n", "cp1252")
