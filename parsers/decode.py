@@ -166,6 +166,8 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
             return utf16
         data = _without_fill_nuls(data)
     candidates = [c for c in (declared and text_charset(declared), declared_charset(data)) if c]
+    if candidates and _declared_but_utf8(data, candidates[0]):
+        return data.decode("utf-8"), "utf-8"
     for name in candidates:
         try:
             return data.decode(name), name
@@ -193,6 +195,28 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode(best.encoding), best.encoding
     except (UnicodeDecodeError, LookupError) as exc:
         raise ParseError("undecodable", f"detected {best.encoding} but decoding failed: {exc}") from exc
+
+
+def _declared_but_utf8(data: bytes, declared: str) -> bool:
+    """Whether a document declaring a legacy charset is UTF-8 all the same: it holds UTF-8
+    characters of two bytes or more and no byte that UTF-8 cannot read (a CMS moved to UTF-8
+    that kept its old ``<meta charset="koi8-r">``, a desk's template declaring ISO-8859-1).
+    Text in a legacy charset is practically never valid UTF-8 past a few letters (its
+    letters are lead bytes followed by letters, not by continuation bytes). Read as
+    declared, every accented or non-Latin letter was two letters of mojibake, which the
+    mojibake repair mends only for Western charsets."""
+    try:
+        if codecs.lookup(declared).name in ("utf-8", "ascii"):
+            return False
+    except LookupError:
+        return False
+    if _UTF8_MULTIBYTE.search(data) is None:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 #: A UTF-8 character of two bytes or more; any byte of 0x80 and up.

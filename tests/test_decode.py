@@ -332,3 +332,24 @@ WESTERN = (
 @pytest.mark.parametrize("text", WESTERN)
 def test_western_text_stays_cp1252(text: str) -> None:
     assert decode_bytes(f"Headline\r\n\r\n{text}\r\n".encode("cp1252")) == (f"Headline\r\n\r\n{text}\r\n", "cp1252")
+
+
+@pytest.mark.parametrize("declared", ["koi8-r", "windows-1251", "iso-8859-1", "shift_jis"])
+def test_a_page_declaring_a_legacy_charset_that_is_utf8_is_read_as_utf8(declared: str) -> None:
+    # A site moved to UTF-8 that kept its old <meta charset>: read as declared, every
+    # non-ASCII letter was two letters of mojibake ("Rц╘forme" under koi8-r).
+    html = (
+        f'<html><head><meta charset="{declared}"><title>Нефть подорожала: réforme</title></head><body><article>'
+        "<h1>Нефть подорожала: réforme</h1><p>Цены на нефть выросли во вторник, сообщили аналитики; le président "
+        "français a annoncé une réforme des retraites, a déclaré l'Élysée jeudi.</p></article></body></html>"
+    )
+    story = parse_story(html.encode("utf-8"), "mem://moved.html")
+    assert story.headline == "Нефть подорожала: réforme"
+    assert "Цены на нефть" in story.body and "président français" in story.body
+
+
+def test_a_page_in_the_legacy_charset_it_declares_is_read_as_declared() -> None:
+    text = "Цены на нефть выросли во вторник, сообщили аналитики в Москве, ссылаясь на данные биржи."
+    html = f'<html><head><meta charset="koi8-r"></head><body><article><p>{text}</p></article></body></html>'
+    assert decode_bytes(html.encode("koi8-r"))[1] == "koi8-r"
+    assert text in parse_story(html.encode("koi8-r"), "mem://old.html").body
