@@ -230,21 +230,41 @@ LINE_RULES: tuple[Rule, ...] = (
 # (agency, the tag text inside parentheses, as a regex). The dateline may precede it.
 AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("bloomberg", r"Bloomberg(?: News)?", "ANKARA (Bloomberg) -- Turkey wants"),
-    ("reuters", r"Reuters?", "LONDON, Oct 3 (Reuters) - Oil rose"),
-    ("ap", r"AP|Associated Press", "NEW YORK (AP) — Stocks fell"),
-    ("afp", r"AFP|Agence France-Presse", "PARIS (AFP) - France said"),
+    # Reuters' desks write the tag in their language's script: Russian, Arabic, Hebrew.
+    ("reuters", r"Reuters?|Рейтер|رويترز|רויטרס", "LONDON, Oct 3 (Reuters) - Oil rose"),
+    ("ap", r"AP|Associated Press|أ ب", "NEW YORK (AP) — Stocks fell"),
+    ("afp", r"AFP|Agence France-Presse|[أا] ف ب|АФП", "PARIS (AFP) - France said"),
     ("dpa", r"dpa", "BERLIN (dpa) - Germany"),
     ("upi", r"UPI", "WASHINGTON (UPI) -- The"),
-    ("xinhua", r"Xinhua", "BEIJING, May 3 (Xinhua) -- China"),
+    ("xinhua", r"Xinhua|Синьхуа", "BEIJING, May 3 (Xinhua) -- China"),
     ("efe", r"EFE", "MADRID (EFE) - Spain"),
     ("ansa", r"ANSA", "ROME (ANSA) - Italy"),
     ("kyodo", r"Kyodo", "TOKYO (Kyodo) -- Japan"),
     ("pa", r"PA(?: Media)?", "LONDON (PA) - Britain"),
     ("cp", r"CP|The Canadian Press", "OTTAWA (CP) - Canada"),
+    # National agencies whose copy comes the same way: "CITY[, date] (TAG) - text".
+    ("tass", r"TASS|ТАСС", "МОСКВА, 25 октября (ТАСС) - Банк России сохранил"),
+    ("interfax", r"Interfax|Интерфакс", "МОСКВА, 25 октября (Интерфакс) - Банк России"),
+    ("ria", r"RIA Novosti|РИА Новости", "МОСКВА, 25 окт (РИА Новости) - Банк России"),
+    ("pap", r"PAP", "WARSZAWA (PAP) - Rada Polityki Pieniężnej"),
+    ("ctk", r"ČTK|CTK", "PRAHA (ČTK) - Česká národní banka"),
+    ("mti", r"MTI", "BUDAPEST (MTI) - A Magyar Nemzeti Bank"),
+    ("apa", r"APA", "WIEN (APA) - Die Regierung"),
+    ("belga", r"Belga|BELGA", "BRUSSEL (BELGA) - De regering"),
+    ("anp", r"ANP", "DEN HAAG (ANP) - Het kabinet"),
+    ("lusa", r"Lusa", "LISBOA, 6 nov (Lusa) - O Governo"),
+    ("europapress", r"EUROPA PRESS|Europa Press", "MADRID, 6 (EUROPA PRESS) - El Gobierno"),
+    ("anadolu", r"AA|Anadolu Agency", "ANKARA (AA) - Türkiye Cumhuriyet Merkez Bankası"),
+    ("yonhap", r"Yonhap", "SEOUL, Nov. 21 (Yonhap) -- South Korea's"),
+    ("pti", r"PTI", "NEW DELHI, Nov 21 (PTI) - The government"),
+    ("aap", r"AAP", "SYDNEY (AAP) - The Reserve Bank"),
 )
 _DASH = r"(?:--|—|–|-|:|_)"  # old AP copy: "WASHINGTON (AP) _ text"
-# Optional dateline: a city in capitals, then optional ", Country/Mon DD" parts.
-_DATELINE = r"(?P<dateline>[A-ZÀ-Ý][A-Za-zÀ-ÿ.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
+# Optional dateline: a city in capitals (Latin, Cyrillic or Greek), or in a script without
+# case (Arabic, Hebrew), then optional ", Country/Mon DD" parts.
+_DATELINE = (
+    r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
+)
 
 AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (

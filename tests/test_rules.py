@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers import rules
+from parsers import parse_story, rules
 from parsers.wire import (
     is_trailer,
     lift_agency_tag,
@@ -60,6 +60,14 @@ def test_agency_tag_examples(agency: str, tag: str, example: str) -> None:
         ("PARIS (AFP) - France said", "afp", "PARIS", "France said"),
         ("ST. JOSEPH, Mich. (AP) — Michigan", "ap", "ST. JOSEPH", "Michigan"),
         ("Tokyo (AFP) – Le Japon", "afp", "Tokyo", "Le Japon"),
+        # Desks writing in other scripts: the city in Cyrillic or Greek capitals, or in a
+        # script without case, and the tag in the desk's script.
+        ("МОСКВА, 25 октября (Рейтер) - Банк России", "reuters", "МОСКВА", "Банк России"),
+        ("القاهرة (رويترز) - أبقى البنك المركزي", "reuters", "القاهرة", "أبقى البنك المركزي"),
+        ("بيروت (ا ف ب) - قال مسؤول", "afp", "بيروت", "قال مسؤول"),
+        ("ירושלים (רויטרס) - בנק ישראל", "reuters", "ירושלים", "בנק ישראל"),
+        ("ΦΡΑΓΚΦΟΥΡΤΗ (Reuters) - Η Ευρωπαϊκή", "reuters", "ΦΡΑΓΚΦΟΥΡΤΗ", "Η Ευρωπαϊκή"),
+        ("WARSZAWA, 6 listopada (PAP) - Rada Polityki", "pap", "WARSZAWA", "Rada Polityki"),
     ],
 )
 def test_agency_tag_variants(line: str, agency: str, dateline: str | None, rest: str) -> None:
@@ -360,3 +368,46 @@ def test_every_dateline_month_name_dates_a_story() -> None:
         for name in names.split():
             assert story_day(None, [("dateline", f"PARIS, {name.title()} 7 -")]) == f"{number:02d}-07", name
             assert story_day(None, [("agency_tag", f"PARIS, 7 {name} 2024 (AFP) -")]) == f"{number:02d}-07", name
+
+
+@pytest.mark.parametrize(
+    ("codec", "story", "headline", "dateline", "agency", "body"),
+    [
+        (
+            "cp1251",
+            "Центробанк сохранил ключевую ставку\r\n\r\nМОСКВА, 25 октября (Рейтер) - Банк России в пятницу "
+            "сохранил ключевую ставку на уровне 16 процентов, сообщил регулятор.\r\n",
+            "Центробанк сохранил ключевую ставку",
+            "МОСКВА",
+            "reuters",
+            "Банк России в пятницу",
+        ),
+        (
+            "cp1256",
+            "البنك المركزي يبقي أسعار الفائدة دون تغيير\r\n\r\nالقاهرة (رويترز) - أبقى البنك المركزي المصري "
+            "أسعار الفائدة الرئيسية دون تغيير يوم الخميس.\r\n",
+            "البنك المركزي يبقي أسعار الفائدة دون تغيير",
+            "القاهرة",
+            "reuters",
+            "أبقى البنك المركزي",
+        ),
+        (
+            "cp1250",
+            "Bank centralny utrzymał stopy\r\n\r\nWARSZAWA (PAP) - Rada Polityki Pieniężnej utrzymała w środę "
+            "stopy procentowe bez zmian.\r\n",
+            "Bank centralny utrzymał stopy",
+            "WARSZAWA",
+            "pap",
+            "Rada Polityki Pieniężnej",
+        ),
+    ],
+)
+def test_a_desk_s_story_in_its_own_script_and_charset_gives_its_fields(
+    codec: str, story: str, headline: str, dateline: str, agency: str, body: str
+) -> None:
+    # Undeclared legacy charsets as those desks file (CRLF); the dateline and the tag in the
+    # desk's script. Before, the tag was not read: the dateline stayed in the body and the
+    # story's agency was the source's default.
+    parsed = parse_story(story.encode(codec), f"mem://{codec}.txt")
+    assert (parsed.headline, parsed.dateline, parsed.agency) == (headline, dateline, agency)
+    assert parsed.body.startswith(body)
