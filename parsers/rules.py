@@ -262,9 +262,7 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
 _DASH = r"(?:--|—|–|-|:|_)"  # old AP copy: "WASHINGTON (AP) _ text"
 # Optional dateline: a city in capitals (Latin, Cyrillic or Greek), or in a script without
 # case (Arabic, Hebrew), then optional ", Country/Mon DD" parts.
-_DATELINE = (
-    r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
-)
+_DATELINE = r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
 
 AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (
@@ -273,6 +271,54 @@ AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
     for agency, tag, _example in AGENCY_TAGS
 )
+#: Datelines of desks writing Chinese, Japanese and Korean, which print no "CITY (Agency) -":
+#: (agency, pattern with a ``dateline`` group and maybe a ``reporters`` one, example). Xinhua's and China News Service's
+#: "新华社北京11月7日电（记者 ...）", Reuters Chinese "路透北京11月7日 -", Kyodo's and Jiji's
+#: "【東京共同】", Yonhap's, News1's and Newsis' "(서울=연합뉴스) 김철수 기자 =".
+SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
+    (agency, re.compile(pattern), example)
+    for agency, pattern, example in (
+        (
+            "xinhua",
+            r"^新华社(?P<dateline>[\u4e00-\u9fff]{1,8}?)\d{1,2}月\d{1,2}日电\s*(?:[（(](?:记者|通讯员)\s*(?P<reporters>[^）)]{1,40})[）)])?\s*",
+            "新华社北京11月7日电（记者张三）海关总署7日发布数据",
+        ),
+        (
+            "chinanews",
+            r"^中新社(?P<dateline>[\u4e00-\u9fff]{1,8}?)\d{1,2}月\d{1,2}日电\s*(?:[（(]记者\s*(?P<reporters>[^）)]{1,40})[）)])?\s*",
+            "中新社北京11月7日电 (记者 李四) 中国海关总署7日发布数据",
+        ),
+        (
+            "reuters",
+            r"^路透(?:社)?(?P<dateline>[\u4e00-\u9fff]{1,8}?)\d{1,2}月\d{1,2}日\s*[-－—]\s*",
+            "路透北京11月7日 - 中国海关数据显示",
+        ),
+        ("kyodo", r"^【(?P<dateline>[^\s】]{1,12}?)共同】\s*", "【東京共同】日本銀行は31日、政策金利を据え置いた。"),
+        (
+            "jiji",
+            r"^【(?P<dateline>[^\s】]{1,12}?)時事】\s*",
+            "【ワシントン時事】米連邦準備制度理事会は利下げを決めた。",
+        ),
+        (
+            "yonhap",
+            r"^\((?P<dateline>[가-힣]{1,10})=연합뉴스\)\s*(?:(?P<reporters>[가-힣]{2,4}(?:·[가-힣]{2,4})*) ?(?:기자|특파원)\s*=\s*)?",
+            "(서울=연합뉴스) 김철수 기자 = 한국은행 금융통화위원회는 기준금리를 동결했다.",
+        ),
+        (
+            "news1",
+            r"^\((?P<dateline>[가-힣]{1,10})=뉴스1\)\s*(?:(?P<reporters>[가-힣]{2,4}) ?기자\s*=\s*)?",
+            "(서울=뉴스1) 이영희 기자 = 정부는 발표했다.",
+        ),
+        (
+            "newsis",
+            r"^\((?P<dateline>[가-힣]{1,10})=뉴시스\)\s*(?:(?P<reporters>[가-힣]{2,4}) ?기자\s*=\s*)?",
+            "(서울=뉴시스) 박민수 기자 = 정부는 발표했다.",
+        ),
+    )
+)
+#: First characters of a paragraph that may open one of them.
+SCRIPT_DATELINE_STARTS = frozenset("新中路【(")
+
 #: A dateline holds no "(", so a tag can only open at a paragraph's first "(", and the
 #: words there say whose tag it is (group ``a<i>``: AGENCY_TAG_PATTERNS[i]): one pattern is
 #: tried instead of twelve lazy dateline scans.

@@ -171,19 +171,32 @@ def find_copyright(text: str) -> tuple[str, int | None] | None:
     return (line, int(year.group(1))) if year else None
 
 
-def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str] | None:
-    """Find a leading "CITY (Agency) --" tag: return ``(agency, dateline, tag text, rest)``."""
+def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str]] | None:
+    """Find a leading "CITY (Agency) --" tag: return ``(agency, dateline, tag text, rest,
+    reporters)`` (the reporters a Chinese or Korean desk's dateline names; else none)."""
     head = paragraph[:160]
     tag = rules.AGENCY_TAG_AT.match(head, max(head.find("("), 0))
     if not tag or not tag.lastgroup:
-        return None
+        return _lift_script_dateline(paragraph) if paragraph[:1] in rules.SCRIPT_DATELINE_STARTS else None
     agency, pattern = rules.AGENCY_TAG_PATTERNS[int(tag.lastgroup[1:])]
     match = pattern.match(head)
     if not match:
         return None
     dateline = match.group("dateline")
     city = dateline.split(",")[0].strip() if dateline else None
-    return agency, city or None, match.group(0).strip(), paragraph[match.end() :]
+    return agency, city or None, match.group(0).strip(), paragraph[match.end() :], []
+
+
+def _lift_script_dateline(paragraph: str) -> tuple[str, str | None, str, str, list[str]] | None:
+    """A Chinese, Japanese or Korean desk's dateline (``rules.SCRIPT_DATELINES``), as
+    `lift_agency_tag` returns a tag."""
+    for agency, pattern, _example in rules.SCRIPT_DATELINES:
+        match = pattern.match(paragraph[:160])
+        if match:
+            named = match.groupdict().get("reporters") or ""
+            reporters = [name.strip() for name in re.split(r"[、，,·]", named) if name.strip()]
+            return agency, match.group("dateline"), match.group(0).strip(), paragraph[match.end() :], reporters
+    return None
 
 
 def lift_plain_dateline(paragraph: str) -> tuple[str, str, str] | None:
@@ -327,7 +340,8 @@ def apply_wire_rules(draft: Draft) -> Draft:
         if not tag_seen and len(kept) <= 3:
             tagged = lift_agency_tag(text)
             if tagged:
-                agency, dateline, tag, rest = tagged
+                agency, dateline, tag, rest, reporters = tagged
+                _add_unique(draft.byline, reporters)
                 tag_seen = True
                 draft.agency = draft.agency or agency
                 draft.dateline = draft.dateline or dateline

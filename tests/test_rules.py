@@ -52,6 +52,16 @@ def test_agency_tag_examples(agency: str, tag: str, example: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("agency", "pattern", "example"), rules.SCRIPT_DATELINES, ids=[a for a, _, _ in rules.SCRIPT_DATELINES]
+)
+def test_chinese_japanese_and_korean_datelines(agency: str, pattern: object, example: str) -> None:
+    lifted = lift_agency_tag(example)
+    assert lifted is not None
+    assert lifted[0] == agency and lifted[1] and lifted[1] in lifted[2]
+    assert lifted[3].strip() and lifted[3][0] not in "（(【=-"
+
+
+@pytest.mark.parametrize(
     ("line", "agency", "dateline", "rest"),
     [
         ("(Bloomberg) -- Turkey wants", "bloomberg", None, "Turkey wants"),
@@ -371,7 +381,7 @@ def test_every_dateline_month_name_dates_a_story() -> None:
 
 
 @pytest.mark.parametrize(
-    ("codec", "story", "headline", "dateline", "agency", "body"),
+    ("codec", "story", "headline", "dateline", "agency", "body", "byline"),
     [
         (
             "cp1251",
@@ -381,6 +391,7 @@ def test_every_dateline_month_name_dates_a_story() -> None:
             "МОСКВА",
             "reuters",
             "Банк России в пятницу",
+            [],
         ),
         (
             "cp1256",
@@ -390,6 +401,7 @@ def test_every_dateline_month_name_dates_a_story() -> None:
             "القاهرة",
             "reuters",
             "أبقى البنك المركزي",
+            [],
         ),
         (
             "cp1250",
@@ -399,15 +411,46 @@ def test_every_dateline_month_name_dates_a_story() -> None:
             "WARSZAWA",
             "pap",
             "Rada Polityki Pieniężnej",
+            [],
+        ),
+        (
+            "gb18030",
+            "中国10月出口增长放缓\r\n\r\n新华社北京11月7日电（记者张三、李四）海关总署7日发布数据显示，10月份中国出口"
+            "同比增长百分之五点二，增速较上月有所放缓。\r\n",
+            "中国10月出口增长放缓",
+            "北京",
+            "xinhua",
+            "海关总署7日发布数据显示",
+            ["张三", "李四"],
+        ),
+        (
+            "shift_jis",
+            "日銀、政策金利を据え置き\r\n\r\n【東京共同】日本銀行は31日、金融政策決定会合で政策金利を据え置くことを決めた。"
+            "植田和男総裁は記者会見で、物価の動向を注視する考えを示した。\r\n",
+            "日銀、政策金利を据え置き",
+            "東京",
+            "kyodo",
+            "日本銀行は31日",
+            [],
+        ),
+        (
+            "euc_kr",
+            "한은, 기준금리 동결\r\n\r\n(서울=연합뉴스) 김철수 기자 = 한국은행 금융통화위원회는 "
+            "21일 기준금리를 연 3.25퍼센트로 동결했다. 이창용 총재는 기자회견에서 말했다.\r\n",
+            "한은, 기준금리 동결",
+            "서울",
+            "yonhap",
+            "한국은행 금융통화위원회는",
+            ["김철수"],
         ),
     ],
 )
 def test_a_desk_s_story_in_its_own_script_and_charset_gives_its_fields(
-    codec: str, story: str, headline: str, dateline: str, agency: str, body: str
+    codec: str, story: str, headline: str, dateline: str, agency: str, body: str, byline: list[str]
 ) -> None:
     # Undeclared legacy charsets as those desks file (CRLF); the dateline and the tag in the
     # desk's script. Before, the tag was not read: the dateline stayed in the body and the
     # story's agency was the source's default.
     parsed = parse_story(story.encode(codec), f"mem://{codec}.txt")
     assert (parsed.headline, parsed.dateline, parsed.agency) == (headline, dateline, agency)
-    assert parsed.body.startswith(body)
+    assert parsed.body.startswith(body) and parsed.byline == byline
