@@ -1188,9 +1188,12 @@ def with_prose_beside_a_short_region(
     (under a heading that links elsewhere), and not the ``standfirst`` (a field of its own).
     Pruning took the page's furniture (navigation, widgets, comments, forms) before; what is
     left outside a short region is the rest of a page the scoring could not hold in one box."""
-    if _holds_bytes(region, SHORT_REGION):
-        return region
     roots = set(region)
+    if body in roots or _holds_bytes(region, SHORT_REGION):
+        # The region is the whole page (a page of bare <p>s, a mail's HTML part): nothing is
+        # beside it. Walked from the body's children, its own blocks were taken again, and
+        # every paragraph came out twice.
+        return region
     taken: list[HtmlElement] = []
     stack = list(body)  # the page less the region and the menus, in any order (sorted below)
     while stack:

@@ -287,6 +287,15 @@ def test_prose_beside_a_short_region_is_taken_but_not_a_teaser_box() -> None:
     assert STORY_EN[0] in body and STORY_PT[2] not in body
 
 
+def test_a_page_of_bare_paragraphs_gives_each_once() -> None:
+    # No container around the story (a mail's HTML part, a bare export): the region is the
+    # <body> itself, and the prose-beside rule walked the body's children, took the
+    # region's own paragraphs again, and every paragraph came out twice.
+    page = f"<html><body>{_ps(STORY_EN[:2])}</body></html>"
+    story = parse_story(page.encode(), "mem://bare.html")
+    assert story.paragraphs == STORY_EN[:2]
+
+
 def test_a_box_left_with_only_its_menus_title_goes_with_the_menu() -> None:
     # A table of contents inside the story: its <nav> is dropped, and the box it sat in
     # keeps only the title ("Inhaltsverzeichnis"), which went on as a line of the story.
