@@ -50,6 +50,9 @@ _ROOT = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
 _PROLOG = re.compile(rb"\s*(?:<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I)
 
 
+#: How an e-mail opens: a header field name and its colon, or an mbox "From " line.
+_MAIL_START = re.compile(rb"[!-9;-~]{1,76}:|From ")
+
 #: How far into a document that opens with markup to look for an HTML tag.
 HTML_SNIFF_DEEP = 65536
 
@@ -98,11 +101,17 @@ def xml_root(data: bytes) -> str | None:
 
 def sniff_format(data: bytes) -> str:
     """The input's format by its content: ``nitf`` / ``newsml-g2`` (the XML root element),
-    ``ninjs`` (a JSON object), ``html``, ``xml`` (an XML document of no format read here:
+    ``ninjs`` (a JSON object), ``email`` (a header block: `parsers.mail.looks_like_mail`),
+    ``html``, ``xml`` (an XML document of no format read here:
     `OTHER_XML_ROOTS`), else ``text`` (plain or enveloped wire text). UTF-16 and UTF-32
     inputs are read as the text they are (`narrow`)."""
     data = narrow(data, HTML_SNIFF_DEEP)
     head = _head(data)
+    if head[:1] not in b"{<" and _MAIL_START.match(head):
+        from parsers.mail import looks_like_mail
+
+        if looks_like_mail(data):
+            return "email"
     if head[:1] == b"{":
         return "ninjs"
     if head[:1] == b"<":

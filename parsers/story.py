@@ -110,6 +110,11 @@ def parse_story(
     if input_format in FEED_FORMATS:
         item = parse_feed(data, input_format)  # from bytes: an XML declaration is honoured
         return build_story(item.draft, item, data, source_uri, input_format, default_agency)
+    if input_format == "email":
+        from parsers.mail import parse_mail
+
+        item = parse_mail(data)  # its text part is read as text or as a page, wire rules and all
+        return build_story(item.draft, item, data, source_uri, input_format, default_agency, wire_rules_done=True)
     text, _charset = decode_bytes(data, declared_charset)
     if looks_binary(text):
         raise ParseError("binary", "the bytes decode to mostly non-text characters")

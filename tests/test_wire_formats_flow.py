@@ -1,4 +1,4 @@
-"""Wire formats through the real flow: ANPA, NITF, NewsML-G2, NewsML 1 and ninjs inputs and a brief
+"""Wire formats through the real flow: ANPA, NITF, NewsML-G2, NewsML 1, ninjs and e-mail inputs and a brief
 become rows with their wire columns (and the feeds' summaries their standfirst), read back
 with pyarrow and DuckDB, and the README's query returns the current version of each story."""
 
@@ -24,6 +24,8 @@ INPUTS = [
     "newsml1-afp-english-revision.xml",
     "newsml1-afp-kill.xml",
     "newsml1-reuters-spanish-subheadline.xml",
+    "email-reuters-outlook-forward.eml",
+    "email-ap-html-base64.eml",
 ]
 
 #: The README's query (section "Story versions"): the current text of every story.
@@ -47,13 +49,26 @@ def test_wire_formats_land_with_their_columns_and_one_current_version_per_story(
 
     table = ds.dataset(str(store / "stories"), format="parquet", partitioning="hive").to_table()
     rows = {Path(str(r["source_uri"])).name: r for r in table.to_pylist()}
-    assert {r["input_format"] for r in rows.values()} == {"anpa", "text", "nitf", "newsml-g2", "newsml-1", "ninjs"}
+    assert {r["input_format"] for r in rows.values()} == {
+        "anpa",
+        "text",
+        "nitf",
+        "newsml-g2",
+        "newsml-1",
+        "ninjs",
+        "email",
+    }
     assert rows["anpa-reuters-basic.txt"]["slugline"] == "STEELMAKER-CUTS-OUTPUT"
     assert rows["anpa-reuters-basic.txt"]["urgency"] == 3
     assert rows["anpa-ap-writethru.txt"]["version"] == 3
     assert rows["reuters87-flash-brief.txt"]["body"] == "" and rows["reuters87-flash-brief.txt"]["word_count"] == 0
     assert rows["ninjs2-bodies.json"]["subjects"] == [{"scheme": "subj", "code": "17000000", "name": "tiempo"}]
     assert str(table.schema.field("urgency").type) == "int8"
+    # Mail: the Subject or the body's headline, the Date, the Message-ID as the wire id.
+    mail = rows["email-reuters-outlook-forward.eml"]
+    assert (mail["agency"], mail["dateline"], mail["version"]) == ("reuters", "BERLIN", 2)
+    assert mail["editors"] == ["Rachel More"] and "Original Message" not in mail["body"]
+    assert rows["email-ap-html-base64.eml"]["headline"] == "Senate passes stopgap bill, averting shutdown"
     # The feeds' summaries land in the standfirst column; plain wire text has none.
     assert rows["ninjs2-bodies.json"]["standfirst"].startswith("Más de 40 personas")
     assert rows["newsml-reuters-basic.xml"]["standfirst"].startswith("Egypt and Qatar host")

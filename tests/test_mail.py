@@ -1,0 +1,84 @@
+"""E-mail: a message saved as a file is one story (`parsers.mail`), told from wire text by its
+header block; what is no story (a message whose text is only in attachments) is quarantined
+saying so."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+import pytest
+
+from parsers import parse_story
+from parsers.decode import sniff_format
+from parsers.mail import looks_like_mail
+from schemas.errors import ParseError
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def test_every_golden_mail_is_mail_and_no_other_golden_input_is() -> None:
+    inputs = [p for p in GOLDEN.iterdir() if not p.name.endswith(".expected.json")]
+    mails = {p.name for p in inputs if sniff_format(p.read_bytes()) == "email"}
+    assert mails == {p.name for p in inputs if p.suffix == ".eml"} and len(mails) >= 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Wire text whose first block has a field-like line, but is not all fields.
+        b"From: the desk of the Associated Press\nOil prices rose on Tuesday.\n\nMore text follows here.\n",
+        # Fields, but no mail field beside From: a story's metadata block.
+        b"From: AFP\nSlug: FRANCE-PLASTIC\nPriority: 3\n\nPARIS (AFP) - France said.\n",
+        # A headline with a colon.
+        b"Brexit: UK and EU agree deal\n\nLONDON (Reuters) - Britain and the EU agreed.\n",
+    ],
+)
+def test_text_that_only_looks_like_headers_is_not_mail(text: bytes) -> None:
+    assert not looks_like_mail(text)
+    assert sniff_format(text) != "email"
+
+
+def _message(**headers: str) -> EmailMessage:
+    message = EmailMessage(policy=SMTP)
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    return message
+
+
+def test_a_message_whose_text_is_only_in_attachments_is_no_body_naming_them() -> None:
+    message = _message(
+        From="desk@afp.com", To="x@example.org", Subject="Two stories", Date="Mon, 11 Oct 2021 09:15 +0200"
+    )
+    message.add_attachment(b"PARIS (AFP) - France said.\n", maintype="text", subtype="plain", filename="story1.txt")
+    message.add_attachment(b"<nitf/>", maintype="application", subtype="xml", filename="story2.xml")
+    with pytest.raises(ParseError) as info:
+        parse_story(bytes(message), "mem://two.eml")
+    assert info.value.reason == "no_body"
+    assert "story2.xml" in info.value.detail
+
+
+def test_a_reply_keeps_the_subject_as_headline_without_its_prefixes() -> None:
+    message = _message(
+        From="Desk <desk@newsroom.example>",
+        Subject="AW: Re: Fwd: Port of Antwerp reopens after strike",
+        Date="Tue, 12 Nov 2024 10:00:00 +0100",
+        Message_ID="<abc@newsroom.example>",
+    )
+    message.set_content("ANTWERP, Belgium (AP) — The port of Antwerp reopened on Tuesday after a two-day strike.\n")
+    story = parse_story(bytes(message), "mem://reply.eml")
+    assert (story.headline, story.agency, story.dateline) == ("Port of Antwerp reopens after strike", "ap", "ANTWERP")
+    assert story.published_at is not None and story.published_at.isoformat() == "2024-11-12T09:00:00+00:00"
+    assert story.wire_id == "abc@newsroom.example"
+
+
+def test_a_message_with_a_charset_python_does_not_know_is_read_not_failed() -> None:
+    raw = (
+        b"From: desk@example.org\r\nTo: x@example.org\r\nSubject: Port reopens\r\n"
+        b"Date: Tue, 12 Nov 2024 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: text/plain; charset="x-unknown-8bit"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'
+        b"The port of Antwerp reopened on Tuesday after a two-day strike, the union said.\r\n"
+    )
+    story = parse_story(raw, "mem://odd.eml")
+    assert story.headline == "Port reopens" and story.body.startswith("The port of Antwerp reopened")
