@@ -1,5 +1,5 @@
 """Bundles: one file that holds many inputs (zip, tar, tar.gz / tar.bz2 / tar.xz, a single-file
-.gz / .bz2 / .xz, JSON lines,
+.gz / .bz2 / .xz, JSON lines, an mbox file of e-mails,
 a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements, an RSS or Atom
 feed, RSS 1.0 included); inside a zip, tar or compressed file, a message, feed or JSON-lines
 member is listed as its items (``day.zip#a/msg.xml#newsItem[2]``: one level, no archive in
@@ -32,7 +32,7 @@ from typing import Any, Literal
 from schemas.errors import InputError, ParseError
 
 #: File name endings that make a key a bundle (checked against its bytes when read).
-BUNDLE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".tbz2", ".tbz", ".bz2", ".txz", ".xz", ".jsonl", ".ndjson")
+BUNDLE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".tbz2", ".tbz", ".bz2", ".txz", ".xz", ".jsonl", ".ndjson", ".mbox")
 #: Compressed streams: (magic number, single-file kind, name endings of a compressed tar).
 _COMPRESSED = (
     (b"\x1f\x8b", "gz", (".tgz", ".tar.gz")),
@@ -273,6 +273,8 @@ def _kind(name: str, data: bytes) -> str:
         return "newsml"
     if lowered.endswith((".jsonl", ".ndjson")):
         return "jsonl"
+    if lowered.endswith(".mbox"):
+        return "mbox"
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         return "zip"
     for magic, single, tars in _COMPRESSED:
@@ -329,6 +331,10 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
             lines = [n for n, line in enumerate(_lines(data), start=1) if line.strip()]
             limits.check(len(lines), len(data), 0, name)
             return [str(n) for n in lines]
+        if kind == "mbox":
+            messages = _mbox_messages(data)
+            limits.check(len(messages), len(data), 0, name)
+            return [str(n) for n in range(1, len(messages) + 1)]
         opened = OpenBundle(name, data)
         if kind in _DECOMPRESSORS:
             entries: list[str] = [_single_name(name)]
@@ -349,7 +355,7 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
 
 #: Name endings of an archive's members that may hold several inputs themselves: XML files
 #: (a NewsML message or a feed, told by their head as in the landing zone) and JSON lines.
-_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson")
+_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")
 
 
 def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:
@@ -375,6 +381,22 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list
     except InputError:  # unreadable, or past a limit: the member is itself, and says why when read
         return [entry]
     return [f"{entry}{MEMBER_SEPARATOR}{item}" for item in items] or [entry]
+
+
+#: Where an mbox file's next message begins: a "From " line at the file's start or after a
+#: blank line (the separator every mbox variant writes; a "From " inside a body is written
+#: ">From " by mboxrd and mboxo).
+_MBOX_SEPARATOR = re.compile(rb"(?:\A|(?<=\n\n)|(?<=\n\r\n))From [^\n]*\n")
+
+
+def _mbox_messages(data: bytes) -> list[bytes]:
+    """An mbox file's messages, each with its "From " line (a mail client's export, Google
+    Takeout's ``.mbox``), in file order. Read as one message, the first's body ran on
+    through every other message's headers and text."""
+    starts = [match.start() for match in _MBOX_SEPARATOR.finditer(data)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    return [data[a:b] for a, b in zip(starts, [*starts[1:], len(data)], strict=True) if data[a:b].strip()]
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -441,6 +463,14 @@ class OpenBundle:
                 if self._opened is None:
                     self._opened = _message_items(name, data)
                 return _message_item(name, self._opened, member)[:cap]
+            if kind == "mbox":
+                if self._opened is None:
+                    self._opened = _mbox_messages(data)
+                messages: list[bytes] = self._opened
+                number = int(member)
+                if not 1 <= number <= len(messages):
+                    raise InputError("bad_bundle", f"{name} has no message {member}")
+                return messages[number - 1][:cap]
             if kind == "jsonl":
                 if self._opened is None:
                     self._opened = _lines(data)

@@ -191,6 +191,11 @@ def write_bundles(folder: Path) -> dict[str, str]:
     (folder / "newsml1.xml").write_bytes(two)
     expected.update({"newsml1.xml#NewsItem[1]": "story", "newsml1.xml#NewsItem[2]": "story"})
 
+    # A mailbox export (mbox): each message an input.
+    mails = [(GOLDEN / f"email-{name}.eml").read_bytes() for name in ("dpa-mbox-base64", "afp-multipart-qp")]
+    box = mails[0] + b"\n" + b"From desk@afp.com Mon Oct 11 09:15:00 2021\n" + mails[1] + b"\n"
+    (folder / "desk.mbox").write_bytes(box)
+    expected.update({"desk.mbox#1": "story", "desk.mbox#2": "story"})
     return expected
 
 
@@ -213,6 +218,8 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
         "Harbour plan 16",
     ]
     assert results["appended.tar#x.txt"]["headline"] == "Harbour plan 17"
+    assert [results[f"desk.mbox#{n}"]["agency"] for n in (1, 2)] == ["dpa", "afp"]
+    assert results["desk.mbox#2"]["headline"] == "France to ban single-use plastic packaging for fruit"
     french, english = results["newsml1.xml#NewsItem[1]"], results["newsml1.xml#NewsItem[2]"]
     assert (french["input_format"], french["language"], english["language"]) == ("newsml-1", "fr", "en")
     assert english["headline"] == "Japan exports rise for third month as chip demand holds"
