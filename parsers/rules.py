@@ -468,6 +468,24 @@ PUBLISHED_LINE = re.compile(
     re.IGNORECASE,
 )
 
+#: An embargo line in a story's header (PA's "EMBARGOED TO 0001 TUESDAY NOVEMBER 12", a
+#: release's "Embargoed for release until 4 p.m. EDT Thursday", dpa's "Sperrfrist: 12.
+#: November, 00.01 Uhr"): the word in capitals, or followed by a colon, "until" or "bis",
+#: and a time of day in the line (`EMBARGO_TIME`), so that a headline about a trade
+#: embargo is not one. Read as text, it was the story's headline or first paragraph.
+EMBARGO_LINE = re.compile(
+    r"^\W{0,6}(?:(?:EMBARGO(?:ED)?|SPERRFRIST)\b|(?i:embargo(?:ed)?|sperrfrist)\s*(?::|(?i:for release )?(?i:until|till|bis)\b))"
+    r"\s*(?:(?i:for release )?(?i:until|till|to|bis|jusqu['’](?:à|au)|hasta)\b|:)?\s*(?P<value>.{3,100}?)\W{0,6}$"
+)
+EMBARGO_TIME = re.compile(
+    r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)|\b\d{1,2}\s*[ap]\.?m\b|\b\d{1,2}\s*uhr\b"
+    r"|\b[0-2]\d[0-5]\d\s*(?:gmt|utc|bst|cet|cest|edt|est|pdt|pst|jst|hkt|sgt|aest|aedt|msk|local|hrs|h|\w*day)\b",
+    re.IGNORECASE,
+)
+#: A wire time of four digits before its zone or day ("0001 GMT"), to be read as "00:01".
+EMBARGO_HHMM = re.compile(r"\b([0-2]\d)([0-5]\d)\b(?=\s*[A-Za-z])")
+EMBARGO_LINE_EXAMPLE = "EMBARGOED TO 0001 TUESDAY NOVEMBER 12"
+
 
 # --- One-pass prefilters --------------------------------------------------------------
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")

@@ -189,6 +189,7 @@ def build_story(
         standfirst=draft.standfirst,
     )
     story.version, story.pubstatus = version_label(headline)  # a feed's own values win below
+    story.embargoed_until = draft.embargoed_until
     if feed is not None:
         label_version, label_status = story.version, story.pubstatus
         story.wire_id, story.version, story.slugline = feed.wire_id, feed.version or label_version, feed.slugline
@@ -196,7 +197,7 @@ def build_story(
         story.ednote, story.pubstatus, story.embargoed_until = (
             feed.ednote,
             feed.pubstatus or label_status,
-            feed.embargoed_until,
+            feed.embargoed_until or draft.embargoed_until,
         )
         story.thread_id = thread_of(agency, feed, input_format)
     return story

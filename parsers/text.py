@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from parsers import rules
 from parsers.dates import parse_datetime
 from parsers.wire import (
@@ -151,6 +154,32 @@ def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> l
     return paragraphs
 
 
+_WEEKDAY = re.compile(r"\b(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b\.?,?|\bon\b", re.IGNORECASE)
+#: Zone abbreviations the date reader does not know (it would take them for UTC).
+_LOCAL_ZONE = re.compile(
+    r"\b(?:CET|CEST|EET|EEST|WET|WEST|BST|IST|EDT|EST|CDT|CST|PDT|PST|MSK|JST|KST|HKT|SGT|AEST|AEDT)\b"
+)
+_LEADING_TIME = re.compile(r"^(\d{1,2}:\d{2}(?:\s*[A-Z]{2,4}\b)?)\W*(.+)$")
+
+
+def _embargo_time(value: str) -> datetime | None:
+    """The time an embargo line names, when it names a date and a time that read as one
+    ("0001 GMT TUESDAY 12 NOVEMBER 2024": 2024-11-12T00:01Z); None for a weekday or a time
+    alone ("4 p.m. EDT Thursday"), or a reading that lost the time of day."""
+    text = rules.EMBARGO_HHMM.sub(r"\1:\2", value)
+    text = " ".join(_WEEKDAY.sub(" ", text).split())
+    leading = _LEADING_TIME.match(text)
+    if leading:
+        text = f"{leading.group(2)} {leading.group(1)}"  # a date first, then its time
+    if _LOCAL_ZONE.search(text):
+        return None  # "10:00 CET": read as UTC it would be an hour off
+    when = parse_datetime(text)
+    clock = re.search(r"\d{1,2}:(\d{2})", text)
+    if when is None or clock is None or when.minute != int(clock.group(1)):
+        return None
+    return when
+
+
 def parse_text_document(text: str) -> Draft:
     """Turn decoded wire text into a Draft: headline, metadata lines and body paragraphs."""
     removed: list[Removed] = []
@@ -177,6 +206,12 @@ def parse_text_document(text: str) -> Draft:
     draft = Draft(paragraphs=[], input_format="text", removed=removed, no_line_rule=no_line_rule)
     consumed: set[int] = set()
     for index, paragraph in enumerate(paragraphs[:8]):
+        embargo = rules.EMBARGO_LINE.match(paragraph) if len(paragraph) <= 120 else None
+        if embargo and rules.EMBARGO_TIME.search(paragraph):
+            draft.embargoed_until = draft.embargoed_until or _embargo_time(embargo.group("value"))
+            draft.removed.append(Removed("metadata", paragraph))
+            consumed.add(index)
+            continue
         published = rules.PUBLISHED_LINE.match(paragraph)
         when = parse_datetime(published.group("value")) if published else None
         if when is not None and draft.published_at is None:

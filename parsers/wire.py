@@ -53,6 +53,8 @@ class Draft:
     #: The summary under the headline (an HTML page's, a feed's abstract or description),
     #: kept out of the body.
     standfirst: str | None = None
+    #: When an embargo line in the header says the story may be published (`rules.EMBARGO_LINE`).
+    embargoed_until: datetime | None = None
     #: Texts already found to match no line rule (the text parser checks every line, so a
     #: one-line paragraph is not checked twice).
     no_line_rule: set[str] = field(default_factory=set)

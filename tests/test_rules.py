@@ -454,3 +454,56 @@ def test_a_desk_s_story_in_its_own_script_and_charset_gives_its_fields(
     parsed = parse_story(story.encode(codec), f"mem://{codec}.txt")
     assert (parsed.headline, parsed.dateline, parsed.agency) == (headline, dateline, agency)
     assert parsed.body.startswith(body) and parsed.byline == byline
+
+
+@pytest.mark.parametrize(
+    ("story", "headline", "until"),
+    [
+        (  # PA: the embargo above the headline, CRLF
+            "EMBARGOED UNTIL 0001 GMT TUESDAY 12 NOVEMBER 2024\r\n\r\nUK unemployment rises to 4.3%\r\n\r\n"
+            "LONDON (PA) - Britain's unemployment rate rose to 4.3% in the three months to September, official "
+            "figures showed.\r\n",
+            "UK unemployment rises to 4.3%",
+            "2024-11-12T00:01:00+00:00",
+        ),
+        (  # below the headline, a day and no date: no time to read
+            "UK unemployment rises to 4.3%\n\nEMBARGOED TO 0001 TUESDAY NOVEMBER 12\n\nBritain's unemployment rate "
+            "rose to 4.3% in the three months to September, official figures showed.\n",
+            "UK unemployment rises to 4.3%",
+            None,
+        ),
+        (  # a press release's
+            "Embargoed for release until 4 p.m. EDT Thursday\n\nStudy finds coffee drinkers live longer\n\n"
+            "NEW YORK (AP) — People who drink coffee live longer, a study published Thursday found.\n",
+            "Study finds coffee drinkers live longer",
+            None,
+        ),
+        (  # dpa's
+            "Sperrfrist: 12. November, 00.01 Uhr\n\nArbeitslosigkeit steigt leicht\n\nNürnberg (dpa) - Die Zahl der "
+            "Arbeitslosen ist im Oktober leicht gestiegen, teilte die Bundesagentur mit.\n",
+            "Arbeitslosigkeit steigt leicht",
+            None,
+        ),
+    ],
+)
+def test_an_embargo_line_is_metadata_not_the_headline_or_the_body(story: str, headline: str, until: str | None) -> None:
+    # Read as text, the embargo line was the story's headline, or its first paragraph.
+    parsed = parse_story(story.encode(), "mem://embargo.txt")
+    assert parsed.headline == headline
+    assert "mbargo" not in parsed.body and "Sperrfrist" not in parsed.body
+    assert any(r.kind == "metadata" and ("MBARGO" in r.text.upper() or "Sperrfrist" in r.text) for r in parsed.removed)
+    assert (parsed.embargoed_until.isoformat() if parsed.embargoed_until else None) == until
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "EU extends arms embargo until 2026",
+        "Embargo on Cuba stays, U.S. says",
+        "Embargo to be lifted at 12:00 GMT on Friday, officials say",
+        "EMBARGO ON RUSSIAN OIL TAKES EFFECT IN 2025",
+    ],
+)
+def test_a_headline_about_an_embargo_stays_the_headline(headline: str) -> None:
+    story = f"{headline}\n\nBRUSSELS (Reuters) - The European Union said on Tuesday it would act, officials said.\n"
+    assert parse_story(story.encode(), "mem://trade.txt").headline == headline
