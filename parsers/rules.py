@@ -237,7 +237,7 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("dpa", r"dpa", "BERLIN (dpa) - Germany"),
     ("upi", r"UPI", "WASHINGTON (UPI) -- The"),
     ("xinhua", r"Xinhua|Синьхуа", "BEIJING, May 3 (Xinhua) -- China"),
-    ("efe", r"EFE", "MADRID (EFE) - Spain"),
+    ("efe", r"EFE", "Madrid, 12 nov (EFE).- El Gobierno español aprobó"),
     ("ansa", r"ANSA", "ROME (ANSA) - Italy"),
     ("kyodo", r"Kyodo", "TOKYO (Kyodo) -- Japan"),
     ("pa", r"PA(?: Media)?", "LONDON (PA) - Britain"),
@@ -256,18 +256,26 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("europapress", r"EUROPA PRESS|Europa Press", "MADRID, 6 (EUROPA PRESS) - El Gobierno"),
     ("anadolu", r"AA|Anadolu Agency", "ANKARA (AA) - Türkiye Cumhuriyet Merkez Bankası"),
     ("yonhap", r"Yonhap", "SEOUL, Nov. 21 (Yonhap) -- South Korea's"),
-    ("pti", r"PTI", "NEW DELHI, Nov 21 (PTI) - The government"),
+    ("pti", r"PTI", "New Delhi, Nov 21 (PTI) The Centre on Thursday said"),
+    ("ians", r"IANS", "New Delhi, Nov 21 (IANS) The government"),
+    ("bernama", r"Bernama", "KUALA LUMPUR, Nov 21 (Bernama) -- Malaysia's"),
+    ("agenciabrasil", r"Agência Brasil", "Brasília, 12/11/2024 (Agência Brasil) - O governo"),
     ("aap", r"AAP", "SYDNEY (AAP) - The Reserve Bank"),
 )
 _DASH = r"(?:--|—|–|-|:|_)"  # old AP copy: "WASHINGTON (AP) _ text"
 # Optional dateline: a city in capitals (Latin, Cyrillic or Greek), or in a script without
-# case (Arabic, Hebrew), then optional ", Country/Mon DD" parts.
-_DATELINE = r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
+# case (Arabic, Hebrew), several joined by "/" (dpa's and AFP's "Berlin/Paris"), then
+# optional ", Country/Mon DD" parts. After the tag: a dash (EFE's ".-"), or none before
+# the text's capitalised word after a dateline with its date (PTI's and IANS's "New Delhi,
+# Nov 21 (PTI) The Centre"; `parsers.wire.lift_agency_tag` asks for the comma).
+_DATELINE = r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’/\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
 
 AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (
         agency,
-        re.compile(rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag})\s*\)\s*{_DASH}\s*"),
+        re.compile(
+            rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag})\s*\)(?:(?P<dash>\.?\s*{_DASH})\s*|(?(dateline)\s+(?=[A-Z][a-z]|[\"“‘]\w)|(?!)))"
+        ),
     )
     for agency, tag, _example in AGENCY_TAGS
 )
@@ -294,6 +302,11 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             "路透北京11月7日 - 中国海关数据显示",
         ),
         ("kyodo", r"^【(?P<dateline>[^\s】]{1,12}?)共同】\s*", "【東京共同】日本銀行は31日、政策金利を据え置いた。"),
+        (  # Kyodo's English service prints its name without parentheses
+            "kyodo",
+            r"^(?P<dateline>[A-Z][A-Z .'-]{1,30}),\s*[A-Z][a-z]{2,4}\.?\s+\d{1,2}\s+Kyodo\s*(?:--|-|—)\s*",
+            "TOKYO, Nov. 12 Kyodo - Japan's government approved",
+        ),
         (
             "jiji",
             r"^【(?P<dateline>[^\s】]{1,12}?)時事】\s*",
@@ -316,9 +329,14 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ),
     )
 )
-#: First characters of a paragraph that may open one of them.
+#: First characters of a paragraph that may open one of them (and Kyodo's English one: a
+#: capital, with " Kyodo " in the paragraph's head).
 SCRIPT_DATELINE_STARTS = frozenset("新中路【(")
 
+#: ANSA prints its tag first and the dateline after it: "(ANSA) - ROMA, 12 NOV - Il governo".
+DATELINE_AFTER_TAG = re.compile(
+    r"(?P<dateline>[A-ZÀ-Ý][A-ZÀ-Ý .'/-]{1,30}),\s*\d{1,2}\s+[A-Za-zÀ-ÿ]{3,10}\.?(?:\s+\d{4})?\s*(?:--|-|—|–)\s+"
+)
 #: A dateline holds no "(", so a tag can only open at a paragraph's first "(", and the
 #: words there say whose tag it is (group ``a<i>``: AGENCY_TAG_PATTERNS[i]): one pattern is
 #: tried instead of twelve lazy dateline scans.

@@ -179,14 +179,23 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
     head = paragraph[:160]
     tag = rules.AGENCY_TAG_AT.match(head, max(head.find("("), 0))
     if not tag or not tag.lastgroup:
-        return _lift_script_dateline(paragraph) if paragraph[:1] in rules.SCRIPT_DATELINE_STARTS else None
+        if paragraph[:1] in rules.SCRIPT_DATELINE_STARTS or " Kyodo " in head[:60]:
+            return _lift_script_dateline(paragraph)
+        return None
     agency, pattern = rules.AGENCY_TAG_PATTERNS[int(tag.lastgroup[1:])]
     match = pattern.match(head)
     if not match:
         return None
     dateline = match.group("dateline")
+    if match.group("dash") is None and "," not in dateline:
+        return None  # no dash: only after "City, date" ("CANADIAN PACIFIC (CP) UNIT STUDIES" is a headline)
     city = dateline.split(",")[0].strip() if dateline else None
-    return agency, city or None, match.group(0).strip(), paragraph[match.end() :], []
+    end = match.end()
+    if not dateline:
+        after = rules.DATELINE_AFTER_TAG.match(paragraph, end)
+        if after:
+            city, end = after.group("dateline").strip(), after.end()
+    return agency, city or None, paragraph[:end].strip(), paragraph[end:], []
 
 
 def _lift_script_dateline(paragraph: str) -> tuple[str, str | None, str, str, list[str]] | None:

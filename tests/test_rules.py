@@ -62,6 +62,18 @@ def test_chinese_japanese_and_korean_datelines(agency: str, pattern: object, exa
 
 
 @pytest.mark.parametrize(
+    "line",
+    [
+        "CANADIAN PACIFIC (CP) UNIT STUDIES PULP MILL",  # a 1987 headline: no dash, no date
+        "(AP) Photo by John Smith",  # no dash and no dateline
+        "The company (Reuters) said on Tuesday",
+    ],
+)
+def test_a_tag_without_its_dash_is_a_tag_only_after_a_dated_dateline(line: str) -> None:
+    assert lift_agency_tag(line) is None
+
+
+@pytest.mark.parametrize(
     ("line", "agency", "dateline", "rest"),
     [
         ("(Bloomberg) -- Turkey wants", "bloomberg", None, "Turkey wants"),
@@ -78,6 +90,12 @@ def test_chinese_japanese_and_korean_datelines(agency: str, pattern: object, exa
         ("ירושלים (רויטרס) - בנק ישראל", "reuters", "ירושלים", "בנק ישראל"),
         ("ΦΡΑΓΚΦΟΥΡΤΗ (Reuters) - Η Ευρωπαϊκή", "reuters", "ΦΡΑΓΚΦΟΥΡΤΗ", "Η Ευρωπαϊκή"),
         ("WARSZAWA, 6 listopada (PAP) - Rada Polityki", "pap", "WARSZAWA", "Rada Polityki"),
+        # EFE's ".-", ANSA's tag before its dateline, dpa's joined cities, PTI's no dash.
+        ("Madrid, 12 nov (EFE).- El Gobierno", "efe", "Madrid", "El Gobierno"),
+        ("(ANSA) - ROMA, 12 NOV - Il governo ha approvato", "ansa", "ROMA", "Il governo ha approvato"),
+        ("Berlin/Paris (dpa) - Die Bundesregierung", "dpa", "Berlin/Paris", "Die Bundesregierung"),
+        ("New Delhi, Nov 21 (PTI) The Centre said", "pti", "New Delhi", "The Centre said"),
+        ("TOKYO, Nov. 12 Kyodo - Japan's government", "kyodo", "TOKYO", "Japan's government"),
     ],
 )
 def test_agency_tag_variants(line: str, agency: str, dateline: str | None, rest: str) -> None:
