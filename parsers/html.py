@@ -10,6 +10,7 @@ identical stories) at ~8x the cost, a fifth of an HTML page's parse.
 
 from __future__ import annotations
 
+import html as html_lib
 import itertools
 import re
 from collections.abc import Iterator, Mapping
@@ -17,6 +18,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from lxml import etree
+from lxml import html as lxml_html
 
 from parsers.decode import clean_text, repair_mojibake, strip_controls
 from parsers.htmlmeta import PageMetadata, read_metadata
@@ -1501,6 +1503,10 @@ def parse_html_document(page: str) -> Draft:
         )
         if sum(len(p) for p in retry_paragraphs) > sum(len(p) for p in paragraphs):
             removed, paragraphs, in_body, lead = retry_removed, retry_paragraphs, False, retry_lead
+    structured = _structured_body(meta.article_body, paragraphs)
+    if structured:
+        removed.extend(Removed("boilerplate", p) for p in paragraphs)
+        paragraphs = structured
     standfirst = (found[1] if found and not in_body else None) or lead
     # The page itself was not cleaned (parsers.story): repair and clean what was taken from
     # it (a few KB) rather than the whole page (scripts and markup, ~100 KB).
@@ -1559,6 +1565,36 @@ def parse_html_document(page: str) -> Draft:
     if meta.site_name:
         draft.agency = agency_hint(meta.site_name) if len(meta.site_name) < 40 else None
     return draft
+
+
+#: The least text of a JSON-LD ``articleBody`` taken where the page's own markup gave
+#: (almost) none, and how many times the markup's text it must hold.
+STRUCTURED_BODY_MIN = 200
+STRUCTURED_BODY_RATIO = 2.0
+_MARKUP_IN_TEXT = re.compile(r"<(?:p|br|div|h[1-6]|li)\b[^>]*>", re.IGNORECASE)
+
+
+def _structured_body(article_body: str | None, paragraphs: list[str]) -> list[str] | None:
+    """The story's paragraphs from the page's JSON-LD ``articleBody``, where the markup gave
+    under 250 characters (the retry's threshold) and the structured text holds at least
+    STRUCTURED_BODY_MIN and twice as much: a page whose text a script renders (the HTML is a
+    shell: no body, quarantined ``no_body``), or a paywall's teaser over the whole story the
+    publisher put in its metadata. Split at its line breaks (or its ``<p>``s, for sites
+    that put markup in it). None otherwise: where the markup holds the story, it wins (the
+    JSON-LD text is often cut, or flattened without paragraphs)."""
+    if not article_body or len(article_body) < STRUCTURED_BODY_MIN:
+        return None
+    found = sum(len(p) for p in paragraphs)
+    if found >= 250 or len(article_body) < STRUCTURED_BODY_RATIO * found:
+        return None
+    text = html_lib.unescape(article_body)
+    if _MARKUP_IN_TEXT.search(text):
+        fragment = lxml_html.fragment_fromstring(text, create_parent="div")
+        blocks = [" ".join(_visible_text(e).split()) for e in fragment.iter("p", "li", "h2", "h3", "h4")]
+        parts = [b for b in blocks if b] or [" ".join(fragment.text_content().split())]
+    else:
+        parts = [" ".join(line.split()) for line in text.splitlines()]
+    return [p for p in parts if p] or None
 
 
 def _parse_undeclared(page: str) -> HtmlElement:

@@ -952,3 +952,34 @@ def test_a_lone_lead_paragraph_above_the_story_region_in_its_article_is_the_stan
     # Outside an <article> or <main>, a paragraph above the region is not read as its lead.
     story = _story(article.replace("<article>", "<div>").replace("</article>", "</div>"), "de")
     assert story.standfirst is None
+
+
+def _with_json_ld(body: str, article_body: str) -> bytes:
+    import json
+
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "Port reopens",
+        "articleBody": article_body,
+    }
+    head = f"<title>Port reopens</title><script type='application/ld+json'>{json.dumps(ld)}</script>"
+    return f"<html lang='en'><head>{head}</head><body>{body}</body></html>".encode()
+
+
+def test_a_page_a_script_renders_takes_its_story_from_the_json_ld_article_body() -> None:
+    # The markup is a shell (a Next.js or Vue app's mount point): no text at all, so the
+    # story was quarantined no_body though the page's JSON-LD carries all of it.
+    shell = "<div id='__next'></div><script src='/_next/static/app.js'></script>"
+    story = parse_story(_with_json_ld(shell, "\n".join(STORY_EN)), "spa.html")
+    assert story.paragraphs == STORY_EN
+    # Sites that put markup in it: its paragraphs, entities read.
+    marked = "".join(f"<p>{p.replace(',', '&#44;')}</p>" for p in STORY_EN)
+    assert parse_story(_with_json_ld("<div id='app'>Loading</div>", marked), "spa.html").paragraphs == STORY_EN
+
+
+def test_where_the_markup_holds_the_story_the_json_ld_article_body_is_not_used() -> None:
+    # The JSON-LD text is often cut or flattened: the page's own paragraphs win.
+    flattened = " ".join(STORY_EN + STORY_EN)
+    story = parse_story(_with_json_ld(f"<article><h1>Port reopens</h1>{_ps(STORY_EN)}</article>", flattened), "p.html")
+    assert story.paragraphs == STORY_EN
