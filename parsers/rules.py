@@ -224,6 +224,15 @@ LINE_RULES: tuple[Rule, ...] = (
         r"(?:reach|follow) (?:the )?(?:reporters?|writers?|[\w.'’-]+(?: [\w.'’-]+){0,3}) on (?:twitter|x) at .{1,240}",
         "Reach the reporters on Twitter at http://twitter.com/MegKinnardAP and http://twitter.com/emarvelous",
     ),
+    # Press-release wires' closing lines: PR Newswire's "SOURCE Acme Corp." (in capitals)
+    # and both wires' pointer to the release on their site.
+    _rule("trailer", "release_source", r"S(?-i:OURCE) [^\n]{2,100}", "SOURCE Acme Corp."),
+    _rule(
+        "trailer",
+        "release_original",
+        r"view (?:original content|source version)(?: to download multimedia)?(?: on [\w.]+)?\s*:\s*\S{8,300}",
+        "View original content:https://www.prnewswire.com/news-releases/acme-reports-301234567.html",
+    ),
 )
 
 # --- Agency tags: "(Bloomberg) --", "(Reuters) -", "(AP) —", "(AFP) -" ---------------------
@@ -261,8 +270,11 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("bernama", r"Bernama", "KUALA LUMPUR, Nov 21 (Bernama) -- Malaysia's"),
     ("agenciabrasil", r"Agência Brasil", "Brasília, 12/11/2024 (Agência Brasil) - O governo"),
     ("aap", r"AAP", "SYDNEY (AAP) - The Reserve Bank"),
+    # Press-release wires, which every wire feed carries.
+    ("globenewswire", r"GLOBE NEWSWIRE|Globe Newswire", "TORONTO, Nov. 12, 2024 (GLOBE NEWSWIRE) -- Acme Ltd. said"),
+    ("accesswire", r"ACCESSWIRE|ACCESS Newswire", "BOSTON, MA / ACCESSWIRE / November 12, 2024 / Acme Inc. said"),
 )
-_DASH = r"(?:--|—|–|-|:|_)"  # old AP copy: "WASHINGTON (AP) _ text"
+_DASH = r"(?:--|—|–|-|:|_|/)"  # old AP copy: "WASHINGTON (AP) _ text"; ACCESSWIRE's "/"
 # Optional dateline: a city in capitals (Latin, Cyrillic or Greek), or in a script without
 # case (Arabic, Hebrew), several joined by "/" (dpa's and AFP's "Berlin/Paris"), then
 # optional ", Country/Mon DD" parts. After the tag: a dash (EFE's ".-"), or none before
@@ -302,6 +314,21 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             "路透北京11月7日 - 中国海关数据显示",
         ),
         ("kyodo", r"^【(?P<dateline>[^\s】]{1,12}?)共同】\s*", "【東京共同】日本銀行は31日、政策金利を据え置いた。"),
+        (  # PR Newswire (and its Canada Newswire, Asia, Hispanic services)
+            "prnewswire",
+            r"^(?P<dateline>[A-Z][\w.'’ -]{1,40}?),\s*[^/\n]{3,40}?\s*/(?:PRNewswire|CNW)(?:-[\w -]{1,30})?/\s*(?:--|-|—)\s*",
+            "NEW YORK, Nov. 12, 2024 /PRNewswire/ -- Acme Corp. (NYSE: ACME) today announced",
+        ),
+        (
+            "businesswire",
+            r"^(?P<dateline>[A-Z][\w.'’ ,-]{1,40}?)\s*--\s*\(BUSINESS WIRE\)\s*--\s*",
+            "SAN FRANCISCO--(BUSINESS WIRE)--Acme Inc. today announced",
+        ),
+        (
+            "accesswire",
+            r"^(?P<dateline>[A-Z][\w.'’ -]{1,40}?)(?:,\s*[A-Z]{2})?\s*/\s*(?:ACCESSWIRE|ACCESS Newswire)\s*/\s*[^/\n]{3,30}/\s*",
+            "BOSTON, MA / ACCESSWIRE / November 12, 2024 / Acme Inc. announced",
+        ),
         (  # Kyodo's English service prints its name without parentheses
             "kyodo",
             r"^(?P<dateline>[A-Z][A-Z .'-]{1,30}),\s*[A-Z][a-z]{2,4}\.?\s+\d{1,2}\s+Kyodo\s*(?:--|-|—)\s*",
@@ -329,9 +356,22 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ),
     )
 )
-#: First characters of a paragraph that may open one of them (and Kyodo's English one: a
-#: capital, with " Kyodo " in the paragraph's head).
+#: First characters of a paragraph that may open one of them (and Kyodo's English one and
+#: the press-release wires': a capital, with their name in the paragraph's head,
+#: `SCRIPT_DATELINE_NAMES`).
 SCRIPT_DATELINE_STARTS = frozenset("新中路【(")
+SCRIPT_DATELINE_NAMES = re.compile(r" Kyodo |/PRNewswire|/CNW/|\(BUSINESS WIRE\)|ACCESSWIRE|ACCESS Newswire")
+#: The press-release wires: their releases close with sections no story has (`RELEASE_SECTION`).
+PRESS_RELEASE_WIRES = frozenset({"prnewswire", "businesswire", "globenewswire", "accesswire"})
+#: A closing section's heading in a release: the issuer's boilerplate, the legal notice,
+#: the contacts. From it to the end (or the next one) is the release's furniture.
+RELEASE_SECTION = re.compile(
+    r"^(?:about (?!the author)(?:the )?(?-i:[A-Z][\w&'’.,-]*(?: (?:[A-Z0-9][\w&'’.,-]*|of|and|the|for|&))*)|forward[- ]looking statements?|(?:cautionary|safe harbou?r) (?:note|statement)[^.!?]{0,60}"
+    r"|(?:media|press|investor|company)(?: relations)? contacts?|contacts?(?: information)?|for (?:more|further) information"
+    r",?(?: contact| please contact)?)\s*:?$",
+    re.IGNORECASE,
+)
+RELEASE_SECTION_EXAMPLE = "About Acme Corp."
 
 #: ANSA prints its tag first and the dateline after it: "(ANSA) - ROMA, 12 NOV - Il governo".
 DATELINE_AFTER_TAG = re.compile(

@@ -179,7 +179,7 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
     head = paragraph[:160]
     tag = rules.AGENCY_TAG_AT.match(head, max(head.find("("), 0))
     if not tag or not tag.lastgroup:
-        if paragraph[:1] in rules.SCRIPT_DATELINE_STARTS or " Kyodo " in head[:60]:
+        if paragraph[:1] in rules.SCRIPT_DATELINE_STARTS or rules.SCRIPT_DATELINE_NAMES.search(head, 0, 90):
             return _lift_script_dateline(paragraph)
         return None
     agency, pattern = rules.AGENCY_TAG_PATTERNS[int(tag.lastgroup[1:])]
@@ -354,6 +354,16 @@ def apply_wire_rules(draft: Draft) -> Draft:
                 agency, dateline, tag, rest, reporters = tagged
                 _add_unique(draft.byline, reporters)
                 tag_seen = True
+                if (
+                    len(kept) == 1
+                    and draft.standfirst is None
+                    and draft.input_format == "text"
+                    and len(kept[0]) <= 200
+                    and not kept[0].endswith(_DECK_ENDS)
+                ):
+                    # A deck between the headline and the dateline ("Revenue up 12%; raises
+                    # full-year outlook"): the summary under the headline, not body text.
+                    draft.standfirst = kept.pop()
                 draft.agency = draft.agency or agency
                 draft.dateline = draft.dateline or dateline
                 draft.removed.append(Removed("agency_tag", tag))
@@ -374,12 +384,31 @@ def apply_wire_rules(draft: Draft) -> Draft:
             if not text:
                 continue
         kept.append(text)
+    if draft.agency in rules.PRESS_RELEASE_WIRES:
+        kept = _without_release_sections(kept, draft.removed)
     if draft.agency is None and hint_text:
         draft.agency = agency_hint(" ".join(hint_text))
     if draft.agency is None:
         draft.agency = _marker_agency(draft.removed)
     draft.paragraphs = kept
     return draft
+
+
+#: How a body paragraph ends; a deck (a subheadline) has no such end.
+_DECK_ENDS = (".", "!", "?", '"', "”", ":", ";", ",")
+
+
+def _without_release_sections(paragraphs: list[str], removed: list[Removed]) -> list[str]:
+    """A press release's body less its closing sections (`rules.RELEASE_SECTION`): the
+    issuer's "About Acme Corp." boilerplate, the forward-looking statements, the media
+    contacts, from such a heading after the lead's first two paragraphs to its end. They are
+    the same in every release of an issuer (and made releases near copies of each other),
+    and no story's text."""
+    for index in range(2, len(paragraphs)):  # after the lead and one more
+        if len(paragraphs[index]) <= 120 and rules.RELEASE_SECTION.match(paragraphs[index]):
+            removed.extend(Removed("trailer", text) for text in paragraphs[index:])
+            return paragraphs[:index]
+    return paragraphs
 
 
 def _marker_agency(removed: list[Removed]) -> str | None:

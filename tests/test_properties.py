@@ -128,6 +128,7 @@ def test_text_not_in_the_body_is_in_removed_or_a_field(parts: list[str]) -> None
         story.headline,
         story.dateline or "",
         story.copyright or "",
+        story.standfirst or "",
         *story.byline,
         *story.editors,
         *(item.text for item in story.removed),

@@ -525,3 +525,29 @@ def test_an_embargo_line_is_metadata_not_the_headline_or_the_body(story: str, he
 def test_a_headline_about_an_embargo_stays_the_headline(headline: str) -> None:
     story = f"{headline}\n\nBRUSSELS (Reuters) - The European Union said on Tuesday it would act, officials said.\n"
     assert parse_story(story.encode(), "mem://trade.txt").headline == headline
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("About Acme Corp.", True),
+        ("About the Company", True),
+        ("Forward-Looking Statements", True),
+        ("Media Contact:", True),
+        ("For more information, please contact:", True),
+        ("About 500 people attended the rally.", False),
+        ("About a third of the workers walked out", False),
+        ("About the author", False),
+    ],
+)
+def test_a_press_release_s_closing_sections_are_told_by_their_headings(line: str, heading: bool) -> None:
+    assert bool(rules.RELEASE_SECTION.match(line)) is heading
+
+
+def test_a_story_s_about_paragraph_is_kept_outside_press_releases() -> None:
+    # The closing sections are cut from the press-release wires' copy only.
+    story = (
+        "Port reopens\n\nLONDON (Reuters) - The port reopened on Tuesday, the operator said.\n\n"
+        "Ships queued overnight.\n\nAbout Us\n\nThe operator runs three terminals, it said.\n"
+    )
+    assert parse_story(story.encode(), "mem://r.txt").body.endswith("The operator runs three terminals, it said.")
