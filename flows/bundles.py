@@ -463,22 +463,15 @@ class OpenBundle:
                 if self._opened is None:
                     self._opened = _message_items(name, data)
                 return _message_item(name, self._opened, member)[:cap]
-            if kind == "mbox":
+            if kind in ("jsonl", "mbox"):  # parts numbered from 1: lines, or messages
                 if self._opened is None:
-                    self._opened = _mbox_messages(data)
-                messages: list[bytes] = self._opened
+                    self._opened = _lines(data) if kind == "jsonl" else _mbox_messages(data)
+                parts: list[bytes] = self._opened
                 number = int(member)
-                if not 1 <= number <= len(messages):
-                    raise InputError("bad_bundle", f"{name} has no message {member}")
-                return messages[number - 1][:cap]
-            if kind == "jsonl":
-                if self._opened is None:
-                    self._opened = _lines(data)
-                lines: list[bytes] = self._opened
-                number = int(member)
-                if not 1 <= number <= len(lines):
-                    raise InputError("bad_bundle", f"{name} has no line {member}")
-                return lines[number - 1][:cap]
+                if not 1 <= number <= len(parts):
+                    what = "line" if kind == "jsonl" else "message"
+                    raise InputError("bad_bundle", f"{name} has no {what} {member}")
+                return parts[number - 1][:cap]
             inner, sep, item = member.rpartition(MEMBER_SEPARATOR)
             if sep and not self._holds(member) and self._holds(inner):
                 # An item of a message, feed or JSON-lines file inside this archive
