@@ -378,7 +378,9 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list
         if len(data) > cap:
             return [entry]
         items = list_members_and_revisions(entry, data, limits)[0]
-    except InputError:  # unreadable, or past a limit: the member is itself, and says why when read
+    except Exception:  # in memory: the member's own fault (a bad CRC, a limit)
+        # The member is itself, and says why when it is read (bad_bundle_member). Raised,
+        # it made the whole archive bad_bundle: its good members were not read.
         return [entry]
     return [f"{entry}{MEMBER_SEPARATOR}{item}" for item in items] or [entry]
 

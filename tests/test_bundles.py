@@ -604,6 +604,15 @@ def test_what_is_not_split_inside_an_archive_is_one_input_saying_why(tmp_path: P
     with zipfile.ZipFile(folder / "nested.zip", "w") as archive:
         archive.writestr("inner.zip", inner.getvalue())
         archive.writestr("feed.txt", (FEEDS / "news.atom").read_bytes())
+    # A feed whose stored bytes were corrupted in transfer (its CRC no longer matches): it
+    # alone is quarantined; listing it raised, and the whole zip was bad_bundle.
+    with zipfile.ZipFile(folder / "corrupt.zip", "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("ok.txt", story(30))
+        archive.writestr("feed.xml", (FEEDS / "wordpress.rss").read_bytes())
+    data = bytearray((folder / "corrupt.zip").read_bytes())
+    at = data.index(b"Hafen nach Streik")
+    data[at : at + 5] = b"XXXXX"
+    (folder / "corrupt.zip").write_bytes(bytes(data))
     padded = (FEEDS / "news.atom").read_bytes().replace(b"<feed ", b"<feed " + b" " * (8 * 1024**2), 1)
     (folder / "padded.atom.gz").write_bytes(gzip.compress(padded))
     results = {name_of(str(r["source_uri"]), folder): r for r in parse([str(folder)], workers=1)}
@@ -611,6 +620,8 @@ def test_what_is_not_split_inside_an_archive_is_one_input_saying_why(tmp_path: P
         "nested.zip#inner.zip": "binary",
         "nested.zip#feed.txt": "unsupported_xml",
         "padded.atom.gz#padded.atom": "unsupported_xml",
+        "corrupt.zip#ok.txt": None,
+        "corrupt.zip#feed.xml": "bad_bundle_member",
     }
     assert "named *.xml, *.rss or *.atom" in str(results["nested.zip#feed.txt"]["detail"])
 
