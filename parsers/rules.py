@@ -402,7 +402,9 @@ PLAIN_DATELINE = re.compile(r"^(?P<dateline>[A-Z][A-Z.'\- ]{1,40}?)(?:,\s*[A-Z][
 
 # --- Trailers and lifted lines (matched against a whole paragraph) -------------------
 CONTACT_LINE = re.compile(
-    r"^to contact the (?P<role>reporters?|editors?|authors?)(?: responsible)?(?: (?:on|for|of|about) this story)?\s*:\s*(?P<rest>.+)$",
+    r"^(?:to contact the (?P<role>reporters?|editors?|authors?)(?: responsible)?(?: (?:on|for|of|about) this story)?\s*:"
+    # Dow Jones Newswires': "Write to Jane Doe at jane.doe@wsj.com" (a reporter, by an address)
+    r"|write to(?=[^\n]{3,300}@[\w-]+\.))\s*(?P<rest>.+)$",
     re.IGNORECASE | re.DOTALL,
 )
 CONTACT_LINE_EXAMPLE = "To contact the reporter on this story: Selcan Hacaoglu in Ankara at shacaoglu@bloomberg.net"
@@ -497,6 +499,20 @@ TRAILER_RULES: tuple[Rule, ...] = (
         r"for more (articles|stories) like this, please visit us at bloomberg\.com.*",
         "For more articles like this, please visit us at bloomberg.com",
     ),
+    # dpa's closing line: the agency, then its desk's and editors' codes ("dpa sb yyzz n1
+    # mkr"); dpa-AFX's desk codes; EFE's ("EFE jmr/ams").
+    _rule("trailer", "dpa_codes", r"dpa(?: [a-z0-9]{1,5}){2,6}", "dpa sb yyzz n1 mkr", flags=0),
+    _rule("trailer", "dpa_afx_codes", r"dpa-AFX(?:/[a-z]{2,5}){1,4}", "dpa-AFX/mhs/ajx", flags=0),
+    _rule("trailer", "efe_codes", r"EFE(?: [a-z]{2,5}(?:/[a-z]{2,5}){1,4})?", "EFE jmr/ams", flags=0),
+    # Dow Jones Newswires' closing lines: the end mark, the time filed, the copyright.
+    _rule("trailer", "dow_jones_end", r"\(END\) Dow Jones Newswires", "(END) Dow Jones Newswires", flags=0),
+    _rule(
+        "trailer",
+        "dow_jones_filed",
+        r"[A-Z][a-z]+ \d{1,2}, \d{4} \d{1,2}:\d{2} ET \(\d{2}:\d{2} GMT\)",
+        "November 12, 2024 10:15 ET (15:15 GMT)",
+        flags=0,
+    ),
 )
 
 #: Flash markers opening a headline line ("******Tokyo stock index down ..."): removed, kind "envelope".
@@ -518,6 +534,7 @@ AGENCY_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reuters", re.compile(r"\b(thomson )?reuters?\b", re.IGNORECASE)),
     ("ap", re.compile(r"\bassociated press\b|\(AP\)")),
     ("afp", re.compile(r"\bAFP\b|agence france-presse", re.IGNORECASE)),
+    ("dowjones", re.compile(r"\bDow Jones Newswires\b")),
 )
 
 #: Lines in a text header carrying a publication time: "Published: 2019-05-07T10:12:00Z".

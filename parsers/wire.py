@@ -321,7 +321,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
             continue
         contact = rules.CONTACT_LINE.match(text) if len(text) < 1200 else None
         if contact:
-            people = parse_contacts(contact.group("role"), contact.group("rest"))
+            people = parse_contacts(contact.group("role") or "reporter", contact.group("rest"))
             draft.contacts.extend(people)
             for person in people:
                 _add_unique(draft.byline if person.role == "reporter" else draft.editors, [person.name])
