@@ -499,6 +499,12 @@ TRAILER_RULES: tuple[Rule, ...] = (
         r"for more (articles|stories) like this, please visit us at bloomberg\.com.*",
         "For more articles like this, please visit us at bloomberg.com",
     ),
+    _rule(  # AP's note of where a co-bylined reporter wrote from (a surname: no new name)
+        "trailer",
+        "ap_reported_from",
+        r"^(?-i:[A-Z][\w'’-]+)(?:(?:,| and) (?-i:[A-Z][\w'’-]+)){0,3} reported (?:from|in) (?-i:[A-Z])[\w .,'’-]{2,60}\.$",
+        "Casert reported from Brussels.",
+    ),
     # dpa's closing line: the agency, then its desk's and editors' codes ("dpa sb yyzz n1
     # mkr"); dpa-AFX's desk codes; EFE's ("EFE jmr/ams").
     _rule("trailer", "dpa_codes", r"dpa(?: [a-z0-9]{1,5}){2,6}", "dpa sb yyzz n1 mkr", flags=0),
@@ -542,6 +548,15 @@ PUBLISHED_LINE = re.compile(
     r"^(?:published|updated|date|posted|first published)(?: on| at)?\s*[:\-]\s*(?P<value>.{6,60})$",
     re.IGNORECASE,
 )
+
+#: A slug line opening plain wire text, as AP's text feeds send it before the headline
+#: ("BC-EU-Britain-Brexit,1st Ld-Writethru", "AM-Britain-Brexit"): the slug, then its
+#: version words after a comma.
+SLUG_LINE = re.compile(r"^(?P<slug>(?:BC|AM|PM)-[A-Za-z0-9][\w&'.]*(?:-{1,2}[\w&'.]+)*)(?:,\s*[^\n]{1,60})?$")
+SLUG_LINE_EXAMPLE = "BC-EU-Britain-Brexit,1st Ld-Writethru"
+#: A note to editors in a text story's header ("Eds: UPDATES with details.").
+EDS_LINE = re.compile(r"^(?:Eds?|EDS?|Editors?|EDITORS?)\s*:\s*(?P<note>\S.{2,300})$")
+EDS_LINE_EXAMPLE = "Eds: UPDATES with details."
 
 #: An embargo line in a story's header (PA's "EMBARGOED TO 0001 TUESDAY NOVEMBER 12", a
 #: release's "Embargoed for release until 4 p.m. EDT Thursday", dpa's "Sperrfrist: 12.

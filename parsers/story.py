@@ -189,13 +189,16 @@ def build_story(
         standfirst=draft.standfirst,
     )
     story.version, story.pubstatus = version_label(headline)  # a feed's own values win below
+    story.version = draft.version or story.version
     story.embargoed_until = draft.embargoed_until
+    story.slugline, story.ednote = draft.slugline, draft.ednote
     if feed is not None:
         label_version, label_status = story.version, story.pubstatus
-        story.wire_id, story.version, story.slugline = feed.wire_id, feed.version or label_version, feed.slugline
+        story.wire_id, story.version = feed.wire_id, feed.version or label_version
+        story.slugline = feed.slugline or draft.slugline
         story.urgency, story.category, story.subjects = feed.urgency, feed.category, feed.subjects
         story.ednote, story.pubstatus, story.embargoed_until = (
-            feed.ednote,
+            feed.ednote or draft.ednote,
             feed.pubstatus or label_status,
             feed.embargoed_until or draft.embargoed_until,
         )

@@ -21,6 +21,8 @@ from schemas.story import Removed
 _TERMINAL = (".", "!", "?", "…", '"', "”", "’", ":", ")")
 _SENTENCE_END = (".", "!", "?", "…", '"', "”")
 _HARD_WRAP_WIDTH = 100
+#: How a line that carries on into the next ends.
+_CONTINUES = (",", ";", "-", "–", "—", "(", "/", "&")
 
 
 def unwrap_block(lines: list[str]) -> list[str]:
@@ -41,7 +43,17 @@ def unwrap_block(lines: list[str]) -> list[str]:
         indented = line[:1] in (" ", "\t") and len(line) - len(line.lstrip()) >= 2
         ends_sentence = previous.rstrip().endswith(_TERMINAL)
         short_previous = len(previous.rstrip()) < 0.7 * width
-        if current and ((indented and ends_sentence) or (short_previous and ends_sentence)):
+        # A short line that stops without a sentence's end, before a line that opens with a
+        # capital, was ended on purpose: a header line (a slug, a headline, "By JILL
+        # LAWLESS", "Associated Press") in copy that puts no blank line between them.
+        # Hard-wrapped prose breaks short only at a paragraph's end, which is punctuated.
+        header_line = (
+            short_previous
+            and len(previous.rstrip()) <= 0.5 * width
+            and not previous.rstrip().endswith(_CONTINUES)
+            and line.lstrip()[:1].isupper()
+        )
+        if current and ((indented and ends_sentence) or (short_previous and ends_sentence) or header_line):
             paragraphs.append(" ".join(current))
             current = []
         current.append(line.strip())
@@ -206,6 +218,18 @@ def parse_text_document(text: str) -> Draft:
     draft = Draft(paragraphs=[], input_format="text", removed=removed, no_line_rule=no_line_rule)
     consumed: set[int] = set()
     for index, paragraph in enumerate(paragraphs[:8]):
+        slug = rules.SLUG_LINE.match(paragraph) if index == 0 and len(paragraph) <= 100 else None
+        eds = rules.EDS_LINE.match(paragraph) if slug is None and len(paragraph) <= 310 else None
+        if slug or (eds and draft.ednote is None):
+            if slug:
+                draft.slugline = rules.SLUG_ROUTING.sub("", slug.group("slug"))
+                lead = rules.TAKE_KEY_VERSION.search(paragraph, slug.end("slug"))
+                draft.version = int(lead.group(1)) + 1 if lead else None
+            else:
+                draft.ednote = eds.group("note").strip() if eds else None
+            draft.removed.append(Removed("envelope" if slug else "metadata", paragraph))
+            consumed.add(index)
+            continue
         embargo = rules.EMBARGO_LINE.match(paragraph) if len(paragraph) <= 120 else None
         if embargo and rules.EMBARGO_TIME.search(paragraph):
             draft.embargoed_until = draft.embargoed_until or _embargo_time(embargo.group("value"))

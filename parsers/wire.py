@@ -55,6 +55,11 @@ class Draft:
     standfirst: str | None = None
     #: When an embargo line in the header says the story may be published (`rules.EMBARGO_LINE`).
     embargoed_until: datetime | None = None
+    #: A text story's own slug line and note to editors (`rules.SLUG_LINE`, `rules.EDS_LINE`).
+    slugline: str | None = None
+    ednote: str | None = None
+    #: The version a text story's slug line numbers ("1st Ld-Writethru": 2).
+    version: int | None = None
     #: Texts already found to match no line rule (the text parser checks every line, so a
     #: one-line paragraph is not checked twice).
     no_line_rule: set[str] = field(default_factory=set)
