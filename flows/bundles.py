@@ -74,12 +74,14 @@ class BundleLimits:
 
 #: A message member: a NewsML-G2 message's n-th ``newsItem`` (1-based, document order); a
 #: feed's ``item`` (RSS) or ``entry`` (Atom) by its id (`_item_id`).
-MESSAGE_MEMBER = re.compile(r"(?:newsItem|NewsItem)\[\d+\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]")
+MESSAGE_MEMBER = re.compile(
+    r"(?:newsItem|NewsItem)\[\d+\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]|body|attachment\[\d+\]"
+)
 #: Root elements of documents that may hold several items: NewsML-G2 messages and packages,
 #: RSS and Atom feeds.
 _MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem|NewsML|rss|feed|RDF)[\s>/]")
 #: File name endings of XML files that may be messages or feeds (their head decides).
-MESSAGE_SUFFIXES = (".xml", ".rss", ".atom")
+MESSAGE_SUFFIXES = (".xml", ".rss", ".atom", ".eml")
 #: Bytes of an XML file looked at to tell a message from a single item.
 MESSAGE_PEEK_BYTES = 4096
 
@@ -124,10 +126,17 @@ def may_be_message(key: str) -> bool:
 
 def is_message_head(head: bytes) -> bool:
     """Whether the first bytes of an XML file open a ``newsMessage``, ``packageItem``, or an
-    RSS or Atom feed (in UTF-16 or UTF-32 too: ``parsers.decode.narrow``)."""
+    RSS or Atom feed (in UTF-16 or UTF-32 too: ``parsers.decode.narrow``); or of an e-mail
+    say it has parts (``multipart``: it may carry attachments)."""
     from parsers.decode import narrow
 
+    if _MULTIPART.search(head[:MESSAGE_PEEK_BYTES]):
+        return True
     return _MESSAGE_ROOT.search(narrow(head, MESSAGE_PEEK_BYTES)[:MESSAGE_PEEK_BYTES]) is not None
+
+
+#: An e-mail's header naming a message of several parts.
+_MULTIPART = re.compile(rb"^content-type:\s*multipart/", re.IGNORECASE | re.MULTILINE)
 
 
 def split_member(key: str) -> tuple[str, str] | None:
@@ -223,7 +232,7 @@ def member_revisions(name: str, data: bytes, limits: BundleLimits | None = None)
     """A feed's items' own revisions by member name (`message_items`); empty for anything
     else (a member of an archive or message is at its bundle's revision), and for a feed
     that cannot be listed."""
-    if not may_be_message(name):
+    if not may_be_message(name) or name.lower().endswith(".eml"):
         return {}
     try:
         return message_items(name, data, limits or BundleLimits())[1]
@@ -270,7 +279,7 @@ def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
 def _kind(name: str, data: bytes) -> str:
     lowered = name.lower()
     if may_be_message(name):
-        return "newsml"
+        return "eml" if lowered.endswith(".eml") else "newsml"
     if lowered.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     if lowered.endswith(".mbox"):
@@ -319,7 +328,41 @@ def list_members_and_revisions(name: str, data: bytes, limits: BundleLimits) -> 
     kind = _kind(name, data)
     if kind == "newsml":
         return message_items(name, data, limits)
+    if kind == "eml":
+        return _mail_members(name, data, limits), {}
     return _archive_members(name, data, limits, kind), {}
+
+
+#: Attachments that may be stories: text, XML (NITF, NewsML), JSON (ninjs), HTML, a
+#: forwarded message; an image, a PDF or an office file is none.
+_STORY_ATTACHMENT = re.compile(r"^(?:text/|message/rfc822$|application/(?:[\w.+-]*xml|json|xhtml))")
+#: A mail's own text is an input beside its attachments when it holds at least this much.
+MAIL_BODY_MIN = 280
+
+
+def _attachments(data: bytes) -> tuple[Any, list[Any]]:
+    """An e-mail and its attachments that may be stories, in message order."""
+    from email import message_from_bytes, policy
+
+    message = message_from_bytes(data, policy=policy.default)
+    parts = [p for p in message.iter_attachments() if _STORY_ATTACHMENT.match(p.get_content_type())]
+    return message, parts
+
+
+def _mail_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
+    """An e-mail's inputs when it carries stories as attachments (an agency's NITF file, a
+    release as text): each such attachment (``attachment[n]``), and the mail's own text
+    (``body``) when it holds a story's worth (MAIL_BODY_MIN characters), not a covering
+    note. None attached: [] (the message is one input, itself). Before, text only in
+    attachments was ``no_body``, and the attached stories were not read."""
+    message, parts = _attachments(data)
+    if not parts:
+        return []
+    limits.check(len(parts) + 1, len(data), 0, name)
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = body.get_content() if body is not None else ""
+    own = ["body"] if isinstance(text, str) and len(text.strip()) >= MAIL_BODY_MIN else []
+    return own + [f"attachment[{n}]" for n in range(1, len(parts) + 1)]
 
 
 def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) -> list[str]:
@@ -355,7 +398,7 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
 
 #: Name endings of an archive's members that may hold several inputs themselves: XML files
 #: (a NewsML message or a feed, told by their head as in the landing zone) and JSON lines.
-_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")
+_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")  # .eml among the first
 
 
 def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:
@@ -465,6 +508,8 @@ class OpenBundle:
                 if self._opened is None:
                     self._opened = _message_items(name, data)
                 return _message_item(name, self._opened, member)[:cap]
+            if kind == "eml":
+                return self._mail_part(member)[:cap]
             if kind in ("jsonl", "mbox"):  # parts numbered from 1: lines, or messages
                 if self._opened is None:
                     self._opened = _lines(data) if kind == "jsonl" else _mbox_messages(data)
@@ -498,6 +543,23 @@ class OpenBundle:
             raise InputError(
                 "bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}"
             ) from exc
+
+    def _mail_part(self, member: str) -> bytes:
+        """An e-mail's member: the whole message for ``body`` (its text part is read as the
+        story), else the n-th story attachment's bytes, decoded."""
+        if member == "body":
+            return self.data
+        if self._opened is None:
+            self._opened = _attachments(self.data)[1]
+        parts: list[Any] = self._opened
+        number = int(member.removeprefix("attachment[").removesuffix("]"))
+        if not 1 <= number <= len(parts):
+            raise InputError("bad_bundle", f"{self.name} has no {member} (it has {len(parts)} story attachments)")
+        part = parts[number - 1]
+        if part.get_content_type() == "message/rfc822":
+            return bytes(part.get_content())
+        payload = part.get_payload(decode=True)
+        return payload if isinstance(payload, bytes) else b""
 
     def _holds(self, entry: str) -> bool:
         """Whether this zip, tar or compressed file has a member named ``entry``."""

@@ -13,8 +13,9 @@ header, its body the MIME boundaries and quoted-printable soft breaks.
 - agency: the body's tag, trailer or copyright line (the wire rules), else the ``From``
   address (rules.FEED_AGENCIES).
 
-A message whose text is only in attachments is quarantined ``no_body``, the detail naming
-them (attachments are not read). Pure: bytes in, a FeedItem out.
+A message whose text is only in attachments is quarantined ``no_body`` when it reaches this
+parser whole (a message named *.eml is split into its attachments by flows.bundles first).
+Pure: bytes in, a FeedItem out.
 """
 
 from __future__ import annotations
@@ -86,7 +87,10 @@ def parse_mail(data: bytes) -> FeedItem:
         attached = [name for name in (p.get_filename() for p in message.iter_attachments()) if name]
         detail = "the message has no text part"
         if attached:
-            detail += f"; its attachments are not read: {', '.join(attached[:5])}"
+            detail += (
+                f"; its attachments ({', '.join(attached[:5])}) are read as inputs of their own when the message is "
+                "a file named *.eml (text, XML, JSON, HTML or a forwarded message)"
+            )
         raise ParseError("no_body", detail)
     html = part is not None and part.get_content_subtype() == "html"
     if not html:

@@ -13,6 +13,8 @@ import lzma
 import tarfile
 import warnings
 import zipfile
+from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,6 +23,7 @@ import duckdb
 from flows.bundles import BundleLimits, list_members
 from flows.cli import parse
 from flows.ingest import ingest_flow
+from parsers import parse_story
 from storage import open_storage
 from table.ledger import load_ledger
 from table.snapshot import LEDGER_PREFIX, SNAPSHOT_POINTER, SNAPSHOT_PREFIX, batch_id_of
@@ -196,6 +199,19 @@ def write_bundles(folder: Path) -> dict[str, str]:
     box = mails[0] + b"\n" + b"From desk@afp.com Mon Oct 11 09:15:00 2021\n" + mails[1] + b"\n"
     (folder / "desk.mbox").write_bytes(box)
     expected.update({"desk.mbox#1": "story", "desk.mbox#2": "story"})
+
+    # A mail carrying its stories as attachments (an NITF file, a text file) under a
+    # covering note, with a photo: each story attachment an input; the note and the photo
+    # none. The stories were not read (no_body, naming them).
+    mail = EmailMessage(policy=SMTP)
+    mail["From"], mail["To"], mail["Subject"] = "desk@reuters.com", "x@example.org", "Two stories"
+    mail["Date"], mail["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<two@reuters.com>"
+    mail.set_content("Please find today's stories attached.\n")
+    mail.add_attachment((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "application", "xml", filename="a.xml")
+    mail.add_attachment((GOLDEN / "afp-paris.txt").read_bytes(), "text", "plain", filename="b.txt")
+    mail.add_attachment(b"\x89PNG\r\n\x1a\n" + bytes(64), "image", "png", filename="photo.png")
+    (folder / "attached.eml").write_bytes(bytes(mail))
+    expected.update({"attached.eml#attachment[1]": "story", "attached.eml#attachment[2]": "story"})
     return expected
 
 
@@ -220,6 +236,10 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
     assert results["appended.tar#x.txt"]["headline"] == "Harbour plan 17"
     assert [results[f"desk.mbox#{n}"]["agency"] for n in (1, 2)] == ["dpa", "afp"]
     assert results["desk.mbox#2"]["headline"] == "France to ban single-use plastic packaging for fruit"
+    attached = [results[f"attached.eml#attachment[{n}]"] for n in (1, 2)]
+    assert [(r["input_format"], r["agency"]) for r in attached] == [("nitf", "reuters"), ("text", "afp")]
+    alone = parse_story((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "mem://a.xml")
+    assert (attached[0]["headline"], attached[0]["body"]) == (alone.headline, alone.body)
     french, english = results["newsml1.xml#NewsItem[1]"], results["newsml1.xml#NewsItem[2]"]
     assert (french["input_format"], french["language"], english["language"]) == ("newsml-1", "fr", "en")
     assert english["headline"] == "Japan exports rise for third month as chip demand holds"

@@ -82,3 +82,22 @@ def test_a_message_with_a_charset_python_does_not_know_is_read_not_failed() -> N
     )
     story = parse_story(raw, "mem://odd.eml")
     assert story.headline == "Port reopens" and story.body.startswith("The port of Antwerp reopened")
+
+
+def test_a_mail_with_a_story_of_its_own_and_one_attached_is_two_inputs(tmp_path: Path) -> None:
+    from flows.cli import parse
+
+    message = _message(
+        From="desk@afp.com", To="x@example.org", Subject="Port reopens", Date="Tue, 12 Nov 2024 10:00 +0100"
+    )
+    message.set_content(
+        "ANTWERP, Belgium (AFP) - The port of Antwerp reopened on Tuesday after a two-day strike by pilots, the "
+        "port authority said.\n\nShipping lines said it would take several days to clear the backlog of vessels "
+        "waiting in the North Sea, while the union said talks on pensions would resume next week.\n"
+    )
+    message.add_attachment((GOLDEN / "afp-paris.txt").read_bytes(), "text", "plain", filename="paris.txt")
+    (tmp_path / "desk.eml").write_bytes(bytes(message))
+    rows = {str(r["source_uri"]).rsplit("#", 1)[1]: r for r in parse([str(tmp_path)], workers=1)}
+    assert set(rows) == {"body", "attachment[1]"}
+    assert rows["body"]["headline"] == "Port reopens" and rows["body"]["input_format"] == "email"
+    assert rows["attachment[1]"]["headline"] == "France to ban single-use plastic packaging for fruit"
