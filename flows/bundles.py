@@ -355,13 +355,18 @@ def _mail_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
     (``body``) when it holds a story's worth (MAIL_BODY_MIN characters), not a covering
     note. None attached: [] (the message is one input, itself). Before, text only in
     attachments was ``no_body``, and the attached stories were not read."""
-    message, parts = _attachments(data)
+    from parsers.mail import part_text
+
+    try:
+        message, parts = _attachments(data)
+        body = message.get_body(preferencelist=("plain", "html")) if parts else None
+        text = part_text(body) if body is not None else ""
+    except Exception:  # in memory: a malformed message is one input, and says why when parsed
+        return []
     if not parts:
         return []
     limits.check(len(parts) + 1, len(data), 0, name)
-    body = message.get_body(preferencelist=("plain", "html"))
-    text = body.get_content() if body is not None else ""
-    own = ["body"] if isinstance(text, str) and len(text.strip()) >= MAIL_BODY_MIN else []
+    own = ["body"] if len(text.strip()) >= MAIL_BODY_MIN else []
     return own + [f"attachment[{n}]" for n in range(1, len(parts) + 1)]
 
 
@@ -398,7 +403,7 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
 
 #: Name endings of an archive's members that may hold several inputs themselves: XML files
 #: (a NewsML message or a feed, told by their head as in the landing zone) and JSON lines.
-_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")  # .eml among the first
+_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")  # MESSAGE_SUFFIXES holds .eml
 
 
 def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:

@@ -82,7 +82,7 @@ def parse_mail(data: bytes) -> FeedItem:
     if not isinstance(message, EmailMessage):  # the default policy makes EmailMessage
         raise ParseError("no_body", "the message could not be read as MIME")
     part = message.get_body(preferencelist=("plain", "html"))
-    text = _content(part) if part is not None else ""
+    text = part_text(part) if part is not None else ""
     if not text.strip():
         attached = [name for name in (p.get_filename() for p in message.iter_attachments()) if name]
         detail = "the message has no text part"
@@ -112,7 +112,7 @@ def parse_mail(data: bytes) -> FeedItem:
     return FeedItem(draft, wire_id=wire_id)
 
 
-def _content(part: MIMEPart) -> str:
+def part_text(part: MIMEPart) -> str:
     """A text part's text, decoded by its transfer encoding and charset (an unknown or
     wrong charset: its bytes as UTF-8, undecodable ones replaced)."""
     try:

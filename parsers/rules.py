@@ -291,7 +291,9 @@ AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
     for agency, tag, _example in AGENCY_TAGS
 )
-#: Datelines of desks writing Chinese, Japanese and Korean, which print no "CITY (Agency) -":
+#: Datelines that print no "CITY (Agency) -": desks writing Chinese, Japanese and Korean,
+#: Kyodo's English service, and the press-release wires (PR Newswire, Business Wire,
+#: ACCESSWIRE):
 #: (agency, pattern with a ``dateline`` group and maybe a ``reporters`` one, example). Xinhua's and China News Service's
 #: "新华社北京11月7日电（记者 ...）", Reuters Chinese "路透北京11月7日 -", Kyodo's and Jiji's
 #: "【東京共同】", Yonhap's, News1's and Newsis' "(서울=연합뉴스) 김철수 기자 =".

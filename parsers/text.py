@@ -167,10 +167,9 @@ def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> l
 
 
 _WEEKDAY = re.compile(r"\b(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b\.?,?|\bon\b", re.IGNORECASE)
-#: Zone abbreviations the date reader does not know (it would take them for UTC).
-_LOCAL_ZONE = re.compile(
-    r"\b(?:CET|CEST|EET|EEST|WET|WEST|BST|IST|EDT|EST|CDT|CST|PDT|PST|MSK|JST|KST|HKT|SGT|AEST|AEDT)\b"
-)
+#: Zone abbreviations the date reader does not know (it would take them for UTC; it reads
+#: RFC 822's GMT, UT and the US zones EST/EDT/CST/CDT/MST/MDT/PST/PDT).
+_LOCAL_ZONE = re.compile(r"\b(?:CET|CEST|EET|EEST|WET|WEST|BST|IST|MSK|JST|KST|HKT|SGT|AEST|AEDT)\b")
 _LEADING_TIME = re.compile(r"^(\d{1,2}:\d{2}(?:\s*[A-Z]{2,4}\b)?)\W*(.+)$")
 
 

@@ -101,3 +101,22 @@ def test_a_mail_with_a_story_of_its_own_and_one_attached_is_two_inputs(tmp_path:
     assert set(rows) == {"body", "attachment[1]"}
     assert rows["body"]["headline"] == "Port reopens" and rows["body"]["input_format"] == "email"
     assert rows["attachment[1]"]["headline"] == "France to ban single-use plastic packaging for fruit"
+
+
+def test_a_mail_with_attachments_and_a_charset_python_does_not_know_is_planned_not_a_crash(tmp_path: Path) -> None:
+    # Listing its attachments read the body's text to weigh it: LookupError escaped
+    # planning and stopped the run.
+    from flows.cli import parse
+
+    raw = (
+        b"From: desk@example.org\r\nTo: x@example.org\r\nSubject: Port\r\nDate: Tue, 12 Nov 2024 10:00:00 +0100\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\n'
+        b'Content-Type: text/plain; charset="x-unknown-8bit"\r\n\r\nSee the story attached.\r\n--b1\r\n'
+        b'Content-Type: text/plain; name="s.txt"\r\nContent-Disposition: attachment; filename="s.txt"\r\n\r\n'
+        b"Port reopens\r\n\r\nThe port reopened on Tuesday, the union said in a statement.\r\n--b1--\r\n"
+    )
+    (tmp_path / "m.eml").write_bytes(raw)
+    rows = list(parse([str(tmp_path)], workers=1))
+    assert [(str(r["source_uri"]).rsplit("#", 1)[1], r.get("headline")) for r in rows] == [
+        ("attachment[1]", "Port reopens")
+    ]

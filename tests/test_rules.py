@@ -496,6 +496,12 @@ def test_a_desk_s_story_in_its_own_script_and_charset_gives_its_fields(
             "Study finds coffee drinkers live longer",
             None,
         ),
+        (  # a US zone the date reader knows
+            "EMBARGOED UNTIL 10:00 EDT, 12 November 2024\n\nFed minutes due\n\nWASHINGTON (Reuters) - The Federal "
+            "Reserve will publish the minutes of its meeting, officials said.\n",
+            "Fed minutes due",
+            "2024-11-12T14:00:00+00:00",
+        ),
         (  # dpa's
             "Sperrfrist: 12. November, 00.01 Uhr\n\nArbeitslosigkeit steigt leicht\n\nNürnberg (dpa) - Die Zahl der "
             "Arbeitslosen ist im Oktober leicht gestiegen, teilte die Bundesagentur mit.\n",
