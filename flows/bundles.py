@@ -115,13 +115,16 @@ def _not_a_member(name: str) -> bool:
 
 
 def is_bundle(key: str) -> bool:
-    """Whether ``key`` names a bundle (by its ending; its bytes confirm it when read)."""
-    return MEMBER_SEPARATOR not in key and key.lower().endswith(BUNDLE_SUFFIXES)
+    """Whether ``key`` names a bundle (by its ending; its bytes confirm it when read), not
+    a member of one. A "#" in a file's own name (``desk#1.zip``) does not make it a member:
+    such a zip was quarantined ``binary`` whole."""
+    return key.lower().endswith(BUNDLE_SUFFIXES) and (MEMBER_SEPARATOR not in key or split_member(key) is None)
 
 
 def may_be_message(key: str) -> bool:
-    """Whether ``key`` may be a NewsML-G2 message or a web feed (an XML file; its head decides)."""
-    return MEMBER_SEPARATOR not in key and key.lower().endswith(MESSAGE_SUFFIXES)
+    """Whether ``key`` may be a NewsML-G2 message or a web feed (an XML file; its head
+    decides), not a member of a bundle (``desk#2.xml`` may be one; ``day.zip#a.xml`` is not)."""
+    return key.lower().endswith(MESSAGE_SUFFIXES) and (MEMBER_SEPARATOR not in key or split_member(key) is None)
 
 
 def is_message_head(head: bytes) -> bool:
@@ -140,12 +143,16 @@ _MULTIPART = re.compile(rb"^content-type:\s*multipart/", re.IGNORECASE | re.MULT
 
 
 def split_member(key: str) -> tuple[str, str] | None:
-    """``(bundle key, member)`` for a member key, else None."""
-    base, sep, member = key.partition(MEMBER_SEPARATOR)
-    if not (sep and member):
-        return None
-    if is_bundle(base) or (may_be_message(base) and MESSAGE_MEMBER.fullmatch(member)):
-        return base, member
+    """``(bundle key, member)`` for a member key, else None. The bundle is the shortest
+    prefix ending before a "#" that names a bundle (or a message, followed by an item's
+    name): a "#" in a folder's or a file's own name (``2024#47/desk#1.zip``) is not a
+    member separator; one inside a member's name stays in the member."""
+    at = key.find(MEMBER_SEPARATOR)
+    while at != -1:
+        base, member = key[:at], key[at + 1 :]
+        if member and (is_bundle(base) or (may_be_message(base) and MESSAGE_MEMBER.fullmatch(member))):
+            return base, member
+        at = key.find(MEMBER_SEPARATOR, at + 1)
     return None
 
 
@@ -414,7 +421,7 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list
     such a member was one input, quarantined whole (``multi_item``, ``unsupported_xml``,
     ``bad_json``): a vendor's daily zip of messages, a gzipped feed, ``items.jsonl.gz``
     became no stories at all. One level: an archive inside an archive is not opened."""
-    if MEMBER_SEPARATOR in entry or not entry.lower().endswith(_SPLITTABLE_SUFFIXES):
+    if not entry.lower().endswith(_SPLITTABLE_SUFFIXES):
         return [entry]
     try:
         if may_be_message(entry) and not is_message_head(archive.entry(entry, MESSAGE_PEEK_BYTES)):

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import duckdb
 
+from flows.batch import IngestSettings, run_without_prefect
 from flows.bundles import BundleLimits, list_members
 from flows.cli import parse
 from flows.ingest import ingest_flow
@@ -725,3 +726,48 @@ def test_a_zip_made_on_a_mac_or_a_windows_share_yields_its_stories_only(tmp_path
     results = list(parse([str(landing)], workers=1))
     assert [name_of(str(r["source_uri"]), landing) for r in results] == ["delivery.zip#stories/one.txt"]
     assert "story_id" in results[0]
+
+
+def test_a_hash_sign_in_a_file_s_or_folder_s_name_is_not_a_member_separator(tmp_path: Path) -> None:
+    # "#" separates a bundle from its members in an input's name (``day.zip#a.txt``). A
+    # zip named ``desk#1.zip`` was then no bundle (its name held a "#") and was quarantined
+    # ``binary`` whole; a feed named ``feed#2.rss`` was one input (``unsupported_xml``),
+    # and so was a feed inside a zip under a name holding a "#".
+    feed = (FEEDS / "wordpress.rss").read_bytes()
+    landing = tmp_path / "in" / "2024#47"
+    landing.mkdir(parents=True)
+    with zipfile.ZipFile(landing / "desk#1.zip", "w") as archive:
+        archive.writestr("one#a.txt", story(1))
+        archive.writestr("feeds/feed#3.rss", feed)
+    (landing / "feed#2.rss").write_bytes(feed)
+    (landing / "plain#4.txt").write_bytes(story(4))
+    items = list_members("feed.rss", feed, BundleLimits())
+    results = {name_of(str(r["source_uri"]), tmp_path / "in"): r for r in parse([str(tmp_path / "in")], workers=1)}
+    assert {name: ("story" if "story_id" in r else str(r["error"])) for name, r in results.items()} == {
+        "2024#47/desk#1.zip#one#a.txt": "story",
+        **{f"2024#47/desk#1.zip#feeds/feed#3.rss#{m}": "story" for m in items},
+        **{f"2024#47/feed#2.rss#{m}": "story" for m in items},
+        "2024#47/plain#4.txt": "story",
+    }
+    assert results["2024#47/desk#1.zip#one#a.txt"]["headline"] == "Harbour plan 1"
+    assert results["2024#47/plain#4.txt"]["headline"] == "Harbour plan 4"
+    inside, alone = (results[f"2024#47/{k}#{items[0]}"] for k in ("desk#1.zip#feeds/feed#3.rss", "feed#2.rss"))
+    assert (inside["headline"], inside["body"]) == (alone["headline"], alone["body"])
+
+
+def test_a_zip_named_with_a_hash_sign_in_s3_is_ingested_member_by_member_once(s3_bucket: str, tmp_path: Path) -> None:
+    import boto3
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("one#a.txt", story(1))
+        archive.writestr("two.txt", story(2))
+    boto3.client("s3").put_object(Bucket=s3_bucket, Key="landing/wk#47/desk#1.zip", Body=buffer.getvalue())
+    store = tmp_path / "store"
+    for run in (1, 2):
+        done = run_without_prefect(f"s3://{s3_bucket}/landing", str(store), IngestSettings(), 10)
+        assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == ((2, 2) if run == 1 else (0, 0))
+    found = duckdb.sql(f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
+    assert sorted(uri for (uri,) in found) == [
+        f"s3://{s3_bucket}/landing/wk#47/desk#1.zip#{m}" for m in ("one#a.txt", "two.txt")
+    ]
