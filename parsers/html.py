@@ -681,22 +681,10 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
     threshold = max(10.0, final.get(top, 0.0) * 0.2)
     region = _with_siblings(top, final, threshold, kin=True)
     if len(region) == 1:
-        # A parent that holds little but the winner is a wrapper (grid cells, layout divs):
-        # the story's next chunk may be a sibling of the wrapper instead. Climb over
-        # wrappers, and keep the climb only if it finds such a sibling.
-        # At most MAX_WRAPPER_CLIMB levels: each reads the whole wrapper's text, and a page
-        # nested hundreds of levels deep would read itself once per level.
-        top_length = len(_text(top))
-        wrapper, parent = top, top.getparent()
-        for _level in range(MAX_WRAPPER_CLIMB):
-            if parent is None or parent.tag in ("body", "html") or len(_text(parent)) > top_length * 1.1:
-                break
-            wrapper, parent = parent, parent.getparent()
-        if wrapper is not top:
-            wider = _with_siblings(wrapper, final, threshold, same_shape=True, kin=True)
-            if len(wider) > 1:
-                region = wider
-        if len(region) == 1 and top_length <= SECTIONS_INTRO_MAX:
+        wrapper, wider = _beside_wrapper(top, final, threshold)
+        if len(wider) > 1:
+            region = wider
+        if len(region) == 1 and len(_text(top)) <= SECTIONS_INTRO_MAX:
             sections = _following_sections(wrapper)
             if sections:
                 region = [wrapper, *sections]
@@ -704,7 +692,31 @@ def find_article_region(body: HtmlElement) -> list[HtmlElement]:
         entries = _entry_list(region[0])  # an ancestor of region[0], so of its siblings too
         if entries is not None:
             region = [entries]
+            # The list (an accordion of the story's sections, a thread) may itself be one of
+            # the page's content blocks built alike, the story's other parts in the others
+            # (a CMS's numbered content elements: intro, sections, accordion, closing): the
+            # climb again, from the list.
+            wider = _beside_wrapper(entries, final, threshold)[1]
+            if len(wider) > 1:
+                region = wider
     return region
+
+
+def _beside_wrapper(top: HtmlElement, final: _FinalScores, threshold: float) -> tuple[HtmlElement, list[HtmlElement]]:
+    """The outermost wrapper of ``top`` (an ancestor holding little but it: grid cells,
+    layout divs) and that wrapper with the siblings built like it that hold unlinked text:
+    the story's next chunk may be a sibling of the wrapper. At most MAX_WRAPPER_CLIMB
+    levels: each reads the whole wrapper's text, and a page nested hundreds of levels deep
+    would read itself once per level."""
+    top_length = len(_text(top))
+    wrapper, parent = top, top.getparent()
+    for _level in range(MAX_WRAPPER_CLIMB):
+        if parent is None or parent.tag in ("body", "html") or len(_text(parent)) > top_length * 1.1:
+            break
+        wrapper, parent = parent, parent.getparent()
+    if wrapper is top:
+        return wrapper, [top]
+    return wrapper, _with_siblings(wrapper, final, threshold, same_shape=True, kin=True)
 
 
 #: A list of entries (a live blog's updates, a thread's posts): at least this many siblings

@@ -983,3 +983,36 @@ def test_where_the_markup_holds_the_story_the_json_ld_article_body_is_not_used()
     flattened = " ".join(STORY_EN + STORY_EN)
     story = parse_story(_with_json_ld(f"<article><h1>Port reopens</h1>{_ps(STORY_EN)}</article>", flattened), "p.html")
     assert story.paragraphs == STORY_EN
+
+
+def test_an_accordion_of_sections_is_the_story_with_the_content_blocks_built_like_its_own() -> None:
+    # A CMS page (TYPO3's numbered content elements) in blocks built alike: an intro, two
+    # sections, an accordion of five panels holding most of the text, a closing section,
+    # then a block of links. The accordion wins as an entry list; the story's other blocks
+    # are siblings of the block that holds it, and were lost (half the story).
+    def block(number: int, inner: str) -> str:
+        return f"<div id='c{number}' class='outer'><div class='container'><div class='row'>{inner}</div></div></div>"
+
+    def text(paragraphs: list[str]) -> str:
+        return "<div class='text'>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</div>"
+
+    panels = "".join(
+        f"<div class='panel panel-default'><div class='panel-heading'>Terminal {i}</div><div class='panel-body'>"
+        + text([f"At terminal {i}, {s[0].lower()}{s[1:]}" for s in STORY_EN])
+        + "</div></div>"
+        for i in range(1, 6)
+    )
+    intro = "The harbour's owners, the city and the state, said on Monday that the work would start in spring."
+    closing = "A second hearing, on the dredging of the channel, is set for April, the port authority said."
+    links = "<ul>" + "".join(f"<li><a href='/p{i}'>Press release number {i} of the port</a></li>" for i in range(8))
+    blocks = [
+        block(101, text([intro, STORY_EN[0]])),
+        block(102, text([STORY_EN[1], STORY_EN[2]])),
+        block(104, f"<div class='panel-group'>{panels}</div>"),
+        block(105, text([closing])),
+        block(106, links + "</ul>"),
+    ]
+    body = _body("<h1>Port works</h1><div class='content'>" + "".join(blocks) + "</div>")
+    assert intro in body and STORY_EN[2] in body and closing in body
+    assert "At terminal 5, traders said" in body
+    assert "Press release number" not in body
