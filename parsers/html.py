@@ -260,6 +260,10 @@ def _word_hints(word: str) -> tuple[frozenset[str], bool]:
     if not _ANY_NEGATIVE.search(word):
         return frozenset(), bool(_POSITIVE_LOWER.search(word))
     kinds = frozenset(kind for kind, pattern in _NEGATIVE_LOWER if pattern.search(word))
+    if _OTHER_STORIES_FIRST.match(word):
+        # Other stories named first ("relatedArticle", "related-post", "popular-story",
+        # "recommended-article"): the story word is what the teaser links to, not this box.
+        return kinds, False
     # In a compound word the last part names the thing ("post-ratings", "article-tools",
     # "homestory-show-cta"): the ratings, tools or call to action of a post, not the post. A
     # number is not a part ("post-ratings-90871").
@@ -272,6 +276,11 @@ def _word_hints(word: str) -> tuple[frozenset[str], bool]:
     return kinds, bool(_POSITIVE_LOWER.search(word))
 
 
+#: A class word opening with other stories (the modifier of a compound whose head may be
+#: "article", "post", "story"): anchored at the word's start.
+_OTHER_STORIES_FIRST = re.compile(
+    r"related|recommend|more-?(stories|news|articles)|read-?more|also-?read|most-?(read|popular)|trending|popular|next-?article|teaser"
+)
 _WORD_PARTS = re.compile(r"[-_]+")
 #: Last parts of a compound class word that name no kind of thing, only a box.
 _GENERIC_PARTS = frozenset(

@@ -1016,3 +1016,24 @@ def test_an_accordion_of_sections_is_the_story_with_the_content_blocks_built_lik
     assert intro in body and STORY_EN[2] in body and closing in body
     assert "At terminal 5, traders said" in body
     assert "Press release number" not in body
+
+
+def test_a_box_named_for_related_articles_is_dropped_though_its_name_ends_in_article() -> None:
+    # "relatedArticle", "related-post", "popular-story": the story word names what the
+    # teaser links to. Read as the head of a compound ("post-ratings" is ratings), it made
+    # these boxes story content, and each teaser's title and summary joined the story.
+    teasers = "".join(
+        f"<div class='{cls}'><h5><a href='/s{i}'>Port strike ends at terminal {i}</a></h5>"
+        f"<p><span class='keyword'>Ports</span> The union and the operators agreed on wages after talks in the city"
+        f" hall that ran until late on Monday night. <a href='/s{i}'>More...</a></p>"
+        "<p><time>04.12.2019</time></p></div>"
+        for i, cls in enumerate(("relatedArticle standard", "related-post", "popular-story"))
+    )
+    page = "<h1>Port works</h1><div class='story'>" + "".join(f"<p>{p}</p>" for p in STORY_EN) + "</div>"
+    body = _body(page + f"<div class='contextBox'><h4>Articles on this</h4>{teasers}</div>")
+    assert STORY_EN[3] in body
+    assert "Port strike ends" not in body and "after talks in the city hall" not in body
+    # A box so named that holds the story's own paragraphs is still the story.
+    long = [p + " " + p for p in STORY_EN]
+    held = _body("<h1>Port works</h1><div class='related-article'>" + "".join(f"<p>{p}</p>" for p in long) + "</div>")
+    assert long[0] in held and long[3] in held
