@@ -15,8 +15,14 @@ def prepare_prefect_environment() -> None:
     """Keep Prefect local and quiet unless the operator configured otherwise.
 
     Analytics stay off (no traffic beyond the configured API), and without a
-    ``PREFECT_API_URL`` Prefect runs its own temporary server on 127.0.0.1.
+    ``PREFECT_API_URL`` (unset or empty) Prefect runs its own temporary server on 127.0.0.1.
     """
+    if "PREFECT_API_URL" in os.environ and not os.environ["PREFECT_API_URL"].strip():
+        # Set but empty (``PREFECT_API_URL=`` in an env file or a unit's Environment=): no
+        # API, as if unset. Prefect then started its temporary server yet sent events as if
+        # to none, and every clean run ended with ~30 ERROR tracebacks from its events
+        # worker ("Cannot put items in a stopped service instance").
+        del os.environ["PREFECT_API_URL"]
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

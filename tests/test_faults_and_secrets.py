@@ -188,18 +188,21 @@ def test_a_clean_run_on_the_temporary_server_ends_without_error_lines(tmp_path: 
     still writing the last task's events, a clean run ended with ERROR tracebacks from
     Prefect's task-run recorder (4 runs of 6, after `ingest` dropped the flow-run heartbeat
     whose wait had spaced them): an operator alerting on ERROR would be paged for nothing.
-    Two runs (~20 s each), since the race did not lose every time."""
+    Two runs (~20 s each), since the race did not lose every time. A third with
+    ``PREFECT_API_URL`` set but empty (an env file's ``PREFECT_API_URL=``): Prefect took that
+    for no API yet sent its events as if to none, and every such run ended with ~30 ERROR
+    tracebacks from its events worker."""
     from tests.prefect_template import seed_home
 
     write_corpus(tmp_path / "landing", 30)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
     seed_home(tmp_path / "prefect")  # the temporary server starts on a migrated database
-    for run in range(2):
+    for run in range(3):
         dest = str(tmp_path / f"store-{run}")
         done = subprocess.run(
             [sys.executable, "-m", "flows.cli", "ingest", str(tmp_path / "landing"), "--dest", dest],
-            env=env,
+            env=env if run < 2 else {**env, "PREFECT_API_URL": ""},
             capture_output=True,
             text=True,
             timeout=300,
