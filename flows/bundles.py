@@ -6,8 +6,9 @@ member is listed as its items (``day.zip#a/msg.xml#newsItem[2]``: one level, no 
 an archive).
 
 Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
-members are its line numbers, a NewsML-G2 message's are ``newsItem[n]``, a feed's
-``item[<id>]`` or ``entry[<id>]``), so each goes
+lines are ``line[<hash of its bytes>]``, an mbox file's messages ``message[<hash of its
+Message-ID>]``, a NewsML-G2 message's items ``newsItem[n]``, a feed's ``item[<id>]`` or
+``entry[<id>]``), so each goes
 through the ledger exactly once and a corrupt
 member costs only itself. The bomb limits (members, total uncompressed bytes, compression
 ratio) are checked from the archive's own directory before anything is extracted, and again
@@ -236,15 +237,24 @@ def message_items(name: str, data: bytes, limits: BundleLimits) -> tuple[list[st
 
 
 def member_revisions(name: str, data: bytes, limits: BundleLimits | None = None) -> dict[str, str]:
-    """A feed's items' own revisions by member name (`message_items`); empty for anything
-    else (a member of an archive or message is at its bundle's revision), and for a feed
-    that cannot be listed."""
-    if not may_be_message(name) or name.lower().endswith(".eml"):
+    """The own revisions of a feed's items (`message_items`) or of a JSON-lines or mbox
+    file's lines or messages (`_keyed_parts`) by member name; empty for anything else (a
+    member of an archive or message is at its bundle's revision), and for a file that
+    cannot be listed."""
+    if not has_own_revisions(name):
         return {}
     try:
-        return message_items(name, data, limits or BundleLimits())[1]
+        return list_members_and_revisions(name, data, limits or BundleLimits())[1]
     except InputError:  # past a bomb limit: its members are not inputs
         return {}
+
+
+def has_own_revisions(name: str) -> bool:
+    """Whether the members of ``name`` may have revisions of their own (`member_revisions`)."""
+    lowered = name.lower()
+    if may_be_message(name):
+        return not lowered.endswith(".eml")
+    return lowered.endswith((".jsonl", ".ndjson", ".mbox")) and is_bundle(name)
 
 
 def _message_items(name: str, data: bytes) -> dict[str, Any]:
@@ -337,7 +347,46 @@ def list_members_and_revisions(name: str, data: bytes, limits: BundleLimits) -> 
         return message_items(name, data, limits)
     if kind == "eml":
         return _mail_members(name, data, limits), {}
+    if kind in ("jsonl", "mbox"):
+        try:
+            parts = _keyed_parts(kind, data)
+        except Exception as exc:  # in memory: the file's own fault
+            raise InputError("bad_bundle", f"{name} cannot be read as a {kind} bundle: {exc}") from exc
+        limits.check(len(parts), len(data), 0, name)
+        return list(parts), {member: revision for member, (_, revision) in parts.items()}
     return _archive_members(name, data, limits, kind), {}
+
+
+def _keyed_parts(kind: str, data: bytes) -> dict[str, tuple[bytes, str]]:
+    """A JSON-lines file's lines or an mbox file's messages by member name, in file order,
+    each with its own revision. A line is named by its bytes (``line[<16 hex>]``), a
+    message by its Message-ID (``message[<16 hex>]``; by its bytes without one), a name
+    met twice numbered from its second on (``line[...] (2)``), and each is at the revision
+    of its bytes. Numbered by position (``items.jsonl#3``) until the thirtieth session, a
+    file that lost its first lines or messages (a spool expunged, a log trimmed) shifted
+    every name: each next line was taken for a rewrite of the one before it, and the
+    story of the first was removed from the dataset with nothing to replace it."""
+    parts: dict[str, tuple[bytes, str]] = {}
+    if kind == "jsonl":
+        pieces = [("line", line, line.strip()) for line in _lines(data) if line.strip()]
+    else:
+        pieces = []
+        for message in _mbox_messages(data):
+            text = message.split(b"\n", 1)[1] if message.startswith(b"From ") and b"\n" in message else message
+            found = _MESSAGE_ID.search(text.split(b"\n\n", 1)[0].split(b"\n\r\n", 1)[0])
+            pieces.append(("message", message, found.group(1) if found else text))
+    for prefix, piece, identity in pieces:
+        name = key = f"{prefix}[{hashlib.sha256(identity).hexdigest()[:16]}]"
+        copy = 1
+        while key in parts:
+            copy += 1
+            key = f"{name} ({copy})"
+        parts[key] = (piece, f"{prefix}:{hashlib.sha256(piece).hexdigest()[:16]}")
+    return parts
+
+
+#: A message's Message-ID header (its value, folded onto the next line or not).
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 #: Attachments that may be stories: text, XML (NITF, NewsML), JSON (ninjs), HTML, a
@@ -382,14 +431,6 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
     checks; an archive's documents that hold several inputs themselves are listed as their
     items (`_nested_items`)."""
     try:
-        if kind == "jsonl":
-            lines = [n for n, line in enumerate(_lines(data), start=1) if line.strip()]
-            limits.check(len(lines), len(data), 0, name)
-            return [str(n) for n in lines]
-        if kind == "mbox":
-            messages = _mbox_messages(data)
-            limits.check(len(messages), len(data), 0, name)
-            return [str(n) for n in range(1, len(messages) + 1)]
         opened = OpenBundle(name, data)
         if kind in _DECOMPRESSORS:
             entries: list[str] = [_single_name(name)]
@@ -416,7 +457,7 @@ _SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")  # MESS
 def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:
     """An archive member as the inputs it holds: a NewsML message of several items, an RSS
     or Atom feed, or a JSON-lines file inside a zip, tar or compressed file is listed as its
-    items (``day.zip#a/msg.xml#newsItem[2]``, ``items.jsonl.gz#items.jsonl#3``), as it would
+    items (``day.zip#a/msg.xml#newsItem[2]``, ``items.jsonl.gz#items.jsonl#line[<16 hex>]``), as it would
     be in the landing zone; anything else, or one that cannot be listed, is itself. Before,
     such a member was one input, quarantined whole (``multi_item``, ``unsupported_xml``,
     ``bad_json``): a vendor's daily zip of messages, a gzipped feed, ``items.jsonl.gz``
@@ -522,15 +563,14 @@ class OpenBundle:
                 return _message_item(name, self._opened, member)[:cap]
             if kind == "eml":
                 return self._mail_part(member)[:cap]
-            if kind in ("jsonl", "mbox"):  # parts numbered from 1: lines, or messages
+            if kind in ("jsonl", "mbox"):  # lines, or messages, by name (`_keyed_parts`)
                 if self._opened is None:
-                    self._opened = _lines(data) if kind == "jsonl" else _mbox_messages(data)
-                parts: list[bytes] = self._opened
-                number = int(member)
-                if not 1 <= number <= len(parts):
+                    self._opened = _keyed_parts(kind, data)
+                part = self._opened.get(member)
+                if part is None:
                     what = "line" if kind == "jsonl" else "message"
-                    raise InputError("bad_bundle", f"{name} has no {what} {member}")
-                return parts[number - 1][:cap]
+                    raise InputError("bad_bundle", f"{name} no longer holds the {what} {member}")
+                return bytes(part[0][:cap])
             inner, sep, item = member.rpartition(MEMBER_SEPARATOR)
             if sep and not self._holds(member) and self._holds(inner):
                 # An item of a message, feed or JSON-lines file inside this archive

@@ -79,9 +79,10 @@ def candidates(keys: list[str], pattern: str) -> list[str]:
 BUNDLE_INDEX_PREFIX = "_bundles/"
 #: How bundles are listed, in the index's keys: "" until the twenty-ninth session, which
 #: lists a message, feed or JSON-lines file inside an archive as its items
-#: (`flows.bundles._nested_items`). A bundle listed before is listed again once, and those
-#: items, quarantined before as one input, are ingested.
-LISTING_VERSION = "\nnested-1"
+#: (`flows.bundles._nested_items`); "nested-1" until the thirtieth, which names a JSON-lines
+#: file's lines and an mbox file's messages by their bytes or Message-ID, not their
+#: position (`flows.bundles._keyed_parts`). A bundle listed before is listed again once.
+LISTING_VERSION = "\nkeyed-2"
 
 
 class BundleIndex:

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from flows.batch import IngestSettings
-from flows.bundles import MEMBER_SEPARATOR, may_be_message, member_revisions, split_member
+from flows.bundles import MEMBER_SEPARATOR, has_own_revisions, member_revisions, split_member
 from flows.ingest import check_quarantine_share, ingest_flow, key_parameters
 from flows.inputs import BUNDLE_READ_LIMIT, DEFAULT_BATCH_SIZE, QUARANTINE_PREFIX
 from flows.report import RunTotals
@@ -89,9 +89,10 @@ def listed_revisions(source: Storage, keys: list[str]) -> dict[str, str]:
         for info in source.list(folder):
             if info.key in wanted and info.revision:
                 found[info.key] = info.revision
-    # A feed's items are at revisions of their own (`flows.bundles.member_revisions`).
+    # A feed's items, a JSON-lines file's lines and an mbox file's messages are at revisions
+    # of their own (`flows.bundles.member_revisions`).
     own: dict[str, str] = {}
-    for base in {base for key, base in bases.items() if key != base and base in found and may_be_message(base)}:
+    for base in {base for key, base in bases.items() if key != base and base in found and has_own_revisions(base)}:
         try:
             data = source.get(base, limit=BUNDLE_READ_LIMIT)
         except StorageError:

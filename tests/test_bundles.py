@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import json
 import lzma
+import os
 import tarfile
 import warnings
 import zipfile
+from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -33,6 +36,17 @@ from tests.test_flow_ingest import read_stories
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
+
+
+def keyed(prefix: str, identity: bytes | str) -> str:
+    """A JSON-lines line's or an mbox message's member name: ``line[...]`` by the line's
+    bytes, ``message[...]`` by the message's Message-ID (`flows.bundles._keyed_parts`)."""
+    data = identity.encode() if isinstance(identity, str) else identity
+    return f"{prefix}[{hashlib.sha256(data).hexdigest()[:16]}]"
+
+
+def message_id(mail: bytes) -> str:
+    return str(message_from_bytes(mail)["Message-ID"]).strip()
 
 
 def story(n: int) -> bytes:
@@ -93,7 +107,11 @@ def write_bundles(folder: Path) -> dict[str, str]:
         "{broken",
     ]
     (folder / "items.jsonl").write_text("\n".join(lines) + "\n")
-    expected.update({"items.jsonl#1": "story", "items.jsonl#3": "story", "items.jsonl#4": "bad_json"})
+    # Lines are named by their bytes, not their place (a file trimmed from the front shifted
+    # every number), the blank one skipped.
+    expected.update(
+        {f"items.jsonl#{keyed('line', lines[n])}": want for n, want in ((0, "story"), (2, "story"), (3, "bad_json"))}
+    )
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bomb:
@@ -199,7 +217,7 @@ def write_bundles(folder: Path) -> dict[str, str]:
     mails = [(GOLDEN / f"email-{name}.eml").read_bytes() for name in ("dpa-mbox-base64", "afp-multipart-qp")]
     box = mails[0] + b"\n" + b"From desk@afp.com Mon Oct 11 09:15:00 2021\n" + mails[1] + b"\n"
     (folder / "desk.mbox").write_bytes(box)
-    expected.update({"desk.mbox#1": "story", "desk.mbox#2": "story"})
+    expected.update({f"desk.mbox#{keyed('message', message_id(mail))}": "story" for mail in mails})
 
     # A mail carrying its stories as attachments (an NITF file, a text file) under a
     # covering note, with a photo: each story attachment an input; the note and the photo
@@ -226,7 +244,8 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
     outcome = {name: ("story" if "story_id" in r else str(r["error"])) for name, r in results.items()}
     assert outcome == expected
     assert results["wires.zip#feeds/item.xml"]["input_format"] == "newsml-g2"
-    assert results["items.jsonl#3"]["headline"] == "Second item"
+    jsonl = (tmp_path / "in" / "items.jsonl").read_bytes().split(b"\n")
+    assert results[f"items.jsonl#{keyed('line', jsonl[2])}"]["headline"] == "Second item"
     german = results["message.xml#newsItem[3]"]
     assert (german["input_format"], german["language"], german["agency"]) == ("newsml-g2", "de", "dpa")
     assert results["message.xml#newsItem[1]"]["wire_id"] != german["wire_id"]
@@ -235,8 +254,10 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
         "Harbour plan 16",
     ]
     assert results["appended.tar#x.txt"]["headline"] == "Harbour plan 17"
-    assert [results[f"desk.mbox#{n}"]["agency"] for n in (1, 2)] == ["dpa", "afp"]
-    assert results["desk.mbox#2"]["headline"] == "France to ban single-use plastic packaging for fruit"
+    mails = [(GOLDEN / f"email-{name}.eml").read_bytes() for name in ("dpa-mbox-base64", "afp-multipart-qp")]
+    boxed = [results[f"desk.mbox#{keyed('message', message_id(mail))}"] for mail in mails]
+    assert [row["agency"] for row in boxed] == ["dpa", "afp"]
+    assert boxed[1]["headline"] == "France to ban single-use plastic packaging for fruit"
     attached = [results[f"attached.eml#attachment[{n}]"] for n in (1, 2)]
     assert [(r["input_format"], r["agency"]) for r in attached] == [("nitf", "reuters"), ("text", "afp")]
     alone = parse_story((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "mem://a.xml")
@@ -277,12 +298,12 @@ def write_nested(alone: Path, folder: Path) -> dict[str, str]:
         "day.zip#msgs/message.xml#newsItem[2]": "no_body",
         "day.zip#msgs/message.xml#newsItem[3]": "story",
         **{f"day.zip#feeds/feed.rss#{m}": "story" for m in feed_items},
-        "day.zip#items.jsonl#1": "story",
-        "day.zip#items.jsonl#3": "story",
+        f"day.zip#items.jsonl#{keyed('line', lines[0])}": "story",
+        f"day.zip#items.jsonl#{keyed('line', lines[2])}": "story",
         "afp.tar.gz#2024/10/21/newsml1.xml#NewsItem[1]": "story",
         "afp.tar.gz#2024/10/21/newsml1.xml#NewsItem[2]": "story",
         **{f"news.atom.gz#news.atom#{m}": "story" for m in atom_items},
-        "lines.ndjson.gz#lines.ndjson#1": "story",
+        f"lines.ndjson.gz#lines.ndjson#{keyed('line', json.dumps(third))}": "story",
     }
 
 
@@ -560,7 +581,9 @@ def test_json_lines_in_utf16_or_utf32_are_split_into_the_same_items(tmp_path: Pa
         ]
         for codec in ("utf-8", "utf-16", "utf-16-le", "utf-32")
     }
-    assert [name for name, _, _ in rows["utf-8"]] == ["items.jsonl#1", "items.jsonl#2"]
+    assert [name for name, _, _ in rows["utf-8"]] == [
+        f"items.jsonl#{keyed('line', json.dumps(one, ensure_ascii=False))}" for one in (item, second)
+    ]
     assert rows["utf-8"][1][1] == "Zweite Meldung über Kupfer"
     assert rows["utf-16"] == rows["utf-16-le"] == rows["utf-32"] == rows["utf-8"]
 
@@ -771,3 +794,43 @@ def test_a_zip_named_with_a_hash_sign_in_s3_is_ingested_member_by_member_once(s3
     assert sorted(uri for (uri,) in found) == [
         f"s3://{s3_bucket}/landing/wk#47/desk#1.zip#{m}" for m in ("one#a.txt", "two.txt")
     ]
+
+
+def test_an_mbox_or_json_lines_file_that_grows_or_is_trimmed_loses_no_story(tmp_path: Path) -> None:
+    # A mail spool or a JSON-lines log is appended to, and expunged or rotated from the front.
+    # Named by position, members shifted when the first went: each next one was taken for a
+    # rewrite of the one before it (re-read, its old row replaced) and the first story's row
+    # was removed with nothing to replace it. By Message-ID and by a line's bytes, what was
+    # ingested stays, and only what is new is read.
+    mails = [
+        (GOLDEN / f"email-{name}.eml").read_bytes()
+        for name in ("dpa-mbox-base64", "afp-multipart-qp", "ap-html-base64", "reuters-outlook-forward")
+    ]
+    item = json.loads((GOLDEN / "ninjs1-text-body.json").read_bytes())
+    lines = [json.dumps({**item, "uri": f"{item['uri']}-{n}", "headline": f"Copper item {n}"}) for n in range(3)]
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+
+    def deliver(first: int, last: int) -> tuple[int, int]:
+        box = b"".join(
+            (b"" if mail.startswith(b"From ") else b"From desk@example.com Mon Oct 11 09:15:00 2021\n") + mail + b"\n"
+            for mail in mails[first:last]
+        )
+        (landing / "desk.mbox").write_bytes(box)
+        (landing / "feed.jsonl").write_text("\n".join(lines[first : min(last, 3)]) + "\n")
+        for path in landing.iterdir():  # a new revision, whatever the clock's resolution
+            os.utime(path, ns=(path.stat().st_mtime_ns + 10**9 * (first + last),) * 2)
+        done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 50)
+        return sum(s.inputs for s in done), sum(s.stories for s in done)
+
+    assert deliver(0, 2) == (4, 4)  # two messages, two lines
+    assert deliver(0, 3) == (2, 2)  # one message and one line appended: only they are read
+    assert deliver(1, 4) == (1, 1)  # the first of each gone, one message more: only it is read
+    rows = duckdb.sql(f"SELECT source_uri, headline FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
+    headlines = sorted(headline for _, headline in rows)
+    assert len(rows) == 7 and len(set(headlines)) == 7
+    assert {"Copper item 0", "Copper item 1", "Copper item 2"} <= set(headlines)
+    assert "Bundesregierung kürzt Förderung für Elektroautos" in headlines  # the first message's story stays
+    assert sorted(name_of(uri, landing) for uri, _ in rows if "desk.mbox" in uri) == sorted(
+        f"desk.mbox#{keyed('message', message_id(mail))}" for mail in mails
+    )
