@@ -567,6 +567,12 @@ class OpenBundle:
                 if self._opened is None:
                     self._opened = _keyed_parts(kind, data)
                 part = self._opened.get(member)
+                if part is None and member.isdigit():
+                    # A name from before the thirtieth session (a line or message by its
+                    # place: a quarantine entry replayed): read as it was then.
+                    pieces = _lines(data) if kind == "jsonl" else _mbox_messages(data)
+                    if 1 <= int(member) <= len(pieces):
+                        return pieces[int(member) - 1][:cap]
                 if part is None:
                     what = "line" if kind == "jsonl" else "message"
                     raise InputError("bad_bundle", f"{name} no longer holds the {what} {member}")

@@ -834,3 +834,18 @@ def test_an_mbox_or_json_lines_file_that_grows_or_is_trimmed_loses_no_story(tmp_
     assert sorted(name_of(uri, landing) for uri, _ in rows if "desk.mbox" in uri) == sorted(
         f"desk.mbox#{keyed('message', message_id(mail))}" for mail in mails
     )
+
+
+def test_a_line_or_message_named_by_its_place_before_is_still_read() -> None:
+    # Quarantine entries and ledgers written before lines and messages were named by their
+    # bytes and Message-ID hold ``items.jsonl#3``: a replay of one reads that line.
+    from flows.bundles import OpenBundle
+
+    data = b'{"a": 1}\n\n{"b": 2}\n'
+    assert OpenBundle("items.jsonl", data).read("3", BundleLimits(), None) == b'{"b": 2}'
+    assert OpenBundle("items.jsonl", data).read(keyed("line", b'{"b": 2}'), BundleLimits(), None) == b'{"b": 2}'
+    mails = [(GOLDEN / f"email-{n}.eml").read_bytes() for n in ("dpa-mbox-base64", "afp-multipart-qp")]
+    box = mails[0] + b"\nFrom desk@afp.com Mon Oct 11 09:15:00 2021\n" + mails[1]
+    second = OpenBundle("desk.mbox", box).read("2", BundleLimits(), None)
+    assert second == OpenBundle("desk.mbox", box).read(keyed("message", message_id(mails[1])), BundleLimits(), None)
+    assert second.startswith(b"From desk@afp.com") and mails[1] in second
