@@ -852,12 +852,30 @@ def _with_siblings(
             if len(text) >= 25 and _link_density(sibling, len(text)) < 0.3:
                 region.append(sibling)
                 continue
-        if sibling.tag == "p":
-            text = _text(sibling)
-            density = _link_density(sibling, len(text))
-            if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0 and text.endswith(".")):
-                region.append(sibling)
+        if sibling.tag == "p" and _reads_as_a_paragraph(sibling):
+            region.append(sibling)
+    if len(region) > 1:
+        # A <div> of bare text between two parts of the region is a paragraph of it too
+        # (CNN's "zn-body__paragraph" divs between the lead and the rest); one before the
+        # first or after the last is left as it was (a deck, a sign-up line).
+        members = set(region)
+        children = [child for child in parent if child in members or child.tag == "div"]
+        inside = [n for n, child in enumerate(children) if child in members]
+        between = {
+            child
+            for child in children[inside[0] + 1 : inside[-1]]
+            if child not in members and _is_paragraph_like(child) and _reads_as_a_paragraph(child)
+        }
+        if between:
+            region = [child for child in parent if child in members or child in between]
     return region
+
+
+def _reads_as_a_paragraph(element: HtmlElement) -> bool:
+    """A paragraph's worth of mostly unlinked text, or a short unlinked sentence."""
+    text = _text(element)
+    density = _link_density(element, len(text))
+    return (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0 and text.endswith("."))
 
 
 def _link_only(element: HtmlElement) -> bool:

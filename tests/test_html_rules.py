@@ -1037,3 +1037,26 @@ def test_a_box_named_for_related_articles_is_dropped_though_its_name_ends_in_art
     long = [p + " " + p for p in STORY_EN]
     held = _body("<h1>Port works</h1><div class='related-article'>" + "".join(f"<p>{p}</p>" for p in long) + "</div>")
     assert long[0] in held and long[3] in held
+
+
+def test_paragraphs_written_as_bare_divs_between_parts_of_the_story_are_story_text() -> None:
+    # CNN's layout: the lead in a box of its own, then paragraphs that are <div>s of bare
+    # text with a video box between them, then the rest of the story in one container. The
+    # lead and the container joined the region; the <div> paragraphs between them did not
+    # (only <p> siblings did), and a third of the story was lost.
+    rest = "".join(f"<div class='zn-body__paragraph'>{p} {p}</div>" for p in STORY_EN)
+    lead = "(Wire) " + " ".join(STORY_EN[:3])  # a long lead, rich in commas: it scores on its own
+    page = (
+        "<h1>Port works</h1><section class='zn'><div class='l-container'>"
+        "<div class='promo'>A deck of a line, above the story, and not in it.</div>"
+        f"<div class='el__leafmedia'><p>{lead}</p></div>"
+        "<div class='zn-body__paragraph'>You should not just believe them.</div>"
+        "<div class='el__embedded'><a href='/v'>Watch the video</a></div>"
+        "<div class='zn-body__paragraph'>Which is not to say that the strike was long, or even unusual for the port, "
+        "the union's leaders said on Tuesday evening.</div>"
+        f"<div class='zn-body__read-all'>{rest}</div></div></section>"
+    )
+    body = _body(page)
+    assert body.index(lead) < body.index("You should not just believe them.") < body.index("Which is not to say")
+    assert body.index("Which is not to say") < body.index(STORY_EN[3])
+    assert "Watch the video" not in body and "A deck of a line" not in body
