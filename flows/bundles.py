@@ -22,6 +22,7 @@ import bz2
 import gzip
 import hashlib
 import io
+import json
 import lzma
 import re
 import tarfile
@@ -81,8 +82,9 @@ MESSAGE_MEMBER = re.compile(
 #: Root elements of documents that may hold several items: NewsML-G2 messages and packages,
 #: RSS and Atom feeds.
 _MESSAGE_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:newsMessage|packageItem|NewsML|rss|feed|RDF)[\s>/]")
-#: File name endings of XML files that may be messages or feeds (their head decides).
-MESSAGE_SUFFIXES = (".xml", ".rss", ".atom", ".eml")
+#: File name endings of files that may hold several items (their head decides): XML
+#: messages and feeds, e-mails with attachments, JSON documents that list items.
+MESSAGE_SUFFIXES = (".xml", ".rss", ".atom", ".eml", ".json")
 #: Bytes of an XML file looked at to tell a message from a single item.
 MESSAGE_PEEK_BYTES = 4096
 
@@ -136,7 +138,13 @@ def is_message_head(head: bytes) -> bool:
 
     if _MULTIPART.search(head[:MESSAGE_PEEK_BYTES]):
         return True
-    return _MESSAGE_ROOT.search(narrow(head, MESSAGE_PEEK_BYTES)[:MESSAGE_PEEK_BYTES]) is not None
+    narrowed = narrow(head, MESSAGE_PEEK_BYTES)[:MESSAGE_PEEK_BYTES]
+    return _MESSAGE_ROOT.search(narrowed) is not None or _JSON_LIST_HEAD.match(narrowed) is not None
+
+
+#: The head of a JSON document that may list items: a list of objects, or an object with an
+#: ``items`` list (AP's media API feed: ``{"api_version": ..., "data": {"items": [...``).
+_JSON_LIST_HEAD = re.compile(rb'(?:\xef\xbb\xbf)?\s*(?:\[\s*[{\]]|\{.*"items"\s*:\s*\[)', re.DOTALL)
 
 
 #: An e-mail's header naming a message of several parts.
@@ -295,6 +303,8 @@ def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
 
 def _kind(name: str, data: bytes) -> str:
     lowered = name.lower()
+    if lowered.endswith(".json"):
+        return "json"
     if may_be_message(name):
         return "eml" if lowered.endswith(".eml") else "newsml"
     if lowered.endswith((".jsonl", ".ndjson")):
@@ -347,7 +357,7 @@ def list_members_and_revisions(name: str, data: bytes, limits: BundleLimits) -> 
         return message_items(name, data, limits)
     if kind == "eml":
         return _mail_members(name, data, limits), {}
-    if kind in ("jsonl", "mbox"):
+    if kind in ("jsonl", "mbox", "json"):
         try:
             parts = _keyed_parts(kind, data)
         except Exception as exc:  # in memory: the file's own fault
@@ -366,6 +376,8 @@ def _keyed_parts(kind: str, data: bytes) -> dict[str, tuple[bytes, str]]:
     file that lost its first lines or messages (a spool expunged, a log trimmed) shifted
     every name: each next line was taken for a rewrite of the one before it, and the
     story of the first was removed from the dataset with nothing to replace it."""
+    if kind == "json":
+        return _json_items(data)
     parts: dict[str, tuple[bytes, str]] = {}
     if kind == "jsonl":
         pieces = [("line", line, line.strip()) for line in _lines(data) if line.strip()]
@@ -382,6 +394,32 @@ def _keyed_parts(kind: str, data: bytes) -> dict[str, tuple[bytes, str]]:
             copy += 1
             key = f"{name} ({copy})"
         parts[key] = (piece, f"{prefix}:{hashlib.sha256(piece).hexdigest()[:16]}")
+    return parts
+
+
+def _json_items(data: bytes) -> dict[str, tuple[bytes, str]]:
+    """The items a JSON document lists (`parsers.ninjs.listed_items`: a top-level list, or
+    ``items`` / ``data.items``) by member name, each as its own JSON document with its own
+    revision; empty for a document that lists none (it is one input, itself). Named as a
+    feed's items are, by id (``item[<16 hex>]`` of the item's ``uri``, ``guid`` or ``id``,
+    else of its JSON), so an API page saved over the last one names its items as before.
+    Before the thirtieth session such a list was read as wire text: one story whose
+    headline and body were the JSON."""
+    from parsers.decode import wide_codec
+    from parsers.ninjs import listed_items
+
+    codec = wide_codec(data) or "utf-8-sig"
+    items = listed_items(json.loads(data.decode(codec)))
+    parts: dict[str, tuple[bytes, str]] = {}
+    for item in items or ():
+        piece = json.dumps(item, ensure_ascii=False).encode("utf-8")
+        ident = next((str(item[k]) for k in ("uri", "guid", "id") if isinstance(item, dict) and item.get(k)), None)
+        name = base = f"item[{hashlib.sha256(ident.encode() if ident else piece).hexdigest()[:16]}]"
+        copy = 1
+        while name in parts:  # two items with one id: told apart by their order, as in a feed
+            copy += 1
+            name = f"{base[:-1]}-{copy}]"
+        parts[name] = (piece, "item:" + hashlib.sha256(piece).hexdigest()[:16])
     return parts
 
 
@@ -563,7 +601,7 @@ class OpenBundle:
                 return _message_item(name, self._opened, member)[:cap]
             if kind == "eml":
                 return self._mail_part(member)[:cap]
-            if kind in ("jsonl", "mbox"):  # lines, or messages, by name (`_keyed_parts`)
+            if kind in ("jsonl", "mbox", "json"):  # lines, messages or items, by name (`_keyed_parts`)
                 if self._opened is None:
                     self._opened = _keyed_parts(kind, data)
                 part = self._opened.get(member)
@@ -574,7 +612,7 @@ class OpenBundle:
                     if 1 <= int(member) <= len(pieces):
                         return pieces[int(member) - 1][:cap]
                 if part is None:
-                    what = "line" if kind == "jsonl" else "message"
+                    what = {"jsonl": "line", "mbox": "message", "json": "item"}[kind]
                     raise InputError("bad_bundle", f"{name} no longer holds the {what} {member}")
                 return bytes(part[0][:cap])
             inner, sep, item = member.rpartition(MEMBER_SEPARATOR)

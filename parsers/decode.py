@@ -112,7 +112,9 @@ def sniff_format(data: bytes) -> str:
 
         if looks_like_mail(data):
             return "email"
-    if head[:1] == b"{":
+    if head[:1] == b"{" or (head[:1] == b"[" and _JSON_LIST.match(head)):
+        # A list of objects too (a JSON API's page of items): it was wire text, the whole
+        # JSON its headline and body.
         return "ninjs"
     if head[:1] == b"<":
         name = xml_root(data)
@@ -126,6 +128,10 @@ def sniff_format(data: bytes) -> str:
         # "<br /><b>Deprecated</b>: ..." lines before the page's own <!DOCTYPE html>.
         return "html"
     return "html" if _HTML_SNIFF.search(head[:1024]) and head.count(b"<") > 5 else "text"
+
+
+#: A JSON list of objects (or an empty one), by its first bytes.
+_JSON_LIST = re.compile(rb"\[\s*[{\]]")
 
 
 def declared_charset(data: bytes) -> str | None:

@@ -87,8 +87,43 @@ def _body(item: dict[str, Any]) -> list[str]:
     return []
 
 
+def listed_items(value: Any) -> list[Any] | None:
+    """The items of a JSON document that lists them: a top-level list, or a list under
+    ``items`` or ``data.items`` (AP's media API feed, each element an item or ``{"item":
+    ...}``); None for a document that lists none (one item, or something else)."""
+    if isinstance(value, list):
+        found: Any = value
+    elif isinstance(value, dict) and "uri" not in value:
+        data = value.get("data")
+        found = value.get("items")
+        if not isinstance(found, list) and isinstance(data, dict):
+            found = data.get("items")
+    else:
+        return None
+    if not isinstance(found, list):
+        return None
+    return [
+        element["item"]
+        if isinstance(element, dict) and "uri" not in element and isinstance(element.get("item"), dict)
+        else element
+        for element in found
+    ]
+
+
 def parse_ninjs(data: bytes) -> FeedItem:
-    item = unwrap(load_json(data))
+    value = load_json(data)
+    listed = listed_items(value)
+    if listed is not None:
+        if not listed:
+            raise ParseError("no_body", "an empty JSON list: it holds no item")
+        if len(listed) != 1:
+            raise ParseError(
+                "multi_item",
+                f"a JSON list of {len(listed)} items: as a .json file in the landing zone each item is an input"
+                " of its own (`file.json#item[...]`); one file, one story otherwise",
+            )
+        value = listed[0]
+    item = unwrap(value)
     if not looks_like_ninjs(item):
         raise ParseError("bad_json", "a JSON object without ninjs's uri and headline or body")
     _refuse_metadata_only(item)

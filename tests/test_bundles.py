@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import ClassVar
 
 import duckdb
+import pytest
 
 from flows.batch import IngestSettings, run_without_prefect
 from flows.bundles import BundleLimits, list_members
 from flows.cli import parse
 from flows.ingest import ingest_flow
 from parsers import parse_story
+from schemas.errors import ParseError
 from storage import open_storage
 from table.ledger import load_ledger
 from table.snapshot import LEDGER_PREFIX, SNAPSHOT_POINTER, SNAPSHOT_PREFIX, batch_id_of
@@ -849,3 +851,70 @@ def test_a_line_or_message_named_by_its_place_before_is_still_read() -> None:
     second = OpenBundle("desk.mbox", box).read("2", BundleLimits(), None)
     assert second == OpenBundle("desk.mbox", box).read(keyed("message", message_id(mails[1])), BundleLimits(), None)
     assert second.startswith(b"From desk@afp.com") and mails[1] in second
+
+
+def ninjs_items(count: int, start: int = 0) -> list[dict[str, object]]:
+    item = json.loads((GOLDEN / "ninjs1-text-body.json").read_bytes())
+    return [
+        {
+            **item,
+            "uri": f"{item['uri']}-{n}",
+            "headline": f"Copper item {n}",
+            "body_text": f"Copper rose {n}%, traders said.",
+        }
+        for n in range(start, start + count)
+    ]
+
+
+def test_a_json_document_listing_items_is_one_input_per_item(tmp_path: Path) -> None:
+    # A JSON API's page saved as a file: a list of ninjs items, the list under "items", or
+    # AP's media API feed (`data.items`, each `{"meta": ..., "item": {...}}`). A list was
+    # read as wire text (one story, the JSON its headline and body); the wrapped forms were
+    # one `bad_json` input: every item lost.
+    items = ninjs_items(3)
+    landing = tmp_path / "in"
+    landing.mkdir()
+    (landing / "list.json").write_text(json.dumps(items))
+    (landing / "wrapped.json").write_text(json.dumps({"total": 3, "items": items}))
+    feed = {"api_version": "2", "data": {"items": [{"meta": {"score": 1}, "item": one} for one in items]}}
+    (landing / "ap-feed.json").write_text(json.dumps(feed), encoding="utf-16")
+    (landing / "single.json").write_bytes((GOLDEN / "ninjs1-text-body.json").read_bytes())
+    (landing / "empty.json").write_text("[]")
+    results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
+    names = [keyed("item", str(one["uri"])) for one in items]
+    for document in ("list.json", "wrapped.json", "ap-feed.json"):
+        rows = [results[f"{document}#{name}"] for name in names]
+        assert [(r["input_format"], r["headline"]) for r in rows] == [("ninjs", f"Copper item {n}") for n in range(3)]
+    alone = parse_story((GOLDEN / "ninjs1-text-body.json").read_bytes(), "mem://single.json")
+    assert results["single.json"]["headline"] == alone.headline  # one item: itself, as before
+    assert results["empty.json"]["error"] == "no_body"
+    assert len(results) == 11
+
+
+def test_a_json_list_saved_over_adds_its_new_items_and_loses_none(tmp_path: Path) -> None:
+    # An API page saved over the last one: newer items first, the oldest dropped. Named by
+    # position, each item would be taken for a rewrite of another; named by uri, only the
+    # new item is read and every story stays.
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    page = landing / "latest.json"
+    done = []
+    for run, (start, count) in enumerate(((0, 3), (1, 3))):
+        page.write_text(json.dumps(list(reversed(ninjs_items(count, start)))))
+        os.utime(page, ns=(page.stat().st_mtime_ns + 10**9 * run,) * 2)
+        summaries = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 50)
+        done.append((sum(s.inputs for s in summaries), sum(s.stories for s in summaries)))
+    assert done == [(3, 3), (1, 1)]
+    rows = duckdb.sql(f"SELECT headline FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
+    assert sorted(h for (h,) in rows) == [f"Copper item {n}" for n in range(4)]
+
+
+def test_a_json_list_given_alone_is_refused_saying_why_and_wire_text_in_brackets_is_text() -> None:
+    items = ninjs_items(2)
+    with pytest.raises(ParseError) as refused:
+        parse_story(json.dumps(items).encode(), "mem://page")
+    assert refused.value.reason == "multi_item" and "2 items" in refused.value.detail
+    one = parse_story(json.dumps(items[:1]).encode(), "mem://one")
+    assert (one.input_format, one.headline) == ("ninjs", "Copper item 0")
+    text = parse_story(b"[Corrected] Copper rises\n\nCopper rose 2% on Monday, traders said.\n", "mem://t.txt")
+    assert (text.input_format, text.headline) == ("text", "[Corrected] Copper rises")
