@@ -880,15 +880,17 @@ def test_a_json_document_listing_items_is_one_input_per_item(tmp_path: Path) -> 
     (landing / "ap-feed.json").write_text(json.dumps(feed), encoding="utf-16")
     (landing / "single.json").write_bytes((GOLDEN / "ninjs1-text-body.json").read_bytes())
     (landing / "empty.json").write_text("[]")
+    with zipfile.ZipFile(landing / "day.zip", "w") as archive:  # and inside an archive
+        archive.writestr("pages/list.json", json.dumps(items))
     results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
     names = [keyed("item", str(one["uri"])) for one in items]
-    for document in ("list.json", "wrapped.json", "ap-feed.json"):
+    for document in ("list.json", "wrapped.json", "ap-feed.json", "day.zip#pages/list.json"):
         rows = [results[f"{document}#{name}"] for name in names]
         assert [(r["input_format"], r["headline"]) for r in rows] == [("ninjs", f"Copper item {n}") for n in range(3)]
     alone = parse_story((GOLDEN / "ninjs1-text-body.json").read_bytes(), "mem://single.json")
     assert results["single.json"]["headline"] == alone.headline  # one item: itself, as before
     assert results["empty.json"]["error"] == "no_body"
-    assert len(results) == 11
+    assert len(results) == 14
 
 
 def test_a_json_list_saved_over_adds_its_new_items_and_loses_none(tmp_path: Path) -> None:
