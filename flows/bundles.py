@@ -27,7 +27,7 @@ import lzma
 import re
 import tarfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -132,8 +132,9 @@ def may_be_message(key: str) -> bool:
 
 def is_message_head(head: bytes) -> bool:
     """Whether the first bytes of an XML file open a ``newsMessage``, ``packageItem``, or an
-    RSS or Atom feed (in UTF-16 or UTF-32 too: ``parsers.decode.narrow``); or of an e-mail
-    say it has parts (``multipart``: it may carry attachments)."""
+    RSS or Atom feed (in UTF-16 or UTF-32 too: ``parsers.decode.narrow``); of an e-mail say
+    it has parts (``multipart``: it may carry attachments); or of a JSON document open a list
+    of objects or may hold an ``items`` list."""
     from parsers.decode import narrow
 
     if _MULTIPART.search(head[:MESSAGE_PEEK_BYTES]):
@@ -205,13 +206,19 @@ def _members_of(root: Any) -> dict[str, Any]:
         return {f"{kind}[{n}]": item for n, item in enumerate(items, start=1)}
     members: dict[str, Any] = {}
     for item in items:
-        name = base = f"{kind}[{_item_id(item)}]"
-        copy = 1
-        while name in members:  # two items with one id: told apart by their order
-            copy += 1
-            name = f"{base[:-1]}-{copy}]"
-        members[name] = item
+        members[_unique(f"{kind}[{_item_id(item)}]", members, bracketed=True)] = item
     return members
+
+
+def _unique(name: str, taken: Container[str], *, bracketed: bool) -> str:
+    """``name``, or, when ``taken`` holds it, its first free numbering from 2 on: inside the
+    brackets of an item's name (``item[3f2a...-2]``: two items with one id, told apart by
+    their order), after an archive entry's (``a.txt (2)``: a name a zip holds twice)."""
+    copy, unique = 1, name
+    while unique in taken:
+        copy += 1
+        unique = f"{name[:-1]}-{copy}]" if bracketed else f"{name} ({copy})"
+    return unique
 
 
 def message_items(name: str, data: bytes, limits: BundleLimits) -> tuple[list[str], dict[str, str]]:
@@ -371,11 +378,12 @@ def _keyed_parts(kind: str, data: bytes) -> dict[str, tuple[bytes, str]]:
     """A JSON-lines file's lines or an mbox file's messages by member name, in file order,
     each with its own revision. A line is named by its bytes (``line[<16 hex>]``), a
     message by its Message-ID (``message[<16 hex>]``; by its bytes without one), a name
-    met twice numbered from its second on (``line[...] (2)``), and each is at the revision
-    of its bytes. Numbered by position (``items.jsonl#3``) until the thirtieth session, a
-    file that lost its first lines or messages (a spool expunged, a log trimmed) shifted
-    every name: each next line was taken for a rewrite of the one before it, and the
-    story of the first was removed from the dataset with nothing to replace it."""
+    met twice numbered from its second on (``line[<16 hex>-2]``), and each is at the
+    revision of its bytes (a JSON document's items: `_json_items`). Numbered by position
+    (``items.jsonl#3``) until the thirtieth session, a file that lost its first lines or
+    messages (a spool expunged, a log trimmed) shifted every name: each next line was taken
+    for a rewrite of the one before it, and the story of the first was removed from the
+    dataset with nothing to replace it."""
     if kind == "json":
         return _json_items(data)
     parts: dict[str, tuple[bytes, str]] = {}
@@ -388,12 +396,8 @@ def _keyed_parts(kind: str, data: bytes) -> dict[str, tuple[bytes, str]]:
             found = _MESSAGE_ID.search(text.split(b"\n\n", 1)[0].split(b"\n\r\n", 1)[0])
             pieces.append(("message", message, found.group(1) if found else text))
     for prefix, piece, identity in pieces:
-        name = key = f"{prefix}[{hashlib.sha256(identity).hexdigest()[:16]}]"
-        copy = 1
-        while key in parts:
-            copy += 1
-            key = f"{name} ({copy})"
-        parts[key] = (piece, f"{prefix}:{hashlib.sha256(piece).hexdigest()[:16]}")
+        name = _unique(f"{prefix}[{hashlib.sha256(identity).hexdigest()[:16]}]", parts, bracketed=True)
+        parts[name] = (piece, f"{prefix}:{hashlib.sha256(piece).hexdigest()[:16]}")
     return parts
 
 
@@ -414,11 +418,9 @@ def _json_items(data: bytes) -> dict[str, tuple[bytes, str]]:
     for item in items or ():
         piece = json.dumps(item, ensure_ascii=False).encode("utf-8")
         ident = next((str(item[k]) for k in ("uri", "guid", "id") if isinstance(item, dict) and item.get(k)), None)
-        name = base = f"item[{hashlib.sha256(ident.encode() if ident else piece).hexdigest()[:16]}]"
-        copy = 1
-        while name in parts:  # two items with one id: told apart by their order, as in a feed
-            copy += 1
-            name = f"{base[:-1]}-{copy}]"
+        name = _unique(
+            f"item[{hashlib.sha256(ident.encode() if ident else piece).hexdigest()[:16]}]", parts, bracketed=True
+        )
         parts[name] = (piece, "item:" + hashlib.sha256(piece).hexdigest()[:16])
     return parts
 
@@ -563,12 +565,7 @@ def _entries(archive: zipfile.ZipFile | tarfile.TarFile) -> dict[str, Any]:
         files = [m for m in archive.getmembers() if m.isfile()]
     entries: dict[str, Any] = {}
     for entry in files:
-        name = key = _entry_name(entry)
-        copy = 1
-        while key in entries:
-            copy += 1
-            key = f"{name} ({copy})"
-        entries[key] = entry
+        entries[_unique(_entry_name(entry), entries, bracketed=False)] = entry
     return entries
 
 
@@ -605,7 +602,7 @@ class OpenBundle:
                 if self._opened is None:
                     self._opened = _keyed_parts(kind, data)
                 part = self._opened.get(member)
-                if part is None and member.isdigit():
+                if part is None and member.isdigit() and kind != "json":
                     # A name from before the thirtieth session (a line or message by its
                     # place: a quarantine entry replayed): read as it was then.
                     pieces = _lines(data) if kind == "jsonl" else _mbox_messages(data)
