@@ -125,6 +125,10 @@ def parse_ninjs(data: bytes) -> FeedItem:
         value = listed[0]
     item = unwrap(value)
     if not looks_like_ninjs(item):
+        from parsers.webfeed import looks_like_json_feed_item, parse_json_feed_item
+
+        if looks_like_json_feed_item(item):  # a JSON Feed's item (its feed is split into them)
+            return parse_json_feed_item(item)
         raise ParseError("bad_json", "a JSON object without ninjs's uri and headline or body")
     _refuse_metadata_only(item)
     headline = _text(item.get("headline"))

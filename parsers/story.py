@@ -109,7 +109,8 @@ def parse_story(
         )
     if input_format in FEED_FORMATS:
         item = parse_feed(data, input_format)  # from bytes: an XML declaration is honoured
-        return build_story(item.draft, item, data, source_uri, input_format, default_agency)
+        # The format the item's parser read (a JSON Feed's item is JSON, read as `jsonfeed`).
+        return build_story(item.draft, item, data, source_uri, item.draft.input_format, default_agency)
     if input_format == "email":
         from parsers.mail import parse_mail
 

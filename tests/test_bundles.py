@@ -920,3 +920,25 @@ def test_a_json_list_given_alone_is_refused_saying_why_and_wire_text_in_brackets
     assert (one.input_format, one.headline) == ("ninjs", "Copper item 0")
     text = parse_story(b"[Corrected] Copper rises\n\nCopper rose 2% on Monday, traders said.\n", "mem://t.txt")
     assert (text.input_format, text.headline) == ("text", "[Corrected] Copper rises")
+
+
+def test_a_json_feed_is_one_story_per_item(tmp_path: Path) -> None:
+    # A JSON Feed (jsonfeed.org) lists its items under "items": split as any JSON list, each
+    # item read by JSON Feed's field names (not ninjs's: each was bad_json).
+    landing = tmp_path / "in"
+    landing.mkdir()
+    (landing / "feed.json").write_bytes((FEEDS / "harbour.feed.json").read_bytes())
+    first, second = list(parse([str(landing)], workers=1))
+    assert str(first["source_uri"]).endswith(
+        "feed.json#" + keyed("item", "https://harbour.example/2025/06/11/strike-ends")
+    )
+    assert (first["input_format"], first["headline"], first["byline"]) == (
+        "jsonfeed",
+        "Port strike ends after three days",
+        ["Anna Beck"],
+    )
+    assert first["published_at"] == "2025-06-11T05:12:44Z" and first["url"] == first["wire_id"]
+    assert first["standfirst"] == "Crane operators return to work after a wage deal."
+    assert str(first["body"]).startswith("The port reopened on Tuesday") and str(first["body"]).count("\n\n") == 1
+    assert (second["headline"], second["wire_id"], second["url"]) == ("Freight rates ease", "2", None)
+    assert str(second["body"]).endswith("Traders said the backlog was clearing.")
