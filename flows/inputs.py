@@ -188,7 +188,8 @@ def expand_bundles(
                 if (is_bundle(key) or may_be_message(key)) and (revision := revisions.get(key))
             ]
         )
-    for key in keys:
+    heads: dict[str, bytes | None] = {}
+    for number, key in enumerate(keys):
         message, bundle = may_be_message(key), is_bundle(key)
         if not message and not bundle:
             expanded.append(key)
@@ -197,8 +198,10 @@ def expand_bundles(
         uri = source.full_uri(key)
         found = known.entry(uri, revision) if known is not None and revision else None
         members, own = found if found is not None else (None, {})
+        if members is None and message and key not in heads:
+            heads = _peek_ahead(source, keys[number : number + PEEK_AHEAD], known, revisions)
         if members is None:
-            members, own = _members(source, key, limits, message)
+            members, own = _members(source, key, limits, message, heads.get(key))
             # Kept for bundles and multi-item messages; a one-item XML file is in the
             # ledger as itself once ingested, never peeked at again.
             if members is not None and (members or bundle) and known is not None and revision:
@@ -212,12 +215,48 @@ def expand_bundles(
     return expanded
 
 
-def _members(source: Storage, key: str, limits: BundleLimits, message: bool) -> tuple[list[str] | None, dict[str, str]]:
+#: Files whose heads planning reads at once, ahead of the one it is at (`_peek_ahead`).
+PEEK_AHEAD = 256
+
+
+def _peek_ahead(
+    source: Storage, keys: list[str], known: BundleIndex | None, revisions: dict[str, str | None] | None
+) -> dict[str, bytes | None]:
+    """The first MESSAGE_PEEK_BYTES of each of ``keys`` that may be a message, feed or list
+    of items and is not listed in ``known`` already, read several at a time (`at_once`: 8
+    for S3); None for one that could not be read (`_members` reads it again and says why).
+    One after another, telling 1,000 new ``.json`` files on moto's S3 from lists took 19.8 s
+    of planning (0.85 s without the peeks); XML files (NITF) paid the same."""
+    wanted = [
+        key
+        for key in keys
+        if may_be_message(key)
+        and not (
+            known is not None
+            and revisions
+            and (revision := revisions.get(key))
+            and known.entry(source.full_uri(key), revision) is not None
+        )
+    ]
+
+    def head(key: str) -> bytes | None:
+        try:
+            return source.get(key, limit=MESSAGE_PEEK_BYTES)
+        except StorageError:
+            return None
+
+    return dict(zip(wanted, at_once(source, head, wanted, "wire-ingest-peek"), strict=True))
+
+
+def _members(
+    source: Storage, key: str, limits: BundleLimits, message: bool, head: bytes | None = None
+) -> tuple[list[str] | None, dict[str, str]]:
     """The members of a bundle, or of an XML file that may be a multi-item message or a
     feed ([] for one that is not); None for one that cannot be listed (corrupt, past a bomb
-    limit, unreadable). With them, the members' own revisions (a feed's items)."""
+    limit, unreadable). With them, the members' own revisions (a feed's items). ``head``:
+    the file's first bytes when they were read already (`_peek_ahead`)."""
     try:
-        if message and not is_message_head(source.get(key, limit=MESSAGE_PEEK_BYTES)):
+        if message and not is_message_head(head if head is not None else source.get(key, limit=MESSAGE_PEEK_BYTES)):
             return [], {}
         members, own = list_members_and_revisions(key, source.get(key, limit=BUNDLE_READ_LIMIT), limits)
         return members, own
