@@ -946,7 +946,7 @@ def test_a_json_feed_is_one_story_per_item(tmp_path: Path) -> None:
 
 def test_planning_reads_the_heads_of_new_json_and_xml_files_several_at_once(tmp_path: Path) -> None:
     # Telling a page of items (or a message, a feed) from one item reads a new file's first
-    # 4 KB. One after another, 1,000 new .json files on an S3 store with a 20 ms round trip
+    # 4 KB. One after another, 500 new .json files on an S3 store with a 20 ms round trip
     # took 19 s of planning (bench/s3_planning_peeks.py); now as many at once as the store
     # takes, each head read once.
     from flows.batch import plan_batches
