@@ -101,7 +101,8 @@ def xml_root(data: bytes) -> str | None:
 
 def sniff_format(data: bytes) -> str:
     """The input's format by its content: ``nitf`` / ``newsml-g2`` (the XML root element),
-    ``ninjs`` (a JSON object), ``email`` (a header block: `parsers.mail.looks_like_mail`),
+    ``ninjs`` (a JSON object or a list of them), ``rtf`` (an RTF document), ``email`` (a
+    header block: `parsers.mail.looks_like_mail`),
     ``html``, ``xml`` (an XML document of no format read here:
     `OTHER_XML_ROOTS`), else ``text`` (plain or enveloped wire text). UTF-16 and UTF-32
     inputs are read as the text they are (`narrow`)."""
@@ -112,6 +113,8 @@ def sniff_format(data: bytes) -> str:
 
         if looks_like_mail(data):
             return "email"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"  # a word processor's file: `parsers.rtf` (it was sniffed as JSON: bad_json)
     if head[:1] == b"{" or (head[:1] == b"[" and _JSON_LIST.match(head)):
         # A list of objects too (a JSON API's page of items): it was wire text, the whole
         # JSON its headline and body.

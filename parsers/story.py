@@ -116,7 +116,12 @@ def parse_story(
 
         item = parse_mail(data)  # its text part is read as text or as a page, wire rules and all
         return build_story(item.draft, item, data, source_uri, input_format, default_agency, wire_rules_done=True)
-    text, _charset = decode_bytes(data, declared_charset)
+    if input_format == "rtf":
+        from parsers.rtf import rtf_text
+
+        text = rtf_text(data)  # then read as the wire text it holds
+    else:
+        text, _charset = decode_bytes(data, declared_charset)
     if looks_binary(text):
         raise ParseError("binary", "the bytes decode to mostly non-text characters")
     envelope = None

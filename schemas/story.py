@@ -49,7 +49,21 @@ REMOVED_KINDS = frozenset(
 PUBSTATUSES = frozenset({"usable", "withheld", "canceled"})
 CONTACT_ROLES = frozenset({"reporter", "editor", "contact"})
 INPUT_FORMATS = frozenset(
-    {"text", "html", "anpa", "iptc7901", "nitf", "newsml-g2", "newsml-1", "ninjs", "rss", "atom", "jsonfeed", "email"}
+    {
+        "text",
+        "html",
+        "anpa",
+        "iptc7901",
+        "nitf",
+        "newsml-g2",
+        "newsml-1",
+        "ninjs",
+        "rss",
+        "atom",
+        "jsonfeed",
+        "email",
+        "rtf",
+    }
 )
 
 

@@ -353,3 +353,25 @@ def test_a_page_in_the_legacy_charset_it_declares_is_read_as_declared() -> None:
     html = f'<html><head><meta charset="koi8-r"></head><body><article><p>{text}</p></article></body></html>'
     assert decode_bytes(html.encode("koi8-r"))[1] == "koi8-r"
     assert text in parse_story(html.encode("koi8-r"), "mem://old.html").body
+
+
+def test_an_rtf_document_is_read_as_the_text_it_holds() -> None:
+    # A desk's story saved from a word processor opens with "{": it was sniffed as JSON and
+    # quarantined bad_json. Its text: code-page escapes (here cp1251, as \ansicpg says),
+    # Unicode escapes with their fallback characters skipped (a negative one too), fields'
+    # results without their instructions, optional destinations and tables skipped.
+    from pathlib import Path
+
+    from parsers.rtf import rtf_text
+
+    data = (
+        b"{\\rtf1\\ansi\\ansicpg1251\\deff0{\\fonttbl{\\f0 Arial;}}{\\colortbl;\\red0\\green0\\blue0;}"
+        b"{\\*\\generator Msftedit 5.41;}{\\info{\\author Desk}}\\uc1\\pard "
+        b"\\'cc\\'ee\\'f1\\'ea\\'e2\\'e0 \\endash  \\u-3913?\\par\n"
+        b'{\\field{\\*\\fldinst HYPERLINK "https://x.example"}{\\fldrslt Link text}}\\line next\\~line\\par}'
+    )
+    assert sniff_format(b"  " + data) == "rtf"
+    assert rtf_text(data).split("\n\n")[:2] == ["Москва \u2013 \uf0b7", "Link text\nnext\u00a0line"]
+    golden = Path(__file__).resolve().parent / "golden" / "rtf-afp-wordpad.rtf"
+    story = parse_story(golden.read_bytes(), "mem://story.rtf")
+    assert (story.input_format, story.agency, story.dateline) == ("rtf", "afp", "PARIS")
