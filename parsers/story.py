@@ -38,6 +38,8 @@ def parse_feed(data: bytes, input_format: str) -> FeedItem:
 
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+#: Name endings of tables, which no parser here reads (`unsupported_format`).
+_TABLE_SUFFIXES = (".csv", ".tsv")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“‘(])")
 
 
@@ -95,6 +97,13 @@ def parse_story(
         raise ParseError("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit (--max-bytes)")
     if not data.strip():
         raise ParseError("empty", "the input has no content")
+    if source_uri.lower().endswith(_TABLE_SUFFIXES):
+        # Read as text, a table's header and rows were one story: its headline the first rows.
+        raise ParseError(
+            "unsupported_format",
+            "a CSV or TSV table: its rows are not read as stories; deliver one story a file, or JSON lines "
+            "(`*.jsonl`, one ninjs item a line)",
+        )
     input_format = sniff_format(data)
     if input_format == "xml":
         from parsers.xmltree import parse_xml

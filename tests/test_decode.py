@@ -375,3 +375,14 @@ def test_an_rtf_document_is_read_as_the_text_it_holds() -> None:
     golden = Path(__file__).resolve().parent / "golden" / "rtf-afp-wordpad.rtf"
     story = parse_story(golden.read_bytes(), "mem://story.rtf")
     assert (story.input_format, story.agency, story.dateline) == ("rtf", "afp", "PARIS")
+
+
+def test_a_csv_table_is_quarantined_saying_why_not_read_as_one_story() -> None:
+    # Read as wire text, a CSV export of stories became one story headlined with its header
+    # and first rows.
+    table = b'id,headline,body\n1,"Port strike ends","The port reopened on Tuesday, the union said."\n'
+    for name in ("mem://stories.csv", "mem://STORIES.TSV"):
+        with pytest.raises(ParseError) as refused:
+            parse_story(table, name)
+        assert refused.value.reason == "unsupported_format" and "JSON lines" in refused.value.detail
+    assert parse_story(b"Port strike ends\n\nThe port reopened on Tuesday, the union said.\n", "mem://a.txt")
