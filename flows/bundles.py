@@ -413,9 +413,15 @@ def _json_items(data: bytes) -> dict[str, tuple[bytes, str]]:
     from parsers.ninjs import listed_items
 
     codec = wide_codec(data) or "utf-8-sig"
-    items = listed_items(json.loads(data.decode(codec)))
+    document = json.loads(data.decode(codec))
+    items = listed_items(document)
+    # A feed's language (a JSON Feed's top-level `language`) is its items', unless they name
+    # their own, as an RSS channel's is.
+    language = document.get("language") if isinstance(document, dict) else None
     parts: dict[str, tuple[bytes, str]] = {}
     for item in items or ():
+        if isinstance(language, str) and language and isinstance(item, dict) and "language" not in item:
+            item = {**item, "language": language}
         piece = json.dumps(item, ensure_ascii=False).encode("utf-8")
         ident = next((str(item[k]) for k in ("uri", "guid", "id") if isinstance(item, dict) and item.get(k)), None)
         name = _unique(

@@ -942,6 +942,12 @@ def test_a_json_feed_is_one_story_per_item(tmp_path: Path) -> None:
     assert str(first["body"]).startswith("The port reopened on Tuesday") and str(first["body"]).count("\n\n") == 1
     assert (second["headline"], second["wire_id"], second["url"]) == ("Freight rates ease", "2", None)
     assert str(second["body"]).endswith("Traders said the backlog was clearing.")
+    # The feed's language is its items' (a score line alone reads as German to the detector).
+    score = {"id": "9", "title": "Hamburg 2:1 Bremen", "content_text": "Hamburg 2:1 Bremen (Müller 12., 80.)."}
+    (landing / "feed.json").write_text(json.dumps({"version": "1.1", "language": "pt-BR", "items": [score]}))
+    assert [row["language"] for row in parse([str(landing)], workers=1)] == ["pt"]
+    (landing / "feed.json").write_text(json.dumps({"version": "1.1", "items": [score]}))
+    assert [row["language"] for row in parse([str(landing)], workers=1)] == ["de"]
 
 
 def test_planning_reads_the_heads_of_new_json_and_xml_files_several_at_once(tmp_path: Path) -> None:
