@@ -409,11 +409,10 @@ def _json_items(data: bytes) -> dict[str, tuple[bytes, str]]:
     else of its JSON), so an API page saved over the last one names its items as before.
     Before the thirtieth session such a list was read as wire text: one story whose
     headline and body were the JSON."""
-    from parsers.decode import wide_codec
+    from parsers.feeditem import load_json
     from parsers.ninjs import listed_items
 
-    codec = wide_codec(data) or "utf-8-sig"
-    document = json.loads(data.decode(codec))
+    document = load_json(data)  # as the parser reads it: UTF-16/32 decoded, deep nesting refused
     items = listed_items(document)
     # A feed's language (a JSON Feed's top-level `language`) is its items', unless they name
     # their own, as an RSS channel's is.

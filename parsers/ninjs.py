@@ -125,8 +125,6 @@ def parse_ninjs(data: bytes) -> FeedItem:
         value = listed[0]
     item = unwrap(value)
     if not looks_like_ninjs(item):
-        from parsers.webfeed import looks_like_json_feed_item, parse_json_feed_item
-
         if looks_like_json_feed_item(item):  # a JSON Feed's item (its feed is split into them)
             return parse_json_feed_item(item)
         raise ParseError("bad_json", "a JSON object without ninjs's uri and headline or body")
@@ -198,3 +196,37 @@ def _refuse_metadata_only(item: dict[str, Any]) -> None:
             "an AP media API item with metadata only: its text is the NITF rendition "
             f"(renditions.nitf.href {str(nitf['href']).split('?')[0][:200]}); download that and ingest the NITF file",
         )
+
+
+def looks_like_json_feed_item(value: object) -> bool:
+    """An item of a JSON Feed (jsonfeed.org, 1.0 and 1.1): an ``id`` and its content as
+    ``content_html`` or ``content_text`` (the spec asks for one of them)."""
+    return isinstance(value, dict) and "id" in value and ("content_html" in value or "content_text" in value)
+
+
+def parse_json_feed_item(item: dict[str, Any]) -> FeedItem:
+    """A JSON Feed item, as `flows.bundles` splits it out of its feed (``feed.json#item[...]``),
+    ``input_format`` ``jsonfeed``: the fields an RSS item has (`parsers.webfeed`), by JSON
+    Feed's names: title, content_html / content_text (summary the standfirst), authors[].name
+    (1.0: author.name), date_published / date_modified, url, id (wire id), language."""
+    if isinstance(item.get("content_html"), str):
+        body = paragraphs_of_html(item["content_html"])
+    elif isinstance(item.get("content_text"), str):
+        body = _text_paragraphs(item["content_text"])
+    else:
+        body = []
+    summary = _text(item.get("summary"))
+    draft = Draft(paragraphs=body or ([summary] if summary else []), input_format="jsonfeed")
+    if body and summary and summary not in " ".join(body):
+        draft.standfirst = summary
+    draft.headline = _text(item.get("title"))
+    if not draft.paragraphs and not draft.headline:
+        raise ParseError("no_body", "a feed item with neither a title nor any text")
+    authors: list[Any] = item["authors"] if isinstance(item.get("authors"), list) else [item.get("author")]
+    draft.byline = bylines([a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)])
+    when = _text(item.get("date_published")) or _text(item.get("date_modified"))
+    draft.published_at = parse_datetime(when) if when else None
+    draft.url = _text(item.get("url"))
+    language = item.get("language")
+    draft.language = language.split("-")[0].lower() if isinstance(language, str) and language else None
+    return FeedItem(draft, wire_id=str(item["id"]))

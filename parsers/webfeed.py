@@ -14,15 +14,10 @@ Field mapping:
 | wire_id | guid (RSS 1.0: rdf:about) | id |
 | language | xml:lang (the channel's ``language``) | xml:lang |
 
-A JSON Feed's item (jsonfeed.org; ``parse_json_feed_item``) maps the same fields by its own
-names: title, content_html / content_text (summary), authors[].name (1.0: author.name),
-date_published / date_modified, url, id, language; ``input_format`` ``jsonfeed``.
+A JSON Feed's item (jsonfeed.org) is JSON: `parsers.ninjs.parse_json_feed_item`.
 """
 
 from __future__ import annotations
-
-import re
-from typing import Any
 
 from lxml import etree
 
@@ -122,45 +117,6 @@ def parse_atom_entry(data: bytes) -> FeedItem:
     draft.url = page.get("href") if page is not None else None
     draft.language = _language(root)
     return _item(draft, text_of(_child(root, "id")))
-
-
-def looks_like_json_feed_item(value: object) -> bool:
-    """An item of a JSON Feed (jsonfeed.org, 1.0 and 1.1): an ``id`` and its content as
-    ``content_html`` or ``content_text`` (the spec asks for one of them)."""
-    return isinstance(value, dict) and "id" in value and ("content_html" in value or "content_text" in value)
-
-
-def parse_json_feed_item(item: dict[str, Any]) -> FeedItem:
-    """A JSON Feed item, as `flows.bundles` splits it out of its feed (``feed.json#item[...]``):
-    the fields an RSS item has, by JSON Feed's names (title, content_html / content_text,
-    summary, authors / author, date_published / date_modified, url, id, language)."""
-
-    def text(key: str) -> str | None:
-        value = item.get(key)
-        return " ".join(value.split()) or None if isinstance(value, str) else None
-
-    if isinstance(item.get("content_html"), str):
-        body = paragraphs_of_html(item["content_html"])
-    elif isinstance(item.get("content_text"), str):
-        body = [" ".join(p.split()) for p in _BLANK_LINE.split(item["content_text"]) if p.strip()]
-    else:
-        body = []
-    summary = text("summary")
-    draft = Draft(paragraphs=body or ([summary] if summary else []), input_format="jsonfeed")
-    if body and summary and summary not in " ".join(body):
-        draft.standfirst = summary
-    draft.headline = text("title")
-    authors: list[Any] = item["authors"] if isinstance(item.get("authors"), list) else [item.get("author")]
-    draft.byline = bylines([a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)])
-    when = text("date_published") or text("date_modified")
-    draft.published_at = parse_datetime(when) if when else None
-    draft.url = text("url")
-    language = text("language")
-    draft.language = language.split("-")[0].lower() if language else None
-    return _item(draft, str(item["id"]))
-
-
-_BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n\s*")
 
 
 def _item(draft: Draft, wire_id: str | None) -> FeedItem:
