@@ -155,7 +155,12 @@ def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> l
         if isinstance(piece, str):
             paragraphs.append(piece)
         elif not wire_layout:
-            paragraphs.extend(p for p in unwrap_block(piece) if p)
+            if len(piece) == 1:  # a line standing alone (most paragraphs): unwrap_block's answer
+                line = piece[0].strip()
+                if line:
+                    paragraphs.append(line)
+            else:
+                paragraphs.extend(p for p in unwrap_block(piece) if p)
         else:
             indented = any(_indented(line) for line in piece)
             if indented or in_header:
