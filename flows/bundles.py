@@ -2,13 +2,13 @@
 .gz / .bz2 / .xz, JSON lines, an mbox file of e-mails,
 a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements, an RSS or Atom
 feed, RSS 1.0 included); inside a zip, tar or compressed file, a message, feed or JSON-lines
-member is listed as its items (``day.zip#a/msg.xml#newsItem[2]``: one level, no archive in
-an archive).
+member is listed as its items (``day.zip#a/msg.xml#newsItem[<id>]``: one level, no archive
+in an archive).
 
 Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
 lines are ``line[<hash of its bytes>]``, an mbox file's messages ``message[<hash of its
-Message-ID>]``, a NewsML-G2 message's items ``newsItem[n]``, a feed's ``item[<id>]`` or
-``entry[<id>]``), so each goes
+Message-ID>]``, a NewsML-G2 or NewsML 1 message's items ``newsItem[<id>]`` or
+``NewsItem[<id>]``, a feed's ``item[<id>]`` or ``entry[<id>]``), so each goes
 through the ledger exactly once and a corrupt
 member costs only itself. The bomb limits (members, total uncompressed bytes, compression
 ratio) are checked from the archive's own directory before anything is extracted, and again
@@ -74,10 +74,12 @@ class BundleLimits:
             )
 
 
-#: A message member: a NewsML-G2 message's n-th ``newsItem`` (1-based, document order); a
-#: feed's ``item`` (RSS) or ``entry`` (Atom) by its id (`_item_id`).
+#: A message member: a NewsML-G2 or NewsML 1 message's item by its id (`_news_item_id`), or
+#: by its place (``newsItem[2]``, 1-based: the names before the thirty-first session); a
+#: feed's ``item`` (RSS) or ``entry`` (Atom) by its id (`_item_id`); an e-mail's parts.
 MESSAGE_MEMBER = re.compile(
-    r"(?:newsItem|NewsItem)\[\d+\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]|body|attachment\[\d+\]"
+    r"(?:newsItem|NewsItem)\[(?:\d+|[0-9a-f]{16}(?:-\d+)?)\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]"
+    r"|body|attachment\[\d+\]"
 )
 #: Root elements of documents that may hold several items: NewsML-G2 messages and packages,
 #: RSS and Atom feeds.
@@ -89,8 +91,10 @@ MESSAGE_SUFFIXES = (".xml", ".rss", ".atom", ".eml", ".json")
 MESSAGE_PEEK_BYTES = 4096
 
 
-#: Items of a news message (NewsML-G2's, NewsML 1's): named by position, at the message's revision.
+#: Items of a news message (NewsML-G2's, NewsML 1's), named by their ids (`_news_item_id`).
 _MESSAGE_ITEMS = frozenset({"newsItem", "NewsItem"})
+#: A news message's item named by its place, as before the thirty-first session.
+_PLACED_ITEM = re.compile(r"(?:newsItem|NewsItem)\[(\d+)\]")
 
 
 #: Name endings of files that tools write while a transfer is in progress and rename when it
@@ -196,17 +200,51 @@ def _item_id(item: Any) -> str:
     return hashlib.sha256(ident.encode("utf-8", "replace")).hexdigest()[:16]
 
 
+def _news_item_id(item: Any) -> str:
+    """A news message's item's id as 16 hex digits: a NewsML-G2 ``newsItem``'s ``guid`` and
+    ``version``, a NewsML 1 ``NewsItem``'s ``PublicIdentifier`` (its provider, date, item and
+    revision ids without one; its ``Duid`` without those), else its bytes. A message's
+    items were named by their place until the thirty-first session (``newsItem[2]``, at the
+    message's revision): a message file rewritten in place without its first item shifted
+    every name, each next item was taken for a rewrite of the one before it, and the first
+    item's story was removed from the dataset. The version is part of the id: an item sent
+    again at its next version is a new story (a row beside the first, linked by thread_id,
+    as when each version comes in a file of its own), not a rewrite of the first."""
+    from lxml import etree
+
+    from parsers.xmltree import local
+
+    ident = None
+    guid = (item.get("guid") or "").strip()
+    if guid:
+        version = (item.get("version") or "").strip()
+        ident = f"{guid} {version}" if version else guid
+    else:
+        named: dict[str, str] = {}
+        for element in item.iter():  # the first of each name (an item's own Identification)
+            if isinstance(element.tag, str):
+                named.setdefault(local(element.tag), (element.text or "").strip())
+        if named.get("PublicIdentifier"):
+            ident = named["PublicIdentifier"]
+        elif named.get("NewsItemId"):
+            parts = ("ProviderId", "DateId", "NewsItemId", "RevisionId")
+            ident = ":".join(named.get(part, "") for part in parts)
+        elif (item.get("Duid") or "").strip():
+            ident = item.get("Duid").strip()
+    if ident is None:
+        ident = etree.tostring(item, encoding="unicode")
+    return hashlib.sha256(ident.encode("utf-8", "replace")).hexdigest()[:16]
+
+
 def _members_of(root: Any) -> dict[str, Any]:
     """A message's or feed's items by member name, in document order."""
     from parsers.xmltree import find_all
 
     kind = _item_name(root)
-    items = find_all(root, kind)
-    if kind in _MESSAGE_ITEMS:
-        return {f"{kind}[{n}]": item for n, item in enumerate(items, start=1)}
+    name_of = _news_item_id if kind in _MESSAGE_ITEMS else _item_id
     members: dict[str, Any] = {}
-    for item in items:
-        members[_unique(f"{kind}[{_item_id(item)}]", members, bracketed=True)] = item
+    for item in find_all(root, kind):
+        members[_unique(f"{kind}[{name_of(item)}]", members, bracketed=True)] = item
     return members
 
 
@@ -222,14 +260,14 @@ def _unique(name: str, taken: Container[str], *, bracketed: bool) -> str:
 
 
 def message_items(name: str, data: bytes, limits: BundleLimits) -> tuple[list[str], dict[str, str]]:
-    """The members of a NewsML-G2 message (``newsItem[1]`` ..., empty for one item or none:
-    such a file is one input, parsed as itself) or of a web feed (``item[<id>]`` for RSS,
-    ``entry[<id>]`` for Atom, even for one item: a feed is never a story itself), and, from
-    the same parse, a feed's items' own revisions (``item:`` and 16 hex digits of the item's
-    bytes; none for a message, whose items are at its revision). A feed rewritten in place
-    keeps most of its items as they were: with these, planning takes again only the items
-    that changed, where the whole feed's new revision made every item a rewritten input (a
-    ledger entry each, every run)."""
+    """The members of a NewsML-G2 or NewsML 1 message (``newsItem[<id>]``, `_news_item_id`;
+    empty for one item or none: such a file is one input, parsed as itself) or of a web feed
+    (``item[<id>]`` for RSS, ``entry[<id>]`` for Atom, even for one item: a feed is never a
+    story itself), and, from the same parse, the items' own revisions (``item:`` and 16 hex
+    digits of the item's bytes). A feed or a message rewritten in place keeps most of its
+    items as they were: with these, planning takes again only the items that changed, where
+    the whole file's new revision made every item a rewritten input (a ledger entry each,
+    every run)."""
     from lxml import etree
 
     from parsers.xmltree import parse_xml
@@ -243,11 +281,13 @@ def message_items(name: str, data: bytes, limits: BundleLimits) -> tuple[list[st
     if len(members) < (1 if feed else 2):
         return [], {}
     limits.check(len(members), len(data), 0, name)
-    revisions = (
-        {member: "item:" + hashlib.sha256(etree.tostring(item)).hexdigest()[:16] for member, item in members.items()}
-        if feed
-        else {}
-    )
+    # A message's item without the whitespace after it (its tail), which depends on where
+    # it stands: an item that moved up when the first went is the item it was. (A feed's
+    # items keep theirs, as they were named and revised before.)
+    revisions = {
+        member: "item:" + hashlib.sha256(etree.tostring(item, with_tail=feed)).hexdigest()[:16]
+        for member, item in members.items()
+    }
     return list(members), revisions
 
 
@@ -289,6 +329,11 @@ def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
     from parsers.xmltree import local
 
     item = items.get(member)
+    placed = _PLACED_ITEM.fullmatch(member) if item is None else None
+    if placed and 1 <= int(placed.group(1)) <= len(items):
+        # A name from before the thirty-first session (an item by its place: a quarantine
+        # entry replayed): read as it was then.
+        item = list(items.values())[int(placed.group(1)) - 1]
     if item is None:
         raise InputError("bad_bundle_member", f"{name} has no {member} (it holds {len(items)} items)")
     lang = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -304,7 +349,9 @@ def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
             )
         if inherited:
             item.set(lang, inherited)
-    document: bytes = etree.tostring(item, encoding="UTF-8", xml_declaration=True)
+    # A message's item without its tail (see `message_items`); a feed's as before.
+    with_tail = local(item.tag) not in _MESSAGE_ITEMS
+    document: bytes = etree.tostring(item, encoding="UTF-8", xml_declaration=True, with_tail=with_tail)
     return document
 
 
@@ -502,7 +549,7 @@ _SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")  # MESS
 def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:
     """An archive member as the inputs it holds: a NewsML message of several items, an RSS
     or Atom feed, or a JSON-lines file inside a zip, tar or compressed file is listed as its
-    items (``day.zip#a/msg.xml#newsItem[2]``, ``items.jsonl.gz#items.jsonl#line[<16 hex>]``), as it would
+    items (``day.zip#a/msg.xml#newsItem[<id>]``, ``items.jsonl.gz#items.jsonl#line[<16 hex>]``), as it would
     be in the landing zone; anything else, or one that cannot be listed, is itself. Before,
     such a member was one input, quarantined whole (``multi_item``, ``unsupported_xml``,
     ``bad_json``): a vendor's daily zip of messages, a gzipped feed, ``items.jsonl.gz``

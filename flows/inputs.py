@@ -81,8 +81,10 @@ BUNDLE_INDEX_PREFIX = "_bundles/"
 #: lists a message, feed or JSON-lines file inside an archive as its items
 #: (`flows.bundles._nested_items`); "nested-1" until the thirtieth, which names a JSON-lines
 #: file's lines and an mbox file's messages by their bytes or Message-ID, not their
-#: position (`flows.bundles._keyed_parts`). A bundle listed before is listed again once.
-LISTING_VERSION = "\nkeyed-2"
+#: position (`flows.bundles._keyed_parts`); "keyed-2" until the thirty-first, which names a
+#: NewsML message's items by their ids (`flows.bundles._news_item_id`), each at its own
+#: revision. A bundle listed before is listed again once.
+LISTING_VERSION = "\nkeyed-3"
 
 
 class BundleIndex:
@@ -173,7 +175,7 @@ def expand_bundles(
     stays as itself, so reading it quarantines it with that reason: nothing is skipped.
 
     An XML file is a bundle when its head opens a NewsML-G2 ``newsMessage`` or package with
-    two or more items (``msg.xml#newsItem[2]``); telling costs a read of its first 4 KB, so
+    two or more items (``msg.xml#newsItem[<id>]``); telling costs a read of its first 4 KB, so
     planning passes only keys the ledger does not already hold as themselves. With
     ``known`` and the keys' ``revisions``, a bundle listed before at its revision is not
     read again, and one read here is kept there. ``member_revisions``, when given, gets the

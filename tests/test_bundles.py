@@ -51,6 +51,39 @@ def message_id(mail: bytes) -> str:
     return str(message_from_bytes(mail)["Message-ID"]).strip()
 
 
+def g2_item(name: str) -> bytes:
+    """A NewsML-G2 golden item's element, without its XML declaration."""
+    return (GOLDEN / name).read_bytes().split(b"?>", 1)[1]
+
+
+def g2_message(*items: bytes) -> bytes:
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<newsMessage xmlns="http://iptc.org/std/nar/2006-10-01/">'
+        b"<header><sent>2024-10-21T10:00:00Z</sent></header><itemSet>" + b"".join(items) + b"</itemSet></newsMessage>\n"
+    )
+
+
+def newsml1_item(name: str) -> bytes:
+    data = (GOLDEN / name).read_bytes()
+    return data[data.index(b"<NewsItem") : data.index(b"</NewsItem>") + len(b"</NewsItem>")]
+
+
+def newsml1_document(*items: bytes) -> bytes:
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n<NewsML Version="1.2">\n' + b"\n".join(items) + b"\n</NewsML>\n"
+
+
+def g2_name(item: bytes) -> str:
+    """A NewsML-G2 message's item's member name: by its guid and version (`_news_item_id`)."""
+    guid = item.split(b' guid="', 1)[1].split(b'"', 1)[0]
+    version = item.split(b' version="', 1)[1].split(b'"', 1)[0]
+    return keyed("newsItem", guid + b" " + version)
+
+
+def newsml1_name(item: bytes) -> str:
+    """A NewsML 1 document's item's member name: by its PublicIdentifier (`_news_item_id`)."""
+    return keyed("NewsItem", item.split(b"<PublicIdentifier>", 1)[1].split(b"</PublicIdentifier>", 1)[0])
+
+
 def story(n: int) -> bytes:
     return f"Harbour plan {n}\n\nThe port authority said on Tuesday it would build terminal {n}, it said.\n".encode()
 
@@ -174,10 +207,9 @@ def write_bundles(folder: Path) -> dict[str, str]:
         }
     )
 
-    # NewsML-G2 messages: several items are several inputs; one item is the file itself.
-    def item(name: str) -> bytes:
-        return (GOLDEN / name).read_bytes().split(b"?>", 1)[1]
-
+    # NewsML-G2 messages: several items are several inputs, named by their ids; one item is
+    # the file itself.
+    item = g2_item
     empty = item("newsml-reuters-basic.xml").replace(b"newsml_L8N3LF0AB", b"newsml_EMPTY")
     empty = empty[: empty.index(b"<contentMeta")] + b"</newsItem>"  # no headline, no body
     message = (
@@ -189,8 +221,9 @@ def write_bundles(folder: Path) -> dict[str, str]:
         + b"</itemSet></newsMessage>\n"
     )
     (folder / "message.xml").write_bytes(message)
+    names = [g2_name(i) for i in (item("newsml-reuters-update.xml"), empty, item("newsml-dpa-german-embargo.xml"))]
     expected.update(
-        {"message.xml#newsItem[1]": "story", "message.xml#newsItem[2]": "no_body", "message.xml#newsItem[3]": "story"}
+        {f"message.xml#{names[0]}": "story", f"message.xml#{names[1]}": "no_body", f"message.xml#{names[2]}": "story"}
     )
     single = message.replace(empty, b"").replace(item("newsml-dpa-german-embargo.xml"), b"")
     single = single.replace(item("newsml-reuters-update.xml"), item("newsml-afp-canceled.xml"))
@@ -201,10 +234,6 @@ def write_bundles(folder: Path) -> dict[str, str]:
 
     # A NewsML 1 document holding two NewsItems (AFP sends one per document; a desk's
     # export may hold several): each is an input, its own revision's row.
-    def newsml1_item(name: str) -> bytes:
-        data = (GOLDEN / name).read_bytes()
-        return data[data.index(b"<NewsItem") : data.index(b"</NewsItem>") + len(b"</NewsItem>")]
-
     two = (
         b'<?xml version="1.0" encoding="UTF-8"?>\n<NewsML Version="1.2">\n'
         + newsml1_item("newsml1-afp-french-nitf.xml")
@@ -213,7 +242,12 @@ def write_bundles(folder: Path) -> dict[str, str]:
         + b"\n</NewsML>\n"
     )
     (folder / "newsml1.xml").write_bytes(two)
-    expected.update({"newsml1.xml#NewsItem[1]": "story", "newsml1.xml#NewsItem[2]": "story"})
+    expected.update(
+        {
+            f"newsml1.xml#{newsml1_name(newsml1_item('newsml1-afp-french-nitf.xml'))}": "story",
+            f"newsml1.xml#{newsml1_name(newsml1_item('newsml1-afp-english-revision.xml'))}": "story",
+        }
+    )
 
     # A mailbox export (mbox): each message an input.
     mails = [(GOLDEN / f"email-{name}.eml").read_bytes() for name in ("dpa-mbox-base64", "afp-multipart-qp")]
@@ -248,9 +282,11 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
     assert results["wires.zip#feeds/item.xml"]["input_format"] == "newsml-g2"
     jsonl = (tmp_path / "in" / "items.jsonl").read_bytes().split(b"\n")
     assert results[f"items.jsonl#{keyed('line', jsonl[2])}"]["headline"] == "Second item"
-    german = results["message.xml#newsItem[3]"]
+    reuters, german = (
+        results[f"message.xml#{g2_name(g2_item(f'newsml-{n}.xml'))}"] for n in ("reuters-update", "dpa-german-embargo")
+    )
     assert (german["input_format"], german["language"], german["agency"]) == ("newsml-g2", "de", "dpa")
-    assert results["message.xml#newsItem[1]"]["wire_id"] != german["wire_id"]
+    assert reuters["wire_id"] != german["wire_id"]
     assert [results[f"appended.zip#day/a.txt{n}"]["headline"] for n in ("", " (2)")] == [
         "Harbour plan 15",
         "Harbour plan 16",
@@ -264,15 +300,19 @@ def test_parse_reads_every_member_and_quarantines_only_what_is_bad(tmp_path: Pat
     assert [(r["input_format"], r["agency"]) for r in attached] == [("nitf", "reuters"), ("text", "afp")]
     alone = parse_story((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "mem://a.xml")
     assert (attached[0]["headline"], attached[0]["body"]) == (alone.headline, alone.body)
-    french, english = results["newsml1.xml#NewsItem[1]"], results["newsml1.xml#NewsItem[2]"]
+    french, english = (
+        results[f"newsml1.xml#{newsml1_name(newsml1_item(f'newsml1-afp-{n}.xml'))}"]
+        for n in ("french-nitf", "english-revision")
+    )
     assert (french["input_format"], french["language"], english["language"]) == ("newsml-1", "fr", "en")
     assert english["headline"] == "Japan exports rise for third month as chip demand holds"
 
 
-def write_nested(alone: Path, folder: Path) -> dict[str, str]:
+def write_nested(alone: Path, folder: Path, expected: dict[str, str]) -> dict[str, str]:
     """Documents of several inputs inside archives, as vendors deliver them (a day's zip of
     messages, feeds and JSON lines, a tar of NewsML 1, a gzipped feed, gzipped JSON lines),
-    built from `write_bundles`' files in ``alone``; what each item must become. Each such
+    built from `write_bundles`' files in ``alone`` (``expected``: what it returned); what
+    each item must become. Each such
     document was one input quarantined whole (multi_item, unsupported_xml, bad_json)."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = (alone / "items.jsonl").read_bytes().split(b"\n")
@@ -296,22 +336,18 @@ def write_nested(alone: Path, folder: Path) -> dict[str, str]:
     atom_items = list_members("news.atom", (FEEDS / "news.atom").read_bytes(), BundleLimits())
     assert len(feed_items) == len(atom_items) == 2
     return {
-        "day.zip#msgs/message.xml#newsItem[1]": "story",
-        "day.zip#msgs/message.xml#newsItem[2]": "no_body",
-        "day.zip#msgs/message.xml#newsItem[3]": "story",
+        **{f"day.zip#msgs/{name}": outcome for name, outcome in expected.items() if name.startswith("message.xml#")},
         **{f"day.zip#feeds/feed.rss#{m}": "story" for m in feed_items},
         f"day.zip#items.jsonl#{keyed('line', lines[0])}": "story",
         f"day.zip#items.jsonl#{keyed('line', lines[2])}": "story",
-        "afp.tar.gz#2024/10/21/newsml1.xml#NewsItem[1]": "story",
-        "afp.tar.gz#2024/10/21/newsml1.xml#NewsItem[2]": "story",
+        **{f"afp.tar.gz#2024/10/21/{name}": "story" for name in expected if name.startswith("newsml1.xml#")},
         **{f"news.atom.gz#news.atom#{m}": "story" for m in atom_items},
         f"lines.ndjson.gz#lines.ndjson#{keyed('line', json.dumps(third))}": "story",
     }
 
 
 def test_a_message_feed_or_json_lines_inside_an_archive_is_split_into_its_items(tmp_path: Path) -> None:
-    write_bundles(tmp_path / "alone")
-    expected = write_nested(tmp_path / "alone", tmp_path / "in")
+    expected = write_nested(tmp_path / "alone", tmp_path / "in", write_bundles(tmp_path / "alone"))
     results = {name_of(str(r["source_uri"]), tmp_path / "in"): r for r in parse([str(tmp_path / "in")], workers=1)}
     assert {name: ("story" if "story_id" in r else str(r["error"])) for name, r in results.items()} == expected
     # An item inside an archive is the item it is in the landing zone, in every field but
@@ -328,8 +364,7 @@ def test_a_message_feed_or_json_lines_inside_an_archive_is_split_into_its_items(
 
 
 def test_items_inside_archives_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:
-    write_bundles(tmp_path / "alone")
-    expected = write_nested(tmp_path / "alone", tmp_path / "landing")
+    expected = write_nested(tmp_path / "alone", tmp_path / "landing", write_bundles(tmp_path / "alone"))
     store = tmp_path / "store"
     first = ingest_flow(source=str(tmp_path / "landing"), dest=str(store), batch_size=4)
     assert first["inputs"] == len(expected) and first["balanced"] and first["stories"] == len(expected) - 1
@@ -838,6 +873,42 @@ def test_an_mbox_or_json_lines_file_that_grows_or_is_trimmed_loses_no_story(tmp_
     )
 
 
+def test_a_news_message_rewritten_without_its_first_item_loses_no_story(tmp_path: Path) -> None:
+    # A desk's message file (NewsML-G2 newsMessage, NewsML 1 document) rewritten in place as
+    # its items come and go. Named by position (newsItem[1], ...) at the message's revision,
+    # every item was read again on each rewrite, and when the first went each next item was
+    # taken for a rewrite of the one before it: the first story's row was replaced by the
+    # second's and removed from the dataset. Named by each item's id, the items that stay
+    # keep their rows and are not read again; only a new item is.
+    reuters, dpa, afp = (g2_item(f"newsml-{n}.xml") for n in ("reuters-update", "dpa-german-embargo", "afp-canceled"))
+    french, english, kill = (newsml1_item(f"newsml1-afp-{n}.xml") for n in ("french-nitf", "english-revision", "kill"))
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+
+    def deliver(round_: int, g2: list[bytes], one: list[bytes]) -> tuple[int, int]:
+        (landing / "message.xml").write_bytes(g2_message(*g2))
+        (landing / "afp.xml").write_bytes(newsml1_document(*one))
+        for path in landing.iterdir():  # a new revision, whatever the clock's resolution
+            os.utime(path, ns=(path.stat().st_mtime_ns + 10**9 * round_,) * 2)
+        done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 50)
+        return sum(s.inputs for s in done), sum(s.stories for s in done)
+
+    assert deliver(1, [reuters, dpa], [french, english]) == (4, 4)
+    assert deliver(2, [dpa, afp], [english, kill]) == (2, 2)  # the first of each gone, one new: only it is read
+    assert deliver(3, [dpa, afp], [english, kill]) == (0, 0)  # the same files written again: nothing
+    rows = duckdb.sql(f"SELECT source_uri, headline, language FROM read_parquet('{store}/stories/**/*.parquet')")
+    found = rows.fetchall()
+    assert len(found) == 6 and len({uri for uri, _, _ in found}) == 6
+    alone = [
+        parse_story((GOLDEN / f"{n}.xml").read_bytes(), "mem://x").headline
+        for n in ("newsml-reuters-update", "newsml1-afp-french-nitf")
+    ]
+    assert set(alone) <= {headline for _, headline, _ in found}  # the first items' stories stay
+    guid = g2_item("newsml-reuters-update.xml").split(b'guid="', 1)[1].split(b'"', 1)[0]
+    version = g2_item("newsml-reuters-update.xml").split(b' version="', 1)[1].split(b'"', 1)[0]
+    assert any(uri.endswith(f"message.xml#{keyed('newsItem', guid + b' ' + version)}") for uri, _, _ in found)
+
+
 def test_a_line_or_message_named_by_its_place_before_is_still_read() -> None:
     # Quarantine entries and ledgers written before lines and messages were named by their
     # bytes and Message-ID hold ``items.jsonl#3``: a replay of one reads that line.
@@ -851,6 +922,11 @@ def test_a_line_or_message_named_by_its_place_before_is_still_read() -> None:
     second = OpenBundle("desk.mbox", box).read("2", BundleLimits(), None)
     assert second == OpenBundle("desk.mbox", box).read(keyed("message", message_id(mails[1])), BundleLimits(), None)
     assert second.startswith(b"From desk@afp.com") and mails[1] in second
+    # And a NewsML message's items, named by their place before the thirty-first session.
+    reuters, dpa = g2_item("newsml-reuters-update.xml"), g2_item("newsml-dpa-german-embargo.xml")
+    message = OpenBundle("message.xml", g2_message(reuters, dpa))
+    assert message.read("newsItem[2]", BundleLimits(), None) == message.read(g2_name(dpa), BundleLimits(), None)
+    assert b"241021-99-123456" in message.read("newsItem[2]", BundleLimits(), None)
 
 
 def ninjs_items(count: int, start: int = 0) -> list[dict[str, object]]:
