@@ -281,11 +281,13 @@ def message_items(name: str, data: bytes, limits: BundleLimits) -> tuple[list[st
     if len(members) < (1 if feed else 2):
         return [], {}
     limits.check(len(members), len(data), 0, name)
-    # A message's item without the whitespace after it (its tail), which depends on where
-    # it stands: an item that moved up when the first went is the item it was. (A feed's
-    # items keep theirs, as they were named and revised before.)
+    # An item is revised without the whitespace after it (its tail), which depends on where
+    # it stands: a message's item that moved up when the first went, or a feed's that became
+    # the last when the oldest dropped out, is the item it was. With it (until the
+    # thirty-first session), a feed's item was read again and its row rewritten each time
+    # it became the last.
     revisions = {
-        member: "item:" + hashlib.sha256(etree.tostring(item, with_tail=feed)).hexdigest()[:16]
+        member: "item:" + hashlib.sha256(etree.tostring(item, with_tail=False)).hexdigest()[:16]
         for member, item in members.items()
     }
     return list(members), revisions
@@ -349,7 +351,8 @@ def _message_item(name: str, items: dict[str, Any], member: str) -> bytes:
             )
         if inherited:
             item.set(lang, inherited)
-    # A message's item without its tail (see `message_items`); a feed's as before.
+    # A message's item without its tail (see `message_items`); a feed's item with it, as its
+    # bytes were before (its source_sha256: an item unchanged is then kept as it was).
     with_tail = local(item.tag) not in _MESSAGE_ITEMS
     document: bytes = etree.tostring(item, encoding="UTF-8", xml_declaration=True, with_tail=with_tail)
     return document

@@ -737,6 +737,40 @@ def test_a_feed_rewritten_in_place_is_read_again_only_for_the_items_that_changed
     assert run() == 0
 
 
+def test_a_feed_item_that_moves_to_the_end_is_not_read_again(tmp_path: Path) -> None:
+    # A poller rewrites the feed with a new item first and the oldest dropped: the item that
+    # is now the last is followed by other whitespace (the channel's closing indent, not the
+    # next item's). Revised by its bytes with that whitespace, it was taken for an edit: read
+    # again and its row rewritten, once for every new item of the feed's life.
+    from flows.batch import IngestSettings, run_without_prefect
+
+    landing, dest = tmp_path / "landing", str(tmp_path / "store")
+    landing.mkdir()
+    feed = landing / "feed.rss"
+    text = (FEEDS / "wordpress.rss").read_text(encoding="utf-8")
+    feed.write_text(text, encoding="utf-8")
+
+    def run() -> tuple[int, int]:
+        done = run_without_prefect(str(landing), dest, IngestSettings(workers=1), 10)
+        return sum(s.inputs for s in done), sum(s.stories for s in done)
+
+    assert run() == (2, 2)
+    head, first, second = text.split("<item>")
+    new_item = (
+        "\n\t\t<title>Kranführer beenden Streik endgültig</title>\n"
+        '\t\t<guid isPermaLink="false">https://hafenblatt.example/?p=4720</guid>\n'
+        "\t\t<description><![CDATA[<p>Die Kranführer haben den Streik am Donnerstag endgültig beendet, sagte ein "
+        "Sprecher.</p>]]></description>\n\t\t</item>\n\t\t"
+    )
+    moved = first.split("</item>")[0] + "</item>\n\t</channel>\n</rss>\n"  # the first item, now the last
+    assert first.split("</item>")[1] != "\n\t</channel>\n</rss>\n"  # ... and followed by other whitespace
+    feed.write_text(head + "<item>" + new_item + "<item>" + moved, encoding="utf-8")
+    os.utime(feed, ns=(feed.stat().st_atime_ns, feed.stat().st_mtime_ns + 10**9))
+    assert run() == (1, 1)  # the new item only
+    assert len(read_stories(dest)) == 3
+    assert run() == (0, 0)
+
+
 def test_a_replayed_feed_item_records_its_own_revision(prefect_server: str, tmp_path: Path) -> None:
     # An item with neither title nor text is quarantined; mended in place, `replay` takes it
     # at the item's own revision, so the next run finds nothing new or rewritten.
