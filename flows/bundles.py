@@ -2,8 +2,9 @@
 .gz / .bz2 / .xz, JSON lines, an mbox file of e-mails,
 a NewsML-G2 ``newsMessage`` or package holding several ``newsItem`` elements, an RSS or Atom
 feed, RSS 1.0 included); inside a zip, tar or compressed file, a message, feed or JSON-lines
-member is listed as its items (``day.zip#a/msg.xml#newsItem[<id>]``: one level, no archive
-in an archive).
+member is listed as its items (``day.zip#a/msg.xml#newsItem[<id>]``), and an archive as its
+members (``day.tar#09.zip#a.txt``: one level down; an archive inside that one is not
+opened).
 
 Each member is an input of its own, keyed ``<bundle key>#<member>`` (a JSON-lines file's
 lines are ``line[<hash of its bytes>]``, an mbox file's messages ``message[<hash of its
@@ -521,10 +522,11 @@ def _mail_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
     return own + [f"attachment[{n}]" for n in range(1, len(parts) + 1)]
 
 
-def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) -> list[str]:
+def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str, *, inside: bool = False) -> list[str]:
     """The members of a zip, tar, compressed file or JSON-lines bundle, after the bomb
     checks; an archive's documents that hold several inputs themselves are listed as their
-    items (`_nested_items`)."""
+    items, and the archives it holds as their members (`_nested_items`; ``inside``: this
+    archive is itself inside one, and the archives it holds are not opened)."""
     try:
         opened = OpenBundle(name, data)
         if kind in _DECOMPRESSORS:
@@ -535,7 +537,7 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
                 sizes = sum(e.file_size if isinstance(e, zipfile.ZipInfo) else e.size for e in found.values())
                 limits.check(len(found), sizes, len(data), name)
                 entries = list(found)
-        members = [member for entry in entries for member in _nested_items(opened, entry, limits)]
+        members = [member for entry in entries for member in _nested_items(opened, entry, limits, inside=inside)]
         limits.check(len(members), 0, 0, name)
         return members
     except InputError:
@@ -549,15 +551,23 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str) ->
 _SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")  # MESSAGE_SUFFIXES holds .eml
 
 
-def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:
+def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits, *, inside: bool = False) -> list[str]:
     """An archive member as the inputs it holds: a NewsML message of several items, an RSS
     or Atom feed, or a JSON-lines file inside a zip, tar or compressed file is listed as its
     items (``day.zip#a/msg.xml#newsItem[<id>]``, ``items.jsonl.gz#items.jsonl#line[<16 hex>]``), as it would
     be in the landing zone; anything else, or one that cannot be listed, is itself. Before,
     such a member was one input, quarantined whole (``multi_item``, ``unsupported_xml``,
     ``bad_json``): a vendor's daily zip of messages, a gzipped feed, ``items.jsonl.gz``
-    became no stories at all. One level: an archive inside an archive is not opened."""
-    if not entry.lower().endswith(_SPLITTABLE_SUFFIXES):
+    became no stories at all.
+
+    An archive inside the archive (a day's tar of hourly zips) is listed as its members in
+    turn (``day.tar#09.zip#a.txt``), its own documents split as above; it was one ``binary``
+    input until the thirty-first session, and none of its stories was read. One level of
+    that: an archive inside an archive inside an archive (``inside``) stays one input."""
+    lowered = entry.lower()
+    if lowered.endswith(_NESTED_ARCHIVE_SUFFIXES) and not lowered.endswith(_SPLITTABLE_SUFFIXES):
+        return [entry] if inside else _inner_archive_members(archive, entry, limits)
+    if not lowered.endswith(_SPLITTABLE_SUFFIXES):
         return [entry]
     try:
         if may_be_message(entry) and not is_message_head(archive.entry(entry, MESSAGE_PEEK_BYTES)):
@@ -574,6 +584,29 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits) -> list
         # it made the whole archive bad_bundle: its good members were not read.
         return [entry]
     return [f"{entry}{MEMBER_SEPARATOR}{item}" for item in items] or [entry]
+
+
+#: Name endings of an archive's members that are archives themselves (opened one level down).
+_NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".tbz2", ".tbz", ".bz2", ".txz", ".xz")
+
+
+def _inner_archive_members(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:
+    """The members of an archive inside ``archive`` (``inner.zip#a.txt``), after the bomb
+    checks, read whole only up to the outer archive's ratio as a compressed document is; the
+    entry as itself when it is no archive, cannot be listed or is past a limit (it says why
+    when it is read)."""
+    try:
+        cap = min(limits.max_bytes, max(1024**2, int(limits.max_ratio * len(archive.data))))
+        data = archive.entry(entry, cap + 1)
+        if len(data) > cap:
+            return [entry]
+        kind = _kind(entry, data)
+        if kind in ("jsonl", "mbox", "json", "newsml", "eml"):
+            return [entry]
+        members = _archive_members(entry, data, limits, kind, inside=True)
+    except Exception:  # in memory: the entry's own fault (not an archive, a bad CRC, a limit)
+        return [entry]
+    return [f"{entry}{MEMBER_SEPARATOR}{member}" for member in members] or [entry]
 
 
 #: Where an mbox file's next message begins: a "From " line at the file's start or after a
@@ -667,13 +700,14 @@ class OpenBundle:
                     what = {"jsonl": "line", "mbox": "message", "json": "item"}[kind]
                     raise InputError("bad_bundle", f"{name} no longer holds the {what} {member}")
                 return bytes(part[0][:cap])
-            inner, sep, item = member.rpartition(MEMBER_SEPARATOR)
-            if sep and not self._holds(member) and self._holds(inner):
-                # An item of a message, feed or JSON-lines file inside this archive
-                # (`_nested_items`): that document is opened once for all of its items.
+            inner = self._holder_of(member)
+            if inner is not None:
+                # An item of a message, feed or JSON-lines file inside this archive, or a
+                # member of an archive inside it (`_nested_items`): that document or archive
+                # is opened once for all of its items.
                 if self._inner is None or self._inner.name != inner:
                     self._inner = OpenBundle(inner, self.entry(inner, limits.max_bytes + 1))
-                return self._inner.read(item, limits, max_bytes)
+                return self._inner.read(member[len(inner) + 1 :], limits, max_bytes)
             if kind in _DECOMPRESSORS and max_bytes is None:  # read whole: not past the bundle limit
                 out = self.entry(member, cap + 1)
                 if len(out) > cap:
@@ -708,6 +742,19 @@ class OpenBundle:
             return bytes(part.get_content())
         payload = part.get_payload(decode=True)
         return payload if isinstance(payload, bytes) else b""
+
+    def _holder_of(self, member: str) -> str | None:
+        """The entry of this archive that holds ``member`` (``a/msg.xml`` of
+        ``a/msg.xml#newsItem[...]``, ``09.zip`` of ``09.zip#a.txt``): the first prefix before
+        a "#" that this archive has; None for an entry of its own (its name may hold "#")."""
+        if MEMBER_SEPARATOR not in member or self._holds(member):
+            return None
+        at = member.find(MEMBER_SEPARATOR)
+        while at != -1:
+            if self._holds(member[:at]):
+                return member[:at]
+            at = member.find(MEMBER_SEPARATOR, at + 1)
+        return None
 
     def _holds(self, entry: str) -> bool:
         """Whether this zip, tar or compressed file has a member named ``entry``."""

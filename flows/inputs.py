@@ -83,7 +83,8 @@ BUNDLE_INDEX_PREFIX = "_bundles/"
 #: file's lines and an mbox file's messages by their bytes or Message-ID, not their
 #: position (`flows.bundles._keyed_parts`); "keyed-2" until the thirty-first, which names a
 #: NewsML message's items by their ids (`flows.bundles._news_item_id`), each at its own
-#: revision. A bundle listed before is listed again once.
+#: revision, and lists an archive inside an archive as its members. A bundle listed before
+#: is listed again once.
 LISTING_VERSION = "\nkeyed-3"
 
 

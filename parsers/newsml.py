@@ -23,9 +23,9 @@ Field mapping:
 | standfirst | contentMeta/description with a summary role (drol:summary), else the first description |
 
 A ``newsMessage`` or package holding several items is many inputs: planning splits it into
-``file.xml#newsItem[n]`` members (``flows.bundles``), each parsed here as a lone item. One
-that reaches this parser whole (not named *.xml, in an archive inside another, or given as
-bytes) is refused (``multi_item``):
+``file.xml#newsItem[<id>]`` members (``flows.bundles``), each parsed here as a lone item. One
+that reaches this parser whole (not named *.xml, in an archive three levels deep, or given
+as bytes) is refused (``multi_item``):
 taking one item would silently lose the others.
 """
 

@@ -113,8 +113,8 @@ def parse_story(
             "unsupported_xml",
             f"an XML document whose root element is <{xml_root(data)}>: not NITF, NewsML-G2, NewsML 1, an RSS "
             "item or an Atom entry (nor a page); an RSS or Atom feed is split into its items only as a file named "
-            "*.xml, *.rss or *.atom, in the landing zone or in a zip, tar or compressed file (not in an archive "
-            "inside another)",
+            "*.xml, *.rss or *.atom, in the landing zone or in a zip, tar or compressed file (or one inside such "
+            "an archive; not deeper)",
         )
     if input_format in FEED_FORMATS:
         item = parse_feed(data, input_format)  # from bytes: an XML declaration is honoured

@@ -57,7 +57,7 @@ def the_one_item(root: etree._Element, name: str, standard: str) -> etree._Eleme
         raise ParseError(
             "multi_item",
             f"a {standard} {local(root.tag)} with {len(items)} {name}s that was not split into them (named "
-            "other than *.xml, inside an archive inside another, or past the bundle limits): name it *.xml, in the "
+            "other than *.xml, in an archive three levels deep, or past the bundle limits): name it *.xml, in the "
             "landing zone or in a zip or tar, to read each item as an input",
         )
     return items[0]

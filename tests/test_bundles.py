@@ -363,6 +363,74 @@ def test_a_message_feed_or_json_lines_inside_an_archive_is_split_into_its_items(
         assert fields(row) == fields(alone[landing]), inside
 
 
+def test_an_archive_inside_an_archive_is_read_one_level_down(tmp_path: Path) -> None:
+    # A vendor's day as a tar.gz of hourly zips (with a message of several items, a Mac's
+    # resource fork) beside a story of its own and a gzipped one. Each zip was one `binary`
+    # input and none of its stories was read. Its members are inputs now, named through
+    # both archives, read once; a zip inside that zip, a corrupt one and a bomb stay one
+    # input each, quarantined saying why.
+    def zipped(files: dict[str, bytes]) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, data in files.items():
+                archive.writestr(name, data)
+        return buffer.getvalue()
+
+    reuters, dpa = g2_item("newsml-reuters-update.xml"), g2_item("newsml-dpa-german-embargo.xml")
+    hour_09 = zipped(
+        {
+            "a.txt": story(41),
+            "msgs/message.xml": g2_message(reuters, dpa),
+            "__MACOSX/._a.txt": b"\x00\x05\x16\x07" + bytes(60),
+            "deeper.zip": zipped({"c.txt": story(43)}),
+        }
+    )
+    hour_10 = zipped({"d.txt": story(44)})
+    corrupt = bytearray(zipped({"e.txt": story(45)}))
+    corrupt[corrupt.index(b"PK\x01\x02") :] = b"\x00" * (len(corrupt) - corrupt.index(b"PK\x01\x02"))
+    bomb = zipped({"zeros.txt": b"0" * (40 * 1024**2)})  # 40 MB in ~40 KB: past --bundle-max-ratio
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in (
+            ("day/09.zip", hour_09),
+            ("day/10.zip", hour_10),
+            ("day/note.txt", story(46)),
+            ("day/b.txt.gz", gzip.compress(story(42))),
+            ("day/corrupt.zip", bytes(corrupt)),
+            ("day/bomb.zip", bomb),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "day.tar.gz").write_bytes(buffer.getvalue())
+
+    results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
+    outcome = {name: r.get("error") or r["headline"] for name, r in results.items()}
+    alone = {g2_name(item): parse_story(g2_message(item), "mem://m.xml").headline for item in (reuters, dpa)}
+    assert outcome == {
+        "day.tar.gz#day/09.zip#a.txt": "Harbour plan 41",
+        **{f"day.tar.gz#day/09.zip#msgs/message.xml#{name}": headline for name, headline in alone.items()},
+        "day.tar.gz#day/b.txt.gz#b.txt": "Harbour plan 42",
+        "day.tar.gz#day/09.zip#deeper.zip": "binary",  # three levels down: not opened
+        "day.tar.gz#day/10.zip#d.txt": "Harbour plan 44",
+        "day.tar.gz#day/note.txt": "Harbour plan 46",
+        "day.tar.gz#day/corrupt.zip": "binary",
+        "day.tar.gz#day/bomb.zip": "binary",
+    }
+    assert "three levels deep" in str(results["day.tar.gz#day/09.zip#deeper.zip"]["detail"])
+
+    store = tmp_path / "store"
+    first = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 4)
+    assert sum(s.inputs for s in first) == 9 and sum(s.stories for s in first) == 6
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 4) == []
+    rows = read_stories(str(store))
+    assert sorted(str(r["source_uri"]).split("#", 1)[1] for r in rows) == sorted(
+        name.split("#", 1)[1] for name, value in outcome.items() if value != "binary"
+    )
+
+
 def test_items_inside_archives_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:
     expected = write_nested(tmp_path / "alone", tmp_path / "landing", write_bundles(tmp_path / "alone"))
     store = tmp_path / "store"
@@ -674,14 +742,18 @@ def test_a_feed_rewritten_in_place_adds_its_new_items_and_loses_none(prefect_ser
 
 
 def test_what_is_not_split_inside_an_archive_is_one_input_saying_why(tmp_path: Path) -> None:
-    # A feed named like a text file, a message inside an archive inside an archive, and a
-    # gzipped feed that unpacks past the bundle's ratio (a bomb is not read whole to be
-    # listed): each is one input, quarantined with its reason; none is lost or split wrongly.
+    # A feed named like a text file, an archive three levels deep, and a gzipped feed that
+    # unpacks past the bundle's ratio (a bomb is not read whole to be listed): each is one
+    # input, quarantined with its reason; none is lost or split wrongly.
     folder = tmp_path / "in"
     folder.mkdir()
+    deeper = io.BytesIO()
+    with zipfile.ZipFile(deeper, "w") as archive:
+        archive.writestr("story.txt", story(31))
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as archive:
         archive.writestr("feed.xml", (FEEDS / "wordpress.rss").read_bytes())
+        archive.writestr("deeper.zip", deeper.getvalue())
     with zipfile.ZipFile(folder / "nested.zip", "w") as archive:
         archive.writestr("inner.zip", inner.getvalue())
         archive.writestr("feed.txt", (FEEDS / "news.atom").read_bytes())
@@ -697,8 +769,10 @@ def test_what_is_not_split_inside_an_archive_is_one_input_saying_why(tmp_path: P
     padded = (FEEDS / "news.atom").read_bytes().replace(b"<feed ", b"<feed " + b" " * (8 * 1024**2), 1)
     (folder / "padded.atom.gz").write_bytes(gzip.compress(padded))
     results = {name_of(str(r["source_uri"]), folder): r for r in parse([str(folder)], workers=1)}
+    feed_items = list_members("feed.xml", (FEEDS / "wordpress.rss").read_bytes(), BundleLimits())
     assert {name: r.get("error") for name, r in results.items()} == {
-        "nested.zip#inner.zip": "binary",
+        **{f"nested.zip#inner.zip#feed.xml#{item}": None for item in feed_items},  # two levels: read
+        "nested.zip#inner.zip#deeper.zip": "binary",
         "nested.zip#feed.txt": "unsupported_xml",
         "padded.atom.gz#padded.atom": "unsupported_xml",
         "corrupt.zip#ok.txt": None,
@@ -755,7 +829,7 @@ def test_a_feed_item_that_moves_to_the_end_is_not_read_again(tmp_path: Path) -> 
         return sum(s.inputs for s in done), sum(s.stories for s in done)
 
     assert run() == (2, 2)
-    head, first, second = text.split("<item>")
+    head, first, _second = text.split("<item>")
     new_item = (
         "\n\t\t<title>Kranführer beenden Streik endgültig</title>\n"
         '\t\t<guid isPermaLink="false">https://hafenblatt.example/?p=4720</guid>\n'
