@@ -606,7 +606,8 @@ def _inner_archive_members(archive: OpenBundle, entry: str, limits: BundleLimits
         members = _archive_members(entry, data, limits, kind, inside=True)
     except Exception:  # in memory: the entry's own fault (not an archive, a bad CRC, a limit)
         return [entry]
-    return [f"{entry}{MEMBER_SEPARATOR}{member}" for member in members] or [entry]
+    # An empty archive holds no input, as one in the landing zone does not.
+    return [f"{entry}{MEMBER_SEPARATOR}{member}" for member in members]
 
 
 #: Where an mbox file's next message begins: a "From " line at the file's start or after a

@@ -396,6 +396,7 @@ def test_an_archive_inside_an_archive_is_read_one_level_down(tmp_path: Path) -> 
             ("day/10.zip", hour_10),
             ("day/note.txt", story(46)),
             ("day/b.txt.gz", gzip.compress(story(42))),
+            ("day/empty.zip", zipped({})),  # an empty archive holds no input, as in the landing zone
             ("day/corrupt.zip", bytes(corrupt)),
             ("day/bomb.zip", bomb),
         ):
