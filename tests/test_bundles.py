@@ -927,18 +927,22 @@ def test_a_hash_sign_in_a_file_s_or_folder_s_name_is_not_a_member_separator(tmp_
 def test_a_zip_named_with_a_hash_sign_in_s3_is_ingested_member_by_member_once(s3_bucket: str, tmp_path: Path) -> None:
     import boto3
 
+    inner = io.BytesIO()  # an archive inside it, with a "#" in its name too
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("c.txt", story(3))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("one#a.txt", story(1))
         archive.writestr("two.txt", story(2))
+        archive.writestr("hour#9.zip", inner.getvalue())
     boto3.client("s3").put_object(Bucket=s3_bucket, Key="landing/wk#47/desk#1.zip", Body=buffer.getvalue())
     store = tmp_path / "store"
     for run in (1, 2):
         done = run_without_prefect(f"s3://{s3_bucket}/landing", str(store), IngestSettings(), 10)
-        assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == ((2, 2) if run == 1 else (0, 0))
+        assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == ((3, 3) if run == 1 else (0, 0))
     found = duckdb.sql(f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
     assert sorted(uri for (uri,) in found) == [
-        f"s3://{s3_bucket}/landing/wk#47/desk#1.zip#{m}" for m in ("one#a.txt", "two.txt")
+        f"s3://{s3_bucket}/landing/wk#47/desk#1.zip#{m}" for m in ("hour#9.zip#c.txt", "one#a.txt", "two.txt")
     ]
 
 
