@@ -101,11 +101,18 @@ def xml_root(data: bytes) -> str | None:
 
 def sniff_format(data: bytes) -> str:
     """The input's format by its content: ``nitf`` / ``newsml-g2`` (the XML root element),
-    ``ninjs`` (a JSON object or a list of them), ``rtf`` (an RTF document), ``email`` (a
+    ``ninjs`` (a JSON object or a list of them), ``rtf`` (an RTF document), ``docx`` / ``odt``
+    (a Word or OpenDocument text file: `parsers.officedoc`), ``email`` (a
     header block: `parsers.mail.looks_like_mail`),
     ``html``, ``xml`` (an XML document of no format read here:
     `OTHER_XML_ROOTS`), else ``text`` (plain or enveloped wire text). UTF-16 and UTF-32
     inputs are read as the text they are (`narrow`)."""
+    if data[:4] == b"PK\x03\x04":
+        from parsers.officedoc import office_kind
+
+        kind = office_kind(data)  # a Word or OpenDocument text file; any other zip is binary
+        if kind is not None:
+            return kind
     data = narrow(data, HTML_SNIFF_DEEP)
     head = _head(data)
     if head[:1] not in b"{<" and _MAIL_START.match(head):

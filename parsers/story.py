@@ -129,6 +129,10 @@ def parse_story(
         from parsers.rtf import rtf_text
 
         text = rtf_text(data)  # then read as the wire text it holds
+    elif input_format in ("docx", "odt"):
+        from parsers.officedoc import office_text
+
+        text = office_text(data, input_format)  # likewise
     else:
         text, _charset = decode_bytes(data, declared_charset)
     if looks_binary(text):

@@ -63,6 +63,8 @@ INPUT_FORMATS = frozenset(
         "jsonfeed",
         "email",
         "rtf",
+        "docx",
+        "odt",
     }
 )
 

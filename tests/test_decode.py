@@ -7,7 +7,9 @@ import codecs
 import io
 import lzma
 import tarfile
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -386,3 +388,119 @@ def test_a_csv_table_is_quarantined_saying_why_not_read_as_one_story() -> None:
             parse_story(table, name)
         assert refused.value.reason == "unsupported_format" and "JSON lines" in refused.value.detail
     assert parse_story(b"Port strike ends\n\nThe port reopened on Tuesday, the union said.\n", "mem://a.txt")
+
+
+_ODF = {
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "dc": "http://purl.org/dc/elements/1.1/",
+}
+
+
+def _odt(body: str) -> bytes:
+    """An OpenDocument text file as LibreOffice writes one: ``mimetype`` first and stored,
+    then the manifest, the content and the meta parts, deflated."""
+    namespaces = " ".join(f'xmlns:{k}="{v}"' for k, v in _ODF.items())
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {namespaces} office:version="1.3">'
+        f"<office:body><office:text>{body}</office:text></office:body></office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+        manifest = '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>'
+        archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        meta = f"<office:document-meta {namespaces}><office:meta><dc:title>Draft 3</dc:title></office:meta>"
+        meta += "</office:document-meta>"
+        archive.writestr("meta.xml", meta, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def test_an_opendocument_text_is_read_as_the_text_it_holds() -> None:
+    # LibreOffice's .odt (a zip whose stored mimetype comes first): it was `binary`.
+    data = _odt(
+        '<text:h text:outline-level="1">Kraanbedrijf Hollandia schrapt 300 banen</text:h>'
+        "<text:p>AMSTERDAM, 12 nov (ANP) - Kraanbouwer Hollandia schrapt 300 banen bij zijn fabriek in "
+        '<text:span text:style-name="T1">Krimpen aan den IJssel</text:span>, maakte het bedrijf dinsdag bekend.'
+        '<text:note text:note-class="footnote"><text:note-body><text:p>Bron: persbericht</text:p></text:note-body>'
+        "</text:note></text:p>"
+        "<text:p>De vakbond FNV noemt het besluit<text:s/>onbegrijpelijk.<text:line-break/>Er komt overleg."
+        "<office:annotation><text:p>check cijfer</text:p></office:annotation></text:p>"
+        "<table:table><table:table-row><table:table-cell><text:p>2023</text:p></table:table-cell>"
+        "<table:table-cell><text:p>1.250</text:p></table:table-cell></table:table-row></table:table>"
+    )
+    assert sniff_format(data) == "odt"
+    story = parse_story(data, "mem://banen.odt")
+    assert (story.input_format, story.agency, story.dateline, story.language) == ("odt", "anp", "AMSTERDAM", "nl")
+    assert story.headline == "Kraanbedrijf Hollandia schrapt 300 banen"
+    assert story.paragraphs[0].startswith("Kraanbouwer Hollandia schrapt 300 banen bij zijn fabriek in Krimpen aan")
+    assert "De vakbond FNV noemt het besluit onbegrijpelijk. Er komt overleg." in story.body
+    assert "2023\t1.250" in story.body or "2023 1.250" in story.body  # a table row, its cells in order
+    for hidden in ("Bron: persbericht", "check cijfer", "Draft 3"):  # a footnote, a comment, the properties
+        assert hidden not in story.body
+
+
+def test_a_word_document_reads_its_text_once_and_nothing_else() -> None:
+    # A table, a text box (Word writes its text twice: for new readers and, in mc:Fallback,
+    # for old ones), a tracked deletion; a zip that is no document stays `binary`; a Word
+    # file in a bundle is read as one; a bomb named .docx is refused before it is unpacked.
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    mc = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+
+    def docx(body: str) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("[Content_Types].xml", "<Types/>")
+            archive.writestr("word/document.xml", f"<w:document {w} {mc}><w:body>{body}</w:body></w:document>")
+        return buffer.getvalue()
+
+    def para(text: str) -> str:
+        return f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>"
+
+    box = "<w:txbxContent>" + para("Harbour volumes, 2024") + "</w:txbxContent>"
+    data = docx(
+        para("Harbour volumes fall for a third month")
+        + para("ROTTERDAM, Nov 12 (Reuters) - Container volumes at Rotterdam fell 4% in October, the port said.")
+        + "<w:p><w:r><mc:AlternateContent><mc:Choice><w:drawing>"
+        + box
+        + "</w:drawing></mc:Choice><mc:Fallback><w:pict>"
+        + box
+        + "</w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>"
+        + "<w:tbl><w:tr><w:tc>"
+        + para("October")
+        + "</w:tc><w:tc>"
+        + para("1.1 million TEU")
+        + "</w:tc></w:tr></w:tbl>"
+        + "<w:p><w:del><w:r><w:delText>Volumes rose.</w:delText></w:r></w:del>"
+        + "<w:r><w:t>Volumes fell again.</w:t></w:r></w:p>"
+    )
+    story = parse_story(data, "mem://volumes.docx")
+    assert (story.input_format, story.agency, story.dateline) == ("docx", "reuters", "ROTTERDAM")
+    assert story.body.count("Harbour volumes, 2024") == 1
+    assert "October\t1.1 million TEU" in story.body or "October 1.1 million TEU" in story.body
+    assert "Volumes fell again." in story.body and "Volumes rose." not in story.body
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "not a document")
+    with pytest.raises(ParseError) as info:
+        parse_story(buffer.getvalue(), "mem://x.docx")
+    assert info.value.reason == "binary"
+
+    from flows.cli import parse
+
+    golden = (Path(__file__).resolve().parent / "golden" / "docx-reuters-desk.docx").read_bytes()
+    with zipfile.ZipFile(buffer := io.BytesIO(), "w") as archive:
+        archive.writestr("desk/story.docx", golden)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "day.zip").write_bytes(buffer.getvalue())
+        (record,) = list(parse([tmp], workers=1))
+    assert record["input_format"] == "docx"
+    assert record["headline"] == parse_story(golden, "mem://a.docx").headline
+
+    bomb = docx("<w:p><w:r><w:t>" + " " * (25 * 1024**2) + "x</w:t></w:r></w:p>")  # 25 MB in ~25 KB
+    with pytest.raises(ParseError) as info:
+        parse_story(bomb, "mem://bomb.docx")
+    assert info.value.reason == "too_large"
