@@ -292,9 +292,13 @@ _FILE_KINDS = {
     6: "a PNG image, not a text or HTML story",
     7: "a JPEG image, not a text or HTML story",
     8: "a GIF image, not a text or HTML story",
+    9: "an OLE2 Office file (a Word 97-2003 .doc, an Outlook .msg, an Excel .xls), which is not read: save a "
+    "story as .docx, .odt or .rtf, or a mail as .eml, to have it read",
+    10: "a 7-Zip or RAR archive, which is not read: repack it as zip or tar (gzip, bzip2 or xz)",
 }
 _FILE_KIND = re.compile(
     rb"(PK\x03\x04|PK\x05\x06)|(\x1f\x8b)|(BZh[1-9]1AY&SY)|(\xfd7zXZ\x00)|(%PDF-)|(\x89PNG\r\n)|(\xff\xd8\xff)|(GIF8[79]a)"
+    rb"|(\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1)|(7z\xbc\xaf\x27\x1c|Rar!\x1a\x07)"
 )
 
 #: A run of NULs that is not fill: not at a line end (nor at the end, stripped first).

@@ -199,6 +199,13 @@ def test_nuls_that_are_not_fill_stay_binary(data: bytes) -> None:
         (bz2.compress(STORY.encode()), "a bzip2 file"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "a PDF document"),
         (b"GIF89a" + bytes(range(40)), "a GIF image"),
+        # A Word 97-2003 document (an OLE2 compound file: its header, then sectors).
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16) + b"\x3e\x00\x03\x00\xfe\xff" + bytes(490),
+            "an OLE2 Office file",
+        ),
+        (b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(range(60)), "a 7-Zip or RAR archive"),
+        (b"Rar!\x1a\x07\x01\x00" + bytes(range(60)), "a 7-Zip or RAR archive"),
     ],
 )
 def test_a_file_of_a_known_kind_is_quarantined_saying_what_it_is(data: bytes, said: str) -> None:
