@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from schemas.errors import ParseError
@@ -64,19 +64,23 @@ def office_text(data: bytes, kind: str) -> str:
     if len(xml) > cap:
         raise ParseError("too_large", f"the {kind} document's {part} unpacks to over {cap:,} bytes")
     root = parse_xml(xml)
-    blocks = _word_blocks(root) if kind == "docx" else _odf_blocks(root)
+    if kind == "docx":
+        start, container = root.find(f"{_W}body"), _word_container
+    else:
+        start, container = root.find(f"{_OFFICE}body/{_OFFICE}text"), _odf_container
+    blocks = container(start) if start is not None else iter(())
     return "\n\n".join(block for block in (b.strip() for b in blocks) if block)
+
+
+def _rows(table: Any, row_tag: str, cell_tag: str, container: Callable[[Any], Iterator[str]]) -> Iterator[str]:
+    """A table's rows, each its cells' text parted by tabs (a cell's paragraphs by spaces)."""
+    for row in table.iter(row_tag):
+        cells = (" ".join(p.strip() for p in container(cell)) for cell in row if cell.tag == cell_tag)
+        yield "\t".join(cell for cell in cells if cell)
 
 
 # --- Office Open XML (Word) -------------------------------------------------------------
 _W_SKIPPED = frozenset({f"{_W}del", f"{_W}delText", f"{_W}instrText", f"{_MC}Fallback", f"{_W}rPr", f"{_W}pPr"})
-
-
-def _word_blocks(root: Any) -> Iterator[str]:
-    body = root.find(f"{_W}body")
-    if body is None:
-        return
-    yield from _word_container(body)
 
 
 def _word_container(element: Any) -> Iterator[str]:
@@ -85,9 +89,7 @@ def _word_container(element: Any) -> Iterator[str]:
         if child.tag == f"{_W}p":
             yield _word_paragraph(child)
         elif child.tag == f"{_W}tbl":
-            for row in child.iter(f"{_W}tr"):
-                cells = [" ".join(p.strip() for p in _word_container(cell)) for cell in row if cell.tag == f"{_W}tc"]
-                yield "\t".join(cell for cell in cells if cell)
+            yield from _rows(child, f"{_W}tr", f"{_W}tc", _word_container)
         elif child.tag in (f"{_W}sdt", f"{_W}sdtContent", f"{_W}customXml", f"{_W}ins"):
             yield from _word_container(child)
 
@@ -130,26 +132,13 @@ _ODF_SKIPPED = frozenset(
 )
 
 
-def _odf_blocks(root: Any) -> Iterator[str]:
-    text = root.find(f"{_OFFICE}body/{_OFFICE}text")
-    if text is None:
-        return
-    yield from _odf_container(text)
-
-
 def _odf_container(element: Any) -> Iterator[str]:
     for child in element:
         tag = child.tag
         if tag in (f"{_TEXT}p", f"{_TEXT}h"):
             yield _odf_inline(child)
         elif tag == f"{_TABLE}table":
-            for row in child.iter(f"{_TABLE}table-row"):
-                cells = [
-                    " ".join(p.strip() for p in _odf_container(cell))
-                    for cell in row
-                    if cell.tag == f"{_TABLE}table-cell"
-                ]
-                yield "\t".join(cell for cell in cells if cell)
+            yield from _rows(child, f"{_TABLE}table-row", f"{_TABLE}table-cell", _odf_container)
         elif isinstance(tag, str) and tag not in _ODF_SKIPPED:
             yield from _odf_container(child)  # lists, sections, frames
 
