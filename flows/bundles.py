@@ -486,8 +486,26 @@ _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(\S+)", re.IGNOREC
 
 
 #: Attachments that may be stories: text, XML (NITF, NewsML), JSON (ninjs), HTML, a
-#: forwarded message; an image, a PDF or an office file is none.
-_STORY_ATTACHMENT = re.compile(r"^(?:text/|message/rfc822$|application/(?:[\w.+-]*xml|json|xhtml))")
+#: forwarded message, and a word processor's document (Word, OpenDocument text, RTF: read
+#: since the thirty-first session); an image, a PDF, a spreadsheet or a slide deck is none.
+#: (Whole types: as a prefix, ``[\w.+-]*xml`` took a spreadsheet's
+#: ``application/vnd.openxmlformats-...`` for XML.)
+_STORY_ATTACHMENT = re.compile(
+    r"text/[\w.+-]+|message/rfc822|application/(?:[\w.+-]*xml|[\w.+-]*json|rtf"
+    r"|vnd\.openxmlformats-officedocument\.wordprocessingml\.document|vnd\.oasis\.opendocument\.text)"
+)
+#: A document attached under a generic type (``application/octet-stream``, as many mailers
+#: send what they do not know), told by its file name.
+_STORY_DOCUMENT_NAME = (".docx", ".odt", ".rtf")
+
+
+def _may_be_story(part: Any) -> bool:
+    if _STORY_ATTACHMENT.fullmatch(part.get_content_type()):
+        return True
+    name = (part.get_filename() or "").lower()
+    return part.get_content_type() == "application/octet-stream" and name.endswith(_STORY_DOCUMENT_NAME)
+
+
 #: A mail's own text is an input beside its attachments when it holds at least this much.
 MAIL_BODY_MIN = 280
 
@@ -497,7 +515,7 @@ def _attachments(data: bytes) -> tuple[Any, list[Any]]:
     from email import message_from_bytes, policy
 
     message = message_from_bytes(data, policy=policy.default)
-    parts = [p for p in message.iter_attachments() if _STORY_ATTACHMENT.match(p.get_content_type())]
+    parts = [p for p in message.iter_attachments() if _may_be_story(p)]
     return message, parts
 
 

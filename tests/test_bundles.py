@@ -432,6 +432,40 @@ def test_an_archive_inside_an_archive_is_read_one_level_down(tmp_path: Path) -> 
     )
 
 
+def test_a_word_or_opendocument_file_attached_to_an_e_mail_is_a_story(tmp_path: Path) -> None:
+    # A desk mails its story as a Word file (its own type) or an OpenDocument text sent as
+    # application/octet-stream, beside a spreadsheet. Office files were no story attachment:
+    # the stories were not read, and the mail's covering note was no_body.
+    from tests.test_decode import _odt
+
+    docx = (GOLDEN / "docx-reuters-desk.docx").read_bytes()
+    odt = _odt(
+        "<text:h>Kraanbedrijf Hollandia schrapt 300 banen</text:h>"
+        "<text:p>AMSTERDAM, 12 nov (ANP) - Kraanbouwer Hollandia schrapt 300 banen bij zijn fabriek, maakte het "
+        "bedrijf dinsdag bekend.</text:p>"
+    )
+    mail = EmailMessage(policy=SMTP)
+    mail["From"], mail["To"], mail["Subject"] = "desk@reuters.com", "x@example.org", "Stories"
+    mail["Date"], mail["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<docs@reuters.com>"
+    mail.set_content("Two stories attached.\n")
+    word = "vnd.openxmlformats-officedocument.wordprocessingml.document"
+    mail.add_attachment(docx, "application", word, filename="hydrogen.docx")
+    mail.add_attachment(odt, "application", "octet-stream", filename="banen.odt")
+    sheet = "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    mail.add_attachment(b"PK\x03\x04" + bytes(60), "application", sheet, filename="figures.xlsx")
+    landing = tmp_path / "in"
+    landing.mkdir()
+    (landing / "desk.eml").write_bytes(bytes(mail))
+    results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
+    assert sorted(results) == ["desk.eml#attachment[1]", "desk.eml#attachment[2]"]
+    word_story, odt_story = results["desk.eml#attachment[1]"], results["desk.eml#attachment[2]"]
+    assert (word_story["input_format"], word_story["headline"]) == (
+        "docx",
+        "UPDATE 1-Dutch port operator to build hydrogen import terminal",
+    )
+    assert (odt_story["input_format"], odt_story["agency"]) == ("odt", "anp")
+
+
 def test_items_inside_archives_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:
     expected = write_nested(tmp_path / "alone", tmp_path / "landing", write_bundles(tmp_path / "alone"))
     store = tmp_path / "store"
