@@ -453,7 +453,7 @@ def test_each_batch_task_gets_its_plans_and_the_run_summaries_whole(
 
 def test_a_run_starts_with_small_batches_and_doubles_them_up_to_the_batch_size(tmp_path: Path) -> None:
     # The first commit lands soon after a run starts; the bulk goes in --batch-size batches.
-    from flows.batch import FIRST_BATCH, IngestSettings, batch_bounds, plan_batches
+    from flows.batch import FIRST_BATCH, QUICK_FIRST, IngestSettings, batch_bounds, plan_batches
     from storage.local import LocalStorage
     from table.ledger import LedgerIndex
     from tests.corpus import write_corpus
@@ -469,11 +469,14 @@ def test_a_run_starts_with_small_batches_and_doubles_them_up_to_the_batch_size(t
     assert bounds[0][0] == 0 and bounds[-1][1] == 12_345
     assert all(end == start for (_, end), (start, _) in itertools.pairwise(bounds))  # no gap, no overlap
 
-    assert FIRST_BATCH == 200
+    # A run larger than its first batch commits a few inputs before it; a smaller one is one batch.
+    assert (FIRST_BATCH, QUICK_FIRST) == (200, 20)
+    assert sizes(5000, 2000) == [20, 200, 400, 800, 1600, 1980]
+    assert sizes(200, 2000) == [200] and sizes(150, 2000) == [150]
     write_corpus(tmp_path / "landing", 700, text_only=True)
     source = LocalStorage(tmp_path / "landing")
     plans = plan_batches(source, LedgerIndex(), 2000, IngestSettings())
-    assert [len(p.inputs) for p in plans] == [200, 400, 100]
+    assert [len(p.inputs) for p in plans] == [20, 200, 400, 80]
     assert sorted(k for p in plans for k in p.inputs) == sorted(source.keys())
 
 
