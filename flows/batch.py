@@ -139,7 +139,8 @@ FIRST_BATCH = int(os.environ.get("WIRE_INGEST_FIRST_BATCH", "200"))
 #: 0: none): a batch of a few stories lands within ~2 s of the start against a running
 #: server (thirty-first session, a quiet hour: 1.85-1.95 s against 2.23-2.45 s with 200
 #: first, the whole 10,000-story run unchanged at 8.8-9.3 s), at the cost of one small batch
-#: more in such a run; a run of ``FIRST_BATCH`` or fewer (a scheduled poll's) stays one batch.
+#: more in such a run; a run of ``FIRST_BATCH`` or fewer (a scheduled poll's) stays one batch,
+#: and so does every batch of a ``--batch-size`` at or below ``FIRST_BATCH``.
 QUICK_FIRST = int(os.environ.get("WIRE_INGEST_QUICK_FIRST", "20"))
 
 
@@ -149,7 +150,10 @@ def batch_bounds(total: int, batch_size: int, first: int | None = None) -> Itera
     up to ``batch_size``; by default, a run of more than the first batch commits
     ``QUICK_FIRST`` inputs before it."""
     size, start = max(1, min(FIRST_BATCH if first is None else first, batch_size)), 0
-    if first is None and 0 < QUICK_FIRST < size < total:
+    if first is None and 0 < QUICK_FIRST < FIRST_BATCH < min(batch_size, total):
+        # Only where the batches ramp up anyway: with --batch-size at or below the first
+        # batch's, every batch holds --batch-size, and a run rolled forward after a crash
+        # lays its batches out as a clean run does.
         yield 0, QUICK_FIRST
         start = QUICK_FIRST
     while start < total:

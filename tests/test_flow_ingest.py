@@ -473,6 +473,7 @@ def test_a_run_starts_with_small_batches_and_doubles_them_up_to_the_batch_size(t
     assert (FIRST_BATCH, QUICK_FIRST) == (200, 20)
     assert sizes(5000, 2000) == [20, 200, 400, 800, 1600, 1980]
     assert sizes(200, 2000) == [200] and sizes(150, 2000) == [150]
+    assert sizes(100, 30) == [30, 30, 30, 10]  # --batch-size at or below the first batch's: no ramp
     write_corpus(tmp_path / "landing", 700, text_only=True)
     source = LocalStorage(tmp_path / "landing")
     plans = plan_batches(source, LedgerIndex(), 2000, IngestSettings())
