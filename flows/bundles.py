@@ -421,8 +421,30 @@ def list_members_and_revisions(name: str, data: bytes, limits: BundleLimits) -> 
         except Exception as exc:  # in memory: the file's own fault
             raise InputError("bad_bundle", f"{name} cannot be read as a {kind} bundle: {exc}") from exc
         limits.check(len(parts), len(data), 0, name)
-        return list(parts), {member: revision for member, (_, revision) in parts.items()}
+        revisions = {member: revision for member, (_, revision) in parts.items()}
+        if kind == "mbox":
+            revisions = _mailbox_members(name, parts, revisions, limits)
+            limits.check(len(revisions), len(data), 0, name)
+        return list(revisions), revisions
     return _archive_members(name, data, limits, kind), {}
+
+
+def _mailbox_members(
+    name: str, parts: dict[str, tuple[bytes, str]], revisions: dict[str, str], limits: BundleLimits
+) -> dict[str, str]:
+    """An mbox file's members with its messages that carry stories as attachments listed as
+    those (``message[<16 hex>]#attachment[2]``, and ``#body`` for a story's worth of the
+    mail's own text), as a ``*.eml`` file's are, each at its message's revision. Until the
+    thirty-first session such a message was one input whose text was its covering note:
+    ``no_body``, its attached stories not read."""
+    members: dict[str, str] = {}
+    for member, revision in revisions.items():
+        inner = _mail_members(f"{name}{MEMBER_SEPARATOR}{member}", parts[member][0], limits)
+        for sub in inner:
+            members[f"{member}{MEMBER_SEPARATOR}{sub}"] = revision
+        if not inner:  # no story attached: the message is one input, itself
+            members[member] = revision
+    return members
 
 
 def _keyed_parts(kind: str, data: bytes) -> dict[str, tuple[bytes, str]]:
@@ -709,6 +731,11 @@ class OpenBundle:
                 if self._opened is None:
                     self._opened = _keyed_parts(kind, data)
                 part = self._opened.get(member)
+                message, sep, sub = member.partition(MEMBER_SEPARATOR)
+                if part is None and sep and kind == "mbox" and message in self._opened:
+                    # An attachment (or the text) of one of its messages (`_mailbox_members`).
+                    mail = OpenBundle(f"{name}{MEMBER_SEPARATOR}{message}", self._opened[message][0])
+                    return mail._mail_part(sub)[:cap]
                 if part is None and member.isdigit() and kind != "json":
                     # A name from before the thirtieth session (a line or message by its
                     # place: a quarantine entry replayed): read as it was then.

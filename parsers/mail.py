@@ -89,7 +89,8 @@ def parse_mail(data: bytes) -> FeedItem:
         if attached:
             detail += (
                 f"; its attachments ({', '.join(attached[:5])}) are read as inputs of their own when the message is "
-                "a file named *.eml (text, XML, JSON, HTML or a forwarded message)"
+                "a file named *.eml or in an *.mbox file (text, XML, JSON, HTML, a forwarded message, or a Word, "
+                "OpenDocument or RTF document)"
             )
         raise ParseError("no_body", detail)
     html = part is not None and part.get_content_subtype() == "html"

@@ -1056,6 +1056,39 @@ def test_a_news_message_rewritten_without_its_first_item_loses_no_story(tmp_path
     assert any(uri.endswith(f"message.xml#{keyed('newsItem', guid + b' ' + version)}") for uri, _, _ in found)
 
 
+def test_a_mailbox_message_carrying_stories_as_attachments_is_those_stories(tmp_path: Path) -> None:
+    # A desk's mailbox export: one message is a story in its text, the next a covering note
+    # with an NITF file and a text file attached, as a `*.eml` of it is read. Read whole, that
+    # message was one input, `no_body`, and its attached stories were lost.
+    plain = (GOLDEN / "email-afp-multipart-qp.eml").read_bytes()
+    mail = EmailMessage(policy=SMTP)
+    mail["From"], mail["To"], mail["Subject"] = "desk@reuters.com", "x@example.org", "Two stories"
+    mail["Date"], mail["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<two@reuters.com>"
+    mail.set_content("Please find today's stories attached.\n")
+    mail.add_attachment((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "application", "xml", filename="a.xml")
+    mail.add_attachment((GOLDEN / "afp-paris.txt").read_bytes(), "text", "plain", filename="b.txt")
+    box = b"From desk@afp.com Mon Oct 11 09:15:00 2021\n" + plain + b"\n"
+    box += b"From desk@reuters.com Tue Nov 12 10:00:00 2024\n" + bytes(mail).replace(b"\r\n", b"\n") + b"\n"
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "desk.mbox").write_bytes(box)
+    results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
+    first, second = keyed("message", message_id(plain)), keyed("message", "<two@reuters.com>")
+    assert sorted(results) == sorted(
+        [f"desk.mbox#{first}", f"desk.mbox#{second}#attachment[1]", f"desk.mbox#{second}#attachment[2]"]
+    )
+    assert all("story_id" in r for r in results.values())
+    nitf, text = results[f"desk.mbox#{second}#attachment[1]"], results[f"desk.mbox#{second}#attachment[2]"]
+    assert (nitf["input_format"], text["agency"]) == ("nitf", "afp")
+    alone = parse_story((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "mem://a.xml")
+    assert (nitf["headline"], nitf["body"]) == (alone.headline, alone.body)
+
+    store = tmp_path / "store"
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (3, 3)
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10) == []
+
+
 def test_a_line_or_message_named_by_its_place_before_is_still_read() -> None:
     # Quarantine entries and ledgers written before lines and messages were named by their
     # bytes and Message-ID hold ``items.jsonl#3``: a replay of one reads that line.
