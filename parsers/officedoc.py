@@ -59,7 +59,7 @@ def office_text(data: bytes, kind: str) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part) as handle:
             xml = handle.read(cap + 1)
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+    except Exception as exc:  # in memory: the document's own fault (corrupt, encrypted, no such part)
         raise ParseError("bad_document", f"a {kind} document whose {part} cannot be read: {exc}") from exc
     if len(xml) > cap:
         raise ParseError("too_large", f"the {kind} document's {part} unpacks to over {cap:,} bytes")
@@ -73,10 +73,20 @@ def office_text(data: bytes, kind: str) -> str:
 
 
 def _rows(table: Any, row_tag: str, cell_tag: str, container: Callable[[Any], Iterator[str]]) -> Iterator[str]:
-    """A table's rows, each its cells' text parted by tabs (a cell's paragraphs by spaces)."""
-    for row in table.iter(row_tag):
+    """A table's rows, each its cells' text parted by tabs (a cell's paragraphs by spaces; a
+    table inside a cell is read with the cell, not again as rows of this one)."""
+    for row in _own_rows(table, row_tag, table.tag):
         cells = (" ".join(p.strip() for p in container(cell)) for cell in row if cell.tag == cell_tag)
         yield "\t".join(cell for cell in cells if cell)
+
+
+def _own_rows(element: Any, row_tag: str, table_tag: str) -> Iterator[Any]:
+    """The rows of a table, in groups (OpenDocument's header rows) or not, not its cells' tables'."""
+    for child in element:
+        if child.tag == row_tag:
+            yield child
+        elif isinstance(child.tag, str) and child.tag != table_tag:
+            yield from _own_rows(child, row_tag, table_tag)
 
 
 # --- Office Open XML (Word) -------------------------------------------------------------

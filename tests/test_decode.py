@@ -479,6 +479,9 @@ def test_a_word_document_reads_its_text_once_and_nothing_else() -> None:
         + para("October")
         + "</w:tc><w:tc>"
         + para("1.1 million TEU")
+        + "<w:tbl><w:tr><w:tc>"  # a table inside a cell: read with the cell, once
+        + para("of which transhipment 0.4 million")
+        + "</w:tc></w:tr></w:tbl>"
         + "</w:tc></w:tr></w:tbl>"
         + "<w:p><w:del><w:r><w:delText>Volumes rose.</w:delText></w:r></w:del>"
         + "<w:r><w:t>Volumes fell again.</w:t></w:r></w:p>"
@@ -487,6 +490,7 @@ def test_a_word_document_reads_its_text_once_and_nothing_else() -> None:
     assert (story.input_format, story.agency, story.dateline) == ("docx", "reuters", "ROTTERDAM")
     assert story.body.count("Harbour volumes, 2024") == 1
     assert "October\t1.1 million TEU" in story.body or "October 1.1 million TEU" in story.body
+    assert story.body.count("of which transhipment 0.4 million") == 1
     assert "Volumes fell again." in story.body and "Volumes rose." not in story.body
 
     buffer = io.BytesIO()
@@ -506,6 +510,13 @@ def test_a_word_document_reads_its_text_once_and_nothing_else() -> None:
         (record,) = list(parse([tmp], workers=1))
     assert record["input_format"] == "docx"
     assert record["headline"] == parse_story(golden, "mem://a.docx").headline
+
+    corrupt = bytearray(data)
+    at = corrupt.index(b"word/document.xml") + len(b"word/document.xml")  # its deflated bytes follow its name
+    corrupt[at + 10 : at + 60] = bytes(50)
+    with pytest.raises(ParseError) as info:
+        parse_story(bytes(corrupt), "mem://corrupt.docx")
+    assert info.value.reason == "bad_document" and "word/document.xml" in info.value.detail
 
     bomb = docx("<w:p><w:r><w:t>" + " " * (25 * 1024**2) + "x</w:t></w:r></w:p>")  # 25 MB in ~25 KB
     with pytest.raises(ParseError) as info:
