@@ -84,6 +84,17 @@ def newsml1_name(item: bytes) -> str:
     return keyed("NewsItem", item.split(b"<PublicIdentifier>", 1)[1].split(b"</PublicIdentifier>", 1)[0])
 
 
+def mail_with_two_stories() -> EmailMessage:
+    """A desk's covering note with its stories attached: an NITF file and a text file."""
+    mail = EmailMessage(policy=SMTP)
+    mail["From"], mail["To"], mail["Subject"] = "desk@reuters.com", "x@example.org", "Two stories"
+    mail["Date"], mail["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<two@reuters.com>"
+    mail.set_content("Please find today's stories attached.\n")
+    mail.add_attachment((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "application", "xml", filename="a.xml")
+    mail.add_attachment((GOLDEN / "afp-paris.txt").read_bytes(), "text", "plain", filename="b.txt")
+    return mail
+
+
 def story(n: int) -> bytes:
     return f"Harbour plan {n}\n\nThe port authority said on Tuesday it would build terminal {n}, it said.\n".encode()
 
@@ -258,12 +269,7 @@ def write_bundles(folder: Path) -> dict[str, str]:
     # A mail carrying its stories as attachments (an NITF file, a text file) under a
     # covering note, with a photo: each story attachment an input; the note and the photo
     # none. The stories were not read (no_body, naming them).
-    mail = EmailMessage(policy=SMTP)
-    mail["From"], mail["To"], mail["Subject"] = "desk@reuters.com", "x@example.org", "Two stories"
-    mail["Date"], mail["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<two@reuters.com>"
-    mail.set_content("Please find today's stories attached.\n")
-    mail.add_attachment((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "application", "xml", filename="a.xml")
-    mail.add_attachment((GOLDEN / "afp-paris.txt").read_bytes(), "text", "plain", filename="b.txt")
+    mail = mail_with_two_stories()
     mail.add_attachment(b"\x89PNG\r\n\x1a\n" + bytes(64), "image", "png", filename="photo.png")
     (folder / "attached.eml").write_bytes(bytes(mail))
     expected.update({"attached.eml#attachment[1]": "story", "attached.eml#attachment[2]": "story"})
@@ -1061,12 +1067,7 @@ def test_a_mailbox_message_carrying_stories_as_attachments_is_those_stories(tmp_
     # with an NITF file and a text file attached, as a `*.eml` of it is read. Read whole, that
     # message was one input, `no_body`, and its attached stories were lost.
     plain = (GOLDEN / "email-afp-multipart-qp.eml").read_bytes()
-    mail = EmailMessage(policy=SMTP)
-    mail["From"], mail["To"], mail["Subject"] = "desk@reuters.com", "x@example.org", "Two stories"
-    mail["Date"], mail["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<two@reuters.com>"
-    mail.set_content("Please find today's stories attached.\n")
-    mail.add_attachment((GOLDEN / "nitf-reuters-version.xml").read_bytes(), "application", "xml", filename="a.xml")
-    mail.add_attachment((GOLDEN / "afp-paris.txt").read_bytes(), "text", "plain", filename="b.txt")
+    mail = mail_with_two_stories()
     box = b"From desk@afp.com Mon Oct 11 09:15:00 2021\n" + plain + b"\n"
     box += b"From desk@reuters.com Tue Nov 12 10:00:00 2024\n" + bytes(mail).replace(b"\r\n", b"\n") + b"\n"
     landing = tmp_path / "landing"
