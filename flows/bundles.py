@@ -614,18 +614,15 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits, *, insi
     input until the thirty-first session, and none of its stories was read. One level of
     that: an archive inside an archive inside an archive (``inside``) stays one input."""
     lowered = entry.lower()
-    if lowered.endswith(_NESTED_ARCHIVE_SUFFIXES) and not lowered.endswith(_SPLITTABLE_SUFFIXES):
+    if lowered.endswith(_NESTED_ARCHIVE_SUFFIXES):
         return [entry] if inside else _inner_archive_members(archive, entry, limits)
     if not lowered.endswith(_SPLITTABLE_SUFFIXES):
         return [entry]
     try:
         if may_be_message(entry) and not is_message_head(archive.entry(entry, MESSAGE_PEEK_BYTES)):
             return [entry]
-        # Read whole to be listed, so the bundle's ratio bounds it: a small .gz of a feed
-        # unpacking to gigabytes (a bomb) is not read past it, and stays one input.
-        cap = min(limits.max_bytes, max(1024**2, int(limits.max_ratio * len(archive.data))))
-        data = archive.entry(entry, cap + 1)
-        if len(data) > cap:
+        data = _read_whole(archive, entry, limits)
+        if data is None:
             return [entry]
         items = list_members_and_revisions(entry, data, limits)[0]
     except Exception:  # in memory: the member's own fault (a bad CRC, a limit)
@@ -636,7 +633,16 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits, *, insi
 
 
 #: Name endings of an archive's members that are archives themselves (opened one level down).
-_NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".tbz2", ".tbz", ".bz2", ".txz", ".xz")
+_NESTED_ARCHIVE_SUFFIXES = tuple(s for s in BUNDLE_SUFFIXES if s not in _SPLITTABLE_SUFFIXES)
+
+
+def _read_whole(archive: OpenBundle, entry: str, limits: BundleLimits) -> bytes | None:
+    """An archive member read whole to be listed, or None past the bundle's ratio times the
+    archive's size (at least 1 MB): a small .gz of a feed, or a small zip inside a zip,
+    unpacking to gigabytes (a bomb) is not read past it, and stays one input."""
+    cap = min(limits.max_bytes, max(1024**2, int(limits.max_ratio * len(archive.data))))
+    data = archive.entry(entry, cap + 1)
+    return None if len(data) > cap else data
 
 
 def _inner_archive_members(archive: OpenBundle, entry: str, limits: BundleLimits) -> list[str]:
@@ -645,14 +651,10 @@ def _inner_archive_members(archive: OpenBundle, entry: str, limits: BundleLimits
     entry as itself when it is no archive, cannot be listed or is past a limit (it says why
     when it is read)."""
     try:
-        cap = min(limits.max_bytes, max(1024**2, int(limits.max_ratio * len(archive.data))))
-        data = archive.entry(entry, cap + 1)
-        if len(data) > cap:
+        data = _read_whole(archive, entry, limits)
+        if data is None:
             return [entry]
-        kind = _kind(entry, data)
-        if kind in ("jsonl", "mbox", "json", "newsml", "eml"):
-            return [entry]
-        members = _archive_members(entry, data, limits, kind, inside=True)
+        members = _archive_members(entry, data, limits, _kind(entry, data), inside=True)
     except Exception:  # in memory: the entry's own fault (not an archive, a bad CRC, a limit)
         return [entry]
     # An empty archive holds no input, as one in the landing zone does not.
