@@ -584,16 +584,46 @@ _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.DOTALL, "s"), (re.MULTILINE, "m"))
 
 
-def _union(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
-    """One pattern matching exactly what one of ``patterns`` matches (each keeps its own
-    flags as a scoped group): most texts match no rule, and one call rules them out."""
+def _union_source(patterns: list[re.Pattern[str]]) -> str:
     parts = []
     for pattern in patterns:
         body = _NAMED_GROUP.sub("(?:", pattern.pattern)
         on = "".join(letter for flag, letter in _SCOPED_FLAGS if pattern.flags & flag)
         off = "".join(letter for flag, letter in _SCOPED_FLAGS if not pattern.flags & flag)
         parts.append(f"(?{on}-{off}:{body})" if off else f"(?{on}:{body})")
-    return re.compile("|".join(parts))
+    return "|".join(parts)
+
+
+def _union(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
+    """One pattern matching exactly what one of ``patterns`` matches (each keeps its own
+    flags as a scoped group): most texts match no rule, and one call rules them out."""
+    return re.compile(_union_source(patterns))
+
+
+class _ParsedUnion:
+    """`_union` of some patterns, parsed once, compiled for any subset of them: the regex
+    module parses a pattern's text and then compiles the parse, and the parse was the
+    larger part (a union of the 14 patterns a "T" meets: 4.2 ms from text, 1.5 ms from
+    this parse). Relies on ``re``'s parser (a union is one branch of one alternative per
+    pattern); `of` raises where this Python's parser differs, and its caller compiles the
+    text instead."""
+
+    def __init__(self, patterns: list[re.Pattern[str]]) -> None:
+        from re import _compiler, _parser  # type: ignore[attr-defined]
+
+        self._compiler, self._parser = _compiler, _parser
+        self._tree = _parser.parse(_union_source(patterns), 0)
+        ((op, (_, alternatives)),) = self._tree.data
+        if op is not _parser.BRANCH or len(alternatives) != len(patterns):
+            raise ValueError("a union parsed otherwise than one branch per pattern")
+        self._alternatives = alternatives
+
+    def of(self, choice: tuple[int, ...]) -> re.Pattern[str]:
+        """The union of the patterns numbered ``choice`` (two or more)."""
+        parser = self._parser
+        branch = parser.SubPattern(self._tree.state, [(parser.BRANCH, (None, [self._alternatives[i] for i in choice]))])
+        compiled: re.Pattern[str] = self._compiler.compile(branch, 0)
+        return compiled
 
 
 # --- Rules tried by a text's first character ---------------------------------------------
@@ -715,13 +745,23 @@ class FirstCharUnion:
     character beyond ASCII is read against each pattern's `first_class` (until the
     thirty-first session it met every pattern: a paragraph opening with a curly quote, an
     umlaut or a Cyrillic, Arabic or Chinese letter was tried against all of them, ~2.5 us
-    more a call)."""
+    more a call).
 
-    #: Texts a first character is met with before its own union is compiled (until then
-    #: the union of every pattern answers): compiling one costs ~1 ms, as much as ~2,000
-    #: calls save, so a short-lived process (a 92-page `parse`) compiles only the unions
-    #: of characters that start many lines.
+    Characters that choose the same patterns (most capitals choose alike) share one union,
+    and their texts count together towards compiling it: counted by character (until the
+    thirty-second session), a parse worker still met the union of every pattern (twice the
+    cost of a character's own) and a compile of several milliseconds now and then after
+    4,000 stories, and sustained speed came only after ~10,000."""
+
+    #: Texts a set of patterns (a choice) is met with before its union is compiled (until
+    #: then the union of every pattern answers): compiling one costs 1-6 ms, as much as
+    #: ~2,000 calls save, so a short-lived process (a 92-page `parse`) compiles only the
+    #: unions of choices that start many lines.
     COMPILE_AFTER = 256
+    #: Texts a first character is met with before its choice is worked out (a character
+    #: seen a few times is not worth a dictionary entry per pattern set, and the first
+    #: choice worked out reads every pattern's parse: ~1-4 ms a union).
+    NOTICE_AFTER = 16
 
     def __init__(self, patterns: list[re.Pattern[str]], *, whole: bool = False) -> None:
         self._patterns = patterns
@@ -730,6 +770,8 @@ class FirstCharUnion:
         self._seen: dict[str, int] = {}
         # Shared by the characters that choose the same patterns.
         self._by_choice: dict[tuple[int, ...], Callable[[str], re.Match[str] | None]] = {}
+        self._choice_seen: dict[tuple[int, ...], int] = {}
+        self._choice_of: dict[str, tuple[int, ...]] = {}  # a noticed character's choice
 
     # Worked out on first use, not at import (~15 ms for the four unions: every process
     # that imports the parsers would pay it, and one that only plans or commits needs none).
@@ -742,9 +784,29 @@ class FirstCharUnion:
         return [first_class(pattern) for pattern in self._patterns]
 
     @functools.cached_property
+    def _parsed(self) -> _ParsedUnion | None:
+        try:
+            return _ParsedUnion(self._patterns)
+        except Exception:  # another Python's parser (or a single pattern): compiled from text
+            return None
+
+    def _compile(self, choice: tuple[int, ...]) -> Callable[[str], re.Match[str] | None]:
+        """The union of the patterns numbered ``choice``, as its match (or fullmatch)."""
+        if not choice:
+            return _no_match
+        union = None
+        if len(choice) > 1 and self._parsed is not None:
+            try:
+                union = self._parsed.of(choice)
+            except Exception:  # a parse this Python compiles otherwise: from text
+                pass
+        if union is None:
+            union = _union([self._patterns[i] for i in choice])
+        return union.fullmatch if self._whole else union.match
+
+    @functools.cached_property
     def _all(self) -> Callable[[str], re.Match[str] | None]:
-        everything = _union(self._patterns)
-        return everything.fullmatch if self._whole else everything.match
+        return self._compile(tuple(range(len(self._patterns))))
 
     def __call__(self, text: str) -> re.Match[str] | None:
         match = self._by_char.get(text[:1])  # called for every line and paragraph: one lookup
@@ -757,14 +819,19 @@ class FirstCharUnion:
         if not char.isascii() and len(self._seen) >= 4096:  # first characters beyond ASCII are unbounded
             return self._all(text)
         seen = self._seen[char] = self._seen.get(char, 0) + 1
-        if seen < self.COMPILE_AFTER:
+        if seen < self.NOTICE_AFTER:
             return self._all(text)
-        choice = self._choice(char)
+        choice = self._choice_of.get(char)
+        if choice is None:
+            choice = self._choice_of[char] = self._choice(char)
         match = self._by_choice.get(choice)
         if match is None:
-            union = _union([self._patterns[i] for i in choice]) if choice else None
-            match = _no_match if union is None else union.fullmatch if self._whole else union.match
-            self._by_choice[choice] = match
+            # A character noticed brings the texts it was met with to its choice's count.
+            pooled = self._choice_seen.get(choice, 0) + (seen if seen == self.NOTICE_AFTER else 1)
+            self._choice_seen[choice] = pooled
+            if pooled < self.COMPILE_AFTER:
+                return self._all(text)
+            match = self._by_choice[choice] = self._compile(choice)
         self._by_char[char] = match
         return match(text)
 
