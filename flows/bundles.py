@@ -80,7 +80,7 @@ class BundleLimits:
 #: feed's ``item`` (RSS) or ``entry`` (Atom) by its id (`_item_id`); an e-mail's parts.
 MESSAGE_MEMBER = re.compile(
     r"(?:newsItem|NewsItem)\[(?:\d+|[0-9a-f]{16}(?:-\d+)?)\]|(?:item|entry)\[[0-9a-f]{16}(?:-\d+)?\]"
-    r"|body|attachment\[\d+\]"
+    r"|body|attachment\[\d+\]|archive\[\d+\](?:#.+)?"
 )
 #: Root elements of documents that may hold several items: NewsML-G2 messages and packages,
 #: RSS and Atom feeds.
@@ -407,14 +407,17 @@ def list_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
     return list_members_and_revisions(name, data, limits)[0]
 
 
-def list_members_and_revisions(name: str, data: bytes, limits: BundleLimits) -> tuple[list[str], dict[str, str]]:
+def list_members_and_revisions(
+    name: str, data: bytes, limits: BundleLimits, *, inside: bool = False
+) -> tuple[list[str], dict[str, str]]:
     """`list_members`, with the members that have revisions of their own (a feed's items:
-    `message_items`) read from the same parse."""
+    `message_items`) read from the same parse. ``inside``: the bundle is inside an archive
+    that is itself inside one (the archives attached to its e-mails are not opened)."""
     kind = _kind(name, data)
     if kind == "newsml":
         return message_items(name, data, limits)
     if kind == "eml":
-        return _mail_members(name, data, limits), {}
+        return _mail_members(name, data, limits, open_archives=not inside), {}
     if kind in ("jsonl", "mbox", "json"):
         try:
             parts = _keyed_parts(kind, data)
@@ -423,7 +426,7 @@ def list_members_and_revisions(name: str, data: bytes, limits: BundleLimits) -> 
         limits.check(len(parts), len(data), 0, name)
         revisions = {member: revision for member, (_, revision) in parts.items()}
         if kind == "mbox":
-            revisions = _mailbox_members(name, parts, revisions, limits)
+            revisions = _mailbox_members(name, parts, revisions, limits, open_archives=not inside)
             limits.check(len(revisions), len(data), 0, name)
         return list(revisions), revisions
     return _archive_members(name, data, limits, kind), {}
@@ -435,7 +438,12 @@ _MAY_ATTACH = re.compile(rb"multipart/(?!alternative)|message/rfc822|attachment"
 
 
 def _mailbox_members(
-    name: str, parts: dict[str, tuple[bytes, str]], revisions: dict[str, str], limits: BundleLimits
+    name: str,
+    parts: dict[str, tuple[bytes, str]],
+    revisions: dict[str, str],
+    limits: BundleLimits,
+    *,
+    open_archives: bool = True,
 ) -> dict[str, str]:
     """An mbox file's members with its messages that carry stories as attachments listed as
     those (``message[<16 hex>]#attachment[2]``, and ``#body`` for a story's worth of the
@@ -448,7 +456,11 @@ def _mailbox_members(
         # Parsing a message costs ~0.6 ms; one with no part but text (or text and HTML
         # alternatives) cannot carry an attachment, and is told so by a scan of its bytes.
         may_attach = _MAY_ATTACH.search(piece) is not None
-        inner = _mail_members(f"{name}{MEMBER_SEPARATOR}{member}", piece, limits) if may_attach else []
+        inner = (
+            _mail_members(f"{name}{MEMBER_SEPARATOR}{member}", piece, limits, open_archives=open_archives)
+            if may_attach
+            else []
+        )
         for sub in inner:
             members[f"{member}{MEMBER_SEPARATOR}{sub}"] = revision
         if not inner:  # no story attached: the message is one input, itself
@@ -537,6 +549,29 @@ def _may_be_story(part: Any) -> bool:
     return part.get_content_type() == "application/octet-stream" and name.endswith(_STORY_DOCUMENT_NAME)
 
 
+#: Attachments that are archives (a desk mails a day's stories zipped), by type or, under
+#: any other type, by the file name's ending.
+_ARCHIVE_ATTACHMENT = re.compile(
+    r"application/(?:x-)?(?:zip|zip-compressed|gzip|gtar|tar|compressed-tar|bzip2|xz|compressed)"
+)
+
+
+def _is_archive(part: Any) -> bool:
+    if _may_be_story(part):
+        return False
+    if _ARCHIVE_ATTACHMENT.fullmatch(part.get_content_type()):
+        return True
+    return (part.get_filename() or "").lower().endswith(_NESTED_ARCHIVE_SUFFIXES)
+
+
+def _attached_archive_name(label: str, part: Any) -> str:
+    """What an archive attached to an e-mail is opened as: ``archive[1]/stories.tar.gz``
+    (the file name tells a gzipped tar from a gzipped file, and names a gzipped file's one
+    member), unique in its message."""
+    base = (part.get_filename() or "").replace("\\", "/").rsplit("/", 1)[-1].replace(MEMBER_SEPARATOR, "_")
+    return f"{label}/{base or 'attachment'}"
+
+
 #: A mail's own text is an input beside its attachments when it holds at least this much.
 MAIL_BODY_MIN = 280
 
@@ -550,25 +585,57 @@ def _attachments(data: bytes) -> tuple[Any, list[Any]]:
     return message, parts
 
 
-def _mail_members(name: str, data: bytes, limits: BundleLimits) -> list[str]:
+def _archive_attachments(message: Any) -> list[Any]:
+    """An e-mail's attachments that are archives (`_is_archive`), in message order."""
+    return [p for p in message.iter_attachments() if _is_archive(p)]
+
+
+def _mail_members(name: str, data: bytes, limits: BundleLimits, *, open_archives: bool = True) -> list[str]:
     """An e-mail's inputs when it carries stories as attachments (an agency's NITF file, a
     release as text): each such attachment (``attachment[n]``), and the mail's own text
     (``body``) when it holds a story's worth (MAIL_BODY_MIN characters), not a covering
     note. None attached: [] (the message is one input, itself). Before, text only in
-    attachments was ``no_body``, and the attached stories were not read."""
+    attachments was ``no_body``, and the attached stories were not read.
+
+    An archive attached (``archive[n]``, numbered among the archives) is listed as its
+    members (``archive[1]#a.txt``), its messages and feeds split, as one in the landing
+    zone is, one level down (an archive inside it is not opened); one that cannot be listed
+    or is past a limit, or any when ``open_archives`` is false (the mail is itself inside an
+    archive), is one input that says why when read. Until the thirty-second session such a
+    mail was one input, its covering note ("See attached.") a story row, and the stories in
+    the archive were not read."""
     from parsers.mail import part_text
 
     try:
         message, parts = _attachments(data)
-        body = message.get_body(preferencelist=("plain", "html")) if parts else None
+        archives = _archive_attachments(message)
+        body = message.get_body(preferencelist=("plain", "html")) if parts or archives else None
         text = part_text(body) if body is not None else ""
     except Exception:  # in memory: a malformed message is one input, and says why when parsed
         return []
-    if not parts:
+    if not parts and not archives:
         return []
-    limits.check(len(parts) + 1, len(data), 0, name)
+    limits.check(len(parts) + len(archives) + 1, len(data), 0, name)
     own = ["body"] if len(text.strip()) >= MAIL_BODY_MIN else []
-    return own + [f"attachment[{n}]" for n in range(1, len(parts) + 1)]
+    members = own + [f"attachment[{n}]" for n in range(1, len(parts) + 1)]
+    for number, part in enumerate(archives, start=1):
+        label = f"archive[{number}]"
+        members += _attached_archive_members(label, part, limits) if open_archives else [label]
+    limits.check(len(members), 0, 0, name)
+    return members
+
+
+def _attached_archive_members(label: str, part: Any, limits: BundleLimits) -> list[str]:
+    """An archive attached to an e-mail as its members (``archive[1]#a.txt``), or as itself
+    when it is no archive, cannot be listed or is past a limit (it says why when read)."""
+    try:
+        data = part.get_payload(decode=True)
+        inner = _attached_archive_name(label, part)
+        members = _archive_members(inner, data, limits, _kind(inner, data), inside=True)
+    except Exception:  # in memory: the attachment's own fault (not an archive, a bad CRC, a limit)
+        return [label]
+    # An empty archive holds no input, as one in the landing zone does not.
+    return [f"{label}{MEMBER_SEPARATOR}{member}" for member in members]
 
 
 def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str, *, inside: bool = False) -> list[str]:
@@ -624,7 +691,7 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits, *, insi
         data = _read_whole(archive, entry, limits)
         if data is None:
             return [entry]
-        items = list_members_and_revisions(entry, data, limits)[0]
+        items = list_members_and_revisions(entry, data, limits, inside=inside)[0]
     except Exception:  # in memory: the member's own fault (a bad CRC, a limit)
         # The member is itself, and says why when it is read (bad_bundle_member). Raised,
         # it made the whole archive bad_bundle: its good members were not read.
@@ -725,6 +792,8 @@ class OpenBundle:
         self._opened: Any = None
         # The message, feed or JSON-lines member whose items are being read, opened.
         self._inner: OpenBundle | None = None
+        # An e-mail's archive attachments (`_archive_attachments`), made on first use.
+        self._archives: list[Any] | None = None
 
     def read(self, member: str, limits: BundleLimits, max_bytes: int | None) -> bytes:
         """One member's bytes (at most ``max_bytes`` + 1 of them, like any input)."""
@@ -737,7 +806,7 @@ class OpenBundle:
                     self._opened = _message_items(name, data)
                 return _message_item(name, self._opened, member)[:cap]
             if kind == "eml":
-                return self._mail_part(member)[:cap]
+                return self._mail_member(member, limits, max_bytes, cap)
             if kind in ("jsonl", "mbox", "json"):  # lines, messages or items, by name (`_keyed_parts`)
                 if self._opened is None:
                     self._opened = _keyed_parts(kind, data)
@@ -745,8 +814,9 @@ class OpenBundle:
                 message, sep, sub = member.partition(MEMBER_SEPARATOR)
                 if part is None and sep and kind == "mbox" and message in self._opened:
                     # An attachment (or the text) of one of its messages (`_mailbox_members`).
-                    mail = OpenBundle(f"{name}{MEMBER_SEPARATOR}{message}", self._opened[message][0])
-                    return mail._mail_part(sub)[:cap]
+                    if self._inner is None or self._inner.name != f"{name}{MEMBER_SEPARATOR}{message}":
+                        self._inner = OpenBundle(f"{name}{MEMBER_SEPARATOR}{message}", self._opened[message][0])
+                    return self._inner._mail_member(sub, limits, max_bytes, cap)
                 if part is None and member.isdigit() and kind != "json":
                     # A name from before the thirtieth session (a line or message by its
                     # place: a quarantine entry replayed): read as it was then.
@@ -782,6 +852,29 @@ class OpenBundle:
             raise InputError(
                 "bad_bundle_member", f"{name}{MEMBER_SEPARATOR}{member} cannot be extracted: {exc}"
             ) from exc
+
+    def _mail_member(self, member: str, limits: BundleLimits, max_bytes: int | None, cap: int) -> bytes:
+        """An e-mail's member: its text or a story attachment (`_mail_part`), an archive
+        attached (``archive[1]``: its bytes), or a member of one (``archive[1]#a.txt``)."""
+        label, separator, inside = member.partition(MEMBER_SEPARATOR)
+        if not label.startswith("archive["):
+            return self._mail_part(member)[:cap]
+        if self._archives is None:
+            from email import message_from_bytes, policy
+
+            self._archives = _archive_attachments(message_from_bytes(self.data, policy=policy.default))
+        number = int(label.removeprefix("archive[").removesuffix("]"))
+        if not 1 <= number <= len(self._archives):
+            raise InputError("bad_bundle", f"{self.name} has no {label} (it has {len(self._archives)} archives)")
+        part = self._archives[number - 1]
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        if not separator:
+            return data[:cap]
+        inner = _attached_archive_name(label, part)
+        if self._inner is None or self._inner.name != inner:
+            self._inner = OpenBundle(inner, data)
+        return self._inner.read(inside, limits, max_bytes)
 
     def _mail_part(self, member: str) -> bytes:
         """An e-mail's member: the whole message for ``body`` (its text part is read as the

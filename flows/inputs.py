@@ -83,9 +83,10 @@ BUNDLE_INDEX_PREFIX = "_bundles/"
 #: file's lines and an mbox file's messages by their bytes or Message-ID, not their
 #: position (`flows.bundles._keyed_parts`); "keyed-2" until the thirty-first, which names a
 #: NewsML message's items by their ids (`flows.bundles._news_item_id`), each at its own
-#: revision, and lists an archive inside an archive as its members. A bundle listed before
-#: is listed again once.
-LISTING_VERSION = "\nkeyed-3"
+#: revision, and lists an archive inside an archive as its members; "keyed-3" until the
+#: thirty-second, which lists an archive attached to an e-mail as its members. A bundle
+#: listed before is listed again once.
+LISTING_VERSION = "\nkeyed-4"
 
 
 class BundleIndex:

@@ -278,9 +278,10 @@ def _utf8_with_stray_bytes(data: bytes) -> str | None:
 
 
 _ARCHIVE_HINT = (
-    ": in the landing zone, named so (*.zip, *.tar, *.tar.gz, *.gz, *.bz2, *.xz), its files are read as "
-    "inputs, and so are those of an archive inside it; an archive three levels deep, or one that cannot be "
-    "listed or unpacks past the bundle limits, is not opened"
+    ": in the landing zone, named so (*.zip, *.tar, *.tar.gz, *.gz, *.bz2, *.xz), or attached to an e-mail, "
+    "its files are read as inputs, and so are those of an archive inside it; an archive three levels deep, "
+    "one attached to an e-mail inside an archive inside an archive, or one that cannot be listed or unpacks "
+    "past the bundle limits, is not opened"
 )
 #: Files that are no story, told by their first bytes, with what the quarantine entry says.
 _FILE_KINDS = {

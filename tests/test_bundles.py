@@ -472,6 +472,92 @@ def test_a_word_or_opendocument_file_attached_to_an_e_mail_is_a_story(tmp_path: 
     assert (odt_story["input_format"], odt_story["agency"]) == ("odt", "anp")
 
 
+def mail_with_archives(*archives: tuple[bytes, str, str, str]) -> EmailMessage:
+    """A desk's covering note with archives attached: (bytes, type, subtype, file name)."""
+    mail = EmailMessage(policy=SMTP)
+    mail["From"], mail["To"], mail["Subject"] = "desk@reuters.com", "x@example.org", "Today's files"
+    mail["Date"], mail["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<zips@reuters.com>"
+    mail.set_content("See attached.\n")
+    for data, maintype, subtype, filename in archives:
+        mail.add_attachment(data, maintype, subtype, filename=filename)
+    return mail
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_archive_attached_to_an_e_mail_is_read_as_its_members(tmp_path: Path) -> None:
+    # A desk mails a day's files zipped (one a NewsML message of two items) and a gzipped
+    # story sent as application/octet-stream, under a covering note. Until the thirty-second
+    # session the mail was one input: its note "See attached." a story row, and none of the
+    # archived stories read.
+    message = g2_message(g2_item("newsml-reuters-update.xml"), g2_item("newsml-afp-french.xml"))
+    day = zipped({"day/1.txt": story(1), "day/2.txt": story(2), "day/msg.xml": message})
+    gzipped = gzip.compress((GOLDEN / "afp-paris.txt").read_bytes())
+    mail = mail_with_archives(
+        (day, "application", "zip", "day.zip"),
+        (gzipped, "application", "octet-stream", "afp.txt.gz"),
+        (b"PK\x03\x04" + bytes(60), "application", "zip", "broken.zip"),  # corrupt: one input, says why
+    )
+    landing = tmp_path / "in"
+    landing.mkdir()
+    (landing / "desk.eml").write_bytes(bytes(mail))
+    items = [g2_name(g2_item("newsml-reuters-update.xml")), g2_name(g2_item("newsml-afp-french.xml"))]
+    expected = [
+        "desk.eml#archive[1]#day/1.txt",
+        "desk.eml#archive[1]#day/2.txt",
+        *(f"desk.eml#archive[1]#day/msg.xml#{item}" for item in items),
+        "desk.eml#archive[2]#afp.txt",
+        "desk.eml#archive[3]",
+    ]
+    results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
+    assert sorted(results) == sorted(expected)
+    assert results["desk.eml#archive[3]"]["error"] == "binary"
+    assert "a zip archive" in results["desk.eml#archive[3]"]["detail"]
+    afp = results["desk.eml#archive[2]#afp.txt"]
+    assert (afp["headline"], afp["body"]) == (
+        parse_story((GOLDEN / "afp-paris.txt").read_bytes(), "mem://a").headline,
+        parse_story((GOLDEN / "afp-paris.txt").read_bytes(), "mem://a").body,
+    )
+    assert "See attached." not in {r.get("body") for r in results.values()}
+
+    store = tmp_path / "store"
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3)
+    assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (6, 5)
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3) == []
+    rows = duckdb.sql(f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
+    assert sorted(name_of(uri, landing) for (uri,) in rows) == sorted(expected[:-1])
+
+
+def test_an_archive_attached_to_a_mail_inside_an_archive_is_not_opened(tmp_path: Path) -> None:
+    # A mail's archive is opened in the landing zone, in a mailbox and in an archive; in a
+    # mail inside an archive inside an archive it is one input (quarantined, saying why), as
+    # an archive three levels down is.
+    mail = bytes(mail_with_archives((zipped({"1.txt": story(1)}), "application", "zip", "day.zip")))
+    limits = BundleLimits()
+    assert list_members("desk.eml", mail, limits) == ["archive[1]#1.txt"]
+    assert list_members("outer.zip", zipped({"desk.eml": mail}), limits) == ["desk.eml#archive[1]#1.txt"]
+    inner = zipped({"desk.eml": mail})
+    assert list_members("outer.zip", zipped({"inner.zip": inner}), limits) == ["inner.zip#desk.eml#archive[1]"]
+    box = b"From desk@reuters.com Tue Nov 12 10:00:00 2024\n" + mail.replace(b"\r\n", b"\n") + b"\n"
+    assert list_members("desk.mbox", box, limits) == [f"{keyed('message', '<zips@reuters.com>')}#archive[1]#1.txt"]
+    # Read back by those names, as a batch reads them.
+    landing = tmp_path / "in"
+    landing.mkdir()
+    (landing / "outer.zip").write_bytes(zipped({"inner.zip": inner}))
+    (landing / "desk.mbox").write_bytes(box)
+    results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
+    assert results["outer.zip#inner.zip#desk.eml#archive[1]"]["error"] == "binary"
+    assert results[f"desk.mbox#{keyed('message', '<zips@reuters.com>')}#archive[1]#1.txt"]["headline"] == (
+        "Harbour plan 1"
+    )
+
+
 def test_items_inside_archives_are_ingested_exactly_once(prefect_server: str, tmp_path: Path) -> None:
     expected = write_nested(tmp_path / "alone", tmp_path / "landing", write_bundles(tmp_path / "alone"))
     store = tmp_path / "store"
