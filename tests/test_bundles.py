@@ -95,6 +95,14 @@ def mail_with_two_stories() -> EmailMessage:
     return mail
 
 
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 def story(n: int) -> bytes:
     return f"Harbour plan {n}\n\nThe port authority said on Tuesday it would build terminal {n}, it said.\n".encode()
 
@@ -375,13 +383,6 @@ def test_an_archive_inside_an_archive_is_read_one_level_down(tmp_path: Path) -> 
     # input and none of its stories was read. Its members are inputs now, named through
     # both archives, read once; a zip inside that zip, a corrupt one and a bomb stay one
     # input each, quarantined saying why.
-    def zipped(files: dict[str, bytes]) -> bytes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, data in files.items():
-                archive.writestr(name, data)
-        return buffer.getvalue()
-
     reuters, dpa = g2_item("newsml-reuters-update.xml"), g2_item("newsml-dpa-german-embargo.xml")
     hour_09 = zipped(
         {
@@ -483,14 +484,6 @@ def mail_with_archives(*archives: tuple[bytes, str, str, str]) -> EmailMessage:
     return mail
 
 
-def zipped(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_an_archive_attached_to_an_e_mail_is_read_as_its_members(tmp_path: Path) -> None:
     # A desk mails a day's files zipped (one a NewsML message of two items) and a gzipped
     # story sent as application/octet-stream, under a covering note. Until the thirty-second
@@ -503,6 +496,7 @@ def test_an_archive_attached_to_an_e_mail_is_read_as_its_members(tmp_path: Path)
         (day, "application", "zip", "day.zip"),
         (gzipped, "application", "octet-stream", "afp.txt.gz"),
         (b"PK\x03\x04" + bytes(60), "application", "zip", "broken.zip"),  # corrupt: one input, says why
+        (zipped({"zeros.txt": b"0" * (40 * 1024**2)}), "application", "zip", "bomb.zip"),  # past the ratio: too
     )
     landing = tmp_path / "in"
     landing.mkdir()
@@ -514,11 +508,13 @@ def test_an_archive_attached_to_an_e_mail_is_read_as_its_members(tmp_path: Path)
         *(f"desk.eml#archive[1]#day/msg.xml#{item}" for item in items),
         "desk.eml#archive[2]#afp.txt",
         "desk.eml#archive[3]",
+        "desk.eml#archive[4]",
     ]
     results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
     assert sorted(results) == sorted(expected)
-    assert results["desk.eml#archive[3]"]["error"] == "binary"
-    assert "a zip archive" in results["desk.eml#archive[3]"]["detail"]
+    for label in ("archive[3]", "archive[4]"):
+        assert results[f"desk.eml#{label}"]["error"] == "binary"
+        assert "a zip archive" in results[f"desk.eml#{label}"]["detail"]
     afp = results["desk.eml#archive[2]#afp.txt"]
     assert (afp["headline"], afp["body"]) == (
         parse_story((GOLDEN / "afp-paris.txt").read_bytes(), "mem://a").headline,
@@ -528,10 +524,10 @@ def test_an_archive_attached_to_an_e_mail_is_read_as_its_members(tmp_path: Path)
 
     store = tmp_path / "store"
     done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3)
-    assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (6, 5)
+    assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (7, 5)
     assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3) == []
     rows = duckdb.sql(f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
-    assert sorted(name_of(uri, landing) for (uri,) in rows) == sorted(expected[:-1])
+    assert sorted(name_of(uri, landing) for (uri,) in rows) == sorted(expected[:-2])
 
 
 def test_an_archive_attached_to_a_mail_inside_an_archive_is_not_opened(tmp_path: Path) -> None:
