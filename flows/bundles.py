@@ -572,7 +572,9 @@ def _attached_archive_name(label: str, part: Any) -> str:
     return f"{label}/{base or 'attachment'}"
 
 
-#: A mail's own text is an input beside its attachments when it holds at least this much.
+#: A mail's own text is an input beside its attachments when it holds at least this much
+#: (parsers.mail.COVERING_NOTE_MAX: shorter, it is a covering note; not imported here, as
+#: planning imports no parser).
 MAIL_BODY_MIN = 280
 
 

@@ -14,7 +14,10 @@ header, its body the MIME boundaries and quoted-printable soft breaks.
   address (rules.FEED_AGENCIES).
 
 A message whose text is only in attachments is quarantined ``no_body`` when it reaches this
-parser whole (a message named *.eml is split into its attachments by flows.bundles first).
+parser whole (a message named *.eml is split into its attachments by flows.bundles first),
+and so is one whose text is a covering note (shorter than COVERING_NOTE_MAX) beside a file
+attached that is not read (a PDF, a spreadsheet, a slide deck, an unknown type): its row
+was the note ("See attached."), the story being in the file.
 Pure: bytes in, a FeedItem out.
 """
 
@@ -46,6 +49,10 @@ _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fwd?|fw|aw|wg|tr|sv|vs|rif|r)\s*(?:\
 _FORWARDED = re.compile(r"\A\s*-{3,}[^\n]{1,60}?-{3,}[ \t]*\n(?:[^\n:]{1,30}:[^\n]*\n){2,12}\s*\n")
 #: How far into an input its header block may run.
 HEADER_PEEK_BYTES = 16384
+#: A mail's own text shorter than this (characters, stripped) is a covering note, not a
+#: story, when files are attached: flows.bundles lists such a mail's text as an input of
+#: its own beside its story attachments only from this length on.
+COVERING_NOTE_MAX = 280
 
 
 def looks_like_mail(data: bytes) -> bool:
@@ -93,6 +100,15 @@ def parse_mail(data: bytes) -> FeedItem:
                 "OpenDocument or RTF document)"
             )
         raise ParseError("no_body", detail)
+    unread = _files_not_read(message)
+    if unread and len(text.strip()) < COVERING_NOTE_MAX:
+        raise ParseError(
+            "no_body",
+            f"the message's text is a covering note ({len(text.strip())} characters: {text.strip()[:60]!r}) beside "
+            f"files attached ({', '.join(unread[:5])}): a text, XML, JSON, HTML, Word, OpenDocument or RTF file or an "
+            "archive attached is read as inputs of its own when the message is a file named *.eml or in an *.mbox "
+            "file; a PDF, a spreadsheet or a slide deck is not read (send the story as text)",
+        )
     html = part is not None and part.get_content_subtype() == "html"
     if not html:
         text = text.replace("\r\n", "\n")  # an 8bit part keeps the message's CRLF
@@ -111,6 +127,18 @@ def parse_mail(data: bytes) -> FeedItem:
         draft.agency = agency_named(str(message.get("from") or ""))
     wire_id = str(message.get("message-id") or "").strip().strip("<>") or None
     return FeedItem(draft, wire_id=wire_id)
+
+
+def _files_not_read(message: EmailMessage) -> list[str]:
+    """The files attached to ``message`` (said to be attachments, by name or type) that are
+    no image, sound or video (a photo with its caption, a logo in a signature is no story's
+    carrier)."""
+    files = []
+    for part in message.iter_attachments():
+        if part.get_content_disposition() != "attachment" or part.get_content_maintype() in ("image", "audio", "video"):
+            continue
+        files.append(f"{part.get_filename() or 'unnamed'}: {part.get_content_type()}")
+    return files
 
 
 def part_text(part: MIMEPart) -> str:

@@ -120,3 +120,45 @@ def test_a_mail_with_attachments_and_a_charset_python_does_not_know_is_planned_n
     assert [(str(r["source_uri"]).rsplit("#", 1)[1], r.get("headline")) for r in rows] == [
         ("attachment[1]", "Port reopens")
     ]
+
+
+def _note_with(text: str, *files: tuple[bytes, str, str, str]) -> bytes:
+    mail = EmailMessage(policy=SMTP)
+    mail["From"], mail["To"], mail["Subject"] = "press@acme.example", "desk@example.org", "Q3 results"
+    mail["Date"], mail["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<q3@acme.example>"
+    mail.set_content(text)
+    for data, maintype, subtype, filename in files:
+        mail.add_attachment(data, maintype, subtype, filename=filename)
+    return bytes(mail)
+
+
+PDF = (b"%PDF-1.7\n" + bytes(200), "application", "pdf", "q3-results.pdf")
+
+
+def test_a_covering_note_beside_a_file_that_is_not_read_is_no_body_not_a_row() -> None:
+    # A release mailed as a PDF under "See attached.": the note was a story row (headline
+    # the subject, body "Please find our results attached."), the story being in the file.
+    with pytest.raises(ParseError) as caught:
+        parse_story(_note_with("Please find our results attached.\n\nRegards,\nPress office\n", PDF), "mem://q3.eml")
+    assert caught.value.reason == "no_body"
+    assert "covering note" in str(caught.value) and "q3-results.pdf: application/pdf" in str(caught.value)
+
+
+def test_a_mail_s_own_story_beside_a_file_or_a_short_one_beside_a_photo_is_a_row() -> None:
+    story = (
+        "FRANKFURT, Nov 12 (Reuters) - Acme Corp raised its full-year outlook on Tuesday after third-quarter "
+        "sales rose 12 percent, helped by strong demand for its industrial robots in Asia and North America, "
+        "the company said in a statement.\n\nShares in Acme rose 4 percent in early trading.\n"
+    )
+    assert len(story) >= 280
+    assert parse_story(_note_with(story, PDF), "mem://q3.eml").body.startswith("Acme Corp raised")
+    caption = "Firefighters battle a blaze at a warehouse in Hamburg, Germany, November 12, 2024.\n"
+    photo = (b"\xff\xd8\xff\xe0" + bytes(100), "image", "jpeg", "fire.jpg")
+    assert parse_story(_note_with(caption, photo), "mem://fire.eml").body.startswith("Firefighters battle")
+
+
+def test_the_length_a_mail_s_text_is_a_story_from_is_one_number() -> None:
+    from flows.bundles import MAIL_BODY_MIN
+    from parsers.mail import COVERING_NOTE_MAX
+
+    assert MAIL_BODY_MIN == COVERING_NOTE_MAX
