@@ -34,8 +34,12 @@ from typing import Any, Literal
 
 from schemas.errors import InputError, ParseError
 
-#: File name endings that make a key a bundle (checked against its bytes when read).
-BUNDLE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".tbz2", ".tbz", ".bz2", ".txz", ".xz", ".jsonl", ".ndjson", ".mbox")
+#: File name endings that make a key a bundle (checked against its bytes when read);
+#: .anpa, .iptc and .cap name a feed's capture (wire transmissions back to back).
+BUNDLE_SUFFIXES: tuple[str, ...] = (
+    *(".zip", ".tar", ".tgz", ".gz", ".tbz2", ".tbz", ".bz2", ".txz", ".xz", ".jsonl", ".ndjson", ".mbox"),
+    *(".anpa", ".iptc", ".cap"),
+)
 #: Compressed streams: (magic number, single-file kind, name endings of a compressed tar).
 _COMPRESSED = (
     (b"\x1f\x8b", "gz", (".tgz", ".tar.gz")),
@@ -369,6 +373,8 @@ def _kind(name: str, data: bytes) -> str:
         return "jsonl"
     if lowered.endswith(".mbox"):
         return "mbox"
+    if lowered.endswith(_CAPTURE_SUFFIXES):
+        return "capture"
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         return "zip"
     for magic, single, tars in _COMPRESSED:
@@ -418,7 +424,7 @@ def list_members_and_revisions(
         return message_items(name, data, limits)
     if kind == "eml":
         return _mail_members(name, data, limits, open_archives=not inside), {}
-    if kind in ("jsonl", "mbox", "json"):
+    if kind in ("jsonl", "mbox", "json", "capture"):
         try:
             parts = _keyed_parts(kind, data)
         except Exception as exc:  # in memory: the file's own fault
@@ -481,6 +487,15 @@ def _keyed_parts(kind: str, data: bytes) -> dict[str, tuple[bytes, str]]:
     if kind == "json":
         return _json_items(data)
     parts: dict[str, tuple[bytes, str]] = {}
+    if kind == "capture":
+        # A transmission is named and revised by its bytes up to its ETX: what follows (a
+        # time signature, the next one's preamble) may change as the capture grows.
+        for piece in _transmissions(data):
+            end = piece.find(b"\x03")
+            identity = piece[: end + 1] if end >= 0 else piece
+            name = _unique(f"transmission[{hashlib.sha256(identity).hexdigest()[:16]}]", parts, bracketed=True)
+            parts[name] = (piece, f"transmission:{hashlib.sha256(identity).hexdigest()[:16]}")
+        return parts
     if kind == "jsonl":
         pieces = [("line", line, line.strip()) for line in _lines(data) if line.strip()]
     else:
@@ -493,6 +508,26 @@ def _keyed_parts(kind: str, data: bytes) -> dict[str, tuple[bytes, str]]:
         name = _unique(f"{prefix}[{hashlib.sha256(identity).hexdigest()[:16]}]", parts, bracketed=True)
         parts[name] = (piece, f"{prefix}:{hashlib.sha256(piece).hexdigest()[:16]}")
     return parts
+
+
+#: A feed's capture file: wire transmissions (ANPA-1312, IPTC 7901) back to back, as a
+#: receiver or a serial line logs them. Named so, it is split into them; any other text
+#: file holding several is quarantined ``multi_item`` saying so (read as one story, every
+#: transmission after the first was its envelope trailer until the thirty-second session).
+_CAPTURE_SUFFIXES = (".anpa", ".iptc", ".cap")
+
+
+def _transmissions(data: bytes) -> list[bytes]:
+    """A capture's transmissions, each from its header (SYN SYN SOH ...) to the next one's;
+    what comes before the first header (a receiver's preamble) goes with the first. A
+    capture with no transmission header is one piece, itself (read, it says what it is)."""
+    from parsers.envelope import TRANSMISSION_START
+
+    starts = [match.start() for match in TRANSMISSION_START.finditer(data)]
+    if not starts:
+        return [data] if data.strip() else []
+    starts[0] = 0
+    return [data[a:b] for a, b in zip(starts, [*starts[1:], len(data)], strict=True)]
 
 
 def _json_items(data: bytes) -> dict[str, tuple[bytes, str]]:
@@ -665,8 +700,9 @@ def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str, *,
 
 
 #: Name endings of an archive's members that may hold several inputs themselves: XML files
-#: (a NewsML message or a feed, told by their head as in the landing zone) and JSON lines.
-_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox")  # MESSAGE_SUFFIXES holds .eml
+#: (a NewsML message or a feed, told by their head as in the landing zone), JSON lines,
+#: e-mails (MESSAGE_SUFFIXES holds .eml), mailboxes and feed captures.
+_SPLITTABLE_SUFFIXES = (*MESSAGE_SUFFIXES, ".jsonl", ".ndjson", ".mbox", *_CAPTURE_SUFFIXES)
 
 
 def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits, *, inside: bool = False) -> list[str]:
@@ -809,7 +845,7 @@ class OpenBundle:
                 return _message_item(name, self._opened, member)[:cap]
             if kind == "eml":
                 return self._mail_member(member, limits, max_bytes, cap)
-            if kind in ("jsonl", "mbox", "json"):  # lines, messages or items, by name (`_keyed_parts`)
+            if kind in ("jsonl", "mbox", "json", "capture"):  # lines, messages, items, transmissions (`_keyed_parts`)
                 if self._opened is None:
                     self._opened = _keyed_parts(kind, data)
                 part = self._opened.get(member)
@@ -819,14 +855,14 @@ class OpenBundle:
                     if self._inner is None or self._inner.name != f"{name}{MEMBER_SEPARATOR}{message}":
                         self._inner = OpenBundle(f"{name}{MEMBER_SEPARATOR}{message}", self._opened[message][0])
                     return self._inner._mail_member(sub, limits, max_bytes, cap)
-                if part is None and member.isdigit() and kind != "json":
+                if part is None and member.isdigit() and kind in ("jsonl", "mbox"):
                     # A name from before the thirtieth session (a line or message by its
                     # place: a quarantine entry replayed): read as it was then.
                     pieces = _lines(data) if kind == "jsonl" else _mbox_messages(data)
                     if 1 <= int(member) <= len(pieces):
                         return pieces[int(member) - 1][:cap]
                 if part is None:
-                    what = {"jsonl": "line", "mbox": "message", "json": "item"}[kind]
+                    what = {"jsonl": "line", "mbox": "message", "json": "item", "capture": "transmission"}[kind]
                     raise InputError("bad_bundle", f"{name} no longer holds the {what} {member}")
                 return bytes(part[0][:cap])
             inner = self._holder_of(member)

@@ -39,6 +39,12 @@ _IPTC_HEADER = re.compile(
     r"\x01[ \t]*(?P<source>[A-Za-z]{2,6})(?P<number>\d{3,6})[ \t]+(?P<priority>[1-9])[ \t]+"
     r"(?P<category>[A-Za-z]{1,3})[ \t]+(?P<words>\d{2,5})(?P<rest>[^\n\x02]*)"
 )
+#: Where a transmission begins (SYN SYN SOH and an ANPA header, or SOH and an IPTC 7901
+#: one), in bytes: how a feed's capture file (transmissions back to back) is split.
+TRANSMISSION_START = re.compile(
+    rb"\x16*\x01(?:[A-Za-z]?\d{3,5}\x1f[A-Za-z0-9-]{1,12}"
+    rb"|[ \t]*[A-Za-z]{2,6}\d{3,6}[ \t]+[1-9][ \t]+[A-Za-z]{1,3}[ \t]+\d{2,5})"
+)
 _PRIORITY = {code: urgency for code, urgency, _ in rules.ANPA_PRIORITIES}
 _SOURCES = {code: agency for code, agency, _ in rules.ENVELOPE_SOURCES}
 
@@ -79,7 +85,9 @@ def looks_enveloped(text: str) -> bool:
 
 def read_envelope(text: str) -> Envelope:
     """Split ``text`` into its envelope's fields and the story; raise ParseError
-    ("bad_envelope") when the story's STX has no ETX (a cut transmission)."""
+    ("bad_envelope") when the story's STX has no ETX (a cut transmission), and
+    ("multi_item") when transmissions follow it (a feed's capture file not split)."""
+    _one_transmission(text)
     if envelope_kind(text) == "iptc7901":
         return _read_iptc7901(text)
     header = _HEADER.search(text[:400])
@@ -97,6 +105,22 @@ def read_envelope(text: str) -> Envelope:
     envelope.text = _strip_line_marks(envelope.text)
     _lift_head_lines(envelope)
     return envelope
+
+
+def _one_transmission(text: str) -> None:
+    """Raise ``multi_item`` when ``text`` holds several transmissions: read as one, every
+    story after the first went into its envelope trailer (``removed``), none a row."""
+    if text.count(_SOH) < 2:
+        return
+    data = text.encode("latin-1", "replace")
+    starts = len(TRANSMISSION_START.findall(data))
+    if starts > 1:
+        raise ParseError(
+            "multi_item",
+            f"a feed capture of {starts} wire transmissions (ANPA-1312 or IPTC 7901 envelopes) that was not split "
+            "into them: name it *.anpa, *.iptc or *.cap, in the landing zone or in a zip or tar, to read each "
+            "transmission as an input",
+        )
 
 
 def _story_between(text: str, kind: str) -> tuple[Envelope, int]:

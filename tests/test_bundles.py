@@ -1314,3 +1314,48 @@ def test_planning_reads_the_heads_of_new_json_and_xml_files_several_at_once(tmp_
     assert store.most_at_once == store.put_concurrency  # heads read 4 at a time
     heads = [key for key in store.reads if key != "page.json"]
     assert sorted(heads) == sorted([f"{n:02d}.json" for n in range(12)] + ["story.xml"])  # each once
+
+
+CAPTURED = ["anpa-reuters-basic.txt", "iptc-afp-basic.txt", "anpa-ap-writethru.txt", "anpa-reuters-crlf.txt"]
+
+
+def test_a_feed_capture_is_read_as_its_transmissions(tmp_path: Path) -> None:
+    # A receiver's log of a wire feed: ANPA-1312 and IPTC 7901 transmissions back to back,
+    # in their exact bytes (SYN SYN SOH headers, a preamble, CRLF copy). Read as one story,
+    # every transmission after the first was the first one's envelope trailer: no row.
+    alone = {name: parse_story((GOLDEN / name).read_bytes(), "mem://a") for name in CAPTURED}
+    capture = b"".join((GOLDEN / name).read_bytes() for name in CAPTURED)
+    landing = tmp_path / "in"
+    landing.mkdir()
+    (landing / "feed.cap").write_bytes(capture)
+    (landing / "day.zip").write_bytes(zipped({"wire/feed.anpa": capture}))
+    (landing / "feed.txt").write_bytes(capture)  # not named a capture: quarantined, saying how to split it
+    results = {name_of(str(r["source_uri"]), landing): r for r in parse([str(landing)], workers=1)}
+    assert results.pop("feed.txt")["error"] == "multi_item"
+    assert len(results) == 8 and all("story_id" in row for row in results.values())
+    for prefix in ("feed.cap#transmission[", "day.zip#wire/feed.anpa#transmission["):
+        rows = [row for name, row in results.items() if name.startswith(prefix)]
+        expected = {(s.headline, s.body, s.wire_id, s.agency) for s in alone.values()}
+        assert {(r["headline"], r["body"], r["wire_id"], r["agency"]) for r in rows} == expected
+
+    store = tmp_path / "store"
+    (landing / "feed.txt").unlink()
+    (landing / "day.zip").unlink()
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (4, 4)
+    # The receiver logs one more transmission: only it is read.
+    (landing / "feed.cap").write_bytes(capture + (GOLDEN / "iptc-dpa-german.txt").read_bytes())
+    os.utime(landing / "feed.cap", ns=((landing / "feed.cap").stat().st_mtime_ns + 10**9,) * 2)
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (1, 1)
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10) == []
+    rows = duckdb.sql(f"SELECT headline FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
+    assert len(rows) == 5
+
+
+def test_text_holding_several_transmissions_is_multi_item_not_one_story() -> None:
+    data = (GOLDEN / "anpa-reuters-basic.txt").read_bytes() + (GOLDEN / "iptc-afp-basic.txt").read_bytes()
+    with pytest.raises(ParseError) as caught:
+        parse_story(data, "mem://feed.txt")
+    assert caught.value.reason == "multi_item"
+    assert "2 wire transmissions" in caught.value.detail and "*.cap" in caught.value.detail
