@@ -584,19 +584,18 @@ def _may_be_story(part: Any) -> bool:
     return part.get_content_type() == "application/octet-stream" and name.endswith(_STORY_DOCUMENT_NAME)
 
 
-#: Attachments that are archives (a desk mails a day's stories zipped), by type or, under
-#: any other type, by the file name's ending.
+#: Attachments that are archives (a desk mails a day's stories zipped) by their type; by
+#: their name's ending, under any type, an archive, a feed's capture or a JSON-lines file
+#: (`_BUNDLE_ATTACHMENT_SUFFIXES`): each is listed as its members, not read as one story.
 _ARCHIVE_ATTACHMENT = re.compile(
     r"application/(?:x-)?(?:zip|zip-compressed|gzip|gtar|tar|compressed-tar|bzip2|xz|compressed)"
 )
 
 
-def _is_archive(part: Any) -> bool:
-    if _may_be_story(part):
-        return False
-    if _ARCHIVE_ATTACHMENT.fullmatch(part.get_content_type()):
+def _is_bundle(part: Any) -> bool:
+    if (part.get_filename() or "").lower().endswith(_BUNDLE_ATTACHMENT_SUFFIXES):
         return True
-    return (part.get_filename() or "").lower().endswith(_NESTED_ARCHIVE_SUFFIXES)
+    return _ARCHIVE_ATTACHMENT.fullmatch(part.get_content_type()) is not None
 
 
 def _attached_archive_name(label: str, part: Any) -> str:
@@ -618,13 +617,14 @@ def _attachments(data: bytes) -> tuple[Any, list[Any]]:
     from email import message_from_bytes, policy
 
     message = message_from_bytes(data, policy=policy.default)
-    parts = [p for p in message.iter_attachments() if _may_be_story(p)]
+    parts = [p for p in message.iter_attachments() if _may_be_story(p) and not _is_bundle(p)]
     return message, parts
 
 
 def _archive_attachments(message: Any) -> list[Any]:
-    """An e-mail's attachments that are archives (`_is_archive`), in message order."""
-    return [p for p in message.iter_attachments() if _is_archive(p)]
+    """An e-mail's attachments that are archives, captures or JSON-lines files
+    (`_is_bundle`), in message order."""
+    return [p for p in message.iter_attachments() if _is_bundle(p)]
 
 
 def _mail_members(name: str, data: bytes, limits: BundleLimits, *, open_archives: bool = True) -> list[str]:
@@ -668,7 +668,11 @@ def _attached_archive_members(label: str, part: Any, limits: BundleLimits) -> li
     try:
         data = part.get_payload(decode=True)
         inner = _attached_archive_name(label, part)
-        members = _archive_members(inner, data, limits, _kind(inner, data), inside=True)
+        kind = _kind(inner, data)
+        if kind in ("capture", "jsonl"):  # its transmissions or lines
+            members = list_members_and_revisions(inner, data, limits, inside=True)[0]
+        else:
+            members = _archive_members(inner, data, limits, kind, inside=True)
     except Exception:  # in memory: the attachment's own fault (not an archive, a bad CRC, a limit)
         return [label]
     # An empty archive holds no input, as one in the landing zone does not.
@@ -739,6 +743,8 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits, *, insi
 
 #: Name endings of an archive's members that are archives themselves (opened one level down).
 _NESTED_ARCHIVE_SUFFIXES = tuple(s for s in BUNDLE_SUFFIXES if s not in _SPLITTABLE_SUFFIXES)
+#: Name endings of an e-mail's attachments listed as their members (`_is_bundle`).
+_BUNDLE_ATTACHMENT_SUFFIXES = (*_NESTED_ARCHIVE_SUFFIXES, *_CAPTURE_SUFFIXES, ".jsonl", ".ndjson")
 
 
 def _read_whole(archive: OpenBundle, entry: str, limits: BundleLimits) -> bytes | None:

@@ -1359,3 +1359,26 @@ def test_text_holding_several_transmissions_is_multi_item_not_one_story() -> Non
         parse_story(data, "mem://feed.txt")
     assert caught.value.reason == "multi_item"
     assert "2 wire transmissions" in caught.value.detail and "*.cap" in caught.value.detail
+
+
+def test_a_capture_or_json_lines_attached_to_a_mail_is_read_as_its_members(tmp_path: Path) -> None:
+    # By their names, whatever their type (a capture sent as text/plain, JSON lines as
+    # octet-stream): read as one story, the capture was one row of its first transmission.
+    capture = b"".join((GOLDEN / name).read_bytes() for name in CAPTURED[:2])
+    lines = b"\n".join(
+        json.dumps({"uri": f"urn:x:{n}", "headline": f"Harbour plan {n}", "body_text": "Text."}).encode()
+        for n in (1, 2)
+    )
+    mail = mail_with_archives(
+        (capture, "text", "plain", "feed.cap"), (lines, "application", "octet-stream", "items.jsonl")
+    )
+    members = list_members("desk.eml", bytes(mail), BundleLimits())
+    assert len(members) == 4
+    assert sum(m.startswith("archive[1]#transmission[") for m in members) == 2
+    assert sum(m.startswith("archive[2]#line[") for m in members) == 2
+    landing = tmp_path / "in"
+    landing.mkdir()
+    (landing / "desk.eml").write_bytes(bytes(mail))
+    rows = [r for r in parse([str(landing)], workers=1)]
+    assert len(rows) == 4 and all("story_id" in r for r in rows)
+    assert {r["headline"] for r in rows} >= {"Harbour plan 1", "Harbour plan 2"}
