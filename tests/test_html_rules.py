@@ -1060,3 +1060,25 @@ def test_paragraphs_written_as_bare_divs_between_parts_of_the_story_are_story_te
     assert body.index(lead) < body.index("You should not just believe them.") < body.index("Which is not to say")
     assert body.index("Which is not to say") < body.index(STORY_EN[3])
     assert "Watch the video" not in body and "A deck of a line" not in body
+
+
+def test_element_texts_are_kept_only_while_the_region_is_found() -> None:
+    """`find_article_region` reads the same elements' text again and again and keeps it;
+    outside it (where the tree is cut) a text is read afresh, and each thread keeps its own."""
+    import threading
+
+    from parsers import html
+
+    tree = etree.fromstring("<div><p>One two</p><p>three <b>four</b></p></div>", etree.HTMLParser())
+    box = tree.find(".//div")
+    with html._texts_kept():
+        assert html._text(box) == "One two three four"
+        seen: list[object] = []
+        other = threading.Thread(target=lambda: seen.append(html._KEPT.texts))
+        other.start()
+        other.join()
+        assert seen == [None]  # another thread keeps nothing
+        box[0].getparent().remove(box[0])
+        assert html._text(box) == "One two three four"  # kept: nothing here may cut the tree
+    assert html._KEPT.texts is None
+    assert html._text(box) == "three four"  # read afresh once outside
