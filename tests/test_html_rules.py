@@ -1069,7 +1069,7 @@ def test_element_texts_are_kept_only_while_the_region_is_found() -> None:
 
     from parsers import html
 
-    tree = etree.fromstring("<div><p>One two</p><p>three <b>four</b></p></div>", etree.HTMLParser())
+    tree = etree.fromstring("<div><p>One two </p><p>three <b>four</b></p></div>", etree.HTMLParser())
     box = tree.find(".//div")
     with html._texts_kept():
         assert html._text(box) == "One two three four"
