@@ -704,6 +704,7 @@ def _first_sources(items: list[tuple[object, object]]) -> tuple[frozenset[str] |
     return frozenset(sources), True
 
 
+@functools.cache  # first_chars and first_class both read it
 def first_sources(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """One-character regex sources of which a match of ``pattern`` starts with one (under
     its flags); None when that cannot be read from its parse (or it can match the empty
@@ -740,41 +741,46 @@ def first_class(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
 
 class FirstCharUnion:
     """``patterns`` as one union per first character of the text: ``union(text)`` is
-    ``union-of-all.match(text)`` (``.fullmatch`` with ``whole=True``), trying only the
-    patterns that can start with ``text[0]`` (an empty text meets them all). A first
-    character beyond ASCII is read against each pattern's `first_class` (until the
-    thirty-first session it met every pattern: a paragraph opening with a curly quote, an
-    umlaut or a Cyrillic, Arabic or Chinese letter was tried against all of them, ~2.5 us
-    more a call).
+    truthy exactly when ``union-of-all.match(text)`` is (``.fullmatch`` with
+    ``whole=True``), trying only the patterns that can start with ``text[0]`` (an empty
+    text meets them all). A first character beyond ASCII is read against each pattern's
+    `first_class` (until the thirty-first session it met every pattern: a paragraph opening
+    with a curly quote, an umlaut or a Cyrillic, Arabic or Chinese letter was tried against
+    all of them, ~2.5 us more a call).
 
     Characters that choose the same patterns (most capitals choose alike) share one union,
-    and their texts count together towards compiling it: counted by character (until the
-    thirty-second session), a parse worker still met the union of every pattern (twice the
-    cost of a character's own) and a compile of several milliseconds now and then after
-    4,000 stories, and sustained speed came only after ~10,000."""
+    compiled from one parse of the patterns once their texts together are common
+    (COMPILE_AFTER); until then the chosen patterns are tried one by one, as compiled at
+    import. Until the thirty-second session a character counted alone, and met the union
+    of every pattern until then (twice its own's cost, and compiled from text at first use:
+    ~15 ms for the four unions in every process, with each pattern parsed twice more to
+    read its first characters): a parse worker still compiled a union now and then after
+    4,000 stories."""
 
-    #: Texts a set of patterns (a choice) is met with before its union is compiled (until
-    #: then the union of every pattern answers): compiling one costs 1-6 ms, as much as
-    #: ~2,000 calls save, so a short-lived process (a 92-page `parse`) compiles only the
-    #: unions of choices that start many lines.
+    #: Texts a choice of patterns is met with before its union is compiled: compiling one
+    #: costs 0.3-1.5 ms, as much as ~1,000 calls save, so a short-lived process (a 92-page
+    #: `parse`) compiles only the unions of the choices that start many lines.
     COMPILE_AFTER = 256
-    #: Texts a first character is met with before its choice is worked out (a character
-    #: seen a few times is not worth a dictionary entry per pattern set, and the first
-    #: choice worked out reads every pattern's parse: ~1-4 ms a union).
-    NOTICE_AFTER = 16
 
     def __init__(self, patterns: list[re.Pattern[str]], *, whole: bool = False) -> None:
         self._patterns = patterns
         self._whole = whole
+        self._matchers = [pattern.fullmatch if whole else pattern.match for pattern in patterns]
         self._by_char: dict[str, Callable[[str], re.Match[str] | None]] = {}
-        self._seen: dict[str, int] = {}
         # Shared by the characters that choose the same patterns.
         self._by_choice: dict[tuple[int, ...], Callable[[str], re.Match[str] | None]] = {}
         self._choice_seen: dict[tuple[int, ...], int] = {}
-        self._choice_of: dict[str, tuple[int, ...]] = {}  # a noticed character's choice
+        self._choice_of: dict[str, tuple[int, ...]] = {}  # a character met before: its choice
 
-    # Worked out on first use, not at import (~15 ms for the four unions: every process
-    # that imports the parsers would pay it, and one that only plans or commits needs none).
+    # Worked out on first use, not at import (every process that imports the parsers would
+    # pay it, and one that only plans or commits needs none).
+    @functools.cached_property
+    def _parsed(self) -> _ParsedUnion | None:
+        try:
+            return _ParsedUnion(self._patterns)
+        except Exception:  # another Python's parser (or a single pattern): compiled from text
+            return None
+
     @functools.cached_property
     def _firsts(self) -> list[frozenset[str] | None]:
         return [first_chars(pattern) for pattern in self._patterns]
@@ -782,13 +788,6 @@ class FirstCharUnion:
     @functools.cached_property
     def _classes(self) -> list[re.Pattern[str] | None]:
         return [first_class(pattern) for pattern in self._patterns]
-
-    @functools.cached_property
-    def _parsed(self) -> _ParsedUnion | None:
-        try:
-            return _ParsedUnion(self._patterns)
-        except Exception:  # another Python's parser (or a single pattern): compiled from text
-            return None
 
     def _compile(self, choice: tuple[int, ...]) -> Callable[[str], re.Match[str] | None]:
         """The union of the patterns numbered ``choice``, as its match (or fullmatch)."""
@@ -804,9 +803,12 @@ class FirstCharUnion:
             union = _union([self._patterns[i] for i in choice])
         return union.fullmatch if self._whole else union.match
 
-    @functools.cached_property
-    def _all(self) -> Callable[[str], re.Match[str] | None]:
-        return self._compile(tuple(range(len(self._patterns))))
+    def _one_by_one(self, choice: tuple[int, ...], text: str) -> re.Match[str] | None:
+        for index in choice:
+            found = self._matchers[index](text)
+            if found:
+                return found
+        return None
 
     def __call__(self, text: str) -> re.Match[str] | None:
         match = self._by_char.get(text[:1])  # called for every line and paragraph: one lookup
@@ -814,25 +816,19 @@ class FirstCharUnion:
 
     def _not_settled(self, text: str) -> re.Match[str] | None:
         char = text[:1]
-        if not char:
-            return self._all(text)
-        if not char.isascii() and len(self._seen) >= 4096:  # first characters beyond ASCII are unbounded
-            return self._all(text)
-        seen = self._seen[char] = self._seen.get(char, 0) + 1
-        if seen < self.NOTICE_AFTER:
-            return self._all(text)
         choice = self._choice_of.get(char)
         if choice is None:
-            choice = self._choice_of[char] = self._choice(char)
+            choice = self._choice(char) if char else tuple(range(len(self._patterns)))
+            if char and (char.isascii() or len(self._choice_of) < 4096):  # beyond ASCII: unbounded
+                self._choice_of[char] = choice
         match = self._by_choice.get(choice)
         if match is None:
-            # A character noticed brings the texts it was met with to its choice's count.
-            pooled = self._choice_seen.get(choice, 0) + (seen if seen == self.NOTICE_AFTER else 1)
-            self._choice_seen[choice] = pooled
-            if pooled < self.COMPILE_AFTER:
-                return self._all(text)
+            pooled = self._choice_seen[choice] = self._choice_seen.get(choice, 0) + 1
+            if pooled < self.COMPILE_AFTER or not char:
+                return self._one_by_one(choice, text)
             match = self._by_choice[choice] = self._compile(choice)
-        self._by_char[char] = match
+        if char in self._choice_of:
+            self._by_char[char] = match
         return match(text)
 
     def _choice(self, char: str) -> tuple[int, ...]:

@@ -237,7 +237,7 @@ def test_one_call_rules_out_every_wire_line_rule(parts: list[str]) -> None:
 
 def _settling_at_once(patterns: list[re.Pattern[str]], whole: bool) -> rules.FirstCharUnion:
     union = rules.FirstCharUnion(patterns, whole=whole)
-    union.COMPILE_AFTER = union.NOTICE_AFTER = 1  # each choice's own union from its first text on
+    union.COMPILE_AFTER = 1  # each choice's own union from its first text on
     return union
 
 
@@ -310,7 +310,7 @@ def test_characters_that_choose_the_same_rules_settle_together() -> None:
     per_char = -(-union.COMPILE_AFTER // len(alike))
     assert per_char < union.COMPILE_AFTER
     for char in alike:
-        for _ in range(max(per_char, union.NOTICE_AFTER)):
+        for _ in range(per_char):
             union(char + "omething that is no rule")
     assert choice in union._by_choice
     assert union(alike[0] + "omething") is None
