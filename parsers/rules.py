@@ -819,7 +819,9 @@ class FirstCharUnion:
         choice = self._choice_of.get(char)
         if choice is None:
             choice = self._choice(char) if char else tuple(range(len(self._patterns)))
-            if char and (char.isascii() or len(self._choice_of) < 4096):  # beyond ASCII: unbounded
+            # Characters beyond ASCII are many (a Chinese corpus starts lines with thousands):
+            # those past the first 16,384 are read each time (~10 us), not kept.
+            if char and (char.isascii() or len(self._choice_of) < 16_384):
                 self._choice_of[char] = choice
         match = self._by_choice.get(choice)
         if match is None:
