@@ -12,6 +12,15 @@ IPTC 7901 (the European agencies):
     <keyword line>                                                         FRANCE-PENSIONS-VOTE
     STX <the story> ETX [post-text]                                        ^B ... ^C
 
+On a teleprinter line (and in copy kept as text from one) the message is framed by a
+``ZCZC`` line and an ``NNNN`` line instead of control characters:
+
+    ZCZC [channel]                                                         ZCZC
+    <SOURCEnnnn p CAT wwww ...> <keyword line> <the story> [post-text]    AFP0457 4 POL 0395 ...
+    NNNN                                                                   NNNN
+
+read as IPTC 7901 when its header is one, else as text without the framing.
+
 Fields go to the wire columns (wire_id, slugline, urgency, category, version) and every
 envelope line to ``removed`` (kind ``envelope``): nothing of it reaches headline or body.
 Tables (priorities, sources, slug routing) are data in ``parsers.rules``. Pure; no I/O.
@@ -44,6 +53,18 @@ _IPTC_HEADER = re.compile(
 TRANSMISSION_START = re.compile(
     rb"\x16*\x01(?:[A-Za-z]?\d{3,5}\x1f[A-Za-z0-9-]{1,12}"
     rb"|[ \t]*[A-Za-z]{2,6}\d{3,6}[ \t]+[1-9][ \t]+[A-Za-z]{1,3}[ \t]+\d{2,5})"
+    rb"|(?m:^)ZCZC(?=[ \t\r\n])"
+)
+#: A teleprinter message's framing: its ZCZC line (a channel or number may follow) and its
+#: NNNN line (end of message).
+_TELEX_START = re.compile(r"\A[\s\x00-\x1f]*ZCZC(?:[ \t][^\n]*)?\n")
+_TELEX_END = re.compile(r"^[ \t]*NNNN[ \t\r]*$", re.MULTILINE)
+#: An IPTC 7901 post-text (the agency and the time sent: "AFP 211432 GMT OCT 24"), which a
+#: teleprinter line sends as the message's last line, where ETX would have ended the story.
+_TELEX_POST_TEXT = re.compile(r"[ \t]*[A-Z]{2,6}(?:-[A-Z]{2,6})? [0-3]\d[0-2]\d[0-5]\d (?:GMT|UTC) [A-Z]{3} \d{2}\s*")
+#: The IPTC 7901 header line without its SOH (what a teleprinter line sends after ZCZC).
+_TELEX_7901_HEADER = re.compile(
+    r"[ \t]*[A-Za-z]{2,6}\d{3,6}[ \t]+[1-9][ \t]+[A-Za-z]{1,3}[ \t]+\d{2,5}(?:[ \t][^\n]*)?"
 )
 _PRIORITY = {code: urgency for code, urgency, _ in rules.ANPA_PRIORITIES}
 _SOURCES = {code: agency for code, agency, _ in rules.ENVELOPE_SOURCES}
@@ -67,10 +88,11 @@ class Envelope:
 
 
 def envelope_kind(text: str) -> str | None:
-    """``anpa`` or ``iptc7901`` when a transmission header opens ``text``, else None."""
+    """``anpa`` or ``iptc7901`` when a transmission header opens ``text``, ``telex`` when a
+    ZCZC line does, else None."""
     head = text[:400]
     if _SOH not in head:
-        return None
+        return "telex" if "ZCZC" in head and _TELEX_START.match(head) else None
     if _HEADER.search(head) is not None:
         return "anpa"
     if _IPTC_HEADER.search(head) is not None:
@@ -88,7 +110,10 @@ def read_envelope(text: str) -> Envelope:
     ("bad_envelope") when the story's STX has no ETX (a cut transmission), and
     ("multi_item") when transmissions follow it (a feed's capture file not split)."""
     _one_transmission(text)
-    if envelope_kind(text) == "iptc7901":
+    kind = envelope_kind(text)
+    if kind == "telex":
+        return _read_telex(text)
+    if kind == "iptc7901":
         return _read_iptc7901(text)
     header = _HEADER.search(text[:400])
     envelope, start = _story_between(text, "anpa")
@@ -110,7 +135,7 @@ def read_envelope(text: str) -> Envelope:
 def _one_transmission(text: str) -> None:
     """Raise ``multi_item`` when ``text`` holds several transmissions: read as one, every
     story after the first went into its envelope trailer (``removed``), none a row."""
-    if text.count(_SOH) < 2:
+    if text.count(_SOH) < 2 and text.count("ZCZC") < 2:
         return
     data = text.encode("latin-1", "replace")
     starts = len(TRANSMISSION_START.findall(data))
@@ -139,6 +164,47 @@ def _story_between(text: str, kind: str) -> tuple[Envelope, int]:
     if after:
         envelope.removed.append(Removed("envelope", after))
     return envelope, start
+
+
+def _read_telex(text: str) -> Envelope:
+    """A teleprinter message (ZCZC ... NNNN): read as the IPTC 7901 transmission it frames
+    when its first line is a 7901 header (the keyword line after it, the story after that),
+    else as the text between the framing lines; the ZCZC and NNNN lines (and what follows
+    NNNN) go to ``removed``. Without an NNNN line the message runs to the text's end."""
+    start = _TELEX_START.match(text)
+    assert start is not None  # envelope_kind said so
+    framing = [" ".join(_CONTROLS.sub(" ", start.group(0)).split())]
+    rest = text[start.end() :]
+    end = _TELEX_END.search(rest)
+    if end is not None:
+        framing.append(" ".join(_CONTROLS.sub(" ", rest[end.start() :]).split()))
+        rest = rest[: end.start()]
+    lines = rest.split("\n")
+    first = next((n for n, line in enumerate(lines) if line.strip()), None)
+    if first is not None and _TELEX_7901_HEADER.fullmatch(lines[first].rstrip("\r")):
+        keyword = next((n for n in range(first + 1, len(lines)) if lines[n].strip()), None)
+        if keyword is not None and not _keyword_line(lines[keyword]):
+            keyword = None
+        head_end = (keyword if keyword is not None else first) + 1
+        story, post = lines[head_end:], []
+        last = next((n for n in range(len(story) - 1, -1, -1) if story[n].strip()), None)
+        if last is not None and _TELEX_POST_TEXT.fullmatch(story[last]):
+            story, post = story[:last], story[last:]
+        # As sent with control characters: SOH, header, keyword line, STX, story, ETX, post-text.
+        framed = "\x01" + "\n".join(lines[first:head_end]) + "\n\x02" + "\n".join(story) + "\x03"
+        framed += "\n".join(post)
+        envelope = _read_iptc7901(framed)
+    else:
+        envelope = Envelope(text=rest, kind="text")
+    envelope.removed[:0] = [Removed("envelope", line) for line in framing if line]
+    return envelope
+
+
+def _keyword_line(line: str) -> bool:
+    """Whether a line after a 7901 header is its keyword line (a slug, a take key after it:
+    ``FRANCE-PENSIONS-VOTE 2ndLd``), not the story's headline."""
+    stripped = line.strip()
+    return 0 < len(stripped) <= 64 and len(stripped.split()) <= 3 and not stripped.endswith((".", "!", "?", ":"))
 
 
 def _read_iptc7901(text: str) -> Envelope:

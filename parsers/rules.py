@@ -512,6 +512,16 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule("trailer", "dpa_codes", r"dpa(?: [a-z0-9]{1,5}){2,6}", "dpa sb yyzz n1 mkr", flags=0),
     _rule("trailer", "dpa_afx_codes", r"dpa-AFX(?:/[a-z]{2,5}){1,4}", "dpa-AFX/mhs/ajx", flags=0),
     _rule("trailer", "efe_codes", r"EFE(?: [a-z]{2,5}(?:/[a-z]{2,5}){1,4})?", "EFE jmr/ams", flags=0),
+    # An IPTC 7901 message's post-text, the agency and the time sent (day, hour, minute,
+    # zone, month, year): after ETX it is the envelope's; a teleprinter line (ZCZC ... NNNN)
+    # sends it as the story's last line.
+    _rule(
+        "trailer",
+        "iptc7901_time_sent",
+        r"[A-Z]{2,6}(?:-[A-Z]{2,6})? [0-3]\d[0-2]\d[0-5]\d (?:GMT|UTC) [A-Z]{3} \d{2}",
+        "AFP 211432 GMT OCT 24",
+        flags=0,
+    ),
     # Dow Jones Newswires' closing lines: the end mark, the time filed, the copyright.
     _rule("trailer", "dow_jones_end", r"\(END\) Dow Jones Newswires", "(END) Dow Jones Newswires", flags=0),
     _rule(

@@ -1382,3 +1382,12 @@ def test_a_capture_or_json_lines_attached_to_a_mail_is_read_as_its_members(tmp_p
     rows = [r for r in parse([str(landing)], workers=1)]
     assert len(rows) == 4 and all("story_id" in r for r in rows)
     assert {r["headline"] for r in rows} >= {"Harbour plan 1", "Harbour plan 2"}
+
+
+def test_a_teleprinter_capture_is_split_at_its_zczc_lines() -> None:
+    one, two = (GOLDEN / "telex-afp-zczc.txt").read_bytes(), (GOLDEN / "telex-dpa-plain.txt").read_bytes()
+    members = list_members("line.cap", one + two, BundleLimits())
+    assert len(members) == 2
+    with pytest.raises(ParseError) as caught:
+        parse_story(one + two, "mem://line.txt")
+    assert caught.value.reason == "multi_item"

@@ -97,3 +97,16 @@ def test_seed_story_parses_exactly_as_its_expected_file_says() -> None:
     assert len(story.paragraphs) == 8 and story.word_count == 303
     assert story.body.count("Turkey Presses Russia") == 0
     assert [r.kind for r in story.removed].count("duplicate_headline") == 1
+
+
+def test_a_teleprinter_message_parses_as_its_control_character_form() -> None:
+    """ZCZC ... NNNN framing is IPTC 7901 sent where control characters are not: the same
+    story in both forms is the same row but for its bytes (read as text, "ZCZC" was the
+    headline, the header and keyword line were body text, and "NNNN" its last words)."""
+    telex = parse_story((GOLDEN / "telex-afp-zczc.txt").read_bytes(), "mem://telex")
+    framed = parse_story((GOLDEN / "iptc-afp-basic.txt").read_bytes(), "mem://framed")
+    for name in ("headline", "body", "dateline", "agency", "wire_id", "slugline", "urgency", "category", "story_id"):
+        assert getattr(telex, name) == getattr(framed, name), name
+    # Without an NNNN line (a log cut after the story) the message runs to the text's end.
+    cut = (GOLDEN / "telex-dpa-plain.txt").read_bytes().replace(b"NNNN\n", b"")
+    assert parse_story(cut, "mem://cut").body == parse_story((GOLDEN / "telex-dpa-plain.txt").read_bytes(), "m").body
