@@ -518,12 +518,12 @@ _CAPTURE_SUFFIXES = (".anpa", ".iptc", ".cap")
 
 
 def _transmissions(data: bytes) -> list[bytes]:
-    """A capture's transmissions, each from its header (SYN SYN SOH ...) to the next one's;
+    """A capture's transmissions, each from its header (SYN SYN SOH ..., or a ZCZC line) to the next one's;
     what comes before the first header (a receiver's preamble) goes with the first. A
     capture with no transmission header is one piece, itself (read, it says what it is)."""
-    from parsers.envelope import TRANSMISSION_START
+    from parsers.envelope import transmission_starts
 
-    starts = [match.start() for match in TRANSMISSION_START.finditer(data)]
+    starts = transmission_starts(data)
     if not starts:
         return [data] if data.strip() else []
     starts[0] = 0

@@ -50,11 +50,22 @@ _IPTC_HEADER = re.compile(
 )
 #: Where a transmission begins (SYN SYN SOH and an ANPA header, or SOH and an IPTC 7901
 #: one), in bytes: how a feed's capture file (transmissions back to back) is split.
-TRANSMISSION_START = re.compile(
+_CONTROL_START = re.compile(
     rb"\x16*\x01(?:[A-Za-z]?\d{3,5}\x1f[A-Za-z0-9-]{1,12}"
     rb"|[ \t]*[A-Za-z]{2,6}\d{3,6}[ \t]+[1-9][ \t]+[A-Za-z]{1,3}[ \t]+\d{2,5})"
-    rb"|(?m:^)ZCZC(?=[ \t\r\n])"
 )
+#: Where a teleprinter message begins: its ZCZC line.
+_TELEX_LINE = re.compile(rb"(?m:^)ZCZC(?=[ \t\r\n])")
+
+
+def transmission_starts(data: bytes) -> list[int]:
+    """Where each transmission of ``data`` begins: at its ZCZC lines when it has any (a
+    teleprinter line's messages, which may hold control characters too), else at its
+    transmission headers."""
+    telex = [match.start() for match in _TELEX_LINE.finditer(data)]
+    return telex or [match.start() for match in _CONTROL_START.finditer(data)]
+
+
 #: A teleprinter message's framing: its ZCZC line (a channel or number may follow) and its
 #: NNNN line (end of message).
 _TELEX_START = re.compile(r"\A[\s\x00-\x1f]*ZCZC(?:[ \t][^\n]*)?\n")
@@ -137,8 +148,7 @@ def _one_transmission(text: str) -> None:
     story after the first went into its envelope trailer (``removed``), none a row."""
     if text.count(_SOH) < 2 and text.count("ZCZC") < 2:
         return
-    data = text.encode("latin-1", "replace")
-    starts = len(TRANSMISSION_START.findall(data))
+    starts = len(transmission_starts(text.encode("latin-1", "replace")))
     if starts > 1:
         raise ParseError(
             "multi_item",

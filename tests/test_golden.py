@@ -107,6 +107,9 @@ def test_a_teleprinter_message_parses_as_its_control_character_form() -> None:
     framed = parse_story((GOLDEN / "iptc-afp-basic.txt").read_bytes(), "mem://framed")
     for name in ("headline", "body", "dateline", "agency", "wire_id", "slugline", "urgency", "category", "story_id"):
         assert getattr(telex, name) == getattr(framed, name), name
+    # Framing around the control characters (a line that sends both) is one message, read alike.
+    both = b"ZCZC 457\r\r\n" + (GOLDEN / "iptc-afp-basic.txt").read_bytes() + b"\r\r\nNNNN\r\r\n"
+    assert parse_story(both, "mem://both").story_id == framed.story_id
     # Without an NNNN line (a log cut after the story) the message runs to the text's end.
     cut = (GOLDEN / "telex-dpa-plain.txt").read_bytes().replace(b"NNNN\n", b"")
     assert parse_story(cut, "mem://cut").body == parse_story((GOLDEN / "telex-dpa-plain.txt").read_bytes(), "m").body
