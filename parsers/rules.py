@@ -286,7 +286,7 @@ AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (
         agency,
         re.compile(
-            rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag})\s*\)(?:(?P<dash>\.?\s*{_DASH})\s*|(?(dateline)\s+(?=[A-Z][a-z]|[\"“‘]\w)|(?!)))"
+            rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag})\s*\)(?:(?P<dash>\.?\s*{_DASH})\s*|(?(dateline)(?:\s+(?=[A-Z][a-z]|[\"“‘]\w)|\s*$)|(?!)))"
         ),
     )
     for agency, tag, _example in AGENCY_TAGS
@@ -331,6 +331,12 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             r"^(?P<dateline>[A-Z][\w.'’ -]{1,40}?)(?:,\s*[A-Z]{2})?\s*/\s*(?:ACCESSWIRE|ACCESS Newswire)\s*/\s*[^/\n]{3,30}/\s*",
             "BOSTON, MA / ACCESSWIRE / November 12, 2024 / Acme Inc. announced",
         ),
+        (  # TASS between slashes after the date, in Russian and English: "/ТАСС/.", "/TASS/."
+            "tass",
+            r"^(?P<dateline>[A-ZА-ЯЁ][\w.'’ -]{1,30}?),\s*(?:\d{1,2}\s+[^\W\d_]{3,10}|[^\W\d_]{3,10}\s+\d{1,2})\.?"
+            r"\s*/(?:ТАСС|TASS)/\.?\s*",
+            "МОСКВА, 12 ноября. /ТАСС/. Президент России провел переговоры",
+        ),
         (  # Kyodo's English service prints its name without parentheses
             "kyodo",
             r"^(?P<dateline>[A-Z][A-Z .'-]{1,30}),\s*[A-Z][a-z]{2,4}\.?\s+\d{1,2}\s+Kyodo\s*(?:--|-|—)\s*",
@@ -362,7 +368,9 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 #: the press-release wires': a capital, with their name in the paragraph's head,
 #: `SCRIPT_DATELINE_NAMES`).
 SCRIPT_DATELINE_STARTS = frozenset("新中路【(")
-SCRIPT_DATELINE_NAMES = re.compile(r" Kyodo |/PRNewswire|/CNW/|\(BUSINESS WIRE\)|ACCESSWIRE|ACCESS Newswire")
+SCRIPT_DATELINE_NAMES = re.compile(
+    r" Kyodo |/PRNewswire|/CNW/|\(BUSINESS WIRE\)|ACCESSWIRE|ACCESS Newswire|/ТАСС/|/TASS/"
+)
 #: The press-release wires: their releases close with sections no story has (`RELEASE_SECTION`).
 PRESS_RELEASE_WIRES = frozenset({"prnewswire", "businesswire", "globenewswire", "accesswire"})
 #: A closing section's heading in a release: the issuer's boilerplate, the legal notice,

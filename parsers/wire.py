@@ -194,6 +194,11 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
     dateline = match.group("dateline")
     if match.group("dash") is None and "," not in dateline:
         return None  # no dash: only after "City, date" ("CANADIAN PACIFIC (CP) UNIT STUDIES" is a headline)
+    if match.group("dash") is None and not paragraph[match.end() :].strip() and not _DATED.search(dateline):
+        # The tag alone closing its paragraph (Europa Press's "MADRID, 12 (EUROPA PRESS)",
+        # the text below it): only after a date ("Stocks rally, traders say (Reuters)" is a
+        # headline).
+        return None
     city = dateline.split(",")[0].strip() if dateline else None
     end = match.end()
     if not dateline:
@@ -201,6 +206,10 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
         if after:
             city, end = after.group("dateline").strip(), after.end()
     return agency, city or None, paragraph[:end].strip(), paragraph[end:], []
+
+
+#: A date after a dateline's city: a number after its comma ("MADRID, 12", "Oct 12").
+_DATED = re.compile(r",[^,]*\d")
 
 
 def _lift_script_dateline(paragraph: str) -> tuple[str, str | None, str, str, list[str]] | None:

@@ -67,6 +67,7 @@ def test_chinese_japanese_and_korean_datelines(agency: str, pattern: object, exa
         "CANADIAN PACIFIC (CP) UNIT STUDIES PULP MILL",  # a 1987 headline: no dash, no date
         "(AP) Photo by John Smith",  # no dash and no dateline
         "The company (Reuters) said on Tuesday",
+        "Stocks rally on Fed hopes, traders say (Reuters)",  # a headline: the tag alone, no date
     ],
 )
 def test_a_tag_without_its_dash_is_a_tag_only_after_a_dated_dateline(line: str) -> None:
@@ -96,6 +97,11 @@ def test_a_tag_without_its_dash_is_a_tag_only_after_a_dated_dateline(line: str) 
         ("Berlin/Paris (dpa) - Die Bundesregierung", "dpa", "Berlin/Paris", "Die Bundesregierung"),
         ("New Delhi, Nov 21 (PTI) The Centre said", "pti", "New Delhi", "The Centre said"),
         ("TOKYO, Nov. 12 Kyodo - Japan's government", "kyodo", "TOKYO", "Japan's government"),
+        # Europa Press's tag alone closing its paragraph (the text in the next one); TASS's
+        # between slashes after the date, in Russian and English.
+        ("MADRID, 12 (EUROPA PRESS)", "europapress", "MADRID", ""),
+        ("МОСКВА, 12 ноября. /ТАСС/. Президент России", "tass", "МОСКВА", "Президент России"),
+        ("MOSCOW, November 12. /TASS/. Russian President", "tass", "MOSCOW", "Russian President"),
     ],
 )
 def test_agency_tag_variants(line: str, agency: str, dateline: str | None, rest: str) -> None:
