@@ -270,6 +270,7 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("bernama", r"Bernama", "KUALA LUMPUR, Nov 21 (Bernama) -- Malaysia's"),
     ("agenciabrasil", r"Agência Brasil", "Brasília, 12/11/2024 (Agência Brasil) - O governo"),
     ("aap", r"AAP", "SYDNEY (AAP) - The Reserve Bank"),
+    ("antara", r"ANTARA|Antara", "Jakarta (ANTARA) - Bank Indonesia mempertahankan"),
     # Press-release wires, which every wire feed carries.
     ("globenewswire", r"GLOBE NEWSWIRE|Globe Newswire", "TORONTO, Nov. 12, 2024 (GLOBE NEWSWIRE) -- Acme Ltd. said"),
     ("accesswire", r"ACCESSWIRE|ACCESS Newswire", "BOSTON, MA / ACCESSWIRE / November 12, 2024 / Acme Inc. said"),
@@ -316,6 +317,12 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             "路透北京11月7日 - 中国海关数据显示",
         ),
         ("kyodo", r"^【(?P<dateline>[^\s】]{1,12}?)共同】\s*", "【東京共同】日本銀行は31日、政策金利を据え置いた。"),
+        (  # Reuters' Japanese desk, in full-width brackets, spaces and digits or not
+            "reuters",
+            r"^[［\[][\s　]*(?P<dateline>[^\s　\d０-９\]］]{1,12})[\s　]*[\d０-９]{1,2}日[\s　]*ロイター[\s　]*[］\]]"
+            r"[\s　]*(?:[-－―—][\s　]*)?",
+            "［東京　１２日　ロイター］ - 日銀は１２日、政策金利を据え置いた。",
+        ),
         (  # PR Newswire (and its Canada Newswire, Asia, Hispanic services)
             "prnewswire",
             r"^(?P<dateline>[A-Z][\w.'’ -]{1,40}?),\s*[^/\n]{3,40}?\s*/(?:PRNewswire|CNW)(?:-[\w -]{1,30})?/\s*(?:--|-|—)\s*",
@@ -367,7 +374,7 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 #: First characters of a paragraph that may open one of them (and Kyodo's English one and
 #: the press-release wires': a capital, with their name in the paragraph's head,
 #: `SCRIPT_DATELINE_NAMES`).
-SCRIPT_DATELINE_STARTS = frozenset("新中路【(")
+SCRIPT_DATELINE_STARTS = frozenset("新中路【(［[")
 SCRIPT_DATELINE_NAMES = re.compile(
     r" Kyodo |/PRNewswire|/CNW/|\(BUSINESS WIRE\)|ACCESSWIRE|ACCESS Newswire|/ТАСС/|/TASS/"
 )

@@ -102,6 +102,9 @@ def test_a_tag_without_its_dash_is_a_tag_only_after_a_dated_dateline(line: str) 
         ("MADRID, 12 (EUROPA PRESS)", "europapress", "MADRID", ""),
         ("МОСКВА, 12 ноября. /ТАСС/. Президент России", "tass", "МОСКВА", "Президент России"),
         ("MOSCOW, November 12. /TASS/. Russian President", "tass", "MOSCOW", "Russian President"),
+        # Reuters' Japanese desk, in full-width brackets, spaces and digits, or half-width.
+        ("［東京　１２日　ロイター］ - 日銀は", "reuters", "東京", "日銀は"),
+        ("[ニューヨーク 12日 ロイター] - 米国株は", "reuters", "ニューヨーク", "米国株は"),
     ],
 )
 def test_agency_tag_variants(line: str, agency: str, dateline: str | None, rest: str) -> None:
