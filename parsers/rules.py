@@ -471,6 +471,19 @@ CREDIT_RULES: tuple[Rule, ...] = (
         r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|ap|bloomberg(?: news)?|reuters|afp|agence france-presse)\b(?: [\w ]{0,40})?)?\.?$",
         "By Jane Doe and John Roe, Associated Press",
     ),
+    # The by-line word of other languages (rules.BYLINE_WORDS: "Par", "Von", "Por", "di",
+    # "Door", "Av", "Af"), then only capitalised names (two words at least) and their
+    # particles, to the line's end, an agency after a comma ("Von Anna Schmidt, dpa"):
+    # "Par ailleurs, ..." and "Von Berlin aus ..." are sentences, "Di Maio" a name.
+    _rule(
+        "byline",
+        "by_line_other_languages",
+        r"^(?:par|von|por|di|door|av|af)\s+(?P<reporters>(?-i:[A-ZÀ-ÝŁŚŻ][\w'’.-]+)"
+        r"(?:(?:\s+|\s*,\s*|\s+(?:et|und|y|e|en|og|och|and|&)\s+)"
+        r"(?-i:[A-ZÀ-ÝŁŚŻ][\w'’.-]+|de|da|das|dos|del|della|di|du|van|von|der|den|le|la))+)"
+        r"(?:\s*,\s*(?:dpa|afp|efe|ansa|lusa|apa|anp|belga|reuters|ap|sda|keystone-sda|tt|ntb|ritzau)\b[\w /-]{0,30})?\.?$",
+        "Von Anna Schmidt und Jan Müller, dpa",
+    ),
     _rule("editor_line", "edited_by", r"^\(?edited by (?P<editors>.+?)\)?\.?$", "Edited by John Roe"),
 )
 
@@ -1003,6 +1016,15 @@ BYLINE_AGENCY_NAMES = frozenset(
         "dpa",
         "efe",
         "ansa",
+        "lusa",
+        "apa",
+        "anp",
+        "belga",
+        "sda",
+        "keystone-sda",
+        "tt",
+        "ntb",
+        "ritzau",
     }
 )
 

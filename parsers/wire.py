@@ -90,6 +90,8 @@ def split_names(text: str) -> list[str]:
 
 
 _IN_PLACE = re.compile(r"\s+in\s+(?=[A-Z])")
+#: "and" between names in the other languages' by-lines.
+_OTHER_AND = re.compile(r"\s+(?:und|et|y|e|en|og|och|&)\s+")
 _CONTACT_SPLIT = re.compile(r"\s*(?:[;,]|\s+and\s+)\s*")
 
 
@@ -141,7 +143,11 @@ def parse_credit_line(text: str) -> tuple[str, list[str], list[str]] | None:
                 names = [_strip_place(n) for n in split_names(credit.group("rest"))]
                 (editors if credit.group("label").lower().startswith(_EDITING_LABELS) else reporters).extend(names)
         if groups.get("reporters"):
-            reporters.extend(_strip_place(n) for n in split_names(groups["reporters"]))
+            named = groups["reporters"]
+            if rule.name == "by_line_other_languages":  # "und", "et", "y", "e" join names there
+                named = _OTHER_AND.sub(", ", named)
+            found = (_strip_place(n) for n in split_names(named))
+            reporters.extend(n for n in found if n.lower() not in rules.BYLINE_AGENCY_NAMES)
         if groups.get("editors"):
             editors.extend(split_names(groups["editors"]))
         if rule.name == "by_line" and (len(reporters) > 6 or any(len(n.split()) > 5 for n in reporters)):

@@ -182,12 +182,37 @@ def test_contacts_with_locations_emails_and_bare_names() -> None:
             ["Constantine Courcoulas", "Kerim Karakaya"],
             [],
         ),
+        # By-lines in the agencies' other languages, the agency after a comma left out.
+        ("Par Jean-Pierre LE GOFF et Marie DURAND, AFP", ["Jean-Pierre LE GOFF", "Marie DURAND"], []),
+        ("Von Anna Schmidt und Jan Müller, dpa", ["Anna Schmidt", "Jan Müller"], []),
+        ("Por João Silva e Ana Costa", ["João Silva", "Ana Costa"], []),
+        ("di Marco Rossi", ["Marco Rossi"], []),
+        ("Door Jan de Vries", ["Jan de Vries"], []),
+        ("Av Lars Olsen, NTB", ["Lars Olsen"], []),
     ],
 )
 def test_credit_lines(line: str, reporters: list[str], editors: list[str]) -> None:
     parsed = parse_credit_line(line)
     assert parsed is not None
     assert parsed[1] == reporters and parsed[2] == editors
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Par ailleurs, le gouvernement a dit", "Von Berlin aus fahren Züge", "Por Madrid pasan trenes", "Di Maio"],
+)
+def test_a_sentence_or_a_name_after_another_language_s_by_word_is_not_a_byline(line: str) -> None:
+    assert parse_credit_line(line) is None
+
+
+def test_a_by_line_in_another_language_is_not_the_stories_summary() -> None:
+    # Below the headline, above the dateline: read as the deck until the thirty-second session.
+    story = parse_story(
+        "Le gouvernement présente son budget\n\nPar Jean DUPONT\n\nParis, 12 nov 2024 (AFP) - Le gouvernement a "
+        "présenté mardi son projet de budget pour 2025.\n\nLe texte sera débattu à l'Assemblée.\n".encode(),
+        "mem://fr",
+    )
+    assert (story.byline, story.standfirst) == (["Jean DUPONT"], None)
 
 
 def test_a_sentence_starting_with_by_is_not_a_byline() -> None:
