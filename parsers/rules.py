@@ -244,6 +244,7 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("ap", r"AP|Associated Press|أ ب", "NEW YORK (AP) — Stocks fell"),
     ("afp", r"AFP|Agence France-Presse|[أا] ف ب|АФП", "PARIS (AFP) - France said"),
     ("dpa", r"dpa", "BERLIN (dpa) - Germany"),
+    ("dpa_afx", r"dpa-AFX", "FRANKFURT (dpa-AFX) - Der deutsche Aktienmarkt"),
     ("upi", r"UPI", "WASHINGTON (UPI) -- The"),
     ("xinhua", r"Xinhua|Синьхуа", "BEIJING, May 3 (Xinhua) -- China"),
     ("efe", r"EFE", "Madrid, 12 nov (EFE).- El Gobierno español aprobó"),
@@ -270,6 +271,10 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("bernama", r"Bernama", "KUALA LUMPUR, Nov 21 (Bernama) -- Malaysia's"),
     ("agenciabrasil", r"Agência Brasil", "Brasília, 12/11/2024 (Agência Brasil) - O governo"),
     ("aap", r"AAP", "SYDNEY (AAP) - The Reserve Bank"),
+    # Swiss and Austrian wires, and news aktuell's press releases ("ots": original text service).
+    ("sda", r"sda|SDA|Keystone-SDA", "Bern (sda) - Der Bundesrat hat"),
+    ("awp", r"awp|AWP", "Zürich (awp) - Der Schweizer Aktienmarkt"),
+    ("ots", r"ots|OTS|APA-OTS", "Berlin (ots) - Die Firma hat"),
     ("antara", r"ANTARA|Antara", "Jakarta (ANTARA) - Bank Indonesia mempertahankan"),
     # Press-release wires, which every wire feed carries.
     ("globenewswire", r"GLOBE NEWSWIRE|Globe Newswire", "TORONTO, Nov. 12, 2024 (GLOBE NEWSWIRE) -- Acme Ltd. said"),
@@ -491,6 +496,10 @@ CREDIT_RULES: tuple[Rule, ...] = (
 CONTACT_HEAD = re.compile(r"^to contact the (?:reporters?|editors?|authors?)\b[^:\n]{0,60}:\s*$", re.IGNORECASE)
 CONTACT_HEAD_EXAMPLE = "To contact the reporters on this story:"
 
+#: A desk's codes glued to the story's last sentence (dpa-AFX's "... Autowerte./mis/he"):
+#: two to four "/xx" after its final stop, nothing after them.
+CLOSING_CODES = re.compile(r"(?<=[.!?\"”])(?:/[a-z]{2,5}){2,4}\s*$")
+CLOSING_CODES_EXAMPLE = "Gefragt waren Autowerte./mis/he"
 #: Reuters update and correction notes closing a paragraph: "(Adds union comment in paragraph 3)".
 UPDATE_NOTE = re.compile(
     r"\((?:adds|updates|corrects|recasts|changes|rewrites|removes|fixes|refiles|repeats|inserts|deletes|"

@@ -404,6 +404,11 @@ def apply_wire_rules(draft: Draft) -> Draft:
             if not text:
                 continue
         kept.append(text)
+    if kept and "/" in kept[-1][-24:]:
+        codes = rules.CLOSING_CODES.search(kept[-1])
+        if codes:
+            draft.removed.append(Removed("trailer", codes.group(0).strip()))
+            kept[-1] = kept[-1][: codes.start()]
     if draft.agency in rules.PRESS_RELEASE_WIRES:
         kept = _without_release_sections(kept, draft.removed)
     if draft.agency is None and hint_text:

@@ -102,6 +102,10 @@ def test_a_tag_without_its_dash_is_a_tag_only_after_a_dated_dateline(line: str) 
         ("MADRID, 12 (EUROPA PRESS)", "europapress", "MADRID", ""),
         ("МОСКВА, 12 ноября. /ТАСС/. Президент России", "tass", "МОСКВА", "Президент России"),
         ("MOSCOW, November 12. /TASS/. Russian President", "tass", "MOSCOW", "Russian President"),
+        # German-language financial and Swiss wires, and news aktuell's press releases.
+        ("FRANKFURT (dpa-AFX) - Der DAX", "dpa_afx", "FRANKFURT", "Der DAX"),
+        ("Bern (Keystone-SDA) - Der Bundesrat", "sda", "Bern", "Der Bundesrat"),
+        ("Berlin (ots) - Die Firma", "ots", "Berlin", "Die Firma"),
         # Reuters' Japanese desk, in full-width brackets, spaces and digits, or half-width.
         ("［東京　１２日　ロイター］ - 日銀は", "reuters", "東京", "日銀は"),
         ("[ニューヨーク 12日 ロイター] - 米国株は", "reuters", "ニューヨーク", "米国株は"),
@@ -591,3 +595,18 @@ def test_a_story_s_about_paragraph_is_kept_outside_press_releases() -> None:
         "Ships queued overnight.\n\nAbout Us\n\nThe operator runs three terminals, it said.\n"
     )
     assert parse_story(story.encode(), "mem://r.txt").body.endswith("The operator runs three terminals, it said.")
+
+
+def test_a_desks_codes_glued_to_the_last_sentence_are_a_trailer() -> None:
+    story = parse_story(
+        "DAX legt zu\n\nFRANKFURT (dpa-AFX) - Der deutsche Aktienmarkt hat am Dienstag zugelegt.\n\n"
+        "Gefragt waren Autowerte./mis/he\n".encode(),
+        "mem://afx",
+    )
+    assert story.body.endswith("Gefragt waren Autowerte.") and story.agency == "dpa_afx"
+    assert ("trailer", "/mis/he") in [(r.kind, r.text) for r in story.removed]
+    # Codes elsewhere, or a path after no stop, are text.
+    kept = parse_story(
+        b"Sites to watch\n\nLONDON (Reuters) - Readers can see the list at example.org/news/world\n", "mem://x"
+    )
+    assert kept.body.endswith("example.org/news/world")
