@@ -473,8 +473,17 @@ CREDIT_RULES: tuple[Rule, ...] = (
     _rule(
         "byline",
         "by_line",
-        r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|ap|bloomberg(?: news)?|reuters|afp|agence france-presse)\b(?: [\w ]{0,40})?)?\.?$",
+        r"^by\s+(?P<reporters>[A-ZÀ-Ý][^\n]{1,120}?)(?:,?\s*(?:associated press|the associated press|ap|bloomberg(?: news)?|reuters|afp|agence france-presse"
+        r"|pa(?: media)?|press association|(?:the )?canadian press|cp|aap|upi)\b(?: [\w ]{0,40})?)?\.?$",
         "By Jane Doe and John Roe, Associated Press",
+    ),
+    # A name, then its wire in parentheses, as AAP and PA sign ("Jane Smith (AAP)").
+    _rule(
+        "byline",
+        "name_then_wire",
+        r"^(?P<reporters>(?-i:[A-ZÀ-Ý][\w'’.-]+(?:\s+(?:[A-ZÀ-Ý][\w'’.-]+|de|van|von|da|le|la)){1,4}))\s*"
+        r"\((?-i:AAP|AP|PA|CP|AFP|UPI|Reuters)\)\.?$",
+        "Jane Smith (AAP)",
     ),
     # The by-line word of other languages (rules.BYLINE_WORDS: "Par", "Von", "Por", "di",
     # "Door", "Av", "Af"), then only capitalised names (two words at least) and their
@@ -531,6 +540,7 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule("trailer", "afp_codes", r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5}){1,4}", "bur-jm/ach", flags=0),
     _rule("trailer", "end_marks", r"\(?(?:end|more|ends)\)?|-?\s*0\s*-|#+", "(END)"),
     _rule("trailer", "ap_writer_sig", r"(?:the )?associated press", "The Associated Press"),
+    _rule("trailer", "cp_sig", r"(?:the )?canadian press", "The Canadian Press"),
     _rule("trailer", "ap_advisory_sig", r"the ap", "The AP"),  # AP's advisories to editors sign off so
     _rule(
         "trailer",
@@ -590,6 +600,14 @@ AGENCY_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ap", re.compile(r"\bassociated press\b|\(AP\)")),
     ("afp", re.compile(r"\bAFP\b|agence france-presse", re.IGNORECASE)),
     ("dowjones", re.compile(r"\bDow Jones Newswires\b")),
+    ("cp", re.compile(r"\bThe Canadian Press\b|\(CP\)", re.IGNORECASE)),
+    (
+        "pa",
+        re.compile(
+            r"\bPA Media\b|\bPress Association\b|\bPA (?:[A-Z][a-z]+ )?(?:Correspondent|Reporter|Editor)\b|\(PA\)"
+        ),
+    ),
+    ("aap", re.compile(r"\(AAP\)|\bAustralian Associated Press\b")),
 )
 
 #: Lines in a text header carrying a publication time: "Published: 2019-05-07T10:12:00Z".

@@ -193,6 +193,9 @@ def test_contacts_with_locations_emails_and_bare_names() -> None:
         ("di Marco Rossi", ["Marco Rossi"], []),
         ("Door Jan de Vries", ["Jan de Vries"], []),
         ("Av Lars Olsen, NTB", ["Lars Olsen"], []),
+        # PA's role after the name, AAP's and PA's wire in parentheses after it.
+        ("By Sam Blewett, PA Political Correspondent", ["Sam Blewett"], []),
+        ("Jane Smith (AAP)", ["Jane Smith"], []),
     ],
 )
 def test_credit_lines(line: str, reporters: list[str], editors: list[str]) -> None:
@@ -610,3 +613,32 @@ def test_a_desks_codes_glued_to_the_last_sentence_are_a_trailer() -> None:
         b"Sites to watch\n\nLONDON (Reuters) - Readers can see the list at example.org/news/world\n", "mem://x"
     )
     assert kept.body.endswith("example.org/news/world")
+
+
+@pytest.mark.parametrize(
+    ("text", "agency", "byline"),
+    [
+        (
+            "Bank of Canada cuts rate\n\nThe Canadian Press\n\nOTTAWA — The Bank of Canada cut its key rate.\n",
+            "cp",
+            [],
+        ),
+        (
+            "RBA holds rates\n\nJane Smith\n(AAP)\n\nThe Reserve Bank of Australia left the cash rate on hold.\n",
+            "aap",
+            ["Jane Smith"],
+        ),
+        (
+            "Housing plan unveiled\n\nBy Sam Blewett, PA Political Correspondent\n\nThe Government has unveiled plans.\n",
+            "pa",
+            ["Sam Blewett"],
+        ),
+    ],
+)
+def test_the_commonwealth_wires_sign_their_copy(text: str, agency: str, byline: list[str]) -> None:
+    """The Canadian Press's, AAP's and PA's by-lines and credit lines name the agency and
+    leave the body (until the thirty-second session the agency was unknown and the lines
+    were body text, or the title a reporter)."""
+    story = parse_story(text.encode(), "mem://wire")
+    assert (story.agency, story.byline) == (agency, byline)
+    assert not story.body.startswith(("The Canadian Press", "Jane Smith", "By "))
