@@ -101,14 +101,27 @@ def test_seed_story_parses_exactly_as_its_expected_file_says() -> None:
 
 def test_a_teleprinter_message_parses_as_its_control_character_form() -> None:
     """ZCZC ... NNNN framing is IPTC 7901 sent where control characters are not: the same
-    story in both forms is the same row but for its bytes (read as text, "ZCZC" was the
-    headline, the header and keyword line were body text, and "NNNN" its last words)."""
-    telex = parse_story((GOLDEN / "telex-afp-zczc.txt").read_bytes(), "mem://telex")
-    framed = parse_story((GOLDEN / "iptc-afp-basic.txt").read_bytes(), "mem://framed")
+    message framed both ways is the same row but for its bytes (read as text, "ZCZC" was
+    the headline, the header and keyword line were body text, and "NNNN" its last words)."""
+    data = (GOLDEN / "telex-afp-zczc.txt").read_bytes()
+    lines = data.split(b"\r\r\n")
+    header = next(n for n, line in enumerate(lines) if line.startswith(b"AFP0512"))
+    post = next(n for n, line in enumerate(lines) if line.startswith(b"AFP 22"))
+    framed_lines = [
+        b"\x01" + lines[header],
+        lines[header + 1],
+        b"\x02",
+        *lines[header + 2 : post],
+        b"\x03",
+        lines[post],
+    ]
+    framed_bytes = b"\r\r\n".join(framed_lines) + b"\r\r\n"
+    telex, framed = parse_story(data, "mem://telex"), parse_story(framed_bytes, "mem://framed")
+    assert framed.input_format == "iptc7901"
     for name in ("headline", "body", "dateline", "agency", "wire_id", "slugline", "urgency", "category", "story_id"):
         assert getattr(telex, name) == getattr(framed, name), name
     # Framing around the control characters (a line that sends both) is one message, read alike.
-    both = b"ZCZC 457\r\r\n" + (GOLDEN / "iptc-afp-basic.txt").read_bytes() + b"\r\r\nNNNN\r\r\n"
+    both = b"ZCZC 512\r\r\n" + framed_bytes + b"\r\r\nNNNN\r\r\n"
     assert parse_story(both, "mem://both").story_id == framed.story_id
     # Without an NNNN line (a log cut after the story) the message runs to the text's end.
     cut = (GOLDEN / "telex-dpa-plain.txt").read_bytes().replace(b"NNNN\n", b"")

@@ -602,8 +602,8 @@ def test_a_story_s_about_paragraph_is_kept_outside_press_releases() -> None:
 
 def test_a_desks_codes_glued_to_the_last_sentence_are_a_trailer() -> None:
     story = parse_story(
-        "DAX legt zu\n\nFRANKFURT (dpa-AFX) - Der deutsche Aktienmarkt hat am Dienstag zugelegt.\n\n"
-        "Gefragt waren Autowerte./mis/he\n".encode(),
+        b"DAX legt zu\n\nFRANKFURT (dpa-AFX) - Der deutsche Aktienmarkt hat am Dienstag zugelegt.\n\n"
+        b"Gefragt waren Autowerte./mis/he\n",
         "mem://afx",
     )
     assert story.body.endswith("Gefragt waren Autowerte.") and story.agency == "dpa_afx"
@@ -629,7 +629,7 @@ def test_a_desks_codes_glued_to_the_last_sentence_are_a_trailer() -> None:
             ["Jane Smith"],
         ),
         (
-            "Housing plan unveiled\n\nBy Sam Blewett, PA Political Correspondent\n\nThe Government has unveiled plans.\n",
+            "Housing plan unveiled\n\nBy Sam Blewett, PA Political Correspondent\n\nThe Government unveiled plans.\n",
             "pa",
             ["Sam Blewett"],
         ),
