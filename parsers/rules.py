@@ -271,6 +271,12 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("bernama", r"Bernama", "KUALA LUMPUR, Nov 21 (Bernama) -- Malaysia's"),
     ("agenciabrasil", r"Agência Brasil", "Brasília, 12/11/2024 (Agência Brasil) - O governo"),
     ("aap", r"AAP", "SYDNEY (AAP) - The Reserve Bank"),
+    # The Nordic wires ("Oslo (NTB): text", "STOCKHOLM (TT) text") and the Greek one.
+    ("ntb", r"NTB", "Oslo (NTB): Norges Bank holder renten"),
+    ("tt", r"TT", "STOCKHOLM (TT) Riksbanken sänker räntan"),
+    ("ritzau", r"Ritzau", "København (Ritzau): Nationalbanken sænker renten"),
+    ("stt", r"STT", "HELSINKI (STT) Suomen Pankin mukaan"),
+    ("anampa", r"ΑΠΕ-ΜΠΕ|ΑΠΕ|ANA-MPA", "ΦΡΑΓΚΦΟΥΡΤΗ (ΑΠΕ-ΜΠΕ) - Η Ευρωπαϊκή Κεντρική Τράπεζα"),
     # Swiss and Austrian wires, and news aktuell's press releases ("ots": original text service).
     ("sda", r"sda|SDA|Keystone-SDA", "Bern (sda) - Der Bundesrat hat"),
     ("awp", r"awp|AWP", "Zürich (awp) - Der Schweizer Aktienmarkt"),

@@ -68,6 +68,7 @@ def test_chinese_japanese_and_korean_datelines(agency: str, pattern: object, exa
         "(AP) Photo by John Smith",  # no dash and no dateline
         "The company (Reuters) said on Tuesday",
         "Stocks rally on Fed hopes, traders say (Reuters)",  # a headline: the tag alone, no date
+        "Canadian Pacific (CP) Unit studies pulp mill",  # no date, and not a city in capitals
     ],
 )
 def test_a_tag_without_its_dash_is_a_tag_only_after_a_dated_dateline(line: str) -> None:
@@ -102,6 +103,10 @@ def test_a_tag_without_its_dash_is_a_tag_only_after_a_dated_dateline(line: str) 
         ("MADRID, 12 (EUROPA PRESS)", "europapress", "MADRID", ""),
         ("МОСКВА, 12 ноября. /ТАСС/. Президент России", "tass", "МОСКВА", "Президент России"),
         ("MOSCOW, November 12. /TASS/. Russian President", "tass", "MOSCOW", "Russian President"),
+        # The Nordic wires (a colon, or nothing after a city in capitals) and the Greek one.
+        ("Oslo (NTB): Norges Bank holder", "ntb", "Oslo", "Norges Bank holder"),
+        ("STOCKHOLM (TT) Riksbanken sänker", "tt", "STOCKHOLM", "Riksbanken sänker"),
+        ("ΦΡΑΓΚΦΟΥΡΤΗ (ΑΠΕ-ΜΠΕ) - Η Ευρωπαϊκή", "anampa", "ΦΡΑΓΚΦΟΥΡΤΗ", "Η Ευρωπαϊκή"),
         # German-language financial and Swiss wires, and news aktuell's press releases.
         ("FRANKFURT (dpa-AFX) - Der DAX", "dpa_afx", "FRANKFURT", "Der DAX"),
         ("Bern (Keystone-SDA) - Der Bundesrat", "sda", "Bern", "Der Bundesrat"),
