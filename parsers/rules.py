@@ -328,6 +328,12 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             "路透北京11月7日 - 中国海关数据显示",
         ),
         ("kyodo", r"^【(?P<dateline>[^\s】]{1,12}?)共同】\s*", "【東京共同】日本銀行は31日、政策金利を据え置いた。"),
+        (  # Taiwan's Central News Agency: the city alone, or run together with the reporters'
+            # names ("記者張三台北"), where no rule can tell where the names end: none then.
+            "cna",
+            r"^[（(]中央社(?:記者[\u4e00-\u9fff、]{3,20}?|(?P<dateline>[\u4e00-\u9fff]{2,6}?))\d{1,2}日(?:專)?電[）)]\s*",
+            "（中央社台北12日電）台積電今天公布10月營收。",
+        ),
         (  # Reuters' Japanese desk, in full-width brackets, spaces and digits or not
             "reuters",
             r"^[［\[][\s　]*(?P<dateline>[^\s　\d０-９\]］]{1,12})[\s　]*[\d０-９]{1,2}日[\s　]*ロイター[\s　]*[］\]]"
@@ -385,7 +391,7 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 #: First characters of a paragraph that may open one of them (and Kyodo's English one and
 #: the press-release wires': a capital, with their name in the paragraph's head,
 #: `SCRIPT_DATELINE_NAMES`).
-SCRIPT_DATELINE_STARTS = frozenset("新中路【(［[")
+SCRIPT_DATELINE_STARTS = frozenset("新中路【(［[（")
 SCRIPT_DATELINE_NAMES = re.compile(
     r" Kyodo |/PRNewswire|/CNW/|\(BUSINESS WIRE\)|ACCESSWIRE|ACCESS Newswire|/ТАСС/|/TASS/"
 )

@@ -647,3 +647,14 @@ def test_the_commonwealth_wires_sign_their_copy(text: str, agency: str, byline: 
     story = parse_story(text.encode(), "mem://wire")
     assert (story.agency, story.byline) == (agency, byline)
     assert not story.body.startswith(("The Canadian Press", "Jane Smith", "By "))
+
+
+def test_a_cna_dateline_with_its_reporters_names_no_city() -> None:
+    """Taiwan's CNA runs the reporters' names and the city together ("記者張三台北"): the tag
+    leaves the body and names the agency, and no city is guessed."""
+    story = parse_story(
+        "台積電10月營收創新高\n\n（中央社記者張三台北12日電）台積電今天公布10月營收，創下單月新高。\n\n法人表示需求強勁。\n".encode(),
+        "mem://cna",
+    )
+    assert (story.agency, story.dateline) == ("cna", None)
+    assert story.body.startswith("台積電今天公布")
