@@ -36,22 +36,23 @@ def _rule(kind: str, name: str, pattern: str, example: str, flags: int = re.IGNO
 
 # --- Dates datelines print (parsers.fingerprint.story_day) -------------------------------
 #: Month names and abbreviations datelines use, January to December (English, French,
-#: German, Spanish, Italian, Portuguese, Dutch; case-folded): "NEW YORK, Oct 20 -",
-#: "PARIS, 21 oct (AFP) -", "Madrid, 18 jun (EFE).-". One template's reports on two days
-#: are told apart by these dates.
+#: German, Spanish, Italian, Portuguese, Dutch, Russian in the genitive datelines print;
+#: case-folded): "NEW YORK, Oct 20 -", "PARIS, 21 oct (AFP) -", "Madrid, 18 jun (EFE).-",
+#: "МОСКВА, 12 ноября. /ТАСС/.". One template's reports on two days are told apart by these
+#: dates.
 DATELINE_MONTHS: tuple[str, ...] = (
-    "jan january janv janvier januar enero ene gennaio gen janeiro januari",
-    "feb february fev fevr fevrier février februar febrero febbraio fevereiro februari",
-    "mar march mars märz marz marzo março maart",
-    "apr april avr avril abril aprile",
-    "may mai mayo maggio maio mei",
-    "jun june juin juni junio giugno giu junho",
-    "jul july juil juillet juli julio luglio lug julho",
-    "aug august aout août agosto ago augustus",
-    "sep sept september septembre settembre set setembro septiembre",
-    "oct october octobre oktober octubre ottobre ott outubro okt",
-    "nov november novembre noviembre novembro",
-    "dec december decembre décembre dezember diciembre dic dicembre dezembro",
+    "jan january janv janvier januar enero ene gennaio gen janeiro januari января янв",
+    "feb february fev fevr fevrier février februar febrero febbraio fevereiro februari февраля фев",
+    "mar march mars märz marz marzo março maart марта мар",
+    "apr april avr avril abril aprile апреля апр",
+    "may mai mayo maggio maio mei мая",
+    "jun june juin juni junio giugno giu junho июня июн",
+    "jul july juil juillet juli julio luglio lug julho июля июл",
+    "aug august aout août agosto ago augustus августа авг",
+    "sep sept september septembre settembre set setembro septiembre сентября сен",
+    "oct october octobre oktober octubre ottobre ott outubro okt октября окт",
+    "nov november novembre noviembre novembro ноября ноя",
+    "dec december decembre décembre dezember diciembre dic dicembre dezembro декабря дек",
 )
 
 
