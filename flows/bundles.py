@@ -592,7 +592,7 @@ _ARCHIVE_ATTACHMENT = re.compile(
 )
 
 
-def _is_bundle(part: Any) -> bool:
+def _bundle_attachment(part: Any) -> bool:
     if (part.get_filename() or "").lower().endswith(_BUNDLE_ATTACHMENT_SUFFIXES):
         return True
     return _ARCHIVE_ATTACHMENT.fullmatch(part.get_content_type()) is not None
@@ -617,14 +617,14 @@ def _attachments(data: bytes) -> tuple[Any, list[Any]]:
     from email import message_from_bytes, policy
 
     message = message_from_bytes(data, policy=policy.default)
-    parts = [p for p in message.iter_attachments() if _may_be_story(p) and not _is_bundle(p)]
+    parts = [p for p in message.iter_attachments() if _may_be_story(p) and not _bundle_attachment(p)]
     return message, parts
 
 
 def _archive_attachments(message: Any) -> list[Any]:
     """An e-mail's attachments that are archives, captures or JSON-lines files
-    (`_is_bundle`), in message order."""
-    return [p for p in message.iter_attachments() if _is_bundle(p)]
+    (`_bundle_attachment`), in message order."""
+    return [p for p in message.iter_attachments() if _bundle_attachment(p)]
 
 
 def _mail_members(name: str, data: bytes, limits: BundleLimits, *, open_archives: bool = True) -> list[str]:
@@ -666,17 +666,9 @@ def _attached_archive_members(label: str, part: Any, limits: BundleLimits) -> li
     """An archive attached to an e-mail as its members (``archive[1]#a.txt``), or as itself
     when it is no archive, cannot be listed or is past a limit (it says why when read)."""
     try:
-        data = part.get_payload(decode=True)
-        inner = _attached_archive_name(label, part)
-        kind = _kind(inner, data)
-        if kind in ("capture", "jsonl"):  # its transmissions or lines
-            members = list_members_and_revisions(inner, data, limits, inside=True)[0]
-        else:
-            members = _archive_members(inner, data, limits, kind, inside=True)
-    except Exception:  # in memory: the attachment's own fault (not an archive, a bad CRC, a limit)
+        return _listed_inside(label, _attached_archive_name(label, part), part.get_payload(decode=True), limits)
+    except Exception:  # in memory: the attachment's own fault
         return [label]
-    # An empty archive holds no input, as one in the landing zone does not.
-    return [f"{label}{MEMBER_SEPARATOR}{member}" for member in members]
 
 
 def _archive_members(name: str, data: bytes, limits: BundleLimits, kind: str, *, inside: bool = False) -> list[str]:
@@ -743,7 +735,7 @@ def _nested_items(archive: OpenBundle, entry: str, limits: BundleLimits, *, insi
 
 #: Name endings of an archive's members that are archives themselves (opened one level down).
 _NESTED_ARCHIVE_SUFFIXES = tuple(s for s in BUNDLE_SUFFIXES if s not in _SPLITTABLE_SUFFIXES)
-#: Name endings of an e-mail's attachments listed as their members (`_is_bundle`).
+#: Name endings of an e-mail's attachments listed as their members (`_bundle_attachment`).
 _BUNDLE_ATTACHMENT_SUFFIXES = (*_NESTED_ARCHIVE_SUFFIXES, *_CAPTURE_SUFFIXES, ".jsonl", ".ndjson")
 
 
@@ -763,13 +755,25 @@ def _inner_archive_members(archive: OpenBundle, entry: str, limits: BundleLimits
     when it is read)."""
     try:
         data = _read_whole(archive, entry, limits)
-        if data is None:
-            return [entry]
-        members = _archive_members(entry, data, limits, _kind(entry, data), inside=True)
-    except Exception:  # in memory: the entry's own fault (not an archive, a bad CRC, a limit)
+    except Exception:  # in memory: the entry's own fault (a bad CRC)
         return [entry]
-    # An empty archive holds no input, as one in the landing zone does not.
-    return [f"{entry}{MEMBER_SEPARATOR}{member}" for member in members]
+    return [entry] if data is None else _listed_inside(entry, entry, data, limits)
+
+
+def _listed_inside(label: str, name: str, data: bytes, limits: BundleLimits) -> list[str]:
+    """An archive (or a capture, a JSON-lines file) held by another bundle as its members,
+    each ``<label>#<member>``, one level down (archives inside it are not opened); ``[label]``
+    when it is no bundle, cannot be listed or is past a limit (it says why when read). An
+    empty one holds no input, as one in the landing zone does not."""
+    try:
+        kind = _kind(name, data)
+        if kind in ("capture", "jsonl"):  # its transmissions or lines
+            members = list_members_and_revisions(name, data, limits, inside=True)[0]
+        else:
+            members = _archive_members(name, data, limits, kind, inside=True)
+    except Exception:  # in memory: its own fault (not an archive, a bad CRC, a limit)
+        return [label]
+    return [f"{label}{MEMBER_SEPARATOR}{member}" for member in members]
 
 
 #: Where an mbox file's next message begins: a "From " line at the file's start or after a
@@ -858,9 +862,9 @@ class OpenBundle:
                 message, sep, sub = member.partition(MEMBER_SEPARATOR)
                 if part is None and sep and kind == "mbox" and message in self._opened:
                     # An attachment (or the text) of one of its messages (`_mailbox_members`).
-                    if self._inner is None or self._inner.name != f"{name}{MEMBER_SEPARATOR}{message}":
-                        self._inner = OpenBundle(f"{name}{MEMBER_SEPARATOR}{message}", self._opened[message][0])
-                    return self._inner._mail_member(sub, limits, max_bytes, cap)
+                    piece = self._opened[message][0]
+                    mail = self._opened_inner(f"{name}{MEMBER_SEPARATOR}{message}", lambda: piece)
+                    return mail._mail_member(sub, limits, max_bytes, cap)
                 if part is None and member.isdigit() and kind in ("jsonl", "mbox"):
                     # A name from before the thirtieth session (a line or message by its
                     # place: a quarantine entry replayed): read as it was then.
@@ -876,9 +880,8 @@ class OpenBundle:
                 # An item of a message, feed or JSON-lines file inside this archive, or a
                 # member of an archive inside it (`_nested_items`): that document or archive
                 # is opened once for all of its items.
-                if self._inner is None or self._inner.name != inner:
-                    self._inner = OpenBundle(inner, self.entry(inner, limits.max_bytes + 1))
-                return self._inner.read(member[len(inner) + 1 :], limits, max_bytes)
+                holder = self._opened_inner(inner, lambda: self.entry(inner, limits.max_bytes + 1))
+                return holder.read(member[len(inner) + 1 :], limits, max_bytes)
             if kind in _DECOMPRESSORS and max_bytes is None:  # read whole: not past the bundle limit
                 out = self.entry(member, cap + 1)
                 if len(out) > cap:
@@ -915,10 +918,7 @@ class OpenBundle:
         data = payload if isinstance(payload, bytes) else b""
         if not separator:
             return data[:cap]
-        inner = _attached_archive_name(label, part)
-        if self._inner is None or self._inner.name != inner:
-            self._inner = OpenBundle(inner, data)
-        return self._inner.read(inside, limits, max_bytes)
+        return self._opened_inner(_attached_archive_name(label, part), lambda: data).read(inside, limits, max_bytes)
 
     def _mail_part(self, member: str) -> bytes:
         """An e-mail's member: the whole message for ``body`` (its text part is read as the
@@ -936,6 +936,13 @@ class OpenBundle:
             return bytes(part.get_content())
         payload = part.get_payload(decode=True)
         return payload if isinstance(payload, bytes) else b""
+
+    def _opened_inner(self, name: str, read: Callable[[], bytes]) -> OpenBundle:
+        """The bundle ``name`` inside this one (a member document or archive, an mbox
+        message, a mail's archive), opened once for the members asked of it in a row."""
+        if self._inner is None or self._inner.name != name:
+            self._inner = OpenBundle(name, read())
+        return self._inner
 
     def _holder_of(self, member: str) -> str | None:
         """The entry of this archive that holds ``member`` (``a/msg.xml`` of

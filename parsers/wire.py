@@ -198,16 +198,16 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
     if not match:
         return None
     dateline = match.group("dateline")
-    if match.group("dash") is None and "," not in dateline and not (dateline.isupper() and len(dateline) <= 30):
-        # No dash: only after "City, date", or a city in capitals before a sentence ("STOCKHOLM
-        # (TT) Riksbanken ..."; "CANADIAN PACIFIC (CP) UNIT STUDIES" is a headline, and
-        # "Canadian Pacific (CP) Unit studies" one too).
-        return None
-    if match.group("dash") is None and not paragraph[match.end() :].strip() and not _DATED.search(dateline):
-        # The tag alone closing its paragraph (Europa Press's "MADRID, 12 (EUROPA PRESS)",
-        # the text below it): only after a date ("Stocks rally, traders say (Reuters)" is a
-        # headline).
-        return None
+    if match.group("dash") is None:
+        # No dash: only after "City, date", or a city in capitals before a sentence
+        # ("STOCKHOLM (TT) Riksbanken ..."; "CANADIAN PACIFIC (CP) UNIT STUDIES" is a headline,
+        # and "Canadian Pacific (CP) Unit studies" one too). The tag alone closing its
+        # paragraph (Europa Press's "MADRID, 12 (EUROPA PRESS)", the text below it): only
+        # after a date ("Stocks rally, traders say (Reuters)" is a headline).
+        if "," not in dateline and not (dateline.isupper() and len(dateline) <= 30):
+            return None
+        if not paragraph[match.end() :].strip() and not _DATED.search(dateline):
+            return None
     city = dateline.split(",")[0].strip() if dateline else None
     end = match.end()
     if not dateline:
