@@ -13,7 +13,7 @@ line between two paragraphs; a third have their headline repeated on the next li
 (every other one in title case). Briefs (headline only) stay briefs.
 
 Scores per field, for the two halves of the set (A: even NEWID, B: odd NEWID; tune on A,
-report both): headline, dateline city, agency, by-line, body exactly right, and for the
+report both): headline, dateline city, agency, by-line, body exactly right, language, and for the
 enveloped stories slugline, wire id and urgency.
 """
 
@@ -142,7 +142,7 @@ def load_cases(shared: Path) -> list[Case]:
     return cases
 
 
-FIELDS = ("headline", "dateline", "agency", "byline", "body", "slugline", "wire_id", "urgency")
+FIELDS = ("headline", "dateline", "agency", "byline", "body", "language", "slugline", "wire_id", "urgency")
 
 
 def score(case: Case) -> dict[str, bool]:
@@ -157,6 +157,7 @@ def score(case: Case) -> dict[str, bool]:
         "agency": story.agency == "reuters",
         "byline": story.byline == case.byline,
         "body": got == case.paragraphs,
+        "language": story.language == "en",  # Reuters' English service
     }
     if case.mode == "envelope":
         result["slugline"] = getattr(story, "slugline", None) == case.slugline

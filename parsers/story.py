@@ -190,7 +190,7 @@ def build_story(
         body=body,
         paragraphs=paragraphs,
         word_count=word_count,
-        language=detect_language(body or headline, draft.language),  # a brief: its headline
+        language=detect_language(body, draft.language, headline),
         input_format=input_format,
         content_sha256=body_sha256,
         simhash=compute_simhash(body),

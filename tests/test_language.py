@@ -88,3 +88,38 @@ def test_unusable_cache_falls_back_to_the_shipped_model(tmp_path: Path) -> None:
     result = _detect_in_child(blocker)
     assert result["detected"] == {code: code for code in SAMPLES}
     assert "language model cache unusable" in str(result["stderr"])
+
+
+# Results tables as the 1987 Reuters wire sent them (headline in capitals, no blank line
+# after it, four-space indents, LF line ends, a " Reuter" sign-off): the body alone is
+# figures and abbreviations. Read without their headline they were Volapük or Latvian.
+RESULTS_TABLES = (
+    b"CRESCENT CO <BCW.O> 1ST QTR NET\n    Shr 65 cts vs 28 cts\n    Net 56.6 mln vs 12.8 mln\n"
+    b"    Revs 73.1 mln vs 9651,163\n Reuter\n",
+    b"CRESCENT SYSTEMS <RMKH.TO> 2ND QTR SEPT 30\n    Shr 11 cts vs 74 cts\n    Net 64.5 mln vs 4817,723\n"
+    b"    Revs 2034,624 vs 97.5 mln\n    Nine mths\n    Shr 2.63 dlrs vs 1.95 dlrs\n"
+    b"    Net 72.9 mln vs 5240,448\n Reuter\n",
+    b"CASCADE BANCORP <PMNH> 2ND QTR SEPT 30\n    Shr 20 cts vs 30 cts\n    Net 297,596 vs 3087,369\n"
+    b"    Revs 19.6 mln vs 9378,426\n Reuter\n",
+)
+
+
+@pytest.mark.parametrize("raw", RESULTS_TABLES, ids=["lv", "vo-nine-months", "vo"])
+def test_a_results_table_is_read_with_its_headline(raw: bytes) -> None:
+    from parsers import parse_story
+
+    story = parse_story(raw, "test://table")
+    assert story.body.startswith("Shr ")  # the table is the body, its headline apart
+    assert story.language == "en"
+
+
+def test_languages_no_wire_files_in_are_never_answered() -> None:
+    from parsers.language import NEVER_ANSWERED, _cld2, _identifier
+
+    assert not NEVER_ANSWERED & set(_identifier().nb_classes)
+    latin = "Gallia est omnis divisa in partes tres, quarum unam incolunt Belgae, aliam Aquitani. " * 4
+    assert _cld2(latin) not in NEVER_ANSWERED
+    assert detect_language(latin) not in NEVER_ANSWERED
+    # A brief in capitals is read in lower case (short English copy was Latin to the model).
+    assert detect_language("", headline="NEC TO SUPPLY CHIP TECHNOLOGY TO FRANCE") == "en"
+    assert detect_language(SAMPLES["de"], "la") == "la"  # a declared tag is kept as declared
