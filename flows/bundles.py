@@ -606,12 +606,6 @@ def _attached_archive_name(label: str, part: Any) -> str:
     return f"{label}/{base or 'attachment'}"
 
 
-#: A mail's own text is an input beside its attachments when it holds at least this much
-#: (parsers.mail.COVERING_NOTE_MAX: shorter, it is a covering note; not imported here, as
-#: planning imports no parser).
-MAIL_BODY_MIN = 280
-
-
 def _attachments(data: bytes) -> tuple[Any, list[Any]]:
     """An e-mail and its attachments that may be stories, in message order."""
     from email import message_from_bytes, policy
@@ -630,8 +624,9 @@ def _archive_attachments(message: Any) -> list[Any]:
 def _mail_members(name: str, data: bytes, limits: BundleLimits, *, open_archives: bool = True) -> list[str]:
     """An e-mail's inputs when it carries stories as attachments (an agency's NITF file, a
     release as text): each such attachment (``attachment[n]``), and the mail's own text
-    (``body``) when it holds a story's worth (MAIL_BODY_MIN characters), not a covering
-    note. None attached: [] (the message is one input, itself). Before, text only in
+    (``body``) when it is a story, not a covering note (`parsers.mail.is_covering_note`:
+    short and not opening with an agency tag or a dateline; imported here, not at module
+    level, as planning imports no parser). None attached: [] (the message is one input, itself). Before, text only in
     attachments was ``no_body``, and the attached stories were not read.
 
     An archive attached (``archive[n]``, numbered among the archives) is listed as its
@@ -641,7 +636,7 @@ def _mail_members(name: str, data: bytes, limits: BundleLimits, *, open_archives
     archive), is one input that says why when read. Until the thirty-second session such a
     mail was one input, its covering note ("See attached.") a story row, and the stories in
     the archive were not read."""
-    from parsers.mail import part_text
+    from parsers.mail import is_covering_note, part_text
 
     try:
         message, parts = _attachments(data)
@@ -653,7 +648,7 @@ def _mail_members(name: str, data: bytes, limits: BundleLimits, *, open_archives
     if not parts and not archives:
         return []
     limits.check(len(parts) + len(archives) + 1, len(data), 0, name)
-    own = ["body"] if len(text.strip()) >= MAIL_BODY_MIN else []
+    own = [] if is_covering_note(text) else ["body"]
     members = own + [f"attachment[{n}]" for n in range(1, len(parts) + 1)]
     for number, part in enumerate(archives, start=1):
         label = f"archive[{number}]"

@@ -15,9 +15,9 @@ header, its body the MIME boundaries and quoted-printable soft breaks.
 
 A message whose text is only in attachments is quarantined ``no_body`` when it reaches this
 parser whole (a message named *.eml is split into its attachments by flows.bundles first),
-and so is one whose text is a covering note (shorter than COVERING_NOTE_MAX) beside a file
-attached that is not read (a PDF, a spreadsheet, a slide deck, an unknown type): its row
-was the note ("See attached."), the story being in the file.
+and so is one whose text is a covering note (`is_covering_note`: short, and not opening
+with an agency tag or a dateline) beside a file attached that is not read (a PDF, a
+spreadsheet, a slide deck, an unknown type): its row was the note ("See attached."), the story being in the file.
 Pure: bytes in, a FeedItem out.
 """
 
@@ -50,9 +50,28 @@ _FORWARDED = re.compile(r"\A\s*-{3,}[^\n]{1,60}?-{3,}[ \t]*\n(?:[^\n:]{1,30}:[^\
 #: How far into an input its header block may run.
 HEADER_PEEK_BYTES = 16384
 #: A mail's own text shorter than this (characters, stripped) is a covering note, not a
-#: story, when files are attached: flows.bundles lists such a mail's text as an input of
-#: its own beside its story attachments only from this length on.
+#: story, when files are attached, unless it opens as wire copy does (`is_covering_note`):
+#: flows.bundles lists a mail's text as an input of its own beside its story attachments
+#: only when it is no covering note.
 COVERING_NOTE_MAX = 280
+
+
+def is_covering_note(text: str) -> bool:
+    """Whether a mail's own ``text`` is a covering note ("See attached.") rather than a
+    story: shorter than COVERING_NOTE_MAX and not opening as wire copy, with an agency tag
+    or a dateline (``LONDON (Reuters) -``, ``BERLIN, Nov 12 -``) read by the wire rules. Until
+    the thirty-third session length alone told them, and a flash mailed with a file
+    attached was quarantined (a PDF) or not listed at all (a story file)."""
+    stripped = text.strip()
+    if len(stripped) >= COVERING_NOTE_MAX:
+        return False
+    from parsers.story import parse_document
+
+    try:
+        draft = parse_document(repair_text(stripped.replace("\r\n", "\n")), "text")
+    except ParseError:
+        return True
+    return not any(entry.kind in ("agency_tag", "dateline") for entry in draft.removed)
 
 
 def looks_like_mail(data: bytes) -> bool:
@@ -101,7 +120,7 @@ def parse_mail(data: bytes) -> FeedItem:
             )
         raise ParseError("no_body", detail)
     unread = _files_not_read(message)
-    if unread and len(text.strip()) < COVERING_NOTE_MAX:
+    if unread and is_covering_note(text):
         raise ParseError(
             "no_body",
             f"the message's text is a covering note ({len(text.strip())} characters: {text.strip()[:60]!r}) beside "

@@ -157,8 +157,24 @@ def test_a_mail_s_own_story_beside_a_file_or_a_short_one_beside_a_photo_is_a_row
     assert parse_story(_note_with(caption, photo), "mem://fire.eml").body.startswith("Firefighters battle")
 
 
-def test_the_length_a_mail_s_text_is_a_story_from_is_one_number() -> None:
-    from flows.bundles import MAIL_BODY_MIN
-    from parsers.mail import COVERING_NOTE_MAX
+FLASH = "LONDON, Nov 12 (Reuters) - The Bank of England raised its main interest rate to 5.25 percent.\n"
 
-    assert MAIL_BODY_MIN == COVERING_NOTE_MAX
+
+def test_a_flash_mailed_with_a_file_attached_is_a_story_not_a_covering_note(tmp_path: Path) -> None:
+    # Short as a covering note, but it opens as wire copy does (dateline, agency tag): until
+    # the thirty-third session it was quarantined beside a PDF and, beside a story file,
+    # not listed at all (told by length alone).
+    from flows.cli import parse
+    from parsers.mail import COVERING_NOTE_MAX, is_covering_note
+
+    assert len(FLASH) < COVERING_NOTE_MAX and not is_covering_note(FLASH)
+    assert is_covering_note("Please find our results attached.\n\nRegards,\nPress office\n")
+    assert is_covering_note("BERLIN - see the story attached.")  # a city alone is no dateline
+    story = parse_story(_note_with(FLASH, PDF), "mem://boe.eml")
+    assert (story.agency, story.dateline) == ("reuters", "LONDON")
+    assert story.body.startswith("The Bank of England raised")
+    story_file = ((GOLDEN / "afp-paris.txt").read_bytes(), "text", "plain", "paris.txt")
+    (tmp_path / "boe.eml").write_bytes(_note_with(FLASH, story_file))
+    (tmp_path / "note.eml").write_bytes(_note_with("See the story attached.\n", story_file))
+    rows = sorted(str(r["source_uri"]).rsplit("/", 1)[1] for r in parse([str(tmp_path)], workers=1))
+    assert rows == ["boe.eml#attachment[1]", "boe.eml#body", "note.eml#attachment[1]"]
