@@ -295,23 +295,33 @@ _DASH = r"(?:--|—|–|-|:|_|/)"  # old AP copy: "WASHINGTON (AP) _ text"; ACCE
 # Nov 21 (PTI) The Centre"; `parsers.wire.lift_agency_tag` asks for the comma).
 _DATELINE = r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’/\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
 
-AGENCY_TAG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+#: Each agency's tag pattern, as text (`agency_tag_pattern` compiles one when a tag names its
+#: agency): compiling the 42 at import cost every process ~24 ms of its start (a third of
+#: the rules' import), and a process meets a few agencies.
+AGENCY_TAG_SOURCES: tuple[tuple[str, str], ...] = tuple(
     (
         agency,
-        re.compile(
-            rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag})\s*\)(?:(?P<dash>\.?\s*{_DASH})\s*|(?(dateline)(?:\s+(?=[A-Z][a-z]|[\"“‘]\w)|\s*$)|(?!)))"
-        ),
+        rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag})\s*\)(?:(?P<dash>\.?\s*{_DASH})\s*|(?(dateline)(?:\s+(?=[A-Z][a-z]|[\"“‘]\w)|\s*$)|(?!)))",
     )
     for agency, tag, _example in AGENCY_TAGS
 )
+
+
+@functools.cache
+def agency_tag_pattern(index: int) -> tuple[str, re.Pattern[str]]:
+    """``(agency, compiled tag pattern)`` of ``AGENCY_TAGS[index]``, compiled on first use."""
+    agency, source = AGENCY_TAG_SOURCES[index]
+    return agency, re.compile(source)
+
+
 #: Datelines that print no "CITY (Agency) -": desks writing Chinese, Japanese and Korean,
 #: Kyodo's English service, and the press-release wires (PR Newswire, Business Wire,
 #: ACCESSWIRE):
 #: (agency, pattern with a ``dateline`` group and maybe a ``reporters`` one, example). Xinhua's and China News Service's
 #: "新华社北京11月7日电（记者 ...）", Reuters Chinese "路透北京11月7日 -", Kyodo's and Jiji's
 #: "【東京共同】", Yonhap's, News1's and Newsis' "(서울=연합뉴스) 김철수 기자 =".
-SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
-    (agency, re.compile(pattern), example)
+SCRIPT_DATELINE_SOURCES: tuple[tuple[str, str, str], ...] = tuple(
+    (agency, pattern, example)
     for agency, pattern, example in (
         (
             "xinhua",
@@ -389,6 +399,15 @@ SCRIPT_DATELINES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ),
     )
 )
+
+
+@functools.cache
+def script_datelines() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """``SCRIPT_DATELINE_SOURCES`` compiled, on first use (~9 ms at import before: most
+    processes never meet a paragraph that opens so)."""
+    return tuple((agency, re.compile(pattern), example) for agency, pattern, example in SCRIPT_DATELINE_SOURCES)
+
+
 #: First characters of a paragraph that may open one of them (and Kyodo's English one and
 #: the press-release wires': a capital, with their name in the paragraph's head,
 #: `SCRIPT_DATELINE_NAMES`).
@@ -413,7 +432,7 @@ DATELINE_AFTER_TAG = re.compile(
     r"(?P<dateline>[A-ZÀ-Ý][A-ZÀ-Ý .'/-]{1,30}),\s*\d{1,2}\s+[A-Za-zÀ-ÿ]{3,10}\.?(?:\s+\d{4})?\s*(?:--|-|—|–)\s+"
 )
 #: A dateline holds no "(", so a tag can only open at a paragraph's first "(", and the
-#: words there say whose tag it is (group ``a<i>``: AGENCY_TAG_PATTERNS[i]): one pattern is
+#: words there say whose tag it is (group ``a<i>``: agency_tag_pattern(i)): one pattern is
 #: tried instead of twelve lazy dateline scans.
 AGENCY_TAG_AT = re.compile(
     r"\(\s*(?:" + "|".join(f"(?P<a{i}>{tag})" for i, (_, tag, _) in enumerate(AGENCY_TAGS)) + r")\s*\)"
@@ -662,20 +681,24 @@ _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.DOTALL, "s"), (re.MULTILINE, "m"))
 
 
-def _union_source(patterns: list[re.Pattern[str]]) -> str:
+def _union_source(patterns: list[re.Pattern[str]], ends: list[bool] | None = None) -> str:
+    """The union's text; ``ends[i]``: pattern i must match to the text's end (``\\Z``)."""
     parts = []
-    for pattern in patterns:
+    for index, pattern in enumerate(patterns):
         body = _NAMED_GROUP.sub("(?:", pattern.pattern)
+        if ends is not None and ends[index]:
+            body = f"(?:{body})\\Z"
         on = "".join(letter for flag, letter in _SCOPED_FLAGS if pattern.flags & flag)
         off = "".join(letter for flag, letter in _SCOPED_FLAGS if not pattern.flags & flag)
         parts.append(f"(?{on}-{off}:{body})" if off else f"(?{on}:{body})")
     return "|".join(parts)
 
 
-def _union(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
+def _union(patterns: list[re.Pattern[str]], ends: list[bool] | None = None) -> re.Pattern[str]:
     """One pattern matching exactly what one of ``patterns`` matches (each keeps its own
-    flags as a scoped group): most texts match no rule, and one call rules them out."""
-    return re.compile(_union_source(patterns))
+    flags as a scoped group; ``ends[i]``: pattern i to the text's end): most texts match no
+    rule, and one call rules them out."""
+    return re.compile(_union_source(patterns, ends))
 
 
 class _ParsedUnion:
@@ -686,11 +709,11 @@ class _ParsedUnion:
     pattern); `of` raises where this Python's parser differs, and its caller compiles the
     text instead."""
 
-    def __init__(self, patterns: list[re.Pattern[str]]) -> None:
+    def __init__(self, patterns: list[re.Pattern[str]], ends: list[bool] | None = None) -> None:
         from re import _compiler, _parser  # type: ignore[attr-defined]
 
         self._compiler, self._parser = _compiler, _parser
-        self._tree = _parser.parse(_union_source(patterns), 0)
+        self._tree = _parser.parse(_union_source(patterns, ends), 0)
         ((op, (_, alternatives)),) = self._tree.data
         if op is not _parser.BRANCH or len(alternatives) != len(patterns):
             raise ValueError("a union parsed otherwise than one branch per pattern")
@@ -840,10 +863,18 @@ class FirstCharUnion:
     #: `parse`) compiles only the unions of the choices that start many lines.
     COMPILE_AFTER = 256
 
-    def __init__(self, patterns: list[re.Pattern[str]], *, whole: bool = False) -> None:
+    def __init__(self, patterns: list[re.Pattern[str]], *, whole: bool | list[bool] = False) -> None:
         self._patterns = patterns
-        self._whole = whole
-        self._matchers = [pattern.fullmatch if whole else pattern.match for pattern in patterns]
+        # Per pattern: matched to the text's end (fullmatch) or from its start (match). One
+        # answer for all: the union is fullmatched or matched; a list: each pattern to the
+        # end where it says so, in a matched union (a pattern compiled again with "\Z" for
+        # it cost every process's start ~8 ms for the 47 of `_ANY_WIRE_LINE`).
+        self._ends = [whole] * len(patterns) if isinstance(whole, bool) else list(whole)
+        self._whole = whole is True
+        self._union_ends = None if isinstance(whole, bool) else self._ends
+        self._matchers = [
+            pattern.fullmatch if end else pattern.match for pattern, end in zip(patterns, self._ends, strict=True)
+        ]
         self._by_char: dict[str, Callable[[str], re.Match[str] | None]] = {}
         # Shared by the characters that choose the same patterns.
         self._by_choice: dict[tuple[int, ...], Callable[[str], re.Match[str] | None]] = {}
@@ -855,7 +886,7 @@ class FirstCharUnion:
     @functools.cached_property
     def _parsed(self) -> _ParsedUnion | None:
         try:
-            return _ParsedUnion(self._patterns)
+            return _ParsedUnion(self._patterns, self._union_ends)
         except Exception:  # another Python's parser (or a single pattern): compiled from text
             return None
 
@@ -878,7 +909,7 @@ class FirstCharUnion:
             except Exception:  # a parse this Python compiles otherwise: from text
                 pass
         if union is None:
-            union = _union([self._patterns[i] for i in choice])
+            union = _union([self._patterns[i] for i in choice], self._union_ends and [self._ends[i] for i in choice])
         return union.fullmatch if self._whole else union.match
 
     def _one_by_one(self, choice: tuple[int, ...], text: str) -> re.Match[str] | None:
@@ -947,21 +978,19 @@ def may_be_credit(text: str) -> bool:
 ANY_TRAILER_RULE = FirstCharUnion([rule.pattern for rule in TRAILER_RULES], whole=True)
 
 
-def _whole(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    return re.compile(rf"(?:{pattern.pattern})\Z", pattern.flags)
-
-
 #: Everything that can take a paragraph out of the body, in one call: a contact head or
 #: line, a credit, a copyright line, a whole-line rule, a trailer. wire.apply_wire_rules
 #: keeps a long paragraph past the story's head as body text when this rules it out.
+_WIRE_LINE_STARTS = [
+    CONTACT_HEAD,
+    CONTACT_LINE,
+    *(rule.pattern for rule in CREDIT_RULES if rule.tail is None),
+    COPYRIGHT_LINE,
+]
+_WIRE_LINE_WHOLES = [rule.pattern for rule in (*LINE_RULES, *TRAILER_RULES)]
 _ANY_WIRE_LINE = FirstCharUnion(
-    [
-        CONTACT_HEAD,
-        CONTACT_LINE,
-        *(rule.pattern for rule in CREDIT_RULES if rule.tail is None),
-        COPYRIGHT_LINE,
-        *(_whole(rule.pattern) for rule in (*LINE_RULES, *TRAILER_RULES)),
-    ]
+    [*_WIRE_LINE_STARTS, *_WIRE_LINE_WHOLES],
+    whole=[False] * len(_WIRE_LINE_STARTS) + [True] * len(_WIRE_LINE_WHOLES),
 )
 
 

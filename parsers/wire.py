@@ -193,7 +193,7 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
         if paragraph[:1] in rules.SCRIPT_DATELINE_STARTS or rules.SCRIPT_DATELINE_NAMES.search(head, 0, 90):
             return _lift_script_dateline(paragraph)
         return None
-    agency, pattern = rules.AGENCY_TAG_PATTERNS[int(tag.lastgroup[1:])]
+    agency, pattern = rules.agency_tag_pattern(int(tag.lastgroup[1:]))
     match = pattern.match(head)
     if not match:
         return None
@@ -222,9 +222,9 @@ _DATED = re.compile(r",[^,]*\d")
 
 
 def _lift_script_dateline(paragraph: str) -> tuple[str, str | None, str, str, list[str]] | None:
-    """A Chinese, Japanese or Korean desk's dateline (``rules.SCRIPT_DATELINES``), as
+    """A Chinese, Japanese or Korean desk's dateline (``rules.script_datelines``), as
     `lift_agency_tag` returns a tag."""
-    for agency, pattern, _example in rules.SCRIPT_DATELINES:
+    for agency, pattern, _example in rules.script_datelines():
         match = pattern.match(paragraph[:160])
         if match:
             named = match.groupdict().get("reporters") or ""

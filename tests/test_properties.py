@@ -8,6 +8,7 @@ import re
 import unicodedata
 import zlib
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import pytest
@@ -168,7 +169,12 @@ def test_agency_tag_lookup_is_the_first_pattern_that_matches(parts: list[str]) -
     paragraph = "".join(parts)
     head = paragraph[:160]
     expected = next(
-        ((agency, match) for agency, pattern in rules.AGENCY_TAG_PATTERNS if (match := pattern.match(head))), None
+        (
+            (agency, match)
+            for agency, pattern in map(rules.agency_tag_pattern, range(len(rules.AGENCY_TAGS)))
+            if (match := pattern.match(head))
+        ),
+        None,
     )
     lifted = lift_agency_tag(paragraph)
     if expected is None:
@@ -235,7 +241,7 @@ def test_one_call_rules_out_every_wire_line_rule(parts: list[str]) -> None:
         assert rules.may_be_wire_line(text)
 
 
-def _settling_at_once(patterns: list[re.Pattern[str]], whole: bool) -> rules.FirstCharUnion:
+def _settling_at_once(patterns: list[re.Pattern[str]], whole: bool | list[bool]) -> rules.FirstCharUnion:
     union = rules.FirstCharUnion(patterns, whole=whole)
     union.COMPILE_AFTER = 1  # each choice's own union from its first text on
     return union
@@ -245,9 +251,15 @@ _LINE = [rule.pattern for rule in rules.LINE_RULES]
 _CREDIT = [rule.pattern for rule in rules.CREDIT_RULES if rule.tail is None]
 _TRAILER = [rule.pattern for rule in rules.TRAILER_RULES]
 _WIRE_LINE = list(rules._ANY_WIRE_LINE._patterns)
-UNIONS = [
-    (union, [getattr(p, "fullmatch" if whole else "match") for p in patterns])
-    for patterns, whole in ((_LINE, True), (_CREDIT, False), (_TRAILER, True), (_WIRE_LINE, False))
+_WIRE_LINE_ENDS = list(rules._ANY_WIRE_LINE._ends)  # contact, credit, copyright: from the start; the rest whole
+UNIONS: list[tuple[rules.FirstCharUnion, list[Any]]] = [
+    (union, [getattr(p, "fullmatch" if end else "match") for p, end in zip(patterns, ends, strict=True)])
+    for patterns, whole, ends in (
+        (_LINE, True, [True] * len(_LINE)),
+        (_CREDIT, False, [False] * len(_CREDIT)),
+        (_TRAILER, True, [True] * len(_TRAILER)),
+        (_WIRE_LINE, _WIRE_LINE_ENDS, _WIRE_LINE_ENDS),
+    )
     for union in (rules.FirstCharUnion(patterns, whole=whole), _settling_at_once(patterns, whole))
 ]
 EXAMPLES = [rule.example for table in (rules.LINE_RULES, rules.CREDIT_RULES, rules.TRAILER_RULES) for rule in table]
@@ -291,7 +303,8 @@ def test_rule_unions_are_compiled_from_one_parse_on_this_python() -> None:
         assert parsed is not None
         choice = max((union._choice(char) for char in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"), key=len)
         assert len(choice) > 1
-        from_parse, from_text = parsed.of(choice), rules._union([union._patterns[i] for i in choice])
+        ends = union._union_ends and [union._ends[i] for i in choice]
+        from_parse, from_text = parsed.of(choice), rules._union([union._patterns[i] for i in choice], ends)
         assert from_parse.pattern is None  # compiled from the parse, not from text
         for text in ("The end", "TOKYO, March 3 - Shares rose", "Thomas Hardy, Reuters", "Tweet", "T"):
             assert bool(from_parse.match(text)) == bool(from_text.match(text))

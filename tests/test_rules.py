@@ -52,7 +52,9 @@ def test_agency_tag_examples(agency: str, tag: str, example: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("agency", "pattern", "example"), rules.SCRIPT_DATELINES, ids=[a for a, _, _ in rules.SCRIPT_DATELINES]
+    ("agency", "pattern", "example"),
+    rules.SCRIPT_DATELINE_SOURCES,
+    ids=[a for a, _, _ in rules.SCRIPT_DATELINE_SOURCES],
 )
 def test_chinese_japanese_and_korean_datelines(agency: str, pattern: object, example: str) -> None:
     lifted = lift_agency_tag(example)
