@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -368,8 +369,17 @@ MINHASH_SIZE = 64
 MIN_RESEMBLANCE = 0.7
 #: Stories with fewer shingles than this are too short to call copies by resemblance.
 MIN_SHINGLES = 8
-_PERMUTE_A = np.random.default_rng(0x5EED).integers(1, 2**63, size=MINHASH_SIZE, dtype=np.uint64) | np.uint64(1)
-_PERMUTE_B = np.random.default_rng(0xB0B).integers(0, 2**63, size=MINHASH_SIZE, dtype=np.uint64)
+
+
+@functools.cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The MinHash's MINHASH_SIZE hash permutations (a x + b), made on first use: only the
+    near-duplicate check reads them, and numpy.random's import cost every process ~4 ms."""
+    a = np.random.default_rng(0x5EED).integers(1, 2**63, size=MINHASH_SIZE, dtype=np.uint64) | np.uint64(1)
+    b = np.random.default_rng(0xB0B).integers(0, 2**63, size=MINHASH_SIZE, dtype=np.uint64)
+    return a[:, None], b[:, None]
+
+
 # A "." or "," between digits (the lookbehind after the class lets the regex engine scan for
 # the class first: twice as fast as a leading lookbehind, same matches).
 _NUMBER_GLUE = re.compile(r"[.,](?<=\d[.,])(?=\d)")
@@ -439,8 +449,9 @@ def _minima(w: np.ndarray) -> bytes:
     # minimum of the top 16 bits: one pass less over the MINHASH_SIZE x shingles matrix.
     # The products wrap modulo 2**64 on purpose; numpy checks overflow only on scalars, so
     # no np.errstate is needed around arrays (it cost ~5 us a story to enter and leave).
-    permuted = _PERMUTE_A[:, None] * grams[None, :]
-    permuted += _PERMUTE_B[:, None]
+    permute_a, permute_b = _permutations()
+    permuted = permute_a * grams[None, :]
+    permuted += permute_b
     minima = (permuted.min(axis=1) >> np.uint64(48)).astype("<u2")
     return bytes(minima.tobytes())
 

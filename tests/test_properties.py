@@ -402,7 +402,8 @@ def _minhash_by_definition(text: str) -> bytes:
         grams = grams ^ (w[offset : offset + n] * keys[offset])
     grams = np.unique(grams)
     with np.errstate(over="ignore"):
-        permuted = grams[:, None] * fingerprint._PERMUTE_A[None, :] + fingerprint._PERMUTE_B[None, :]
+        permute_a, permute_b = (column[:, 0] for column in fingerprint._permutations())
+        permuted = grams[:, None] * permute_a[None, :] + permute_b[None, :]
     return bytes((permuted >> np.uint64(48)).min(axis=0).astype("<u2").tobytes())
 
 
