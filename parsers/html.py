@@ -733,6 +733,8 @@ def _find_article_region(body: HtmlElement) -> list[HtmlElement]:
             sections = _following_sections(wrapper)
             if sections:
                 region = [wrapper, *sections]
+    if region and body not in region:
+        region = _with_paragraphs_beside_its_wrapper(region, top)
     if region:
         entries = _entry_list(region[0])  # an ancestor of region[0], so of its siblings too
         if entries is not None:
@@ -747,18 +749,72 @@ def _find_article_region(body: HtmlElement) -> list[HtmlElement]:
     return region
 
 
-def _beside_wrapper(top: HtmlElement, final: _FinalScores, threshold: float) -> tuple[HtmlElement, list[HtmlElement]]:
-    """The outermost wrapper of ``top`` (an ancestor holding little but it: grid cells,
-    layout divs) and that wrapper with the siblings built like it that hold unlinked text:
-    the story's next chunk may be a sibling of the wrapper. At most MAX_WRAPPER_CLIMB
-    levels: each reads the whole wrapper's text, and a page nested hundreds of levels deep
-    would read itself once per level."""
+#: Paragraphs that sit straight in a box around the story's wrapper, beside it, are the
+#: story's too when at least this many read as prose and hold this share of its text; the
+#: boxes are looked at up to this many levels up.
+BESIDE_PARAGRAPHS_MIN, BESIDE_PARAGRAPHS_SHARE, BESIDE_PARAGRAPHS_LEVELS = 3, 0.25, 3
+
+
+def _with_paragraphs_beside_its_wrapper(region: list[HtmlElement], top: HtmlElement) -> list[HtmlElement]:
+    """``region`` and the paragraphs beside ``top``'s outermost wrapper in the boxes around
+    it: a post written straight into its content box, then a block of earlier text quoted
+    below it in a div of its own (which, denser, won the scoring: the post's own paragraphs
+    were left out as boilerplate). A box's paragraphs are taken when BESIDE_PARAGRAPHS_MIN
+    of them read as prose (`_reads_as_prose`) and hold BESIDE_PARAGRAPHS_SHARE of the
+    story's text; the boxes are looked at up to BESIDE_PARAGRAPHS_LEVELS up (one holding
+    none, a box of source links, does not stop the climb). They join in document order."""
+    story_length = len(_text(top))
+    roots = set(region)
+    taken: list[HtmlElement] = []
+    box = _outermost_wrapper(top)
+    for _level in range(BESIDE_PARAGRAPHS_LEVELS):
+        parent = box.getparent()
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        prose = [child for child in parent if child is not box and child not in roots and _reads_as_prose(child)]
+        if (
+            len(prose) >= BESIDE_PARAGRAPHS_MIN
+            and sum(len(_text(p)) for p in prose) >= BESIDE_PARAGRAPHS_SHARE * story_length
+        ):
+            taken.extend(prose)
+        box = parent
+    if not taken:
+        return region
+    order = {element: index for index, element in enumerate(box.getroottree().getroot().iter())}
+    return sorted([*region, *taken], key=order.__getitem__)
+
+
+def _reads_as_prose(element: HtmlElement) -> bool:
+    """A leaf paragraph (``<p>``) of LEAD_MIN characters or more that ends a sentence, under
+    a fifth linked (a post's paragraphs may sit under its own linked sub-headings: unlike
+    the short-region rule, no teaser-box guard)."""
+    if element.tag != "p" or not _is_paragraph_like(element):
+        return False
+    text = _text(element)
+    if len(text) < LEAD_MIN or not text.endswith(_SENTENCE_END):
+        return False
+    return _link_density(element, len(text)) < 0.2
+
+
+def _outermost_wrapper(top: HtmlElement) -> HtmlElement:
+    """The outermost ancestor of ``top`` holding little but it (its text at most 1.1 times
+    ``top``'s), at most MAX_WRAPPER_CLIMB levels up: grid cells, layout divs."""
     top_length = len(_text(top))
     wrapper, parent = top, top.getparent()
     for _level in range(MAX_WRAPPER_CLIMB):
         if parent is None or parent.tag in ("body", "html") or len(_text(parent)) > top_length * 1.1:
             break
         wrapper, parent = parent, parent.getparent()
+    return wrapper
+
+
+def _beside_wrapper(top: HtmlElement, final: _FinalScores, threshold: float) -> tuple[HtmlElement, list[HtmlElement]]:
+    """The outermost wrapper of ``top`` (an ancestor holding little but it: grid cells,
+    layout divs) and that wrapper with the siblings built like it that hold unlinked text:
+    the story's next chunk may be a sibling of the wrapper. At most MAX_WRAPPER_CLIMB
+    levels: each reads the whole wrapper's text, and a page nested hundreds of levels deep
+    would read itself once per level."""
+    wrapper = _outermost_wrapper(top)
     if wrapper is top:
         return wrapper, [top]
     return wrapper, _with_siblings(wrapper, final, threshold, same_shape=True, kin=True)

@@ -1082,3 +1082,30 @@ def test_element_texts_are_kept_only_while_the_region_is_found() -> None:
         assert html._text(box) == "One two three four"  # kept: nothing here may cut the tree
     assert html._KEPT.texts is None
     assert html._text(box) == "three four"  # read afresh once outside
+
+
+def test_a_post_s_own_paragraphs_beside_a_denser_quoted_block_are_kept() -> None:
+    # A blog post written straight into its content box, then an earlier article quoted
+    # below it, in a box of its own next to its source links: the quoted text, denser (more
+    # commas), won the scoring, and the post's own paragraphs two boxes up were left out.
+    post = [
+        "Die Hafenbehörde hat am Dienstag bestätigt, dass der Betrieb nach drei Tagen wieder aufgenommen wurde.",
+        "Nach Angaben der Gewerkschaft hatten die Kranführer für höhere Löhne und bessere Schichten gestreikt.",
+        "Reedereien hatten Dutzende Schiffe nach Antwerpen und Hamburg umgeleitet, was Tage gekostet hat.",
+        "Die Einigung sieht nach Angaben beider Seiten eine Erhöhung der Löhne um sechs Prozent vor.",
+        "Wir dokumentieren unten den Bericht, der in der vergangenen Woche erschienen ist, in voller Länge.",
+    ]
+    quoted = [
+        f"{sentence} Händler, Spediteure, Makler und Zöllner sagten, die Lage habe sich, wie erwartet, beruhigt."
+        for sentence in STORY_EN * 2
+    ]
+    sources = "".join(
+        f"<p><a href='https://example.org/{i}'>https://example.org/hafen/bericht/{i}</a></p>" for i in range(8)
+    )
+    quoted_box = f"<div>{sources}<div><div>{_ps(quoted)}</div></div></div>"
+    page = f"<div class='post'><div class='entry'>{_ps(post)}{quoted_box}</div></div>"
+    body = _body(page, "de")
+    assert all(p in body for p in post)
+    assert all(q in body for q in quoted)
+    assert "example.org" not in body
+    assert body.index(post[-1]) < body.index(quoted[0])  # in the page's order
