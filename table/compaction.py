@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from storage import Storage
 from storage.base import at_once, read_each
-from table.dataset import DICTIONARY_COLUMNS, STORIES_PREFIX
+from table.dataset import STORIES_PREFIX, write_parquet
 
 PENDING_PREFIX = "_manifests/_pending_compact/"
 RECORD_PREFIX = "_manifests/compact/"
@@ -125,17 +125,7 @@ def merge_tables(datas: list[bytes]) -> bytes:
     order = pc.sort_indices(
         table, sort_keys=[("published_at", "ascending", "at_end"), ("story_id", "ascending", "at_end")]
     )
-    table = table.take(order).replace_schema_metadata(metadata)
-    buffer = io.BytesIO()
-    pq.write_table(
-        table,
-        buffer,
-        compression="zstd",
-        use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
-        row_group_size=ROW_GROUP_ROWS,
-        write_statistics=True,
-    )
-    return buffer.getvalue()
+    return write_parquet(table.take(order).replace_schema_metadata(metadata), ROW_GROUP_ROWS)
 
 
 def group_id(inputs: list[str]) -> str:
