@@ -196,3 +196,26 @@ def test_lone_surrogates_are_found_in_any_text_the_record_holds() -> None:
     bad = dataclasses.replace(story, paragraphs=[*story.paragraphs, "x\udc80"])
     assert "paragraphs holds a lone surrogate (not encodable as UTF-8)" in validate_story(bad)
     assert validate_story(dataclasses.replace(story, headline="Café — “quoted”")) == []
+
+
+def test_files_keep_statistics_for_filters_not_for_the_story_s_text() -> None:
+    # A story's body as its own min and max statistics made a one-story file nearly twice
+    # its size; a time filter still needs published_at's (compaction sorts by it so that
+    # row groups are skipped), and the body is compressed, a short id column not.
+    import io
+
+    import pyarrow.parquet as pq
+
+    stories = [seed(), dataclasses.replace(seed(), story_id="f" * 64, published_at=datetime(2024, 1, 3, tzinfo=UTC))]
+    data = encode_parquet(stories, "b1", "test")
+    chunks = {
+        column.path_in_schema: column for group in [pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0)]
+        for column in (group.column(i) for i in range(group.num_columns))
+    }  # fmt: skip
+    assert chunks["published_at"].statistics.has_min_max
+    assert chunks["story_id"].statistics.has_min_max
+    for text in ("body", "paragraphs.list.element", "headline", "removed.list.element.text"):
+        assert chunks[text].statistics is None or not chunks[text].statistics.has_min_max, text
+    assert chunks["body"].compression == "ZSTD"
+    assert chunks["story_id"].compression == "UNCOMPRESSED"  # 128 bytes: not worth a compressor
+    assert read_table(data).column("body").to_pylist() == [s.body for s in stories]
