@@ -407,6 +407,16 @@ def apply_wire_rules(draft: Draft) -> Draft:
             if not text:
                 continue
         kept.append(text)
+    if kept and kept[-1].endswith((")", ").")):
+        closing = closing_agency_tag(kept[-1])
+        if closing:
+            agency, before = closing
+            draft.removed.append(Removed("trailer", kept[-1][len(before) :].strip()))
+            draft.agency = draft.agency or agency
+            if before:
+                kept[-1] = before
+            else:
+                kept.pop()
     if kept and "/" in kept[-1][-24:]:
         codes = rules.CLOSING_CODES.search(kept[-1])
         if codes:
@@ -424,6 +434,26 @@ def apply_wire_rules(draft: Draft) -> Draft:
 
 #: How a body paragraph ends; a deck (a subheadline) has no such end.
 _DECK_ENDS = (".", "!", "?", '"', "”", ":", ";", ",")
+#: What ends the sentence before a closing tag.
+_SENTENCE_ENDS = (".", "!", "?", '"', "”", "»")
+
+
+def closing_agency_tag(paragraph: str) -> tuple[str, str] | None:
+    """``(agency, the paragraph without it)`` when ``paragraph`` ends with an agency's tag
+    after its last sentence, or is that tag alone: ANSA's sign-off, "... ha detto il
+    ministro. (ANSA).", as " Reuter" is Reuters'. Until the thirty-third session it stayed
+    the story's last words. A tag inside a sentence ("... said (Reuters) on Monday") or
+    closing one without its stop is left."""
+    start = paragraph.rfind("(")
+    if start < 0:
+        return None
+    tag = rules.AGENCY_TAG_AT.match(paragraph, start)
+    if not tag or not tag.lastgroup or paragraph[tag.end() :].strip() not in ("", "."):
+        return None
+    before = paragraph[:start].rstrip()
+    if before and not before.endswith(_SENTENCE_ENDS):
+        return None
+    return rules.AGENCY_TAGS[int(tag.lastgroup[1:])][0], before
 
 
 def _without_release_sections(paragraphs: list[str], removed: list[Removed]) -> list[str]:

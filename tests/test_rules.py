@@ -660,3 +660,22 @@ def test_a_cna_dateline_with_its_reporters_names_no_city() -> None:
     )
     assert (story.agency, story.dateline) == ("cna", None)
     assert story.body.startswith("台積電今天公布")
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "expected"),
+    [
+        ("Le opposizioni hanno criticato le misure. (ANSA).", ("ansa", "Le opposizioni hanno criticato le misure.")),
+        ("(ANSA).", ("ansa", "")),
+        ('Una manovra "seria". (ANSA)', ("ansa", 'Una manovra "seria".')),
+        ("The index rose as the report (Reuters) showed.", None),  # inside a sentence
+        ("Stocks rally on Fed hopes, traders say (Reuters)", None),  # no stop before it: a headline's
+        ("The talks resume next week (AP Photo/Jane Doe)", None),  # a photo credit, not the tag
+    ],
+)
+def test_a_closing_agency_tag_is_the_sign_off_only_after_the_last_sentence(
+    paragraph: str, expected: tuple[str, str] | None
+) -> None:
+    from parsers.wire import closing_agency_tag
+
+    assert closing_agency_tag(paragraph) == expected
