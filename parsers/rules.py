@@ -541,6 +541,9 @@ CONTACT_HEAD_EXAMPLE = "To contact the reporters on this story:"
 #: two to four "/xx" after its final stop, nothing after them.
 CLOSING_CODES = re.compile(r"(?<=[.!?\"”])(?:/[a-z]{2,5}){2,4}\s*$")
 CLOSING_CODES_EXAMPLE = "Gefragt waren Autowerte./mis/he"
+#: Xinhua's English service's end word glued to the story's last sentence.
+CLOSING_WORD = re.compile(r"(?<=[.!?\"”])\s+Enditem\s*$")
+CLOSING_WORD_EXAMPLE = "Imports fell 2.3 percent, the customs said. Enditem"
 #: Reuters update and correction notes closing a paragraph: "(Adds union comment in paragraph 3)".
 UPDATE_NOTE = re.compile(
     r"\((?:adds|updates|corrects|recasts|changes|rewrites|removes|fixes|refiles|repeats|inserts|deletes|"
@@ -601,6 +604,21 @@ TRAILER_RULES: tuple[Rule, ...] = (
         "AFP 211432 GMT OCT 24",
         flags=0,
     ),
+    # An agency's name alone closing its copy, after a dash or before its end word: Bernama's
+    # "-- BERNAMA", IANS' "--IANS", Lusa's "Lusa/Fim"; Xinhua's English service's "Enditem"
+    # (also glued to the last sentence: `CLOSING_WORD`); PTI's desk codes after its name
+    # ("PTI ABC DEF"), and the initials Lusa's desk signs with ("ABC // DEF").
+    _rule(
+        "trailer",
+        "agency_signoff",
+        r"(?:--?|—|–)?\s*(?:"
+        + "|".join(tag for _, tag, _ in AGENCY_TAGS)
+        + r")(?:\s*/\s*(?:fim|fin|fine|end|ende))?\.?",
+        "-- BERNAMA",
+    ),
+    _rule("trailer", "xinhua_enditem", r"enditem", "Enditem"),
+    _rule("trailer", "pti_codes", r"PTI(?: [A-Z]{2,4}){1,6}", "PTI ABC DEF GHI", flags=0),
+    _rule("trailer", "desk_initials", r"[A-Z]{2,4}(?:\s*//\s*[A-Z]{2,4}){1,3}", "ABC // DEF", flags=0),
     # Dow Jones Newswires' closing lines: the end mark, the time filed, the copyright.
     _rule("trailer", "dow_jones_end", r"\(END\) Dow Jones Newswires", "(END) Dow Jones Newswires", flags=0),
     _rule(

@@ -417,6 +417,11 @@ def apply_wire_rules(draft: Draft) -> Draft:
                 kept[-1] = before
             else:
                 kept.pop()
+    if kept and kept[-1].endswith("Enditem"):
+        word = rules.CLOSING_WORD.search(kept[-1])
+        if word:
+            draft.removed.append(Removed("trailer", word.group(0).strip()))
+            kept[-1] = kept[-1][: word.start()]
     if kept and "/" in kept[-1][-24:]:
         codes = rules.CLOSING_CODES.search(kept[-1])
         if codes:

@@ -679,3 +679,33 @@ def test_a_closing_agency_tag_is_the_sign_off_only_after_the_last_sentence(
     from parsers.wire import closing_agency_tag
 
     assert closing_agency_tag(paragraph) == expected
+
+
+# (the story's opening, what closes it, the closing line the rules must take)
+CLOSINGS = {
+    # Xinhua's English service ends with "Enditem", glued to the last sentence or alone.
+    "xinhua_glued": ("BEIJING, Nov. 7 (Xinhua) -- Exports rose, data showed.", "Imports fell. Enditem", "Enditem"),
+    "xinhua_line": ("BEIJING, Nov. 7 (Xinhua) -- Exports rose, data showed.", "Imports fell.\n\nEnditem", "Enditem"),
+    # Lusa's desk initials, then its end line; IANS' and Bernama's name after dashes; PTI's codes.
+    "lusa": ("Lisboa, 12 nov (Lusa) - O Governo aprovou.", "Criticou.\n\nABC // DEF\n\nLusa/Fim", "Lusa/Fim"),
+    "ians": ("New Delhi, Nov 21 (IANS) The government extended it.", "It was decided.\n\n--IANS\n\nab/cd", "--IANS"),
+    "bernama": ("KUALA LUMPUR, Nov 15 (Bernama) -- The economy grew.", "Demand rose.\n\n-- BERNAMA", "-- BERNAMA"),
+    "pti": ("New Delhi, Nov 21 (PTI) The Centre extended the scheme.", "It was decided.\n\nPTI ABC DEF", "PTI ABC DEF"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLOSINGS))
+def test_agencies_closing_lines_are_trailers(name: str) -> None:
+    opening, last, closing = CLOSINGS[name]
+    story = parse_story(f"Headline of the story\n\n{opening}\n\n{last}\n".encode(), f"test://{name}")
+    assert closing in [entry.text for entry in story.removed if entry.kind == "trailer"]
+    assert closing not in story.body and story.body.rstrip().endswith(".")
+
+
+@pytest.mark.parametrize(
+    "last",
+    ["The decision was taken at a meeting of the Cabinet.", "Enditem prices rose.", "AFP said it would appeal."],
+)
+def test_a_last_sentence_naming_an_agency_is_no_closing_line(last: str) -> None:
+    story = parse_story(f"Headline\n\nPARIS (AFP) - The strike ended on Monday.\n\n{last}\n".encode(), "test://last")
+    assert story.paragraphs[-1] == last
