@@ -479,8 +479,11 @@ CREDIT_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "contributor_line",
-        "reuters_reporting_es_pt_fr",
-        r"^\((?P<inner>(?:(?:reporte|reportaje|reportagem)(?: adicional)? de|reportage(?: de)?)\s+(?-i:[A-ZÀ-Ý]).+)\)$",
+        # Reuters' services in Spanish ("Reporte de", Spain's "Información de"), Portuguese,
+        # French and German ("Bericht von X, redigiert von Y; Bei Rückfragen ...").
+        "reuters_reporting_languages",
+        r"^\((?P<inner>(?:(?:reporte|reportaje|reportagem|información)(?: adicional)? de|reportage(?: de)?|bericht von)"
+        r"\s+(?-i:[A-ZÀ-Ý]).+)\)$",
         "(Reporte de Juana Pérez; Editado por Juan Ruiz)",
     ),
     _rule(

@@ -18,16 +18,18 @@ _CONTACT_ITEM = re.compile(
 _NAME_SPLIT = re.compile(r"\s*(?:;|,\s*(?:and\s+)?|\s+and\s+|\s+&\s+)\s*")
 _CREDIT_PART = re.compile(
     r"^(?P<label>(?:additional )?(?:reporting|writing|editing|compiled|graphics|production)(?: by|\s*:)?"
-    r"|redigiert von|bearbeitet von|geschrieben von"
+    r"|redigiert von|bearbeitet von|geschrieben von|bericht von"
     # Reuters' Spanish, Portuguese and French services: "(Reporte de X; Editado por Y)",
-    # "(Reportagem de X; Edição de Y)", "(Reportage X, édité par Y)".
-    r"|(?:reporte|reportaje|reportagem)(?: adicional)? de|escrito por|editado(?: en español)? por"
+    # "(Información de X; editado en español por Y)", "(Reportagem de X; Edição de Y)",
+    # "(Reportage X, édité par Y)"; its German one: "(Bericht von X, redigiert von Y)".
+    r"|(?:reporte|reportaje|reportagem|información)(?: adicional)? de|escrito por|editado(?: en español)? por"
     r"|edición de|edição de|reportage(?: de)?|rédigé par|édité par)(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _EDITING_LABELS = ("editing", "redigiert", "bearbeitet", "editado", "edición", "edição", "édité")
 _CREDIT_SPLIT = re.compile(
-    r"\s*;\s*|,\s*(?=(?:with |and )?(?:additional )?(?:reporting|writing|editing|compiled)\b|édité par)",
+    r"\s*;\s*|,\s*(?=(?:with |and )?(?:additional )?(?:reporting|writing|editing|compiled)\b|édité par|redigiert von"
+    r"|bearbeitet von|editado)",
     re.IGNORECASE,
 )
 

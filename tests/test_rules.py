@@ -709,3 +709,25 @@ def test_agencies_closing_lines_are_trailers(name: str) -> None:
 def test_a_last_sentence_naming_an_agency_is_no_closing_line(last: str) -> None:
     story = parse_story(f"Headline\n\nPARIS (AFP) - The strike ended on Monday.\n\n{last}\n".encode(), "test://last")
     assert story.paragraphs[-1] == last
+
+
+@pytest.mark.parametrize(
+    ("closing", "reporters", "editors"),
+    [
+        # Reuters' German service: its reporters, its editors, then where to write to.
+        (
+            "(Bericht von Frank Siebelt, redigiert von Ralf Banser; Bei Rückfragen wenden Sie sich bitte an unsere "
+            "Redaktion unter berlin.newsroom@thomsonreuters.com (für Politik und Konjunktur).)",
+            ["Frank Siebelt"],
+            ["Ralf Banser"],
+        ),
+        # Reuters' service in Spain, and the Latin American one's credit with a comma.
+        ("(Información de Ana Gil; editado en español por Benjamín Mejías)", ["Ana Gil"], ["Benjamín Mejías"]),
+        ("(Reporte de Balazs Koranyi, editado por Juan Ruiz)", ["Balazs Koranyi"], ["Juan Ruiz"]),
+    ],
+)
+def test_reuters_credit_lines_in_its_services_languages(closing: str, reporters: list[str], editors: list[str]) -> None:
+    text = f"Headline\n\nFRANKFURT (Reuters) - The central bank held its rates on Thursday.\n\n{closing}\n"
+    story = parse_story(text.encode(), "test://credit")
+    assert (story.byline, story.editors) == (reporters, editors)
+    assert story.paragraphs == ["The central bank held its rates on Thursday."]
