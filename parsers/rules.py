@@ -614,8 +614,16 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule(
         "trailer",
         "agency_signoff",
-        r"(?:--?|—|–)\s*(?:" + "|".join(tag for _, tag, _ in AGENCY_TAGS) + r")\.?",
+        r"(?:--?|—|–|==)\s*(?:" + "|".join(tag for _, tag, _ in AGENCY_TAGS) + r")\.?",
         "-- BERNAMA",
+    ),
+    # Kyodo's English service closes with "==Kyodo"; Yonhap's with its reporter's address,
+    # then "(END)" on the next line (read as one paragraph with it).
+    _rule(
+        "trailer",
+        "reporter_address",
+        r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,4}\.?(?:\s+\(?(?:end|ends)\)?)?",
+        "abc@yna.co.kr (END)",
     ),
     # (An agency's end word after its name, flags=0: tried on every paragraph opening with a
     # capital, a rule in either case over the agencies' tags cost 3-4% of parsing.)

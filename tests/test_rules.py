@@ -691,6 +691,9 @@ CLOSINGS = {
     "ians": ("New Delhi, Nov 21 (IANS) The government extended it.", "It was decided.\n\n--IANS\n\nab/cd", "--IANS"),
     "bernama": ("KUALA LUMPUR, Nov 15 (Bernama) -- The economy grew.", "Demand rose.\n\n-- BERNAMA", "-- BERNAMA"),
     "pti": ("New Delhi, Nov 21 (PTI) The Centre extended the scheme.", "It was decided.\n\nPTI ABC DEF", "PTI ABC DEF"),
+    # Kyodo's English service's "==Kyodo"; Yonhap's reporter's address, "(END)" on the next line.
+    "kyodo": ("TOKYO, Nov. 29 Kyodo - The jobless rate held.", "It was unchanged.\n\n==Kyodo", "==Kyodo"),
+    "yonhap": ("SEOUL, Nov. 1 (Yonhap) -- Exports rose.", "Imports rose.\n\nab@yna.co.kr\n(END)", "ab@yna.co.kr (END)"),
 }
 
 
