@@ -533,6 +533,16 @@ CREDIT_RULES: tuple[Rule, ...] = (
         r"(?:\s*,\s*(?:dpa|afp|efe|ansa|lusa|apa|anp|belga|reuters|ap|sda|keystone-sda|tt|ntb|ritzau)\b[\w /-]{0,30})?\.?$",
         "Von Anna Schmidt und Jan Müller, dpa",
     ),
+    # A by-line as a label, PAP's and ČTK's "autor: Jan Kowalski (PAP)" (and an "Author:" line):
+    # capitalised names to the line's end, an agency's tag after them left out.
+    _rule(
+        "contributor_line",  # also after the text, where PAP prints it: a by-line is taken only above it
+        "author_label",
+        r"^(?:autor|autorka|author|auteur|verfasser(?:in)?)\s*:\s*(?P<reporters>(?-i:[A-ZÀ-ÝŁŚŻČŘŠŽ][\w'’.-]+)"
+        r"(?:(?:\s+|\s*,\s*|\s+(?:i|a|and|et|und|y)\s+)(?-i:[A-ZÀ-ÝŁŚŻČŘŠŽ][\w'’.-]+)){1,7})"
+        r"(?:\s*\((?:PAP|ČTK|CTK|TASR|MTI|AGERPRES|APA|BTA|HINA|STA)\))?\.?$",
+        "Autor: Jan Kowalski (PAP)",
+    ),
     _rule("editor_line", "edited_by", r"^\(?edited by (?P<editors>.+?)\)?\.?$", "Edited by John Roe"),
 )
 
@@ -544,8 +554,9 @@ CONTACT_HEAD_EXAMPLE = "To contact the reporters on this story:"
 #: two to four "/xx" after its final stop, nothing after them.
 CLOSING_CODES = re.compile(r"(?<=[.!?\"”])(?:/[a-z]{2,5}){2,4}\s*$")
 CLOSING_CODES_EXAMPLE = "Gefragt waren Autowerte./mis/he"
-#: Xinhua's English service's end word glued to the story's last sentence.
-CLOSING_WORD = re.compile(r"(?<=[.!?\"”])\s+Enditem\s*$")
+#: An end word glued to the story's last sentence: Xinhua's English service's "Enditem", an
+#: end mark in the wires' languages ("... la medida. (FIN)", "(Schluss)", "(END)").
+CLOSING_WORD = re.compile(r"(?<=[.!?\"”»])\s+(?:Enditem|\((?i:end|ends|fin|fine|fim|schluss|ende|slut)\))\s*$")
 CLOSING_WORD_EXAMPLE = "Imports fell 2.3 percent, the customs said. Enditem"
 #: Reuters update and correction notes closing a paragraph: "(Adds union comment in paragraph 3)".
 UPDATE_NOTE = re.compile(
@@ -576,7 +587,16 @@ TRAILER_RULES: tuple[Rule, ...] = (
         "Our Standards: The Thomson Reuters Trust Principles.",
     ),
     _rule("trailer", "afp_codes", r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5}){1,4}", "bur-jm/ach", flags=0),
-    _rule("trailer", "end_marks", r"\(?(?:end|more|ends)\)?|-?\s*0\s*-|#+", "(END)"),
+    # PAP's desk codes, each with its slash ("kw/ mhr/").
+    _rule("trailer", "desk_codes_spaced", r"[a-z]{2,5}/(?: ?[a-z]{2,5}/){1,4}", "kw/ mhr/", flags=0),
+    # The end mark in the wires' languages: APA's "(Schluss)", AFP's and EFE's "(FIN)", ANSA's
+    # "(FINE)", Lusa's "(Fim)", TT's "(Slut)", then maybe the desk's codes ("(Schluss) ab/cd").
+    _rule(
+        "trailer",
+        "end_marks",
+        r"\(?(?:end|more|ends|schluss|ende|fin|fine|fim|slut)\)?(?:\s+[a-z]{2,5}(?:/[a-z]{2,5}){1,4})?|-?\s*0\s*-|#+",
+        "(END)",
+    ),
     _rule("trailer", "ap_writer_sig", r"(?:the )?associated press", "The Associated Press"),
     _rule("trailer", "cp_sig", r"(?:the )?canadian press", "The Canadian Press"),
     _rule("trailer", "ap_advisory_sig", r"the ap", "The AP"),  # AP's advisories to editors sign off so

@@ -694,6 +694,15 @@ CLOSINGS = {
     # Kyodo's English service's "==Kyodo"; Yonhap's reporter's address, "(END)" on the next line.
     "kyodo": ("TOKYO, Nov. 29 Kyodo - The jobless rate held.", "It was unchanged.\n\n==Kyodo", "==Kyodo"),
     "yonhap": ("SEOUL, Nov. 1 (Yonhap) -- Exports rose.", "Imports rose.\n\nab@yna.co.kr\n(END)", "ab@yna.co.kr (END)"),
+    # End marks in the wires' languages, alone with the desk's codes or glued to the last sentence.
+    "apa": ("Wien (APA) - Die Regierung hat das Budget beschlossen.", "Kritik.\n\n(Schluss) ab/cd", "(Schluss) ab/cd"),
+    "efe": ("Madrid, 12 nov (EFE).- El Gobierno aprobó el proyecto.", "La oposición criticó la medida. (FIN)", "(FIN)"),
+    # PAP's tag closing the last sentence, then its desk's codes, each with its slash.
+    "pap": (
+        "Warszawa (PAP) - Rada pozostawiła stopy bez zmian.",
+        "Zgodnie z oczekiwaniami. (PAP)\n\nkw/ mhr/",
+        "kw/ mhr/",
+    ),
 }
 
 
@@ -734,3 +743,18 @@ def test_reuters_credit_lines_in_its_services_languages(closing: str, reporters:
     story = parse_story(text.encode(), "test://credit")
     assert (story.byline, story.editors) == (reporters, editors)
     assert story.paragraphs == ["The central bank held its rates on Thursday."]
+
+
+def test_an_author_label_names_the_reporter_above_or_below_the_text() -> None:
+    # PAP prints "autor:" after the text, with its tag; a page may print "Author:" above it.
+    below = "Warszawa (PAP) - Rada pozostawiła stopy bez zmian.\n\nAutor: Jan Kowalski (PAP)\n\nkw/ mhr/"
+    above = "Author: Jane Smith\n\nLONDON (Reuters) - The economy grew 0.1% in the third quarter, data showed."
+    for text, reporter in ((below, "Jan Kowalski"), (above, "Jane Smith")):
+        story = parse_story(f"Headline\n\n{text}\n".encode(), "test://author")
+        assert story.byline == [reporter]
+        assert "Autor" not in story.body and "Author" not in story.body
+    # A sentence about an author is not a label.
+    story = parse_story(
+        b"Headline\n\nPARIS (AFP) - The prize went to a young writer.\n\nAuthor: a list of her books follows.\n", "t"
+    )
+    assert story.byline == [] and story.paragraphs[-1] == "Author: a list of her books follows."
