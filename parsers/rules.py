@@ -544,6 +544,13 @@ CREDIT_RULES: tuple[Rule, ...] = (
         "Autor: Jan Kowalski (PAP)",
     ),
     _rule("editor_line", "edited_by", r"^\(?edited by (?P<editors>.+?)\)?\.?$", "Edited by John Roe"),
+    # Xinhua's English copy closes with its editor: "Editor: Zhang Wei" (capitalised names).
+    _rule(
+        "editor_line",
+        "editor_label",
+        r"^editors?\s*:\s*(?P<editors>(?-i:[A-Z][\w'’.-]+)(?:(?:\s+|\s*,\s*|\s+and\s+)(?-i:[A-Z][\w'’.-]+)){1,7})\.?$",
+        "Editor: Zhang Wei",
+    ),
 )
 
 #: "To contact the reporters on this story:" printed on a line of its own, the people below it.
@@ -655,6 +662,19 @@ TRAILER_RULES: tuple[Rule, ...] = (
         flags=0,
     ),
     _rule("trailer", "xinhua_enditem", r"enditem", "Enditem"),
+    # An editor's handle in lower case ("Editor: huaxia") names no one; a source line that
+    # names an agency ("Source: Xinhua") is the copy's credit.
+    _rule("trailer", "editor_handle", r"(?i:editors?)\s*:\s*[a-z][\w.-]{1,30}", "Editor: huaxia", flags=0),
+    _rule(
+        "trailer",
+        "source_agency",
+        r"sources?\s*:\s*(?:"
+        + "|".join(tag for _, tag, _ in AGENCY_TAGS)
+        + r")(?:\s*[,/&]\s*(?:"
+        + "|".join(tag for _, tag, _ in AGENCY_TAGS)
+        + r"))*\.?",
+        "Source: Xinhua",
+    ),
     _rule("trailer", "pti_codes", r"PTI(?: [A-Z]{2,4}){1,6}", "PTI ABC DEF GHI", flags=0),
     _rule("trailer", "desk_initials", r"[A-Z]{2,4}(?:\s*//\s*[A-Z]{2,4}){1,3}", "ABC // DEF", flags=0),
     # Dow Jones Newswires' closing lines: the end mark, the time filed, the copyright.

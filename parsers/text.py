@@ -221,9 +221,14 @@ def parse_text_document(text: str) -> Draft:
             return draft
     draft = Draft(paragraphs=[], input_format="text", removed=removed, no_line_rule=no_line_rule)
     consumed: set[int] = set()
+    # A note to editors heads the copy: after a paragraph of the text (a sentence of six
+    # words or more) an "Editor: Zhang Wei" line is the story's credit (Xinhua's English copy
+    # closes so), not the note (until the thirty-third session, a short story's `ednote`).
+    text_began = False
     for index, paragraph in enumerate(paragraphs[:8]):
         slug = rules.SLUG_LINE.match(paragraph) if index == 0 and len(paragraph) <= 100 else None
-        eds = rules.EDS_LINE.match(paragraph) if slug is None and len(paragraph) <= 310 else None
+        eds = rules.EDS_LINE.match(paragraph) if slug is None and not text_began and len(paragraph) <= 310 else None
+        text_began = text_began or (paragraph.rstrip().endswith(_SENTENCE_END) and len(paragraph.split()) >= 6)
         if slug or (eds and draft.ednote is None):
             if slug:
                 draft.slugline = rules.SLUG_ROUTING.sub("", slug.group("slug"))

@@ -698,6 +698,17 @@ CLOSINGS = {
     "apa": ("Wien (APA) - Die Regierung hat das Budget beschlossen.", "Kritik.\n\n(Schluss) ab/cd", "(Schluss) ab/cd"),
     "efe": ("Madrid, 12 nov (EFE).- El Gobierno aprobó el proyecto.", "La oposición criticó la medida. (FIN)", "(FIN)"),
     # PAP's tag closing the last sentence, then its desk's codes, each with its slash.
+    # Xinhua's web copy: an editor's handle in lower case, a source line naming the agency.
+    "handle": (
+        "BEIJING, Nov. 7 (Xinhua) -- Exports rose, data showed.",
+        "Imports fell.\n\nEditor: huaxia",
+        "Editor: huaxia",
+    ),
+    "source": (
+        "BEIJING, Nov. 7 (Xinhua) -- Exports rose, data showed.",
+        "Imports fell.\n\nSource: Xinhua",
+        "Source: Xinhua",
+    ),
     "pap": (
         "Warszawa (PAP) - Rada pozostawiła stopy bez zmian.",
         "Zgodnie z oczekiwaniami. (PAP)\n\nkw/ mhr/",
@@ -758,3 +769,18 @@ def test_an_author_label_names_the_reporter_above_or_below_the_text() -> None:
         b"Headline\n\nPARIS (AFP) - The prize went to a young writer.\n\nAuthor: a list of her books follows.\n", "t"
     )
     assert story.byline == [] and story.paragraphs[-1] == "Author: a list of her books follows."
+
+
+def test_an_editor_line_after_the_text_is_the_story_s_editor_not_a_note_to_editors() -> None:
+    # A short story's closing "Editor: Zhang Wei" was read as the note to editors that heads
+    # AP's copy ("Eds: UPDATES with ..."), which still is one above the text.
+    closing = (
+        "BEIJING, Nov. 7 (Xinhua) -- China's exports rose 12.7 percent in October, data showed.\n\nEditor: Zhang Wei"
+    )
+    story = parse_story(f"China's exports rise\n\n{closing}\n".encode(), "test://editor")
+    assert (story.editors, story.ednote) == (["Zhang Wei"], None)
+    heading = (
+        "Eds: UPDATES with union vote.\n\nCALAIS, France (AP) _ Ferry workers voted to end the strike on Wednesday."
+    )
+    story = parse_story(f"Ferry workers end strike\n\n{heading}\n".encode(), "test://eds")
+    assert (story.editors, story.ednote) == ([], "UPDATES with union vote.")
