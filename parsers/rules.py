@@ -562,6 +562,13 @@ CREDIT_RULES: tuple[Rule, ...] = (
         "Autor: Jan Kowalski (PAP)",
     ),
     _rule("editor_line", "edited_by", r"^\(?edited by (?P<editors>.+?)\)?\.?$", "Edited by John Roe"),
+    # China News Service's editor in brackets, closing its copy: "【编辑:张三】" ("责任编辑" too).
+    _rule(
+        "editor_line",
+        "chinese_editor",
+        r"^[【\[](?:责任)?编辑\s*[:：]\s*(?P<editors>[\u4e00-\u9fff·]{2,8}(?:[、,，\s]+[\u4e00-\u9fff·]{2,8}){0,3})[】\]]$",
+        "【编辑:张三】",
+    ),
     # Xinhua's English copy closes with its editor: "Editor: Zhang Wei" (capitalised names).
     _rule(
         "editor_line",
@@ -581,7 +588,9 @@ CLOSING_CODES = re.compile(r"(?<=[.!?\"”])(?:/[a-z]{2,5}){2,4}\s*$")
 CLOSING_CODES_EXAMPLE = "Gefragt waren Autowerte./mis/he"
 #: An end word glued to the story's last sentence: Xinhua's English service's "Enditem", an
 #: end mark in the wires' languages ("... la medida. (FIN)", "(Schluss)", "(END)").
-CLOSING_WORD = re.compile(r"(?<=[.!?\"”»])\s+(?:Enditem|\((?i:end|ends|fin|fine|fim|schluss|ende|slut)\))\s*$")
+CLOSING_WORD = re.compile(
+    r"(?<=[.!?\"”»])\s+(?:Enditem|\((?i:end|ends|fin|fine|fim|schluss|ende|slut)\))\s*$|(?<=[。！？”])\s*[（(]完[）)]\s*$"
+)
 CLOSING_WORD_EXAMPLE = "Imports fell 2.3 percent, the customs said. Enditem"
 #: Reuters update and correction notes closing a paragraph: "(Adds union comment in paragraph 3)".
 UPDATE_NOTE = re.compile(
@@ -593,7 +602,11 @@ UPDATE_NOTE_MAX = 300  # longest note: "(" + verb + 240 characters + ")"
 UPDATE_NOTE_EXAMPLE = "Port operator ECT said terminals would reopen. (Adds union comment in paragraph 3)"
 
 COPYRIGHT_LINE = re.compile(
-    r"^(?:©|\(c\)|copyright\b|\u00a9)\s*.{0,240}$|^.{0,80}(?:©|\u00a9)\s*(?:19|20)\d\d.{0,80}$",
+    r"^(?:©|\(c\)|copyright\b|\u00a9)\s*.{0,240}$|^.{0,80}(?:©|\u00a9)\s*(?:19|20)\d\d.{0,80}$"
+    # Yonhap's closing notice, in angle brackets: "<저작권자(c) 연합뉴스, 무단 전재-재배포 금지>".
+    # (Only so: a Korean site's own "저작권자 ⓒ ..." line is body text in aeb-dev's truth,
+    # and taking it cost two pages their exact match.)
+    r"|^<\s*저작권자\s*(?:\(c\)|©|ⓒ)\s*[^<>]{1,160}>$",
     re.IGNORECASE,
 )
 COPYRIGHT_EXAMPLE = "©2019 Bloomberg L.P."
@@ -680,6 +693,9 @@ TRAILER_RULES: tuple[Rule, ...] = (
         flags=0,
     ),
     _rule("trailer", "xinhua_enditem", r"enditem", "Enditem"),
+    # Chinese copy's end mark, "（完）" (China News Service's and Xinhua's), alone or glued
+    # to the last sentence (`CLOSING_WORD`).
+    _rule("trailer", "chinese_end", r"[（(]完[）)]", "（完）", flags=0),
     # An editor's handle in lower case ("Editor: huaxia") names no one; a source line that
     # names an agency ("Source: Xinhua") is the copy's credit.
     _rule("trailer", "editor_handle", r"(?i:editors?)\s*:\s*[a-z][\w.-]{1,30}", "Editor: huaxia", flags=0),

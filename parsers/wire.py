@@ -419,7 +419,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
                 kept[-1] = before
             else:
                 kept.pop()
-    if kept and kept[-1].endswith(("Enditem", ")")):
+    if kept and kept[-1].endswith(("Enditem", ")", "）")):
         word = rules.CLOSING_WORD.search(kept[-1])
         if word:
             draft.removed.append(Removed("trailer", word.group(0).strip()))

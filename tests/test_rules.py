@@ -784,3 +784,24 @@ def test_an_editor_line_after_the_text_is_the_story_s_editor_not_a_note_to_edito
     )
     story = parse_story(f"Ferry workers end strike\n\n{heading}\n".encode(), "test://eds")
     assert (story.editors, story.ednote) == ([], "UPDATES with union vote.")
+
+
+@pytest.mark.parametrize(
+    ("closing", "field", "value"),
+    [
+        # Yonhap's Korean copy: the reporter's address, then the copyright notice.
+        ("예산안은 국회에 제출될 예정이다.\n\nab@yna.co.kr\n\n<저작권자(c) 연합뉴스, 무단 전재 금지>", "copyright",
+         "<저작권자(c) 연합뉴스, 무단 전재 금지>"),
+        # China News Service's end mark glued to the last sentence, then its editor in brackets.
+        ("进口下降2.3%。（完）\n\n【编辑:张三】", "editors", ["张三"]),
+        # Xinhua's Chinese copy's end mark alone.
+        ("进口下降2.3%。\n\n（完）", "editors", []),
+    ],
+)  # fmt: skip
+def test_closings_of_korean_and_chinese_copy(closing: str, field: str, value: object) -> None:
+    opening = "新华社北京11月7日电（记者张三）海关总署7日发布数据，10月出口同比增长12.7%。"
+    if "연합뉴스" in closing:
+        opening = "(서울=연합뉴스) 김철수 기자 = 정부는 12일 국무회의를 열어 내년도 예산안을 확정했다."
+    story = parse_story(f"标题\n\n{opening}\n\n{closing}\n".encode(), "test://cjk")
+    assert getattr(story, field) == value
+    assert story.body.endswith(("。", "다.")) and "완" not in story.body and "完" not in story.body
