@@ -452,6 +452,8 @@ DATELINE_AFTER_TAG = re.compile(
 #: A dateline holds no "(", so a tag can only open at a paragraph's first "(", and the
 #: words there say whose tag it is (group ``a<i>``: agency_tag_pattern(i)): one pattern is
 #: tried instead of twelve lazy dateline scans.
+#: Every agency's tag, as one alternation (the closing lines' rules name an agency so).
+_ANY_TAG = "|".join(tag for _, tag, _ in AGENCY_TAGS)
 AGENCY_TAG_AT = re.compile(
     r"\(\s*(?:" + "|".join(f"(?P<a{i}>{tag})" for i, (_, tag, _) in enumerate(AGENCY_TAGS)) + r")\s*\)"
 )
@@ -586,11 +588,12 @@ CONTACT_HEAD_EXAMPLE = "To contact the reporters on this story:"
 #: two to four "/xx" after its final stop, nothing after them.
 CLOSING_CODES = re.compile(r"(?<=[.!?\"”])(?:/[a-z]{2,5}){2,4}\s*$")
 CLOSING_CODES_EXAMPLE = "Gefragt waren Autowerte./mis/he"
+#: End marks in the wires' languages: "(END)", APA's "(Schluss)", AFP's and EFE's "(FIN)", ANSA's
+#: "(FINE)", Lusa's "(Fim)", TT's "(Slut)" (`end_marks` alone on a line, `CLOSING_WORD` glued).
+_END_WORDS = "end|ends|fin|fine|fim|schluss|ende|slut"
 #: An end word glued to the story's last sentence: Xinhua's English service's "Enditem", an
 #: end mark in the wires' languages ("... la medida. (FIN)", "(Schluss)", "(END)").
-CLOSING_WORD = re.compile(
-    r"(?<=[.!?\"”»])\s+(?:Enditem|\((?i:end|ends|fin|fine|fim|schluss|ende|slut)\))\s*$|(?<=[。！？”])\s*[（(]完[）)]\s*$"
-)
+CLOSING_WORD = re.compile(rf"(?<=[.!?\"”»])\s+(?:Enditem|\((?i:{_END_WORDS})\))\s*$|(?<=[。！？”])\s*[（(]完[）)]\s*$")
 CLOSING_WORD_EXAMPLE = "Imports fell 2.3 percent, the customs said. Enditem"
 #: Reuters update and correction notes closing a paragraph: "(Adds union comment in paragraph 3)".
 UPDATE_NOTE = re.compile(
@@ -632,7 +635,7 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule(
         "trailer",
         "end_marks",
-        r"\(?(?:end|more|ends|schluss|ende|fin|fine|fim|slut)\)?(?:\s+[a-z]{2,5}(?:/[a-z]{2,5}){1,4})?|-?\s*0\s*-|#+",
+        rf"\(?(?:{_END_WORDS}|more)\)?(?:\s+[a-z]{{2,5}}(?:/[a-z]{{2,5}}){{1,4}})?|-?\s*0\s*-|#+",
         "(END)",
     ),
     _rule("trailer", "ap_writer_sig", r"(?:the )?associated press", "The Associated Press"),
@@ -672,7 +675,7 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule(
         "trailer",
         "agency_signoff",
-        r"(?:--?|—|–|==)\s*(?:" + "|".join(tag for _, tag, _ in AGENCY_TAGS) + r")\.?",
+        rf"(?:--?|—|–|==)\s*(?:{_ANY_TAG})\.?",
         "-- BERNAMA",
     ),
     # Kyodo's English service closes with "==Kyodo"; Yonhap's with its reporter's address,
@@ -702,11 +705,7 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule(
         "trailer",
         "source_agency",
-        r"sources?\s*:\s*(?:"
-        + "|".join(tag for _, tag, _ in AGENCY_TAGS)
-        + r")(?:\s*[,/&]\s*(?:"
-        + "|".join(tag for _, tag, _ in AGENCY_TAGS)
-        + r"))*\.?",
+        rf"sources?\s*:\s*(?:{_ANY_TAG})(?:\s*[,/&]\s*(?:{_ANY_TAG}))*\.?",
         "Source: Xinhua",
     ),
     _rule("trailer", "pti_codes", r"PTI(?: [A-Z]{2,4}){1,6}", "PTI ABC DEF GHI", flags=0),

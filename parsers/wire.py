@@ -409,26 +409,8 @@ def apply_wire_rules(draft: Draft) -> Draft:
             if not text:
                 continue
         kept.append(text)
-    if kept and kept[-1].endswith((")", ").")):
-        closing = closing_agency_tag(kept[-1])
-        if closing:
-            agency, before = closing
-            draft.removed.append(Removed("trailer", kept[-1][len(before) :].strip()))
-            draft.agency = draft.agency or agency
-            if before:
-                kept[-1] = before
-            else:
-                kept.pop()
-    if kept and kept[-1].endswith(("Enditem", ")", "）")):
-        word = rules.CLOSING_WORD.search(kept[-1])
-        if word:
-            draft.removed.append(Removed("trailer", word.group(0).strip()))
-            kept[-1] = kept[-1][: word.start()]
-    if kept and "/" in kept[-1][-24:]:
-        codes = rules.CLOSING_CODES.search(kept[-1])
-        if codes:
-            draft.removed.append(Removed("trailer", codes.group(0).strip()))
-            kept[-1] = kept[-1][: codes.start()]
+    closing_agency = _cut_closings(kept, draft.removed)  # called whatever the agency: it cuts
+    draft.agency = draft.agency or closing_agency
     if draft.agency in rules.PRESS_RELEASE_WIRES:
         kept = _without_release_sections(kept, draft.removed)
     if draft.agency is None and hint_text:
@@ -443,6 +425,35 @@ def apply_wire_rules(draft: Draft) -> Draft:
 _DECK_ENDS = (".", "!", "?", '"', "”", ":", ";", ",")
 #: What ends the sentence before a closing tag.
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "»")
+
+
+def _cut_closings(kept: list[str], removed: list[Removed]) -> str | None:
+    """Cut what closes the last paragraph after its last sentence, each a trailer: an
+    agency's tag (`closing_agency_tag`: the paragraph goes if nothing else is left), an end
+    word (`rules.CLOSING_WORD`: "Enditem", "(FIN)", "（完）"), a desk's codes
+    (`rules.CLOSING_CODES`: "./mis/he"). The agency the tag names, if one does."""
+
+    def cut(at: int) -> None:
+        removed.append(Removed("trailer", kept[-1][at:].strip()))
+        kept[-1] = kept[-1][:at]
+        if not kept[-1]:
+            kept.pop()
+
+    agency = None
+    if kept and kept[-1].endswith((")", ").")):
+        closing = closing_agency_tag(kept[-1])
+        if closing:
+            agency, before = closing
+            cut(len(before))
+    if kept and kept[-1].endswith(("Enditem", ")", "）")):
+        word = rules.CLOSING_WORD.search(kept[-1])
+        if word:
+            cut(word.start())
+    if kept and "/" in kept[-1][-24:]:
+        codes = rules.CLOSING_CODES.search(kept[-1])
+        if codes:
+            cut(codes.start())
+    return agency
 
 
 def closing_agency_tag(paragraph: str) -> tuple[str, str] | None:
