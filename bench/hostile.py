@@ -160,6 +160,12 @@ KINDS: dict[str, tuple[str, Callable[[random.Random], bytes]]] = {
         lambda r: _story(r).encode() + b"\nTo contact the reporter on this story: " + b"a@b.c and " * 20_000 + b"\n",
     ),
     "regex-bait-parens": (".txt", lambda r: _story(r).encode() + b"(" * 100_000 + b"\n"),
+    # A dateline and a parenthesis of one long run of letters: an agency's name to a rule that
+    # reads unknown tags by their shape (its first draft backtracked for hours on this).
+    "regex-bait-agency-tag": (
+        ".txt",
+        lambda r: (f"Markets {r.randrange(1000)}\n\nLONDON, Oct 3 (" + "Ab" * 80 + " - the text\n\n" + STORY).encode(),
+    ),
     "headline-only": (".txt", lambda r: f"FLASH: markets halt trading {r.randrange(1000)}\n".encode()),
     "huge-paragraph-count": (".txt", lambda r: "\n\n".join(f"Line {i} said." for i in range(100_000)).encode()),
 }

@@ -4,6 +4,7 @@ credit and contact trailers, copyright lines, duplicate headlines."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -193,8 +194,10 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
     tag = rules.AGENCY_TAG_AT.match(head, max(head.find("("), 0))
     if not tag or not tag.lastgroup:
         if paragraph[:1] in rules.SCRIPT_DATELINE_STARTS or rules.SCRIPT_DATELINE_NAMES.search(head, 0, 90):
-            return _lift_script_dateline(paragraph)
-        return None
+            scripted = _lift_script_dateline(paragraph)
+            if scripted:
+                return scripted
+        return lift_unknown_agency_tag(paragraph) if "(" in head else None
     agency, pattern = rules.agency_tag_pattern(int(tag.lastgroup[1:]))
     match = pattern.match(head)
     if not match:
@@ -221,6 +224,38 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
 
 #: A date after a dateline's city: a number after its comma ("MADRID, 12", "Oct 12").
 _DATED = re.compile(r",[^,]*\d")
+
+
+def lift_unknown_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str]] | None:
+    """A tag `rules.AGENCY_TAGS` does not know, read by its shape (`lift_agency_tag`'s
+    answer): "TEHRAN, Nov 12 (IRNA) - text", "NAPA COUNTY, Calif. (KGO) -- text". The
+    dateline must be a city in capitals or carry a date, the name hold a capital; the
+    agency is the name as a lowercase identifier ("Jiji Press": ``jiji_press``), or the
+    known agency its first word is ("Reuters Breakingviews": ``reuters``). Until the
+    thirty-fourth session such a tag stayed the body's first words, the agency ``unknown``."""
+    match = rules.unknown_agency_tag().match(paragraph[:160])
+    if not match:
+        return None
+    dateline, name = match.group("dateline").strip(), match.group("tag")
+    city = dateline.split(",")[0].strip()
+    if not (_DATED.search(dateline) or (city.isupper() and sum(c.isalpha() for c in city) >= 2)):
+        return None  # "Acme Inc. (ACME) - Shares rose": a company and its ticker
+    if dateline.endswith("-") or len(name) > rules.UNKNOWN_AGENCY_TAG_MAX or name.islower():
+        return None
+    known = rules.AGENCY_TAG_AT.fullmatch(f"({name.split()[0]})")
+    agency = rules.agency_tag_pattern(int(known.lastgroup[1:]))[0] if known and known.lastgroup else agency_slug(name)
+    if agency is None:
+        return None
+    return agency, city, paragraph[: match.end()].strip(), paragraph[match.end() :], []
+
+
+def agency_slug(name: str) -> str | None:
+    """An agency's printed name as the lowercase identifier the ``agency`` column holds
+    ("Jiji Press" -> ``jiji_press``, "Télam" -> ``telam``), None when no letter of it is
+    Latin (a name in another script is not guessed at)."""
+    folded = unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore").decode("ascii")
+    slug = "_".join(re.findall(r"[a-z0-9]+", folded))[:32].strip("_")
+    return slug if slug[:1].isalpha() and slug[:1].isascii() else None
 
 
 def _lift_script_dateline(paragraph: str) -> tuple[str, str | None, str, str, list[str]] | None:

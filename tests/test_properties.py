@@ -19,7 +19,7 @@ from lxml import etree
 from parsers import decode, fingerprint, parse_story, rules
 from parsers.decode import decode_bytes, repair_text, sniff_format
 from parsers.fingerprint import casefolded_words, compute_story_id, content_sha256, identity_keys
-from parsers.wire import is_trailer, lift_agency_tag, match_line_rule, same_headline
+from parsers.wire import is_trailer, lift_agency_tag, lift_unknown_agency_tag, match_line_rule, same_headline
 from schemas import ParseError, validate_story
 from schemas.story import Story
 
@@ -158,14 +158,32 @@ def test_fast_word_split_is_the_regex_over_casefolded_text(text: str) -> None:
     assert casefolded_words(text) == expected
 
 
-AGENCY_BITS = ["LONDON", ", Oct 3", " ", "(", ")", "Reuters", "AP", "AFP", "PA Media", " -- ", " - ", "_", "x"]
+AGENCY_BITS = [
+    "LONDON",
+    ", Oct 3",
+    " ",
+    "(",
+    ")",
+    "Reuters",
+    "AP",
+    "AFP",
+    "PA Media",
+    "IRNA",
+    "Jiji Press",
+    " -- ",
+    " - ",
+    "_",
+    "x",
+    "Text",
+]
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(st.sampled_from(AGENCY_BITS), st.text(max_size=6)), max_size=12))
 def test_agency_tag_lookup_is_the_first_pattern_that_matches(parts: list[str]) -> None:
     """`lift_agency_tag` tries only the agency named at the first "(": the same answer as
-    trying every agency's pattern in order."""
+    trying every agency's pattern in order (and, when none matches, a tag read by its shape
+    alone, `lift_unknown_agency_tag`, or nothing)."""
     paragraph = "".join(parts)
     head = paragraph[:160]
     expected = next(
@@ -178,7 +196,7 @@ def test_agency_tag_lookup_is_the_first_pattern_that_matches(parts: list[str]) -
     )
     lifted = lift_agency_tag(paragraph)
     if expected is None:
-        assert lifted is None
+        assert lifted == lift_unknown_agency_tag(paragraph)
     else:
         agency, match = expected
         assert lifted is not None and lifted[0] == agency and lifted[2] == match.group(0).strip()

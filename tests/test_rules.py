@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -122,6 +123,51 @@ def test_agency_tag_variants(line: str, agency: str, dateline: str | None, rest:
     lifted = lift_agency_tag(line)
     assert lifted is not None
     assert (lifted[0], lifted[1], lifted[3]) == (agency, dateline, rest)
+
+
+@pytest.mark.parametrize(
+    ("line", "agency", "dateline", "rest"),
+    [
+        # Agencies the table does not know, read by the tag's shape: a dateline (a city in
+        # capitals, or a date), a name in parentheses, a dash, the text.
+        ("TEHRAN, Nov. 12 (IRNA) - Iran's central bank", "irna", "TEHRAN", "Iran's central bank"),
+        ("NAPA COUNTY, Calif. (KGO) -- A plan to bring", "kgo", "NAPA COUNTY", "A plan to bring"),
+        ("LONDON (Alliance News) - Stocks in London", "alliance_news", "LONDON", "Stocks in London"),
+        ("DHAKA, Nov 12, 2024 (BSS) - Bangladesh signed", "bss", "DHAKA", "Bangladesh signed"),
+        ("Roma, 12 nov. (LaPresse) - Il governo", "lapresse", "Roma", "Il governo"),
+        ("BOGOTÁ, 12 nov (Colprensa) — El Gobierno", "colprensa", "BOGOTÁ", "El Gobierno"),
+        ("SANTIAGO, 12 nov (Agencia Uno) - El Gobierno", "agencia_uno", "SANTIAGO", "El Gobierno"),
+        # A known agency's other desk or column is that agency (its first word names it).
+        ("LONDON (Reuters Breakingviews) - Shares of", "reuters", "LONDON", "Shares of"),
+        ("WASHINGTON (Bloomberg Opinion) -- The Fed", "bloomberg", "WASHINGTON", "The Fed"),
+        # Agencies added to the table where the shape alone would not do.
+        ("Berlin (dts Nachrichtenagentur) - Die Regierung", "dts", "Berlin", "Die Regierung"),
+        ("TOKYO, Nov. 12 (Jiji Press) -- Japan's", "jiji", "TOKYO", "Japan's"),
+        ("(AGI) - Roma, 12 nov. - Il governo", "agi", "Roma", "Il governo"),
+    ],
+)
+def test_an_agency_tag_is_read_by_its_shape(line: str, agency: str, dateline: str, rest: str) -> None:
+    lifted = lift_agency_tag(line)
+    assert lifted is not None
+    assert (lifted[0], lifted[1], lifted[3]) == (agency, dateline, rest)
+    assert re.fullmatch(r"[a-z][a-z0-9_]{0,31}", lifted[0])  # the agency column's identifier
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Acme Inc. (ACME) - Shares rose 5%",  # a company and its ticker: no city in capitals, no date
+        "The company (Acme) - said on Tuesday",
+        "Kyiv (Ukrinform) - Ukraine's army",  # a city not in capitals, and no date: not sure enough
+        "LONDON (photo) - The",  # no capital in the name
+        "LONDON (Channel 4) - The",  # a number in the name
+        "LONDON (Updated Tuesday morning with more details) - The",  # five words
+        "LONDON (BBC) 12 dead in crash",  # no dash
+        "PARIS (Международная панорама) - Les",  # a name in another script: not spelled in Latin
+    ],
+)
+def test_a_parenthesis_after_a_city_is_not_always_an_agency(line: str) -> None:
+    assert lift_agency_tag(line) is None
 
 
 def test_agency_tag_is_not_found_mid_sentence() -> None:
