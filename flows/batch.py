@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple, TypeVar
 
-from flows.bundles import BundleLimits, OpenBundle, junk_name, split_member
+from flows.bundles import MEMBER_SEPARATOR, BundleLimits, OpenBundle, is_bundle, junk_name, may_be_message, split_member
 from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, read_payloads
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
@@ -237,6 +237,8 @@ def plan_batches(
             dict(zip(chunk.keys, chunk.revisions, strict=True)) if settings.detect_rewrites else {}
         )
         own: dict[str, str] = {}
+        if changed and not reprocess:
+            changed = _regrown_as_bundles(source, index, settings, changed, listed, own, bundles)
         expanded = expand_bundles(
             source, unknown, settings.bundle_limits, known=bundles, revisions=listed, member_revisions=own
         )
@@ -324,6 +326,51 @@ def _listing(
             found, at, codes = [], [], []
     if found:
         yield _Listed(found, at, b"".join(codes))
+
+
+def _regrown_as_bundles(
+    source: Storage,
+    index: LedgerIndex,
+    settings: IngestSettings,
+    changed: list[str],
+    listed: dict[str, str | None],
+    own: dict[str, str],
+    bundles: BundleIndex | None,
+) -> list[str]:
+    """``changed`` (inputs the ledger holds as themselves, rewritten since) with each one that
+    is now a bundle replaced by its members not yet done at their revision: a zip first read
+    half uploaded (quarantined ``bad_bundle``), a mail that now carries attachments. Planned
+    as a rewrite, their batch takes out what the file gave before (`run_batch`: an input's
+    containers are superseded with it). Until the thirty-fourth session such a file was read
+    again as itself, and quarantined again: its members were never read."""
+    maybe = [k for k in changed if is_bundle(k) or may_be_message(k)]
+    if not maybe:
+        return changed
+    listing = expand_bundles(
+        source, maybe, settings.bundle_limits, known=bundles, revisions=listed, member_revisions=own
+    )
+    became = set(maybe).difference(listing)  # listed as members now, not as themselves
+    if not became:
+        return changed
+    members = [k for k in listing if k not in maybe]
+    listed.update((k, own.get(k) or listed.get(_bundle_of(k))) for k in members if k not in listed)
+    flags, rewrites = index.done.check_many([source.full_uri(k) for k in members], [listed.get(k) for k in members])
+    fresh = [k for k, done, again in zip(members, flags, rewrites, strict=True) if not done or again]
+    return [k for k in changed if k not in became] + fresh
+
+
+def containers_of(key: str) -> list[str]:
+    """The bundles a member key is inside, outermost first (``desk.eml#archive[1]#a.txt``:
+    ``desk.eml``, ``desk.eml#archive[1]``); none for a key that is no member."""
+    member = split_member(key)
+    if member is None:
+        return []
+    found = [member[0]]
+    at = key.find(MEMBER_SEPARATOR, len(member[0]) + 1)
+    while at != -1:
+        found.append(key[:at])
+        at = key.find(MEMBER_SEPARATOR, at + 1)
+    return found
 
 
 def _bundle_of(key: str) -> str:
@@ -543,11 +590,12 @@ def run_batch(
     previous_keys = open_intent(dest, plan)
     # A reprocess replaces what these inputs produced before: their old stories are not
     # duplicates of the new ones, and their old rows are removed before the new are written.
+    # So are the rows of a bundle these inputs are members of, where the ledger holds it as
+    # one input of its own: a file read whole before it became a bundle (`_regrown_as_bundles`),
+    # a mail listed as one input before the thirty-second session.
     superseded = {
         uri: entry
-        for uri, entry in (
-            index.done.get_many([source.full_uri(k) for k in plan.inputs]) if plan.reprocess else {}
-        ).items()
+        for uri, entry in (_earlier_entries(plan, source, index) if plan.reprocess else {}).items()
         if entry.batch_id != plan.batch_id
     }
 
@@ -698,6 +746,13 @@ def run_batch(
     for entry in entries:
         index.add(entry, indexed=True)
     return summary
+
+
+def _earlier_entries(plan: BatchPlan, source: Storage, index: LedgerIndex) -> dict[str, LedgerEntry]:
+    """The ledger's entries for a reprocess's inputs and for the bundles they are members of."""
+    uris = [source.full_uri(k) for k in plan.inputs]
+    inside = {source.full_uri(c) for k in plan.inputs for c in containers_of(k)}.difference(uris)
+    return index.done.get_many(uris + sorted(inside))
 
 
 def keep_unchanged(

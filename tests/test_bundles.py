@@ -1391,3 +1391,61 @@ def test_a_teleprinter_capture_is_split_at_its_zczc_lines() -> None:
     with pytest.raises(ParseError) as caught:
         parse_story(one + two, "mem://line.txt")
     assert caught.value.reason == "multi_item"
+
+
+def _source_uris(store: Path, landing: Path) -> list[str]:
+    rows = duckdb.sql(f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
+    return sorted(name_of(uri, landing) for (uri,) in rows)
+
+
+def _touch_later(path: Path, data: bytes) -> None:
+    """Rewrite ``path`` with a modification time a second on: a revision of its own even on
+    a file system that keeps whole seconds."""
+    before = path.stat().st_mtime
+    path.write_bytes(data)
+    os.utime(path, (before + 1, before + 1))
+
+
+def test_a_zip_read_half_uploaded_is_read_as_its_members_once_complete(tmp_path: Path) -> None:
+    # An archive copied into the landing zone without a staging name is read while still
+    # arriving: half a zip is no archive, so it is one input, quarantined bad_bundle. Until
+    # the thirty-fourth session the complete zip was then planned as a rewrite of that one
+    # input, read whole again and quarantined again: its stories were never read.
+    landing, store = tmp_path / "in", tmp_path / "store"
+    landing.mkdir()
+    whole = zipped({"day/1.txt": story(1), "day/2.txt": story(2)})
+    (landing / "day.zip").write_bytes(whole[: len(whole) // 2])
+    first = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3)
+    assert [s.quarantined for s in first] == [{"bad_bundle": 1}]
+    assert len(list((store / "quarantine").rglob("*.json"))) == 1
+
+    _touch_later(landing / "day.zip", whole)
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3)
+    assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (2, 2)
+    assert _source_uris(store, landing) == ["day.zip#day/1.txt", "day.zip#day/2.txt"]
+    assert list((store / "quarantine").rglob("*.json")) == []  # the half zip's entry went with it
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3) == []
+
+
+@pytest.mark.parametrize("how", ["rewrite", "reprocess"])
+def test_a_mail_read_as_one_story_then_carrying_attachments_gives_way_to_them(tmp_path: Path, how: str) -> None:
+    # A mail ingested as one input (its text a story, as every mail was before the
+    # thirty-second session) and since carrying the day's stories zipped: its members are
+    # read and its old row is taken out, whether it is found rewritten or reprocessed.
+    landing, store = tmp_path / "in", tmp_path / "store"
+    landing.mkdir()
+    note = EmailMessage(policy=SMTP)
+    note["From"], note["To"], note["Subject"] = "desk@reuters.com", "x@example.org", "Harbour plan"
+    note["Date"], note["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<one@reuters.com>"
+    note.set_content("LONDON, Nov 12 (Reuters) - The port authority said on Tuesday it would build. " * 3 + "\n")
+    (landing / "desk.eml").write_bytes(bytes(note))
+    run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3)
+    assert _source_uris(store, landing) == ["desk.eml"]
+
+    day = zipped({"day/1.txt": story(1), "day/2.txt": story(2)})
+    _touch_later(landing / "desk.eml", bytes(mail_with_archives((day, "application", "zip", "day.zip"))))
+    run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3, reprocess=how == "reprocess")
+    expected = ["desk.eml#archive[1]#day/1.txt", "desk.eml#archive[1]#day/2.txt"]
+    assert _source_uris(store, landing) == expected
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3) == []
+    assert _source_uris(store, landing) == expected
