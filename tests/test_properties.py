@@ -606,3 +606,45 @@ def test_the_lxml_walk_reads_the_paragraphs_beautifulsoup_read(roots: list[str],
     region = [child for child in body if isinstance(child.tag, str)] or [body]
     assert _paragraphs(region) == _paragraphs_by_soup(region)
     assert _paragraphs([body]) == _paragraphs_by_soup([body])
+
+
+def _outermost_wrapper_as_first_written(top: Any) -> Any:
+    """`parsers.html._outermost_wrapper` as first written: each ancestor's whole text folded."""
+    from parsers.html import MAX_WRAPPER_CLIMB, _text
+
+    top_length = len(_text(top))
+    wrapper, parent = top, top.getparent()
+    for _level in range(MAX_WRAPPER_CLIMB):
+        if parent is None or parent.tag in ("body", "html") or len(_text(parent)) > top_length * 1.1:
+            break
+        wrapper, parent = parent, parent.getparent()
+    return wrapper
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(region_pages(), min_size=1, max_size=3), st.booleans(), st.sampled_from([0.0, 0.5, 0.9, 1.0, 1.1, 2.0]))
+def test_a_text_s_length_bounded_by_its_parts_decides_as_its_folded_text_does(
+    roots: list[str], keep_comments: bool, scale: float
+) -> None:
+    """`_text_length_within` (an element's folded text length from its parts') answers as
+    folding the whole text does, its bounds hold that length, and the climb to a story's
+    outermost wrapper built on it finds the wrapper folding each ancestor found."""
+    from parsers.html import _outermost_wrapper, _text, _text_length_within
+
+    parser = etree.HTMLParser(remove_comments=not keep_comments)
+    body = etree.fromstring(f"<html><body>{''.join(roots)}</body></html>", parser=parser).find("body")
+    assert body is not None
+    elements = [element for element in body.iter() if isinstance(element.tag, str)]
+    for element in elements:
+        exact = len(_text(element))
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            inner = len(_text(child))
+            for limit in (exact * scale, exact, exact - 1, inner * 1.1):
+                found = _text_length_within(element, child, (inner, inner), limit)
+                assert (found is None) == (exact > limit)
+                if found is not None:
+                    assert found[0] <= exact <= found[1]
+    for element in elements:
+        assert _outermost_wrapper(element) is _outermost_wrapper_as_first_written(element)
