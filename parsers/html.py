@@ -1458,22 +1458,35 @@ def page_copyright(body: HtmlElement) -> tuple[str, int | None] | None:
     # Many (c) strings may share one holder ("<p>(c) A<br>(c) B<br>..."): its text is read
     # once, and a holder too long to be a notice is never joined whole (linear, not quadratic).
     blocks: dict[HtmlElement, str] = {}
-    # A plain loop over the elements: timed faster than an XPath over every text node.
-    for element in body.iter(etree.Element):
-        for text, holder in ((element.text, element), (element.tail, element.getparent())):
-            if not text or holder is None or not ("©" in text or "opyright" in text or "OPYRIGHT" in text):
-                continue
-            parent = holder.getparent()
-            while holder.tag in INLINE_TAGS and parent is not None:
-                holder, parent = parent, parent.getparent()
-            block = blocks.get(holder)
-            if block is None:
-                block = _visible_text(holder) if len(cast(str, _STRING(holder))) <= 2000 else ""
-                blocks[holder] = block
-            printed = find_copyright(block if 0 < len(block) <= 400 else _squash(text))
-            if printed:
-                found = printed
+    for text, holder in _notice_strings(body):
+        parent = holder.getparent()
+        while holder.tag in INLINE_TAGS and parent is not None:
+            holder, parent = parent, parent.getparent()
+        block = blocks.get(holder)
+        if block is None:
+            block = _visible_text(holder) if len(cast(str, _STRING(holder))) <= 2000 else ""
+            blocks[holder] = block
+        printed = find_copyright(block if 0 < len(block) <= 400 else _squash(text))
+        if printed:
+            found = printed
     return found
+
+
+def _notice_strings(body: HtmlElement) -> Iterator[tuple[str, HtmlElement]]:
+    """``(text, the element holding it)`` for each text and tail of ``body``'s elements that
+    may hold a copyright notice (an element's text, then its tail, element after element).
+    A plain loop over the elements: timed faster than an XPath over every text node (and
+    than one asking libxml2 for the texts holding a mark: 57 against 40 ms for the 92
+    aeb-dev pages); each test written out, not a loop over a pair (38 -> 25 ms)."""
+    for element in body.iter(etree.Element):
+        text = element.text
+        if text and ("©" in text or "opyright" in text or "OPYRIGHT" in text):
+            yield text, element
+        text = element.tail
+        if text and ("©" in text or "opyright" in text or "OPYRIGHT" in text):
+            parent = element.getparent()
+            if parent is not None:
+                yield text, parent
 
 
 def _repair_strings(strings: list[str]) -> list[str]:
@@ -1590,7 +1603,21 @@ _FORM_BOX = "data-wi-form-box"
 _TAG_LIST = "data-wi-tag-list"
 #: Links marked as a post's topics (rel="tag": the microformat WordPress and most blog
 #: engines print under a post, each link to the topic's archive).
-_TAG_LINKS = etree.XPath(".//a[contains(concat(' ', normalize-space(translate(@rel, 'TAG', 'tag')), ' '), ' tag ')]")
+#: (XPath's ``contains(concat(' ', normalize-space(translate(@rel, 'TAG', 'tag')), ' '), ' tag ')``
+#: over ``.//a`` found the same links in twice the time: `_tag_links`.)
+_REL_WORDS = re.compile(r"[ \t\r\n]+")
+_REL_CASE = str.maketrans("TAG", "tag")
+
+
+def _tag_links(body: HtmlElement) -> list[HtmlElement]:
+    """The links whose ``rel`` has the word "tag" (in any case: "Tag", "TAG")."""
+    return [
+        link
+        for link in body.iter("a")
+        if (rel := link.get("rel")) and "tag" in _REL_WORDS.split(rel.translate(_REL_CASE))
+    ]
+
+
 #: Share of a box's text its tag links must carry for the box to be the tag list.
 TAG_LIST_SHARE = 0.6
 #: Levels above a tag link's parent the tag list may reach (its label, its list, its box).
@@ -1601,10 +1628,10 @@ def mark_tag_lists(body: HtmlElement) -> None:
     """Mark a post's tag lists for pruning: the widest box (a few levels at most) around
     rel="tag" links whose text is mostly those links' text, its label included ("Tags:",
     "Schlagworte"), whatever the tags' language."""
-    links = _TAG_LINKS(body)
+    links = _tag_links(body)
     if not links:
         return
-    linked = {link: len(_text(link)) for link in cast("list[HtmlElement]", links)}
+    linked = {link: len(_text(link)) for link in links}
     seen: set[HtmlElement] = set()
     for link in linked:
         holder = link.getparent()

@@ -648,3 +648,25 @@ def test_a_text_s_length_bounded_by_its_parts_decides_as_its_folded_text_does(
                     assert found[0] <= exact <= found[1]
     for element in elements:
         assert _outermost_wrapper(element) is _outermost_wrapper_as_first_written(element)
+
+
+_TAG_LINKS_BY_XPATH = etree.XPath(
+    ".//a[contains(concat(' ', normalize-space(translate(@rel, 'TAG', 'tag')), ' '), ' tag ')]"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(["tag", "Tag", "TAG", "tags", "nofollow", " ", "\t", "\n", "\xa0", "\x0b", "x"])))
+)
+def test_tag_links_are_the_links_the_xpath_found(rels: list[list[str]]) -> None:
+    """`parsers.html._tag_links` (``rel`` read in Python) finds the links the XPath it
+    replaced found: the word "tag" in any case, between XPath's whitespace only."""
+    from parsers.html import _tag_links
+
+    body = etree.Element("body")
+    for parts in rels:
+        link = etree.SubElement(body, "a")
+        if parts:
+            link.set("rel", "".join(parts).replace("\x0b", "\u2028"))  # lxml refuses a control character
+    assert _tag_links(body) == _TAG_LINKS_BY_XPATH(body)
