@@ -323,8 +323,8 @@ _DASH = r"(?:--|—|–|-|:|_|/)"  # old AP copy: "WASHINGTON (AP) _ text"; ACCE
 _DATELINE = r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’/\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
 
 #: Each agency's tag pattern, as text (`agency_tag_pattern` compiles one when a tag names its
-#: agency): compiling them all at import (42 then) cost every process ~24 ms of its start (a third of
-#: the rules' import), and a process meets a few agencies.
+#: agency): compiling them all at import (42 then) cost every process ~24 ms of its start (a
+#: third of the rules' import), and a process meets a few agencies.
 AGENCY_TAG_SOURCES: tuple[tuple[str, str], ...] = tuple(
     (
         agency,
@@ -341,13 +341,13 @@ def agency_tag_pattern(index: int) -> tuple[str, re.Pattern[str]]:
     return agency, re.compile(source)
 
 
-#: An agency this table does not know, by the shape every wire gives its tag: a dateline,
-#: the source's name in parentheses (one to four words of letters, one a capital: "IRNA",
-#: "Jiji Press", "dts Nachrichtenagentur", a station's "KGO"), a dash, the text's first word
-#: (`parsers.wire.lift_agency_tag` asks more of the dateline: a city in capitals or a date).
 #: A word of a name: letters, maybe joined by "." "&" "'" "-" ("AT&T", "Agence-Presse"), maybe
 #: an abbreviation's last ".". Each joiner must be followed by letters: no two ways to read one.
 _NAME_WORD = r"[^\W\d_]+(?:[.&'’-][^\W\d_]+)*\.?"
+#: An agency this table does not know, by the shape every wire gives its tag: a dateline,
+#: the source's name in parentheses (one to four words of letters, one a capital: "IRNA",
+#: "Alliance News", a station's "KGO"), a dash, the text's first word
+#: (`parsers.wire.lift_unknown_agency_tag` asks more of the dateline: a city in capitals or a date).
 UNKNOWN_AGENCY_TAG_SOURCE = (
     rf"^{_DATELINE}\(\s*(?P<tag>{_NAME_WORD}(?: {_NAME_WORD}){{0,3}})\s*\)"
     r"\s*(?:--|—|–|-)\s*(?=[^\W\d_]|[\"“‘«„])"

@@ -230,7 +230,7 @@ def lift_unknown_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, 
     """A tag `rules.AGENCY_TAGS` does not know, read by its shape (`lift_agency_tag`'s
     answer): "TEHRAN, Nov 12 (IRNA) - text", "NAPA COUNTY, Calif. (KGO) -- text". The
     dateline must be a city in capitals or carry a date, the name hold a capital; the
-    agency is the name as a lowercase identifier ("Jiji Press": ``jiji_press``), or the
+    agency is the name as a lowercase identifier ("Alliance News": ``alliance_news``), or the
     known agency its first word is ("Reuters Breakingviews": ``reuters``). Until the
     thirty-fourth session such a tag stayed the body's first words, the agency ``unknown``."""
     match = rules.unknown_agency_tag().match(paragraph[:160])
@@ -251,8 +251,8 @@ def lift_unknown_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, 
 
 def agency_slug(name: str) -> str | None:
     """An agency's printed name as the lowercase identifier the ``agency`` column holds
-    ("Jiji Press" -> ``jiji_press``, "Télam" -> ``telam``), None when no letter of it is
-    Latin (a name in another script is not guessed at)."""
+    ("Alliance News" -> ``alliance_news``, "Télam" -> ``telam``), None when it does not
+    start with a Latin letter (a name in another script is not spelled out)."""
     folded = unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore").decode("ascii")
     slug = "_".join(re.findall(r"[a-z0-9]+", folded))[:32].strip("_")
     return slug if slug[:1].isalpha() and slug[:1].isascii() else None
