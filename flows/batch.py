@@ -590,13 +590,12 @@ def run_batch(
     previous_keys = open_intent(dest, plan)
     # A reprocess replaces what these inputs produced before: their old stories are not
     # duplicates of the new ones, and their old rows are removed before the new are written.
-    # So are the rows of a bundle these inputs are members of, where the ledger holds it as
-    # one input of its own: a file read whole before it became a bundle (`_regrown_as_bundles`),
-    # a mail listed as one input before the thirty-second session.
+    # So, in any batch, are the row or quarantine entry of a bundle these inputs are members
+    # of, where the ledger holds it as one input of its own: a file read whole before it
+    # became a bundle (`_regrown_as_bundles`; a backfill lists its members itself), a mail
+    # listed as one input before the thirty-second session.
     superseded = {
-        uri: entry
-        for uri, entry in (_earlier_entries(plan, source, index) if plan.reprocess else {}).items()
-        if entry.batch_id != plan.batch_id
+        uri: entry for uri, entry in _earlier_entries(plan, source, index).items() if entry.batch_id != plan.batch_id
     }
 
     planned_at = datetime.fromisoformat(plan.planned_at)
@@ -749,10 +748,12 @@ def run_batch(
 
 
 def _earlier_entries(plan: BatchPlan, source: Storage, index: LedgerIndex) -> dict[str, LedgerEntry]:
-    """The ledger's entries for a reprocess's inputs and for the bundles they are members of."""
-    uris = [source.full_uri(k) for k in plan.inputs]
+    """The ledger's entries for a reprocess's inputs, and for the bundles any batch's inputs
+    are members of (none for inputs that are no members: no lookup)."""
+    uris = [source.full_uri(k) for k in plan.inputs] if plan.reprocess else []
     inside = {source.full_uri(c) for k in plan.inputs for c in containers_of(k)}.difference(uris)
-    return index.done.get_many(uris + sorted(inside))
+    wanted = uris + sorted(inside)
+    return index.done.get_many(wanted) if wanted else {}
 
 
 def keep_unchanged(

@@ -1449,3 +1449,23 @@ def test_a_mail_read_as_one_story_then_carrying_attachments_gives_way_to_them(tm
     assert _source_uris(store, landing) == expected
     assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3) == []
     assert _source_uris(store, landing) == expected
+
+
+def test_a_backfill_listing_a_regrown_mail_s_members_takes_out_its_old_row(tmp_path: Path) -> None:
+    # A backfill lists the members of a file rewritten into a bundle itself and hands the
+    # flow their keys, as new inputs (not a rewrite): their batch takes out the mail's row all
+    # the same (the ledger holds the mail as one input of its own).
+    landing, store = tmp_path / "in", tmp_path / "store"
+    landing.mkdir()
+    note = EmailMessage(policy=SMTP)
+    note["From"], note["To"], note["Subject"] = "desk@reuters.com", "x@example.org", "Harbour plan"
+    note["Date"], note["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<one@reuters.com>"
+    note.set_content("LONDON, Nov 12 (Reuters) - The port authority said on Tuesday it would build. " * 3 + "\n")
+    (landing / "desk.eml").write_bytes(bytes(note))
+    run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3)
+    day = zipped({"day/1.txt": story(1), "day/2.txt": story(2)})
+    _touch_later(landing / "desk.eml", bytes(mail_with_archives((day, "application", "zip", "day.zip"))))
+    members = ["desk.eml#archive[1]#day/1.txt", "desk.eml#archive[1]#day/2.txt"]
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3, keys=members)
+    assert sum(s.stories for s in done) == 2
+    assert _source_uris(store, landing) == members
