@@ -1469,3 +1469,19 @@ def test_a_backfill_listing_a_regrown_mail_s_members_takes_out_its_old_row(tmp_p
     done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3, keys=members)
     assert sum(s.stories for s in done) == 2
     assert _source_uris(store, landing) == members
+
+
+def test_a_zip_read_half_uploaded_is_read_whole_by_the_prefect_flow(prefect_server: str, tmp_path: Path) -> None:
+    # The same through the Prefect flow, its summaries counting what happened.
+    landing, store = tmp_path / "in", tmp_path / "store"
+    landing.mkdir()
+    whole = zipped({"day/1.txt": story(1), "day/2.txt": story(2), "day/3.txt": story(3)})
+    (landing / "day.zip").write_bytes(whole[: len(whole) // 3])
+    first = ingest_flow(source=str(landing), dest=str(store))
+    assert (first["inputs"], first["stories"], first["quarantined"]) == (1, 0, {"bad_bundle": 1})
+    _touch_later(landing / "day.zip", whole)
+    second = ingest_flow(source=str(landing), dest=str(store))
+    assert (second["inputs"], second["stories"], second["quarantined"]) == (3, 3, {}) and second["balanced"]
+    assert _source_uris(store, landing) == [f"day.zip#day/{n}.txt" for n in (1, 2, 3)]
+    assert list((store / "quarantine").rglob("*.json")) == []
+    assert ingest_flow(source=str(landing), dest=str(store))["inputs"] == 0
