@@ -322,13 +322,17 @@ _DASH = r"(?:--|—|–|-|:|_|/)"  # old AP copy: "WASHINGTON (AP) _ text"; ACCE
 # Nov 21 (PTI) The Centre"; `parsers.wire.lift_agency_tag` asks for the comma).
 _DATELINE = r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’/\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
 
+#: Other agencies credited in the same tag after a slash, the story's agency the first:
+#: "Berlin (dpa/AFP) -", "PARIS (AFP/Reuters) -" (European papers' copy of two wires).
+CO_TAGS = r"(?:\s*/\s*[^\W\d_][\w.\-]{0,20}){0,3}"
+
 #: Each agency's tag pattern, as text (`agency_tag_pattern` compiles one when a tag names its
 #: agency): compiling them all at import (42 then) cost every process ~24 ms of its start (a
 #: third of the rules' import), and a process meets a few agencies.
 AGENCY_TAG_SOURCES: tuple[tuple[str, str], ...] = tuple(
     (
         agency,
-        rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag})\s*\)(?:(?P<dash>\.?\s*{_DASH})\s*|(?(dateline)(?:\s+(?=[A-Z][a-z]|[\"“‘]\w)|\s*$)|(?!)))",
+        rf"^(?:{_DATELINE})?\(\s*(?P<tag>{tag}){CO_TAGS}\s*\)(?:(?P<dash>\.?\s*{_DASH})\s*|(?(dateline)(?:\s+(?=[A-Z][a-z]|[\"“‘]\w)|\s*$)|(?!)))",
     )
     for agency, tag, _example in AGENCY_TAGS
 )
@@ -486,7 +490,7 @@ DATELINE_AFTER_TAG = re.compile(
 #: Every agency's tag, as one alternation (the closing lines' rules name an agency so).
 _ANY_TAG = "|".join(tag for _, tag, _ in AGENCY_TAGS)
 AGENCY_TAG_AT = re.compile(
-    r"\(\s*(?:" + "|".join(f"(?P<a{i}>{tag})" for i, (_, tag, _) in enumerate(AGENCY_TAGS)) + r")\s*\)"
+    r"\(\s*(?:" + "|".join(f"(?P<a{i}>{tag})" for i, (_, tag, _) in enumerate(AGENCY_TAGS)) + r")" + CO_TAGS + r"\s*\)"
 )
 
 # Old Reuters: "WASHINGTON, Oct 3 - text", signed off with a "Reuter" line.

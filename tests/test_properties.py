@@ -170,6 +170,7 @@ AGENCY_BITS = [
     "PA Media",
     "IRNA",
     "Jiji Press",
+    "/",
     " -- ",
     " - ",
     "_",

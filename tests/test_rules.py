@@ -99,6 +99,9 @@ def test_a_tag_without_its_dash_is_a_tag_only_after_a_dated_dateline(line: str) 
         ("Madrid, 12 nov (EFE).- El Gobierno", "efe", "Madrid", "El Gobierno"),
         ("(ANSA) - ROMA, 12 NOV - Il governo ha approvato", "ansa", "ROMA", "Il governo ha approvato"),
         ("Berlin/Paris (dpa) - Die Bundesregierung", "dpa", "Berlin/Paris", "Die Bundesregierung"),
+        # Two wires credited in one tag (a paper's copy of both): the first is the agency.
+        ("Berlin (dpa/AFP) - Die Bundesregierung", "dpa", "Berlin", "Die Bundesregierung"),
+        ("PARIS (AFP / Reuters) - La France", "afp", "PARIS", "La France"),
         ("New Delhi, Nov 21 (PTI) The Centre said", "pti", "New Delhi", "The Centre said"),
         ("TOKYO, Nov. 12 Kyodo - Japan's government", "kyodo", "TOKYO", "Japan's government"),
         # Europa Press's tag alone closing its paragraph (the text in the next one); TASS's
