@@ -240,6 +240,8 @@ def lift_unknown_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, 
     city = dateline.split(",")[0].strip()
     if not (_DATED.search(dateline) or (city.isupper() and sum(c.isalpha() for c in city) >= 2)):
         return None  # "Acme Inc. (ACME) - Shares rose": a company and its ticker
+    if any(c.isdigit() for c in city):
+        return None  # "UPDATE 1-ACME (ACME) - Q3 profit": a headline's words, not a city
     if dateline.endswith("-") or len(name) > rules.UNKNOWN_AGENCY_TAG_MAX or name.islower():
         return None
     known = rules.AGENCY_TAG_AT.fullmatch(f"({name.split()[0]})")

@@ -160,6 +160,7 @@ def test_an_agency_tag_is_read_by_its_shape(line: str, agency: str, dateline: st
     "line",
     [
         "Acme Inc. (ACME) - Shares rose 5%",  # a company and its ticker: no city in capitals, no date
+        "UPDATE 1-ACME (ACME) - Q3 profit rises",  # a headline in capitals: a digit is no city's
         "The company (Acme) - said on Tuesday",
         "Kyiv (Ukrinform) - Ukraine's army",  # a city not in capitals, and no date: not sure enough
         "LONDON (photo) - The",  # no capital in the name
