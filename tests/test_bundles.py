@@ -1485,3 +1485,26 @@ def test_a_zip_read_half_uploaded_is_read_whole_by_the_prefect_flow(prefect_serv
     assert _source_uris(store, landing) == [f"day.zip#day/{n}.txt" for n in (1, 2, 3)]
     assert list((store / "quarantine").rglob("*.json")) == []
     assert ingest_flow(source=str(landing), dest=str(store))["inputs"] == 0
+
+
+def test_an_s3_mail_sent_again_with_stories_attached_gives_way_to_them(s3_bucket: str, tmp_path: Path) -> None:
+    # On S3 (moto over HTTP) an object is rewritten when it is put again: a new ETag. The mail
+    # read as one story before is read as its attachments now, and its row is taken out.
+    import boto3
+
+    client = boto3.client("s3")
+    note = EmailMessage(policy=SMTP)
+    note["From"], note["To"], note["Subject"] = "desk@reuters.com", "x@example.org", "Harbour plan"
+    note["Date"], note["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<one@reuters.com>"
+    note.set_content("LONDON, Nov 12 (Reuters) - The port authority said on Tuesday it would build. " * 3 + "\n")
+    client.put_object(Bucket=s3_bucket, Key="landing/desk.eml", Body=bytes(note))
+    source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
+    run_without_prefect(source, str(store), IngestSettings(), 10)
+    day = zipped({"day/1.txt": story(1), "day/2.txt": story(2)})
+    mail = mail_with_archives((day, "application", "zip", "day.zip"))
+    client.put_object(Bucket=s3_bucket, Key="landing/desk.eml", Body=bytes(mail))
+    done = run_without_prefect(source, str(store), IngestSettings(), 10)
+    assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (2, 2)
+    found = duckdb.sql(f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
+    assert sorted(uri for (uri,) in found) == [f"{source}/desk.eml#archive[1]#day/{n}.txt" for n in (1, 2)]
+    assert run_without_prefect(source, str(store), IngestSettings(), 10) == []
