@@ -1508,3 +1508,25 @@ def test_an_s3_mail_sent_again_with_stories_attached_gives_way_to_them(s3_bucket
     found = duckdb.sql(f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
     assert sorted(uri for (uri,) in found) == [f"{source}/desk.eml#archive[1]#day/{n}.txt" for n in (1, 2)]
     assert run_without_prefect(source, str(store), IngestSettings(), 10) == []
+
+
+def test_a_feed_saved_while_it_served_an_error_page_is_read_as_its_items_next_time(tmp_path: Path) -> None:
+    # A poller saves feed.xml while the feed answers with an error page (one input, read as
+    # a page), then saves the real feed over it: its items are read, the page's row goes.
+    # Until the thirty-fourth session the feed was read whole as a rewrite of that one input,
+    # quarantined unsupported_xml, and its items were never read.
+    landing, store = tmp_path / "in", tmp_path / "store"
+    landing.mkdir()
+    error_page = (
+        "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1>"
+        "<p>The server is temporarily unable to service your request. Please try again later.</p></body></html>"
+    )
+    (landing / "feed.xml").write_text(error_page)
+    run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert _source_uris(store, landing) == ["feed.xml"]
+    _touch_later(landing / "feed.xml", (FEEDS / "wordpress.rss").read_bytes())
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert sum(s.stories for s in done) == 2 and not any(s.quarantined for s in done)
+    found = _source_uris(store, landing)
+    assert len(found) == 2 and all(uri.startswith("feed.xml#item[") for uri in found)
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10) == []
