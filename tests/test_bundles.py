@@ -1511,10 +1511,11 @@ def test_an_s3_mail_sent_again_with_stories_attached_gives_way_to_them(s3_bucket
 
 
 def test_a_feed_saved_while_it_served_an_error_page_is_read_as_its_items_next_time(tmp_path: Path) -> None:
-    # A poller saves feed.xml while the feed answers with an error page (one input, read as
-    # a page), then saves the real feed over it: its items are read, the page's row goes.
-    # Until the thirty-fourth session the feed was read whole as a rewrite of that one input,
-    # quarantined unsupported_xml, and its items were never read.
+    # A poller saves feed.xml while the feed answers with an error page (one input,
+    # quarantined error_page), then saves the real feed over it: its items are read, the
+    # page's quarantine entry goes. Until the thirty-fourth session the feed was read whole
+    # as a rewrite of that one input, quarantined unsupported_xml, and its items were never
+    # read (and the error page had been a story row).
     landing, store = tmp_path / "in", tmp_path / "store"
     landing.mkdir()
     error_page = (
@@ -1522,11 +1523,12 @@ def test_a_feed_saved_while_it_served_an_error_page_is_read_as_its_items_next_ti
         "<p>The server is temporarily unable to service your request. Please try again later.</p></body></html>"
     )
     (landing / "feed.xml").write_text(error_page)
-    run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
-    assert _source_uris(store, landing) == ["feed.xml"]
+    first = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert [s.quarantined for s in first] == [{"error_page": 1}]
     _touch_later(landing / "feed.xml", (FEEDS / "wordpress.rss").read_bytes())
     done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
     assert sum(s.stories for s in done) == 2 and not any(s.quarantined for s in done)
     found = _source_uris(store, landing)
     assert len(found) == 2 and all(uri.startswith("feed.xml#item[") for uri in found)
+    assert list((store / "quarantine").rglob("*.json")) == []
     assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10) == []

@@ -1109,3 +1109,36 @@ def test_a_post_s_own_paragraphs_beside_a_denser_quoted_block_are_kept() -> None
     assert all(q in body for q in quoted)
     assert "example.org" not in body
     assert body.index(post[-1]) < body.index(quoted[0])  # in the page's order
+
+
+@pytest.mark.parametrize(
+    ("title", "heading", "text"),
+    [
+        ("503 Service Unavailable", "Service Unavailable", "The server is temporarily unable to service your request."),
+        ("404 Not Found", "Not Found", "The requested URL was not found on this server."),
+        ("Error 404 (Not Found)!!1", "404.", "That's an error. The requested URL was not found on this server."),
+        ("Example News", "Fehler 404 - Seite nicht gefunden", "Die Seite existiert nicht. Zur Startseite"),
+        ("502 Bad Gateway", "502 Bad Gateway", "nginx"),
+    ],
+)
+def test_a_server_s_error_page_is_quarantined_saying_so(title: str, heading: str, text: str) -> None:
+    # A poller that saved the server's answer instead of the story (or the feed): its
+    # apology was a story row, headlined with the status.
+    page = f"<html><head><title>{title}</title></head><body><h1>{heading}</h1><p>{text}</p></body></html>"
+    with pytest.raises(ParseError) as caught:
+        parse_story(page.encode(), "page.html")
+    assert caught.value.reason == "error_page" and "fetch it again" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("title", "paragraphs"),
+    [
+        ("400 killed in quake", ["At least 400 people were killed when a strong earthquake struck, officials said."]),
+        ("500 Days of Summer", ["The film opens in 500 cinemas on Friday, its distributor said on Tuesday."]),
+        ("404 Not Found: why links die", STORY_EN * 3),  # about errors, and long: a story
+    ],
+)
+def test_a_headline_with_a_number_or_about_errors_stays_a_story(title: str, paragraphs: list[str]) -> None:
+    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{_ps(paragraphs)}</body></html>"
+    story = parse_story(page.encode(), "page.html")
+    assert story.headline == title and paragraphs[0] in story.body
