@@ -92,7 +92,63 @@ def parse_story(
 
     Raises ParseError with a stable ``reason`` (``empty``, ``too_large``, ``binary``,
     ``undecodable``, ``no_body``, ``unsupported_xml``, ...) for inputs that belong in quarantine.
+
+    An input compressed with gzip under a name that does not say so (a crawler's saved HTTP
+    body, ``Content-Encoding: gzip``) is read as the document it holds, one level deep
+    (`gunzip_document`); its ``source_sha256`` stays that of the bytes as stored.
     """
+    if data[:2] == GZIP_MAGIC:
+        inner = gunzip_document(data, max_bytes)
+        story = _parse_story(
+            inner, source_uri, default_agency=default_agency, declared_charset=declared_charset, max_bytes=max_bytes
+        )
+        story.source_sha256 = hashlib.sha256(data).hexdigest()
+        return story
+    return _parse_story(
+        data, source_uri, default_agency=default_agency, declared_charset=declared_charset, max_bytes=max_bytes
+    )
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gunzip_document(data: bytes, max_bytes: int) -> bytes:
+    """The document a gzip stream holds (its members one after another), at most
+    ``max_bytes`` of it: more is ``too_large`` (a bomb stops there), a stream cut short or
+    corrupt is ``binary``, and so is one holding another compressed file or an archive
+    (read one level deep only: name it ``*.gz`` to have its files read as a bundle)."""
+    import zlib
+
+    out = bytearray()
+    rest = data
+    while rest[:2] == GZIP_MAGIC:
+        stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += stream.decompress(rest, max_bytes + 1 - len(out))
+        except zlib.error as exc:
+            raise ParseError(
+                "binary", f"a gzip file that cannot be decompressed ({exc}): not a text or HTML story"
+            ) from None
+        if len(out) > max_bytes:
+            raise ParseError("too_large", f"a gzip file decompressing past the {max_bytes}-byte limit (--max-bytes)")
+        if not stream.eof:
+            raise ParseError("binary", "a gzip file cut short (its stream has no end): not a text or HTML story")
+        rest = stream.unused_data
+    if rest.strip(b"\x00"):
+        raise ParseError("binary", "a gzip file followed by bytes that are no gzip stream: not a text or HTML story")
+    if out[:2] == GZIP_MAGIC:
+        raise ParseError("binary", "a gzip file inside a gzip file: read one level deep only (name it *.gz)")
+    return bytes(out)
+
+
+def _parse_story(
+    data: bytes,
+    source_uri: str,
+    *,
+    default_agency: str | None,
+    declared_charset: str | None,
+    max_bytes: int,
+) -> Story:
     if len(data) > max_bytes:
         raise ParseError("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit (--max-bytes)")
     if not data.strip():

@@ -522,3 +522,40 @@ def test_a_word_document_reads_its_text_once_and_nothing_else() -> None:
     with pytest.raises(ParseError) as info:
         parse_story(bomb, "mem://bomb.docx")
     assert info.value.reason == "too_large"
+
+
+@pytest.mark.parametrize("name", ["afp-paris.txt", "aeb-ap-cbs-virus.html"])
+def test_a_story_compressed_with_gzip_under_a_plain_name_is_read_as_it(name: str) -> None:
+    # A crawler saving the HTTP body as sent (Content-Encoding: gzip) under the page's name:
+    # it was quarantined `binary` ("a gzip file"), the story unread.
+    import gzip
+    import hashlib
+
+    plain = (Path(__file__).parent / "golden" / name).read_bytes()
+    packed = gzip.compress(plain)
+    story, expected = parse_story(packed, name), parse_story(plain, name)
+    assert (story.story_id, story.body, story.input_format) == (expected.story_id, expected.body, expected.input_format)
+    assert story.source_sha256 == hashlib.sha256(packed).hexdigest()  # the bytes as stored
+    halves = gzip.compress(plain[:100]) + gzip.compress(plain[100:])  # two members, one after the other
+    assert parse_story(halves, name).body == expected.body
+
+
+def test_a_gzip_input_that_is_no_document_says_why() -> None:
+    import gzip
+
+    def reason(data: bytes) -> tuple[str, str]:
+        with pytest.raises(ParseError) as info:
+            parse_story(data, "x.txt", max_bytes=1_000_000)
+        return info.value.reason, info.value.detail
+
+    story = gzip.compress(("Headline\n\n" + STORY).encode())
+    assert reason(gzip.compress(b"a" * 2_000_000))[0] == "too_large"  # a bomb stops at the limit
+    assert reason(story[:-12]) == ("binary", "a gzip file cut short (its stream has no end): not a text or HTML story")
+    assert reason(gzip.compress(story))[1].startswith("a gzip file inside a gzip file")
+    assert reason(story + b"trailing junk")[1].startswith("a gzip file followed by bytes")
+    tarred = io.BytesIO()
+    with tarfile.open(fileobj=tarred, mode="w") as archive:
+        info = tarfile.TarInfo("a.txt")
+        info.size = len(STORY)
+        archive.addfile(info, io.BytesIO(STORY.encode()))
+    assert reason(gzip.compress(tarred.getvalue()))[1].startswith("a tar archive")  # a .tar.gz named .txt
