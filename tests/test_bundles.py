@@ -1406,6 +1406,20 @@ def _touch_later(path: Path, data: bytes) -> None:
     os.utime(path, (before + 1, before + 1))
 
 
+def _story_mail() -> bytes:
+    """A mail whose text is a story, nothing attached: one input, itself."""
+    note = EmailMessage(policy=SMTP)
+    note["From"], note["To"], note["Subject"] = "desk@reuters.com", "x@example.org", "Harbour plan"
+    note["Date"], note["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<one@reuters.com>"
+    note.set_content("LONDON, Nov 12 (Reuters) - The port authority said on Tuesday it would build. " * 3 + "\n")
+    return bytes(note)
+
+
+def _mail_with_a_zip_of_two_stories() -> bytes:
+    day = zipped({"day/1.txt": story(1), "day/2.txt": story(2)})
+    return bytes(mail_with_archives((day, "application", "zip", "day.zip")))
+
+
 def test_a_zip_read_half_uploaded_is_read_as_its_members_once_complete(tmp_path: Path) -> None:
     # An archive copied into the landing zone without a staging name is read while still
     # arriving: half a zip is no archive, so it is one input, quarantined bad_bundle. Until
@@ -1434,16 +1448,11 @@ def test_a_mail_read_as_one_story_then_carrying_attachments_gives_way_to_them(tm
     # read and its old row is taken out, whether it is found rewritten or reprocessed.
     landing, store = tmp_path / "in", tmp_path / "store"
     landing.mkdir()
-    note = EmailMessage(policy=SMTP)
-    note["From"], note["To"], note["Subject"] = "desk@reuters.com", "x@example.org", "Harbour plan"
-    note["Date"], note["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<one@reuters.com>"
-    note.set_content("LONDON, Nov 12 (Reuters) - The port authority said on Tuesday it would build. " * 3 + "\n")
-    (landing / "desk.eml").write_bytes(bytes(note))
+    (landing / "desk.eml").write_bytes(_story_mail())
     run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3)
     assert _source_uris(store, landing) == ["desk.eml"]
 
-    day = zipped({"day/1.txt": story(1), "day/2.txt": story(2)})
-    _touch_later(landing / "desk.eml", bytes(mail_with_archives((day, "application", "zip", "day.zip"))))
+    _touch_later(landing / "desk.eml", _mail_with_a_zip_of_two_stories())
     run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3, reprocess=how == "reprocess")
     expected = ["desk.eml#archive[1]#day/1.txt", "desk.eml#archive[1]#day/2.txt"]
     assert _source_uris(store, landing) == expected
@@ -1457,14 +1466,9 @@ def test_a_backfill_listing_a_regrown_mail_s_members_takes_out_its_old_row(tmp_p
     # the same (the ledger holds the mail as one input of its own).
     landing, store = tmp_path / "in", tmp_path / "store"
     landing.mkdir()
-    note = EmailMessage(policy=SMTP)
-    note["From"], note["To"], note["Subject"] = "desk@reuters.com", "x@example.org", "Harbour plan"
-    note["Date"], note["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<one@reuters.com>"
-    note.set_content("LONDON, Nov 12 (Reuters) - The port authority said on Tuesday it would build. " * 3 + "\n")
-    (landing / "desk.eml").write_bytes(bytes(note))
+    (landing / "desk.eml").write_bytes(_story_mail())
     run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3)
-    day = zipped({"day/1.txt": story(1), "day/2.txt": story(2)})
-    _touch_later(landing / "desk.eml", bytes(mail_with_archives((day, "application", "zip", "day.zip"))))
+    _touch_later(landing / "desk.eml", _mail_with_a_zip_of_two_stories())
     members = ["desk.eml#archive[1]#day/1.txt", "desk.eml#archive[1]#day/2.txt"]
     done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 3, keys=members)
     assert sum(s.stories for s in done) == 2
@@ -1493,16 +1497,10 @@ def test_an_s3_mail_sent_again_with_stories_attached_gives_way_to_them(s3_bucket
     import boto3
 
     client = boto3.client("s3")
-    note = EmailMessage(policy=SMTP)
-    note["From"], note["To"], note["Subject"] = "desk@reuters.com", "x@example.org", "Harbour plan"
-    note["Date"], note["Message-ID"] = "Tue, 12 Nov 2024 10:00:00 +0000", "<one@reuters.com>"
-    note.set_content("LONDON, Nov 12 (Reuters) - The port authority said on Tuesday it would build. " * 3 + "\n")
-    client.put_object(Bucket=s3_bucket, Key="landing/desk.eml", Body=bytes(note))
+    client.put_object(Bucket=s3_bucket, Key="landing/desk.eml", Body=_story_mail())
     source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
     run_without_prefect(source, str(store), IngestSettings(), 10)
-    day = zipped({"day/1.txt": story(1), "day/2.txt": story(2)})
-    mail = mail_with_archives((day, "application", "zip", "day.zip"))
-    client.put_object(Bucket=s3_bucket, Key="landing/desk.eml", Body=bytes(mail))
+    client.put_object(Bucket=s3_bucket, Key="landing/desk.eml", Body=_mail_with_a_zip_of_two_stories())
     done = run_without_prefect(source, str(store), IngestSettings(), 10)
     assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (2, 2)
     found = duckdb.sql(f"SELECT source_uri FROM read_parquet('{store}/stories/**/*.parquet')").fetchall()
