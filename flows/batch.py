@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple, TypeVar
 
-from flows.bundles import MEMBER_SEPARATOR, BundleLimits, OpenBundle, is_bundle, junk_name, may_be_message, split_member
+from flows.bundles import BundleLimits, OpenBundle, containers_of, is_bundle, junk_name, may_be_message, split_member
 from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, read_payloads
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
@@ -357,20 +357,6 @@ def _regrown_as_bundles(
     flags, rewrites = index.done.check_many([source.full_uri(k) for k in members], [listed.get(k) for k in members])
     fresh = [k for k, done, again in zip(members, flags, rewrites, strict=True) if not done or again]
     return [k for k in changed if k not in became] + fresh
-
-
-def containers_of(key: str) -> list[str]:
-    """The bundles a member key is inside, outermost first (``desk.eml#archive[1]#a.txt``:
-    ``desk.eml``, ``desk.eml#archive[1]``); none for a key that is no member."""
-    member = split_member(key)
-    if member is None:
-        return []
-    found = [member[0]]
-    at = key.find(MEMBER_SEPARATOR, len(member[0]) + 1)
-    while at != -1:
-        found.append(key[:at])
-        at = key.find(MEMBER_SEPARATOR, at + 1)
-    return found
 
 
 def _bundle_of(key: str) -> str:

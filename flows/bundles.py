@@ -175,6 +175,20 @@ def split_member(key: str) -> tuple[str, str] | None:
     return None
 
 
+def containers_of(key: str) -> list[str]:
+    """The bundles a member key is inside, outermost first (``desk.eml#archive[1]#a.txt``:
+    ``desk.eml``, ``desk.eml#archive[1]``); none for a key that is no member."""
+    member = split_member(key)
+    if member is None:
+        return []
+    found = [member[0]]
+    at = key.find(MEMBER_SEPARATOR, len(member[0]) + 1)
+    while at != -1:
+        found.append(key[:at])
+        at = key.find(MEMBER_SEPARATOR, at + 1)
+    return found
+
+
 def _item_name(root: Any) -> str:
     """What a document's items are called: ``item`` in an RSS feed, ``entry`` in an Atom
     feed, ``newsItem`` in a NewsML-G2 message or package."""

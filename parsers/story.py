@@ -97,7 +97,7 @@ def parse_story(
     body, ``Content-Encoding: gzip``) is read as the document it holds, one level deep
     (`gunzip_document`); its ``source_sha256`` stays that of the bytes as stored.
     """
-    if data[:2] == GZIP_MAGIC:
+    if data[:2] == GZIP_MAGIC and len(data) <= max_bytes:  # larger: too_large as stored, not unpacked
         inner = gunzip_document(data, max_bytes)
         story = _parse_story(
             inner, source_uri, default_agency=default_agency, declared_charset=declared_charset, max_bytes=max_bytes

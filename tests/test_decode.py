@@ -550,6 +550,9 @@ def test_a_gzip_input_that_is_no_document_says_why() -> None:
 
     story = gzip.compress(("Headline\n\n" + STORY).encode())
     assert reason(gzip.compress(b"a" * 2_000_000))[0] == "too_large"  # a bomb stops at the limit
+    with pytest.raises(ParseError) as stored:  # over the limit as stored: not unpacked at all
+        parse_story(story, "x.txt", max_bytes=len(story) - 1)
+    assert stored.value.reason == "too_large" and "bytes is over the" in stored.value.detail
     assert reason(story[:-12]) == ("binary", "a gzip file cut short (its stream has no end): not a text or HTML story")
     assert reason(gzip.compress(story))[1].startswith("a gzip file inside a gzip file")
     assert reason(story + b"trailing junk")[1].startswith("a gzip file followed by bytes")
