@@ -144,6 +144,7 @@ def backfill(
                 **key_parameters(chunk, plan.revisions),
                 reprocess=reprocess,
                 wait_lock=wait_lock,
+                fail_on_unread=False,  # in the totals: the command reports it
                 **settings.flow_parameters(),
             )
             totals.merge(result)

@@ -30,7 +30,15 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple, TypeVar
 
 from flows.bundles import BundleLimits, OpenBundle, containers_of, is_bundle, junk_name, may_be_message, split_member
-from flows.inputs import QUARANTINE_PREFIX, BundleIndex, candidates, expand_bundles, read_payloads
+from flows.inputs import (
+    NOT_READ,
+    QUARANTINE_PREFIX,
+    UNREADABLE,
+    BundleIndex,
+    candidates,
+    expand_bundles,
+    read_payloads,
+)
 from flows.workers import (
     DEFAULT_PARSE_MEMORY_MB,
     DEFAULT_PARSE_TIMEOUT,
@@ -109,6 +117,12 @@ class BatchSummary:
     recovered: bool = False
     #: Inputs planned again as rewritten whose bytes had not changed: they keep their rows.
     unchanged: int = 0
+    #: Inputs the store failed to read (nothing committed: the next run reads them again),
+    #: and the first of them with the store's error.
+    unread: int = 0
+    unread_first: str | None = None
+    #: Inputs gone (deleted or moved) between the listing and the read: nothing committed.
+    vanished: int = 0
 
     @property
     def quarantined_total(self) -> int:
@@ -596,6 +610,17 @@ def run_batch(
 
     job = job if job is not None else start_parse(plan, source, settings)
     parsed = job.collect()
+    # An input the store failed to read, or gone since it was listed, is no outcome of the
+    # input: nothing is committed for it (one ingested before keeps what it made), and the
+    # next run reads the first again.
+    not_read = [r for r in parsed if isinstance(r, Quarantined) and r.reason in NOT_READ]
+    if not_read:
+        parsed = [r for r in parsed if not (isinstance(r, Quarantined) and r.reason in NOT_READ)]
+        unread = [r for r in not_read if r.reason == UNREADABLE]
+        summary.unread, summary.vanished = len(unread), len(not_read) - len(unread)
+        summary.unread_first = unread[0].detail if unread else None
+        for item in not_read:
+            superseded.pop(item.source_uri, None)
     # An input planned again whose bytes are what its entry recorded (a file touched, or
     # rewritten with the same bytes) keeps what it produced: its row stays where it is.
     kept = keep_unchanged(parsed, superseded, plan.batch_id) if plan.rewrite and superseded else {}
@@ -709,6 +734,7 @@ def run_batch(
         "near_duplicates": summary.near_duplicates,
         "quarantined": dict(reasons),
         "unchanged": summary.unchanged,
+        **({"unread": summary.unread, "vanished": summary.vanished} if not_read else {}),
     }
     checksums = commit(
         dest,

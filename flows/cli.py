@@ -23,7 +23,7 @@ from flows.inputs import DEFAULT_BATCH_SIZE, DEFAULT_RUN_INPUTS, is_candidate
 from flows.lifeline import start_lifeline
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
-from schemas.errors import ConfigError, LeaseHeldError, QuarantineShareError, WireIngestError
+from schemas.errors import ConfigError, LeaseHeldError, QuarantineShareError, UnreadInputsError, WireIngestError
 from storage.local import LocalStorage
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ def iter_input_files(paths: Sequence[str]) -> Iterator[tuple[Path, Path]]:
 #: Exit codes besides 0 (success) and 2 (usage or another error the message explains).
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the store; try again later
 EXIT_TOO_MUCH_QUARANTINED = 3
+EXIT_UNREAD = 74  # EX_IOERR: the store failed to read some inputs; the next run reads them again
 
 #: Inputs read and parsed together by ``parse`` (bounded memory, steady output).
 PARSE_CHUNK = 256
@@ -202,11 +203,14 @@ def ingest(
                 wait_lock=wait_lock,
                 max_quarantine_share=max_quarantine_share,
                 max_inputs=run_inputs,
+                fail_on_unread=False,  # reported with the totals, below
                 **parameters,
             )
         runs += 1
         summed.merge(totals)
-        if not totals["left"] or not totals["inputs"]:
+        # Inputs left unread are planned again by the next run: one that read none of its
+        # inputs is the last (a backlog led by unreadable files would be retried without end).
+        if not totals["left"] or totals["inputs"] <= totals.get("unread", 0) + totals.get("vanished", 0):
             break
         if progress is not None:
             progress(
@@ -311,7 +315,18 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         if totals["inputs"] == 0:
             print("nothing new to ingest" + (" yet (see the settling inputs below)" if totals.get("settling") else ""))
         print_totals(totals)
-    return 0
+    return report_unread(totals)
+
+
+def report_unread(totals: dict[str, Any]) -> int:
+    """The exit code of a command that ran flows: EXIT_UNREAD, saying why on stderr, when the
+    store failed to read some inputs (left for the next run), else 0."""
+    if not totals.get("unread"):
+        return 0
+    from flows.ingest import unread_message
+
+    print(f"wire-ingest: error: {unread_message(totals['unread'], totals.get('unread_first'))}", file=sys.stderr)
+    return EXIT_UNREAD
 
 
 def _parse_day(value: str, option: str) -> date:
@@ -377,7 +392,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         if totals["inputs"] == 0:
             print(f"nothing to backfill between {start} and {end}")
         print_totals(totals)
-    return 0
+    return report_unread(totals)
 
 
 def replay(
@@ -422,7 +437,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         if totals["inputs"] == 0:
             print("nothing in quarantine to replay" + (f" with reason {args.reason!r}" if args.reason else ""))
         print_totals(totals)
-    return 0
+    return report_unread(totals)
 
 
 def serve(
@@ -771,6 +786,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     except QuarantineShareError as exc:
         print(f"wire-ingest: error: {exc}", file=sys.stderr)
         return EXIT_TOO_MUCH_QUARANTINED
+    except UnreadInputsError as exc:
+        print(f"wire-ingest: error: {exc}", file=sys.stderr)
+        return EXIT_UNREAD
     except WireIngestError as exc:
         print(f"wire-ingest: error: {exc}", file=sys.stderr)
         return 2

@@ -35,7 +35,7 @@ from flows.inputs import DEFAULT_BATCH_SIZE, BundleIndex
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
-from schemas.errors import QuarantineShareError
+from schemas.errors import QuarantineShareError, UnreadInputsError
 from storage import Storage, check_source_and_dest, open_storage
 from storage.lease import Lease
 from storage.local import escape_path, unescape_path
@@ -201,7 +201,8 @@ def batch_task(
 
 
 def log_batch(plan: BatchPlan, summary: BatchSummary) -> None:
-    get_run_logger().info(
+    logger = get_run_logger()
+    logger.info(
         "batch %s: %d inputs, %d stories, %d duplicates, %d quarantined",
         plan.batch_id,
         summary.inputs,
@@ -209,6 +210,10 @@ def log_batch(plan: BatchPlan, summary: BatchSummary) -> None:
         summary.duplicates,
         summary.quarantined_total,
     )
+    if summary.unread:
+        logger.warning("batch %s: %s", plan.batch_id, unread_message(summary.unread, summary.unread_first))
+    if summary.vanished:
+        logger.info("batch %s: %d input(s) gone since listed (deleted or moved)", plan.batch_id, summary.vanished)
 
 
 @task(name="fold-ledger", cache_policy=NO_CACHE, retries=STORAGE_RETRIES, retry_delay_seconds=STORAGE_RETRY_DELAYS)
@@ -241,6 +246,7 @@ def ingest_flow(
     max_inputs: int | None = None,
     detect_rewrites: bool = True,
     keys_escaped: bool = False,
+    fail_on_unread: bool = True,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
@@ -257,7 +263,10 @@ def ingest_flow(
     rewritten since it was ingested (another size and modification time, or ETag) is
     ingested again and its earlier rows replaced; off, listing skips a stat per file.
     With ``keys_escaped``, ``keys`` and the keys of ``revisions`` are written as
-    `storage.escape_path` writes them (`key_parameters`).
+    `storage.escape_path` writes them (`key_parameters`). Inputs the store failed to read
+    are left for the next run (``unread`` in the totals); with ``fail_on_unread`` (the
+    default: a deployment's runs) the run then fails after committing what it read, so that
+    an input that stays unreadable raises the alarm (the commands report it themselves).
     """
     if keys_escaped:
         keys = None if keys is None else [unescape_path(key) for key in keys]
@@ -301,7 +310,19 @@ def ingest_flow(
             description="inputs, stories, quarantined by reason, duplicates, bytes written",
         )
     check_quarantine_share(totals, max_quarantine_share)
+    if fail_on_unread and totals.unread:
+        raise UnreadInputsError(unread_message(totals.unread, totals.unread_first))
     return totals.to_dict()
+
+
+def unread_message(count: int, first: str | None) -> str:
+    """What to tell the operator about inputs the store failed to read."""
+    return (
+        f"{count} input{'s' if count != 1 else ''} could not be read ({first or 'no detail'}"
+        f"{' and more' if count > 1 else ''}); left for the next run, which reads "
+        f"{'them' if count != 1 else 'it'} again. What was read is committed. If this persists, check the "
+        "source: the file's permissions, the disk, or the S3 endpoint and the object's access policy."
+    )
 
 
 def key_parameters(keys: list[str], revisions: dict[str, str]) -> dict[str, Any]:

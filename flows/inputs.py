@@ -25,7 +25,7 @@ from flows.bundles import (
     split_member,
 )
 from flows.workers import Quarantined
-from schemas.errors import InputError, StorageError
+from schemas.errors import InputError, MissingObjectError, StorageError
 from storage import Storage
 from storage.base import at_once
 
@@ -268,6 +268,15 @@ def _members(
         return None, {}
 
 
+#: Results of `read_payloads` that are no outcome of the input: the store failed to read it
+#: (an I/O error, a permission, S3 still failing after the client's retries), or it was
+#: deleted or moved after it was listed. A batch commits neither; the first is read again
+#: by the next run (until the thirty-fifth session both were quarantined `unreadable`, and
+#: a story that one failed read met was never ingested unless replayed by hand).
+UNREADABLE, VANISHED = "unreadable", "vanished"
+NOT_READ = frozenset((UNREADABLE, VANISHED))
+
+
 #: Bytes of a bundle file read at most (a bigger one is quarantined 'bundle_too_large').
 BUNDLE_READ_LIMIT = 1024**3
 
@@ -316,8 +325,10 @@ def read_payloads(
     """Read the batch's inputs (at most ``max_bytes`` + 1 bytes each: the parser quarantines
     anything longer as ``too_large`` without the rest being read). One that cannot be read
     is quarantined with its reason (``link_outside_root``, ``not_a_file``, ``bad_bundle``,
-    ``bundle_too_large``, ``bundle_bomb``, ``bad_bundle_member``, ``unreadable``). ``cache``
-    holds the last bundle read, for a caller reading a batch's inputs in slices."""
+    ``bundle_too_large``, ``bundle_bomb``, ``bad_bundle_member``); one the store failed to
+    read is marked ``UNREADABLE`` and one gone since it was listed ``VANISHED``: the batch
+    commits neither (`NOT_READ`), the next run reads the first again. ``cache`` holds the
+    last bundle read, for a caller reading a batch's inputs in slices."""
     limits = limits or BundleLimits()
     payloads: list[tuple[str, bytes]] = []
     unreadable: list[Quarantined] = []
@@ -328,6 +339,8 @@ def read_payloads(
             payloads.append((uri, read_input(source, key, max_bytes, limits, cache)))
         except InputError as exc:
             unreadable.append(Quarantined(uri, "", 0, exc.reason, exc.detail))
+        except MissingObjectError as exc:
+            unreadable.append(Quarantined(uri, "", 0, VANISHED, str(exc)))
         except StorageError as exc:
-            unreadable.append(Quarantined(uri, "", 0, "unreadable", str(exc)))
+            unreadable.append(Quarantined(uri, "", 0, UNREADABLE, str(exc)))
     return payloads, unreadable

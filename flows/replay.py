@@ -134,6 +134,7 @@ def replay(
                     **key_parameters(chunk, revisions),
                     reprocess=True,
                     wait_lock=wait_lock,
+                    fail_on_unread=False,  # in the totals: the command reports it
                     **settings.flow_parameters(),
                 )
             )

@@ -32,6 +32,12 @@ class RunTotals:
     rewritten: int = 0
     #: Of those, inputs whose bytes had not changed (touched): they kept their rows.
     unchanged: int = 0
+    #: Inputs the store failed to read: nothing committed, the next run reads them again
+    #: (``unread_first``: the first one's error, naming it).
+    unread: int = 0
+    unread_first: str | None = None
+    #: Inputs deleted or moved between the listing and the read: nothing committed.
+    vanished: int = 0
 
     def add(self, summary: BatchSummary) -> None:
         self.batches += 1
@@ -44,6 +50,9 @@ class RunTotals:
         self.files += len(summary.files)
         self.recovered_batches += summary.recovered
         self.unchanged += summary.unchanged
+        self.unread += summary.unread
+        self.unread_first = self.unread_first or summary.unread_first
+        self.vanished += summary.vanished
 
     def merge(self, other: dict[str, Any]) -> None:
         """Add another run's totals (as returned by the flow)."""
@@ -62,6 +71,9 @@ class RunTotals:
         self.left += int(other.get("left", 0))
         self.rewritten += int(other.get("rewritten", 0))
         self.unchanged += int(other.get("unchanged", 0))
+        self.unread += int(other.get("unread", 0))
+        self.unread_first = self.unread_first or other.get("unread_first")
+        self.vanished += int(other.get("vanished", 0))
         self.quarantined.update(other["quarantined"])
 
     @classmethod
@@ -77,8 +89,10 @@ class RunTotals:
     @property
     def balanced(self) -> bool:
         """Nothing lost: every input is a story, a quarantine entry or an exact duplicate
-        (or, planned again as rewritten, found unchanged: it keeps what it made before)."""
-        return self.inputs == self.stories + self.quarantined_total + self.duplicates + self.unchanged
+        (or, planned again as rewritten, found unchanged: it keeps what it made before), or
+        was not read: left for the next run, or gone since it was listed."""
+        done = self.stories + self.quarantined_total + self.duplicates + self.unchanged
+        return self.inputs == done + self.unread + self.vanished
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +110,9 @@ class RunTotals:
             "left": self.left,
             "rewritten": self.rewritten,
             "unchanged": self.unchanged,
+            "unread": self.unread,
+            "unread_first": self.unread_first,
+            "vanished": self.vanished,
             "balanced": self.balanced,
         }
 
@@ -112,8 +129,14 @@ class RunTotals:
             ("bytes written", f"{self.bytes_written:,}"),
             ("inputs = stories + quarantined + duplicates", "yes" if self.balanced else "NO"),
         ]
-        if self.unchanged:
-            rows[-1] = ("inputs = stories + quarantined + duplicates + unchanged", rows[-1][1])
+        if self.unchanged or self.unread or self.vanished:
+            parts = ["unchanged"] * bool(self.unchanged) + ["unread"] * bool(self.unread)
+            parts += ["vanished"] * bool(self.vanished)
+            rows[-1] = (f"inputs = stories + quarantined + duplicates + {' + '.join(parts)}", rows[-1][1])
+        if self.vanished:
+            rows.insert(1, ("gone since listed (deleted or moved)", str(self.vanished)))
+        if self.unread:
+            rows.insert(1, ("left for the next run (could not be read)", str(self.unread)))
         if self.settling:
             rows.insert(1, ("left for the next run (still changing)", str(self.settling)))
         if self.left:

@@ -28,6 +28,10 @@ class StorageError(WireIngestError):
     """Object storage failed after retries, or a root URI is unusable."""
 
 
+class MissingObjectError(StorageError):
+    """The object or file is not there (deleted or moved since it was listed)."""
+
+
 class InputError(StorageError):
     """One input cannot be read as a story file (a link leaving the source, a device).
     ``reason`` is its quarantine code; the run goes on."""
@@ -49,6 +53,12 @@ class LeaseLostError(StorageError):
 class QuarantineShareError(WireIngestError):
     """A run quarantined more of its inputs than allowed (``--max-quarantine-share``);
     what was good is committed, the run fails so that a schedule raises the alarm."""
+
+
+class UnreadInputsError(WireIngestError):
+    """Some inputs could not be read (the store failed, not the input): they are left for
+    the next run, which reads them again; what was read is committed. The run fails so
+    that a schedule raises the alarm when it persists."""
 
 
 class ConfigError(WireIngestError):

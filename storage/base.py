@@ -77,7 +77,8 @@ class Storage(Protocol):
 
     def get(self, key: str, limit: int | None = None) -> bytes:
         """The object's bytes (with ``limit``, at most ``limit`` + 1 of them); raises
-        StorageError if it is missing or unreadable, InputError if it is no story file."""
+        MissingObjectError (a StorageError) if it is not there, StorageError if it cannot be
+        read, InputError if it is no story file."""
         ...
 
     def get_file(self, key: str, path: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import itertools
@@ -14,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
-from schemas.errors import InputError, StorageError
+from schemas.errors import InputError, MissingObjectError, StorageError
 from storage.base import FILE_CHUNK, ObjectInfo, Revisions
 from storage.crashpoint import crash_point
 from storage.stathelpers import StatHelperError, StatHelpers, Stats, helper_count, stat_here
@@ -219,7 +220,8 @@ class LocalStorage:
             fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             path = self._path(key)  # a link leaving the root is refused as such, even a dangling one
-            raise StorageError(f"cannot read {escape_path(str(path))}: {exc.strerror or exc}") from exc
+            error = MissingObjectError if exc.errno == errno.ENOENT else StorageError
+            raise error(f"cannot read {escape_path(str(path))}: {exc.strerror or exc}") from exc
         try:
             self._check_inside(key, _opened_path(fd, full))
             info = os.fstat(fd)

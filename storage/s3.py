@@ -31,7 +31,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from schemas.errors import StorageError
+from schemas.errors import MissingObjectError, StorageError
 from storage.base import ObjectInfo, Revisions, file_sha256
 from storage.crashpoint import crash_point
 
@@ -222,14 +222,23 @@ class S3Storage:
             raise StorageError(f"cannot read {self.full_uri(key)}: {_describe(exc)}") from exc
 
     def get(self, key: str, limit: int | None = None) -> bytes:
-        """The object's bytes (at most ``limit`` + 1 of them: a ranged GET)."""
+        """The object's bytes (at most ``limit`` + 1 of them: a ranged GET). An object that
+        is not there raises MissingObjectError."""
         try:
             if limit is None:
                 response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
             else:
                 response = self._client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes=0-{limit}")
             return response["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code == "InvalidRange" and limit is not None:
+                # S3 answers a range from byte 0 with 416 only when the object has no byte: an
+                # empty object (read as `unreadable` until the thirty-fifth session, not `empty`).
+                return b""
+            error = MissingObjectError if code in ("NoSuchKey", "404", "NotFound") else StorageError
+            raise error(f"cannot read {self.full_uri(key)}: {_describe(exc)}") from exc
+        except BotoCoreError as exc:
             raise StorageError(f"cannot read {self.full_uri(key)}: {_describe(exc)}") from exc
 
     def exists(self, key: str) -> bool:

@@ -5,7 +5,9 @@ connection closed without a response, and after ``fail_after`` requests every re
 gets a 500 until ``heal()`` is called. With ``random_share``, that share of requests (drawn
 from ``seed``) gets one of: 503 SlowDown, 500, a closed connection, a reset connection, or
 its real answer only after ``slow_seconds`` (past the client's read timeout: the request
-did reach S3, the client retries it). Real HTTP, real botocore retry behaviour.
+did reach S3, the client retries it). With ``fail_gets_of``, every GET whose path holds that
+text gets a 500 until ``heal()`` (one object the store cannot serve). Real HTTP, real
+botocore retry behaviour.
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ class FaultProxy:
         seed: int = 0,
         slow_seconds: float = 0.0,
         latency: float = 0.0,
+        fail_gets_of: str = "",
     ) -> None:
         """``fail_after_path``: once a PUT whose path contains this has been passed on, every
         later request fails (a store that goes down right after, say, an intent is written).
         ``latency``: seconds every answer is held back (a remote store's round trip)."""
         self.latency = latency
         self.fail_after_path = fail_after_path
+        self.fail_gets_of = fail_gets_of
         self.random_share = random_share
         self.slow_seconds = slow_seconds
         self._random = random.Random(seed)
@@ -106,6 +110,8 @@ class FaultProxy:
                     proxy.requests += 1
                     number = proxy.requests
                 fault = proxy._fault(number)
+                if proxy.fail_gets_of and self.command == "GET" and proxy.fail_gets_of in self.path:
+                    fault = "fail"
                 if fault:
                     with proxy._lock:
                         proxy.by_kind[fault] = proxy.by_kind.get(fault, 0) + 1
@@ -180,6 +186,7 @@ class FaultProxy:
     def heal(self) -> None:
         self.fail_after = 0
         self.fail_after_path = ""
+        self.fail_gets_of = ""
         self.throttle_every = 0
         self.drop_every = 0
         self.random_share = 0.0

@@ -515,7 +515,7 @@ def test_a_batch_is_read_a_slice_at_a_time_as_the_workers_take_it(
     monkeypatch.setattr(batch, "READ_SLICE", 200)
     monkeypatch.setattr(batch, "READ_AHEAD_BYTES", 1 << 30)
     whole = start_parse(plan, source, settings).collect()
-    assert isinstance(sliced[-1], Quarantined) and sliced[-1].reason == "unreadable"
+    assert isinstance(sliced[-1], Quarantined) and sliced[-1].reason == "vanished"  # not committed: see test_unread
     assert sliced[-1].source_uri == source.full_uri("gone.txt")
     assert [r.story.source_uri for r in sliced[:-1] if isinstance(r, Prepared)] == [
         source.full_uri(k) for k in keys if k != "gone.txt"

@@ -1,0 +1,160 @@
+"""An input the store fails to read is a fault, not an outcome of the input: nothing is
+committed for it and the next run reads it again. Until the thirty-fifth session such an
+input was quarantined `unreadable` and marked done, so one failed read (an S3 object still
+failing after the client's retries, an I/O error, a permission) kept its story out of the
+dataset until someone replayed the quarantine by hand."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import duckdb
+import pytest
+
+from flows.batch import IngestSettings, plan_batches, run_batch, run_without_prefect
+from flows.ingest import ingest_flow
+from schemas.errors import UnreadInputsError
+from storage import open_storage
+from storage.local import LocalStorage
+from table.ledger import load_ledger
+from tests.faultproxy import FaultProxy
+from tests.test_faults_and_secrets import endpoint
+from tests.test_flow_ingest import read_stories
+
+GOLDEN = Path(__file__).parent / "golden"
+STORIES = {
+    "landing/a-paris.txt": GOLDEN / "afp-paris.txt",
+    "landing/b-idlib.txt": GOLDEN / "bloomberg-idlib.txt",
+    "landing/c-byline.txt": GOLDEN / "ap-by-line.txt",
+}
+
+
+def put_stories(bucket: str) -> None:
+    client = boto3.client("s3")
+    for key, path in STORIES.items():
+        client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+
+def rows_of(store: Path) -> list[tuple[str, str]]:
+    """(source_uri, headline) of every row, read back with DuckDB."""
+    glob = str(store / "stories" / "**" / "*.parquet")
+    query = f"SELECT source_uri, headline FROM read_parquet('{glob}', hive_partitioning = true) ORDER BY 1"
+    return [(str(uri), str(headline)) for uri, headline in duckdb.sql(query).fetchall()]
+
+
+def ledger_uris(store: Path) -> list[str]:
+    dest = open_storage(str(store))
+    return sorted(e["source_uri"] for i in dest.list("_ledger/") for e in json.loads(dest.get(i.key))["entries"])
+
+
+def test_an_input_the_store_cannot_read_is_left_for_the_next_run(
+    prefect_server: str, s3_endpoint: str, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_stories(s3_bucket)
+    source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
+    monkeypatch.setenv("WIRE_INGEST_S3_MAX_ATTEMPTS", "2")
+    with FaultProxy(s3_endpoint, fail_gets_of="landing/b-idlib.txt") as proxy, endpoint(proxy.endpoint):
+        # The run commits what it read, then fails (a deployment's run turns red), naming the input.
+        with pytest.raises(UnreadInputsError, match=r"1 input could not be read \(cannot read s3://.*b-idlib\.txt"):
+            ingest_flow.with_options(retries=0)(source=source, dest=str(store))
+        assert proxy.faults >= 2  # the client retried the GET before giving up
+        assert [uri.rsplit("/", 1)[1] for uri, _ in rows_of(store)] == ["a-paris.txt", "c-byline.txt"]
+        assert not (store / "quarantine").exists()  # no quarantine entry: nothing about the input is known
+        assert [uri.rsplit("/", 1)[1] for uri in ledger_uris(store)] == ["a-paris.txt", "c-byline.txt"]
+
+        proxy.heal()  # the store serves the object again: the next scheduled run ingests it
+        second = ingest_flow(source=source, dest=str(store))
+        third = ingest_flow(source=source, dest=str(store))
+    assert (second["inputs"], second["stories"], second["unread"], second["balanced"]) == (1, 1, 0, True)
+    assert third["inputs"] == 0
+    assert [uri.rsplit("/", 1)[1] for uri, _ in rows_of(store)] == ["a-paris.txt", "b-idlib.txt", "c-byline.txt"]
+    assert len(ledger_uris(store)) == 3
+
+
+def test_the_command_prints_its_totals_and_exits_74_naming_the_unread_input(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    put_stories(s3_bucket)
+    source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
+    command = [sys.executable, "-m", "flows.cli", "ingest", source, "--dest", str(store), "--json", "--workers", "1"]
+    with FaultProxy(s3_endpoint, fail_gets_of="landing/c-byline.txt") as proxy:
+        env = {**subprocess_env, "AWS_ENDPOINT_URL": proxy.endpoint, "WIRE_INGEST_S3_MAX_ATTEMPTS": "2"}
+        failed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert failed.returncode == 74, failed.stderr[-2000:]
+        totals = json.loads(failed.stdout.strip().splitlines()[-1])
+        assert (totals["inputs"], totals["stories"], totals["unread"], totals["balanced"]) == (3, 2, 1, True)
+        assert totals["quarantined_total"] == 0
+        last = failed.stderr.strip().splitlines()[-1]
+        assert last.startswith("wire-ingest: error: 1 input could not be read (cannot read s3://")
+        assert "c-byline.txt" in last and "left for the next run" in last
+        proxy.heal()
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(again.stdout.strip().splitlines()[-1])["stories"] == 1
+    assert len(rows_of(store)) == 3
+
+
+def test_a_rewritten_input_that_cannot_be_read_keeps_its_row_until_it_can(
+    prefect_server: str, s3_endpoint: str, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = boto3.client("s3")
+    client.put_object(Bucket=s3_bucket, Key="landing/story.txt", Body=(GOLDEN / "afp-paris.txt").read_bytes())
+    source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
+    ingest_flow(source=source, dest=str(store))
+    [(_, before)] = rows_of(store)
+    client.put_object(Bucket=s3_bucket, Key="landing/story.txt", Body=(GOLDEN / "ap-by-line.txt").read_bytes())
+    monkeypatch.setenv("WIRE_INGEST_S3_MAX_ATTEMPTS", "2")
+    with FaultProxy(s3_endpoint, fail_gets_of="landing/story.txt") as proxy, endpoint(proxy.endpoint):
+        with pytest.raises(UnreadInputsError):
+            ingest_flow.with_options(retries=0)(source=source, dest=str(store))
+        assert [headline for _, headline in rows_of(store)] == [before]  # not taken out with nothing in its place
+        proxy.heal()
+        totals = ingest_flow(source=source, dest=str(store))
+    assert (totals["rewritten"], totals["stories"]) == (1, 1)
+    [(_, after)] = rows_of(store)
+    assert after != before and after == str(read_stories(str(store))[0]["headline"])
+
+
+def test_an_empty_s3_object_is_quarantined_empty(s3_bucket: str, tmp_path: Path) -> None:
+    """S3 answers a ranged GET of an empty object with 416 InvalidRange: read as a failed
+    read, it was quarantined `unreadable` (and, since this session, would be read again by
+    every run)."""
+    client = boto3.client("s3")
+    client.put_object(Bucket=s3_bucket, Key="landing/empty.txt", Body=b"")
+    client.put_object(Bucket=s3_bucket, Key="landing/story.txt", Body=(GOLDEN / "afp-paris.txt").read_bytes())
+    store = tmp_path / "store"
+    done = run_without_prefect(f"s3://{s3_bucket}/landing", str(store), IngestSettings(), 10)
+    assert [(s.inputs, s.stories, s.quarantined, s.unread) for s in done] == [(2, 1, {"empty": 1}, 0)]
+    assert run_without_prefect(f"s3://{s3_bucket}/landing", str(store), IngestSettings(), 10) == []
+
+
+def test_an_input_deleted_after_it_was_listed_leaves_no_entry(tmp_path: Path) -> None:
+    """Deleted (or moved away) between the listing and the read: no row, no quarantine
+    entry, no ledger entry; the run's totals count it ``vanished`` and still balance."""
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    for key, path in STORIES.items():
+        (landing / key.split("/")[1]).write_bytes(path.read_bytes())
+
+    class MovedAwayOnRead(LocalStorage):
+        def get(self, key: str, limit: int | None = None) -> bytes:
+            if key == "b-idlib.txt":
+                os.replace(landing / key, tmp_path / key)  # an archiver took it meanwhile
+            return super().get(key, limit)
+
+    source, dest = MovedAwayOnRead(str(landing)), LocalStorage(str(store))
+    index = load_ledger(dest)
+    [plan] = plan_batches(source, index, 10, IngestSettings())
+    summary = run_batch(plan, source, dest, index, IngestSettings())
+    assert (summary.inputs, summary.stories, summary.vanished, summary.unread) == (3, 2, 1, 0)
+    assert not (store / "quarantine").exists()
+    assert [uri.rsplit("/", 1)[1] for uri in ledger_uris(store)] == ["a-paris.txt", "c-byline.txt"]
+    assert run_without_prefect(str(landing), str(store), IngestSettings(), 10) == []  # gone: nothing to plan
+    os.replace(tmp_path / "b-idlib.txt", landing / "b-idlib.txt")  # back: read as a new input
+    [again] = run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    assert (again.inputs, again.stories) == (1, 1)
