@@ -51,6 +51,26 @@ def escape_path(path: str) -> str:
     return "".join(out)
 
 
+#: What to do about a write the file system refused, by errno.
+_WRITE_ADVICE = {
+    errno.ENOSPC: "the file system is full: free space on it (or give --dest a larger one) and run again",
+    errno.EDQUOT: "the disk quota is used up: free space (or raise the quota) and run again",
+    errno.EROFS: "the file system is mounted read-only: give --dest a writable folder",
+    errno.EACCES: "no permission to write there: run as a user who may, or give --dest another folder",
+    errno.EPERM: "no permission to write there: run as a user who may, or give --dest another folder",
+}
+
+
+def _write_error(path: Path, exc: OSError) -> StorageError:
+    """A refused write as a StorageError that says what to do; a run stopped by it leaves its
+    batch to the next run, which finishes or undoes it (the commit protocol)."""
+    advice = _WRITE_ADVICE.get(exc.errno or 0)
+    what = f"cannot write {escape_path(str(path))}: {exc.strerror or exc}"
+    if advice is None:
+        return StorageError(what)
+    return StorageError(f"{what}: {advice}; the next run finishes or undoes the batch this one left")
+
+
 def unescape_path(text: str) -> str:
     """The inverse of `escape_path`: ``%XX`` back to the byte (as Python carries it)."""
     if "%" not in text:
@@ -166,7 +186,7 @@ class LocalStorage:
                 tmp.unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise StorageError(f"cannot write {escape_path(str(path))}: {exc.strerror or exc}") from exc
+            raise _write_error(path, exc) from exc
         crash_point(f"put {key}")
         return hashlib.sha256(data).hexdigest()
 
@@ -192,7 +212,7 @@ class LocalStorage:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise StorageError(f"cannot write {escape_path(str(target))}: {exc.strerror or exc}") from exc
+            raise _write_error(target, exc) from exc
         crash_point(f"put {key}")
         return digest.hexdigest()
 

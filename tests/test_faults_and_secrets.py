@@ -242,3 +242,42 @@ def test_an_endpoint_that_does_not_answer_is_named_without_its_secrets(tmp_path:
 
     proxied = _describe(ProxyConnectionError(proxy_url="http://bob:hunter2@proxy.example:3128", error="refused"))
     assert "proxy.example:3128" in proxied and "hunter2" not in proxied and "bob" not in proxied
+
+
+@pytest.fixture
+def small_volume(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MB tmpfs of its own (root only: skipped where mounting is not allowed)."""
+    mount_point = tmp_path / "volume"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_stops_the_run_saying_what_to_do_and_the_next_run_finishes(
+    prefect_server: str, tmp_path: Path, small_volume: Path
+) -> None:
+    from schemas.errors import StorageError
+
+    write_corpus(tmp_path / "landing", 40, text_only=True)
+    filler = small_volume / "filler"
+    filler.write_bytes(b"\0" * 1_000_000)  # most of the volume: the run's writes meet ENOSPC
+    dest = str(small_volume / "store")
+    with pytest.raises(StorageError, match="No space left on device: the file system is full: free space"):
+        ingest_flow.with_options(retries=0)(source=str(tmp_path / "landing"), dest=dest, batch_size=10)
+    filler.unlink()  # the operator frees space and runs again
+    totals = ingest_flow(source=str(tmp_path / "landing"), dest=dest, batch_size=10)
+    store = open_storage(dest)
+    entries = [e for i in store.list("_ledger/") for e in json.loads(store.get(i.key))["entries"]]
+    assert len(entries) == 40 and len({e["source_uri"] for e in entries}) == 40
+    rows = read_stories(dest)
+    assert len({str(r["story_id"]) for r in rows}) == len(rows)
+    assert sorted(str(r["story_id"]) for r in rows) == sorted(e["story_id"] for e in entries if e["outcome"] == "story")
+    assert not list(store.list("_manifests/_pending/"))
+    assert totals["balanced"]
