@@ -207,17 +207,19 @@ def plan_batches(
     one lookup, so planning over millions of done inputs holds only what is pending. With
     ``settings.detect_rewrites``, each input is listed with its revision (size and
     modification time, or ETag; for explicit ``keys``, as ``revisions`` gives them, if at
-    all): one the ledger holds at another revision was rewritten since it was ingested,
-    and is planned again as a reprocess of itself (its earlier rows replaced), after the
-    new inputs; its key goes to ``notes.rewritten``. With ``settings.settle_seconds``, a file (or bundle) to be planned
-    that changed within that time is left for a later run and its key added to
-    ``notes.settling``: it may still be being written (checked before a bundle is read to
-    list its members). A listed file named as a transfer in progress (``.part``, ``.tmp``)
-    or an operating system's file (``Thumbs.db``: ``flows.bundles.junk_name``) is not
-    planned at all. With ``limit``, the run takes the first ``limit`` inputs to plan in
-    listing order and counts the rest in ``notes.left`` without holding them. With
-    ``bundles`` (the dataset root's ``BundleIndex``), a bundle listed by an earlier run at
-    the revision it has now is not read again to list its members."""
+    all): one the ledger holds at another revision was rewritten since it was ingested, and
+    is planned again as a reprocess of itself (its earlier rows replaced), before the new
+    inputs, with the inputs the ledger has as exact duplicates of the story it held
+    (`_exact_duplicates_of`); its key goes to ``notes.rewritten``. With
+    ``settings.settle_seconds``, a file (or bundle) to be planned that changed within that
+    time is left for a later run and its key added to ``notes.settling``: it may still be
+    being written (checked before a bundle is read to list its members). A listed file named
+    as a transfer in progress (``.part``, ``.tmp``) or an operating system's file
+    (``Thumbs.db``: ``flows.bundles.junk_name``) is not planned at all. With ``limit``, the
+    run takes the first ``limit`` inputs to plan in listing order and counts the rest in
+    ``notes.left`` without holding them. With ``bundles`` (the dataset root's
+    ``BundleIndex``), a bundle listed by an earlier run at the revision it has now is not
+    read again to list its members."""
     notes = notes if notes is not None else PlanNotes()
     planned = now or datetime.now(UTC)
     planned_at = planned.isoformat()
@@ -279,19 +281,59 @@ def plan_batches(
         if listed and (room or again):
             recorded.update((k, r) for k in new[:room] + changed[:again] if (r := listed.get(k)))
     notes.rewritten += rewritten
-    generation = f"reprocess@{planned_at}" if reprocess else ""
+    # An input whose row a batch takes out (rewritten, reprocessed) may be the story that
+    # exact duplicates point at (inputs with no row of their own): each goes into the batch
+    # of the input it points at, read again, so that one of them carries the story's row.
+    replaced = pending if reprocess else rewritten
+    followers = _exact_duplicates_of(source, index, replaced, recorded) if replaced else {}
     plans = []
-    for start, end in batch_bounds(len(pending), batch_size):
-        chunk_keys = pending[start:end]
-        batch_id = make_batch_id(source.uri, chunk_keys, generation)
-        plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, reprocess, recorded))
     # Rewritten inputs replace what they produced before, as ``--reprocess`` does; the
     # planned time is in their batch ids, so a later rewrite of the same inputs is a new batch.
+    # They go first: a new input read after a rewrite took its old story's row out is that
+    # story's row itself, not an exact duplicate of a row that is gone (until the
+    # thirty-fifth session they went last, and a new copy of the story met that way).
     for start, end in batch_bounds(len(rewritten), batch_size):
-        chunk_keys = rewritten[start:end]
+        chunk_keys = _with_followers(rewritten[start:end], {} if reprocess else followers)
         batch_id = make_batch_id(source.uri, chunk_keys, f"rewritten@{planned_at}")
         plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, True, recorded, rewrite=True))
+    generation = f"reprocess@{planned_at}" if reprocess else ""
+    for start, end in batch_bounds(len(pending), batch_size):
+        chunk_keys = _with_followers(pending[start:end], followers if reprocess else {})
+        batch_id = make_batch_id(source.uri, chunk_keys, generation)
+        plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, reprocess, recorded))
     return plans
+
+
+def _exact_duplicates_of(
+    source: Storage, index: LedgerIndex, replaced: list[str], recorded: dict[str, str]
+) -> dict[str, list[str]]:
+    """For inputs of ``replaced`` that hold a story row now, the other inputs of ``source``
+    that the ledger has as exact duplicates of that story (``{key: [their keys]}``), each
+    with the revision its entry recorded (put in ``recorded``: unchanged, it is planned for
+    its story's sake, and a later rewrite of it must still be noticed). Until the
+    thirty-fifth session a rewritten input's new text took its old story's row out while its
+    duplicates went on pointing at it: a story still in the landing zone, in no row."""
+    uris = {source.full_uri(key): key for key in replaced}
+    held = index.done.get_many(list(uris))
+    story_of = {e.story_id: uris[uri] for uri, e in held.items() if e.outcome == "story" and e.story_id}
+    if not story_of:
+        return {}
+    followers: dict[str, list[str]] = {}
+    for uri, entry in index.done.duplicates_of(story_of).items():
+        key = source.key_of(uri)
+        if key is None or uri in uris or entry.duplicate_of not in story_of:
+            continue  # another source's input, or one planned already
+        followers.setdefault(story_of[entry.duplicate_of], []).append(key)
+        if entry.revision:
+            recorded.setdefault(key, entry.revision)
+    return followers
+
+
+def _with_followers(keys: list[str], followers: dict[str, list[str]]) -> list[str]:
+    """``keys``, each followed by its exact duplicates (`_exact_duplicates_of`)."""
+    if not followers:
+        return keys
+    return [each for key in keys for each in (key, *followers.get(key, ()))]
 
 
 class _Listed(NamedTuple):
@@ -624,12 +666,18 @@ def run_batch(
     # An input planned again whose bytes are what its entry recorded (a file touched, or
     # rewritten with the same bytes) keeps what it produced: its row stays where it is.
     kept = keep_unchanged(parsed, superseded, plan.batch_id) if plan.rewrite and superseded else {}
+    own_ids = {e.story_id for u, e in superseded.items() if u not in kept and e.outcome == "story" and e.story_id}
+    # An exact duplicate of a story whose row this batch takes out is read again, not kept:
+    # one of its copies carries the story's row from now on (planned with it:
+    # `_exact_duplicates_of`).
+    for uri in [uri for uri, e in kept.items() if e.outcome == "duplicate" and e.duplicate_of in own_ids]:
+        del kept[uri]
     for uri in kept:
         del superseded[uri]
-    own_ids = {e.story_id for e in superseded.values() if e.outcome == "story" and e.story_id}
     # Stories older than the index's window are matched by id and body hash a batch at a time.
     ready = [r.story for r in parsed if isinstance(r, Prepared) and not r.problems]
     old_ids, old_bodies = index.history_matches([s.story_id for s in ready], [s.content_sha256 for s in ready])
+    gone = own_ids | index.removed  # stories whose rows this batch, or one before it in the run, takes out
     for number, result in enumerate(parsed):
         if number % 64 == 63:
             pump_pools()  # the next batch's parse goes on while this loop runs
@@ -654,7 +702,7 @@ def run_batch(
             )
             continue
         story, print_ = result.story, result.fingerprint
-        known = (story.story_id in index.story_ids or story.story_id in old_ids) and story.story_id not in own_ids
+        known = (story.story_id in index.story_ids or story.story_id in old_ids) and story.story_id not in gone
         if known or story.story_id in batch_index.story_ids:
             summary.duplicates += 1
             entries.append(
@@ -671,7 +719,7 @@ def run_batch(
         prints[story.story_id] = print_
         same_body = old_bodies.get(story.content_sha256) or index.by_content.get(story.content_sha256)
         story.duplicate_of = (
-            (same_body if same_body not in own_ids else None)
+            (same_body if same_body not in gone else None)
             or batch_index.by_content.get(story.content_sha256)
             or near_duplicate_in([(index, own_ids | {story.story_id}), (batch_index, {story.story_id})], print_)
         )
@@ -756,6 +804,10 @@ def run_batch(
     index.merge(batch_index)  # the stories, as indexed for the batch's own lookups
     for entry in entries:
         index.add(entry, indexed=True)
+    taken_out = own_ids - {story.story_id for story in stories}
+    if taken_out:
+        bodies = [e.content_sha256 for e in superseded.values() if e.story_id in taken_out and e.content_sha256]
+        index.forget(taken_out, bodies)
     return summary
 
 

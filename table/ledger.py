@@ -150,6 +150,22 @@ class DoneEntries:
                 found.update((uri, LedgerEntry(**rows[uri])) for uri in folded if uri in rows)
         return {uri: found[uri] for uri in uris if uri in found}  # in the order asked
 
+    def duplicates_of(self, story_ids: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The inputs whose latest entry is an exact duplicate of one of ``story_ids`` (they
+        have no row of their own: they point at that story's), with those entries. Asked
+        only when a batch is to take stories' rows out (a rewrite or a reprocess): one pass
+        over the folded entries' ``outcome`` and ``duplicate_of`` columns."""
+        ids = set(story_ids)
+        if not ids:
+            return {}
+        found = {u: e for u, e in self.recent.items() if e.outcome == "duplicate" and e.duplicate_of in ids}
+        if self.snapshot is not None:
+            folded = [uri for uri in self.snapshot.duplicate_uris(ids) if uri not in self.recent]
+            for uri, entry in self.get_many(folded).items():  # the latest entry of each
+                if entry.outcome == "duplicate" and entry.duplicate_of in ids:
+                    found[uri] = entry
+        return found
+
     def __getitem__(self, uri: str) -> LedgerEntry:
         entry = self.get(uri)
         if entry is None:
@@ -215,6 +231,8 @@ class LedgerIndex:
         self.batches: set[str] = set(snapshot.folded) if snapshot is not None else set()
         #: story -> the earliest story of its near-duplicate cluster, for copies only.
         self._roots: dict[str, str] = {}
+        #: Stories whose rows a batch of this run took out (`forget`).
+        self.removed: set[str] = set()
 
     def _ensure(self) -> None:
         """Build the duplicate indexes from the snapshot and the unfolded entries (once).
@@ -333,9 +351,23 @@ class LedgerIndex:
             return self._roots[story_id]
         return story_id if story_id in self.story_ids else None
 
+    def forget(self, story_ids: set[str], bodies: Iterable[str] = ()) -> None:
+        """Stories whose rows a committed batch took out (their inputs rewritten or
+        reprocessed into other stories, no copy left to carry them): unknown for the rest of
+        the run, so a later copy is a row of its own, not a duplicate of a row that is gone
+        (the next run's index is built from the inputs' latest entries, without them).
+        ``bodies``: their body hashes, no longer the earliest of their text either."""
+        self._ensure()
+        self._story_ids -= story_ids
+        self.removed |= story_ids
+        for body in bodies:
+            if self._by_content.get(body) in story_ids:
+                del self._by_content[body]
+
     def add_story(self, story_id: str, content_sha: str, print_: Fingerprint) -> None:
         """Index a story so later copies find it."""
         self._ensure()
+        self.removed.discard(story_id)
         self._story_ids.add(story_id)
         self._by_content.setdefault(content_sha, story_id)
         # Posting lists are plain lists trimmed to the latest MAX_POSTINGS, made on first
@@ -390,6 +422,7 @@ class LedgerIndex:
         if batch._follows != self._added:
             raise ValueError("merge() takes an index made by for_batch() after this index's last story")
         self._story_ids |= batch._story_ids
+        self.removed -= batch._story_ids
         for sha, story_id in batch._by_content.items():
             self._by_content.setdefault(sha, story_id)
         for lists, more in zip(self._posting_dicts(), batch._posting_dicts(), strict=True):

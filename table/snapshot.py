@@ -460,6 +460,25 @@ class Snapshot:
                     found.update((row["source_uri"], row) for row in rows.to_pylist())
         return found
 
+    def duplicate_uris(self, story_ids: set[str]) -> list[str]:
+        """The source URIs of folded entries that are exact duplicates of one of
+        ``story_ids`` (in any layer: the caller checks which are the inputs' latest), read a
+        row group at a time, two light columns first."""
+        wanted = pa.array(sorted(story_ids), type=pa.string())
+        found: list[str] = []
+        for each in self.layers:
+            file = each.entries_file()
+            for group in range(file.metadata.num_row_groups):
+                table = file.read_row_group(group, columns=["outcome", "duplicate_of"])
+                mask = pc.and_kleene(
+                    pc.equal(table["outcome"], "duplicate"), pc.is_in(table["duplicate_of"], value_set=wanted)
+                )
+                hits = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+                if len(hits):
+                    uris = file.read_row_group(group, columns=["source_uri"]).column("source_uri")
+                    found += uris.take(pa.array(hits, type=pa.int64())).to_pylist()
+        return list(dict.fromkeys(found))
+
     def iter_rows(self, batch_rows: int = 8192) -> Iterator[dict[str, Any]]:
         """The folded entries in fold order (commit order), each input once (its newest
         layer's entry), as dicts of LedgerEntry fields, read a row group at a time."""

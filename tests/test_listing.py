@@ -230,7 +230,7 @@ def test_planning_with_helpers_finds_new_and_rewritten_inputs_as_without(
         return [(plan.inputs, plan.rewrite) for plan in plans]
 
     alone = plan()
-    assert alone == [(["new.txt"], False), (["ap-by-line.txt"], True)]
+    assert alone == [(["ap-by-line.txt"], True), (["new.txt"], False)]  # rewrites first
     by_helpers(monkeypatch, chunk=1)
     assert plan() == alone
 

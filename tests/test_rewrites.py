@@ -286,3 +286,70 @@ def test_the_ignore_rewrites_option() -> None:
     ):
         assert run_options(parser.parse_args(command))["settings"].detect_rewrites is True
         assert run_options(parser.parse_args([*command, "--ignore-rewrites"]))["settings"].detect_rewrites is False
+
+
+def story_rows(store: Path) -> list[tuple[str, str]]:
+    """(source file name, headline) of every row, read back with DuckDB."""
+    return [(name, headline) for name, headline, _ in select(store, "headline, story_id")]
+
+
+def latest_entries(store: Path) -> dict[str, dict[str, object]]:
+    """Each input's latest ledger entry (snapshot and unfolded batches), by file name."""
+    index = load_ledger(LocalStorage(store))
+    return {uri.rsplit("/", 1)[-1]: entry.to_dict() for uri, entry in index.done.items()}
+
+
+@pytest.mark.parametrize("folded", [False, True], ids=["unfolded", "folded"])
+def test_copies_of_a_rewritten_story_carry_its_row(
+    prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folded: bool
+) -> None:
+    """``b.txt`` and ``c.txt`` are copies of ``a.txt``: exact duplicates, no rows of their
+    own. ``a.txt`` is then overwritten with another story: its row goes, and its old story,
+    still in the landing zone twice, must stay in the dataset (it was lost until the
+    thirty-fifth session)."""
+    if folded:  # every run folds its batches into the snapshot: the copies are found there
+        monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "1")
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
+    (landing / "a.txt").write_bytes(idlib)
+    ingest_flow(source=str(landing), dest=str(store))
+    [(_, headline)] = story_rows(store)
+    for copy in ("b.txt", "c.txt"):
+        (landing / copy).write_bytes(idlib)
+    assert ingest_flow(source=str(landing), dest=str(store))["duplicates"] == 2
+    assert (store / "_ledger" / SNAPSHOT_POINTER.split("/")[-1]).exists() == folded
+
+    (landing / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    third = ingest_flow(source=str(landing), dest=str(store))
+    assert (third["rewritten"], third["inputs"], third["stories"], third["duplicates"]) == (1, 3, 2, 1)
+    rows = story_rows(store)
+    assert [name for name, _ in rows] == ["a.txt", "b.txt"] and rows[1][1] == headline
+    entries = latest_entries(store)
+    carried = entries["b.txt"]["story_id"]
+    assert entries["b.txt"]["outcome"] == "story"
+    assert (entries["c.txt"]["outcome"], entries["c.txt"]["duplicate_of"]) == ("duplicate", carried)
+    assert ingest_flow(source=str(landing), dest=str(store))["inputs"] == 0  # settled
+
+    # A reprocess of everything keeps one row per story, and both stories.
+    again = ingest_flow(source=str(landing), dest=str(store), reprocess=True)
+    assert (again["inputs"], again["stories"], again["duplicates"]) == (3, 2, 1)
+    assert sorted(h for _, h in story_rows(store)) == sorted({h for _, h in rows})
+
+
+def test_a_new_copy_read_in_the_run_that_rewrites_its_story_is_that_story_s_row(tmp_path: Path) -> None:
+    """``a.txt`` overwritten with another story while ``d.txt``, new, holds its old one: the
+    rewrite runs first, so ``d.txt`` is the old story's row (before, read first, it was a
+    duplicate of the row the rewrite then took out)."""
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
+    (landing / "a.txt").write_bytes(idlib)
+    run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    [(_, headline)] = story_rows(store)
+    (landing / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    (landing / "d.txt").write_bytes(idlib)
+    done = run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    assert [(s.inputs, s.stories, s.duplicates) for s in done] == [(1, 1, 0), (1, 1, 0)]
+    rows = story_rows(store)
+    assert [name for name, _ in rows] == ["a.txt", "d.txt"] and rows[1][1] == headline
