@@ -314,8 +314,10 @@ def _exact_duplicates_of(
     thirty-fifth session a rewritten input's new text took its old story's row out while its
     duplicates went on pointing at it: a story still in the landing zone, in no row."""
     uris = {source.full_uri(key): key for key in replaced}
-    held = index.done.get_many(list(uris))
-    story_of = {e.story_id: uris[uri] for uri, e in held.items() if e.outcome == "story" and e.story_id}
+    story_of: dict[str, str] = {}
+    for part in chunked(list(uris), 10_000):  # entries a part at a time: a reprocess may plan 100,000
+        held = index.done.get_many(part)
+        story_of.update((e.story_id, uris[uri]) for uri, e in held.items() if e.outcome == "story" and e.story_id)
     if not story_of:
         return {}
     followers: dict[str, list[str]] = {}
