@@ -53,7 +53,7 @@ from parsers.fingerprint import Fingerprint
 from schemas.story import Story
 from storage import Storage
 from storage.lease import Lease
-from table.commit import PENDING_PREFIX, BatchPlan, commit, open_intent, pending_plans
+from table.commit import PENDING_PREFIX, BatchPlan, abandon, commit, open_intent, pending_plans
 from table.compaction import recover_compactions
 from table.dataset import encode_parquet, group_by_partition, partition_key
 from table.ledger import LedgerEntry, LedgerIndex, load_ledger, near_duplicate_in
@@ -777,6 +777,9 @@ def run_batch(
             entry.revision = listed.get(entry.source_uri)
 
     pump_pools()
+    if not entries:  # every input left unread or gone: nothing to commit, the id comes again
+        abandon(dest, plan, previous_keys)
+        return summary
     counts = {
         "inputs": summary.inputs,
         "stories": len(stories),

@@ -70,6 +70,17 @@ def open_intent(dest: Storage, plan: BatchPlan) -> set[str]:
     return previous_keys
 
 
+def abandon(dest: Storage, plan: BatchPlan, previous_keys: set[str]) -> None:
+    """Take back a batch that has nothing to commit (each of its inputs left unread or gone
+    since it was listed): the keys an earlier attempt wrote, then the intent. Such a batch
+    is planned again with the same inputs, so the same id: committed empty, its id would be
+    in the ledger (and, once folded, in the snapshot pointer's list of folded batches, whose
+    objects readers skip) when the batch that reads them commits."""
+    for stale in sorted(previous_keys):
+        dest.delete(stale)
+    dest.delete(f"{PENDING_PREFIX}{plan.batch_id}.json")
+
+
 def commit(
     dest: Storage,
     plan: BatchPlan,

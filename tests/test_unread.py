@@ -158,3 +158,30 @@ def test_an_input_deleted_after_it_was_listed_leaves_no_entry(tmp_path: Path) ->
     os.replace(tmp_path / "b-idlib.txt", landing / "b-idlib.txt")  # back: read as a new input
     [again] = run_without_prefect(str(landing), str(store), IngestSettings(), 10)
     assert (again.inputs, again.stories) == (1, 1)
+
+
+def test_a_batch_whose_inputs_are_all_unread_commits_nothing_and_its_id_comes_again(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planned again with the same inputs, the batch has the same id. Committed empty, that
+    id was in the ledger, and once folded in the snapshot pointer's list of folded batches,
+    whose objects readers skip: the batch that then read the input wrote its entry under an
+    id readers skip, and the input was read again by every run."""
+    monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "1")  # every run folds its batches
+    monkeypatch.setenv("WIRE_INGEST_S3_MAX_ATTEMPTS", "2")
+    client = boto3.client("s3")
+    client.put_object(Bucket=s3_bucket, Key="landing/first.txt", Body=(GOLDEN / "afp-paris.txt").read_bytes())
+    source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
+    run_without_prefect(source, str(store), IngestSettings(), 10)
+    client.put_object(Bucket=s3_bucket, Key="landing/only.txt", Body=(GOLDEN / "ap-by-line.txt").read_bytes())
+    with FaultProxy(s3_endpoint, fail_gets_of="landing/only.txt") as proxy, endpoint(proxy.endpoint):
+        [unread] = run_without_prefect(source, str(store), IngestSettings(), 10)
+        assert (unread.inputs, unread.unread, unread.files) == (1, 1, [])
+        assert not (store / "_ledger" / f"{unread.batch_id}.json").exists()
+        assert not list((store / "_manifests" / "_pending").glob("*.json"))
+        proxy.heal()
+        [read] = run_without_prefect(source, str(store), IngestSettings(), 10)
+    assert read.batch_id == unread.batch_id and read.stories == 1
+    for _ in range(2):  # done, through the fold: not read again
+        assert run_without_prefect(source, str(store), IngestSettings(), 10) == []
+    assert [uri.rsplit("/", 1)[1] for uri, _ in rows_of(store)] == ["first.txt", "only.txt"]
