@@ -24,6 +24,7 @@ from lxml import html as lxml_html
 
 from parsers.decode import clean_text, repair_mojibake, strip_controls
 from parsers.htmlmeta import PageMetadata, read_metadata
+from parsers.rules import error_status
 from parsers.wire import Draft, agency_hint, find_copyright, parse_credit_line, same_headline
 from schemas.errors import ParseError
 from schemas.story import Removed
@@ -1684,26 +1685,6 @@ def mark_form_box(form: HtmlElement) -> None:
 ORPHAN_TITLE_LIMIT = 60
 
 
-#: A title or top heading that is an HTTP error status (RFC 9110's 4xx and 5xx): the code
-#: alone ("404", "HTTP 502"), after "Error" ("Error 404 (Not Found)!!1", "Fehler 404 - Seite
-#: nicht gefunden"), or with its own reason phrase ("503 Service Unavailable", "404 - Page not
-#: found | Example"). A code with other words is a headline's number ("400 killed in quake").
-_ERROR_STATUS = re.compile(
-    r"^\s*(?:(?:HTTP(?:/\d(?:\.\d)?)?\s*)?(?P<alone>[45]\d\d)\s*$"
-    r"|(?:Error|Fehler|Erreur|Errore|Erro|Fout|Błąd|Ошибка)\s*(?:HTTP\s*)?[45]\d\d(?!\d)"
-    r"|(?:HTTP(?:/\d(?:\.\d)?)?\s*)?(?P<code>[45]\d\d)\s*[-–—:|.]?\s*(?P<phrase>[^\W\d_][^\W\d_ ']*(?: [^\W\d_]+){0,3}))",
-    re.IGNORECASE,
-)
-#: The reason phrases of the error statuses a web server or a CDN answers with.
-_REASON_PHRASES = {
-    "400": "bad request", "401": "unauthorized", "402": "payment required", "403": "forbidden",
-    "404": "not found", "405": "method not allowed", "406": "not acceptable", "408": "request timeout",
-    "409": "conflict", "410": "gone", "429": "too many requests", "451": "unavailable for legal reasons",
-    "500": "internal server error", "501": "not implemented", "502": "bad gateway",
-    "503": "service unavailable", "504": "gateway timeout",
-    "521": "web server is down", "522": "connection timed out", "523": "origin is unreachable",
-    "524": "a timeout occurred",
-}  # fmt: skip
 #: Text an error page's body may hold (a sentence or two of apology, a link home); a page
 #: whose title is a status but that holds more is read as the story it may be.
 ERROR_PAGE_MAX_TEXT = 600
@@ -1720,14 +1701,9 @@ def error_response_status(title: str | None, h1: str | None) -> str | None:
     """The status line a page's ``<title>`` or top heading is, when it is one (a web server's
     or a CDN's error page saved by a poller instead of the story or feed), else None."""
     for text in (title, h1):
-        if not text or len(text) > 80:
-            continue
-        match = _ERROR_STATUS.match(text)
-        if match is None:
-            continue
-        code, phrase = match.group("code"), (match.group("phrase") or "").casefold()
-        if code is None or phrase == _REASON_PHRASES.get(code) or (code == "404" and phrase == "page not found"):
-            return " ".join(text.split())
+        status = error_status(text) if text else None
+        if status:
+            return status
     return None
 
 

@@ -1143,6 +1143,67 @@ def may_be_wire_line(text: str) -> bool:
     return bool(_ANY_WIRE_LINE(text) or _ANY_CREDIT_TAIL.search(text, max(0, len(text) - TAIL_WINDOW)))
 
 
+# --- Error responses saved in a story's place ----------------------------------------
+#: A title or top heading that is an HTTP error status (RFC 9110's 4xx and 5xx): the code
+#: alone ("404", "HTTP 502"), after "Error" ("Error 404 (Not Found)!!1", "Fehler 404 - Seite
+#: nicht gefunden"), or with its own reason phrase ("503 Service Unavailable", "404 - Page not
+#: found | Example"). A code with other words is a headline's number ("400 killed in quake").
+_ERROR_STATUS = re.compile(
+    r"^\s*(?:(?:HTTP(?:/\d(?:\.\d)?)?\s*)?(?P<alone>[45]\d\d)\s*$"
+    r"|(?:Error|Fehler|Erreur|Errore|Erro|Fout|Błąd|Ошибка)\s*(?:HTTP\s*)?[45]\d\d(?!\d)"
+    r"|(?:HTTP(?:/\d(?:\.\d)?)?\s*)?(?P<code>[45]\d\d)\s*[-–—:|.]?\s*(?P<phrase>[^\W\d_][^\W\d_ ']*(?: [^\W\d_]+){0,3}))",
+    re.IGNORECASE,
+)
+#: The reason phrases of the error statuses a web server or a CDN answers with.
+_REASON_PHRASES = {
+    "400": "bad request", "401": "unauthorized", "402": "payment required", "403": "forbidden",
+    "404": "not found", "405": "method not allowed", "406": "not acceptable", "408": "request timeout",
+    "409": "conflict", "410": "gone", "429": "too many requests", "451": "unavailable for legal reasons",
+    "500": "internal server error", "501": "not implemented", "502": "bad gateway",
+    "503": "service unavailable", "504": "gateway timeout",
+    "521": "web server is down", "522": "connection timed out", "523": "origin is unreachable",
+    "524": "a timeout occurred",
+}  # fmt: skip
+#: Whole plain-text bodies web servers and proxies answer an error with, besides a status
+#: line (their own words, the same in every deployment): a reason phrase alone ("Service
+#: Unavailable"), Envoy's, a Kubernetes ingress's default backend, Express's "Cannot GET".
+ERROR_BODY = re.compile(
+    r"(?:bad request|unauthorized|forbidden|not found|method not allowed|request timeout|too many requests"
+    r"|internal server error|not implemented|bad gateway|service unavailable|gateway timeout"
+    r"|no healthy upstream|upstream request timeout|upstream connect error or disconnect/reset before headers\b.*"
+    r"|default backend - 404|Cannot (?:GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) /\S*)[.!]*",
+    re.IGNORECASE,
+)
+
+
+def error_status(text: str, *, whole: bool = False) -> str | None:
+    """``text`` as one spaced line when it is an HTTP error status (`_ERROR_STATUS`: a code
+    alone, after "Error", or with its own reason phrase), else None. ``whole``: the status
+    must be all of it (a plain-text body), not the start of a title ("404 Not Found |
+    Example", "404 - Page not found. Go home")."""
+    if len(text) > 80:
+        return None
+    match = _ERROR_STATUS.match(text)
+    if match is None or (whole and text[match.end() :].strip(" .!")):
+        return None
+    code, phrase = match.group("code"), (match.group("phrase") or "").casefold()
+    if code is None or phrase == _REASON_PHRASES.get(code) or (code == "404" and phrase == "page not found"):
+        return " ".join(text.split())
+    return None
+
+
+def error_response_body(text: str) -> str | None:
+    """The whole of a plain-text input, as one line, when it is a server's or a proxy's error
+    answer (a status line, or `ERROR_BODY`) rather than a story: a poller saved what it was
+    answered. None for anything longer than a line of 200 characters."""
+    if len(text) > 200:
+        return None
+    line = " ".join(text.split())
+    if not line or "\n" in text.strip():
+        return None
+    return line if error_status(line, whole=True) or ERROR_BODY.fullmatch(line) else None
+
+
 # --- Transmission envelopes (parsers.envelope) -------------------------------------------
 #: ANPA-1312 priority code -> IPTC urgency (1 = flash ... 9 = lowest). (code, urgency, name).
 ANPA_PRIORITIES: tuple[tuple[str, int, str], ...] = (

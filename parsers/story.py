@@ -200,6 +200,14 @@ def _parse_story(
     # HTML is repaired and cleaned per extracted string (parsers.html); text is cleaned whole.
     if input_format != "html":
         text = repair_text(text)
+    if input_format == "text" and len(text) <= 200:
+        answer = rules.error_response_body(text)
+        if answer is not None:  # "404 page not found", "Service Unavailable": was a brief's row
+            raise ParseError(
+                "error_page",
+                f"the input is a server's error response ({answer!r}), not a story: the source did not answer "
+                "with the story when it was fetched; fetch it again (a rewritten file is read again)",
+            )
     draft = parse_document(text, "html" if input_format == "html" else "text")
     feed = None
     if envelope is not None:

@@ -491,3 +491,40 @@ def test_a_parser_bug_while_a_backfill_dates_its_inputs_costs_that_input_its_dat
     )
     assert sorted(k for keys in plan.by_day.values() for k in keys) == ["fine.txt", "trips.txt"]
     assert "trips.txt" in plan.by_day[today]  # dated by its file's time
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"404 page not found\n",  # Go's http.NotFound (Traefik, Caddy, many APIs)
+        b"Service Unavailable",  # a reason phrase alone
+        b"HTTP/1.1 503 Service Unavailable\r\n",
+        b"502 Bad Gateway",
+        b"no healthy upstream",  # Envoy
+        b"upstream connect error or disconnect/reset before headers. reset reason: connection failure",
+        b"default backend - 404",  # a Kubernetes ingress
+        b"Cannot GET /feeds/latest.txt\n",  # Express
+        b"  Not Found.\n\n",
+    ],
+)
+def test_a_server_s_plain_text_error_answer_is_quarantined_not_a_brief(body: bytes) -> None:
+    """A poller that saves whatever it was answered saves a server's error body in a story's
+    place: one line, read as a brief (a headline with an empty body), it was a story row."""
+    with pytest.raises(ParseError) as caught:
+        parse_story(body, "feed/latest.txt")
+    assert caught.value.reason == "error_page" and "fetch it again" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"400 killed in quake\n",  # a number, not a status
+        b"404 Not Found: why links die\n",  # more than the status
+        b"FLASH: Service unavailable at Heathrow after power cut\n",
+        b"Not found, the missing hikers turn up safe\n",
+        b"Service Unavailable\n\nThe rail operator said trains between Paris and Lyon were cancelled on Tuesday.\n",
+    ],
+)
+def test_a_brief_that_starts_like_an_error_answer_is_still_a_story(body: bytes) -> None:
+    story = parse_story(body, "wire/brief.txt")
+    assert story.headline == body.decode().strip().split("\n")[0]
