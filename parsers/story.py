@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from typing import Any
 
 from parsers import rules
 from parsers.decode import decode_bytes, looks_binary, repair_text, replace_unencodable, sniff_format, xml_root
@@ -164,7 +165,14 @@ def _parse_story(
     if input_format == "xml":
         from parsers.xmltree import parse_xml
 
-        parse_xml(data)  # malformed (a feed's undefined &nbsp;): bad_xml, with the parser's words
+        root = parse_xml(data)  # malformed (a feed's undefined &nbsp;): bad_xml, with the parser's words
+        if _is_feed_without_items(root):
+            raise ParseError(
+                "empty",
+                f"an {'Atom' if root.tag.endswith('feed') else 'RSS'} feed with no items (saved while the feed "
+                "had none): nothing to ingest; saved again with items, they are read (a rewritten file is read "
+                "again)",
+            )
         raise ParseError(
             "unsupported_xml",
             f"an XML document whose root element is <{xml_root(data)}>: not NITF, NewsML-G2, NewsML 1, an RSS "
@@ -223,6 +231,16 @@ def _parse_story(
             ednote=envelope.ednote,
         )
     return build_story(draft, feed, data, source_uri, input_format, default_agency, wire_rules_done=True)
+
+
+def _is_feed_without_items(root: Any) -> bool:
+    """Whether the XML document ``root`` is an RSS or Atom feed holding no item: a feed read at
+    a moment it had none (was `unsupported_xml`, whose advice, to name it ``*.xml``, it
+    often followed already)."""
+    name = str(root.tag).rsplit("}", 1)[-1]
+    if name not in ("rss", "feed", "RDF"):
+        return False
+    return not any(str(e.tag).rsplit("}", 1)[-1] in ("item", "entry") for e in root.iter() if isinstance(e.tag, str))
 
 
 def build_story(

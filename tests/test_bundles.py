@@ -1531,3 +1531,31 @@ def test_a_feed_saved_while_it_served_an_error_page_is_read_as_its_items_next_ti
     assert len(found) == 2 and all(uri.startswith("feed.xml#item[") for uri in found)
     assert list((store / "quarantine").rglob("*.json")) == []
     assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10) == []
+
+
+@pytest.mark.parametrize(
+    "empty",
+    [
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title><link>https://example.com/</link>'
+        "<description>Latest</description></channel></rss>",
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title>'
+        "<id>urn:wire</id><updated>2026-11-29T00:00:00Z</updated></feed>",
+    ],
+    ids=["rss", "atom"],
+)
+def test_a_feed_saved_with_no_items_is_empty_then_read_as_its_items(tmp_path: Path, empty: str) -> None:
+    # A feed saved at a moment it had no items was quarantined unsupported_xml, advising to
+    # name it *.xml, which it was. It is `empty` now, saying so; saved again with items, they
+    # are read and the entry goes.
+    landing, store = tmp_path / "in", tmp_path / "store"
+    landing.mkdir()
+    (landing / "feed.xml").write_text(empty)
+    first = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert [s.quarantined for s in first] == [{"empty": 1}]
+    [entry] = [json.loads(p.read_bytes()) for p in (store / "quarantine").rglob("*.json")]
+    assert "feed with no items" in entry["detail"]
+    _touch_later(landing / "feed.xml", (FEEDS / "wordpress.rss").read_bytes())
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert sum(s.stories for s in done) == 2 and not any(s.quarantined for s in done)
+    assert list((store / "quarantine").rglob("*.json")) == []
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10) == []
