@@ -115,7 +115,11 @@ def parse_ninjs(data: bytes) -> FeedItem:
     listed = listed_items(value)
     if listed is not None:
         if not listed:
-            raise ParseError("no_body", "an empty JSON list: it holds no item")
+            raise ParseError(
+                "empty",
+                "a JSON list (or a feed's or a page's items) holding no item: nothing to ingest; saved again with "
+                "items, they are read (a rewritten file is read again)",
+            )
         if len(listed) != 1:
             raise ParseError(
                 "multi_item",

@@ -41,6 +41,8 @@ def parse_feed(data: bytes, input_format: str) -> FeedItem:
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 #: Name endings of tables, which no parser here reads (`unsupported_format`).
 _TABLE_SUFFIXES = (".csv", ".tsv")
+#: A whole input that is one JSON or JavaScript value and no text.
+_BARE_VALUE = re.compile(r"\s*(?:null|undefined|None|true|false|NaN|-?\d+(?:\.\d+)?)\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“‘(])")
 
 
@@ -209,6 +211,8 @@ def _parse_story(
     if input_format != "html":
         text = repair_text(text)
     if input_format == "text" and len(text) <= 200:
+        if _BARE_VALUE.fullmatch(text):  # an API's empty answer saved as a file ("null"): was a brief's row
+            raise ParseError("empty", f"the input is the bare value {text.strip()!r}, no story: an empty answer saved")
         answer = rules.error_response_body(text)
         if answer is not None:  # "404 page not found", "Service Unavailable": was a brief's row
             raise ParseError(

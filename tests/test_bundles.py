@@ -1559,3 +1559,20 @@ def test_a_feed_saved_with_no_items_is_empty_then_read_as_its_items(tmp_path: Pa
     assert sum(s.stories for s in done) == 2 and not any(s.quarantined for s in done)
     assert list((store / "quarantine").rglob("*.json")) == []
     assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10) == []
+
+
+@pytest.mark.parametrize("empty", [b"[]", b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', b"null"])
+def test_a_json_file_saved_with_no_items_is_empty_then_read_as_its_items(tmp_path: Path, empty: bytes) -> None:
+    # An API's answer saved while it had nothing: an empty list or feed (`no_body` until the
+    # thirty-fifth session), or the bare value null (a story row headlined "null").
+    landing, store = tmp_path / "in", tmp_path / "store"
+    landing.mkdir()
+    (landing / "latest.json").write_bytes(empty)
+    first = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert [(s.stories, s.quarantined) for s in first] == [(0, {"empty": 1})]
+    items = [json.loads((GOLDEN / name).read_bytes()) for name in ("ninjs1-text-body.json", "ninjs2-bodies.json")]
+    _touch_later(landing / "latest.json", json.dumps(items).encode())
+    done = run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10)
+    assert sum(s.stories for s in done) == 2 and not any(s.quarantined for s in done)
+    assert list((store / "quarantine").rglob("*.json")) == []
+    assert run_without_prefect(str(landing), str(store), IngestSettings(workers=1), 10) == []
