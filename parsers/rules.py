@@ -479,10 +479,12 @@ RELEASE_SECTION = re.compile(
 )
 RELEASE_SECTION_EXAMPLE = "About Acme Corp."
 
-#: ANSA prints its tag first and the dateline after it: "(ANSA) - ROMA, 12 NOV - Il governo".
+#: ANSA prints its tag first and the dateline after it, the day before the month in Italian
+#: ("(ANSA) - ROMA, 12 NOV - Il governo") and after it in English ("(ANSA) - ROME, NOV 12 -
+#: The government": the dateline stayed the body's first words until the thirty-fifth session).
 DATELINE_AFTER_TAG = re.compile(
-    r"(?P<dateline>[A-ZÀ-Ý](?:[A-ZÀ-Ý .'/-]{1,30}|[a-zà-ÿ]{2,20}(?: [A-ZÀ-Ý][a-zà-ÿ]{1,20}){0,2})),\s*\d{1,2}\s+"
-    r"[A-Za-zÀ-ÿ]{3,10}\.?(?:\s+\d{4})?\s*(?:--|-|—|–)\s+"
+    r"(?P<dateline>[A-ZÀ-Ý](?:[A-ZÀ-Ý .'/-]{1,30}|[a-zà-ÿ]{2,20}(?: [A-ZÀ-Ý][a-zà-ÿ]{1,20}){0,2})),\s*"
+    r"(?:\d{1,2}\s+[A-Za-zÀ-ÿ]{3,10}\.?|[A-Za-zÀ-ÿ]{3,10}\.?\s+\d{1,2})(?:,?\s+\d{4})?\s*(?:--|-|—|–)\s+"
 )
 #: A dateline holds no "(", so a tag can only open at a paragraph's first "(", and the
 #: words there say whose tag it is (group ``a<i>``: agency_tag_pattern(i)): one pattern is
