@@ -577,6 +577,17 @@ CREDIT_RULES: tuple[Rule, ...] = (
         r"\((?-i:AAP|AP|PA|CP|AFP|UPI|Reuters)\)\.?$",
         "Jane Smith (AAP)",
     ),
+    # A name, a comma, the wire's full name, as The Canadian Press signs its copy ("Jane
+    # Smith, The Canadian Press"; its French service "La Presse Canadienne"): capitalised
+    # names only, two words at least, so "Ottawa, The Canadian Press" is no by-line.
+    _rule(
+        "byline",
+        "name_comma_wire",
+        r"^(?P<reporters>(?-i:[A-ZÀ-Ý][\w'’.-]+(?:\s+(?:[A-ZÀ-Ý][\w'’.-]+|de|van|von|da|le|la)){1,4})"
+        r"(?:\s+(?:and|et)\s+(?-i:[A-ZÀ-Ý][\w'’.-]+(?:\s+(?:[A-ZÀ-Ý][\w'’.-]+|de|van|von|da|le|la)){1,4}))?),\s*"
+        r"(?:the canadian press|la presse canadienne)\.?$",
+        "Jane Smith, The Canadian Press",
+    ),
     # The by-line word of other languages (rules.BYLINE_WORDS: "Par", "Von", "Por", "di",
     # "Door", "Av", "Af"), then only capitalised names (two words at least) and their
     # particles, to the line's end, an agency after a comma ("Von Anna Schmidt, dpa"):
@@ -677,6 +688,14 @@ TRAILER_RULES: tuple[Rule, ...] = (
     ),
     _rule("trailer", "ap_writer_sig", r"(?:the )?associated press", "The Associated Press"),
     _rule("trailer", "cp_sig", r"(?:the )?canadian press", "The Canadian Press"),
+    # The Canadian Press's closing line, with the day the story first ran (both services).
+    _rule(
+        "trailer",
+        "cp_first_published",
+        r"this (?:report|story|article) by the canadian press was first published [\w .,]{3,40}?\.?"
+        r"|ce texte de la presse canadienne a été publié pour la première fois le [\w .,]{3,40}?\.?",
+        "This report by The Canadian Press was first published Nov. 29, 2026.",
+    ),
     _rule("trailer", "ap_advisory_sig", r"the ap", "The AP"),  # AP's advisories to editors sign off so
     _rule(
         "trailer",
@@ -778,7 +797,7 @@ AGENCY_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ap", re.compile(r"\bassociated press\b|\(AP\)")),
     ("afp", re.compile(r"\bAFP\b|agence france-presse", re.IGNORECASE)),
     ("dowjones", re.compile(r"\bDow Jones Newswires\b")),
-    ("cp", re.compile(r"\bThe Canadian Press\b|\(CP\)", re.IGNORECASE)),
+    ("cp", re.compile(r"\bThe Canadian Press\b|\bLa Presse Canadienne\b|\(CP\)|\(PC\)", re.IGNORECASE)),
     (
         "pa",
         re.compile(

@@ -855,3 +855,30 @@ def test_closings_of_korean_and_chinese_copy(closing: str, field: str, value: ob
     story = parse_story(f"标题\n\n{opening}\n\n{closing}\n".encode(), "test://cjk")
     assert getattr(story, field) == value
     assert story.body.endswith(("。", "다.")) and "완" not in story.body and "完" not in story.body
+
+
+@pytest.mark.parametrize(
+    ("line", "kind", "names"),
+    [
+        ("Jane Smith, The Canadian Press", "byline", ["Jane Smith"]),
+        ("Jane Smith and John Doe, The Canadian Press", "byline", ["Jane Smith", "John Doe"]),
+        ("Marie-Ève Tremblay, La Presse Canadienne", "byline", ["Marie-Ève Tremblay"]),
+        ("This report by The Canadian Press was first published Nov. 29, 2026.", "trailer", []),
+        ("Ce texte de La Presse Canadienne a été publié pour la première fois le 29 novembre 2026.", "trailer", []),
+    ],
+)
+def test_the_canadian_press_s_by_line_and_closing_line_are_lifted(line: str, kind: str, names: list[str]) -> None:
+    text = f"Ottawa unveils plan\n\n{line if kind == 'byline' else ''}\n\n"
+    text += "OTTAWA — The federal government said Sunday it would cut the deficit in half within five years.\n\n"
+    text += "Finance Minister John Doe said the plan would rely on spending restraint rather than new taxes.\n"
+    if kind == "trailer":
+        text += f"\n{line}\n"
+    story = parse_story(text.encode(), "wire/cp.txt")
+    assert (story.agency, story.dateline, story.byline) == ("cp", "OTTAWA", names)
+    assert (kind, line) in [(r.kind, r.text) for r in story.removed]
+    assert line not in story.body
+
+
+def test_a_city_and_the_wire_s_name_is_no_by_line() -> None:
+    text = b"Ottawa unveils plan\n\nOttawa, The Canadian Press\n\nThe government said it would cut the deficit.\n"
+    assert parse_story(text, "wire/cp.txt").byline == []
