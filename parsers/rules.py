@@ -268,6 +268,7 @@ AGENCY_TAGS: tuple[tuple[str, str, str], ...] = (
     ("anadolu", r"AA|Anadolu Agency", "ANKARA (AA) - Türkiye Cumhuriyet Merkez Bankası"),
     ("yonhap", r"Yonhap", "SEOUL, Nov. 21 (Yonhap) -- South Korea's"),
     ("pti", r"PTI", "New Delhi, Nov 21 (PTI) The Centre on Thursday said"),
+    ("ani", r"ANI", "New Delhi [India], Nov 21 (ANI): The Centre on Thursday said"),
     ("ians", r"IANS", "New Delhi, Nov 21 (IANS) The government"),
     ("bernama", r"Bernama", "KUALA LUMPUR, Nov 21 (Bernama) -- Malaysia's"),
     ("agenciabrasil", r"Agência Brasil", "Brasília, 12/11/2024 (Agência Brasil) - O governo"),
@@ -319,8 +320,12 @@ _DASH = r"(?:--|—|–|-|:|_|/)"  # old AP copy: "WASHINGTON (AP) _ text"; ACCE
 # case (Arabic, Hebrew), several joined by "/" (dpa's and AFP's "Berlin/Paris"), then
 # optional ", Country/Mon DD" parts. After the tag: a dash (EFE's ".-"), or none before
 # the text's capitalised word after a dateline with its date (PTI's and IANS's "New Delhi,
-# Nov 21 (PTI) The Centre"; `parsers.wire.lift_agency_tag` asks for the comma).
-_DATELINE = r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’/\- ]{1,40}?(?:,\s*[^()\n]{1,40}?)?)\s*"
+# Nov 21 (PTI) The Centre"; `parsers.wire.lift_agency_tag` asks for the comma). ANI writes
+# the country in brackets after the city ("New Delhi [India], Nov 21 (ANI):").
+_DATELINE = (
+    r"(?P<dateline>[A-ZÀ-ÝА-ЯЁΑ-ΩΆ-Ώ\u0621-\u064a\u05d0-\u05ea][\w.'’/\- ]{1,40}?(?: ?\[[^\[\]()\n]{1,30}\])?"
+    r"(?:,\s*[^()\n]{1,40}?)?)\s*"
+)
 
 #: Other agencies credited in the same tag after a slash, the story's agency the first:
 #: "Berlin (dpa/AFP) -", "PARIS (AFP/Reuters) -" (European papers' copy of two wires).
@@ -479,6 +484,20 @@ RELEASE_SECTION = re.compile(
 )
 RELEASE_SECTION_EXAMPLE = "About Acme Corp."
 
+#: A paragraph closing the copy that is no part of the story, too long for the trailer rules
+#: (a line of 120 characters at most): the note AP adds to the coverage foundations fund
+#: ("The Associated Press' climate coverage receives financial support from ... AP is solely
+#: responsible for all content. Find AP's standards ... at AP.org."), and Anadolu's web
+#: copy's notice of what subscribers get. Thirty-fifth session: each was the story's last
+#: paragraph.
+CLOSING_NOTE = re.compile(
+    r"(?:the )?(?:associated press|ap)\b[^.]{0,200}?\breceives?\b.{0,300}?\.\s*(?:the )?ap is solely responsible for "
+    r"(?:all|this|the) content\.?(?:\s+find ap[’']s standards\b[^.]{0,200}?\bat ap\.org\.?)?"
+    r"|anadolu agency website contains only a portion of the news stories offered to subscribers\b[^.]{0,120}\."
+    r"\s*please contact us for subscription options\.?",
+    re.IGNORECASE,
+)
+CLOSING_NOTE_MAX = 700
 #: ANSA prints its tag first and the dateline after it, the day before the month in Italian
 #: ("(ANSA) - ROMA, 12 NOV - Il governo") and after it in English ("(ANSA) - ROME, NOV 12 -
 #: The government": the dateline stayed the body's first words until the thirty-fifth session).

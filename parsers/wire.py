@@ -213,7 +213,7 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
             return None
         if not paragraph[match.end() :].strip() and not _DATED.search(dateline):
             return None
-    city = dateline.split(",")[0].strip() if dateline else None
+    city = dateline.split(",")[0].split(" [")[0].strip() if dateline else None  # ANI's "New Delhi [India]"
     end = match.end()
     if not dateline:
         after = rules.DATELINE_AFTER_TAG.match(paragraph, end)
@@ -477,6 +477,11 @@ def _cut_closings(kept: list[str], removed: list[Removed]) -> str | None:
             kept.pop()
 
     agency = None
+    # A funder's note or a website's notice closing the copy, a paragraph of its own (AP's "...
+    # receives support from ... AP is solely responsible for all content.", Anadolu's web copy's
+    # "... Please contact us for subscription options."): longer than the trailer rules read.
+    while kept and len(kept[-1]) <= rules.CLOSING_NOTE_MAX and rules.CLOSING_NOTE.fullmatch(kept[-1]):
+        removed.append(Removed("trailer", kept.pop()))
     if kept and kept[-1].endswith((")", ").")):
         closing = closing_agency_tag(kept[-1])
         if closing:
