@@ -66,6 +66,16 @@ LINE_RULES: tuple[Rule, ...] = (
         "ADVERTISEMENT",
     ),
     _rule("advertisement", "skip_advertisement", r"skip advertisement", "Skip Advertisement"),
+    # Reuters' newsletter promotion between paragraphs of its web copy: a sentence, then
+    # "Sign up here." (or that alone), and the credit line of a graphic left out.
+    _rule(
+        "newsletter",
+        "sign_up_here",
+        r"(?:[^.]{10,200}\.\s+)?sign up here\.?",
+        "Get the latest news and expert analysis about the state of the global economy with Reuters Econ World. "
+        "Sign up here.",
+    ),
+    _rule("caption", "graphics_credit", r"(?:reuters|ap|afp|bloomberg) graphics?", "Reuters Graphics"),
     # The title line under an AP by-line ("By JANE ROE" / "Associated Press Writer").
     _rule(
         "byline",
@@ -664,8 +674,14 @@ CLOSING_WORD = re.compile(rf"(?<=[.!?\"”»])\s+(?:Enditem|\((?i:{_END_WORDS})\
 CLOSING_WORD_EXAMPLE = "Imports fell 2.3 percent, the customs said. Enditem"
 #: Reuters update and correction notes closing a paragraph: "(Adds union comment in paragraph 3)".
 UPDATE_NOTE = re.compile(
-    r"\((?:adds|updates|corrects|recasts|changes|rewrites|removes|fixes|refiles|repeats|inserts|deletes|"
-    r"clarifies|writes through|new throughout|releads|overhauls)\b[^()]{0,240}\)\s*$",
+    r"\((?:(?:adds|updates|corrects|recasts|changes|rewrites|removes|fixes|refiles|repeats|inserts|deletes|"
+    r"clarifies|writes through|new throughout|releads|overhauls)\b"
+    # Reuters' note of a correction or a refile, closing the story: "(This story has been
+    # corrected to fix ...)", "(This Nov. 29 story corrects ...)" (thirty-fifth session: it
+    # was the story's last paragraph).
+    r"|this (?:story|article|version of (?:the|this) story|[a-z]{3,9}\.? \d{1,2}(?:,? \d{4})? story) "
+    r"(?:has been |was |had been )?(?:corrected|refiled|updated|amended|clarified|corrects|refiles|updates|"
+    r"clarifies)\b)[^()]{0,240}\)\s*$",
     re.IGNORECASE,
 )
 UPDATE_NOTE_MAX = 300  # longest note: "(" + verb + 240 characters + ")"
@@ -691,7 +707,7 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule(
         "trailer",
         "reuters_standards",
-        r"our standards\s*:\s*the thomson reuters trust principles\.?",
+        r"our standards\s*:\s*the thomson reuters trust principles\.?(?:,? opens new tab\.?)?",
         "Our Standards: The Thomson Reuters Trust Principles.",
     ),
     _rule("trailer", "afp_codes", r"[a-z]{2,5}(?:-[a-z]{2,5})?(?:/[a-z]{2,5}){1,4}", "bur-jm/ach", flags=0),
