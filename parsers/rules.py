@@ -198,7 +198,9 @@ LINE_RULES: tuple[Rule, ...] = (
     _rule(
         "related_links",
         "read_more",
-        r"(read|see) (more|also)\s*:?.{0,200}|related( (coverage|stories|articles|content|topics|reading))?\s*:?.{0,200}|more from .{1,60}|recommended( for you| stories)?\s*:?",
+        r"(read|see) (more|also)\s*:?.{0,200}|related( (coverage|stories|articles|content|topics|reading))?\s*:?.{0,200}|more from .{1,60}|recommended( for you| stories)?\s*:?"
+        # A syndicated list's heading left in the copy: "Most Read from Bloomberg" (thirty-fifth session).
+        r"|most (?:read|popular|viewed)(?: (?:from|on|at) [\w &'’-]{2,40})?",
         "Read more: Turkey's lira slides",
     ),
     _rule("related_links", "click_here", r"click here (to|for) .{1,120}", "Click here to read the full report"),
@@ -507,6 +509,13 @@ CLOSING_NOTE = re.compile(
     r"\s*please contact us for subscription options\.?",
     re.IGNORECASE,
 )
+#: AP's note of a correction or an update closing the copy, a paragraph of its own after
+#: "___" ("This story has been corrected to show ...", "This version corrects ..."): read only
+#: as the last paragraph (`update_note`).
+CORRECTION_NOTE = re.compile(
+    r"this (?:story|article|version)(?: has been| was)? (?:corrected|updated|revised|corrects|updates)\b.{0,400}",
+    re.IGNORECASE | re.DOTALL,
+)
 CLOSING_NOTE_MAX = 700
 #: ANSA prints its tag first and the dateline after it, the day before the month in Italian
 #: ("(ANSA) - ROMA, 12 NOV - Il governo") and after it in English ("(ANSA) - ROME, NOV 12 -
@@ -735,7 +744,8 @@ TRAILER_RULES: tuple[Rule, ...] = (
     _rule(
         "trailer",
         "bloomberg_terminal",
-        r"for more (articles|stories) like this, please visit us at bloomberg\.com.*",
+        r"for more (articles|stories) like this, please visit us at bloomberg\.com.*"
+        r"|more stories like this are available on bloomberg\.com\.?",
         "For more articles like this, please visit us at bloomberg.com",
     ),
     _rule(  # AP's note of where a co-bylined reporter wrote from (a surname: no new name)

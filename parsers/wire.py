@@ -480,8 +480,13 @@ def _cut_closings(kept: list[str], removed: list[Removed]) -> str | None:
     # A funder's note or a website's notice closing the copy, a paragraph of its own (AP's "...
     # receives support from ... AP is solely responsible for all content.", Anadolu's web copy's
     # "... Please contact us for subscription options."): longer than the trailer rules read.
-    while kept and len(kept[-1]) <= rules.CLOSING_NOTE_MAX and rules.CLOSING_NOTE.fullmatch(kept[-1]):
-        removed.append(Removed("trailer", kept.pop()))
+    while kept and len(kept[-1]) <= rules.CLOSING_NOTE_MAX:
+        if rules.CLOSING_NOTE.fullmatch(kept[-1]):
+            removed.append(Removed("trailer", kept.pop()))
+        elif len(kept) > 1 and rules.CORRECTION_NOTE.fullmatch(kept[-1]):
+            removed.append(Removed("update_note", kept.pop()))
+        else:
+            break
     if kept and kept[-1].endswith((")", ").")):
         closing = closing_agency_tag(kept[-1])
         if closing:

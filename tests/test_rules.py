@@ -882,3 +882,46 @@ def test_the_canadian_press_s_by_line_and_closing_line_are_lifted(line: str, kin
 def test_a_city_and_the_wire_s_name_is_no_by_line() -> None:
     text = b"Ottawa unveils plan\n\nOttawa, The Canadian Press\n\nThe government said it would cut the deficit.\n"
     assert parse_story(text, "wire/cp.txt").byline == []
+
+
+@pytest.mark.parametrize(
+    ("tail", "kind"),
+    [
+        ("___\n\nThis story has been corrected to show that the plan covers five years, not four.", "update_note"),
+        ("___\n\nThis version corrects the name of the finance minister.", "update_note"),
+        ("More stories like this are available on bloomberg.com", "trailer"),
+        (
+            "___\n\nAssociated Press religion coverage receives support through the AP’s collaboration with The "
+            "Conversation US, with funding from Lilly Endowment Inc. The AP is solely responsible for this content.",
+            "trailer",
+        ),
+    ],
+)
+def test_notes_closing_the_copy_leave_the_body(tail: str, kind: str) -> None:
+    text = (
+        "Government unveils plan to cut deficit\n\nWASHINGTON (AP) — The government said Sunday it would cut the "
+        "deficit in half within five years, officials said.\n\nFinance officials said the plan would rely on "
+        f"spending restraint.\n\n{tail}\n"
+    )
+    story = parse_story(text.encode(), "wire/ap.txt")
+    assert story.paragraphs[-1] == "Finance officials said the plan would rely on spending restraint."
+    assert (kind, tail.split("\n")[-1]) in [(r.kind, r.text) for r in story.removed]
+
+
+def test_a_last_paragraph_about_the_story_is_kept_unless_it_notes_a_correction() -> None:
+    text = (
+        b"Flood waters rise\n\nPARIS (AFP) - Rivers rose across France on Sunday, officials said.\n\n"
+        b"This story is developing and will be updated as more information becomes available.\n"
+    )
+    assert parse_story(text, "wire/afp.txt").paragraphs[-1].startswith("This story is developing")
+
+
+def test_a_syndicated_list_heading_is_no_body_text() -> None:
+    text = (
+        b"Government Unveils Plan to Cut Deficit\n\n(Bloomberg) -- The government said Sunday it would cut the "
+        b"deficit in half, officials said.\n\nMost Read from Bloomberg\n\nFinance officials said the plan would rely "
+        b"on spending restraint.\n"
+    )
+    story = parse_story(text, "wire/bloomberg.txt")
+    assert "Most Read from Bloomberg" not in story.body
+    assert ("related_links", "Most Read from Bloomberg") in [(r.kind, r.text) for r in story.removed]
