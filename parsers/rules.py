@@ -698,6 +698,8 @@ UPDATE_NOTE_EXAMPLE = "Port operator ECT said terminals would reopen. (Adds unio
 
 COPYRIGHT_LINE = re.compile(
     r"^(?:©|\(c\)|copyright\b|\u00a9)\s*.{0,240}$|^.{0,80}(?:©|\u00a9)\s*(?:19|20)\d\d.{0,80}$"
+    # The sign and the word after a notice: ANSA's "RIPRODUZIONE RISERVATA © Copyright ANSA".
+    r"|^.{0,40}(?:©|\u00a9)\s*copyright\b.{0,60}$"
     # Yonhap's closing notice, in angle brackets: "<저작권자(c) 연합뉴스, 무단 전재-재배포 금지>".
     # (Only so: a Korean site's own "저작권자 ⓒ ..." line is body text in aeb-dev's truth,
     # and taking it cost two pages their exact match.)
@@ -758,6 +760,8 @@ TRAILER_RULES: tuple[Rule, ...] = (
     # mkr"); dpa-AFX's desk codes; EFE's ("EFE jmr/ams").
     _rule("trailer", "dpa_codes", r"dpa(?: [a-z0-9]{1,5}){2,6}", "dpa sb yyzz n1 mkr", flags=0),
     _rule("trailer", "dpa_afx_codes", r"dpa-AFX(?:/[a-z]{2,5}){1,4}", "dpa-AFX/mhs/ajx", flags=0),
+    # dpa's story id closing its copy as German sites print it (day, desk, number, version).
+    _rule("trailer", "dpa_story_id", r"dpa:\d{6}-\d{2,3}-\d{4,8}/\d{1,3}", "dpa:261129-930-123456/2", flags=0),
     _rule("trailer", "efe_codes", r"EFE(?: [a-z]{2,5}(?:/[a-z]{2,5}){1,4})?", "EFE jmr/ams", flags=0),
     # An IPTC 7901 message's post-text, the agency and the time sent (day, hour, minute,
     # zone, month, year): after ETX it is the envelope's; a teleprinter line (ZCZC ... NNNN)

@@ -925,3 +925,22 @@ def test_a_syndicated_list_heading_is_no_body_text() -> None:
     story = parse_story(text, "wire/bloomberg.txt")
     assert "Most Read from Bloomberg" not in story.body
     assert ("related_links", "Most Read from Bloomberg") in [(r.kind, r.text) for r in story.removed]
+
+
+def test_dpa_s_story_id_and_ansa_s_notice_close_the_copy_outside_the_body() -> None:
+    dpa = (
+        "Regierung stellt Sparplan vor\n\nBerlin (dpa) - Die Bundesregierung will das Defizit halbieren, teilten "
+        "Regierungskreise am Sonntag mit.\n\nDer Plan setze auf Ausgabendisziplin, hieß es.\n\n"
+        "dpa:261129-930-123456/2\n"
+    )
+    story = parse_story(dpa.encode(), "wire/dpa.txt")
+    assert story.paragraphs[-1] == "Der Plan setze auf Ausgabendisziplin, hieß es."
+    assert ("trailer", "dpa:261129-930-123456/2") in [(r.kind, r.text) for r in story.removed]
+    ansa = (
+        "Il governo presenta il piano\n\n(ANSA) - ROMA, 29 NOV - Il governo ha annunciato domenica di voler "
+        "dimezzare il deficit.\n\nIl piano si baserà sul contenimento della spesa. (ANSA).\n\n"
+        "RIPRODUZIONE RISERVATA © Copyright ANSA\n"
+    )
+    story = parse_story(ansa.encode(), "wire/ansa.txt")
+    assert story.paragraphs[-1] == "Il piano si baserà sul contenimento della spesa."  # its sign-off cut too
+    assert story.copyright == "RIPRODUZIONE RISERVATA © Copyright ANSA"
