@@ -66,15 +66,7 @@ LINE_RULES: tuple[Rule, ...] = (
         "ADVERTISEMENT",
     ),
     _rule("advertisement", "skip_advertisement", r"skip advertisement", "Skip Advertisement"),
-    # Reuters' newsletter promotion between paragraphs of its web copy: a sentence, then
-    # "Sign up here." (or that alone), and the credit line of a graphic left out.
-    _rule(
-        "newsletter",
-        "sign_up_here",
-        r"(?:[^.]{10,200}\.\s+)?sign up here\.?",
-        "Get the latest news and expert analysis about the state of the global economy with Reuters Econ World. "
-        "Sign up here.",
-    ),
+    # The credit line of a graphic left out of the copy.
     _rule("caption", "graphics_credit", r"(?:reuters|ap|afp|bloomberg) graphics?", "Reuters Graphics"),
     # The title line under an AP by-line ("By JANE ROE" / "Associated Press Writer").
     _rule(
@@ -509,6 +501,11 @@ CLOSING_NOTE = re.compile(
     r"\s*please contact us for subscription options\.?",
     re.IGNORECASE,
 )
+#: Reuters' newsletter promotion between paragraphs of its web copy: a sentence, then "Sign
+#: up here." (or that alone). Read only in paragraphs ending so (`PROMO_ENDS`): as a line
+#: rule its open start was tried on every line.
+NEWSLETTER_PROMO = re.compile(r"(?:[^.]{10,200}\.\s+)?sign up here\.?", re.IGNORECASE)
+PROMO_ENDS = ("Sign up here.", "Sign up here", "sign up here.")
 #: AP's note of a correction or an update closing the copy, a paragraph of its own after
 #: "___" ("This story has been corrected to show ...", "This version corrects ..."): read only
 #: as the last paragraph (`update_note`).

@@ -446,6 +446,10 @@ def apply_wire_rules(draft: Draft) -> Draft:
             if not text:
                 continue
         kept.append(text)
+    if any(text.endswith(rules.PROMO_ENDS) for text in kept):  # a newsletter's promotion (Reuters')
+        promos = {t for t in kept if len(t) <= 400 and rules.NEWSLETTER_PROMO.fullmatch(t)}
+        draft.removed.extend(Removed("newsletter", text) for text in kept if text in promos)
+        kept = [text for text in kept if text not in promos]
     closing_agency = _cut_closings(kept, draft.removed)  # called whatever the agency: it cuts
     draft.agency = draft.agency or closing_agency
     if draft.agency in rules.PRESS_RELEASE_WIRES:
