@@ -1707,6 +1707,11 @@ def error_response_status(title: str | None, h1: str | None) -> str | None:
     return None
 
 
+def _credit_kind(text: str) -> str | None:
+    credit = parse_credit_line(text)
+    return credit[0] if credit else None
+
+
 def parse_html_document(page: str) -> Draft:
     """Turn an HTML page into a Draft: metadata fields plus the article's paragraphs."""
     tree = _parse_page(page)
@@ -1742,12 +1747,15 @@ def parse_html_document(page: str) -> Draft:
     paragraphs, removed_texts = texts[len(head) : len(head) + len(paragraphs)], texts[len(head) + len(paragraphs) :]
     removed = [Removed(item.kind, text) for item, text in zip(removed, removed_texts, strict=True)]
     # A short unpunctuated last line after a real story is the title of a list that was
-    # dropped ("More Great WIRED Stories"), not the story's last sentence.
+    # dropped ("More Great WIRED Stories"), not the story's last sentence; a credit line is
+    # not (Reuters' "Reporting by Jane Smith; Editing by John Doe" is left to the wire rules,
+    # which read its names: until the thirty-fifth session it went as a list's title).
     if (
         len(paragraphs) > 3
         and len(paragraphs[-1]) < ORPHAN_TITLE_LIMIT
         and not paragraphs[-1].endswith(_SENTENCE_END)
         and paragraphs[-2].endswith(_SENTENCE_END)
+        and _credit_kind(paragraphs[-1]) in (None, "byline")  # a by-line after the text goes: no wire rule takes it
     ):
         removed.append(Removed("related_links", paragraphs.pop()))
     body_text = " ".join(" ".join(paragraphs).split())

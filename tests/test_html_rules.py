@@ -1142,3 +1142,27 @@ def test_a_headline_with_a_number_or_about_errors_stays_a_story(title: str, para
     page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{_ps(paragraphs)}</body></html>"
     story = parse_story(page.encode(), "page.html")
     assert story.headline == title and paragraphs[0] in story.body
+
+
+@pytest.mark.parametrize(
+    "credit", ["Reporting by Jane Smith; Editing by John Doe", "(Reporting by Jane Smith; Editing by John Doe)"]
+)
+def test_a_credit_line_closing_an_article_is_read_not_taken_for_a_list_s_title(credit: str) -> None:
+    # A short unpunctuated last line is read as the title of a list that was dropped ("More
+    # Great WIRED Stories"); Reuters' credit line closing its pages went that way, its names
+    # unread (thirty-fifth session). A by-line after the text still goes as before.
+    paragraphs = [
+        f"The company said on Monday that sales rose {n} percent in the quarter, beating forecasts by analysts "
+        "polled by LSEG, and raised its outlook for the year."
+        for n in range(5)
+    ]
+    story = parse_story(
+        _page(f"<article><h1>Company beats forecasts</h1>{_ps([*paragraphs, credit])}</article>"), "p.html"
+    )
+    assert (story.byline, story.editors) == (["Jane Smith"], ["John Doe"])
+    assert ("contributor_line", credit) in [(r.kind, r.text) for r in story.removed]
+    assert story.body.endswith("raised its outlook for the year.")
+    listed = parse_story(
+        _page(f"<article><h1>Company</h1>{_ps([*paragraphs, 'More Great WIRED Stories'])}</article>"), "p.html"
+    )
+    assert ("related_links", "More Great WIRED Stories") in [(r.kind, r.text) for r in listed.removed]
