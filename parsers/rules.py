@@ -622,6 +622,7 @@ CREDIT_RULES: tuple[Rule, ...] = (
         r"(?:\s+(?:and|et)\s+(?-i:[A-ZÀ-Ý][\w'’.-]+(?:\s+(?:[A-ZÀ-Ý][\w'’.-]+|de|van|von|da|le|la)){1,4}))?),\s*"
         r"(?:the canadian press|la presse canadienne)\.?$",
         "Jane Smith, The Canadian Press",
+        tail=r", (?:the canadian press|la presse canadienne)\.?$",  # its open start met every capital otherwise
     ),
     # The by-line word of other languages (rules.BYLINE_WORDS: "Par", "Von", "Por", "di",
     # "Door", "Av", "Af"), then only capitalised names (two words at least) and their
