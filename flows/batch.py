@@ -723,7 +723,7 @@ def run_batch(
         story.duplicate_of = (
             (same_body if same_body not in gone else None)
             or batch_index.by_content.get(story.content_sha256)
-            or near_duplicate_in([(index, own_ids | {story.story_id}), (batch_index, {story.story_id})], print_)
+            or near_duplicate_in([(index, gone | {story.story_id}), (batch_index, {story.story_id})], print_)
         )
         if story.duplicate_of:
             summary.near_duplicates += 1
