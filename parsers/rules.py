@@ -758,6 +758,17 @@ TRAILER_RULES: tuple[Rule, ...] = (
     # mkr"); dpa-AFX's desk codes; EFE's ("EFE jmr/ams").
     _rule("trailer", "dpa_codes", r"dpa(?: [a-z0-9]{1,5}){2,6}", "dpa sb yyzz n1 mkr", flags=0),
     _rule("trailer", "dpa_afx_codes", r"dpa-AFX(?:/[a-z]{2,5}){1,4}", "dpa-AFX/mhs/ajx", flags=0),
+    # AP's transmission line closing its copy (desk, date, time sent: "AP-NY-10-21-87
+    # 1512EDT<"), after ETX in an ANPA envelope, the last line where archives keep the text
+    # alone; and the end of an advance ("End Adv for Sunday, Nov. 29"). Thirty-fifth session.
+    _rule(
+        "trailer",
+        "ap_transmission",
+        r"AP-[A-Z]{2,4}-\d{2}-\d{2}-\d{2,4} \d{4}(?:[A-Z]{3})?<?",
+        "AP-NY-10-21-87 1512EDT<",
+        flags=0,
+    ),
+    _rule("trailer", "ap_end_advance", r"end adv(?:ance)?(?: for [\w ,.]{3,40})?", "End Adv for Sunday, Nov. 29"),
     # dpa's story id closing its copy as German sites print it (day, desk, number, version).
     _rule("trailer", "dpa_story_id", r"dpa:\d{6}-\d{2,3}-\d{4,8}/\d{1,3}", "dpa:261129-930-123456/2", flags=0),
     _rule("trailer", "efe_codes", r"EFE(?: [a-z]{2,5}(?:/[a-z]{2,5}){1,4})?", "EFE jmr/ams", flags=0),
