@@ -438,6 +438,11 @@ SCRIPT_DATELINE_SOURCES: tuple[tuple[str, str, str], ...] = tuple(
             r"^(?P<dateline>[A-Z][A-Z .'-]{1,30}),\s*[A-Z][a-z]{2,4}\.?\s+\d{1,2}\s+Kyodo\s*(?:--|-|—)\s*",
             "TOKYO, Nov. 12 Kyodo - Japan's government approved",
         ),
+        (  # and so does AAP's older copy (thirty-fifth session: the agency was unknown)
+            "aap",
+            r"^(?P<dateline>[A-Z][A-Z .'-]{1,30}),\s*[A-Z][a-z]{2,4}\.?\s+\d{1,2}\s+AAP\s*(?:--|-|—)\s*",
+            "SYDNEY, Nov 29 AAP - Australian shares closed higher",
+        ),
         (
             "jiji",
             r"^【(?P<dateline>[^\s】]{1,12}?)時事】\s*",
@@ -474,7 +479,7 @@ def script_datelines() -> tuple[tuple[str, re.Pattern[str], str], ...]:
 #: `SCRIPT_DATELINE_NAMES`).
 SCRIPT_DATELINE_STARTS = frozenset("新中路【(［[（")
 SCRIPT_DATELINE_NAMES = re.compile(
-    r" Kyodo |/PRNewswire|/CNW/|\(BUSINESS WIRE\)|ACCESSWIRE|ACCESS Newswire|/ТАСС/|/TASS/"
+    r" Kyodo | AAP |/PRNewswire|/CNW/|\(BUSINESS WIRE\)|ACCESSWIRE|ACCESS Newswire|/ТАСС/|/TASS/"
 )
 #: The press-release wires: their releases close with sections no story has (`RELEASE_SECTION`).
 PRESS_RELEASE_WIRES = frozenset({"prnewswire", "businesswire", "globenewswire", "accesswire"})

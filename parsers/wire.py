@@ -213,7 +213,8 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
             return None
         if not paragraph[match.end() :].strip() and not _DATED.search(dateline):
             return None
-    city = dateline.split(",")[0].split(" [")[0].strip() if dateline else None  # ANI's "New Delhi [India]"
+    # ANI's "New Delhi [India]", Interfax's "MOSCOW. Nov 29" (a stop before the date).
+    city = _CITY_DATE_STOP.split(dateline.split(",")[0].split(" [")[0])[0].strip() if dateline else None
     end = match.end()
     if not dateline:
         after = rules.DATELINE_AFTER_TAG.match(paragraph, end)
@@ -222,6 +223,9 @@ def lift_agency_tag(paragraph: str) -> tuple[str, str | None, str, str, list[str
     return agency, city or None, paragraph[:end].strip(), paragraph[end:], []
 
 
+#: A stop between a dateline's city and its date: Interfax's "MOSCOW. Nov 29" ("ST. LOUIS"
+#: keeps its stop: no date follows it).
+_CITY_DATE_STOP = re.compile(r"\.\s+(?=(?:[A-Z][a-z]{2,8}\.?\s+)?\d)")
 #: A date after a dateline's city: a number after its comma ("MADRID, 12", "Oct 12").
 _DATED = re.compile(r",[^,]*\d")
 

@@ -944,3 +944,22 @@ def test_dpa_s_story_id_and_ansa_s_notice_close_the_copy_outside_the_body() -> N
     story = parse_story(ansa.encode(), "wire/ansa.txt")
     assert story.paragraphs[-1] == "Il piano si baserà sul contenimento della spesa."  # its sign-off cut too
     assert story.copyright == "RIPRODUZIONE RISERVATA © Copyright ANSA"
+
+
+@pytest.mark.parametrize(
+    ("lead", "agency", "dateline"),
+    [
+        ("MOSCOW. Nov 29 (Interfax) -", "interfax", "MOSCOW"),  # a stop between city and date
+        ("MOSCOW. 29 November (Interfax) -", "interfax", "MOSCOW"),
+        ("ST. LOUIS, Nov. 29 (AP) —", "ap", "ST. LOUIS"),  # a stop inside the city stays
+        ("SYDNEY, Nov 29 AAP -", "aap", "SYDNEY"),  # AAP's older copy: no parentheses
+    ],
+)
+def test_datelines_of_interfax_and_aap_s_older_copy(lead: str, agency: str, dateline: str) -> None:
+    text = (
+        f"Government unveils plan to cut deficit\n\n{lead} The government said on Sunday it would cut the deficit "
+        "in half within five years.\n\nA second paragraph follows with more detail about the plan.\n"
+    )
+    story = parse_story(text.encode(), "wire/x.txt")
+    assert (story.agency, story.dateline) == (agency, dateline)
+    assert story.paragraphs[0].startswith("The government said")
