@@ -51,7 +51,7 @@ from flows.workers import (
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import Fingerprint
 from schemas.story import Story
-from storage import Storage
+from storage import Storage, key_under
 from storage.lease import Lease
 from table.commit import PENDING_PREFIX, BatchPlan, abandon, commit, open_intent, pending_plans
 from table.compaction import recover_compactions
@@ -293,12 +293,12 @@ def plan_batches(
     # story's row itself, not an exact duplicate of a row that is gone (until the
     # thirty-fifth session they went last, and a new copy of the story met that way).
     for start, end in batch_bounds(len(rewritten), batch_size):
-        chunk_keys = _with_followers(rewritten[start:end], {} if reprocess else followers)
+        chunk_keys = _with_followers(rewritten[start:end], followers)
         batch_id = make_batch_id(source.uri, chunk_keys, f"rewritten@{planned_at}")
         plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, True, recorded, rewrite=True))
     generation = f"reprocess@{planned_at}" if reprocess else ""
     for start, end in batch_bounds(len(pending), batch_size):
-        chunk_keys = _with_followers(pending[start:end], followers if reprocess else {})
+        chunk_keys = _with_followers(pending[start:end], followers)  # a reprocess's: new inputs hold no story
         batch_id = make_batch_id(source.uri, chunk_keys, generation)
         plans.append(_plan(batch_id, source.uri, chunk_keys, planned_at, reprocess, recorded))
     return plans
@@ -322,7 +322,7 @@ def _exact_duplicates_of(
         return {}
     followers: dict[str, list[str]] = {}
     for uri, entry in index.done.duplicates_of(story_of).items():
-        key = source.key_of(uri)
+        key = key_under(source.uri, uri)
         if key is None or uri in uris or entry.duplicate_of not in story_of:
             continue  # another source's input, or one planned already
         followers.setdefault(story_of[entry.duplicate_of], []).append(key)

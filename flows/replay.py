@@ -22,9 +22,8 @@ from flows.ingest import check_quarantine_share, ingest_flow, key_parameters
 from flows.inputs import BUNDLE_READ_LIMIT, DEFAULT_BATCH_SIZE, QUARANTINE_PREFIX
 from flows.report import RunTotals
 from schemas.errors import ConfigError, StorageError
-from storage import Storage, open_storage
+from storage import Storage, key_under, open_storage
 from storage.base import read_each
-from storage.local import unescape_path
 from table.commit import MANIFEST_PREFIX
 
 
@@ -53,12 +52,11 @@ def plan_replay(dest: Storage, *, reason: str | None = None, since: date | None 
             manifest_key = f"{MANIFEST_PREFIX}{batch_id}.json"
             sources[batch_id] = json.loads(dest.get(manifest_key))["source"] if dest.exists(manifest_key) else None
         source = sources[batch_id]
-        uri = str(entry["source_uri"])
-        if source is None or not uri.startswith(source.rstrip("/") + "/"):
+        key = key_under(source, str(entry["source_uri"])) if source is not None else None
+        if source is None or key is None:
             plan.orphans.append(entry_key)
             continue
-        key = uri[len(source.rstrip("/")) + 1 :]
-        by_source[source].append(unescape_path(key) if not source.startswith("s3://") else key)
+        by_source[source].append(key)
     plan.by_source = {source: sorted(set(keys)) for source, keys in sorted(by_source.items())}
     return plan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.base import ObjectInfo, Storage
-from storage.local import LocalStorage, escape_path
+from storage.local import LocalStorage, escape_path, unescape_path
 
 
 def open_storage(uri: str) -> Storage:
@@ -20,6 +20,16 @@ def open_storage(uri: str) -> Storage:
 
         raise ConfigError(f"unsupported storage URI {uri!r}: use a local folder or s3://bucket/prefix")
     return LocalStorage(uri.removeprefix("file://"))
+
+
+def key_under(root_uri: str, uri: str) -> str | None:
+    """The key of ``uri`` under the root whose `Storage.uri` is ``root_uri`` (the inverse of
+    `Storage.full_uri`: a local key unescaped, `escape_path`); None for a URI outside it."""
+    prefix = root_uri.rstrip("/") + "/"
+    if not uri.startswith(prefix):
+        return None
+    key = uri[len(prefix) :]
+    return key if root_uri.startswith("s3://") else unescape_path(key)
 
 
 def check_root(uri: str, role: str, *, must_exist: bool) -> None:
@@ -90,4 +100,12 @@ def check_source_and_dest(source: str, dest: str) -> None:
         )
 
 
-__all__ = ["LocalStorage", "ObjectInfo", "Storage", "check_root", "check_source_and_dest", "open_storage"]
+__all__ = [
+    "LocalStorage",
+    "ObjectInfo",
+    "Storage",
+    "check_root",
+    "check_source_and_dest",
+    "key_under",
+    "open_storage",
+]

@@ -121,10 +121,6 @@ class Storage(Protocol):
         """The absolute URI of ``key`` (for lineage columns and messages)."""
         ...
 
-    def key_of(self, uri: str) -> str | None:
-        """The key whose `full_uri` is ``uri``; None for a URI outside this root."""
-        ...
-
     def settling(self, keys: Sequence[str], seconds: float, now: float) -> set[str]:
         """Those of ``keys`` that may still be being written: changed within ``seconds`` of
         ``now`` (a Unix time). A file written in place is visible while it grows; an object

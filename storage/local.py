@@ -410,10 +410,6 @@ class LocalStorage:
         # String joining, not Path: planning calls this once per listed file (millions).
         return escape_path(f"{self._root_text}{key}")
 
-    def key_of(self, uri: str) -> str | None:
-        prefix = escape_path(self._root_text)
-        return unescape_path(uri[len(prefix) :]) if uri.startswith(prefix) else None
-
     # --- conditional writes (the lease) ------------------------------------------------
 
     def _cas_lock(self) -> int:

@@ -293,10 +293,6 @@ class S3Storage:
     def full_uri(self, key: str) -> str:
         return f"{self.uri}/{key}"
 
-    def key_of(self, uri: str) -> str | None:
-        prefix = f"{self.uri}/"
-        return uri[len(prefix) :] if uri.startswith(prefix) else None
-
     # --- conditional writes (the lease): S3's If-None-Match / If-Match ------------------
 
     def put_if_absent(self, key: str, data: bytes) -> str | None:
