@@ -23,7 +23,7 @@ import itertools
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -35,6 +35,7 @@ from flows.inputs import (
     QUARANTINE_PREFIX,
     UNREADABLE,
     BundleIndex,
+    UnreadLog,
     candidates,
     expand_bundles,
     read_payloads,
@@ -121,6 +122,8 @@ class BatchSummary:
     #: and the first of them with the store's error.
     unread: int = 0
     unread_first: str | None = None
+    #: Their source keys, each with the store's error (for `flows.inputs.UnreadLog`).
+    unread_keys: dict[str, str] = field(default_factory=dict)
     #: Inputs gone (deleted or moved) between the listing and the read: nothing committed.
     vanished: int = 0
 
@@ -199,6 +202,8 @@ def plan_batches(
     limit: int | None = None,
     revisions: dict[str, str] | None = None,
     bundles: BundleIndex | None = None,
+    retry_last: Collection[str] = (),
+    retry: bool = True,
 ) -> list[BatchPlan]:
     """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches
     (``batch_bounds``: from ``FIRST_BATCH`` inputs, doubling up to ``batch_size``).
@@ -219,7 +224,13 @@ def plan_batches(
     run takes the first ``limit`` inputs to plan in listing order and counts the rest in
     ``notes.left`` without holding them. With ``bundles`` (the dataset root's
     ``BundleIndex``), a bundle listed by an earlier run at the revision it has now is not
-    read again to list its members."""
+    read again to list its members. Inputs in ``retry_last`` (those the store failed to
+    read in earlier runs: `flows.inputs.UnreadLog`) are planned after every other input,
+    new or rewritten, in the room the limit leaves (``notes.retried``; listed:
+    ``notes.retry_listed``; left: ``notes.left_unread``, counted in ``notes.left`` too), so
+    that inputs that keep failing never hold back the rest; without ``retry``, not at all
+    (the command's later runs, after one left inputs unread: its next invocation tries
+    them)."""
     notes = notes if notes is not None else PlanNotes()
     planned = now or datetime.now(UTC)
     planned_at = planned.isoformat()
@@ -227,6 +238,10 @@ def plan_batches(
     pending: list[str] = []
     rewritten: list[str] = []
     recorded: dict[str, str] = {}
+    retry_last = retry_last if isinstance(retry_last, (set, frozenset)) else set(retry_last)
+    held_new: list[str] = []
+    held_changed: list[str] = []
+    held_revisions: dict[str, str] = {}
     for chunk in _listing(source, settings, keys, revisions):
         if reprocess:
             unknown, changed = list(chunk.keys), []
@@ -272,6 +287,14 @@ def plan_batches(
             )
             new = [k for k, is_done in zip(expanded, flags, strict=True) if not is_done]
             changed += [k for k, again in zip(expanded, rewrites, strict=True) if again]
+        if retry_last:  # failed before: after the rest (at most the log's size held here)
+            held = [k for k in new if k in retry_last], [k for k in changed if k in retry_last]
+            if held[0] or held[1]:
+                held_new += held[0]
+                held_changed += held[1]
+                held_revisions.update((k, r) for k in held[0] + held[1] if (r := listed.get(k)))
+                new = [k for k in new if k not in retry_last]
+                changed = [k for k in changed if k not in retry_last]
         taken = len(pending) + len(rewritten)
         room = len(new) if limit is None else max(0, min(len(new), limit - taken))
         pending += new[:room]
@@ -280,6 +303,18 @@ def plan_batches(
         notes.left += len(new) - room + len(changed) - again
         if listed and (room or again):
             recorded.update((k, r) for k in new[:room] + changed[:again] if (r := listed.get(k)))
+    if held_new or held_changed:
+        notes.retry_listed += held_changed + held_new
+        taken = len(pending) + len(rewritten)
+        again = len(held_changed) if limit is None else max(0, min(len(held_changed), limit - taken))
+        room = len(held_new) if limit is None else max(0, min(len(held_new), limit - taken - again))
+        again, room = (again, room) if retry else (0, 0)
+        rewritten += held_changed[:again]
+        pending += held_new[:room]
+        notes.retried += again + room
+        notes.left_unread += len(held_changed) - again + len(held_new) - room
+        notes.left += len(held_changed) - again + len(held_new) - room
+        recorded.update((k, r) for k in held_changed[:again] + held_new[:room] if (r := held_revisions.get(k)))
     notes.rewritten += rewritten
     # An input whose row a batch takes out (rewritten, reprocessed) may be the story that
     # exact duplicates point at (inputs with no row of their own): each goes into the batch
@@ -445,6 +480,11 @@ class PlanNotes:
     settling: list[str] = field(default_factory=list)
     left: int = 0
     rewritten: list[str] = field(default_factory=list)
+    #: Inputs of ``retry_last`` listed as still to ingest (planned after the others or left).
+    retry_listed: list[str] = field(default_factory=list)
+    #: How many of those were planned, and how many left (counted in ``left`` too).
+    retried: int = 0
+    left_unread: int = 0
 
 
 def quarantine_key(item: Quarantined, day: str) -> str:
@@ -663,6 +703,10 @@ def run_batch(
         unread = [r for r in not_read if r.reason == UNREADABLE]
         summary.unread, summary.vanished = len(unread), len(not_read) - len(unread)
         summary.unread_first = unread[0].detail if unread else None
+        for item in unread:
+            key = key_under(source.uri, item.source_uri)
+            if key is not None:
+                summary.unread_keys[key] = item.detail[:200]
         for item in not_read:
             superseded.pop(item.source_uri, None)
     # An input planned again whose bytes are what its entry recorded (a file touched, or
@@ -871,6 +915,26 @@ def recover_pending(
     return summaries
 
 
+def remember_unread(
+    log: UnreadLog,
+    before: dict[str, dict[str, object]],
+    plans: list[BatchPlan],
+    summaries: Iterable[BatchSummary],
+    notes: PlanNotes,
+    *,
+    whole_listing: bool,
+) -> None:
+    """Keep in ``log`` the inputs this run's batches could not read, for the next runs to
+    plan after the rest; drop those it read or found gone, and (when the run listed the
+    whole source: ``whole_listing``) those no longer waiting."""
+    unread: dict[str, str] = {}
+    for summary in summaries:
+        unread.update(summary.unread_keys)
+    read = {key for plan in plans for key in plan.inputs if key not in unread}
+    keep = set(notes.retry_listed) if whole_listing else None
+    log.save(before, read=read, unread=unread, now=datetime.now(UTC).isoformat(), keep=keep)
+
+
 def run_without_prefect(
     source_uri: str,
     dest_uri: str,
@@ -901,8 +965,23 @@ def run_without_prefect(
         index = load_ledger(dest)
         summaries += recover_pending(source, dest, index, settings, lease)
         known = BundleIndex(dest, settings.bundle_limits)
-        plans = plan_batches(source, index, batch_size, settings, keys=keys, reprocess=reprocess, bundles=known)
-        run_plans(plans, source, dest, index, settings, lease=lease, on_commit=lambda _, s: summaries.append(s))
+        log = UnreadLog(dest, source.uri)
+        failed_before, notes = log.load(), PlanNotes()
+        plans = plan_batches(
+            source,
+            index,
+            batch_size,
+            settings,
+            keys=keys,
+            reprocess=reprocess,
+            bundles=known,
+            notes=notes,
+            retry_last=set(failed_before),
+        )
+        ran: list[BatchSummary] = []
+        run_plans(plans, source, dest, index, settings, lease=lease, on_commit=lambda _, s: ran.append(s))
+        summaries += ran
+        remember_unread(log, failed_before, plans, ran, notes, whole_listing=keys is None)
         fold(dest, check=lease.check)
     return summaries
 

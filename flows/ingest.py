@@ -28,10 +28,11 @@ from flows.batch import (
     drop_started_ahead,
     plan_batches,
     recover_pending,
+    remember_unread,
     run_plans,
 )
 from flows.bundles import BundleLimits
-from flows.inputs import DEFAULT_BATCH_SIZE, BundleIndex
+from flows.inputs import DEFAULT_BATCH_SIZE, BundleIndex, UnreadLog
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
@@ -73,10 +74,13 @@ def plan_task(
     limit: int | None,
     revisions: dict[str, str] | None = None,
     dest: Storage | None = None,
-) -> tuple[list[BatchPlan], int, int, int]:
+    retry_last: set[str] | None = None,
+    retry: bool = True,
+) -> tuple[list[BatchPlan], int, int, int, PlanNotes]:
     """The run's batches, how many inputs were left for a later run (still changing,
-    ``--settle``; over the run's limit, ``max_inputs``), and how many are ingested again
-    because they were rewritten since they were ingested."""
+    ``--settle``; over the run's limit, ``max_inputs``), how many are ingested again
+    because they were rewritten since they were ingested, and the notes on the inputs of
+    ``retry_last`` (those the store failed to read before: planned last)."""
     notes = PlanNotes()
     plans = plan_batches(
         source,
@@ -89,6 +93,8 @@ def plan_task(
         limit=limit,
         revisions=revisions,
         bundles=BundleIndex(dest, settings.bundle_limits) if dest is not None else None,
+        retry_last=retry_last or (),
+        retry=retry,
     )
     logger = get_run_logger()
     if notes.settling:
@@ -109,7 +115,15 @@ def plan_task(
             len(notes.rewritten),
             notes.rewritten[0],
         )
-    return plans, len(notes.settling), notes.left, len(notes.rewritten)
+    if notes.retry_listed:
+        logger.info(
+            "%d input(s) the store failed to read in earlier runs wait; they are planned after the others "
+            "(%d of them this run), e.g. %s",
+            len(notes.retry_listed),
+            notes.retried,
+            notes.retry_listed[0],
+        )
+    return plans, len(notes.settling), notes.left, len(notes.rewritten), notes
 
 
 #: Inputs a task handles (in batches of --batch-size, each committed on its own): a task run
@@ -247,6 +261,7 @@ def ingest_flow(
     detect_rewrites: bool = True,
     keys_escaped: bool = False,
     fail_on_unread: bool = True,
+    retry_unread: bool = True,
 ) -> dict[str, Any]:
     """Ingest what is new under ``source`` into ``dest``; return the run totals.
 
@@ -267,6 +282,8 @@ def ingest_flow(
     are left for the next run (``unread`` in the totals); with ``fail_on_unread`` (the
     default: a deployment's runs) the run then fails after committing what it read, so that
     an input that stays unreadable raises the alarm (the commands report it themselves).
+    Inputs that earlier runs failed to read are planned after every other input
+    (`flows.inputs.UnreadLog`), or, without ``retry_unread``, left for a later run.
     """
     if keys_escaped:
         keys = None if keys is None else [unescape_path(key) for key in keys]
@@ -299,7 +316,16 @@ def ingest_flow(
         if swept:
             logger.info("removed %d staged file(s) an interrupted run left behind", swept)
         totals = run_batches(
-            source_store, dest_store, settings, lease, batch_size, keys, reprocess, max_inputs, revisions
+            source_store,
+            dest_store,
+            settings,
+            lease,
+            batch_size,
+            keys,
+            reprocess,
+            max_inputs,
+            revisions,
+            retry_unread,
         )
     finally:
         lease.release()
@@ -361,6 +387,7 @@ def run_batches(
     reprocess: bool,
     max_inputs: int | None = None,
     revisions: dict[str, str] | None = None,
+    retry_unread: bool = True,
 ) -> RunTotals:
     """Recover what a dead run left pending, plan the new work, run it batch by batch."""
     logger = get_run_logger()
@@ -369,9 +396,22 @@ def run_batches(
     for summary in recover_task(source, dest, index, settings, lease):
         logger.info("recovered batch %s: %d stories", summary.batch_id, summary.stories)
         totals.add(summary)
-    plans, totals.settling, totals.left, totals.rewritten = plan_task(
-        source, index, batch_size, settings, whole(keys), reprocess, max_inputs, whole(revisions), dest
+    unread_log = UnreadLog(dest, source.uri)
+    failed_before = unread_log.load()
+    plans, totals.settling, totals.left, totals.rewritten, notes = plan_task(
+        source,
+        index,
+        batch_size,
+        settings,
+        whole(keys),
+        reprocess,
+        max_inputs,
+        whole(revisions),
+        dest,
+        whole(set(failed_before)),
+        retry_unread,
     )
+    totals.retried, totals.left_unread = notes.retried, notes.left_unread
     logger.info("%d inputs to ingest in %d batches", sum(len(p.inputs) for p in plans), len(plans))
     _tell_watchers("planned", sum(len(p.inputs) for p in plans), len(plans))
     committed: dict[str, BatchSummary] = {}
@@ -387,6 +427,7 @@ def run_batches(
             logger.info("%d/%d batches committed", len(committed), len(plans))
     finally:
         drop_started_ahead()  # a next task's parse, when this one failed for good
+    remember_unread(unread_log, failed_before, plans, committed.values(), notes, whole_listing=keys is None)
     folded = fold_ledger_task(dest, lease)
     if folded is not None:
         logger.info("ledger: folded into a snapshot of %d inputs (%d layers)", folded["rows"], len(folded["layers"]))

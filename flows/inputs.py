@@ -31,7 +31,16 @@ from storage.base import at_once
 
 QUARANTINE_PREFIX = "quarantine/"
 #: Prefixes of a dataset root; a source that is also a root never offers them as inputs.
-RESERVED_PREFIXES = ("stories/", QUARANTINE_PREFIX, "_manifests/", "_ledger/", "_bundles/", "_lock/", "_staging/")
+RESERVED_PREFIXES = (
+    "stories/",
+    QUARANTINE_PREFIX,
+    "_manifests/",
+    "_ledger/",
+    "_bundles/",
+    "_unread/",
+    "_lock/",
+    "_staging/",
+)
 
 
 #: The default ``--batch-size``: the most inputs one batch holds (a run's first batches are
@@ -161,6 +170,77 @@ class BundleIndex:
             self.store.put(self._key(uri, revision), json.dumps(entry).encode("utf-8"), "application/json")
         except StorageError:  # the next run reads the bundle again; the run itself goes on
             pass
+
+
+UNREAD_PREFIX = "_unread/"
+#: The most inputs an `UnreadLog` keeps. It is only an order: past it, inputs that still
+#: fail are retried in listing order among the new ones.
+UNREAD_LOG_MAX = 20_000
+
+
+class UnreadLog:
+    """The inputs of one source the store failed to read in earlier runs (key -> times
+    tried, first and last failure, the last error), kept in the dataset root (one small
+    object per source, under ``_unread/``). Planning takes them after every input that has
+    not failed (`flows.batch.plan_batches`, ``retry_last``): with ``--run-inputs`` below
+    their number, a landing zone whose first keys the store cannot serve (a folder of
+    objects under a KMS key the run may not use, a mount's I/O errors) had every run plan
+    those same inputs again, read none, and never reach the stories after them (until the
+    thirty-sixth session). Only an order: a log that is missing or unreadable means listing
+    order, and a log that cannot be written is left as it was."""
+
+    def __init__(self, store: Storage, source_uri: str) -> None:
+        self.store = store
+        self.key = f"{UNREAD_PREFIX}{hashlib.sha256(source_uri.encode('utf-8')).hexdigest()[:32]}.json"
+        self.source_uri = source_uri
+
+    def load(self) -> dict[str, dict[str, object]]:
+        """``{key: {"tries", "first", "last", "error"}}`` as the last run left it ({}: none)."""
+        try:
+            found = json.loads(self.store.get(self.key))
+        except (StorageError, ValueError):  # none kept (most runs), or not readable: listing order
+            return {}
+        inputs = found.get("inputs") if isinstance(found, dict) and found.get("source") == self.source_uri else None
+        if not isinstance(inputs, dict):
+            return {}
+        return {k: v for k, v in inputs.items() if isinstance(k, str) and isinstance(v, dict)}
+
+    def save(
+        self,
+        before: dict[str, dict[str, object]],
+        *,
+        read: set[str],
+        unread: dict[str, str],
+        now: str,
+        keep: set[str] | None = None,
+    ) -> dict[str, dict[str, object]]:
+        """Write the log a run leaves: ``before`` less the inputs it ``read`` (or found gone)
+        and, with ``keep`` (a run that listed the whole source), less those not listed
+        pending any more (ingested since, or deleted); plus the inputs it left ``unread``
+        (key -> the store's error). Returns it; an empty log deletes the object."""
+        after = {k: v for k, v in before.items() if k not in read and k not in unread and (keep is None or k in keep)}
+        for key, error in unread.items():
+            earlier = before.get(key, {})
+            tries = earlier.get("tries", 0)
+            after[key] = {
+                "tries": (tries if isinstance(tries, int) else 0) + 1,
+                "first": earlier.get("first") or now,
+                "last": now,
+                "error": error[:500],
+            }
+        if len(after) > UNREAD_LOG_MAX:  # the most recent failures kept
+            after = dict(sorted(after.items(), key=lambda kv: str(kv[1].get("last")), reverse=True)[:UNREAD_LOG_MAX])
+        if after == before:
+            return after
+        try:
+            if after:
+                body = {"source": self.source_uri, "inputs": after}
+                self.store.put(self.key, json.dumps(body, sort_keys=True).encode("utf-8"), "application/json")
+            elif before:
+                self.store.delete(self.key)
+        except StorageError:  # only an order: the next run retries them in listing order
+            pass
+        return after
 
 
 def expand_bundles(

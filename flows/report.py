@@ -36,6 +36,11 @@ class RunTotals:
     #: (``unread_first``: the first one's error, naming it).
     unread: int = 0
     unread_first: str | None = None
+    #: Inputs planned after the others because earlier runs could not read them
+    #: (`flows.inputs.UnreadLog`), read or not this time.
+    retried: int = 0
+    #: Of ``left``, the inputs that failed to read before (planned last, or not retried).
+    left_unread: int = 0
     #: Inputs deleted or moved between the listing and the read: nothing committed.
     vanished: int = 0
 
@@ -73,6 +78,8 @@ class RunTotals:
         self.unchanged += int(other.get("unchanged", 0))
         self.unread += int(other.get("unread", 0))
         self.unread_first = self.unread_first or other.get("unread_first")
+        self.retried += int(other.get("retried", 0))
+        self.left_unread += int(other.get("left_unread", 0))
         self.vanished += int(other.get("vanished", 0))
         self.quarantined.update(other["quarantined"])
 
@@ -112,6 +119,8 @@ class RunTotals:
             "unchanged": self.unchanged,
             "unread": self.unread,
             "unread_first": self.unread_first,
+            "retried": self.retried,
+            "left_unread": self.left_unread,
             "vanished": self.vanished,
             "balanced": self.balanced,
         }
@@ -139,11 +148,15 @@ class RunTotals:
             rows.insert(1, ("left for the next run (could not be read)", str(self.unread)))
         if self.settling:
             rows.insert(1, ("left for the next run (still changing)", str(self.settling)))
+        if self.left_unread:
+            rows.insert(1, ("  of which failed to read before", str(self.left_unread)))
         if self.left:
             rows.insert(1, ("left for the next run (over its input limit)", str(self.left)))
         if self.rewritten:
             rows.insert(1, ("  of which rewritten since ingested", str(self.rewritten)))
             rows.insert(2, ("    of those with the same bytes (rows kept)", str(self.unchanged)))
+        if self.retried:
+            rows.insert(1, ("  of which failed to read before (planned last)", str(self.retried)))
         return rows
 
 

@@ -185,3 +185,133 @@ def test_a_batch_whose_inputs_are_all_unread_commits_nothing_and_its_id_comes_ag
     for _ in range(2):  # done, through the fold: not read again
         assert run_without_prefect(source, str(store), IngestSettings(), 10) == []
     assert [uri.rsplit("/", 1)[1] for uri, _ in rows_of(store)] == ["first.txt", "only.txt"]
+
+
+#: Two inputs the store cannot serve, listed before two it can (``--run-inputs 2``).
+BACKLOG = {
+    "landing/a-1.txt": GOLDEN / "afp-paris.txt",
+    "landing/a-2.txt": GOLDEN / "ap-by-line.txt",
+    "landing/b.txt": GOLDEN / "bloomberg-idlib.txt",
+    "landing/c.txt": GOLDEN / "afp-german.txt",
+}
+
+
+def put_backlog(bucket: str) -> None:
+    client = boto3.client("s3")
+    for key, path in BACKLOG.items():
+        client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+
+def unread_log(store: Path) -> dict[str, dict[str, object]]:
+    """The inputs the dataset root's unread log holds ({} when it holds none)."""
+    found = list((store / "_unread").glob("*.json")) if (store / "_unread").exists() else []
+    assert len(found) <= 1
+    return dict(json.loads(found[0].read_text())["inputs"]) if found else {}
+
+
+def test_inputs_that_keep_failing_do_not_hold_back_the_inputs_after_them(
+    prefect_server: str, s3_endpoint: str, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until the thirty-sixth session every run planned the first ``max_inputs`` inputs of
+    the listing: two objects the store could not serve, listed first, were planned by every
+    run, and ``b.txt`` and ``c.txt`` were never ingested."""
+    put_backlog(s3_bucket)
+    source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
+    monkeypatch.setenv("WIRE_INGEST_S3_MAX_ATTEMPTS", "2")
+    run = ingest_flow.with_options(retries=0)
+    with FaultProxy(s3_endpoint, fail_gets_of="landing/a-") as proxy, endpoint(proxy.endpoint):
+        with pytest.raises(UnreadInputsError, match="2 inputs could not be read"):
+            run(source=source, dest=str(store), max_inputs=2)
+        assert not (store / "stories").exists()
+        log = unread_log(store)
+        assert sorted(log) == ["a-1.txt", "a-2.txt"] and log["a-1.txt"]["tries"] == 1
+        assert "a-1.txt" in str(log["a-1.txt"]["error"])
+
+        second = run(source=source, dest=str(store), max_inputs=2)  # the new inputs first
+        assert (second["inputs"], second["stories"], second["retried"]) == (2, 2, 0)
+        assert (second["left"], second["left_unread"]) == (2, 2)
+        assert [uri.rsplit("/", 1)[1] for uri, _ in rows_of(store)] == ["b.txt", "c.txt"]
+
+        with pytest.raises(UnreadInputsError):  # then the failed ones, in the room left
+            run(source=source, dest=str(store), max_inputs=2)
+        assert {k: v["tries"] for k, v in unread_log(store).items()} == {"a-1.txt": 2, "a-2.txt": 2}
+
+        proxy.heal()
+        healed = run(source=source, dest=str(store), max_inputs=2)
+    assert (healed["inputs"], healed["stories"], healed["retried"], healed["left"]) == (2, 2, 2, 0)
+    assert [uri.rsplit("/", 1)[1] for uri, _ in rows_of(store)] == ["a-1.txt", "a-2.txt", "b.txt", "c.txt"]
+    assert unread_log(store) == {} and not list((store / "_unread").iterdir())  # the log goes with them
+
+
+def test_the_command_ingests_the_backlog_behind_unreadable_inputs_and_counts_each_once(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    """``ingest --run-inputs 2``: its first run reads neither failing input; its second run
+    takes the two new ones and leaves the failed ones (not read twice by one command, so
+    each is counted once); it exits 74 naming them. Until the thirty-sixth session the
+    command stopped after its first run, and every later invocation did the same."""
+    put_backlog(s3_bucket)
+    source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
+    command = [sys.executable, "-m", "flows.cli", "ingest", source, "--dest", str(store), "--json", "--workers", "1"]
+    command += ["--run-inputs", "2"]
+    with FaultProxy(s3_endpoint, fail_gets_of="landing/a-") as proxy:
+        env = {**subprocess_env, "AWS_ENDPOINT_URL": proxy.endpoint, "WIRE_INGEST_S3_MAX_ATTEMPTS": "2"}
+        failed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert failed.returncode == 74, failed.stderr[-2000:]
+        totals = json.loads(failed.stdout.strip().splitlines()[-1])
+        assert (totals["runs"], totals["inputs"], totals["stories"], totals["unread"]) == (2, 4, 2, 2)
+        assert (totals["left"], totals["left_unread"], totals["balanced"]) == (2, 2, True)
+        assert "2 inputs could not be read" in failed.stderr.strip().splitlines()[-1]
+        assert [uri.rsplit("/", 1)[1] for uri, _ in rows_of(store)] == ["b.txt", "c.txt"]
+        proxy.heal()
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    totals = json.loads(again.stdout.strip().splitlines()[-1])
+    assert (totals["runs"], totals["stories"], totals["retried"], totals["left"]) == (1, 2, 2, 0)
+    assert len(rows_of(store)) == 4 and unread_log(store) == {}
+
+
+def test_planning_takes_inputs_that_failed_before_last_and_the_log_keeps_only_those_waiting(
+    tmp_path: Path,
+) -> None:
+    """`plan_batches` with ``retry_last``: new inputs first, the failed ones in the room the
+    limit leaves (or none, without ``retry``); `UnreadLog.save` counts tries, drops the
+    inputs read, gone or no longer waiting, and deletes its object when empty."""
+    from flows.batch import PlanNotes
+    from flows.inputs import UnreadLog
+    from table.ledger import LedgerIndex
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for key, path in BACKLOG.items():
+        (landing / key.split("/")[1]).write_bytes(path.read_bytes())
+    source = LocalStorage(str(landing))
+
+    def planned(limit: int | None, retry: bool = True) -> tuple[list[str], PlanNotes]:
+        notes = PlanNotes()
+        plans = plan_batches(
+            source, LedgerIndex(), 10, IngestSettings(), notes=notes, limit=limit, retry_last={"a-1.txt"}, retry=retry
+        )
+        return [k for p in plans for k in p.inputs], notes
+
+    keys, notes = planned(2)
+    assert keys == ["a-2.txt", "b.txt"] and (notes.retried, notes.left, notes.left_unread) == (0, 2, 1)
+    keys, notes = planned(4)
+    assert keys == ["a-2.txt", "b.txt", "c.txt", "a-1.txt"] and (notes.retried, notes.left) == (1, 0)
+    keys, notes = planned(None, retry=False)
+    assert keys == ["a-2.txt", "b.txt", "c.txt"] and (notes.left, notes.left_unread) == (1, 1)
+    assert notes.retry_listed == ["a-1.txt"]
+
+    dest = LocalStorage(str(tmp_path / "store"))
+    log = UnreadLog(dest, source.uri)
+    first = log.save({}, read={"b.txt"}, unread={"a-1.txt": "cannot read a-1.txt: EIO"}, now="t1")
+    assert (
+        log.load()
+        == first
+        == {"a-1.txt": {"tries": 1, "first": "t1", "last": "t1", "error": first["a-1.txt"]["error"]}}
+    )
+    second = log.save(first, read=set(), unread={"a-1.txt": "again", "c.txt": "EIO"}, now="t2", keep={"a-1.txt"})
+    assert (second["a-1.txt"]["tries"], second["a-1.txt"]["first"], second["c.txt"]["tries"]) == (2, "t1", 1)
+    assert UnreadLog(dest, "s3://another/source").load() == {}  # one log per source
+    assert log.save(second, read=set(), unread={}, now="t3", keep={"c.txt"}) == {"c.txt": second["c.txt"]}
+    assert log.save(log.load(), read={"c.txt"}, unread={}, now="t4") == {} and not list(dest.list("_unread/"))
