@@ -57,7 +57,7 @@ from storage.lease import Lease
 from table.commit import PENDING_PREFIX, BatchPlan, abandon, commit, open_intent, pending_plans
 from table.compaction import recover_compactions
 from table.dataset import encode_parquet, group_by_partition, partition_key
-from table.ledger import LedgerEntry, LedgerIndex, load_ledger, near_duplicate_in
+from table.ledger import READ_AGAIN, LedgerEntry, LedgerIndex, load_ledger, near_duplicate_in
 from table.snapshot import fold
 
 try:
@@ -819,6 +819,9 @@ def run_batch(
         listed = {source.full_uri(k): revision for k, revision in plan.revisions.items()}
         for entry in entries:
             entry.revision = listed.get(entry.source_uri)
+    lost = own_ids - {story.story_id for story in stories}
+    if lost:  # rows taken out with no copy here to carry them: copies elsewhere are read again
+        entries += _copies_to_read_again(index, lost, {entry.source_uri for entry in entries}, plan.batch_id)
 
     pump_pools()
     if not entries:  # every input left unread or gone: nothing to commit, the id comes again
@@ -869,6 +872,22 @@ def _earlier_entries(plan: BatchPlan, source: Storage, index: LedgerIndex) -> di
     return index.done.get_many(wanted) if wanted else {}
 
 
+def _copies_to_read_again(index: LedgerIndex, lost: set[str], written: set[str], batch_id: str) -> list[LedgerEntry]:
+    """The entries, marked `READ_AGAIN` in ``batch_id``, of the exact duplicates of the
+    ``lost`` stories (whose rows the batch takes out, with no copy in it to carry them) that
+    got no entry of their own in the batch (``written``): a copy under another source root,
+    which a run over this source cannot read, or one the store failed to read. Each is read
+    again by the next run over its source, its story then its row. Until the thirty-sixth
+    session such a copy went on pointing at a row that was gone: ``b.txt`` delivered by a
+    second landing zone into the same root, a copy of ``a.txt``, lost its story when
+    ``a.txt`` was overwritten with another."""
+    again: list[LedgerEntry] = []
+    for uri, entry in index.done.duplicates_of(lost).items():
+        if uri not in written and entry.duplicate_of in lost:
+            again.append(replace(entry, batch_id=batch_id, revision=READ_AGAIN, paragraph_keys=None, minhash=None))
+    return again
+
+
 def keep_unchanged(
     parsed: list[Prepared | Quarantined], superseded: dict[str, LedgerEntry], batch_id: str
 ) -> dict[str, LedgerEntry]:
@@ -883,8 +902,8 @@ def keep_unchanged(
         else:
             uri, sha, story_id = result.source_uri, result.source_sha256, None
         old = superseded.get(uri)
-        if old is None or not sha or old.source_sha256 != sha:
-            continue
+        if old is None or not sha or old.source_sha256 != sha or old.revision == READ_AGAIN:
+            continue  # READ_AGAIN: the story it pointed at has no row any more
         entry = replace(old, batch_id=batch_id, paragraph_keys=None, minhash=None)
         if isinstance(result, Prepared) and old.outcome == "story" and story_id == old.story_id:
             entry.paragraph_keys = list(result.fingerprint.keys)

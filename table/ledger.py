@@ -59,6 +59,15 @@ DAY_SCAN_LIMIT = 16
 _DAY_CODES = 416  # ``_day_code``'s range: month * 32 + day, 0 when undated
 
 
+#: The revision an entry is given when its input must be read again by the next run over
+#: its own source: an exact duplicate of a story whose row a batch took out (the input that
+#: held it rewritten into another story) without a copy in that batch to carry it (a copy
+#: under another source root, or one the store failed to read). No listing gives this
+#: revision, so that run takes the input as rewritten, and parses it again rather than keep
+#: its entry (`flows.batch.keep_unchanged`); its story, no longer held, becomes its row.
+READ_AGAIN = "read-again"
+
+
 @dataclass(slots=True)
 class LedgerEntry:
     """What became of one input."""

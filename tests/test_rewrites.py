@@ -30,7 +30,7 @@ from flows.replay import replay
 from flows.report import RunTotals
 from storage import open_storage
 from storage.local import LocalStorage
-from table.ledger import load_ledger
+from table.ledger import READ_AGAIN, load_ledger
 from table.snapshot import SNAPSHOT_POINTER
 from tests.conftest import REPO
 
@@ -335,6 +335,73 @@ def test_copies_of_a_rewritten_story_carry_its_row(
     again = ingest_flow(source=str(landing), dest=str(store), reprocess=True)
     assert (again["inputs"], again["stories"], again["duplicates"]) == (3, 2, 1)
     assert sorted(h for _, h in story_rows(store)) == sorted({h for _, h in rows})
+
+
+@pytest.mark.parametrize("folded", [False, True], ids=["unfolded", "folded"])
+def test_a_copy_under_another_source_root_is_read_again_when_its_story_s_row_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folded: bool
+) -> None:
+    """Two landing zones feed one root; ``b.txt`` in the second is a copy of ``a.txt`` in
+    the first (an exact duplicate: no row of its own). ``a.txt`` is then overwritten with
+    another story: the run over the first landing zone cannot read ``b.txt``, so its entry
+    is marked to be read again, and the next run over the second makes its story a row.
+    Until the thirty-sixth session that story was in no row."""
+    if folded:
+        monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "1")
+    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
+    first.mkdir()
+    second.mkdir()
+    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
+    (first / "a.txt").write_bytes(idlib)
+    (second / "b.txt").write_bytes(idlib)
+    settings = IngestSettings()
+    run_without_prefect(str(first), str(store), settings, 10)
+    [dup] = run_without_prefect(str(second), str(store), settings, 10)
+    assert (dup.inputs, dup.duplicates) == (1, 1)
+    [(_, headline)] = story_rows(store)
+
+    (first / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    [rewrite] = run_without_prefect(str(first), str(store), settings, 10)
+    assert (rewrite.inputs, rewrite.stories) == (1, 1)
+    assert latest_entries(store)["b.txt"]["revision"] == READ_AGAIN
+    [again] = run_without_prefect(str(second), str(store), settings, 10)
+    assert (again.inputs, again.stories, again.unchanged) == (1, 1, 0)
+    rows = story_rows(store)
+    assert sorted(rows) == sorted([("a.txt", rows[0][1]), ("b.txt", headline)]) and rows[0][1] != headline
+    assert latest_entries(store)["b.txt"]["outcome"] == "story"
+    for landing in (first, second):  # settled: neither run finds anything to do
+        assert run_without_prefect(str(landing), str(store), settings, 10) == []
+
+
+def test_a_copy_the_store_failed_to_read_is_read_again_when_its_story_s_row_goes(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``b.txt``, a copy of ``a.txt``, is planned with ``a.txt``'s rewrite to carry the old
+    story's row, but the store fails to read it: its entry still pointed at the row that was
+    taken out, and, unchanged, it was never read again. Now it is marked to be read again,
+    and the run after the store heals makes its story a row."""
+    import boto3
+
+    from tests.faultproxy import FaultProxy
+    from tests.test_faults_and_secrets import endpoint
+
+    monkeypatch.setenv("WIRE_INGEST_S3_MAX_ATTEMPTS", "2")
+    client = boto3.client("s3")
+    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
+    for key in ("landing/a.txt", "landing/b.txt"):
+        client.put_object(Bucket=s3_bucket, Key=key, Body=idlib)
+    source, store, settings = f"s3://{s3_bucket}/landing", tmp_path / "store", IngestSettings()
+    run_without_prefect(source, str(store), settings, 10)
+    [(_, headline)] = story_rows(store)
+    client.put_object(Bucket=s3_bucket, Key="landing/a.txt", Body=(GOLDEN / "ap-by-line.txt").read_bytes())
+    with FaultProxy(s3_endpoint, fail_gets_of="landing/b.txt") as proxy, endpoint(proxy.endpoint):
+        [rewrite] = run_without_prefect(source, str(store), settings, 10)
+        assert (rewrite.inputs, rewrite.stories, rewrite.unread) == (2, 1, 1)
+        assert latest_entries(store)["b.txt"]["revision"] == READ_AGAIN
+        proxy.heal()
+        [again] = run_without_prefect(source, str(store), settings, 10)
+    assert (again.inputs, again.stories) == (1, 1)
+    assert ("b.txt", headline) in story_rows(store) and len(story_rows(store)) == 2
 
 
 def test_a_new_copy_read_in_the_run_that_rewrites_its_story_is_that_story_s_row(tmp_path: Path) -> None:
