@@ -57,7 +57,7 @@ from storage.lease import Lease
 from table.commit import PENDING_PREFIX, BatchPlan, abandon, commit, open_intent, pending_plans
 from table.compaction import recover_compactions
 from table.dataset import encode_parquet, group_by_partition, partition_key
-from table.ledger import READ_AGAIN, LedgerEntry, LedgerIndex, load_ledger, near_duplicate_in
+from table.ledger import BUNDLE, READ_AGAIN, LedgerEntry, LedgerIndex, load_ledger, near_duplicate_in
 from table.snapshot import fold
 
 try:
@@ -347,8 +347,13 @@ def _exact_duplicates_of(
     with the revision its entry recorded (put in ``recorded``: unchanged, it is planned for
     its story's sake, and a later rewrite of it must still be noticed). Until the
     thirty-fifth session a rewritten input's new text took its old story's row out while its
-    duplicates went on pointing at it: a story still in the landing zone, in no row."""
+    duplicates went on pointing at it: a story still in the landing zone, in no row. A
+    member's bundle read whole before counts as its member (its row goes with the member's
+    batch: `run_batch`), so the copies of its story follow the bundle's first member."""
     uris = {source.full_uri(key): key for key in replaced}
+    for member in replaced:
+        for container in containers_of(member):
+            uris.setdefault(source.full_uri(container), member)
     story_of: dict[str, str] = {}
     for part in chunked(list(uris), 10_000):  # entries a part at a time: a reprocess may plan 100,000
         held = index.done.get_many(part)
@@ -819,6 +824,16 @@ def run_batch(
         listed = {source.full_uri(k): revision for k, revision in plan.revisions.items()}
         for entry in entries:
             entry.revision = listed.get(entry.source_uri)
+    # A bundle read whole before (a mail now carrying attachments, a zip first read half
+    # uploaded) whose row or quarantine entry this batch of its members takes out: its own
+    # entry says so from now on (`BUNDLE`), or its old story, still "stored" by its entry,
+    # made every later copy of that story an exact duplicate of a row that was gone.
+    inputs = {source.full_uri(key) for key in plan.inputs}
+    entries += [
+        _read_as_bundle(entry, plan.batch_id)
+        for uri, entry in superseded.items()
+        if uri not in inputs and entry.outcome != BUNDLE  # said so already: by the batch before, say
+    ]
     lost = own_ids - {story.story_id for story in stories}
     if lost:  # rows taken out with no copy here to carry them: copies elsewhere are read again
         entries += _copies_to_read_again(index, lost, {entry.source_uri for entry in entries}, plan.batch_id)
@@ -870,6 +885,28 @@ def _earlier_entries(plan: BatchPlan, source: Storage, index: LedgerIndex) -> di
     inside = {source.full_uri(c) for k in plan.inputs for c in containers_of(k)}.difference(uris)
     wanted = uris + sorted(inside)
     return index.done.get_many(wanted) if wanted else {}
+
+
+def _read_as_bundle(entry: LedgerEntry, batch_id: str) -> LedgerEntry:
+    """The entry, in ``batch_id``, of a bundle whose members are inputs of their own now
+    and whose earlier row or quarantine entry that batch takes out: outcome `BUNDLE`, no
+    story, at revision `READ_AGAIN` (so that the next listing finds it rewritten and lists
+    its members, as it did while the stale entry's revision was the old one)."""
+    return replace(
+        entry,
+        outcome=BUNDLE,
+        batch_id=batch_id,
+        story_id=None,
+        content_sha256=None,
+        simhash=None,
+        duplicate_of=None,
+        reason=None,
+        key=None,
+        day=None,
+        revision=READ_AGAIN,
+        paragraph_keys=None,
+        minhash=None,
+    )
 
 
 def _copies_to_read_again(index: LedgerIndex, lost: set[str], written: set[str], batch_id: str) -> list[LedgerEntry]:

@@ -68,13 +68,19 @@ _DAY_CODES = 416  # ``_day_code``'s range: month * 32 + day, 0 when undated
 READ_AGAIN = "read-again"
 
 
+#: The outcome of an input read as one story (or quarantined) before it became a bundle,
+#: once a batch of its members took out what it made: it has no row; its members are
+#: inputs of their own (`flows.batch._read_as_bundle`).
+BUNDLE = "bundle"
+
+
 @dataclass(slots=True)
 class LedgerEntry:
     """What became of one input."""
 
     source_uri: str
     source_sha256: str
-    outcome: str  # "story" | "duplicate" | "quarantined"
+    outcome: str  # "story" | "duplicate" | "quarantined" | "bundle" (BUNDLE)
     batch_id: str
     story_id: str | None = None
     content_sha256: str | None = None

@@ -1461,6 +1461,38 @@ def test_a_mail_read_as_one_story_then_carrying_attachments_gives_way_to_them(tm
     assert _source_uris(store, landing) == expected
 
 
+@pytest.mark.parametrize("how", ["ingest", "backfill"])
+def test_a_copy_of_a_mail_s_story_is_its_row_once_the_mail_gives_way_to_its_members(tmp_path: Path, how: str) -> None:
+    # ``z-copy.eml`` is an exact duplicate of ``desk.eml``'s story (no row of its own). When
+    # ``desk.eml`` is read again as the bundle it became, its row goes: a run that finds it
+    # rewritten reads the copy in its first member's batch (`flows.batch._exact_duplicates_of`);
+    # a backfill handing the members' keys has no copy in that batch, so the copy is marked
+    # to be read again (`table.ledger.READ_AGAIN`) and the next run makes it the story's
+    # row. Either way the mail's entry says it is a bundle now (`table.ledger.BUNDLE`): its
+    # old "story" entry made the copy an exact duplicate of a row that was gone, and the
+    # story was in no row until the thirty-sixth session.
+    landing, store, settings = tmp_path / "in", tmp_path / "store", IngestSettings(workers=1)
+    landing.mkdir()
+    (landing / "desk.eml").write_bytes(_story_mail())
+    (landing / "z-copy.eml").write_bytes(_story_mail())
+    [first] = run_without_prefect(str(landing), str(store), settings, 3)
+    assert (first.stories, first.duplicates) == (1, 1)
+    _touch_later(landing / "desk.eml", _mail_with_a_zip_of_two_stories())
+    members = ["desk.eml#archive[1]#day/1.txt", "desk.eml#archive[1]#day/2.txt"]
+    if how == "backfill":
+        run_without_prefect(str(landing), str(store), settings, 3, keys=members)
+        assert _source_uris(store, landing) == members  # the mail's row is out; its copy waits
+        [again] = run_without_prefect(str(landing), str(store), settings, 3)
+        assert (again.inputs, again.stories) == (1, 1)
+    else:
+        done = run_without_prefect(str(landing), str(store), settings, 3)
+        assert (sum(s.inputs for s in done), sum(s.stories for s in done)) == (3, 3)
+    assert _source_uris(store, landing) == sorted(["z-copy.eml", *members])
+    entry = load_ledger(open_storage(str(store))).done.get(open_storage(str(landing)).full_uri("desk.eml"))
+    assert entry is not None and (entry.outcome, entry.story_id) == ("bundle", None)
+    assert run_without_prefect(str(landing), str(store), settings, 3) == []
+
+
 def test_a_backfill_listing_a_regrown_mail_s_members_takes_out_its_old_row(tmp_path: Path) -> None:
     # A backfill lists the members of a file rewritten into a bundle itself and hands the
     # flow their keys, as new inputs (not a rewrite): their batch takes out the mail's row all
