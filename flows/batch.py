@@ -828,12 +828,13 @@ def run_batch(
     # uploaded) whose row or quarantine entry this batch of its members takes out: its own
     # entry says so from now on (`BUNDLE`), or its old story, still "stored" by its entry,
     # made every later copy of that story an exact duplicate of a row that was gone.
-    inputs = {source.full_uri(key) for key in plan.inputs}
-    entries += [
-        _read_as_bundle(entry, plan.batch_id)
-        for uri, entry in superseded.items()
-        if uri not in inputs and entry.outcome != BUNDLE  # said so already: by the batch before, say
-    ]
+    if superseded:
+        inputs = {source.full_uri(key) for key in plan.inputs}
+        entries += [
+            _read_as_bundle(entry, plan.batch_id)
+            for uri, entry in superseded.items()
+            if uri not in inputs and entry.outcome != BUNDLE  # said so already: by the batch before, say
+        ]
     lost = own_ids - {story.story_id for story in stories}
     if lost:  # rows taken out with no copy here to carry them: copies elsewhere are read again
         entries += _copies_to_read_again(index, lost, {entry.source_uri for entry in entries}, plan.batch_id)
