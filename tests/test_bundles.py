@@ -652,6 +652,12 @@ def test_a_bundle_listed_once_is_not_read_again_until_it_changes(prefect_server:
     assert (again["inputs"], again["rewritten"]) == (3, 2)
     assert any(uri.endswith("archive.tar.gz#day/7.txt") for uri in load_ledger(dest).done)
     assert plan() == [] and Counted.reads == []
+    # One entry a bundle and limits: the tar's list at its new revision replaced the one at
+    # its old (until the thirty-sixth session every revision ever listed kept its own entry);
+    # the list made with other limits above stays, at the old revision.
+    kept = [json.loads(p.read_bytes()) for p in (store / BUNDLE_INDEX_PREFIX).glob("*.json")]
+    assert len(kept) == 2 * len(bundles)
+    assert sorted(len(e["members"]) for e in kept if e["uri"].endswith("/archive.tar.gz")) == [2, 3]
 
     # A store that takes several requests at once (S3) is asked for the entries that way,
     # each once, and planning answers the same. The entries are not under _ledger/, which
