@@ -373,6 +373,27 @@ def test_a_copy_under_another_source_root_is_read_again_when_its_story_s_row_goe
         assert run_without_prefect(str(landing), str(store), settings, 10) == []
 
 
+def test_through_the_flow_a_copy_under_another_source_root_keeps_its_story(prefect_server: str, tmp_path: Path) -> None:
+    """The same through Prefect flow runs: the second landing zone's run counts its copy as
+    rewritten, and writes it as its story's row."""
+    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
+    first.mkdir()
+    second.mkdir()
+    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
+    (first / "a.txt").write_bytes(idlib)
+    (second / "b.txt").write_bytes(idlib)
+    ingest_flow(source=str(first), dest=str(store))
+    assert ingest_flow(source=str(second), dest=str(store))["duplicates"] == 1
+    [(_, headline)] = story_rows(store)
+    (first / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    rewrite = ingest_flow(source=str(first), dest=str(store))
+    assert (rewrite["rewritten"], rewrite["stories"], rewrite["balanced"]) == (1, 1, True)
+    again = ingest_flow(source=str(second), dest=str(store))
+    assert (again["inputs"], again["rewritten"], again["stories"], again["balanced"]) == (1, 1, 1, True)
+    assert ("b.txt", headline) in story_rows(store) and len(story_rows(store)) == 2
+    assert ingest_flow(source=str(second), dest=str(store))["inputs"] == 0
+
+
 def test_a_copy_the_store_failed_to_read_is_read_again_when_its_story_s_row_goes(
     s3_endpoint: str, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
