@@ -337,6 +337,16 @@ def test_copies_of_a_rewritten_story_carry_its_row(
     assert sorted(h for _, h in story_rows(store)) == sorted({h for _, h in rows})
 
 
+def two_landing_zones(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Two landing zones feeding one dataset root, ``b.txt`` in the second a copy of
+    ``a.txt`` in the first; and the root."""
+    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
+    for landing, name in ((first, "a.txt"), (second, "b.txt")):
+        landing.mkdir()
+        (landing / name).write_bytes((GOLDEN / "bloomberg-idlib.txt").read_bytes())
+    return first, second, store
+
+
 @pytest.mark.parametrize("folded", [False, True], ids=["unfolded", "folded"])
 def test_a_copy_under_another_source_root_is_read_again_when_its_story_s_row_goes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folded: bool
@@ -348,12 +358,7 @@ def test_a_copy_under_another_source_root_is_read_again_when_its_story_s_row_goe
     Until the thirty-sixth session that story was in no row."""
     if folded:
         monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "1")
-    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
-    first.mkdir()
-    second.mkdir()
-    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
-    (first / "a.txt").write_bytes(idlib)
-    (second / "b.txt").write_bytes(idlib)
+    first, second, store = two_landing_zones(tmp_path)
     settings = IngestSettings()
     run_without_prefect(str(first), str(store), settings, 10)
     [dup] = run_without_prefect(str(second), str(store), settings, 10)
@@ -376,12 +381,7 @@ def test_a_copy_under_another_source_root_is_read_again_when_its_story_s_row_goe
 def test_through_the_flow_a_copy_under_another_source_root_keeps_its_story(prefect_server: str, tmp_path: Path) -> None:
     """The same through Prefect flow runs: the second landing zone's run counts its copy as
     rewritten, and writes it as its story's row."""
-    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
-    first.mkdir()
-    second.mkdir()
-    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
-    (first / "a.txt").write_bytes(idlib)
-    (second / "b.txt").write_bytes(idlib)
+    first, second, store = two_landing_zones(tmp_path)
     ingest_flow(source=str(first), dest=str(store))
     assert ingest_flow(source=str(second), dest=str(store))["duplicates"] == 1
     [(_, headline)] = story_rows(store)

@@ -34,9 +34,9 @@ STORIES = {
 }
 
 
-def put_stories(bucket: str) -> None:
+def put_stories(bucket: str, stories: dict[str, Path] = STORIES) -> None:
     client = boto3.client("s3")
-    for key, path in STORIES.items():
+    for key, path in stories.items():
         client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
 
 
@@ -196,12 +196,6 @@ BACKLOG = {
 }
 
 
-def put_backlog(bucket: str) -> None:
-    client = boto3.client("s3")
-    for key, path in BACKLOG.items():
-        client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-
-
 def unread_log(store: Path) -> dict[str, dict[str, object]]:
     """The inputs the dataset root's unread log holds ({} when it holds none)."""
     found = list((store / "_unread").glob("*.json")) if (store / "_unread").exists() else []
@@ -215,7 +209,7 @@ def test_inputs_that_keep_failing_do_not_hold_back_the_inputs_after_them(
     """Until the thirty-sixth session every run planned the first ``max_inputs`` inputs of
     the listing: two objects the store could not serve, listed first, were planned by every
     run, and ``b.txt`` and ``c.txt`` were never ingested."""
-    put_backlog(s3_bucket)
+    put_stories(s3_bucket, BACKLOG)
     source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
     monkeypatch.setenv("WIRE_INGEST_S3_MAX_ATTEMPTS", "2")
     run = ingest_flow.with_options(retries=0)
@@ -250,7 +244,7 @@ def test_the_command_ingests_the_backlog_behind_unreadable_inputs_and_counts_eac
     takes the two new ones and leaves the failed ones (not read twice by one command, so
     each is counted once); it exits 74 naming them. Until the thirty-sixth session the
     command stopped after its first run, and every later invocation did the same."""
-    put_backlog(s3_bucket)
+    put_stories(s3_bucket, BACKLOG)
     source, store = f"s3://{s3_bucket}/landing", tmp_path / "store"
     command = [sys.executable, "-m", "flows.cli", "ingest", source, "--dest", str(store), "--json", "--workers", "1"]
     command += ["--run-inputs", "2"]
