@@ -346,9 +346,9 @@ def unread_message(count: int, first: str | None) -> str:
     return (
         f"{count} input{'s' if count != 1 else ''} could not be read ({first or 'no detail'}"
         f"{' and more' if count > 1 else ''}); left for the next run, which reads "
-        f"{'them' if count != 1 else 'it'} again. What was read is committed. If this persists, check the "
-        "source: the file's permissions, the disk, or the S3 endpoint and the object's access policy or "
-        "storage class; or move the file out of the landing zone."
+        f"{'them' if count != 1 else 'it'} again after the other inputs. What was read is committed. If this "
+        "persists, check the source: the file's permissions, the disk, or the S3 endpoint and the object's "
+        "access policy or storage class; or move the file out of the landing zone."
     )
 
 
