@@ -193,7 +193,7 @@ def main() -> None:
                 if story is not None:
                     print(f"--- {case.newid} ({case.mode}) {name}")
                     print(repr(case.rendered[:600]))
-                    wanted = {"body": case.paragraphs, "agency": "reuters"}
+                    wanted = {"body": case.paragraphs, "agency": "reuters", "language": "en"}
                     print("expected:", repr(wanted[name] if name in wanted else getattr(case, name))[:400])
                     print("got:     ", repr(getattr(story, name if name != "body" else "paragraphs"))[:400])
     briefs = sum(1 for c in cases if not c.paragraphs)
