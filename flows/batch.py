@@ -976,18 +976,19 @@ def remember_unread(
     log: UnreadLog,
     before: dict[str, dict[str, object]],
     plans: list[BatchPlan],
-    summaries: Iterable[BatchSummary],
+    committed: dict[str, BatchSummary],
     notes: PlanNotes,
     *,
     whole_listing: bool,
 ) -> None:
-    """Keep in ``log`` the inputs this run's batches could not read, for the next runs to
-    plan after the rest; drop those it read or found gone, and (when the run listed the
-    whole source: ``whole_listing``) those no longer waiting."""
+    """Keep in ``log`` the inputs this run's committed batches (``committed``, by batch id:
+    a run that failed midway has not tried the rest of its ``plans``) could not read, for
+    the next runs to plan after the rest; drop those they read or found gone, and (when the
+    run listed the whole source: ``whole_listing``) those no longer waiting."""
     unread: dict[str, str] = {}
-    for summary in summaries:
+    for summary in committed.values():
         unread.update(summary.unread_keys)
-    read = {key for plan in plans for key in plan.inputs if key not in unread}
+    read = {key for plan in plans if plan.batch_id in committed for key in plan.inputs if key not in unread}
     keep = set(notes.retry_listed) if whole_listing else None
     log.save(before, read=read, unread=unread, now=datetime.now(UTC).isoformat(), keep=keep)
 
@@ -1035,10 +1036,16 @@ def run_without_prefect(
             notes=notes,
             retry_last=set(failed_before),
         )
-        ran: list[BatchSummary] = []
-        run_plans(plans, source, dest, index, settings, lease=lease, on_commit=lambda _, s: ran.append(s))
-        summaries += ran
-        remember_unread(log, failed_before, plans, ran, notes, whole_listing=keys is None)
+        ran: dict[str, BatchSummary] = {}
+
+        def done(plan: BatchPlan, summary: BatchSummary) -> None:
+            ran[plan.batch_id] = summary
+
+        try:
+            run_plans(plans, source, dest, index, settings, lease=lease, on_commit=done)
+        finally:  # what the committed batches could not read, even when a later one failed
+            summaries += ran.values()
+            remember_unread(log, failed_before, plans, ran, notes, whole_listing=keys is None)
         fold(dest, check=lease.check)
     return summaries
 

@@ -427,7 +427,8 @@ def run_batches(
             logger.info("%d/%d batches committed", len(committed), len(plans))
     finally:
         drop_started_ahead()  # a next task's parse, when this one failed for good
-    remember_unread(unread_log, failed_before, plans, committed.values(), notes, whole_listing=keys is None)
+        # What the committed batches could not read, even when a later batch failed for good.
+        remember_unread(unread_log, failed_before, plans, committed, notes, whole_listing=keys is None)
     folded = fold_ledger_task(dest, lease)
     if folded is not None:
         logger.info("ledger: folded into a snapshot of %d inputs (%d layers)", folded["rows"], len(folded["layers"]))

@@ -309,3 +309,23 @@ def test_planning_takes_inputs_that_failed_before_last_and_the_log_keeps_only_th
     assert UnreadLog(dest, "s3://another/source").load() == {}  # one log per source
     assert log.save(second, read=set(), unread={}, now="t3", keep={"c.txt"}) == {"c.txt": second["c.txt"]}
     assert log.save(log.load(), read={"c.txt"}, unread={}, now="t4") == {} and not list(dest.list("_unread/"))
+
+
+def test_a_run_that_fails_midway_keeps_in_the_log_what_it_did_not_try(tmp_path: Path) -> None:
+    """`remember_unread` (called in a ``finally``: a later batch failing for good does not
+    lose what the committed ones could not read) drops from the log only the inputs of
+    batches that committed: a batch that never ran tried nothing."""
+    from flows.batch import BatchSummary, PlanNotes, remember_unread
+    from flows.inputs import UnreadLog
+    from table.commit import BatchPlan
+
+    log = UnreadLog(LocalStorage(str(tmp_path / "store")), "s3://landing/wires")
+    before = {"old.txt": {"tries": 1, "first": "t0", "last": "t0", "error": "EIO"}}
+    ran = BatchPlan("b1", "s3://landing/wires", ["a.txt", "b.txt"], "t1", False, {}, False)
+    never = BatchPlan("b2", "s3://landing/wires", ["old.txt", "c.txt"], "t1", False, {}, False)
+    committed = {"b1": BatchSummary("b1", inputs=2, stories=1, unread=1, unread_keys={"b.txt": "AccessDenied"})}
+    notes = PlanNotes(retry_listed=["old.txt"], retried=1)
+    remember_unread(log, before, [ran, never], committed, notes, whole_listing=True)
+    kept = log.load()
+    assert sorted(kept) == ["b.txt", "old.txt"] and kept["old.txt"] == before["old.txt"]
+    assert (kept["b.txt"]["tries"], kept["b.txt"]["error"]) == (1, "AccessDenied")
