@@ -80,7 +80,7 @@ def plan_task(
     """The run's batches, how many inputs were left for a later run (still changing,
     ``--settle``; over the run's limit, ``max_inputs``), how many are ingested again
     because they were rewritten since they were ingested, and the notes on the inputs of
-    ``retry_last`` (those the store failed to read before: planned last)."""
+    ``retry_last`` (those the store failed to read before: planned last; only those)."""
     notes = PlanNotes()
     plans = plan_batches(
         source,
@@ -123,7 +123,10 @@ def plan_task(
             notes.retried,
             notes.retry_listed[0],
         )
-    return plans, len(notes.settling), notes.left, len(notes.rewritten), notes
+    # Of the notes, only what the run needs later: Prefect keeps a task's result until the
+    # flow ends, and the rewritten and settling keys may be a run's worth.
+    retries = PlanNotes(retry_listed=notes.retry_listed, retried=notes.retried, left_unread=notes.left_unread)
+    return plans, len(notes.settling), notes.left, len(notes.rewritten), retries
 
 
 #: Inputs a task handles (in batches of --batch-size, each committed on its own): a task run
