@@ -23,7 +23,7 @@ import itertools
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -202,7 +202,7 @@ def plan_batches(
     limit: int | None = None,
     revisions: dict[str, str] | None = None,
     bundles: BundleIndex | None = None,
-    retry_last: Collection[str] = (),
+    retry_last: set[str] | frozenset[str] = frozenset(),
     retry: bool = True,
 ) -> list[BatchPlan]:
     """Split the inputs not yet in the ledger (all of them with ``reprocess``) into batches
@@ -238,7 +238,6 @@ def plan_batches(
     pending: list[str] = []
     rewritten: list[str] = []
     recorded: dict[str, str] = {}
-    retry_last = retry_last if isinstance(retry_last, (set, frozenset)) else set(retry_last)
     held_new: list[str] = []
     held_changed: list[str] = []
     held_revisions: dict[str, str] = {}

@@ -93,7 +93,7 @@ def plan_task(
         limit=limit,
         revisions=revisions,
         bundles=BundleIndex(dest, settings.bundle_limits) if dest is not None else None,
-        retry_last=retry_last or (),
+        retry_last=retry_last or frozenset(),
         retry=retry,
     )
     logger = get_run_logger()
