@@ -214,8 +214,8 @@ def plan_batches(
     modification time, or ETag; for explicit ``keys``, as ``revisions`` gives them, if at
     all): one the ledger holds at another revision was rewritten since it was ingested, and
     is planned again as a reprocess of itself (its earlier rows replaced), before the new
-    inputs, with the inputs the ledger has as exact duplicates of the story it held
-    (`_exact_duplicates_of`); its key goes to ``notes.rewritten``. With
+    inputs, with the inputs the ledger has as copies of the story it held (exact
+    duplicates and near copies: `_copies_of`); its key goes to ``notes.rewritten``. With
     ``settings.settle_seconds``, a file (or bundle) to be planned that changed within that
     time is left for a later run and its key added to ``notes.settling``: it may still be
     being written (checked before a bundle is read to list its members). A listed file named
@@ -316,10 +316,12 @@ def plan_batches(
         recorded.update((k, r) for k in held_changed[:again] + held_new[:room] if (r := held_revisions.get(k)))
     notes.rewritten += rewritten
     # An input whose row a batch takes out (rewritten, reprocessed) may be the story that
-    # exact duplicates point at (inputs with no row of their own): each goes into the batch
-    # of the input it points at, read again, so that one of them carries the story's row.
+    # exact duplicates point at (inputs with no row of their own) or near copies name
+    # (``duplicate_of``): each goes into the batch of the input it points at, read again, so
+    # that one of the exact duplicates carries the story's row and no near copy names a
+    # story that has none.
     replaced = pending if reprocess else rewritten
-    followers = _exact_duplicates_of(source, index, replaced, recorded) if replaced else {}
+    followers = _copies_of(source, index, replaced, recorded) if replaced else {}
     plans = []
     # Rewritten inputs replace what they produced before, as ``--reprocess`` does; the
     # planned time is in their batch ids, so a later rewrite of the same inputs is a new batch.
@@ -338,15 +340,17 @@ def plan_batches(
     return plans
 
 
-def _exact_duplicates_of(
+def _copies_of(
     source: Storage, index: LedgerIndex, replaced: list[str], recorded: dict[str, str]
 ) -> dict[str, list[str]]:
     """For inputs of ``replaced`` that hold a story row now, the other inputs of ``source``
-    that the ledger has as exact duplicates of that story (``{key: [their keys]}``), each
+    that the ledger has as copies of that story (``{key: [their keys]}``: exact duplicates,
+    and near copies whose rows name it in ``duplicate_of``), each
     with the revision its entry recorded (put in ``recorded``: unchanged, it is planned for
     its story's sake, and a later rewrite of it must still be noticed). Until the
     thirty-fifth session a rewritten input's new text took its old story's row out while its
-    duplicates went on pointing at it: a story still in the landing zone, in no row. A
+    duplicates went on pointing at it: a story still in the landing zone, in no row; until
+    the thirty-seventh its near copies went on naming it in ``duplicate_of``. A
     member's bundle read whole before counts as its member (its row goes with the member's
     batch: `run_batch`), so the copies of its story follow the bundle's first member."""
     uris = {source.full_uri(key): key for key in replaced}
@@ -360,7 +364,7 @@ def _exact_duplicates_of(
     if not story_of:
         return {}
     followers: dict[str, list[str]] = {}
-    for uri, entry in index.done.duplicates_of(story_of).items():
+    for uri, entry in index.done.copies_of(story_of).items():
         key = key_under(source.uri, uri)
         if key is None or uri in uris or entry.duplicate_of not in story_of:
             continue  # another source's input, or one planned already
@@ -371,7 +375,7 @@ def _exact_duplicates_of(
 
 
 def _with_followers(keys: list[str], followers: dict[str, list[str]]) -> list[str]:
-    """``keys``, each followed by its exact duplicates (`_exact_duplicates_of`)."""
+    """``keys``, each followed by its copies (`_copies_of`)."""
     if not followers:
         return keys
     return [each for key in keys for each in (key, *followers.get(key, ()))]
@@ -717,17 +721,24 @@ def run_batch(
     # rewritten with the same bytes) keeps what it produced: its row stays where it is.
     kept = keep_unchanged(parsed, superseded, plan.batch_id) if plan.rewrite and superseded else {}
     own_ids = {e.story_id for u, e in superseded.items() if u not in kept and e.outcome == "story" and e.story_id}
-    # An exact duplicate of a story whose row this batch takes out is read again, not kept:
-    # one of its copies carries the story's row from now on (planned with it:
-    # `_exact_duplicates_of`).
-    for uri in [uri for uri, e in kept.items() if e.outcome == "duplicate" and e.duplicate_of in own_ids]:
+    # A copy of a story whose row this batch takes out is read again, not kept (planned with
+    # it: `_copies_of`): one of its exact duplicates carries the story's row from now on, and
+    # a near copy's row is written again, naming a story that still has a row, if any.
+    copies = [uri for uri, e in kept.items() if e.duplicate_of in own_ids]
+    for uri in copies:
         del kept[uri]
+    if copies:  # a near copy read again has its row taken out and written again
+        own_ids = {e.story_id for u, e in superseded.items() if u not in kept and e.outcome == "story" and e.story_id}
     for uri in kept:
         del superseded[uri]
     # Stories older than the index's window are matched by id and body hash a batch at a time.
     ready = [r.story for r in parsed if isinstance(r, Prepared) and not r.problems]
     old_ids, old_bodies = index.history_matches([s.story_id for s in ready], [s.content_sha256 for s in ready])
     gone = own_ids | index.removed  # stories whose rows this batch, or one before it in the run, takes out
+    # A story read again whose row is written again (the same text) must not name a story
+    # that names it, directly or through others: neither would be among the stories that are
+    # nobody's copy (`_copies_below`).
+    below = _copies_below(index, own_ids) if own_ids else {}
     for number, result in enumerate(parsed):
         if number % 64 == 63:
             pump_pools()  # the next batch's parse goes on while this loop runs
@@ -771,7 +782,9 @@ def run_batch(
         story.duplicate_of = (
             (same_body if same_body not in gone else None)
             or batch_index.by_content.get(story.content_sha256)
-            or near_duplicate_in([(index, gone | {story.story_id}), (batch_index, {story.story_id})], print_)
+            or near_duplicate_in(
+                [(index, gone | below.get(story.story_id, {story.story_id})), (batch_index, {story.story_id})], print_
+            )
         )
         if story.duplicate_of:
             summary.near_duplicates += 1
@@ -909,19 +922,57 @@ def _read_as_bundle(entry: LedgerEntry, batch_id: str) -> LedgerEntry:
     )
 
 
+#: How many links of ``duplicate_of`` `_copies_below` follows down from a story.
+_COPY_DEPTH = 32
+
+
+def _copies_below(index: LedgerIndex, story_ids: set[str]) -> dict[str, set[str]]:
+    """For each of ``story_ids`` that rows of other stories name in ``duplicate_of``
+    (directly, or through a story that names it, and so on), those stories and itself: what
+    its lookup must not find when it is read again. Until the thirty-seventh session a near
+    copy read again because the story it named lost its row could name a later copy of its
+    own (``c.txt`` naming ``b.txt``), and the two then named each other. One scan of the
+    ledger's ``duplicate_of`` column a level, only in batches that take rows out."""
+    named_by: dict[str, list[str]] = {}
+    seen, frontier = set(story_ids), set(story_ids)
+    for _ in range(_COPY_DEPTH):
+        found = index.done.copies_of(frontier) if frontier else {}
+        frontier = set()
+        for entry in found.values():
+            copy = entry.story_id
+            if entry.outcome == "story" and copy and entry.duplicate_of and copy not in seen:
+                named_by.setdefault(entry.duplicate_of, []).append(copy)
+                seen.add(copy)
+                frontier.add(copy)
+    below: dict[str, set[str]] = {}
+    for story_id in story_ids:
+        if story_id in named_by:
+            reached, stack = {story_id}, [story_id]
+            while stack:
+                for copy in named_by.get(stack.pop(), ()):
+                    if copy not in reached:
+                        reached.add(copy)
+                        stack.append(copy)
+            below[story_id] = reached
+    return below
+
+
 def _copies_to_read_again(index: LedgerIndex, lost: set[str], written: set[str], batch_id: str) -> list[LedgerEntry]:
-    """The entries, marked `READ_AGAIN` in ``batch_id``, of the exact duplicates of the
-    ``lost`` stories (whose rows the batch takes out, with no copy in it to carry them) that
-    got no entry of their own in the batch (``written``): a copy under another source root,
-    which a run over this source cannot read, or one the store failed to read. Each is read
-    again by the next run over its source, its story then its row. Until the thirty-sixth
+    """The entries, marked `READ_AGAIN` in ``batch_id``, of the copies (exact duplicates and
+    near copies) of the ``lost`` stories (whose rows the batch takes out, with no copy in it
+    to carry them) that got no entry of their own in the batch (``written``): a copy under
+    another source root, which a run over this source cannot read, or one the store failed
+    to read. Each is read again by the next run over its source: an exact duplicate's story
+    then its row, a near copy's row written again (its entry keeps the fingerprint it has
+    until then). Until the thirty-sixth
     session such a copy went on pointing at a row that was gone: ``b.txt`` delivered by a
     second landing zone into the same root, a copy of ``a.txt``, lost its story when
-    ``a.txt`` was overwritten with another."""
+    ``a.txt`` was overwritten with another; until the thirty-seventh a near copy's row went
+    on naming the lost story in ``duplicate_of``."""
     again: list[LedgerEntry] = []
-    for uri, entry in index.done.duplicates_of(lost).items():
+    for uri, entry in index.done.copies_of(lost).items():
         if uri not in written and entry.duplicate_of in lost:
-            again.append(replace(entry, batch_id=batch_id, revision=READ_AGAIN, paragraph_keys=None, minhash=None))
+            again.append(replace(entry, batch_id=batch_id, revision=READ_AGAIN))
     return again
 
 

@@ -165,20 +165,22 @@ class DoneEntries:
                 found.update((uri, LedgerEntry(**rows[uri])) for uri in folded if uri in rows)
         return {uri: found[uri] for uri in uris if uri in found}  # in the order asked
 
-    def duplicates_of(self, story_ids: Iterable[str]) -> dict[str, LedgerEntry]:
-        """The inputs whose latest entry is an exact duplicate of one of ``story_ids`` (they
-        have no row of their own: they point at that story's), with those entries. Asked
-        only when a batch is to take stories' rows out (a rewrite or a reprocess): one pass
-        over the folded entries' ``outcome`` and ``duplicate_of`` columns."""
+    def copies_of(self, story_ids: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The inputs whose latest entry points at one of ``story_ids`` (``duplicate_of``): exact
+        duplicates (no row of their own: they point at that story's) and near copies (a row
+        naming that story), with those entries. Asked only when a batch is to take stories'
+        rows out (a rewrite or a reprocess): one pass over the folded entries'
+        ``duplicate_of`` column."""
         ids = set(story_ids)
         if not ids:
             return {}
-        found = {u: e for u, e in self.recent.items() if e.outcome == "duplicate" and e.duplicate_of in ids}
+        found: dict[str, LedgerEntry] = {}  # in commit order: the folded entries first
         if self.snapshot is not None:
-            folded = [uri for uri in self.snapshot.duplicate_uris(ids) if uri not in self.recent]
+            folded = [uri for uri in self.snapshot.copy_uris(ids) if uri not in self.recent]
             for uri, entry in self.get_many(folded).items():  # the latest entry of each
-                if entry.outcome == "duplicate" and entry.duplicate_of in ids:
+                if entry.duplicate_of in ids:
                     found[uri] = entry
+        found.update((u, e) for u, e in self.recent.items() if e.duplicate_of in ids)
         return found
 
     def __getitem__(self, uri: str) -> LedgerEntry:

@@ -460,19 +460,17 @@ class Snapshot:
                     found.update((row["source_uri"], row) for row in rows.to_pylist())
         return found
 
-    def duplicate_uris(self, story_ids: set[str]) -> list[str]:
-        """The source URIs of folded entries that are exact duplicates of one of
-        ``story_ids`` (in any layer: the caller checks which are the inputs' latest), read a
-        row group at a time, two light columns first."""
+    def copy_uris(self, story_ids: set[str]) -> list[str]:
+        """The source URIs of folded entries that point at one of ``story_ids`` (``duplicate_of``:
+        exact duplicates and near copies; in any layer: the caller checks which are the inputs'
+        latest), read a row group at a time, one light column first."""
         wanted = pa.array(sorted(story_ids), type=pa.string())
         found: list[str] = []
         for each in self.layers:
             file = each.entries_file()
             for group in range(file.metadata.num_row_groups):
-                table = file.read_row_group(group, columns=["outcome", "duplicate_of"])
-                mask = pc.and_kleene(
-                    pc.equal(table["outcome"], "duplicate"), pc.is_in(table["duplicate_of"], value_set=wanted)
-                )
+                table = file.read_row_group(group, columns=["duplicate_of"])
+                mask = pc.is_in(table["duplicate_of"], value_set=wanted)
                 hits = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
                 if len(hits):
                     uris = file.read_row_group(group, columns=["source_uri"]).column("source_uri")

@@ -441,3 +441,156 @@ def test_a_new_copy_read_in_the_run_that_rewrites_its_story_is_that_story_s_row(
     assert [(s.inputs, s.stories, s.duplicates) for s in done] == [(1, 1, 0), (1, 1, 0)]
     rows = story_rows(store)
     assert [name for name, _ in rows] == ["a.txt", "d.txt"] and rows[1][1] == headline
+
+
+DUPES = REPO / "tests" / "dupes" / "stories"
+
+
+def broken_copy_chains(store: Path) -> list[tuple[str, str]]:
+    """(source file name, duplicate_of) of every row whose ``duplicate_of`` chain does not end
+    at a row that is nobody's copy: it names a story no row holds, or comes back to itself
+    (then the query for the stories that are nobody's copy, ``duplicate_of IS NULL``, leaves
+    the story out). Rows read back with DuckDB."""
+    found = duckdb.sql(
+        f"SELECT source_uri, story_id, duplicate_of FROM read_parquet('{store}/stories/**/*.parquet', "
+        "hive_partitioning = true) ORDER BY source_uri"
+    ).fetchall()
+    copy_of = {story_id: of for _, story_id, of in found}
+    broken = []
+    for uri, story_id, of in found:
+        seen = {story_id}
+        while of is not None and of in copy_of and of not in seen:
+            seen.add(of)
+            of = copy_of[of]
+        if of is not None:
+            broken.append((uri.rsplit("/", 1)[-1], of))
+    return broken
+
+
+def duplicate_of_by_name(store: Path) -> dict[str, str | None]:
+    return {name: of for name, of, _ in select(store, "duplicate_of, story_id")}
+
+
+@pytest.mark.parametrize("folded", [False, True], ids=["unfolded", "folded"])
+def test_a_near_copy_of_a_rewritten_story_is_read_with_the_rewrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folded: bool
+) -> None:
+    """``b.txt`` is a republished near copy of ``a.txt``: a row of its own, ``duplicate_of``
+    naming ``a.txt``'s story. ``a.txt`` is then overwritten with another story: its row goes,
+    and ``b.txt`` is read again in the same batch, its row written again without pointing at
+    a story no row holds (until the thirty-seventh session it kept naming it: a query for
+    the stories that are nobody's copy, ``duplicate_of IS NULL``, left that story out)."""
+    if folded:
+        monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "1")
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    (landing / "a.txt").write_bytes((DUPES / "reuters-update1.txt").read_bytes())
+    (landing / "b.txt").write_bytes((DUPES / "reuters-update1--republished.txt").read_bytes())
+    settings = IngestSettings()
+    [first] = run_without_prefect(str(landing), str(store), settings, 10)
+    assert (first.stories, first.near_duplicates) == (2, 1)
+    assert duplicate_of_by_name(store)["b.txt"] is not None
+
+    (landing / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    [rewrite] = run_without_prefect(str(landing), str(store), settings, 10)
+    assert (rewrite.inputs, rewrite.stories, rewrite.near_duplicates, rewrite.unchanged) == (2, 2, 0, 0)
+    assert broken_copy_chains(store) == []
+    assert duplicate_of_by_name(store) == {"a.txt": None, "b.txt": None}
+    assert run_without_prefect(str(landing), str(store), settings, 10) == []  # settled
+
+
+#: A story (X: paragraphs p1-p4), a copy of it with two paragraphs changed (Y: p1 p2 q3 q4)
+#: and a copy of that copy with the other two changed (W: r1 r2 q3 q4), near Y but not X.
+CHAIN_PARAGRAPHS = {
+    "p1": "LONDON, Nov 20 (Reuters) - Crane operators at the port of Rotterdam voted on Wednesday to "
+    "accept a two-year pay deal, ending a strike that had stranded hundreds of containers.",
+    "p2": "The FNV union said 78% of members backed the agreement, which raises wages by 6% over two "
+    "years and caps night shifts at four a week.",
+    "p3": '"This is a fair outcome for people who keep Europe\'s biggest port running," FNV negotiator '
+    "Niek Stam told reporters outside the union's offices.",
+    "p4": "The strike began on Nov. 11 and had left more than 300 vessels waiting at anchor in the "
+    "North Sea, according to data compiled by the port authority.",
+    "q3": "Shipping lines that had diverted vessels to Antwerp and Hamburg during the stoppage said "
+    "they would resume calls at Rotterdam from the weekend onwards.",
+    "q4": "Port operator ECT said its terminals would be back at full capacity by Friday, with extra "
+    "crews working through the night to clear the backlog of boxes.",
+    "r1": "LONDON, Nov 20 (Reuters) - Europe's largest container port returned to normal operations "
+    "on Thursday after dockworkers ended a walkout over wages and hours.",
+    "r2": "Analysts at ING estimated that the week-long disruption had cost importers and exporters "
+    "in the Netherlands and Germany several hundred million euros in delays.",
+}
+
+
+def chain_story(*paragraphs: str) -> bytes:
+    """Reuters copy as a feed delivers it: headline, blank line, paragraphs, credit."""
+    body = "\n\n".join(CHAIN_PARAGRAPHS[name] for name in paragraphs)
+    credit = "(Reporting by Bart Meijer; Editing by Jan Harvey)"
+    return f"Dutch port strike ends as crane operators accept pay deal\n\n{body}\n\n{credit}\n".encode()
+
+
+@pytest.mark.parametrize("folded", [False, True], ids=["unfolded", "folded"])
+def test_a_near_copy_read_again_never_names_a_copy_of_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folded: bool
+) -> None:
+    """``c.txt`` (W) names ``b.txt`` (Y), which names ``a.txt`` (X). ``a.txt`` is overwritten
+    with another story: Y is read again without X, and W, near Y, must not become Y's
+    original (W names Y: the two would name each other, and neither would be among the
+    stories that are nobody's copy)."""
+    if folded:
+        monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "1")
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    for name, paragraphs in (("a.txt", "p1 p2 p3 p4"), ("b.txt", "p1 p2 q3 q4"), ("c.txt", "r1 r2 q3 q4")):
+        (landing / name).write_bytes(chain_story(*paragraphs.split()))
+    settings = IngestSettings()
+    [first] = run_without_prefect(str(landing), str(store), settings, 10)
+    assert (first.stories, first.near_duplicates) == (3, 2)
+    ids = {name: story_id for name, _, story_id in select(store, "duplicate_of, story_id")}
+    assert duplicate_of_by_name(store) == {"a.txt": None, "b.txt": ids["a.txt"], "c.txt": ids["b.txt"]}
+
+    (landing / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    [rewrite] = run_without_prefect(str(landing), str(store), settings, 10)
+    assert (rewrite.inputs, rewrite.stories) == (2, 2)
+    assert broken_copy_chains(store) == []
+    assert duplicate_of_by_name(store) == {"a.txt": None, "b.txt": None, "c.txt": ids["b.txt"]}
+    assert run_without_prefect(str(landing), str(store), settings, 10) == []
+
+
+def test_a_near_copy_stays_a_copy_of_its_story_s_update(tmp_path: Path) -> None:
+    """``a.txt`` overwritten with its story's update: ``b.txt``, read again with it, is a
+    near copy of the update's row now (it is near both texts)."""
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    (landing / "a.txt").write_bytes((DUPES / "reuters-update1.txt").read_bytes())
+    (landing / "b.txt").write_bytes((DUPES / "reuters-update1--republished.txt").read_bytes())
+    run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    (landing / "a.txt").write_bytes((DUPES / "reuters-update1--update1.txt").read_bytes())
+    run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    assert broken_copy_chains(store) == []
+    ids = {name: story_id for name, _, story_id in select(store, "duplicate_of, story_id")}
+    assert duplicate_of_by_name(store) == {"a.txt": None, "b.txt": ids["a.txt"]}
+
+
+def test_a_near_copy_under_another_source_root_is_read_again_when_its_story_s_row_goes(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    """The near copy in a second landing zone feeding the same root: the rewrite's run
+    cannot read it, so its entry is marked to be read again, and the second zone's next
+    flow run writes its row again, no longer naming the story that went."""
+    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
+    for landing, name, text in (
+        (first, "a.txt", "reuters-update1.txt"),
+        (second, "b.txt", "reuters-update1--republished.txt"),
+    ):
+        landing.mkdir()
+        (landing / name).write_bytes((DUPES / text).read_bytes())
+    ingest_flow(source=str(first), dest=str(store))
+    assert ingest_flow(source=str(second), dest=str(store))["near_duplicates"] == 1
+    (first / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    ingest_flow(source=str(first), dest=str(store))
+    assert latest_entries(store)["b.txt"]["revision"] == READ_AGAIN
+    again = ingest_flow(source=str(second), dest=str(store))
+    assert (again["inputs"], again["rewritten"], again["stories"], again["balanced"]) == (1, 1, 1, True)
+    assert broken_copy_chains(store) == [] and duplicate_of_by_name(store)["b.txt"] is None
+    assert len(story_rows(store)) == 2
+    assert ingest_flow(source=str(second), dest=str(store))["inputs"] == 0
