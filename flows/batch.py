@@ -51,13 +51,14 @@ from flows.workers import (
 )
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import Fingerprint
+from schemas.errors import MissingObjectError
 from schemas.story import Story
 from storage import Storage, key_under
 from storage.lease import Lease
 from table.commit import PENDING_PREFIX, BatchPlan, abandon, commit, open_intent, pending_plans
 from table.compaction import recover_compactions
 from table.dataset import encode_parquet, group_by_partition, partition_key
-from table.ledger import BUNDLE, READ_AGAIN, LedgerEntry, LedgerIndex, load_ledger, near_duplicate_in
+from table.ledger import BUNDLE, READ_AGAIN, LedgerEntry, LedgerIndex, ledger_key, load_ledger, near_duplicate_in
 from table.snapshot import fold
 
 try:
@@ -345,8 +346,8 @@ def _copies_of(
 ) -> dict[str, list[str]]:
     """For inputs of ``replaced`` that hold a story row now, the other inputs of ``source``
     that the ledger has as copies of that story (``{key: [their keys]}``: exact duplicates,
-    and near copies whose rows name it in ``duplicate_of``), each
-    with the revision its entry recorded (put in ``recorded``: unchanged, it is planned for
+    near copies whose rows name it in ``duplicate_of``, and their own copies down the
+    chain: `CopyTree`), each with the revision its entry recorded (put in ``recorded``: unchanged, it is planned for
     its story's sake, and a later rewrite of it must still be noticed). Until the
     thirty-fifth session a rewritten input's new text took its old story's row out while its
     duplicates went on pointing at it: a story still in the landing zone, in no row; until
@@ -363,12 +364,19 @@ def _copies_of(
         story_of.update((e.story_id, uris[uri]) for uri, e in held.items() if e.outcome == "story" and e.story_id)
     if not story_of:
         return {}
+    tree = CopyTree(index, story_of)
+    owner = dict(story_of)  # story -> the replaced input it descends from
     followers: dict[str, list[str]] = {}
-    for uri, entry in index.done.copies_of(story_of).items():
+    for uri, entry in tree.entries.items():  # level by level: a copy after the story it names
+        planned_with = owner.get(entry.duplicate_of or "")
+        if planned_with is None:
+            continue
+        if entry.outcome == "story" and entry.story_id:
+            owner.setdefault(entry.story_id, planned_with)
         key = key_under(source.uri, uri)
-        if key is None or uri in uris or entry.duplicate_of not in story_of:
+        if key is None or uri in uris:
             continue  # another source's input, or one planned already
-        followers.setdefault(story_of[entry.duplicate_of], []).append(key)
+        followers.setdefault(planned_with, []).append(key)
         if entry.revision:
             recorded.setdefault(key, entry.revision)
     return followers
@@ -724,10 +732,10 @@ def run_batch(
     # A copy of a story whose row this batch takes out is read again, not kept (planned with
     # it: `_copies_of`): one of its exact duplicates carries the story's row from now on, and
     # a near copy's row is written again, naming a story that still has a row, if any.
-    copies = [uri for uri, e in kept.items() if e.duplicate_of in own_ids]
-    for uri in copies:
-        del kept[uri]
-    if copies:  # a near copy read again has its row taken out and written again
+    while copies := [uri for uri, e in kept.items() if e.duplicate_of in own_ids]:
+        for uri in copies:
+            del kept[uri]
+        # A near copy read again has its row taken out and written again: its copies too.
         own_ids = {e.story_id for u, e in superseded.items() if u not in kept and e.outcome == "story" and e.story_id}
     for uri in kept:
         del superseded[uri]
@@ -737,8 +745,21 @@ def run_batch(
     gone = own_ids | index.removed  # stories whose rows this batch, or one before it in the run, takes out
     # A story read again whose row is written again (the same text) must not name a story
     # that names it, directly or through others: neither would be among the stories that are
-    # nobody's copy (`_copies_below`).
-    below = _copies_below(index, own_ids) if own_ids else {}
+    # nobody's copy.
+    tree = CopyTree(index, own_ids) if own_ids else None
+
+    def root_of(story_id: str) -> str:
+        """The first story of ``story_id``'s near-duplicate cluster as this batch leaves it:
+        a root whose row this batch (or one before it in the run) takes out without writing
+        it again starts the cluster no more (``story_id`` does, as the next run's index,
+        built from the ledger, will have it)."""
+        root = batch_index.cluster_root(story_id)
+        if root is None:
+            root = index.cluster_root(story_id)
+            if root in gone and batch_index.cluster_root(root) is None:
+                root = story_id
+        return root or story_id
+
     for number, result in enumerate(parsed):
         if number % 64 == 63:
             pump_pools()  # the next batch's parse goes on while this loop runs
@@ -783,15 +804,18 @@ def run_batch(
             (same_body if same_body not in gone else None)
             or batch_index.by_content.get(story.content_sha256)
             or near_duplicate_in(
-                [(index, gone | below.get(story.story_id, {story.story_id})), (batch_index, {story.story_id})], print_
+                [
+                    (index, gone | tree.below(story.story_id) if tree else gone | {story.story_id}),
+                    (batch_index, {story.story_id}),
+                ],
+                print_,
             )
         )
         if story.duplicate_of:
             summary.near_duplicates += 1
-            batch_index.add_copy(story.story_id, index.cluster_root(story.duplicate_of) or story.duplicate_of)
+            batch_index.add_copy(story.story_id, root_of(story.duplicate_of))
         if story.thread_id is None:  # no feed id, slug or keyword: the near-duplicate cluster's first story
-            root = story.duplicate_of or story.story_id
-            story.thread_id = batch_index.cluster_root(root) or index.cluster_root(root) or root
+            story.thread_id = root_of(story.duplicate_of) if story.duplicate_of else story.story_id
         story.ingested_at = planned_at
         story.pipeline_version = PIPELINE_VERSION
         batch_index.add_story(story.story_id, story.content_sha256, print_)
@@ -849,7 +873,7 @@ def run_batch(
         ]
     lost = own_ids - {story.story_id for story in stories}
     if lost:  # rows taken out with no copy here to carry them: copies elsewhere are read again
-        entries += _copies_to_read_again(index, lost, {entry.source_uri for entry in entries}, plan.batch_id)
+        entries += _copies_to_read_again(dest, tree, lost, {entry.source_uri for entry in entries}, plan.batch_id)
 
     pump_pools()
     if not entries:  # every input left unread or gone: nothing to commit, the id comes again
@@ -922,58 +946,100 @@ def _read_as_bundle(entry: LedgerEntry, batch_id: str) -> LedgerEntry:
     )
 
 
-#: How many links of ``duplicate_of`` `_copies_below` follows down from a story.
+#: How many links of ``duplicate_of`` a `CopyTree` follows down from a story.
 _COPY_DEPTH = 32
 
 
-def _copies_below(index: LedgerIndex, story_ids: set[str]) -> dict[str, set[str]]:
-    """For each of ``story_ids`` that rows of other stories name in ``duplicate_of``
-    (directly, or through a story that names it, and so on), those stories and itself: what
-    its lookup must not find when it is read again. Until the thirty-seventh session a near
-    copy read again because the story it named lost its row could name a later copy of its
-    own (``c.txt`` naming ``b.txt``), and the two then named each other. One scan of the
-    ledger's ``duplicate_of`` column a level, only in batches that take rows out."""
-    named_by: dict[str, list[str]] = {}
-    seen, frontier = set(story_ids), set(story_ids)
-    for _ in range(_COPY_DEPTH):
-        found = index.done.copies_of(frontier) if frontier else {}
-        frontier = set()
-        for entry in found.values():
-            copy = entry.story_id
-            if entry.outcome == "story" and copy and entry.duplicate_of and copy not in seen:
-                named_by.setdefault(entry.duplicate_of, []).append(copy)
-                seen.add(copy)
-                frontier.add(copy)
-    below: dict[str, set[str]] = {}
-    for story_id in story_ids:
-        if story_id in named_by:
-            reached, stack = {story_id}, [story_id]
-            while stack:
-                for copy in named_by.get(stack.pop(), ()):
-                    if copy not in reached:
-                        reached.add(copy)
-                        stack.append(copy)
-            below[story_id] = reached
-    return below
+class CopyTree:
+    """The inputs whose latest ledger entries point at some of ``story_ids`` (their exact
+    duplicates and near copies, ``duplicate_of``), then at those near copies, and so on down
+    (at most ``_COPY_DEPTH`` links): each level one scan of the ledger's ``duplicate_of``
+    column (`table.ledger.DoneEntries.copies_of`), asked only when stories' rows are taken
+    out or written again. ``entries``: each input's entry, level by level (so in the order
+    the copies were made: a copy comes after the story it names); ``named_by``: story ->
+    the near copies (stories) naming it."""
+
+    def __init__(self, index: LedgerIndex, story_ids: Iterable[str]) -> None:
+        self.entries: dict[str, LedgerEntry] = {}
+        self.named_by: dict[str, list[str]] = {}
+        seen = set(story_ids)
+        frontier = set(seen)
+        for _ in range(_COPY_DEPTH):
+            if not frontier:
+                break
+            found = index.done.copies_of(frontier)
+            frontier = set()
+            for uri, entry in found.items():
+                if uri in self.entries:
+                    continue
+                self.entries[uri] = entry
+                copy = entry.story_id
+                if entry.outcome == "story" and copy and entry.duplicate_of and copy not in seen:
+                    self.named_by.setdefault(entry.duplicate_of, []).append(copy)
+                    seen.add(copy)
+                    frontier.add(copy)
+
+    def below(self, story_id: str) -> set[str]:
+        """``story_id`` and the stories naming it, directly or through others."""
+        reached, stack = {story_id}, [story_id]
+        while stack:
+            for copy in self.named_by.get(stack.pop(), ()):
+                if copy not in reached:
+                    reached.add(copy)
+                    stack.append(copy)
+        return reached
+
+    def under(self, story_ids: set[str]) -> dict[str, LedgerEntry]:
+        """The entries of the inputs whose copy chain leads to one of ``story_ids``."""
+        reached: set[str] = set()
+        for story_id in story_ids:
+            reached |= self.below(story_id)
+        return {uri: e for uri, e in self.entries.items() if e.duplicate_of in reached}
 
 
-def _copies_to_read_again(index: LedgerIndex, lost: set[str], written: set[str], batch_id: str) -> list[LedgerEntry]:
-    """The entries, marked `READ_AGAIN` in ``batch_id``, of the copies (exact duplicates and
-    near copies) of the ``lost`` stories (whose rows the batch takes out, with no copy in it
-    to carry them) that got no entry of their own in the batch (``written``): a copy under
-    another source root, which a run over this source cannot read, or one the store failed
-    to read. Each is read again by the next run over its source: an exact duplicate's story
-    then its row, a near copy's row written again (its entry keeps the fingerprint it has
-    until then). Until the thirty-sixth
-    session such a copy went on pointing at a row that was gone: ``b.txt`` delivered by a
-    second landing zone into the same root, a copy of ``a.txt``, lost its story when
-    ``a.txt`` was overwritten with another; until the thirty-seventh a near copy's row went
-    on naming the lost story in ``duplicate_of``."""
-    again: list[LedgerEntry] = []
-    for uri, entry in index.done.copies_of(lost).items():
-        if uri not in written and entry.duplicate_of in lost:
-            again.append(replace(entry, batch_id=batch_id, revision=READ_AGAIN))
-    return again
+def _copies_to_read_again(
+    dest: Storage, tree: CopyTree | None, lost: set[str], written: set[str], batch_id: str
+) -> list[LedgerEntry]:
+    """The entries, marked `READ_AGAIN` in ``batch_id``, of the copies of the ``lost``
+    stories (whose rows the batch takes out, with no copy in it to carry them), and of their
+    near copies' copies (``tree``, `CopyTree`), that got no entry of their own in the batch
+    (``written``): a copy under another source root, which a run over this source cannot
+    read, or one the store failed to read. Each is read again by the next run over its
+    source: an exact duplicate's story then its row, a near copy's row written again with
+    its ``duplicate_of`` and ``thread_id`` found anew (until then it starts its cluster:
+    `table.ledger.LedgerIndex`; its entry keeps the fingerprint it has). Until the
+    thirty-sixth session such a copy went on pointing at a row that was gone: ``b.txt``
+    delivered by a second landing zone into the same root, a copy of ``a.txt``, lost its
+    story when ``a.txt`` was overwritten with another; until the thirty-seventh a near
+    copy's row went on naming the lost story in ``duplicate_of``."""
+    if tree is None:
+        return []
+    again = [entry for uri, entry in tree.under(lost).items() if uri not in written]
+    return [replace(entry, batch_id=batch_id, revision=READ_AGAIN) for entry in _with_fingerprints(dest, again)]
+
+
+def _with_fingerprints(dest: Storage, entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """``entries``, each story's with the fingerprint its committed entry holds (paragraph
+    keys, MinHash): the run keeps its entries without them once indexed (``LedgerIndex.add``),
+    and a near copy marked to be read again is still a story the next runs look copies up
+    against until it is read again. Read back from the batch objects that wrote them (a
+    folded entry comes from the snapshot whole)."""
+    stripped = {e.batch_id for e in entries if e.outcome == "story" and e.paragraph_keys is None and e.minhash is None}
+    if not stripped:
+        return entries
+    whole: dict[str, dict[str, Any]] = {}
+    for batch_id in sorted(stripped):
+        try:
+            record = json.loads(dest.get(ledger_key(batch_id)))
+        except MissingObjectError:  # folded since: its entry was whole already
+            continue
+        whole.update((raw["source_uri"], raw) for raw in record["entries"])
+    return [
+        replace(entry, paragraph_keys=raw.get("paragraph_keys"), minhash=raw.get("minhash"))
+        if (raw := whole.get(entry.source_uri)) is not None and entry.outcome == "story"
+        else entry
+        for entry in entries
+    ]
 
 
 def keep_unchanged(

@@ -353,7 +353,9 @@ class LedgerIndex:
     def _index(self, entry: LedgerEntry, print_: Fingerprint | None = None) -> None:
         if entry.outcome == "story" and entry.story_id:
             self.add_story(entry.story_id, entry.content_sha256 or "", print_ or entry.fingerprint())
-            if entry.duplicate_of:
+            # A near copy to be read again names a story whose row went: it starts its
+            # cluster until it is read again (and its row says so then).
+            if entry.duplicate_of and entry.revision != READ_AGAIN:
                 self.add_copy(entry.story_id, entry.duplicate_of)
 
     def add_copy(self, story_id: str, duplicate_of: str) -> None:
@@ -377,6 +379,10 @@ class LedgerIndex:
         self._ensure()
         self._story_ids -= story_ids
         self.removed |= story_ids
+        # Their copies start their clusters now (as the next run's index has them, its
+        # copies marked to be read again naming no story).
+        for copy in [copy for copy, root in self._roots.items() if root in story_ids]:
+            del self._roots[copy]
         for body in bodies:
             if self._by_content.get(body) in story_ids:
                 del self._by_content[body]
@@ -448,6 +454,8 @@ class LedgerIndex:
         if self._value_days is not None:
             self._mark_keys(batch._bands)
         self._prints.update(batch._prints)
+        for story_id in batch._story_ids.difference(batch._roots):
+            self._roots.pop(story_id, None)  # read again as nobody's copy: its own cluster's first
         self._roots.update(batch._roots)
         self._added = batch._added
 

@@ -550,10 +550,17 @@ def test_a_near_copy_read_again_never_names_a_copy_of_itself(
 
     (landing / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
     [rewrite] = run_without_prefect(str(landing), str(store), settings, 10)
-    assert (rewrite.inputs, rewrite.stories) == (2, 2)
+    assert (rewrite.inputs, rewrite.stories) == (3, 3)  # c.txt too: its thread was a.txt's story
     assert broken_copy_chains(store) == []
     assert duplicate_of_by_name(store) == {"a.txt": None, "b.txt": None, "c.txt": ids["b.txt"]}
     assert run_without_prefect(str(landing), str(store), settings, 10) == []
+    # One thread for the cluster that is left, b.txt's, in the rows written again and in a
+    # copy of c.txt that comes later (its thread worked out from the ledger).
+    (landing / "d.txt").write_bytes(chain_story(*"r1 r2 q3 q4".split()).replace(b"Thursday", b"Thursday morning"))
+    [later] = run_without_prefect(str(landing), str(store), settings, 10)
+    assert (later.stories, later.near_duplicates) == (1, 1)
+    threads = {name: thread for name, thread, _ in select(store, "thread_id, story_id")}
+    assert threads == {"a.txt": threads["a.txt"], "b.txt": ids["b.txt"], "c.txt": ids["b.txt"], "d.txt": ids["b.txt"]}
 
 
 def test_a_near_copy_stays_a_copy_of_its_story_s_update(tmp_path: Path) -> None:
@@ -576,7 +583,9 @@ def test_a_near_copy_under_another_source_root_is_read_again_when_its_story_s_ro
 ) -> None:
     """The near copy in a second landing zone feeding the same root: the rewrite's run
     cannot read it, so its entry is marked to be read again, and the second zone's next
-    flow run writes its row again, no longer naming the story that went."""
+    flow run writes its row again, no longer naming the story that went. A copy of it that
+    comes in between (``e.txt``) names it, in its thread; read again, it does not name
+    ``e.txt`` back."""
     first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
     for landing, name, text in (
         (first, "a.txt", "reuters-update1.txt"),
@@ -589,8 +598,15 @@ def test_a_near_copy_under_another_source_root_is_read_again_when_its_story_s_ro
     (first / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
     ingest_flow(source=str(first), dest=str(store))
     assert latest_entries(store)["b.txt"]["revision"] == READ_AGAIN
+    republished = (DUPES / "reuters-update1--republished.txt").read_bytes()
+    (first / "e.txt").write_bytes(republished.replace(b"Wednesday", b"Wednesday evening"))
+    assert ingest_flow(source=str(first), dest=str(store))["near_duplicates"] == 1
     again = ingest_flow(source=str(second), dest=str(store))
     assert (again["inputs"], again["rewritten"], again["stories"], again["balanced"]) == (1, 1, 1, True)
     assert broken_copy_chains(store) == [] and duplicate_of_by_name(store)["b.txt"] is None
-    assert len(story_rows(store)) == 2
+    assert len(story_rows(store)) == 3
+    threads = {name: (thread, story_id) for name, thread, story_id in select(store, "thread_id, story_id")}
+    b_id = threads["b.txt"][1]
+    assert duplicate_of_by_name(store)["e.txt"] == b_id
+    assert threads["b.txt"][0] == threads["e.txt"][0] == b_id  # b.txt's own thread now: a.txt's story went
     assert ingest_flow(source=str(second), dest=str(store))["inputs"] == 0
