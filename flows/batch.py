@@ -347,8 +347,9 @@ def _copies_of(
     """For inputs of ``replaced`` that hold a story row now, the other inputs of ``source``
     that the ledger has as copies of that story (``{key: [their keys]}``: exact duplicates,
     near copies whose rows name it in ``duplicate_of``, and their own copies down the
-    chain: `CopyTree`), each with the revision its entry recorded (put in ``recorded``: unchanged, it is planned for
-    its story's sake, and a later rewrite of it must still be noticed). Until the
+    chain: `CopyTree`), each with the revision its entry recorded (put in ``recorded``:
+    unchanged, it is planned for its story's sake, and a later rewrite of it must still be
+    noticed). Until the
     thirty-fifth session a rewritten input's new text took its old story's row out while its
     duplicates went on pointing at it: a story still in the landing zone, in no row; until
     the thirty-seventh its near copies went on naming it in ``duplicate_of``. A
@@ -805,7 +806,7 @@ def run_batch(
             or batch_index.by_content.get(story.content_sha256)
             or near_duplicate_in(
                 [
-                    (index, gone | tree.below(story.story_id) if tree else gone | {story.story_id}),
+                    (index, gone | (tree.below(story.story_id) if tree else {story.story_id})),
                     (batch_index, {story.story_id}),
                 ],
                 print_,

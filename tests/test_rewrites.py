@@ -335,6 +335,7 @@ def test_copies_of_a_rewritten_story_carry_its_row(
     again = ingest_flow(source=str(landing), dest=str(store), reprocess=True)
     assert (again["inputs"], again["stories"], again["duplicates"]) == (3, 2, 1)
     assert sorted(h for _, h in story_rows(store)) == sorted({h for _, h in rows})
+    assert broken_copy_chains(store) == []
 
 
 def two_landing_zones(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -561,6 +562,11 @@ def test_a_near_copy_read_again_never_names_a_copy_of_itself(
     assert (later.stories, later.near_duplicates) == (1, 1)
     threads = {name: thread for name, thread, _ in select(store, "thread_id, story_id")}
     assert threads == {"a.txt": threads["a.txt"], "b.txt": ids["b.txt"], "c.txt": ids["b.txt"], "d.txt": ids["b.txt"]}
+    # Reprocessing everything gives the same links and threads.
+    links = duplicate_of_by_name(store)
+    run_without_prefect(str(landing), str(store), settings, 10, reprocess=True)
+    assert duplicate_of_by_name(store) == links and broken_copy_chains(store) == []
+    assert {name: thread for name, thread, _ in select(store, "thread_id, story_id")} == threads
 
 
 def test_a_near_copy_stays_a_copy_of_its_story_s_update(tmp_path: Path) -> None:
