@@ -1471,7 +1471,7 @@ def test_a_mail_read_as_one_story_then_carrying_attachments_gives_way_to_them(tm
 def test_a_copy_of_a_mail_s_story_is_its_row_once_the_mail_gives_way_to_its_members(tmp_path: Path, how: str) -> None:
     # ``z-copy.eml`` is an exact duplicate of ``desk.eml``'s story (no row of its own). When
     # ``desk.eml`` is read again as the bundle it became, its row goes: a run that finds it
-    # rewritten reads the copy in its first member's batch (`flows.batch._exact_duplicates_of`);
+    # rewritten reads the copy in its first member's batch (`flows.batch._copies_of`);
     # a backfill handing the members' keys has no copy in that batch, so the copy is marked
     # to be read again (`table.ledger.READ_AGAIN`) and the next run makes it the story's
     # row. Either way the mail's entry says it is a bundle now (`table.ledger.BUNDLE`): its
