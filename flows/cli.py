@@ -56,6 +56,7 @@ def iter_input_files(paths: Sequence[str]) -> Iterator[tuple[Path, Path]]:
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the store; try again later
 EXIT_TOO_MUCH_QUARANTINED = 3
 EXIT_UNREAD = 74  # EX_IOERR: the store failed to read some inputs; the next run reads them again
+EXIT_INCONSISTENT = 65  # EX_DATAERR: `check` found the dataset's guarantees broken (it says where)
 
 #: Inputs read and parsed together by ``parse`` (bounded memory, steady output).
 PARSE_CHUNK = 256
@@ -637,6 +638,22 @@ def _cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from storage import check_reachable, check_root
+    from table.check import run_check
+
+    check_root(args.root, "ROOT", must_exist=True)
+    check_reachable(args.root, "ROOT")
+    report = run_check(
+        args.root, wait_lock=args.wait_lock, progress=None if args.json else (lambda line: print(line, file=sys.stderr))
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.ok else EXIT_INCONSISTENT
+
+
 def version_line() -> str:
     """``wire-ingest X (stories schema N; Python, prefect, pyarrow, boto3 versions)``, for a bug
     report or a run's log; read from the installed packages' metadata, nothing imported."""
@@ -728,6 +745,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_compact)
+
+    p = sub.add_parser("check", help="read a dataset root back and check its guarantees (exit 65 if broken)")
+    p.add_argument("root", help="the dataset root (local folder or s3://bucket/prefix)")
+    p.add_argument(
+        "--wait-lock", type=float, default=0.0, metavar="SECONDS", help="wait this long for a run writing to ROOT"
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("serve", help="serve the scheduled ingest deployment from this process")
     p.add_argument("--source", required=True, help="landing zone: local folder or s3://bucket/prefix")

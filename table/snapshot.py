@@ -477,12 +477,13 @@ class Snapshot:
                     found += uris.take(pa.array(hits, type=pa.int64())).to_pylist()
         return list(dict.fromkeys(found))
 
-    def iter_rows(self, batch_rows: int = 8192) -> Iterator[dict[str, Any]]:
+    def iter_rows(self, batch_rows: int = 8192, *, skip: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
         """The folded entries in fold order (commit order), each input once (its newest
-        layer's entry), as dicts of LedgerEntry fields, read a row group at a time."""
+        layer's entry), as dicts of LedgerEntry fields (but those in ``skip``: not read),
+        read a row group at a time."""
         for number, each in enumerate(self.layers):
             file = each.entries_file()
-            columns = entry_fields(file.schema_arrow)
+            columns = [name for name in entry_fields(file.schema_arrow) if name not in skip]
             for batch in file.iter_batches(batch_size=batch_rows, columns=["uri_hash", *columns]):
                 table = pa.Table.from_batches([batch])
                 if number + 1 < len(self.layers):

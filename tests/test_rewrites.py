@@ -30,6 +30,7 @@ from flows.replay import replay
 from flows.report import RunTotals
 from storage import open_storage
 from storage.local import LocalStorage
+from table.check import check_dataset
 from table.ledger import READ_AGAIN, load_ledger
 from table.snapshot import SNAPSHOT_POINTER
 from tests.conftest import REPO
@@ -607,6 +608,8 @@ def test_a_near_copy_under_another_source_root_is_read_again_when_its_story_s_ro
     republished = (DUPES / "reuters-update1--republished.txt").read_bytes()
     (first / "e.txt").write_bytes(republished.replace(b"Wednesday", b"Wednesday evening"))
     assert ingest_flow(source=str(first), dest=str(store))["near_duplicates"] == 1
+    waiting = check_dataset(LocalStorage(str(store)))  # b.txt waits; e.txt's chain ends at it
+    assert waiting.ok and waiting.waiting == 1
     again = ingest_flow(source=str(second), dest=str(store))
     assert (again["inputs"], again["rewritten"], again["stories"], again["balanced"]) == (1, 1, 1, True)
     assert broken_copy_chains(store) == [] and duplicate_of_by_name(store)["b.txt"] is None

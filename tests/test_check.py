@@ -1,0 +1,201 @@
+"""``wire-ingest check ROOT``: a dataset root read back against its guarantees.
+
+Stores are made by real runs (exact duplicates, near copies, a quarantined input), then
+broken the ways a hand-edited bucket, a restore or a bug would break them: a row file
+deleted or copied, a foreign file dropped in, a quarantine record deleted, a row's
+``duplicate_of`` pointed at nothing. Each break must be found and named, with the input
+it concerns; an intact store, and one whose copies wait to be read again, must pass.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows.batch import IngestSettings, run_without_prefect
+from flows.cli import EXIT_INCONSISTENT, EXIT_LOCKED
+from flows.cli import main as cli_main
+from storage.lease import Lease
+from storage.local import LocalStorage
+from table.check import check_dataset
+from tests.conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden"
+DUPES = REPO / "tests" / "dupes" / "stories"
+
+
+def ingested(tmp_path: Path) -> tuple[Path, Path]:
+    """A landing zone and the store one run made of it: two stories, an exact duplicate of
+    the first, a near copy of the second, and an empty (quarantined) file."""
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    landing.mkdir()
+    idlib = (GOLDEN / "bloomberg-idlib.txt").read_bytes()
+    (landing / "a.txt").write_bytes(idlib)
+    (landing / "a-copy.txt").write_bytes(idlib)
+    (landing / "b.txt").write_bytes((DUPES / "reuters-update1.txt").read_bytes())
+    (landing / "c.txt").write_bytes((DUPES / "reuters-update1--republished.txt").read_bytes())
+    (landing / "empty.txt").write_bytes(b"")
+    [done] = run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    assert (done.stories, done.duplicates, done.near_duplicates, done.quarantined) == (3, 1, 1, {"empty": 1})
+    return landing, store
+
+
+def row_file(store: Path, source_name: str) -> Path:
+    """The Parquet file holding the row of the input named ``source_name``."""
+    for path in sorted(store.glob("stories/**/*.parquet")):
+        names = [
+            uri.rsplit("/", 1)[-1] for uri in pq.read_table(path, columns=["source_uri"])["source_uri"].to_pylist()
+        ]
+        if source_name in names:
+            return path
+    raise AssertionError(f"no row of {source_name}")
+
+
+def problems(store: Path) -> dict[str, list[str]]:
+    """The problems ``check`` finds, by kind, each with the file names of the inputs named."""
+    report = check_dataset(LocalStorage(str(store)))
+    assert report.ok == (not report.problems)
+    return {kind: sorted(uri.rsplit("/", 1)[-1] for uri in uris) for kind, uris in report.examples.items()}
+
+
+def test_a_store_runs_made_is_consistent_and_the_command_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, store = ingested(tmp_path)
+    report = check_dataset(LocalStorage(str(store)))
+    assert report.ok and (report.rows, report.inputs, report.waiting) == (3, 5, 0)
+    assert dict(report.outcomes) == {"story": 3, "duplicate": 1, "quarantined": 1}
+    assert cli_main(["check", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "3 rows in" in out and "consistent" in out
+    assert cli_main(["check", str(store), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+def test_a_deleted_row_file_is_lost_stories_and_their_copies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every row of the batch is in one file per partition: deleting the idlib story's file
+    loses its story (and its exact duplicate's) from the dataset."""
+    _, store = ingested(tmp_path)
+    row_file(store, "a-copy.txt").unlink()  # the first of the two in input order holds the row
+    found = problems(store)
+    assert found["entries_without_row"] == ["a-copy.txt"]
+    assert found["duplicates_of_nothing"] == ["a.txt"]
+    assert "rows_without_entry" not in found and "doubled_rows" not in found
+    assert cli_main(["check", str(store)]) == EXIT_INCONSISTENT
+    out = capsys.readouterr().out
+    assert "entries_without_row: 1" in out and "to mend: reprocess" in out and "/landing/a-copy.txt" in out
+    assert cli_main(["check", str(store), "--json"]) == EXIT_INCONSISTENT
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["problems"]["entries_without_row"]["count"] == 1
+
+
+def test_a_row_file_copied_doubles_its_rows(tmp_path: Path) -> None:
+    _, store = ingested(tmp_path)
+    path = row_file(store, "b.txt")
+    shutil.copy(path, path.with_name("part-restored-twice.parquet"))
+    assert problems(store) == {"doubled_rows": ["b.txt", "c.txt"]}  # the file holds both Reuters rows
+
+
+def test_rows_of_another_root_are_rows_no_input_holds(tmp_path: Path) -> None:
+    """A file copied in from another dataset root (its inputs are that root's)."""
+    _, store = ingested(tmp_path)
+    other_landing, other = tmp_path / "other-landing", tmp_path / "other"
+    other_landing.mkdir()
+    (other_landing / "d.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    run_without_prefect(str(other_landing), str(other), IngestSettings(), 10)
+    foreign = row_file(other, "d.txt")
+    target = store / foreign.relative_to(other)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(foreign, target)
+    assert problems(store) == {"rows_without_entry": ["d.txt"]}
+
+
+def test_a_deleted_quarantine_record_is_found(tmp_path: Path) -> None:
+    _, store = ingested(tmp_path)
+    [record] = store.glob("quarantine/**/*.json")
+    record.unlink()
+    assert problems(store) == {"missing_quarantine": ["empty.txt"]}
+
+
+def test_a_copy_naming_a_story_no_row_holds_is_a_broken_chain(tmp_path: Path) -> None:
+    """The near copy's ``duplicate_of`` pointed at a story that has no row (what a rewrite
+    left before the thirty-seventh session), then at itself."""
+    _, store = ingested(tmp_path)
+    path = row_file(store, "c.txt")
+    table = pq.read_table(path)
+    names = [uri.rsplit("/", 1)[-1] for uri in table["source_uri"].to_pylist()]
+    at = names.index("c.txt")
+
+    def point_at(story_id: str) -> None:
+        values = table["duplicate_of"].to_pylist()
+        values[at] = story_id
+        column = table.schema.get_field_index("duplicate_of")
+        pq.write_table(table.set_column(column, table.schema.field(column), pa.array(values, pa.string())), path)
+
+    point_at("0" * 64)
+    assert problems(store) == {"broken_copy_chains": ["c.txt"]}
+    point_at(table["story_id"][at].as_py())
+    assert problems(store) == {"broken_copy_chains": ["c.txt"]}
+
+
+def test_copies_waiting_to_be_read_again_and_pending_batches_are_reported_not_failed(tmp_path: Path) -> None:
+    """A near copy under another landing zone whose story's row a rewrite took out is
+    marked to be read again: until its source's next run it names a story without a row,
+    which ``check`` counts as waiting. A batch a stopped run left pending is reported."""
+    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
+    for landing, name, text in (
+        (first, "a.txt", "reuters-update1.txt"),
+        (second, "b.txt", "reuters-update1--republished.txt"),
+    ):
+        landing.mkdir()
+        (landing / name).write_bytes((DUPES / text).read_bytes())
+    for landing in (first, second):
+        run_without_prefect(str(landing), str(store), IngestSettings(), 10)
+    (first / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
+    run_without_prefect(str(first), str(store), IngestSettings(), 10)
+    report = check_dataset(LocalStorage(str(store)))
+    assert report.ok and report.waiting == 1
+    run_without_prefect(str(second), str(store), IngestSettings(), 10)
+    report = check_dataset(LocalStorage(str(store)))
+    assert report.ok and report.waiting == 0
+
+    (store / "_manifests" / "_pending").mkdir(parents=True, exist_ok=True)
+    (store / "_manifests" / "_pending" / "b-left.json").write_text("{}")
+    report = check_dataset(LocalStorage(str(store)))
+    assert report.pending_batches == ["_manifests/_pending/b-left.json"]
+    assert any("rolls them forward" in line for line in report.lines())
+
+
+def test_check_waits_for_a_run_holding_the_store(tmp_path: Path) -> None:
+    _, store = ingested(tmp_path)
+    with Lease(LocalStorage(str(store)), command="ingest") as lease:
+        lease.acquire()
+        assert cli_main(["check", str(store)]) == EXIT_LOCKED
+    assert cli_main(["check", str(store)]) == 0
+    assert cli_main(["check", str(tmp_path / "nowhere")]) == 2
+
+
+def test_check_reads_an_s3_root(s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> None:
+    import boto3
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for name in ("bloomberg-idlib.txt", "ap-by-line.txt"):
+        (landing / name).write_bytes((GOLDEN / name).read_bytes())
+    root = f"s3://{s3_bucket}/store"
+    run_without_prefect(str(landing), root, IngestSettings(), 10)
+    from storage import open_storage
+
+    assert check_dataset(open_storage(root)).ok
+    client = boto3.client("s3")
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="store/stories/")["Contents"]]
+    client.delete_object(Bucket=s3_bucket, Key=keys[0])
+    report = check_dataset(open_storage(root))
+    assert not report.ok and report.problems["entries_without_row"] == 1
