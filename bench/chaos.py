@@ -47,6 +47,7 @@ import logging  # noqa: E402
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
 
 from storage import open_storage  # noqa: E402
+from table.check import check_dataset  # noqa: E402
 from table.snapshot import Snapshot, batch_id_of, read_pointer  # noqa: E402
 from tests.corpus import write_corpus  # noqa: E402
 
@@ -95,6 +96,7 @@ def snapshot(dest: str) -> dict[str, Any]:
         "quarantine": sorted(i.key.split("/")[-1] for i in store.list("quarantine/")),
         "outcomes": outcomes,
         "pending": [i.key for i in store.list("_manifests/_pending/")],
+        "check": dict(check_dataset(store).problems),  # what `wire-ingest check` finds
     }
 
 
@@ -110,6 +112,8 @@ def violations(after: dict[str, Any], reference: dict[str, Any]) -> list[str]:
         found.append(f"ledger differs ({len(after['outcomes'])} vs {len(reference['outcomes'])} inputs)")
     if after["pending"]:
         found.append("batches left pending")
+    if after["check"]:
+        found.append(f"wire-ingest check: {after['check']}")
     return found
 
 

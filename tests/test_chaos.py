@@ -23,6 +23,7 @@ import pytest
 
 from flows.lifeline import descendants
 from storage import open_storage
+from table.check import check_dataset
 from table.ledger import load_ledger
 from table.snapshot import Snapshot, batch_id_of, read_pointer
 from tests.corpus import write_corpus
@@ -177,6 +178,7 @@ def test_a_kill_at_every_write_of_the_protocol_then_a_rerun_equals_a_clean_run(t
         assert after["pending"] == [], k
         assert glob_rows(str(dest)) == reference["story_ids"], k
         no_half_written_files(dest)
+        assert check_dataset(open_storage(str(dest))).ok, k  # `wire-ingest check` agrees
 
 
 def test_a_killed_run_leaves_nothing_a_glob_reader_sees_twice_or_half(tmp_path: Path) -> None:
@@ -210,6 +212,7 @@ def test_crash_points_on_s3(tmp_path: Path, s3_bucket: str) -> None:
         assert after["story_ids"] == reference["story_ids"]
         assert after["outcomes"] == reference["outcomes"]
         assert after["quarantine"] == reference["quarantine"]
+        assert check_dataset(open_storage(dest)).ok, k
 
 
 def test_a_reprocess_killed_at_write_events_then_run_again_leaves_each_input_once(tmp_path: Path) -> None:
@@ -231,6 +234,7 @@ def test_a_reprocess_killed_at_write_events_then_run_again_leaves_each_input_onc
         assert latest == reference["outcomes"], k
         assert not list(store.list("_manifests/_pending/")), k
         assert glob_rows(str(dest)) == reference["story_ids"], k
+        assert check_dataset(store).ok, k
         assert crashed or k > 14, f"crash point {k} was never reached"
 
 
@@ -270,6 +274,7 @@ def test_a_run_of_rewritten_inputs_killed_at_write_events_then_run_again_equals_
         ledger = sorted(i.key for i in open_storage(str(dest)).list("_ledger/"))
         assert run_plain(env, str(landing), str(dest), 4) == 0, k  # then a no-op: nothing more committed
         assert sorted(i.key for i in open_storage(str(dest)).list("_ledger/")) == ledger, k
+        assert check_dataset(open_storage(str(dest))).ok, k
         assert crashed or k > 8, f"crash point {k} was never reached"
 
 
