@@ -36,7 +36,7 @@ from flows.inputs import DEFAULT_BATCH_SIZE, BundleIndex, UnreadLog
 from flows.report import RunTotals, render_markdown
 from flows.workers import DEFAULT_PARSE_MEMORY_MB, DEFAULT_PARSE_TIMEOUT
 from parsers import DEFAULT_MAX_BYTES
-from schemas.errors import QuarantineShareError, UnreadInputsError
+from schemas.errors import InconsistentDatasetError, QuarantineShareError, UnreadInputsError
 from storage import Storage, check_source_and_dest, open_storage
 from storage.lease import Lease
 from storage.local import escape_path, unescape_path
@@ -450,6 +450,29 @@ def check_quarantine_share(totals: RunTotals, limit: float | None) -> None:
             f"--max-quarantine-share {limit:g} ({reasons}). What parsed is committed; look at the quarantine "
             "entries, fix the feed or the parser, then `wire-ingest replay`."
         )
+
+
+@flow(name="wire-ingest-check", log_prints=False)
+def check_flow(dest: str, wait_lock: float = 600.0) -> dict[str, Any]:
+    """``wire-ingest check`` for a scheduled deployment: the report as the run's artifact,
+    and the run failed (so Prefect's notifications tell someone) when a guarantee is
+    broken."""
+    from table.check import run_check
+
+    logger = get_run_logger()
+    report = run_check(dest, wait_lock=wait_lock, progress=logger.info)
+    lines = report.lines()
+    for line in lines:
+        logger.info("%s", line)
+    create_markdown_artifact(
+        key="wire-ingest-check",
+        markdown="\n".join(f"- {line}" if not line.startswith("  ") else f"  - `{line.strip()}`" for line in lines),
+        description="wire-ingest check: the dataset's guarantees read back",
+    )
+    if not report.ok:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in report.problems.items())
+        raise InconsistentDatasetError(f"{dest}: {kinds}; the run's artifact names the inputs and what to do")
+    return report.to_dict()
 
 
 @flow(name="wire-ingest-compact", log_prints=False)

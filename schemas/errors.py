@@ -61,5 +61,10 @@ class UnreadInputsError(WireIngestError):
     that a schedule raises the alarm when it persists."""
 
 
+class InconsistentDatasetError(WireIngestError):
+    """``wire-ingest check`` (or its flow) found a guarantee broken; the message names each
+    kind, and the report the inputs concerned and what to do."""
+
+
 class ConfigError(WireIngestError):
     """A command-line option or setting is wrong; the message says which and how to fix it."""

@@ -199,3 +199,34 @@ def test_check_reads_an_s3_root(s3_endpoint: str, s3_bucket: str, tmp_path: Path
     client.delete_object(Bucket=s3_bucket, Key=keys[0])
     report = check_dataset(open_storage(root))
     assert not report.ok and report.problems["entries_without_row"] == 1
+
+
+def test_the_check_flow_fails_its_run_when_a_guarantee_is_broken(prefect_server: str, tmp_path: Path) -> None:
+    """The scheduled deployment's flow (infra/prefect.yaml `check`), run under Prefect: its
+    result on an intact store, a failed run (Prefect's notifications) on a broken one."""
+    import yaml
+
+    from flows.ingest import check_flow
+    from schemas.errors import InconsistentDatasetError
+
+    _, store = ingested(tmp_path)
+    result = check_flow(dest=str(store), wait_lock=0)
+    assert result["ok"] is True and result["rows"] == 3
+    [record] = store.glob("quarantine/**/*.json")
+    record.unlink()
+    with pytest.raises(InconsistentDatasetError, match="missing_quarantine 1"):
+        check_flow(dest=str(store), wait_lock=0)
+    state = check_flow(dest=str(store), wait_lock=0, return_state=True)
+    assert state.is_failed()
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["wire-ingest-check"]))
+        )
+    markdown = str(max(artifacts, key=lambda a: a.created or 0).data)
+    assert "missing_quarantine: 1" in markdown and "/landing/empty.txt" in markdown and "to mend" in markdown
+    with open(REPO / "infra" / "prefect.yaml", encoding="utf-8") as handle:
+        deployments = {d["name"]: d for d in yaml.safe_load(handle)["deployments"]}
+    assert deployments["check"]["entrypoint"] == "flows/ingest.py:check_flow"
