@@ -24,6 +24,7 @@ from storage.lease import Lease
 from storage.local import LocalStorage
 from table.check import check_dataset
 from tests.conftest import REPO
+from tests.test_rewrites import two_zones_with_a_near_copy
 
 GOLDEN = REPO / "tests" / "golden"
 DUPES = REPO / "tests" / "dupes" / "stories"
@@ -149,13 +150,7 @@ def test_copies_waiting_to_be_read_again_and_pending_batches_are_reported_not_fa
     """A near copy under another landing zone whose story's row a rewrite took out is
     marked to be read again: until its source's next run it names a story without a row,
     which ``check`` counts as waiting. A batch a stopped run left pending is reported."""
-    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
-    for landing, name, text in (
-        (first, "a.txt", "reuters-update1.txt"),
-        (second, "b.txt", "reuters-update1--republished.txt"),
-    ):
-        landing.mkdir()
-        (landing / name).write_bytes((DUPES / text).read_bytes())
+    first, second, store = two_zones_with_a_near_copy(tmp_path)
     for landing in (first, second):
         run_without_prefect(str(landing), str(store), IngestSettings(), 10)
     (first / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())

@@ -585,6 +585,19 @@ def test_a_near_copy_stays_a_copy_of_its_story_s_update(tmp_path: Path) -> None:
     assert duplicate_of_by_name(store) == {"a.txt": None, "b.txt": ids["a.txt"]}
 
 
+def two_zones_with_a_near_copy(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Two landing zones feeding one root, ``b.txt`` in the second a republished near copy of
+    ``a.txt`` in the first; and the root."""
+    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
+    for landing, name, text in (
+        (first, "a.txt", "reuters-update1.txt"),
+        (second, "b.txt", "reuters-update1--republished.txt"),
+    ):
+        landing.mkdir()
+        (landing / name).write_bytes((DUPES / text).read_bytes())
+    return first, second, store
+
+
 def test_a_near_copy_under_another_source_root_is_read_again_when_its_story_s_row_goes(
     prefect_server: str, tmp_path: Path
 ) -> None:
@@ -593,13 +606,7 @@ def test_a_near_copy_under_another_source_root_is_read_again_when_its_story_s_ro
     flow run writes its row again, no longer naming the story that went. A copy of it that
     comes in between (``e.txt``) names it, in its thread; read again, it does not name
     ``e.txt`` back."""
-    first, second, store = tmp_path / "first", tmp_path / "second", tmp_path / "store"
-    for landing, name, text in (
-        (first, "a.txt", "reuters-update1.txt"),
-        (second, "b.txt", "reuters-update1--republished.txt"),
-    ):
-        landing.mkdir()
-        (landing / name).write_bytes((DUPES / text).read_bytes())
+    first, second, store = two_zones_with_a_near_copy(tmp_path)
     ingest_flow(source=str(first), dest=str(store))
     assert ingest_flow(source=str(second), dest=str(store))["near_duplicates"] == 1
     (first / "a.txt").write_bytes((GOLDEN / "ap-by-line.txt").read_bytes())
