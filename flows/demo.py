@@ -54,7 +54,8 @@ def stage_landing(landing: Path) -> int:
 
 
 def demo(output: Path) -> None:
-    """Stage samples, run the ingest flow twice (the second adds nothing), query the result."""
+    """Stage samples, run the ingest flow twice (the second adds nothing), query the result,
+    and check it (`wire-ingest check`)."""
     from flows.cli import ingest, print_totals
 
     output = output.resolve()
@@ -72,3 +73,8 @@ def demo(output: Path) -> None:
     result = duckdb.sql(QUERY.format(root=store))
     if result is not None:
         result.show(max_width=160)
+    from storage.local import LocalStorage
+    from table.check import check_dataset
+
+    print(f"\nwire-ingest check {store}:")
+    print("\n".join(check_dataset(LocalStorage(str(store))).lines()))

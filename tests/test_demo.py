@@ -17,6 +17,7 @@ def test_demo_ingests_the_bundled_inputs_once(
     demo(tmp_path / "out")
     printed = capsys.readouterr().out
     assert "second run over the same landing zone: 0 new inputs, 0 files written" in printed
+    assert "consistent: every guarantee checked holds" in printed  # its `wire-ingest check`
     store = tmp_path / "out" / "store"
     rows = duckdb.sql(
         "SELECT source_uri, story_id, duplicate_of "
