@@ -25,6 +25,11 @@ with the default duplicate window and with the whole history's fingerprints load
 
 Each against an empty landing zone and empty store, and against the N done. The goal
 (issue 11): at 1,000,000 done, at most 15 s and at most 50 MB more peak RSS than empty.
+
+With ``--check``, instead: the store is given the N story rows its ledger says it holds
+(one Parquet file of ``story_id``, ``duplicate_of`` and ``source_uri`` per batch of 1,000,
+every tenth row a near copy of the row before it), and ``wire-ingest check`` is timed over
+it and over an empty store (whole process, peak RSS).
 """
 
 from __future__ import annotations
@@ -97,6 +102,45 @@ def build(root: Path, done: int) -> tuple[Path, Path]:
     return landing, store
 
 
+def write_rows(landing: Path, store: Path, done: int) -> None:
+    """The story rows the built ledger holds (``build``'s story ids, source URIs and file
+    keys), three columns each, every tenth a near copy of the row before it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = LocalStorage(str(landing))
+    for batch in range(0, done, PER_BATCH):
+        keys = [f"d{n // PER_FOLDER:05d}/s{n:07d}.txt" for n in range(batch, min(done, batch + PER_BATCH))]
+        ids = [hashlib.sha256(key.encode()).hexdigest() for key in keys]
+        copies = [ids[i - 1] if i % 10 == 9 else None for i in range(len(ids))]
+        path = store / "stories" / "agency=reuters" / "date=2024-10-21" / f"part-b{batch // PER_BATCH:06d}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.table(
+            {
+                "story_id": pa.array(ids, pa.string()),
+                "duplicate_of": pa.array(copies, pa.string()),
+                "source_uri": pa.array([source.full_uri(key) for key in keys], pa.string()),
+            }
+        )
+        pq.write_table(table, path)
+
+
+def measure_check(empty: Path, full: Path, done: int) -> None:
+    """``wire-ingest check`` over an empty store and over the N done with their rows."""
+    if not (full / "store" / "stories").exists():
+        started = time.perf_counter()
+        write_rows(full / "landing", full / "store", done)
+        print(f"wrote {done:,} rows in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    print("| wire-ingest check | s | peak MB | report |\n|---|---|---|---|")
+    for name, store in (("empty store", empty), (f"{done:,} done, their rows", full / "store")):
+        store.mkdir(parents=True, exist_ok=True)
+        seconds, peak, out = run_measured([sys.executable, "-m", "flows.cli", "check", str(store), "--json"], env)
+        report = json.loads(out) if out.strip().startswith("{") else {}
+        summary = f"ok={report.get('ok')}, rows {report.get('rows', 0):,}, inputs {report.get('inputs', 0):,}"
+        print(f"| {name} | {seconds:.1f} | {peak:.0f} | {summary} |")
+
+
 def measure(landing: Path, store: Path, served: str, repeats: int = 3) -> list[tuple[str, float, float]]:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -144,6 +188,7 @@ def main() -> None:
     parser.add_argument(
         "--new-inputs", type=int, default=0, help="then time a run with this many new stories (commits: use --keep)"
     )
+    parser.add_argument("--check", action="store_true", help="time `wire-ingest check` instead (adds the rows)")
     args = parser.parse_args()
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="wire-scale-"))
     try:
@@ -153,6 +198,9 @@ def main() -> None:
         if not (full / "store" / "_ledger" / "snapshot.json").exists():
             shutil.rmtree(full, ignore_errors=True)
             build(full, args.done)
+        if args.check:
+            measure_check(empty_store, full, args.done)
+            return
         server_env = {
             **os.environ,
             "PREFECT_HOME": str(root / "prefect-server"),

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+from array import array
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from storage import Storage
 from table.commit import PENDING_PREFIX
 from table.compaction import PENDING_PREFIX as PENDING_MERGE_PREFIX
 from table.dataset import STORIES_PREFIX
-from table.ledger import READ_AGAIN, load_ledger
+from table.ledger import READ_AGAIN, LedgerEntry, load_ledger
 
 #: Examples kept of each kind of problem (all are counted).
 EXAMPLES = 10
@@ -190,10 +191,31 @@ class _Rows:
         return found
 
 
-def _absent(values: list[int] | np.ndarray, among: np.ndarray) -> set[int]:
+#: The ledger fields the check reads (of the snapshot's, the rest are not read at all).
+_FIELDS = ("source_uri", "outcome", "story_id", "duplicate_of", "key", "revision")
+
+
+def _latest_entries(dest: Storage) -> Iterator[tuple[str, str, str | None, str | None, str | None, str | None]]:
+    """Each done input's latest entry as ``_FIELDS``, in commit order: the folded ones a
+    batch of rows at a time, six of their columns (at a million inputs: 1.2 s, not 4.2 s
+    for every column but the fingerprints), then the unfolded batches' (held by
+    ``load_ledger``, as in every run)."""
+    done = load_ledger(dest).done
+    if done.snapshot is not None:
+        skip = [each.name for each in fields(LedgerEntry) if each.name not in _FIELDS]
+        for row in done.snapshot.iter_rows(skip=skip):
+            if row["source_uri"] not in done.recent:
+                get = row.get  # a snapshot folded before a column existed has none of it
+                uri, outcome = row["source_uri"], row["outcome"]
+                yield uri, outcome, get("story_id"), get("duplicate_of"), get("key"), get("revision")
+    for uri, entry in done.recent.items():
+        yield uri, entry.outcome, entry.story_id, entry.duplicate_of, entry.key, entry.revision
+
+
+def _absent(values: array[int] | np.ndarray, among: np.ndarray) -> set[int]:
     """Those of ``values`` not in ``among``."""
-    array = np.asarray(values, dtype=np.uint64)
-    return set(array[~np.isin(array, among)].tolist())
+    found = np.frombuffer(values, dtype=np.uint64) if isinstance(values, array) else values
+    return set(found[~np.isin(found, among)].tolist()) if len(found) else set()
 
 
 def _broken_chains(rows: _Rows, roots: np.ndarray) -> np.ndarray:
@@ -230,27 +252,24 @@ def check_dataset(dest: Storage, progress: Callable[[str], None] | None = None) 
     report.files, report.rows = len(rows.keys), len(rows.ids)
 
     # The ledger, each input's latest entry, as hashes (a second pass names the inputs).
-    index = load_ledger(dest)
-    held: list[int] = []
-    waiting: list[int] = []
-    copied: list[int] = []  # the stories exact duplicates point at
-    quarantined: list[int] = []
-    for _uri, entry in index.done.items(light=True):
+    # Machine words, not a list of Python ints (~40 bytes each: 40 MB at a million).
+    held, waiting, copied, quarantined = (array("Q") for _ in range(4))  # copied: exact duplicates' stories
+    for _uri, outcome, story_id, duplicate_of, key, revision in _latest_entries(dest):
         report.inputs += 1
-        report.outcomes[entry.outcome] += 1
-        again = entry.revision == READ_AGAIN
+        report.outcomes[outcome] += 1
+        again = revision == READ_AGAIN
         report.waiting += again
-        if entry.outcome == "story" and entry.story_id:
-            held.append(_hash(entry.story_id))
+        if outcome == "story" and story_id:
+            held.append(_hash(story_id))
             if again:
                 waiting.append(held[-1])
-        elif entry.outcome == "duplicate" and entry.duplicate_of and not again:
-            copied.append(_hash(entry.duplicate_of))
-        elif entry.outcome == "quarantined" and entry.key:
-            quarantined.append(_hash(entry.key))
+        elif outcome == "duplicate" and duplicate_of and not again:
+            copied.append(_hash(duplicate_of))
+        elif outcome == "quarantined" and key:
+            quarantined.append(_hash(key))
         if report.inputs % 100_000 == 0:
             tell(f"read {report.inputs:,} ledger entries")
-    held_ids = np.array(held, dtype=np.uint64)
+    held_ids = np.frombuffer(held, dtype=np.uint64) if len(held) else np.zeros(0, dtype=np.uint64)
     stored = np.array([_hash(key) for key in dest.keys("quarantine/")], dtype=np.uint64)
     lost, orphaned, missing = _absent(held_ids, rows.ids), _absent(copied, rows.ids), _absent(quarantined, stored)
 
@@ -261,20 +280,20 @@ def check_dataset(dest: Storage, progress: Callable[[str], None] | None = None) 
     for kind, found in (
         ("doubled_rows", np.sort(order[np.searchsorted(rows.ids[order], doubled)])),  # a row of each
         ("rows_without_entry", np.flatnonzero(~np.isin(rows.ids, held_ids))),
-        ("broken_copy_chains", _broken_chains(rows, np.array(waiting, dtype=np.uint64))),
+        ("broken_copy_chains", _broken_chains(rows, np.frombuffer(waiting, dtype=np.uint64))),
     ):
         if len(found):
             report.problems[kind] += len(found)
             report.examples[kind] = rows.sources(found[:EXAMPLES])
 
     if lost or orphaned or missing:  # name the inputs: the ledger once more
-        for uri, entry in index.done.items(light=True):
-            if entry.outcome == "story" and entry.story_id and _hash(entry.story_id) in lost:
+        for uri, outcome, story_id, duplicate_of, key, revision in _latest_entries(dest):
+            if outcome == "story" and story_id and _hash(story_id) in lost:
                 report.found("entries_without_row", uri)
-            elif entry.outcome == "duplicate" and entry.revision != READ_AGAIN and entry.duplicate_of:
-                if _hash(entry.duplicate_of) in orphaned:
+            elif outcome == "duplicate" and revision != READ_AGAIN and duplicate_of:
+                if _hash(duplicate_of) in orphaned:
                     report.found("duplicates_of_nothing", uri)
-            elif entry.outcome == "quarantined" and entry.key and _hash(entry.key) in missing:
+            elif outcome == "quarantined" and key and _hash(key) in missing:
                 report.found("missing_quarantine", uri)
     return report
 

@@ -193,13 +193,10 @@ class DoneEntries:
         self.recent.pop(uri, None)  # a reprocessed input moves to its latest place
         self.recent[uri] = entry
 
-    def items(self, *, light: bool = False) -> Iterator[tuple[str, LedgerEntry]]:
-        """Every done input and its latest entry, in commit order; ``light``: the folded
-        entries without their fingerprints (paragraph keys and MinHash, most of an entry's
-        bytes: `table.check` reads every entry and needs none)."""
-        skip = ("paragraph_keys", "minhash") if light else ()
+    def items(self) -> Iterator[tuple[str, LedgerEntry]]:
+        """Every done input and its latest entry, in commit order."""
         if self.snapshot is not None:
-            for row in self.snapshot.iter_rows(skip=skip):
+            for row in self.snapshot.iter_rows():
                 if row["source_uri"] not in self.recent:
                     yield row["source_uri"], LedgerEntry(**row)
         yield from self.recent.items()
