@@ -14,7 +14,8 @@ Checked:
 - every row's ``duplicate_of`` chain ends at a row that is nobody's copy (it names no story
   without a row, and does not come back to itself): the stories that are nobody's copy,
   ``duplicate_of IS NULL``, are every story once;
-- every quarantined input's quarantine record is there.
+- every quarantined input's quarantine record is there;
+- every story file is readable Parquet.
 
 An input marked to be read again (`table.ledger.READ_AGAIN`) is counted ``waiting``, not a
 problem: the next run over its source mends it. Batches or merges a stopped run left
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from storage import Storage
@@ -46,6 +48,11 @@ EXAMPLES = 10
 
 #: Each kind of problem: what it means, and what to do.
 PROBLEMS: dict[str, tuple[str, str]] = {
+    "unreadable_files": (
+        "a story file that is not readable Parquet (truncated, overwritten, not Parquet); its rows are "
+        "counted lost below",
+        "restore the file from a backup, or delete it and reprocess the inputs entries_without_row names",
+    ),
     "doubled_rows": (
         "a story_id in more than one row",
         "reprocess the inputs named (`wire-ingest backfill SOURCE --dest ROOT --reprocess`): "
@@ -162,12 +169,17 @@ class _Rows:
     def __init__(self, dest: Storage, tell: Callable[[str], None]) -> None:
         self.dest = dest
         self.keys: list[str] = []
+        self.unreadable: list[str] = []  # story files that are no readable Parquet, and why
         ids: list[np.ndarray] = []
         copies: list[np.ndarray] = []
         for info in dest.list(STORIES_PREFIX):
             if not info.key.endswith(".parquet"):
                 continue
-            table = pq.read_table(self._open(info.key), columns=["story_id", "duplicate_of"])
+            try:
+                table = pq.read_table(self._open(info.key), columns=["story_id", "duplicate_of"])
+            except (pa.ArrowException, OSError) as exc:  # truncated, overwritten, not Parquet
+                self.unreadable.append(f"{dest.full_uri(info.key)} ({type(exc).__name__}: {str(exc)[:200]})")
+                continue
             ids.append(_hashes(table.column("story_id").to_pylist()))
             copies.append(_hashes(table.column("duplicate_of").to_pylist()))
             self.keys.append(info.key)
@@ -250,6 +262,8 @@ def check_dataset(dest: Storage, progress: Callable[[str], None] | None = None) 
     report.pending_merges = sorted(info.key for info in dest.list(PENDING_MERGE_PREFIX))
     rows = _Rows(dest, tell)
     report.files, report.rows = len(rows.keys), len(rows.ids)
+    for file in rows.unreadable:
+        report.found("unreadable_files", file)
 
     # The ledger, each input's latest entry, as hashes (a second pass names the inputs).
     # Machine words, not a list of Python ints (~40 bytes each: 40 MB at a million).

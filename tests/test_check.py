@@ -97,6 +97,17 @@ def test_a_deleted_row_file_is_lost_stories_and_their_copies(
     assert report["ok"] is False and report["problems"]["entries_without_row"]["count"] == 1
 
 
+def test_a_truncated_row_file_is_named_and_its_stories_counted_lost(tmp_path: Path) -> None:
+    """A story file cut short (a copy tool that died, a full disk): not Parquet any more."""
+    _, store = ingested(tmp_path)
+    path = row_file(store, "b.txt")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    report = check_dataset(LocalStorage(str(store)))
+    [unreadable] = report.examples["unreadable_files"]
+    assert unreadable.startswith(LocalStorage(str(store)).full_uri(str(path.relative_to(store))))
+    assert problems(store)["entries_without_row"] == ["b.txt", "c.txt"] and report.files == 1
+
+
 def test_a_row_file_copied_doubles_its_rows(tmp_path: Path) -> None:
     _, store = ingested(tmp_path)
     path = row_file(store, "b.txt")
