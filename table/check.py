@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from storage import Storage
+from storage.base import at_once
 from table.commit import PENDING_PREFIX
 from table.compaction import PENDING_PREFIX as PENDING_MERGE_PREFIX
 from table.dataset import STORIES_PREFIX
@@ -172,22 +173,28 @@ class _Rows:
         self.unreadable: list[str] = []  # story files that are no readable Parquet, and why
         ids: list[np.ndarray] = []
         copies: list[np.ndarray] = []
-        for info in dest.list(STORIES_PREFIX):
-            if not info.key.endswith(".parquet"):
-                continue
-            try:
-                table = pq.read_table(self._open(info.key), columns=["story_id", "duplicate_of"])
-            except (pa.ArrowException, OSError) as exc:  # truncated, overwritten, not Parquet
-                self.unreadable.append(f"{dest.full_uri(info.key)} ({type(exc).__name__}: {str(exc)[:200]})")
-                continue
-            ids.append(_hashes(table.column("story_id").to_pylist()))
-            copies.append(_hashes(table.column("duplicate_of").to_pylist()))
-            self.keys.append(info.key)
-            if len(self.keys) % 1000 == 0:
-                tell(f"read {len(self.keys):,} files ({sum(map(len, ids)):,} rows)")
+        keys = [info.key for info in dest.list(STORIES_PREFIX) if info.key.endswith(".parquet")]
+        for start in range(0, len(keys), 256):  # on S3 several GETs at once (`at_once`)
+            part = keys[start : start + 256]
+            for key, read in zip(part, at_once(dest, self._read, part, "wire-ingest-check"), strict=True):
+                if isinstance(read, str):
+                    self.unreadable.append(read)
+                    continue
+                ids.append(read[0])
+                copies.append(read[1])
+                self.keys.append(key)
+            tell(f"read {start + len(part):,} of {len(keys):,} files ({sum(map(len, ids)):,} rows)")
         self.ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.uint64)
         self.copy_of = np.concatenate(copies) if copies else np.zeros(0, dtype=np.uint64)
         self.starts = np.cumsum([0, *map(len, ids)])  # the first row of each file
+
+    def _read(self, key: str) -> tuple[np.ndarray, np.ndarray] | str:
+        """A story file's ids and ``duplicate_of`` hashed, or why it is no readable Parquet."""
+        try:
+            table = pq.read_table(self._open(key), columns=["story_id", "duplicate_of"])
+        except (pa.ArrowException, OSError) as exc:  # truncated, overwritten, not Parquet
+            return f"{self.dest.full_uri(key)} ({type(exc).__name__}: {str(exc)[:200]})"
+        return _hashes(table.column("story_id").to_pylist()), _hashes(table.column("duplicate_of").to_pylist())
 
     def _open(self, key: str) -> Any:
         path = self.dest.local_path(key)
