@@ -4,7 +4,7 @@ landing zone (at its start), the merge records a reprocess resolves its rows thr
 the files of a layered ledger snapshot.
 
     .venv/bin/python bench/s3_reads.py [--bundles 300] [--batches 49] [--merges 2000]
-        [--layers 6] [--latency-ms 0,20,50]
+        [--layers 6] [--story-files 200] [--latency-ms 0,20,50]
 
 Puts N small zips (3 stories each) under ``landing/`` of a bucket on moto's S3 server on
 127.0.0.1 and keeps each one's member list in a dataset root's ``_bundles/`` (as a run that
@@ -23,7 +23,8 @@ root and by partition under another; ``table.compaction.key_map`` for one reproc
 reads every flat one, or its partition's. ``--layers`` folds make a snapshot of that many
 layers (small ones: the round trips are what is timed) under a third root; a run's planning
 lookup reads each layer's ``.keys`` and ``.revs`` and its duplicate index copies each
-layer's entries file.
+layer's entries file. ``--story-files`` small story files (5 rows each) with their ledger
+batch under a fourth root: what ``wire-ingest check`` reads.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=49)
     parser.add_argument("--merges", type=int, default=2000, help="merge records, 10 a partition")
     parser.add_argument("--layers", type=int, default=6, help="layers of the ledger snapshot timed")
+    parser.add_argument("--story-files", type=int, default=200, help="story files `wire-ingest check` reads")
     parser.add_argument("--latency-ms", default="0,20,50", help="comma-separated round trips to time")
     args = parser.parse_args()
     from flows.bundles import BundleLimits
@@ -107,6 +109,7 @@ def main() -> None:
             pointer = fold(layered, min_batches=1)
             assert pointer is not None
         assert pointer is not None and len(pointer["layers"]) == args.layers, pointer
+        checked = story_files(direct, args.story_files)
         records = [merge_record(n) for n in range(args.merges)]
         stored = [(f"flat/{LEGACY_RECORD_PREFIX}{r['id']}.json", r) for r in records]
         stored += [(f"parts/{record_key(r)}", r) for r in records]
@@ -172,6 +175,8 @@ def main() -> None:
                 )
             what = f"snapshot of {args.layers} layers: plan and index"
             one_by_one_or_at_once(client, proxy, latency, "layered", what, layered_snapshot)
+            what = f"`wire-ingest check`: {args.story_files} story files"
+            one_by_one_or_at_once(client, proxy, latency, "checked", what, checked)
 
 
 def one_by_one_or_at_once(
@@ -195,6 +200,36 @@ def one_by_one_or_at_once(
     for how, (elapsed, requests) in rows.items():
         ratio = rows["one after another"][0] / elapsed
         print(f"| {latency:g} ms | {what} | {how} | {elapsed:.2f} | {requests:,} | {ratio:.2f} |")
+
+
+def story_files(direct: Any, count: int) -> Callable[[Any], None]:
+    """``count`` story files of 5 rows (three columns) under ``checked/`` with the ledger
+    batch that holds them; returns the work that checks that root."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from storage.s3 import S3Storage
+    from table.check import check_dataset
+    from table.ledger import LedgerEntry, encode_ledger, ledger_key
+
+    root = S3Storage("bench", "checked", client=direct)
+    entries = []
+    for number in range(count):
+        ids = [f"{number:05d}-{row}" for row in range(5)]
+        uris = [f"/in/{story_id}.txt" for story_id in ids]
+        buffer = io.BytesIO()
+        columns = {"story_id": ids, "duplicate_of": [None] * 5, "source_uri": uris}
+        pq.write_table(pa.table(columns, schema=pa.schema([(k, pa.string()) for k in columns])), buffer)
+        key = f"stories/agency=bench/date=2026-11-27/part-{number:05d}.parquet"
+        direct.put_object(Bucket="bench", Key=f"checked/{key}", Body=buffer.getvalue())
+        entries += [LedgerEntry(u, "s" * 64, "story", "c", story_id=i, key=key) for i, u in zip(ids, uris, strict=True)]
+    root.put(ledger_key("c"), encode_ledger("c", entries, "2026-11-27T10:00:00"))
+
+    def check(root: Any) -> None:
+        report = check_dataset(root)
+        assert report.ok and report.rows == 5 * count, report.lines()
+
+    return check
 
 
 def merge_record(number: int) -> dict[str, Any]:
