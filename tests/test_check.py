@@ -236,3 +236,31 @@ def test_the_check_flow_fails_its_run_when_a_guarantee_is_broken(prefect_server:
     with open(REPO / "infra" / "prefect.yaml", encoding="utf-8") as handle:
         deployments = {d["name"]: d for d in yaml.safe_load(handle)["deployments"]}
     assert deployments["check"]["entrypoint"] == "flows/ingest.py:check_flow"
+
+
+def test_bundles_compaction_and_a_reprocess_leave_a_store_check_passes(tmp_path: Path) -> None:
+    """What runs do to a root besides ingesting single files: a zip's members read as inputs
+    of their own, small files merged by `compact` (rows move to merged files), a reprocess
+    of everything (rows taken out and written again): each leaves a store check passes."""
+    import io
+    import zipfile
+
+    from table.compaction import run_compaction
+    from tests.corpus import write_corpus
+
+    landing, store = tmp_path / "landing", tmp_path / "store"
+    write_corpus(landing, 30, dated=True, text_only=True)
+    run_without_prefect(str(landing), str(store), IngestSettings(), 3)  # many small files
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("ap-by-line.txt", "afp-paris.txt"):
+            archive.writestr(name, (GOLDEN / name).read_bytes())
+    (landing / "delivery.zip").write_bytes(buffer.getvalue())
+    run_without_prefect(str(landing), str(store), IngestSettings(), 3)
+    assert check_dataset(LocalStorage(str(store))).ok
+    summary = run_compaction(str(store))
+    assert summary.files_after < summary.files_before
+    report = check_dataset(LocalStorage(str(store)))
+    assert report.ok and report.files == summary.files_after
+    run_without_prefect(str(landing), str(store), IngestSettings(), 7, reprocess=True)
+    assert check_dataset(LocalStorage(str(store))).ok
