@@ -1497,6 +1497,9 @@ def test_a_copy_of_a_mail_s_story_is_its_row_once_the_mail_gives_way_to_its_memb
     entry = load_ledger(open_storage(str(store))).done.get(open_storage(str(landing)).full_uri("desk.eml"))
     assert entry is not None and (entry.outcome, entry.story_id) == ("bundle", None)
     assert run_without_prefect(str(landing), str(store), settings, 3) == []
+    from table.check import check_dataset
+
+    assert check_dataset(open_storage(str(store))).ok  # `wire-ingest check` agrees
 
 
 def test_a_backfill_listing_a_regrown_mail_s_members_takes_out_its_old_row(tmp_path: Path) -> None:
