@@ -144,7 +144,9 @@ class CheckReport:
                 "stopped run: the next `wire-ingest ingest` (or `compact`) over this root rolls them forward; "
                 "check again after it"
             )
-        if self.ok:
+        if not (self.rows or self.inputs or self.problems):
+            out.append("no dataset here: nothing under stories/ or _ledger/ (is it the right root?)")
+        elif self.ok:
             out.append("consistent: every guarantee checked holds")
         for kind, count in self.problems.items():
             means, do = PROBLEMS[kind]

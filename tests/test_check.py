@@ -186,6 +186,8 @@ def test_check_waits_for_a_run_holding_the_store(tmp_path: Path) -> None:
         assert cli_main(["check", str(store)]) == EXIT_LOCKED
     assert cli_main(["check", str(store)]) == 0
     assert cli_main(["check", str(tmp_path / "nowhere")]) == 2
+    (tmp_path / "empty").mkdir()  # a folder, but no dataset: said so, not called consistent
+    assert check_dataset(LocalStorage(str(tmp_path / "empty"))).lines()[-1].startswith("no dataset here")
 
 
 def test_check_reads_an_s3_root(s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> None:
