@@ -51,14 +51,22 @@ from flows.workers import (
 )
 from parsers import DEFAULT_MAX_BYTES
 from parsers.fingerprint import Fingerprint
-from schemas.errors import MissingObjectError
 from schemas.story import Story
 from storage import Storage, key_under
 from storage.lease import Lease
 from table.commit import PENDING_PREFIX, BatchPlan, abandon, commit, open_intent, pending_plans
 from table.compaction import recover_compactions
 from table.dataset import encode_parquet, group_by_partition, partition_key
-from table.ledger import BUNDLE, READ_AGAIN, LedgerEntry, LedgerIndex, ledger_key, load_ledger, near_duplicate_in
+from table.ledger import (
+    BUNDLE,
+    READ_AGAIN,
+    CopyTree,
+    LedgerEntry,
+    LedgerIndex,
+    load_ledger,
+    near_duplicate_in,
+    whole_entries,
+)
 from table.snapshot import fold
 
 try:
@@ -729,15 +737,17 @@ def run_batch(
     # An input planned again whose bytes are what its entry recorded (a file touched, or
     # rewritten with the same bytes) keeps what it produced: its row stays where it is.
     kept = keep_unchanged(parsed, superseded, plan.batch_id) if plan.rewrite and superseded else {}
-    own_ids = {e.story_id for u, e in superseded.items() if u not in kept and e.outcome == "story" and e.story_id}
     # A copy of a story whose row this batch takes out is read again, not kept (planned with
     # it: `_copies_of`): one of its exact duplicates carries the story's row from now on, and
-    # a near copy's row is written again, naming a story that still has a row, if any.
-    while copies := [uri for uri, e in kept.items() if e.duplicate_of in own_ids]:
+    # a near copy's row is written again (so its copies are read again too), naming a story
+    # that still has a row, if any.
+    while True:
+        own_ids = {e.story_id for u, e in superseded.items() if u not in kept and e.outcome == "story" and e.story_id}
+        copies = [uri for uri, e in kept.items() if e.duplicate_of in own_ids]
+        if not copies:
+            break
         for uri in copies:
             del kept[uri]
-        # A near copy read again has its row taken out and written again: its copies too.
-        own_ids = {e.story_id for u, e in superseded.items() if u not in kept and e.outcome == "story" and e.story_id}
     for uri in kept:
         del superseded[uri]
     # Stories older than the index's window are matched by id and body hash a batch at a time.
@@ -947,57 +957,6 @@ def _read_as_bundle(entry: LedgerEntry, batch_id: str) -> LedgerEntry:
     )
 
 
-#: How many links of ``duplicate_of`` a `CopyTree` follows down from a story.
-_COPY_DEPTH = 32
-
-
-class CopyTree:
-    """The inputs whose latest ledger entries point at some of ``story_ids`` (their exact
-    duplicates and near copies, ``duplicate_of``), then at those near copies, and so on down
-    (at most ``_COPY_DEPTH`` links): each level one scan of the ledger's ``duplicate_of``
-    column (`table.ledger.DoneEntries.copies_of`), asked only when stories' rows are taken
-    out or written again. ``entries``: each input's entry, level by level (so in the order
-    the copies were made: a copy comes after the story it names); ``named_by``: story ->
-    the near copies (stories) naming it."""
-
-    def __init__(self, index: LedgerIndex, story_ids: Iterable[str]) -> None:
-        self.entries: dict[str, LedgerEntry] = {}
-        self.named_by: dict[str, list[str]] = {}
-        seen = set(story_ids)
-        frontier = set(seen)
-        for _ in range(_COPY_DEPTH):
-            if not frontier:
-                break
-            found = index.done.copies_of(frontier)
-            frontier = set()
-            for uri, entry in found.items():
-                if uri in self.entries:
-                    continue
-                self.entries[uri] = entry
-                copy = entry.story_id
-                if entry.outcome == "story" and copy and entry.duplicate_of and copy not in seen:
-                    self.named_by.setdefault(entry.duplicate_of, []).append(copy)
-                    seen.add(copy)
-                    frontier.add(copy)
-
-    def below(self, story_id: str) -> set[str]:
-        """``story_id`` and the stories naming it, directly or through others."""
-        reached, stack = {story_id}, [story_id]
-        while stack:
-            for copy in self.named_by.get(stack.pop(), ()):
-                if copy not in reached:
-                    reached.add(copy)
-                    stack.append(copy)
-        return reached
-
-    def under(self, story_ids: set[str]) -> dict[str, LedgerEntry]:
-        """The entries of the inputs whose copy chain leads to one of ``story_ids``."""
-        reached: set[str] = set()
-        for story_id in story_ids:
-            reached |= self.below(story_id)
-        return {uri: e for uri, e in self.entries.items() if e.duplicate_of in reached}
-
-
 def _copies_to_read_again(
     dest: Storage, tree: CopyTree | None, lost: set[str], written: set[str], batch_id: str
 ) -> list[LedgerEntry]:
@@ -1016,31 +975,7 @@ def _copies_to_read_again(
     if tree is None:
         return []
     again = [entry for uri, entry in tree.under(lost).items() if uri not in written]
-    return [replace(entry, batch_id=batch_id, revision=READ_AGAIN) for entry in _with_fingerprints(dest, again)]
-
-
-def _with_fingerprints(dest: Storage, entries: list[LedgerEntry]) -> list[LedgerEntry]:
-    """``entries``, each story's with the fingerprint its committed entry holds (paragraph
-    keys, MinHash): the run keeps its entries without them once indexed (``LedgerIndex.add``),
-    and a near copy marked to be read again is still a story the next runs look copies up
-    against until it is read again. Read back from the batch objects that wrote them (a
-    folded entry comes from the snapshot whole)."""
-    stripped = {e.batch_id for e in entries if e.outcome == "story" and e.paragraph_keys is None and e.minhash is None}
-    if not stripped:
-        return entries
-    whole: dict[str, dict[str, Any]] = {}
-    for batch_id in sorted(stripped):
-        try:
-            record = json.loads(dest.get(ledger_key(batch_id)))
-        except MissingObjectError:  # folded since: its entry was whole already
-            continue
-        whole.update((raw["source_uri"], raw) for raw in record["entries"])
-    return [
-        replace(entry, paragraph_keys=raw.get("paragraph_keys"), minhash=raw.get("minhash"))
-        if (raw := whole.get(entry.source_uri)) is not None and entry.outcome == "story"
-        else entry
-        for entry in entries
-    ]
+    return [replace(entry, batch_id=batch_id, revision=READ_AGAIN) for entry in whole_entries(dest, again)]
 
 
 def keep_unchanged(

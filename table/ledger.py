@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from parsers.fingerprint import (
     resemblance,
     same_day,
 )
+from schemas.errors import MissingObjectError
 from storage import Storage
 from storage.base import at_once
 from table.snapshot import (
@@ -751,6 +752,81 @@ def _string_matches(
     for sha, story_id in zip(bodies.filter(same).to_pylist(), ids.filter(same).to_pylist(), strict=True):
         owners.setdefault(sha, story_id)  # in commit order: the earliest
     return known, owners
+
+
+#: How many links of ``duplicate_of`` a `CopyTree` follows down from a story.
+_COPY_DEPTH = 32
+
+
+class CopyTree:
+    """The inputs whose latest ledger entries point at some of ``story_ids`` (their exact
+    duplicates and near copies, ``duplicate_of``), then at those near copies, and so on down
+    (at most ``_COPY_DEPTH`` links): each level one scan of the ledger's ``duplicate_of``
+    column (`DoneEntries.copies_of`), asked only when stories' rows are taken
+    out or written again. ``entries``: each input's entry, level by level (so in the order
+    the copies were made: a copy comes after the story it names); ``named_by``: story ->
+    the near copies (stories) naming it."""
+
+    def __init__(self, index: LedgerIndex, story_ids: Iterable[str]) -> None:
+        self.entries: dict[str, LedgerEntry] = {}
+        self.named_by: dict[str, list[str]] = {}
+        seen = set(story_ids)
+        frontier = set(seen)
+        for _ in range(_COPY_DEPTH):
+            if not frontier:
+                break
+            found = index.done.copies_of(frontier)
+            frontier = set()
+            for uri, entry in found.items():
+                if uri in self.entries:
+                    continue
+                self.entries[uri] = entry
+                copy = entry.story_id
+                if entry.outcome == "story" and copy and entry.duplicate_of and copy not in seen:
+                    self.named_by.setdefault(entry.duplicate_of, []).append(copy)
+                    seen.add(copy)
+                    frontier.add(copy)
+
+    def below(self, story_id: str) -> set[str]:
+        """``story_id`` and the stories naming it, directly or through others."""
+        reached, stack = {story_id}, [story_id]
+        while stack:
+            for copy in self.named_by.get(stack.pop(), ()):
+                if copy not in reached:
+                    reached.add(copy)
+                    stack.append(copy)
+        return reached
+
+    def under(self, story_ids: set[str]) -> dict[str, LedgerEntry]:
+        """The entries of the inputs whose copy chain leads to one of ``story_ids``."""
+        reached: set[str] = set()
+        for story_id in story_ids:
+            reached |= self.below(story_id)
+        return {uri: e for uri, e in self.entries.items() if e.duplicate_of in reached}
+
+
+def whole_entries(dest: Storage, entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """``entries``, each story's with the fingerprint its committed entry holds (paragraph
+    keys, MinHash): the run keeps its entries without them once indexed (``LedgerIndex.add``),
+    and a near copy marked to be read again is still a story the next runs look copies up
+    against until it is read again. Read back from the batch objects that wrote them (a
+    folded entry comes from the snapshot whole)."""
+    stripped = {e.batch_id for e in entries if e.outcome == "story" and e.paragraph_keys is None and e.minhash is None}
+    if not stripped:
+        return entries
+    whole: dict[str, dict[str, Any]] = {}
+    for batch_id in sorted(stripped):
+        try:
+            record = json.loads(dest.get(ledger_key(batch_id)))
+        except MissingObjectError:  # folded since: its entry was whole already
+            continue
+        whole.update((raw["source_uri"], raw) for raw in record["entries"])
+    return [
+        replace(entry, paragraph_keys=raw.get("paragraph_keys"), minhash=raw.get("minhash"))
+        if (raw := whole.get(entry.source_uri)) is not None and entry.outcome == "story"
+        else entry
+        for entry in entries
+    ]
 
 
 def ledger_key(batch_id: str) -> str:
