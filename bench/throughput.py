@@ -15,7 +15,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from bench.extraction_quality import load_pages  # noqa: E402
 from bench.segments_quality import load_pages as load_segment_pages  # noqa: E402
 from flows.workers import tune_gc_for_parsing  # noqa: E402
-from parsers import parse_story  # noqa: E402
+from parsers import native, parse_story  # noqa: E402
 from schemas.errors import ParseError  # noqa: E402
 from tests.corpus import write_corpus  # noqa: E402
 
@@ -205,19 +207,17 @@ def reuters_copy() -> list[bytes]:
     return [case.rendered.encode("latin-1", "replace") for case in load_cases(shared)]
 
 
-def parse_section(quick: bool) -> None:
+def text_rows(quick: bool) -> list[Row]:
+    """The raw wire text rows: golden stories as filed and grown, and real 1987 copy."""
     repeats = 1 if quick else 3
-    pages = [data for _, data, _ in load_pages()]
-    dev_pages = [data for _, data, _, _ in load_segment_pages()]
     golden_text = [p.read_bytes() for p in sorted((REPO / "tests" / "golden").glob("*.txt"))]
 
     def ours(data: bytes) -> object:
         return parse_story(data, "bench")
 
-    # This process collects garbage as a parse worker does (both sides of every comparison
-    # below run in it).
+    # This process collects garbage as a parse worker does.
     tune_gc_for_parsing()
-    text_rows: list[Row] = []
+    rows: list[Row] = []
     sized = (
         ("as filed (golden)", 0, grown),
         ("grown to ~2.5 KB", 2100, grown),
@@ -233,7 +233,7 @@ def parse_section(quick: bool) -> None:
         average = sum(map(len, items)) / len(items) / 1000
         items = items * max(1, (100_000 if quick else 400_000) // sum(map(len, items)))
         rate, mbps = time_in_process(items, ours, max(repeats, 5))
-        text_rows.append((f"text {label} ({average:.1f} KB), in-process", rate, mbps, ""))
+        rows.append((f"text {label} ({average:.1f} KB), in-process", rate, mbps, ""))
     real = reuters_copy()
     if real:
 
@@ -245,8 +245,38 @@ def parse_section(quick: bool) -> None:
 
         average = sum(map(len, real)) / len(real) / 1000
         rate, mbps = time_in_process(real, ours_or_quarantined, max(repeats, 5))
-        text_rows.append((f"real 1987 Reuters copy, {len(real)} stories ({average:.1f} KB)", rate, mbps, ""))
-    print_rows("raw wire text, one core (goal: 5 MB/s at 2.5 KB, 10 MB/s at 20 KB)", text_rows)
+        rows.append((f"real 1987 Reuters copy, {len(real)} stories ({average:.1f} KB)", rate, mbps, ""))
+    return rows
+
+
+def sources_text_rows(quick: bool) -> list[Row]:
+    """The same rows with the parsers run from their sources (``WIRE_INGEST_NATIVE=0``), in a
+    process of their own, when this one runs them compiled (parsers/native.py)."""
+    if not native.STATUS.startswith("compiled"):
+        return []
+    command = [sys.executable, str(Path(__file__).resolve()), "--text-rows-json", *(["--quick"] if quick else [])]
+    done = subprocess.run(
+        command, env={**os.environ, native.ENV_SWITCH: "0"}, capture_output=True, text=True, check=True
+    )
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    return [(f"{label.replace(', in-process', '')}, from sources", rate, mbps, "") for label, rate, mbps, _ in rows]
+
+
+def parse_section(quick: bool) -> None:
+    repeats = 1 if quick else 3
+    pages = [data for _, data, _ in load_pages()]
+    dev_pages = [data for _, data, _, _ in load_segment_pages()]
+
+    def ours(data: bytes) -> object:
+        return parse_story(data, "bench")
+
+    print(f"parsers: {native.STATUS}")
+    text = text_rows(quick)
+    compiled = native.STATUS.startswith("compiled")
+    if compiled:
+        text = [(f"{label}, compiled", rate, mbps, note) for label, rate, mbps, note in text]
+    text += sources_text_rows(quick)
+    print_rows("raw wire text, one core (goal: 5 MB/s at 2.5 KB, 10 MB/s at 20 KB)", text)
 
     for name, html_pages in (("92 aeb-dev pages", pages), (f"{len(dev_pages)} trafilatura-dev pages", dev_pages)):
         html_section(name, html_pages, repeats, ours)
@@ -296,7 +326,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
     parser.add_argument("--only", choices=("parse", "ingest"), help="run one section")
+    parser.add_argument("--text-rows-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.text_rows_json:  # sources_text_rows' child process
+        print(json.dumps(text_rows(args.quick)))
+        return
     if args.only != "ingest":
         parse_section(args.quick)
     if args.only != "parse":

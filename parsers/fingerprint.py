@@ -530,6 +530,11 @@ class Fingerprint:
     signature: bytes = b""  # minhash_signature of the body
     day: str | None = None  # story_day
 
+    def __reduce__(self) -> tuple[type[Fingerprint], tuple[int, tuple[str, ...], bytes, str | None]]:
+        # Pickled by its fields (workers send it to the coordinator): a frozen dataclass
+        # compiled by mypyc (parsers/native.py) cannot have its state set after creation.
+        return (Fingerprint, (self.simhash, self.keys, self.signature, self.day))
+
 
 def same_day(a: str | None, b: str | None) -> bool:
     """Two stories may be copies unless both are dated and the dates differ: one
