@@ -177,8 +177,14 @@ def build(where: Path | None = None, package_dir: Path = PACKAGE_DIR) -> Path:
         (staged / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     # Swap the whole directory: a process activating meanwhile sees the old build or the new one.
     old = where.with_name(f".{where.name}-old-{os.getpid()}")
-    if where.exists():
-        where.rename(old)
-    staged.rename(where)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        if where.exists():
+            where.rename(old)
+        staged.rename(where)
+    except OSError as exc:  # another build swapped its own in meanwhile: fine if it is of these sources
+        shutil.rmtree(staged, ignore_errors=True)
+        if freshness(where, package_dir) is not None:
+            raise RuntimeError(f"could not put the build in place at {where}: {exc}") from exc
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
     return where
