@@ -45,6 +45,7 @@ from table.snapshot import (
     uri_hash,
     uri_hashes,
 )
+from table.snapshot import READ_AGAIN as READ_AGAIN
 
 _BANDS = 4  # 4 bands of 16 bits: two hashes within 3 bits share at least one band
 #: MinHash LSH: 16 bands of 4 positions (8 bytes). Two stories of resemblance 0.7 share a
@@ -58,15 +59,6 @@ MAX_POSTINGS = 64
 #: ~640 us an undated lookup against ~25 us a dated one before it.
 DAY_SCAN_LIMIT = 16
 _DAY_CODES = 416  # ``_day_code``'s range: month * 32 + day, 0 when undated
-
-
-#: The revision an entry is given when its input must be read again by the next run over
-#: its own source: an exact duplicate of a story whose row a batch took out (the input that
-#: held it rewritten into another story) without a copy in that batch to carry it (a copy
-#: under another source root, or one the store failed to read). No listing gives this
-#: revision, so that run takes the input as rewritten, and parses it again rather than keep
-#: its entry (`flows.batch.keep_unchanged`); its story, no longer held, becomes its row.
-READ_AGAIN = "read-again"
 
 
 #: The outcome of an input read as one story (or quarantined) before it became a bundle,
@@ -125,9 +117,10 @@ class DoneEntries:
         self, uris: list[str], revisions: Sequence[str | None], codes: bytes | None = None
     ) -> tuple[list[bool], list[bool]]:
         """For each URI with the revision it is listed at: whether it is done, and whether
-        it is done but *rewritten* since: its entry recorded another revision. An entry or
-        a listing without a revision (see ``LedgerEntry.revision``) is never called
-        rewritten. One vectorised snapshot lookup; ``codes``, the revisions' codes if the
+        it is done but *rewritten* since: its entry recorded another revision, or
+        ``READ_AGAIN`` (so also when no revision is listed: ``--ignore-rewrites``). Otherwise
+        an entry or a listing without a revision (see ``LedgerEntry.revision``) is never
+        called rewritten. One vectorised snapshot lookup; ``codes``, the revisions' codes if the
         listing computed them (``storage.base.Revisions``), saves hashing them here."""
         done = [False] * len(uris)
         rewritten = [False] * len(uris)
@@ -142,7 +135,9 @@ class DoneEntries:
                 if entry is not None:  # the latest entry: it overrides the snapshot's
                     done[at] = True
                     listed = revisions[at]
-                    rewritten[at] = bool(listed and entry.revision and entry.revision != listed)
+                    rewritten[at] = entry.revision == READ_AGAIN or bool(
+                        listed and entry.revision and entry.revision != listed
+                    )
         return done, rewritten
 
     def __contains__(self, uri: object) -> bool:

@@ -46,6 +46,17 @@ SNAPSHOT_POINTER = f"{LEDGER_PREFIX}snapshot.json"
 SNAPSHOT_PREFIX = f"{LEDGER_PREFIX}snapshots/"
 HASH_BYTES = 16
 REVISION_BYTES = CODE_BYTES
+
+#: The revision an entry is given when its input must be read again by the next run over
+#: its own source: a copy of a story whose row a batch took out (the input that held it
+#: rewritten into another story, or reprocessed) without a copy in that batch to carry it
+#: (a copy under another source root, or one the store failed to read). No listing gives
+#: this revision, so that run takes the input as rewritten, and parses it again rather than
+#: keep its entry (`flows.batch.keep_unchanged`); its story, no longer held, becomes its
+#: row. A run that lists no revisions (``--ignore-rewrites``) still finds it: a layer
+#: records how many entries it holds at it (``read_again`` in its spec), and ``lookup``
+#: reads the revisions of a layer that holds some (or was folded before it was counted).
+READ_AGAIN = "read-again"
 #: Keys per block of the snapshot's sampled search index (``Snapshot._find``).
 SAMPLE_EVERY = 64
 #: Unfolded batch objects after which a run folds them (``WIRE_INGEST_LEDGER_FOLD_AFTER``).
@@ -417,8 +428,19 @@ class Snapshot:
         ``codes``: the revisions' ``revision_hash`` values end to end, if already made."""
         found, layer, at = self._newest(hashes)
         changed = np.zeros(len(hashes), dtype=bool)
-        if not (codes is not None or any(revisions)) or not found.any():
-            return found, changed  # the revision hashes are not read without a revision listed
+        if not found.any():
+            return found, changed
+        if not (codes is not None or any(revisions)):
+            # No revision listed: only entries marked to be read again count as rewritten,
+            # looked for in the layers that may hold one (most hold none: nothing is read).
+            again = revision_hash(READ_AGAIN)
+            for number, each in enumerate(self.layers):
+                if each.spec.get("read_again", 1) == 0 or each.spec.get("revisions") is None:
+                    continue
+                mine = np.flatnonzero(found & (layer == number))
+                if len(mine) and (stored := each.revisions) is not None:
+                    changed[mine] = stored[at[mine]] == again
+            return found, changed
         if codes is not None:
             query = np.frombuffer(codes, dtype=f"S{REVISION_BYTES}")
         else:
@@ -430,7 +452,7 @@ class Snapshot:
             if not len(mine) or (stored := each.revisions) is None:
                 continue
             held, listed = stored[at[mine]], query[mine]
-            changed[mine] = (held != b"") & (listed != b"") & (held != listed)
+            changed[mine] = ((held != b"") & (listed != b"") & (held != listed)) | (held == revision_hash(READ_AGAIN))
         return found, changed
 
     def entry_rows(self, uris: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -610,6 +632,7 @@ def fold(
         entries_path = os.path.join(work, "entries.parquet")
         keys, revisions = _write_merged(snapshot, len(kept), new, work, entries_path)
         spec["rows"] = len(keys)
+        spec["read_again"] = int((revisions == revision_hash(READ_AGAIN)).sum())
         if check is not None:
             check()
         store.put_file(spec["entries"], entries_path, "application/vnd.apache.parquet")

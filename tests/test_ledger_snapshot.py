@@ -618,3 +618,45 @@ def test_a_layered_snapshot_reads_its_layers_files_at_once(tmp_path: Path) -> No
     assert store.most_at_once > 1
     assert len(index.story_ids) == len(uris)  # the duplicate index: every layer's entries
     assert sorted(Remote.copies) == sorted(layer["entries"] for layer in layers) and Remote.most_copying > 1
+
+
+def test_an_entry_marked_read_again_is_found_when_no_revision_is_listed(tmp_path: Path) -> None:
+    """A run with ``--ignore-rewrites`` lists no revisions, and until the thirty-eighth
+    session it took an input marked to be read again (``READ_AGAIN``: a copy of a story whose
+    row went) as done: its story stayed in no row. Now the mark counts as a rewrite with or
+    without a listed revision, in an unfolded batch object and in a folded layer, and a layer
+    that holds no mark (counted when it is folded) has its revisions left unread."""
+    from table.ledger import READ_AGAIN, LedgerEntry, encode_ledger
+    from table.snapshot import fold
+    from tests.stores import AtOnceStore
+
+    local = LocalStorage(tmp_path / "store")
+
+    def commit(number: int, entries: list[LedgerEntry]) -> None:
+        local.put(f"_ledger/b{number}.json", encode_ledger(f"b{number}", entries, f"2026-11-30T00:00:0{number}"))
+
+    def entry(name: str, number: int, revision: str) -> LedgerEntry:
+        return LedgerEntry(f"/in/{name}", "s" * 64, "story", f"b{number}", story_id=name, revision=revision)
+
+    commit(1, [entry(f"plain-{n}", 1, "1") for n in range(4)])
+    assert fold(local, min_batches=1) is not None
+    commit(2, [entry("marked", 2, READ_AGAIN), entry("other", 2, "1")])
+    uris = [f"/in/plain-{n}" for n in range(4)] + ["/in/marked", "/in/other"]
+
+    def ask(store: LocalStorage) -> list[bool]:
+        done, rewritten = load_ledger(store).done.check_many(uris, [None] * len(uris))
+        assert all(done)
+        return rewritten
+
+    assert ask(local) == [False] * 4 + [True, False]  # the mark in an unfolded batch object
+    assert fold(local, min_batches=1) is not None
+    pointer = read_pointer(local)
+    assert pointer is not None
+    assert [layer["read_again"] for layer in pointer[0]["layers"]] in ([0, 1], [1])
+    store = AtOnceStore(str(tmp_path / "store"), delay=0)
+    assert ask(store) == [False] * 4 + [True, False]  # the mark in a folded layer
+    read_revisions = [key for key in store.reads if key.endswith(".revs")]
+    assert read_revisions == [layer["revisions"] for layer in pointer[0]["layers"] if layer["read_again"]]
+    # Listed revisions: the mark counts as a rewrite too, whatever revision is listed.
+    done, rewritten = load_ledger(local).done.check_many(uris, ["1"] * len(uris))
+    assert all(done) and rewritten == [False] * 4 + [True, False]

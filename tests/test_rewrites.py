@@ -350,20 +350,24 @@ def two_landing_zones(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 @pytest.mark.parametrize("folded", [False, True], ids=["unfolded", "folded"])
+@pytest.mark.parametrize("second_detects_rewrites", [True, False], ids=["revisions-listed", "ignore-rewrites"])
 def test_a_copy_under_another_source_root_is_read_again_when_its_story_s_row_goes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folded: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folded: bool, second_detects_rewrites: bool
 ) -> None:
     """Two landing zones feed one root; ``b.txt`` in the second is a copy of ``a.txt`` in
     the first (an exact duplicate: no row of its own). ``a.txt`` is then overwritten with
     another story: the run over the first landing zone cannot read ``b.txt``, so its entry
     is marked to be read again, and the next run over the second makes its story a row.
-    Until the thirty-sixth session that story was in no row."""
+    Until the thirty-sixth session that story was in no row; until the thirty-eighth, it
+    stayed in none when the second landing zone's runs ignore rewrites (they list no
+    revisions, so the mark was never seen)."""
     if folded:
         monkeypatch.setenv("WIRE_INGEST_LEDGER_FOLD_AFTER", "1")
     first, second, store = two_landing_zones(tmp_path)
     settings = IngestSettings()
+    second_settings = IngestSettings(detect_rewrites=second_detects_rewrites)
     run_without_prefect(str(first), str(store), settings, 10)
-    [dup] = run_without_prefect(str(second), str(store), settings, 10)
+    [dup] = run_without_prefect(str(second), str(store), second_settings, 10)
     assert (dup.inputs, dup.duplicates) == (1, 1)
     [(_, headline)] = story_rows(store)
 
@@ -371,13 +375,14 @@ def test_a_copy_under_another_source_root_is_read_again_when_its_story_s_row_goe
     [rewrite] = run_without_prefect(str(first), str(store), settings, 10)
     assert (rewrite.inputs, rewrite.stories) == (1, 1)
     assert latest_entries(store)["b.txt"]["revision"] == READ_AGAIN
-    [again] = run_without_prefect(str(second), str(store), settings, 10)
+    [again] = run_without_prefect(str(second), str(store), second_settings, 10)
     assert (again.inputs, again.stories, again.unchanged) == (1, 1, 0)
     rows = story_rows(store)
     assert sorted(rows) == sorted([("a.txt", rows[0][1]), ("b.txt", headline)]) and rows[0][1] != headline
     assert latest_entries(store)["b.txt"]["outcome"] == "story"
-    for landing in (first, second):  # settled: neither run finds anything to do
-        assert run_without_prefect(str(landing), str(store), settings, 10) == []
+    assert latest_entries(store)["b.txt"]["revision"] != READ_AGAIN
+    for landing, each in ((first, settings), (second, second_settings)):  # settled: nothing to do
+        assert run_without_prefect(str(landing), str(store), each, 10) == []
 
 
 def test_through_the_flow_a_copy_under_another_source_root_keeps_its_story(prefect_server: str, tmp_path: Path) -> None:
