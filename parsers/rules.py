@@ -22,7 +22,7 @@ class Rule:
     pattern: re.Pattern[str]
     example: str
     #: For a pattern that reads a whole sentence before it can fail: what every match ends
-    #: with, searched in the text's last TAIL_WINDOW characters first (`may_be_credit`).
+    #: with, searched in the text's last TAIL_WINDOW characters first (`wire.may_be_credit`).
     tail: re.Pattern[str] | None = None
 
 
@@ -1096,14 +1096,17 @@ class FirstCharUnion:
         # Per pattern: matched to the text's end (fullmatch) or from its start (match). One
         # answer for all: the union is fullmatched or matched; a list: each pattern to the
         # end where it says so, in a matched union (a pattern compiled again with "\Z" for
-        # it cost every process's start ~8 ms for the 47 of `_ANY_WIRE_LINE`).
+        # it cost every process's start ~8 ms for the 47 of `ANY_WIRE_LINE`).
         self._ends = [whole] * len(patterns) if isinstance(whole, bool) else list(whole)
         self._whole = whole is True
         self._union_ends = None if isinstance(whole, bool) else self._ends
         self._matchers = [
             pattern.fullmatch if end else pattern.match for pattern, end in zip(patterns, self._ends, strict=True)
         ]
-        self._by_char: dict[str, Callable[[str], re.Match[str] | None]] = {}
+        #: A first character's match (its union's, or a pattern's) once its choice is
+        #: settled. Read first by the callers in compiled modules (`wire.first_char_match`):
+        #: a call of this object runs a Python frame even from compiled code (~0.3 us).
+        self.settled: dict[str, Callable[[str], re.Match[str] | None]] = {}
         # Shared by the characters that choose the same patterns.
         self._by_choice: dict[tuple[int, ...], Callable[[str], re.Match[str] | None]] = {}
         self._choice_seen: dict[tuple[int, ...], int] = {}
@@ -1148,7 +1151,7 @@ class FirstCharUnion:
         return None
 
     def __call__(self, text: str) -> re.Match[str] | None:
-        match = self._by_char.get(text[:1])  # called for every line and paragraph: one lookup
+        match = self.settled.get(text[:1])  # called for every line and paragraph: one lookup
         return match(text) if match is not None else self._not_settled(text)
 
     def _not_settled(self, text: str) -> re.Match[str] | None:
@@ -1167,7 +1170,7 @@ class FirstCharUnion:
                 return self._one_by_one(choice, text)
             match = self._by_choice[choice] = self._compile(choice)
         if char in self._choice_of:
-            self._by_char[char] = match
+            self.settled[char] = match
         return match(text)
 
     def _choice(self, char: str) -> tuple[int, ...]:
@@ -1189,20 +1192,10 @@ def _no_match(text: str) -> None:
 #: tail) match it, some trailer rule fullmatch it. Callers then find the rule.
 ANY_LINE_RULE = FirstCharUnion([rule.pattern for rule in LINE_RULES], whole=True)
 ANY_CREDIT_RULE = FirstCharUnion([rule.pattern for rule in CREDIT_RULES if rule.tail is None])
-_TAILED_CREDIT_RULES = tuple(rule for rule in CREDIT_RULES if rule.tail is not None)
-_ANY_CREDIT_TAIL = _union([rule.tail for rule in _TAILED_CREDIT_RULES if rule.tail is not None])
-
-
-def may_be_credit(text: str) -> bool:
-    """Whether some credit rule matches ``text``: the rules with a ``tail`` are tried only
-    where one of the tails is, the others in one regex call."""
-    if ANY_CREDIT_RULE(text):
-        return True
-    if not _ANY_CREDIT_TAIL.search(text, max(0, len(text) - TAIL_WINDOW)):
-        return False
-    return any(rule.pattern.match(text) for rule in _TAILED_CREDIT_RULES)
-
-
+#: The credit rules with a ``tail``, tried only where one of the tails is
+#: (`wire.may_be_credit`).
+TAILED_CREDIT_RULES = tuple(rule for rule in CREDIT_RULES if rule.tail is not None)
+ANY_CREDIT_TAIL = _union([rule.tail for rule in TAILED_CREDIT_RULES if rule.tail is not None])
 ANY_TRAILER_RULE = FirstCharUnion([rule.pattern for rule in TRAILER_RULES], whole=True)
 
 
@@ -1216,15 +1209,11 @@ _WIRE_LINE_STARTS = [
     COPYRIGHT_LINE,
 ]
 _WIRE_LINE_WHOLES = [rule.pattern for rule in (*LINE_RULES, *TRAILER_RULES)]
-_ANY_WIRE_LINE = FirstCharUnion(
+#: (`wire.may_be_wire_line`: with ``ANY_CREDIT_TAIL`` for the credits with a tail.)
+ANY_WIRE_LINE = FirstCharUnion(
     [*_WIRE_LINE_STARTS, *_WIRE_LINE_WHOLES],
     whole=[False] * len(_WIRE_LINE_STARTS) + [True] * len(_WIRE_LINE_WHOLES),
 )
-
-
-def may_be_wire_line(text: str) -> bool:
-    """False when no contact, credit, copyright, line or trailer rule matches ``text``."""
-    return bool(_ANY_WIRE_LINE(text) or _ANY_CREDIT_TAIL.search(text, max(0, len(text) - TAIL_WINDOW)))
 
 
 # --- Error responses saved in a story's place ----------------------------------------

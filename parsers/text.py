@@ -9,6 +9,7 @@ from parsers import rules
 from parsers.dates import parse_datetime
 from parsers.wire import (
     Draft,
+    first_char_match,
     is_signoff,
     lift_agency_tag,
     looks_like_headline,
@@ -129,7 +130,9 @@ def split_blocks(text: str, removed: list[Removed], no_line_rule: set[str]) -> l
             block.append(line.rstrip())
             continue
         # match_line_rule's prefilter inline: most lines are ruled out by it.
-        rule = match_line_rule(stripped) if stripped and len(stripped) <= 240 and any_line_rule(stripped) else None
+        rule = None
+        if stripped and len(stripped) <= 240 and first_char_match(any_line_rule, stripped):
+            rule = match_line_rule(stripped)
         if stripped and rule is None:
             no_line_rule.add(stripped)
             if not (len(line) <= 24 and is_signoff(line)):

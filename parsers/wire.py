@@ -68,10 +68,36 @@ class Draft:
     no_line_rule: set[str] = field(default_factory=set)
 
 
+def first_char_match(union: rules.FirstCharUnion, text: str) -> bool:
+    """Whether ``union`` matches ``text``: its settled match for ``text``'s first character
+    called directly, the union itself otherwise. The same answer as ``union(text)``; this
+    module is compiled (parsers/native.py), and calling the union from it ran a Python
+    frame for every line and paragraph (thirty-eighth session: 2.5 KB copy ~4% faster)."""
+    match = union.settled.get(text[:1])
+    return (match(text) if match is not None else union(text)) is not None
+
+
+def may_be_credit(text: str) -> bool:
+    """Whether some credit rule matches ``text``: the rules with a ``tail`` are tried only
+    where one of the tails is, the others in one regex call."""
+    if first_char_match(rules.ANY_CREDIT_RULE, text):
+        return True
+    if not rules.ANY_CREDIT_TAIL.search(text, max(0, len(text) - rules.TAIL_WINDOW)):
+        return False
+    return any(rule.pattern.match(text) for rule in rules.TAILED_CREDIT_RULES)
+
+
+def may_be_wire_line(text: str) -> bool:
+    """False when no contact, credit, copyright, line or trailer rule matches ``text``."""
+    return first_char_match(rules.ANY_WIRE_LINE, text) or bool(
+        rules.ANY_CREDIT_TAIL.search(text, max(0, len(text) - rules.TAIL_WINDOW))
+    )
+
+
 def match_line_rule(text: str) -> rules.Rule | None:
     """The boilerplate rule a whole line/block matches, if any (short blocks only)."""
     stripped = text.strip()
-    if not stripped or len(stripped) > 240 or not rules.ANY_LINE_RULE(stripped):
+    if not stripped or len(stripped) > 240 or not first_char_match(rules.ANY_LINE_RULE, stripped):
         return None
     for rule in rules.LINE_RULES:
         if rule.pattern.fullmatch(stripped):
@@ -129,7 +155,7 @@ def parse_contacts(role_word: str, rest: str) -> list[Contact]:
 def parse_credit_line(text: str) -> tuple[str, list[str], list[str]] | None:
     """If ``text`` is a credit line, return ``(kind, reporters, editors)``."""
     stripped = text.strip()
-    if len(stripped) > 400 or not rules.may_be_credit(stripped):
+    if len(stripped) > 400 or not may_be_credit(stripped):
         return None
     for rule in rules.CREDIT_RULES:
         match = rule.pattern.match(stripped)
@@ -308,7 +334,7 @@ _DATE_NAMES = frozenset(
 def is_trailer(text: str) -> bool:
     """True for sign-offs and standard wire trailers ("Reuter", "(END)", AFP desk codes)."""
     stripped = text.strip()
-    return len(stripped) < 120 and rules.ANY_TRAILER_RULE(stripped) is not None
+    return len(stripped) < 120 and first_char_match(rules.ANY_TRAILER_RULE, stripped)
 
 
 def agency_hint(text: str) -> str | None:
@@ -370,7 +396,7 @@ def apply_wire_rules(draft: Draft) -> Draft:
             and (tag_seen or len(kept) > 3)  # earlier: maybe an agency tag or a dateline
             and not may_repeat_headline(text)
             and not text.endswith(")")  # maybe an update note
-            and not rules.may_be_wire_line(text)
+            and not may_be_wire_line(text)
         ):
             kept.append(text)  # body text: no step below takes any of it (one regex call for most)
             continue

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from parsers import decode, fingerprint, parse_story, rules
+from parsers import decode, fingerprint, parse_story, rules, wire
 from parsers.decode import decode_bytes, repair_text, sniff_format
 from parsers.fingerprint import casefolded_words, compute_story_id, content_sha256, identity_keys
 from parsers.wire import is_trailer, lift_agency_tag, lift_unknown_agency_tag, match_line_rule, same_headline
@@ -251,13 +251,13 @@ def test_one_call_rules_out_every_wire_line_rule(parts: list[str]) -> None:
     takes = (
         rules.CONTACT_HEAD.match(text)
         or rules.CONTACT_LINE.match(text)
-        or rules.may_be_credit(text)
+        or wire.may_be_credit(text)
         or rules.COPYRIGHT_LINE.match(text)
         or match_line_rule(text)
         or is_trailer(text)
     )
     if takes:
-        assert rules.may_be_wire_line(text)
+        assert wire.may_be_wire_line(text)
 
 
 def _settling_at_once(patterns: list[re.Pattern[str]], whole: bool | list[bool]) -> rules.FirstCharUnion:
@@ -269,8 +269,8 @@ def _settling_at_once(patterns: list[re.Pattern[str]], whole: bool | list[bool])
 _LINE = [rule.pattern for rule in rules.LINE_RULES]
 _CREDIT = [rule.pattern for rule in rules.CREDIT_RULES if rule.tail is None]
 _TRAILER = [rule.pattern for rule in rules.TRAILER_RULES]
-_WIRE_LINE = list(rules._ANY_WIRE_LINE._patterns)
-_WIRE_LINE_ENDS = list(rules._ANY_WIRE_LINE._ends)  # contact, credit, copyright: from the start; the rest whole
+_WIRE_LINE = list(rules.ANY_WIRE_LINE._patterns)
+_WIRE_LINE_ENDS = list(rules.ANY_WIRE_LINE._ends)  # contact, credit, copyright: from the start; the rest whole
 UNIONS: list[tuple[rules.FirstCharUnion, list[Any]]] = [
     (union, [getattr(p, "fullmatch" if end else "match") for p, end in zip(patterns, ends, strict=True)])
     for patterns, whole, ends in (
@@ -295,7 +295,10 @@ def test_rules_tried_by_first_character_agree_with_every_rule(example: str, firs
     it answers as trying every rule does."""
     for text in (example, example.lower() if lower else example.upper(), first + example[cut:]):
         for union, matchers in UNIONS:
-            assert bool(union(text)) == any(match(text) for match in matchers), (text, union)
+            expected = any(match(text) for match in matchers)
+            assert bool(union(text)) == expected, (text, union)
+            # What the compiled callers ask: the settled match first, the union otherwise.
+            assert wire.first_char_match(union, text) == expected, (text, union)
 
 
 def test_first_character_split_leaves_most_rules_untried() -> None:
@@ -310,7 +313,7 @@ def test_first_character_split_leaves_most_rules_untried() -> None:
     assert rules.ANY_LINE_RULE.tried("\u4e2d") < len(rules.LINE_RULES) // 3
 
 
-WIRE_UNIONS = (rules.ANY_LINE_RULE, rules.ANY_CREDIT_RULE, rules.ANY_TRAILER_RULE, rules._ANY_WIRE_LINE)
+WIRE_UNIONS = (rules.ANY_LINE_RULE, rules.ANY_CREDIT_RULE, rules.ANY_TRAILER_RULE, rules.ANY_WIRE_LINE)
 
 
 def test_rule_unions_are_compiled_from_one_parse_on_this_python() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers import parse_story, rules
+from parsers import parse_story, rules, wire
 from parsers.wire import (
     is_trailer,
     lift_agency_tag,
@@ -317,7 +317,7 @@ def test_contact_and_copyright_examples_match_their_rules() -> None:
 
 PREFILTERS = [
     pytest.param(rules.ANY_LINE_RULE, rules.LINE_RULES, "fullmatch", id="line"),
-    pytest.param(rules.may_be_credit, rules.CREDIT_RULES, "match", id="credit"),
+    pytest.param(wire.may_be_credit, rules.CREDIT_RULES, "match", id="credit"),
     pytest.param(rules.ANY_TRAILER_RULE, rules.TRAILER_RULES, "fullmatch", id="trailer"),
 ]
 
