@@ -119,9 +119,7 @@ def activate(package_path: list[str], package_dir: Path = PACKAGE_DIR) -> str:
         try:
             spec.loader.exec_module(shared)
         except ImportError as exc:  # built for another Python or a missing C library
-            STATUS = (
-                f"pure Python: {shared_name} does not load ({exc}); rebuild with `python -m parsers.build_native build`"
-            )
+            STATUS = f"pure Python: {shared_name} does not load ({exc}); {REBUILD}"
             return STATUS
         sys.modules[shared_name] = shared
     compiled = str(where / "parsers")
