@@ -148,6 +148,10 @@ def revision_hash(revision: str | None) -> bytes:
     return revision_code(revision) if revision else b""
 
 
+#: ``READ_AGAIN``'s code in a ``.revs`` file.
+READ_AGAIN_CODE = revision_hash(READ_AGAIN)
+
+
 def entry_fields(schema: pa.Schema) -> list[str]:
     """The LedgerEntry fields an entries file holds (one folded before a field existed
     lacks it; the entry takes its default)."""
@@ -433,13 +437,12 @@ class Snapshot:
         if not (codes is not None or any(revisions)):
             # No revision listed: only entries marked to be read again count as rewritten,
             # looked for in the layers that may hold one (most hold none: nothing is read).
-            again = revision_hash(READ_AGAIN)
             for number, each in enumerate(self.layers):
                 if each.spec.get("read_again", 1) == 0 or each.spec.get("revisions") is None:
                     continue
                 mine = np.flatnonzero(found & (layer == number))
                 if len(mine) and (stored := each.revisions) is not None:
-                    changed[mine] = stored[at[mine]] == again
+                    changed[mine] = stored[at[mine]] == READ_AGAIN_CODE
             return found, changed
         if codes is not None:
             query = np.frombuffer(codes, dtype=f"S{REVISION_BYTES}")
@@ -452,7 +455,7 @@ class Snapshot:
             if not len(mine) or (stored := each.revisions) is None:
                 continue
             held, listed = stored[at[mine]], query[mine]
-            changed[mine] = ((held != b"") & (listed != b"") & (held != listed)) | (held == revision_hash(READ_AGAIN))
+            changed[mine] = ((held != b"") & (listed != b"") & (held != listed)) | (held == READ_AGAIN_CODE)
         return found, changed
 
     def entry_rows(self, uris: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -632,7 +635,7 @@ def fold(
         entries_path = os.path.join(work, "entries.parquet")
         keys, revisions = _write_merged(snapshot, len(kept), new, work, entries_path)
         spec["rows"] = len(keys)
-        spec["read_again"] = int((revisions == revision_hash(READ_AGAIN)).sum())
+        spec["read_again"] = int((revisions == READ_AGAIN_CODE).sum())
         if check is not None:
             check()
         store.put_file(spec["entries"], entries_path, "application/vnd.apache.parquet")
